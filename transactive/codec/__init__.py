@@ -1,0 +1,33 @@
+"""Wire formats: XML (schema-valid) and JSON (the CTS binding), one model in, the same model out.
+
+>>> from transactive.codec import encode_xml, decode_xml
+>>> decode_xml(encode_xml(message)) == message   # doctest: +SKIP
+True
+"""
+
+from transactive.codec.json import decode_json, encode_json, from_json_obj, to_json_obj
+from transactive.codec.registry import message, message_types
+from transactive.codec.safe import parse_xml
+from transactive.codec.xml import decode_element, decode_xml, encode_xml
+
+__all__ = [
+    "decode",
+    "decode_element",
+    "decode_json",
+    "decode_xml",
+    "encode_json",
+    "encode_xml",
+    "from_json_obj",
+    "message",
+    "message_types",
+    "parse_xml",
+    "to_json_obj",
+]
+
+
+def decode(data: bytes | str):  # type: ignore[no-untyped-def]
+    """Decode XML or JSON, telling them apart by the first non-blank character."""
+    text = data.lstrip()[:1]
+    if text in (b"{", "{"):
+        return decode_json(data)
+    return decode_xml(data)

@@ -1,0 +1,222 @@
+"""JSON wire format, following the CTS JSON binding (the XMLSpy XML-to-JSON convention).
+
+The JSON form mirrors the XML form element for element, so one plan serves both:
+
+* a document is ``{"<prefix>:<message>": {...}}``; keys are the prefixed element names of the family
+  (``"pyld:requestID"``, ``"ei:eiTender"``), always with the family's fixed prefixes;
+* an element that repeats (``maxOccurs > 1``) is an array; wrappers are nested objects;
+* attributes are ``"@name"`` keys, an element's own text beside attributes is ``"$"``;
+* simple values are JSON strings, numbers or booleans; decimals (prices) are numbers when a double
+  holds them exactly, else strings; date-times and durations are their XML text;
+* a member of a substitution group appears under its own element name (``"emix:product"``), not
+  under the abstract head that the XMLSpy-generated CTS JSON Schema names (``"emix:emixBase"``);
+* OpenADR's XML envelope (``oadrPayload``/``oadrSignedObject``) is an XML-signature artifact and is
+  not part of the JSON form.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from transactive.codec.errors import field_errors
+from transactive.codec.plan import Leaf, Node, Plan, plan_for
+from transactive.codec.registry import lookup_json
+from transactive.errors import (
+    FieldError,
+    InvalidMessageError,
+    LocalProtocolError,
+    MalformedDocumentError,
+    UnknownMessageError,
+)
+from transactive.model.base import Model
+
+__all__ = ["decode_json", "encode_json", "from_json_obj", "to_json_obj"]
+
+M = TypeVar("M", bound=Model)
+#: JSON documents larger than this are refused before parsing (16 MiB)
+MAX_JSON_BYTES = 16 * 1024 * 1024
+#: nesting deeper than this is refused
+MAX_JSON_DEPTH = 128
+
+
+def to_json_obj(message: Model) -> dict[str, Any]:
+    """The message as a JSON-ready dict (``{"pfx:message": {...}}``)."""
+    cls = type(message)
+    if not cls.__tag__:
+        raise LocalProtocolError(f"{cls.__name__} is not a message (it has no element name)")
+    return {cls.__tag__: _encode(plan_for(cls), message)}
+
+
+def encode_json(message: Model, *, indent: int | None = None) -> bytes:
+    """The message as UTF-8 JSON text."""
+    return json.dumps(to_json_obj(message), indent=indent, ensure_ascii=False).encode("utf-8")
+
+
+def _encode(plan: Plan, obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for leaf in plan.attrs:
+        value = getattr(obj, leaf.name)
+        if value is not None:
+            out["@" + leaf.qname] = leaf.jfmt(value)
+    if plan.text is not None:
+        value = getattr(obj, plan.text.name)
+        if value is not None:
+            out["$"] = plan.text.jfmt(value)
+    _encode_children(plan.root.children, obj, out)
+    return out
+
+
+def _encode_children(children: list[Leaf | Node], obj: Any, out: dict[str, Any]) -> None:
+    for item in children:
+        if item.is_node:
+            assert isinstance(item, Node)
+            inner: dict[str, Any] = {}
+            _encode_children(item.children, obj, inner)
+            if inner:
+                out[item.qname] = inner
+            continue
+        assert isinstance(item, Leaf)
+        value = getattr(obj, item.name)
+        if value is None:
+            continue
+        if item.kind == "scalar":
+            out[item.qname] = [item.jfmt(v) for v in value] if item.repeated else item.jfmt(value)
+        elif item.kind == "model":
+            assert item.model is not None
+            sub = plan_for(item.model)
+            out[item.qname] = [_encode(sub, v) for v in value] if item.repeated else _encode(sub, value)
+        else:
+            for v in value if item.repeated else (value,):
+                names = item.choice_names.get(type(v))
+                if names is None:
+                    raise LocalProtocolError(f"{type(v).__name__} is not an allowed choice for {item.name}")
+                encoded = _encode(plan_for(type(v)), v)
+                if item.repeated:
+                    out.setdefault(names[0], []).append(encoded)
+                else:
+                    out[names[0]] = encoded
+
+
+def decode_json(data: bytes | str, cls: type[M] | None = None) -> M:
+    """Decode a JSON document into its message model (errors as for :func:`decode_xml`)."""
+    if len(data) > MAX_JSON_BYTES:
+        raise MalformedDocumentError(f"document is {len(data)} bytes, more than the {MAX_JSON_BYTES} allowed",
+                                     response_code=413)
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedDocumentError(f"not valid JSON: {exc}", errors=[FieldError("/", str(exc))]) from None
+    return from_json_obj(obj, cls)
+
+
+def from_json_obj(obj: Any, cls: type[M] | None = None) -> M:
+    """Decode an already parsed JSON value (``{"pfx:message": {...}}``)."""
+    if not isinstance(obj, dict):
+        raise UnknownMessageError("a JSON message is an object with one key, the message name")
+    keys = [k for k in obj if not k.startswith("@")]
+    if len(keys) != 1:
+        raise UnknownMessageError(
+            "a JSON message is an object with exactly one key, the message name",
+            errors=[FieldError("/", f"found keys {sorted(keys)}")],
+        )
+    key = keys[0]
+    found = lookup_json(key)
+    if found is None:
+        raise UnknownMessageError(f"unknown message {key!r}", errors=[FieldError("/" + key, "unknown message")])
+    if cls is not None and found is not cls:
+        raise UnknownMessageError(f"expected {cls.__tag__}, got {key}",
+                                  errors=[FieldError("/" + key, f"expected {cls.__tag__}")])
+    body = obj[key]
+    base = "/" + key
+    fields = _decode(plan_for(found), body, base, 0)
+    try:
+        return found.model_validate(fields)  # type: ignore[return-value]
+    except ValidationError as exc:
+        errors = field_errors(found, exc, base)
+        raise InvalidMessageError(f"invalid {key}: {errors[0] if errors else exc}", errors=errors) from None
+
+
+def _bad(path: str, message: str) -> InvalidMessageError:
+    return InvalidMessageError(f"{path}: {message}", errors=[FieldError(path, message)])
+
+
+def _decode(plan: Plan, body: Any, path: str, depth: int) -> dict[str, Any]:
+    if depth > MAX_JSON_DEPTH:
+        raise MalformedDocumentError(f"JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    if not isinstance(body, dict):
+        if plan.text is not None and not plan.attrs and not plan.root.children:
+            body = {"$": body}
+        else:
+            raise _bad(path, f"expected an object, got {type(body).__name__}")
+    fields: dict[str, Any] = {}
+    _decode_into(plan, plan.root, body, fields, path, depth)
+    return fields
+
+
+def _scalar(leaf: Leaf, value: Any, path: str) -> Any:
+    if isinstance(value, (dict, list)):
+        raise _bad(path, f"expected a simple value, got {type(value).__name__}")
+    if leaf.is_str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if value is None:
+        raise _bad(path, "null is not a value")
+    return value
+
+
+def _decode_into(
+    plan: Plan | None, node: Node, body: dict[str, Any], fields: dict[str, Any], path: str, depth: int
+) -> None:
+    for key, value in body.items():
+        sub_path = f"{path}/{key}"
+        if plan is not None and key.startswith("@"):
+            attr = key[1:]
+            leaf = next((a for a in plan.attrs if a.qname == attr), None)
+            if leaf is not None:
+                fields[leaf.name] = _scalar(leaf, value, sub_path)
+            elif not (attr.startswith("xmlns") or attr.startswith("xsi:")):
+                raise _bad(sub_path, "attribute is not allowed here")
+            continue
+        if plan is not None and key == "$":
+            if plan.text is None:
+                raise _bad(sub_path, "this element has no text content")
+            fields[plan.text.name] = _scalar(plan.text, value, sub_path)
+            continue
+        item = node.by_json.get(key)
+        if item is None:
+            raise _bad(sub_path, "field is not allowed here")
+        if item.is_node:
+            assert isinstance(item, Node)
+            if not isinstance(value, dict):
+                raise _bad(sub_path, f"expected an object, got {type(value).__name__}")
+            _decode_into(None, item, value, fields, sub_path, depth + 1)
+            continue
+        assert isinstance(item, Leaf)
+        values = value if isinstance(value, list) else [value]
+        if not item.repeated and isinstance(value, list):
+            raise _bad(sub_path, "may appear only once here (got an array)")
+        decoded = []
+        for n, v in enumerate(values):
+            p = f"{sub_path}[{n + 1}]" if item.repeated else sub_path
+            if item.kind == "scalar":
+                decoded.append(_scalar(item, v, p))
+            elif item.kind == "model":
+                assert item.model is not None
+                decoded.append(_decode(plan_for(item.model), v, p, depth + 1))
+            else:
+                member = item.json_choices[key]
+                sub = _decode(plan_for(member), v, p, depth + 1)
+                try:
+                    decoded.append(member.model_validate(sub))
+                except ValidationError as exc:
+                    errors = field_errors(member, exc, p)
+                    raise InvalidMessageError(f"invalid {key}: {errors[0] if errors else exc}",
+                                              errors=errors) from None
+        if item.repeated:
+            fields.setdefault(item.name, []).extend(decoded)
+        elif item.name in fields:
+            raise _bad(sub_path, "may appear only once here")
+        else:
+            fields[item.name] = decoded[0]

@@ -1,0 +1,25 @@
+"""The modelling kit: :class:`Model`, :class:`Xml` field paths, namespace :class:`Family` and scalar types."""
+
+from transactive.model.base import Family, Model, Xml
+from transactive.model.types import (
+    DateTime,
+    Duration,
+    Money,
+    NonEmptyStr,
+    format_datetime,
+    format_duration,
+    parse_duration,
+)
+
+__all__ = [
+    "DateTime",
+    "Duration",
+    "Family",
+    "Model",
+    "Money",
+    "NonEmptyStr",
+    "Xml",
+    "format_datetime",
+    "format_duration",
+    "parse_duration",
+]
