@@ -31,9 +31,7 @@ def wire_path(cls: type[Model], loc: tuple[int | str, ...], base: str) -> str:
             continue
         segments = [s for s in plan.paths[str(item)] if s not in ("*", ".")]
         segment_text = "/".join(segments)
-        if segment_text.startswith("@"):
-            parts.append(segment_text)
-        elif segment_text:
+        if segment_text.startswith("@") or segment_text:
             parts.append(segment_text)
         current = leaf.model if leaf.kind == "model" else None
         if leaf.kind == "choice" and len(leaf.choice_names) == 1:
@@ -48,8 +46,9 @@ def wire_path(cls: type[Model], loc: tuple[int | str, ...], base: str) -> str:
         # pydantic reports which union member failed by class name: skip it
         if i < len(loc) and leaf.kind == "choice" and isinstance(loc[i], str):
             name = str(loc[i])
-            member = next((m for m in leaf.choice_names if m.__name__ == name), None)
-            if member is not None:
+            found = next((m for m in leaf.choice_names if m.__name__ == name), None)
+            if found is not None:
+                member = found
                 parts.append(leaf.choice_names[member][0])
                 current = member
                 i += 1

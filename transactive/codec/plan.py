@@ -7,13 +7,17 @@ a wrapper that would be split), so a bad model fails loudly at first use and in 
 
 from __future__ import annotations
 
+import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Callable, Union
+from typing import Any, Union
+
+from pydantic import AwareDatetime
 
 from transactive.model.base import Model, Xml
 from transactive.model.types import format_datetime, format_duration
@@ -24,21 +28,26 @@ _TEXT_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#1
 _ATTR_ESCAPE = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
 )
-_XML_BAD = frozenset(chr(c) for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)) | {"\ufffe", "\uffff"}
+_SPECIAL = re.compile("[&<>\"\r\n\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _check_chars(text: str) -> str:
-    if not text.isprintable() and not _XML_BAD.isdisjoint(text):
-        bad = next(c for c in text if c in _XML_BAD)
-        raise ValueError(f"character U+{ord(bad):04X} cannot appear in XML")
+    bad = _XML_BAD.search(text)
+    if bad is not None:
+        raise ValueError(f"character U+{ord(bad.group()):04X} cannot appear in XML")
     return text
 
 
 def escape_text(text: str) -> str:
+    if _SPECIAL.search(text) is None:
+        return text
     return _check_chars(text).translate(_TEXT_ESCAPE)
 
 
 def escape_attr(text: str) -> str:
+    if _SPECIAL.search(text) is None:
+        return text
     return _check_chars(text).translate(_ATTR_ESCAPE)
 
 
@@ -69,7 +78,7 @@ def _scalar_formatters(tp: type) -> tuple[Callable[[Any], str], Callable[[Any], 
         return _fmt_float, float, True
     if tp is Decimal:
         return _fmt_decimal, _json_decimal, True
-    if tp is datetime:
+    if tp is datetime or tp is AwareDatetime:
         return format_datetime, format_datetime, True
     if tp is timedelta:
         return format_duration, format_duration, True
@@ -78,6 +87,15 @@ def _scalar_formatters(tp: type) -> tuple[Callable[[Any], str], Callable[[Any], 
     if isinstance(tp, type) and issubclass(tp, Enum):
         return (lambda v: escape_text(str(v.value))), (lambda v: v.value), True
     raise TypeError(f"no XML form for scalar type {tp!r}")
+
+
+def _attr_formatter(tp: Any, fmt: Callable[[Any], str]) -> Callable[[Any], str]:
+    """Attribute values escape quotes and white space too (text escaping is not enough)."""
+    if tp is str:
+        return escape_attr
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return lambda v: escape_attr(str(v.value))
+    return fmt  # numbers, dates, durations and booleans never contain markup characters
 
 
 def _strip_annotated(tp: Any) -> Any:
@@ -212,8 +230,7 @@ def _compile(cls: type[Model]) -> Plan:
             qname = path[1:]
             fmt, jfmt, strip = _scalar_formatters(members[0])
             leaf = Leaf(name, "attr", False, optional, clark=family.clark(qname), qname=qname,
-                        fmt=lambda v, f=fmt: escape_attr(f(v)) if isinstance(v, str) else f(v),
-                        jfmt=jfmt, strip=strip, is_str=members[0] is str)
+                        fmt=_attr_formatter(members[0], fmt), jfmt=jfmt, strip=strip, is_str=members[0] is str)
             if ":" in qname:
                 note_ns(qname)
             attrs.append(leaf)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AwareDatetime, BeforeValidator, Field
 
 __all__ = [
     "DateTime",
@@ -74,6 +74,12 @@ def format_duration(value: timedelta) -> str:
 
 def format_datetime(value: datetime) -> str:
     """xs:dateTime text; UTC is written with ``Z``."""
+    # equal instants in different offsets hash alike: key the cache on the offset too
+    return _format_datetime(value, value.utcoffset())
+
+
+@lru_cache(maxsize=4096)
+def _format_datetime(value: datetime, offset: timedelta | None) -> str:
     text = value.isoformat()
     if text.endswith("+00:00"):
         return text[:-6] + "Z"
@@ -86,14 +92,8 @@ def _duration_before(value: Any) -> Any:
     return value
 
 
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("date-time needs a UTC offset (e.g. 2026-11-21T00:00:00Z)")
-    return value
-
-
 #: a timezone-aware date-time; naive ones are refused (an energy market spans time zones)
-DateTime = Annotated[datetime, AfterValidator(_aware)]
+DateTime = AwareDatetime
 #: an RFC 5545 duration as a timedelta
 Duration = Annotated[timedelta, BeforeValidator(_duration_before)]
 #: a price or amount of money: decimal, never binary floating point

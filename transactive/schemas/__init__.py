@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 
+from transactive._xmlutil import line_of
 from transactive.errors import FieldError, SchemaError
 
 __all__ = [
@@ -150,10 +151,6 @@ class ValidationReport:
         }
 
 
-def _element_path(tree: etree._ElementTree, line_path: str | None) -> str:
-    return line_path or "/"
-
-
 def validate(document: etree._Element | etree._ElementTree, schema: str | None = None) -> ValidationReport:
     """Validate a parsed document with libxml2 (the fast path).
 
@@ -164,14 +161,13 @@ def validate(document: etree._Element | etree._ElementTree, schema: str | None =
     if key is None:
         ns = etree.QName(root).namespace if isinstance(root.tag, str) else None
         return ValidationReport(
-            False, None, (FieldError("/" + _local(root), f"no shipped schema for namespace {ns!r}", root.sourceline),)
+            False, None, (FieldError("/" + _local(root), f"no shipped schema for namespace {ns!r}", line_of(root)),)
         )
     xsd = lxml_schema(key)
     if xsd.validate(root):
         return ValidationReport(True, key, ())
-    errors = tuple(
-        FieldError(_prefixed_path(root, err.path), _clean(err.message), err.line or None) for err in xsd.error_log
-    )
+    log = cast("list[Any]", xsd.error_log)
+    errors = tuple(FieldError(_prefixed_path(root, e.path), _clean(e.message), e.line or None) for e in log)
     return ValidationReport(False, key, errors)
 
 
@@ -188,7 +184,7 @@ def _prefixed_path(root: etree._Element, xpath: str | None) -> str:
         found = tree.xpath(xpath)
     except etree.XPathError:
         return xpath
-    if not found or not isinstance(found[0], etree._Element):
+    if not isinstance(found, list) or not found or not isinstance(found[0], etree._Element):
         return xpath
     el: etree._Element | None = found[0]
     parts = []

@@ -1,0 +1,43 @@
+# transactive — the commands a newcomer needs:  make demo   and   make test
+# Both create .venv (Python >= 3.11) and install the project with its extras on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: help install demo test lint typecheck unit bench wheel-check clean
+
+help:
+	@echo "make demo    build, print and validate sample messages (sets up .venv first)"
+	@echo "make test    ruff + mypy (strict) + pytest with coverage (sets up .venv first)"
+	@echo "make bench   the benchmarks in bench/ (figures go to BENCHMARKS.md by hand)"
+	@echo "make install only create .venv and install transactive[dev,server,signing]"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,server,signing]'
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/python examples/foundation_demo.py
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy transactive
+
+unit: install
+	$(BIN)/python -m pytest --cov --cov-report=term
+
+test: lint typecheck unit
+
+bench: install
+	$(BIN)/python bench/codec_bench.py
+
+clean:
+	rm -rf $(VENV) .venv-openleadr build dist .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

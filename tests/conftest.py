@@ -1,0 +1,27 @@
+"""Shared fixtures: sample messages of every family, collected from the packages' ``examples()``."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+
+_EXAMPLE_MODULES = ("transactive.ei.oadr.examples", "transactive.ei.cts.examples", "transactive.calendar.examples")
+
+
+def all_examples() -> list[Any]:
+    """Every example message the message packages provide (deterministic, fully populated)."""
+    out: list[Any] = []
+    for name in _EXAMPLE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        out.extend(module.examples())
+    return out
+
+
+@pytest.fixture(scope="session")
+def examples() -> list[Any]:
+    return all_examples()

@@ -1,0 +1,18 @@
+"""docs/messages.md is generated from the example tables; it must match what the code produces now."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_message_reference_matches_the_code() -> None:
+    spec = importlib.util.spec_from_file_location("gen_message_docs", ROOT / "tools" / "gen_message_docs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    expected = module.render()
+    current = (ROOT / "docs" / "messages.md").read_text()
+    assert current == expected, "docs/messages.md is stale: run python tools/gen_message_docs.py"

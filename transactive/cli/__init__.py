@@ -1,0 +1,54 @@
+"""The ``transactive`` command line. Each subcommand lives in its own module with ``add_parser``/``run``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from transactive import __version__
+from transactive.cli import convert, validate
+
+__all__ = ["main"]
+
+_EPILOG = """\
+examples:
+  transactive validate event.xml tender.json        check documents against the OASIS/OpenADR schemas
+  transactive validate --json docs/*.xml            the same, as a JSON report
+  transactive convert tender.xml --to json          the same message in the other wire format
+
+exit codes: 0 success, 1 invalid input, 2 usage error or unreadable file.
+Run 'transactive COMMAND --help' for the options of one command.
+"""
+
+_COMMANDS = (validate, convert)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="transactive",
+        description="A standards-first transactive-energy protocol stack: WS-Calendar, EMIX, "
+        "Energy Interoperation / Common Transactive Services and OpenADR 2.0b.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"transactive {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``transactive`` script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,3 @@
+from transactive.cli import main
+
+raise SystemExit(main())

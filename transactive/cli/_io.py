@@ -1,0 +1,32 @@
+"""Small helpers the subcommands share: reading inputs and telling XML from JSON."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+__all__ = ["UnreadableFile", "looks_like_json", "read_input"]
+
+
+class UnreadableFile(Exception):
+    """A path that cannot be read (missing, a directory, no permission): exit code 2."""
+
+
+def read_input(path: str) -> bytes:
+    """The bytes of a file, or of standard input for ``-``."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    try:
+        return p.read_bytes()
+    except IsADirectoryError:
+        raise UnreadableFile(f"{path}: is a directory") from None
+    except FileNotFoundError:
+        raise UnreadableFile(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UnreadableFile(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def looks_like_json(data: bytes) -> bool:
+    head = data.lstrip()[:1]
+    return head in (b"{", b"[")
