@@ -80,8 +80,8 @@ def _encode_children(children: list[Leaf | Node], obj: Any, out: dict[str, Any])
             continue
         assert isinstance(item, Leaf)
         value = getattr(obj, item.name)
-        if value is None:
-            continue
+        if value is None or (item.repeated and not value):
+            continue  # like the XML form: an absent or empty repeated field writes nothing
         if item.kind == "scalar":
             out[item.qname] = [item.jfmt(v) for v in value] if item.repeated else item.jfmt(value)
         elif item.kind == "model":

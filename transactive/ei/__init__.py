@@ -2,6 +2,6 @@
 OpenADR 2.0b profile (:mod:`transactive.ei.oadr`). Importing this package registers every message
 with the codecs."""
 
-from transactive.ei import oadr
+from transactive.ei import cts, oadr
 
-__all__ = ["oadr"]
+__all__ = ["cts", "oadr"]

@@ -7,8 +7,10 @@ Two engines, one answer:
   (slower; use it when something is invalid and a person has to understand why).
 
 The standard is detected from the root element's namespace (:func:`detect`). The CTS rev 0.4 set is
-always loaded through ``cts/xsd/cts-load-order.xsd`` (see ``SOURCES.md``: the upstream files do not
-load on their own).
+loaded through its ``cts-load-order.xsd`` driver (see ``SOURCES.md``: the upstream files do not load on
+their own). Set ``cts`` is the published set with two errata applied (``cts/xsd-errata``: the EMIX
+products join the ``emix:emixBase`` substitution group, and the registration types are not abstract);
+without them no tender, quote or transaction can be valid. ``cts-upstream`` is the set as published.
 """
 
 from __future__ import annotations
@@ -43,9 +45,18 @@ class SchemaSet:
     title: str
     entry: str  # path below transactive/xsd
     namespaces: tuple[str, ...]
+    #: chosen automatically for documents in these namespaces (False: only when asked for by name)
+    detect: bool = True
 
 
-_CTS04 = "cts.04"
+_CTS04_NAMESPACES = (
+    "http://docs.oasis-open.org/ns/energyinterop/201110/payloads/cts.04",
+    "http://docs.oasis-open.org/ns/energyinterop/201110/cts.04",
+    "http://docs.oasis-open.org/ns/emix/2011/06/cts.04",
+    "http://docs.oasis-open.org/ns/emix/2011/06/power/cts.04",
+    "http://docs.oasis-open.org/ws-calendar/ns/min-xcal/2015/12",
+    "http://docs.oasis-open.org/ws-calendar/ns/streams/201606",
+)
 SCHEMA_SETS: dict[str, SchemaSet] = {
     s.key: s
     for s in (
@@ -63,16 +74,16 @@ SCHEMA_SETS: dict[str, SchemaSet] = {
         ),
         SchemaSet(
             "cts",
-            "Common Transactive Services rev 0.4 (EI/EMIX/WS-Calendar profiles)",
+            "Common Transactive Services rev 0.4, with the errata of schemas/SOURCES.md",
+            "cts/xsd-errata/cts-load-order.xsd",
+            _CTS04_NAMESPACES,
+        ),
+        SchemaSet(
+            "cts-upstream",
+            "Common Transactive Services rev 0.4, as published (tenders, quotes, transactions cannot validate)",
             "cts/xsd/cts-load-order.xsd",
-            (
-                "http://docs.oasis-open.org/ns/energyinterop/201110/payloads/cts.04",
-                "http://docs.oasis-open.org/ns/energyinterop/201110/cts.04",
-                "http://docs.oasis-open.org/ns/emix/2011/06/cts.04",
-                "http://docs.oasis-open.org/ns/emix/2011/06/power/cts.04",
-                "http://docs.oasis-open.org/ws-calendar/ns/min-xcal/2015/12",
-                "http://docs.oasis-open.org/ws-calendar/ns/streams/201606",
-            ),
+            _CTS04_NAMESPACES,
+            detect=False,
         ),
         SchemaSet(
             "cts01",
@@ -99,7 +110,7 @@ SCHEMA_SETS: dict[str, SchemaSet] = {
         ),
     )
 }
-_BY_NAMESPACE = {ns: s.key for s in SCHEMA_SETS.values() for ns in s.namespaces}
+_BY_NAMESPACE = {ns: s.key for s in SCHEMA_SETS.values() if s.detect for ns in s.namespaces}
 _LOCK = threading.Lock()
 
 
