@@ -7,6 +7,7 @@ HTTP-like 4xx/5xx otherwise). Catch :class:`TransactiveError` to catch them all.
     TransactiveError
     ├── ProtocolError                 (carries ``response_code``)
     │   ├── LocalProtocolError        we were asked to build something the standard forbids
+    │   │   └── InvalidModelError     a model built with a missing or wrong field (also a ValueError)
     │   └── RemoteProtocolError       a peer sent something the standard forbids
     │       ├── MalformedDocumentError   not well-formed, truncated, too deep/large, DTD/entities
     │       ├── UnknownMessageError      well-formed, but a root element / namespace we do not speak
@@ -21,6 +22,7 @@ from enum import IntEnum
 __all__ = [
     "FieldError",
     "InvalidMessageError",
+    "InvalidModelError",
     "LocalProtocolError",
     "MalformedDocumentError",
     "ProtocolError",
@@ -126,6 +128,14 @@ class LocalProtocolError(ProtocolError):
     """We were asked to build a message the standard forbids (a bug on our side of the wire)."""
 
     default_code = ResponseCode.INVALID_DATA
+
+
+class InvalidModelError(LocalProtocolError, ValueError):
+    """A model was constructed with a missing, unknown or wrong field.
+
+    ``errors`` name each field by its Python path (``signals[1].intervals[3].duration``). It is also a
+    ``ValueError``, like every validation failure in Python.
+    """
 
 
 class RemoteProtocolError(ProtocolError):

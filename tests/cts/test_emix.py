@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 from lxml import etree
-from pydantic import ValidationError
 
 from transactive.codec import encode_xml
 from transactive.ei.cts import EiCreateTender, EiTender
@@ -25,6 +24,7 @@ from transactive.emix import (
     energy_tender_product,
     to_decimal,
 )
+from transactive.errors import InvalidModelError
 from transactive.schemas import validate
 
 T0 = datetime(2026, 11, 21, 12, tzinfo=UTC)
@@ -84,12 +84,12 @@ def test_to_decimal_uses_the_shortest_float_text() -> None:
 
 
 def test_unknown_currency_and_bad_quantity_are_refused_on_construction() -> None:
-    with pytest.raises(ValidationError, match="ISO 4217"):
+    with pytest.raises(InvalidModelError, match="ISO 4217"):
         energy_tender_product(side="sell", quantity_kwh=1, price=1, currency="usd", market_context=MARKET,
                               dtstart=T0, duration=timedelta(minutes=15))
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidModelError):
         TemixPower(quantity=-1.0)
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidModelError):
         Product(payload=TemixPower(), uid="x", transactive_state="tender", market_context=MARKET, side="sell",
                 duration=timedelta(0))
 
@@ -98,7 +98,7 @@ def test_power_real_needs_power_attributes_and_fixes_its_description() -> None:
     item = PowerReal(si_scale_code=SiScaleCode.MEGA,
                      power_attributes=PowerAttributes(hertz=Decimal(50), voltage=Decimal(230), ac=True))
     assert (item.item_description, item.item_units) == ("RealPower", "W")
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidModelError):
         PowerReal(si_scale_code=SiScaleCode.MEGA)  # type: ignore[call-arg]
 
 

@@ -1,17 +1,17 @@
 """Standard terms (``emix-terms.xsd``) and the WS-Calendar-MIN availability they refer to.
 
 A market context publishes :class:`StandardTerms`; a response names the :data:`BaseTerm` it found
-violated (``ei:responseTermViolated``). The ``xcal`` availability model here is the minimal one of
-``ws-calendar-min-v1.0.xsd`` with ``xcal:dateTime`` as the only date form.
+violated (``ei:responseTermViolated``). The ``xcal:vAvailability`` the terms refer to is
+:class:`transactive.calendar.min.MinVAvailability` (WS-Calendar-MIN).
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field
 
+from transactive.calendar.min import MinVAvailability
 from transactive.emix.base import (
     CtsModel,
     Currency,
@@ -24,14 +24,11 @@ from transactive.emix.base import (
 from transactive.emix.items import ItemBase
 from transactive.emix.prices import Price
 from transactive.emix.products import ProductDescription
-from transactive.model import DateTime, Duration, NonEmptyStr, Xml
+from transactive.model import Duration, NonEmptyStr, Xml
 
 __all__ = [
-    "Availability",
-    "AvailabilityInterval",
     "AvailabilitySchedule",
     "BaseTerm",
-    "BusyType",
     "MarketGranularity",
     "MaximumConsecutiveDurations",
     "MaximumInvocationsPerDuration",
@@ -47,99 +44,16 @@ __all__ = [
     "MinimumRunDuration",
     "MinimumStartsPerDuration",
     "NotificationSchedule",
-    "RecurRulePart",
-    "Recurrence",
-    "RecurrenceRule",
     "RequiredStartupRemuneration",
     "ResponseTime",
     "StandardTerms",
     "StandardTermsSet",
-    "TimeRange",
     "UnavailabilitySchedule",
-    "VAvailability",
-    "XcalDateTime",
 ]
 
 
-# ------------------------------------------------------------------------------ WS-Calendar-MIN availability
-class BusyType(StrEnum):
-    BUSY = "busy"
-    BUSY_UNAVAILABLE = "busyUnavailable"
-    BUSY_TENTATIVE = "busyTentative"
-
-
-class RecurRulePart(StrEnum):
-    FREQ = "FREQ"
-    UNTIL = "UNTIL"
-    COUNT = "COUNT"
-    INTERVAL = "INTERVAL"
-    BYSECOND = "BYSECOND"
-    BYMINUTE = "BYMINUTE"
-    BYHOUR = "BYHOUR"
-    BYDAY = "BYDAY"
-    BYMONTHDAY = "BYMONTHDAY"
-    BYYEARDAY = "BYYEARDAY"
-    BYWEEKNO = "BYWEEKNO"
-    BYMONTH = "BYMONTH"
-    BYSETPOS = "BYSETPOS"
-    WKST = "WKST"
-
-
-class TimeRange(CtsModel):
-    """``xcal:timeRange``: the span an availability is declared for."""
-
-    date_time: Annotated[DateTime | None, Xml("xcal:dateTime")] = None
-    duration: Annotated[PositiveDuration | None, Xml("xcal:duration")] = None
-    time_zone: Annotated[str | None, Xml("xcal:timeZone")] = None
-
-
-class AvailabilityInterval(CtsModel):
-    """``xcal:availabilityInterval``: one available span (a start and a length)."""
-
-    date_time: Annotated[DateTime, Xml("xcal:dateTime")]
-    duration: Annotated[PositiveDuration, Xml("xcal:duration")]
-    time_zone: Annotated[str | None, Xml("xcal:timeZone")] = None
-
-
-class RecurrenceRule(CtsModel):
-    """``xcal:recurrenceRule``: one RFC 5545 RRULE part and its values (``FREQ`` = ``DAILY``)."""
-
-    part: Annotated[RecurRulePart, Xml("xcal:recurRulePart")]
-    values: Annotated[tuple[str, ...], Xml("xcal:recurRuleValues"), Field(min_length=1)]
-
-
-class XcalDateTime(CtsModel):
-    """An ``xcal:DateTimeDateType`` element holding an ``xcal:dateTime`` (``xcal:rDate``, ``xcal:exDate``)."""
-
-    date_time: Annotated[DateTime, Xml("xcal:dateTime")]
-
-
-class Recurrence(CtsModel):
-    """``xcal:recurrence``: how an availability interval repeats."""
-
-    dtstart: Annotated[DateTime, Xml("xcal:dtStart/xcal:dateTime")]
-    rules: Annotated[tuple[RecurrenceRule, ...], Xml("xcal:recurrenceRule")] = ()
-    dtend: Annotated[DateTime | None, Xml("xcal:dtEnd/xcal:dateTime")] = None
-    rdates: Annotated[tuple[XcalDateTime, ...], Xml("xcal:rDate")] = ()
-    exdates: Annotated[tuple[XcalDateTime, ...], Xml("xcal:exDate")] = ()
-
-
-class Availability(CtsModel):
-    """``xcal:availability``."""
-
-    interval: Annotated[AvailabilityInterval, Xml("xcal:availabilityInterval")]
-    recurrence: Annotated[Recurrence, Xml("xcal:recurrence")]
-
-
-class VAvailability(CtsModel):
-    """``xcal:vAvailability``: when a resource is (un)available."""
-
-    busy_type: Annotated[BusyType, Xml("xcal:busyType")]
-    time_range: Annotated[TimeRange, Xml("xcal:timeRange")]
-    granularity: Annotated[PositiveDuration | None, Xml("xcal:granularity")] = None
-    availability: Annotated[tuple[Availability, ...], Xml("xcal:availability"), Field(min_length=1)]
-    comment: Annotated[str | None, Xml("xcal:comment")] = None
-
+# WS-Calendar-MIN availability (xcal:vAvailability) is transactive.calendar.min.MinVAvailability:
+# one model for the element, with conversions to and from the domain Availability.
 
 # ------------------------------------------------------------------------------------------ the terms
 class _DurationTerm(CtsModel):
@@ -202,17 +116,17 @@ class MaximumConsecutiveDurations(CtsModel):
 
 class AvailabilitySchedule(CtsModel):
     __tag__ = "emix:availabilitySchedule"
-    availability: Annotated[tuple[VAvailability, ...], Xml("xcal:vAvailability"), Field(min_length=1)]
+    availability: Annotated[tuple[MinVAvailability, ...], Xml("xcal:vAvailability"), Field(min_length=1)]
 
 
 class NotificationSchedule(CtsModel):
     __tag__ = "emix:notificationSchedule"
-    availability: Annotated[tuple[VAvailability, ...], Xml("xcal:vAvailability"), Field(min_length=1)]
+    availability: Annotated[tuple[MinVAvailability, ...], Xml("xcal:vAvailability"), Field(min_length=1)]
 
 
 class UnavailabilitySchedule(CtsModel):
     __tag__ = "emix:unavailabilitySchedule"
-    availability: Annotated[tuple[VAvailability, ...], Xml("xcal:vAvailability"), Field(min_length=1)]
+    availability: Annotated[tuple[MinVAvailability, ...], Xml("xcal:vAvailability"), Field(min_length=1)]
 
 
 class MinimumEconomicRequirement(CtsModel):
@@ -270,7 +184,7 @@ class StandardTermsSet(CtsModel):
     """
 
     terms: Annotated[tuple[BaseTerm, ...], Xml("emix:terms/*"), Field(min_length=1)]
-    availability: Annotated[VAvailability | None, Xml("xcal:vAvailability")] = None
+    availability: Annotated[MinVAvailability | None, Xml("xcal:vAvailability")] = None
     non_standard_terms_handling: Annotated[NonStandardTermsHandling, Xml("emix:nonStandardTermsHandling")]
     side: Annotated[Side | None, Xml("emix:side")] = None
 

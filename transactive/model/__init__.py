@@ -1,6 +1,7 @@
 """The modelling kit: :class:`Model`, :class:`Xml` field paths, namespace :class:`Family` and scalar types."""
 
 from transactive.model.base import Family, Model, Xml
+from transactive.model.registry import message
 from transactive.model.types import (
     DateTime,
     Duration,
@@ -21,5 +22,6 @@ __all__ = [
     "Xml",
     "format_datetime",
     "format_duration",
+    "message",
     "parse_duration",
 ]

@@ -16,9 +16,11 @@ this metadata; nothing here does I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from transactive.errors import FieldError, InvalidModelError
 
 __all__ = ["Family", "Model", "Xml"]
 
@@ -62,7 +64,28 @@ class Family:
         return f"Family({self.name!r})"
 
 
-class Model(BaseModel):
+if TYPE_CHECKING:
+    _PydanticMeta = type
+else:
+    _PydanticMeta = type(BaseModel)  # pydantic's model metaclass (not public API by name)
+
+
+class _ModelMeta(_PydanticMeta):
+    """Construction errors join the project's error tree: ``Model(...)`` with a bad field raises
+    :class:`~transactive.errors.InvalidModelError` (a ``LocalProtocolError`` and a ``ValueError``).
+
+    Only direct construction goes through here; decoding validates with ``model_validate`` and reports
+    :class:`~transactive.errors.InvalidMessageError` with wire paths instead.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValidationError as exc:
+            raise _invalid_model(cls, exc) from None  # type: ignore[arg-type]
+
+
+class Model(BaseModel, metaclass=_ModelMeta):  # type: ignore[metaclass]
     """Immutable, keyword-only, validated on construction; equal when all fields are equal."""
 
     model_config = ConfigDict(
@@ -80,8 +103,40 @@ class Model(BaseModel):
     #: wrapper elements around a message root (e.g. OpenADR's oadrPayload/oadrSignedObject)
     __envelope__: ClassVar[tuple[str, ...]] = ()
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen (immutable): use .replace({name}=...) instead")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen (immutable)")
+
     def replace(self, **changes: Any) -> Any:
         """A validated copy with some fields changed (models are immutable)."""
         data = {name: getattr(self, name) for name in type(self).model_fields}
         data.update(changes)
         return type(self)(**data)
+
+
+def _python_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"
+        elif part[:1].isupper():  # pydantic names the union member it tried: not part of the path
+            continue
+        else:
+            out += ("." if out else "") + part
+    return out or "."
+
+
+def _invalid_model(cls: type[Model], exc: ValidationError) -> InvalidModelError:
+    errors = []
+    for err in exc.errors(include_url=False, include_input=False):
+        message = err["msg"]
+        if err["type"] == "missing":
+            message = "required field is missing"
+        elif err["type"] == "extra_forbidden":
+            message = "unknown field"
+        errors.append(FieldError(_python_path(tuple(err["loc"])), message))
+    first = errors[0] if errors else None
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return InvalidModelError(f"invalid {cls.__name__}: {first}{more}", errors=errors)
