@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ from transactive.ei.oadr import (  # noqa: E402
 from transactive.emix import energy_stream_product  # noqa: E402
 from transactive.schemas import validate  # noqa: E402
 
-START = datetime(2026, 11, 21, tzinfo=timezone.utc)
+START = datetime(2026, 11, 21, tzinfo=UTC)
 OPENLEADR_VENV = ROOT / ".venv-openleadr"
 
 
@@ -109,7 +109,8 @@ def rate(fn: Callable[[], Any], seconds: float) -> float:
 def operations(message: Any) -> dict[str, Callable[[], Any]]:
     xml = encode_xml(message)
     js = encode_json(message)
-    assert decode_xml(xml, schema_validate=True) == message and decode_json(js) == message
+    assert decode_xml(xml, schema_validate=True) == message
+    assert decode_json(js) == message
     return {
         "encode_xml": lambda: encode_xml(message),
         "decode_xml": lambda: decode_xml(xml),
@@ -163,7 +164,10 @@ def main() -> int:
                         help="where to write the raw results (default bench/results/codec.json)")
     args = parser.parse_args()
 
-    cases = {"oadrDistributeEvent (24 intervals)": oadr_event_24(), "eiCreateTender (24-interval stream)": cts_tender_24()}
+    cases = {
+        "oadrDistributeEvent (24 intervals)": oadr_event_24(),
+        "eiCreateTender (24-interval stream)": cts_tender_24(),
+    }
     ops = {name: operations(msg) for name, msg in cases.items()}
     sizes = {name: len(encode_xml(msg)) for name, msg in cases.items()}
     python = None if args.no_openleadr else ensure_openleadr()

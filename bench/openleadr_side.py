@@ -9,14 +9,14 @@ The event is the one bench/codec_bench.py builds with transactive: one event, on
 import json
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from openleadr import objects
 from openleadr.messaging import create_message, parse_message
 
 
 def build_event():
-    start = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 21, tzinfo=UTC)
     intervals = [
         objects.Interval(dtstart=start + timedelta(hours=i), duration=timedelta(hours=1), uid=i,
                          signal_payload=round(0.10 + 0.01 * i, 4))

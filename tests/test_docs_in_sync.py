@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_message_reference_matches_the_code() -> None:
     spec = importlib.util.spec_from_file_location("gen_message_docs", ROOT / "tools" / "gen_message_docs.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     expected = module.render()

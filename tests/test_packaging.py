@@ -70,7 +70,8 @@ def test_installed_script_help_and_validate(installed: Path, tmp_path: Path) -> 
     script = str(installed / "bin" / "transactive")
     result = _run(installed, script, "--help", cwd=tmp_path)
     assert result.returncode == 0
-    assert "validate" in result.stdout and "convert" in result.stdout
+    assert "validate" in result.stdout
+    assert "convert" in result.stdout
     doc = tmp_path / "event.xml"
     from tests.conftest import all_examples
     from transactive.codec import encode_xml

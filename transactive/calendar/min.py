@@ -19,9 +19,9 @@ from pydantic import Field, model_validator
 
 from transactive.calendar.availability import Availability, BusyType, Frequency, Recurrence, Weekday, Window
 from transactive.calendar.errors import ConversionError
-from transactive.model.registry import message
 from transactive.model import DateTime, Duration, Model, Xml, format_datetime
 from transactive.model.namespaces import CTS
+from transactive.model.registry import message
 
 __all__ = [
     "MinAvailability",

@@ -29,9 +29,9 @@ from transactive.calendar.errors import ConversionError
 from transactive.calendar.gluon import Gluon
 from transactive.calendar.interval import Interval
 from transactive.calendar.sequence import Link, Relation, Sequence
-from transactive.model.registry import message
 from transactive.model import Duration, Model, Xml
 from transactive.model.namespaces import XCAL
+from transactive.model.registry import message
 
 __all__ = [
     "DEFAULT_PRODID",

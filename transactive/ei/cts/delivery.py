@@ -11,10 +11,10 @@ from typing import Annotated
 
 from pydantic import Field
 
-from transactive.codec.registry import message
 from transactive.ei.cts.responses import CtsPayload, EiResponse
 from transactive.emix.product import Delivery, DeliveryBase
 from transactive.model import DateTime, NonEmptyStr, Xml
+from transactive.model.registry import message
 
 __all__ = ["EiCreateDelivery", "EiCreatedDelivery", "EiDelivery"]
 

@@ -13,11 +13,11 @@ from typing import Annotated
 
 from pydantic import Field
 
-from transactive.codec.registry import message
 from transactive.ei.cts.responses import CtsPayload, EiResponse
 from transactive.emix.base import CtsModel, MarketContext, NonStandardTermsHandling, PositiveDuration, UnsignedInt
 from transactive.emix.terms import StandardTerms, StandardTermsSet
 from transactive.model import DateTime, NonEmptyStr, Xml
+from transactive.model.registry import message
 
 __all__ = [
     "EiMarketContext",

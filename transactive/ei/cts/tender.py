@@ -6,12 +6,12 @@ from typing import Annotated
 
 from pydantic import Field
 
-from transactive.codec.registry import message
 from transactive.ei.cts.responses import CtsPayload, EiResponse
 from transactive.emix.base import CtsModel, MarketContext
 from transactive.emix.product import EmixBaseMember
 from transactive.emix.stream import StreamInterval
 from transactive.model import NonEmptyStr, Xml
+from transactive.model.registry import message
 
 __all__ = [
     "EiCancelTender",

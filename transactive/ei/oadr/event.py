@@ -7,7 +7,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-from transactive.model.registry import message
 from transactive.ei.oadr.base import EiResponse, OadrMessage, OadrModel, QualifiedEventID
 from transactive.ei.oadr.calendar import CalendarInterval, XcalComponents
 from transactive.ei.oadr.enums import EventStatus, OptType, ResponseRequired, SignalType
@@ -22,6 +21,7 @@ from transactive.ei.oadr.types import (
     UnsignedInt,
 )
 from transactive.model import Xml
+from transactive.model.registry import message
 
 __all__ = [
     "ActivePeriod",

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from transactive.model.registry import message
 from transactive.ei.oadr.base import EiResponse, OadrMessage, QualifiedEventID
 from transactive.ei.oadr.calendar import CalendarInterval
 from transactive.ei.oadr.enums import OptType
 from transactive.ei.oadr.target import Target
 from transactive.ei.oadr.types import OadrDateTime, OptReasonValue
 from transactive.model import Xml
+from transactive.model.registry import message
 
 __all__ = ["OadrCancelOpt", "OadrCanceledOpt", "OadrCreateOpt", "OadrCreatedOpt"]
 

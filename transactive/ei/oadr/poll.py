@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from transactive.model.registry import message
 from transactive.ei.oadr.base import EiResponse, OadrMessage
 from transactive.model import Xml
+from transactive.model.registry import message
 
 __all__ = ["OadrPoll", "OadrResponse"]
 

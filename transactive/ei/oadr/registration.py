@@ -12,11 +12,11 @@ from typing import Annotated
 
 from pydantic import Field
 
-from transactive.model.registry import message
 from transactive.ei.oadr.base import EiResponse, OadrMessage, OadrModel
 from transactive.ei.oadr.enums import ProfileName, ServiceName, TransportName
 from transactive.ei.oadr.types import OadrDuration
 from transactive.model import Xml
+from transactive.model.registry import message
 
 __all__ = [
     "Extension",

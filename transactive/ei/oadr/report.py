@@ -12,7 +12,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-from transactive.model.registry import message
 from transactive.ei.oadr.base import EiResponse, OadrMessage, OadrModel
 from transactive.ei.oadr.calendar import CalendarInterval
 from transactive.ei.oadr.items import ItemBase
@@ -27,6 +26,7 @@ from transactive.ei.oadr.types import (
     ReportTypeValue,
 )
 from transactive.model import Xml
+from transactive.model.registry import message
 
 __all__ = [
     "OadrCancelReport",
