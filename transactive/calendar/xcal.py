@@ -59,7 +59,10 @@ DEFAULT_PRODID = "-//transactive//calendar//EN"
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("date-time needs a UTC offset (e.g. 2026-11-21T00:00:00Z)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} has no UTC instant within years 1-9999") from None
 
 
 def _whole_seconds(value: timedelta) -> timedelta:

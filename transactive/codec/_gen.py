@@ -78,8 +78,24 @@ def _validate_member(member: type[Model], fields: dict[str, Any], child: etree._
     try:
         return member.model_validate(fields)
     except ValidationError as exc:
-        errors = field_errors(member, exc, element_path(child), line_of(child))
+        errors = field_errors(member, exc, element_path(child), line_of(child), child)
         raise InvalidMessageError(summary(member, errors), errors=errors) from None
+
+
+def _checked(check: Callable[[str], str], text: str, element: etree._Element) -> str:
+    try:
+        return check(text)
+    except ValueError as exc:
+        message = str(exc)
+        raise InvalidMessageError(
+            f"{pretty_name(element)}: {message}", errors=[FieldError(element_path(element), message, line_of(element))]
+        ) from None
+
+
+def _nested(element: etree._Element) -> InvalidMessageError:
+    child = element[0]
+    message = f"element {pretty_name(child)} is not allowed inside the value of {pretty_name(element)}"
+    return InvalidMessageError(message, errors=[FieldError(element_path(child), message, line_of(child))])
 
 
 def _bad_choice(value: Any, field: str) -> ValueError:
@@ -270,6 +286,8 @@ def decoder_of(cls: type[Model]) -> Decoder:
         "_duplicate": _duplicate,
         "_bad_attribute": _bad_attribute,
         "_validate_member": _validate_member,
+        "_checked": _checked,
+        "_nested": _nested,
         "_XSI": _XSI,
         "str": str,
     }
@@ -333,7 +351,13 @@ def decoder_of(cls: type[Model]) -> Decoder:
                 continue
             if item.kind == "scalar":
                 strip = ".strip()" if item.strip else ""
+                lines.append(f"{inner}if len({var}):")
+                lines.append(f"{inner}    raise _nested({var})")
                 value = f"({var}.text or ''){strip}"
+                if item.check is not None:
+                    chk = f"K{next(counter)}"
+                    g[chk] = item.check
+                    value = f"_checked({chk}, {value}, {var})"
             elif item.kind == "model" or len(item.choices) == 1:
                 model = item.model if item.kind == "model" else next(iter(item.choices.values()))
                 assert model is not None
@@ -378,9 +402,14 @@ def decoder_of(cls: type[Model]) -> Decoder:
             parent = nxt
             current = child
         strip = ".strip()" if leaf.strip else ""
-        lines.append(f"{indent}if {leaf.name!r} in {d}:")
-        lines.append(f"{indent}    raise _duplicate({parent})")
-        lines.append(f"{indent}{d}[{leaf.name!r}] = ({parent}.text or ''){strip}")
+        value = f"({parent}.text or ''){strip}"
+        if leaf.check is not None:
+            chk = f"K{next(counter)}"
+            g[chk] = leaf.check
+            value = f"_checked({chk}, {value}, {parent})"
+        lines.append(f"{indent}if {leaf.name!r} in {d} or len({parent}):")
+        lines.append(f"{indent}    raise _duplicate({parent}) if {leaf.name!r} in {d} else _nested({parent})")
+        lines.append(f"{indent}{d}[{leaf.name!r}] = {value}")
 
     body(cls, "el", "d", "    ", ())
     lines.append("    return d")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 
 from transactive.codec.plan import plan_for
@@ -57,9 +59,49 @@ def wire_path(cls: type[Model], loc: tuple[int | str, ...], base: str) -> str:
     return "/" + path.lstrip("/")
 
 
+def locate(cls: type[Model], element: Any, loc: tuple[int | str, ...]) -> Any:
+    """The deepest element of a decoded tree that a pydantic error location reaches (for its line)."""
+    current: type[Model] | None = cls
+    el = element
+    i = 0
+    while i < len(loc) and current is not None:
+        plan = plan_for(current)
+        leaf = plan.leaves.get(str(loc[i]))
+        if leaf is None or leaf.kind in ("attr", "text"):
+            break
+        i += 1
+        index = 0
+        if leaf.repeated and i < len(loc) and isinstance(loc[i], int):
+            index = int(loc[i])
+            i += 1
+        segments = [s for s in plan.paths[leaf.name] if s != "*"]
+        wanted = [current.__family__.clark(s) for s in segments]
+        holder = el
+        for clark in wanted[:-1] if leaf.kind != "choice" else wanted:
+            holder = next((c for c in holder if c.tag == clark), None)
+            if holder is None:
+                return el
+        if leaf.kind == "choice":
+            matches = [c for c in holder if c.tag in leaf.choices]
+        else:
+            matches = [c for c in holder if c.tag == wanted[-1]]
+        if index >= len(matches):
+            return holder
+        el = matches[index]
+        if leaf.kind == "choice":
+            current = leaf.choices[el.tag]
+            if i < len(loc) and isinstance(loc[i], str) and loc[i] == current.__name__:
+                i += 1  # pydantic names the union member it tried
+        else:
+            current = leaf.model
+    return el
+
+
 def field_errors(
-    cls: type[Model], exc: ValidationError, base: str, line: int | None = None
+    cls: type[Model], exc: ValidationError, base: str, line: int | None = None, element: Any = None
 ) -> list[FieldError]:
+    """FieldErrors with wire paths; with the decoded ``element``, each carries the line of the element
+    the error is about (else ``line``)."""
     out = []
     for err in exc.errors(include_url=False, include_input=False):
         message = err["msg"]
@@ -67,5 +109,10 @@ def field_errors(
             message = "required field is missing"
         elif err["type"] == "extra_forbidden":
             message = "field is not allowed here"
-        out.append(FieldError(wire_path(cls, tuple(err["loc"]), base), message, line))
+        loc = tuple(err["loc"])
+        where = line
+        if element is not None:
+            found = locate(cls, element, loc)
+            where = found.sourceline if found is not None else line
+        out.append(FieldError(wire_path(cls, loc, base), message, where))
     return out

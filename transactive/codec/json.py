@@ -17,12 +17,13 @@ The JSON form mirrors the XML form element for element, so one plan serves both:
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from transactive.codec.errors import field_errors
-from transactive.codec.plan import Leaf, Node, Plan, plan_for
+from transactive.codec.plan import XML_BAD, Leaf, Node, Plan, plan_for
 from transactive.codec.registry import lookup_json
 from transactive.errors import (
     FieldError,
@@ -32,6 +33,7 @@ from transactive.errors import (
     UnknownMessageError,
 )
 from transactive.model.base import Model
+from transactive.model.types import check_decimal
 
 __all__ = ["decode_json", "encode_json", "from_json_obj", "to_json_obj"]
 
@@ -47,11 +49,15 @@ def to_json_obj(message: Model) -> dict[str, Any]:
     cls = type(message)
     if not cls.__tag__:
         raise LocalProtocolError(f"{cls.__name__} is not a message (it has no element name)")
-    return {cls.__tag__: _encode(plan_for(cls), message)}
+    try:
+        return {cls.__tag__: _encode(plan_for(cls), message)}
+    except ValueError as exc:
+        raise LocalProtocolError(f"cannot encode {cls.__name__}: {exc}") from None
 
 
 def encode_json(message: Model, *, indent: int | None = None) -> bytes:
     """The message as UTF-8 JSON text."""
+    # str values were checked for characters XML cannot carry (lone surrogates among them): UTF-8 is safe
     return json.dumps(to_json_obj(message), indent=indent, ensure_ascii=False).encode("utf-8")
 
 
@@ -159,10 +165,24 @@ def _decode(plan: Plan, body: Any, path: str, depth: int) -> dict[str, Any]:
 def _scalar(leaf: Leaf, value: Any, path: str) -> Any:
     if isinstance(value, (dict, list)):
         raise _bad(path, f"expected a simple value, got {type(value).__name__}")
-    if leaf.is_str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
     if value is None:
         raise _bad(path, "null is not a value")
+    if isinstance(value, str):
+        if XML_BAD.search(value) is not None:
+            raise _bad(path, "text holds a character XML cannot carry (a control character or lone surrogate)")
+        if leaf.check is not None:
+            try:
+                return leaf.check(value)
+            except ValueError as exc:
+                raise _bad(path, str(exc)) from None
+        return value
+    if leaf.is_str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if leaf.scalar is Decimal and isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            check_decimal(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
+        except (ValueError, ArithmeticError) as exc:
+            raise _bad(path, str(exc)) from None
     return value
 
 

@@ -20,7 +20,7 @@ from typing import Any, Union
 from pydantic import AwareDatetime
 
 from transactive.model.base import Model, Xml
-from transactive.model.types import format_datetime, format_duration
+from transactive.model.types import check_decimal, check_decimal_text, format_datetime, format_duration
 
 __all__ = ["Leaf", "Node", "Plan", "plan_for"]
 
@@ -28,8 +28,10 @@ _TEXT_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#1
 _ATTR_ESCAPE = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
 )
-_SPECIAL = re.compile("[&<>\"\r\n\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SPECIAL = re.compile("[&<>\"\r\n\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: characters XML 1.0 cannot carry: C0 controls but tab/LF/CR, lone surrogates, U+FFFE, U+FFFF
+XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_BAD = XML_BAD
 
 
 def _check_chars(text: str) -> str:
@@ -57,12 +59,11 @@ def _fmt_float(value: float) -> str:
 
 
 def _fmt_decimal(value: Decimal) -> str:
-    text = format(value, "f")
-    return text
+    return format(check_decimal(value), "f")
 
 
 def _json_decimal(value: Decimal) -> float | str:
-    as_float = float(value)
+    as_float = float(check_decimal(value))
     return as_float if Decimal(repr(as_float)) == value else format(value, "f")
 
 
@@ -71,7 +72,7 @@ def _scalar_formatters(tp: type) -> tuple[Callable[[Any], str], Callable[[Any], 
     if tp is bool:
         return (lambda v: "true" if v else "false"), bool, True
     if tp is str:
-        return escape_text, str, False
+        return escape_text, _check_chars, False
     if tp is int:
         return str, int, True
     if tp is float:
@@ -145,6 +146,10 @@ class Leaf:
     jfmt: Callable[[Any], Any] = str
     strip: bool = True
     is_str: bool = False
+    #: checks (and may normalise) a scalar's wire text before the model sees it; raises ValueError
+    check: Callable[[str], str] | None = None
+    #: the scalar's Python type (for the JSON side's checks)
+    scalar: Any = None
     model: type[Model] | None = None
     #: choice: element Clark name → member class, and member class → (qname, clark)
     choices: dict[str, type[Model]] = field(default_factory=dict)
@@ -286,7 +291,8 @@ def _compile(cls: type[Model]) -> Plan:
             else:
                 fmt, jfmt, strip = _scalar_formatters(members[0])
                 leaf = Leaf(name, "scalar", repeated, optional, clark=clark, qname=last,
-                            fmt=fmt, jfmt=jfmt, strip=strip, is_str=members[0] is str)
+                            fmt=fmt, jfmt=jfmt, strip=strip, is_str=members[0] is str,
+                            check=check_decimal_text if members[0] is Decimal else None, scalar=members[0])
             node.children.append(leaf)
             node.by_clark[clark] = leaf
             node.by_json[last] = leaf

@@ -6,6 +6,8 @@ Everything that reaches the codecs from outside goes through :func:`parse_xml`; 
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
 from transactive.errors import FieldError, MalformedDocumentError, ResponseCode
@@ -55,6 +57,13 @@ def parse_xml(data: bytes | str) -> etree._Element:
         raise MalformedDocumentError(f"not well-formed XML: {exc}") from None
     if root is None:
         raise MalformedDocumentError("empty document")
+    docinfo: Any = root.getroottree().docinfo  # lxml-stubs lack DocInfo.doctype
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        # the byte scan above misses a DTD in UTF-16/UTF-32 documents; libxml2 saw it
+        raise MalformedDocumentError(
+            "document type declarations (DTDs) and entities are not allowed",
+            errors=[FieldError("/", "DOCTYPE/ENTITY declaration")],
+        )
     return root
 
 

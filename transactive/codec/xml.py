@@ -116,7 +116,7 @@ def decode_element(element: etree._Element, cls: type[M] | None = None) -> M:
     try:
         return found.model_validate(fields)  # type: ignore[return-value]
     except ValidationError as exc:
-        errors = field_errors(found, exc, element_path(element), line_of(element))
+        errors = field_errors(found, exc, element_path(element), line_of(element), element)
         raise InvalidMessageError(summary(found, errors), errors=errors) from None
 
 

@@ -8,13 +8,12 @@ requires.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from transactive.emix.base import CtsModel, SiScaleCode
-from transactive.model import Xml
+from transactive.model import Xml, XsDecimal
 
 __all__ = [
     "EnergyApparent",
@@ -34,8 +33,8 @@ __all__ = [
 class PowerAttributes(CtsModel):
     """``power:powerAttributes``: the electrical characteristics of delivered power."""
 
-    hertz: Annotated[Decimal, Xml("power:hertz"), Field(ge=0, allow_inf_nan=False)]
-    voltage: Annotated[Decimal, Xml("power:voltage"), Field(ge=0, allow_inf_nan=False)]
+    hertz: Annotated[XsDecimal, Xml("power:hertz"), Field(ge=0, allow_inf_nan=False)]
+    voltage: Annotated[XsDecimal, Xml("power:voltage"), Field(ge=0, allow_inf_nan=False)]
     ac: Annotated[bool, Xml("power:ac")]
 
 

@@ -12,7 +12,6 @@ so no document can contain it without ``xsi:type``, which the codec does not pro
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -21,7 +20,7 @@ from transactive.emix.base import CtsModel, Quantity
 from transactive.emix.interfaces import EmixInterface, Pnode, TransportInterface
 from transactive.emix.items import EnergyItem, PowerItem
 from transactive.emix.prices import Price, PriceBase
-from transactive.model import Xml
+from transactive.model import Xml, XsDecimal
 
 __all__ = [
     "PRODUCT_TYPES",
@@ -88,18 +87,18 @@ class UnitEnergyPrice(CtsModel):
 class CongestionRevenueRights(CtsModel):
     __tag__ = "power:congestionRevenueRights"
     transport_interface: Annotated[TransportInterface, Xml("power:transportInterface")]
-    transport_congestion_fee: Annotated[Decimal, Xml("power:transportCongestionFee"), Field(allow_inf_nan=False)]
+    transport_congestion_fee: Annotated[XsDecimal, Xml("power:transportCongestionFee"), Field(allow_inf_nan=False)]
 
 
 class CongestionCharge(CtsModel):
     __tag__ = "power:congestionCharge"
     transport_interface: Annotated[TransportInterface, Xml("power:transportInterface")]
-    transport_congestion_fee: Annotated[Decimal, Xml("power:transportCongestionFee"), Field(allow_inf_nan=False)]
+    transport_congestion_fee: Annotated[XsDecimal, Xml("power:transportCongestionFee"), Field(allow_inf_nan=False)]
 
 
 class MarginalLossCharge(CtsModel):
     __tag__ = "power:marginalLossCharge"
-    marginal_loss_fee: Annotated[Decimal, Xml("power:marginalLossFee"), Field(allow_inf_nan=False)]
+    marginal_loss_fee: Annotated[XsDecimal, Xml("power:marginalLossFee"), Field(allow_inf_nan=False)]
 
 
 class MarginalLoss(CtsModel):

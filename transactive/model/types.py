@@ -8,12 +8,16 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 __all__ = [
     "DateTime",
     "Duration",
+    "MAX_DECIMAL_EXPONENT",
     "Money",
+    "XsDecimal",
+    "check_decimal",
+    "check_decimal_text",
     "NonEmptyStr",
     "format_datetime",
     "format_duration",
@@ -37,13 +41,16 @@ def parse_duration(text: str) -> timedelta:
     if m is None or text.strip() in {"P", "+P", "-P"} or text.strip().endswith("T"):
         raise ValueError(f"not an RFC 5545 duration (e.g. PT15M, P1D, P1W): {text!r}")
     g = m.groupdict()
-    value = timedelta(
-        weeks=int(g["weeks"] or 0),
-        days=int(g["days"] or 0),
-        hours=int(g["hours"] or 0),
-        minutes=int(g["minutes"] or 0),
-        seconds=float(g["seconds"] or 0),
-    )
+    try:
+        value = timedelta(
+            weeks=int(g["weeks"] or 0),
+            days=int(g["days"] or 0),
+            hours=int(g["hours"] or 0),
+            minutes=int(g["minutes"] or 0),
+            seconds=float(g["seconds"] or 0),
+        )
+    except OverflowError:
+        raise ValueError(f"duration {text!r} is longer than 999,999,999 days") from None
     return -value if g["sign"] == "-" else value
 
 
@@ -80,10 +87,44 @@ def format_datetime(value: datetime) -> str:
 
 @lru_cache(maxsize=4096)
 def _format_datetime(value: datetime, offset: timedelta | None) -> str:
+    if offset is not None and offset.total_seconds() % 60:
+        raise ValueError(f"UTC offset {offset} has seconds, which xs:dateTime cannot write")
     text = value.isoformat()
     if text.endswith("+00:00"):
         return text[:-6] + "Z"
     return text
+
+
+_XS_DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+#: the largest decimal exponent (either way) a price, a quantity or a fee may have
+MAX_DECIMAL_EXPONENT = 30
+
+
+def check_decimal_text(text: str) -> str:
+    """Refuse what xs:decimal does not allow (exponents, INF, NaN) and absurd lengths."""
+    stripped = text.strip()
+    if _XS_DECIMAL.match(stripped) is None:
+        raise ValueError(f"not an xs:decimal (digits with an optional point, no exponent): {text[:40]!r}")
+    if len(stripped) > 2 * MAX_DECIMAL_EXPONENT + 2:
+        raise ValueError(f"decimal has more than {2 * MAX_DECIMAL_EXPONENT} digits")
+    return stripped
+
+
+def check_decimal(value: Decimal) -> Decimal:
+    """A finite Decimal whose magnitude and precision fit ``MAX_DECIMAL_EXPONENT``."""
+    if not value.is_finite():
+        raise ValueError("decimal must be finite")
+    exponent = value.as_tuple().exponent
+    too_fine = isinstance(exponent, int) and exponent < -MAX_DECIMAL_EXPONENT
+    if value and (value.adjusted() > MAX_DECIMAL_EXPONENT or too_fine):
+        raise ValueError(f"decimal {value:.3e} is out of range (|exponent| <= {MAX_DECIMAL_EXPONENT})")
+    return value
+
+
+def _decimal_before(value: Any) -> Any:
+    if isinstance(value, str):
+        return check_decimal_text(value)
+    return value
 
 
 def _duration_before(value: Any) -> Any:
@@ -96,7 +137,9 @@ def _duration_before(value: Any) -> Any:
 DateTime = AwareDatetime
 #: an RFC 5545 duration as a timedelta
 Duration = Annotated[timedelta, BeforeValidator(_duration_before)]
+#: an xs:decimal: no exponent form, bounded magnitude (see :data:`MAX_DECIMAL_EXPONENT`)
+XsDecimal = Annotated[Decimal, BeforeValidator(_decimal_before), AfterValidator(check_decimal)]
 #: a price or amount of money: decimal, never binary floating point
-Money = Annotated[Decimal, Field(allow_inf_nan=False)]
+Money = XsDecimal
 #: an identifier that may not be empty
 NonEmptyStr = Annotated[str, Field(min_length=1)]

@@ -13,7 +13,6 @@ Button Atom feed, is not modelled.)
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal, Union
 
 from pydantic import Field
@@ -21,7 +20,7 @@ from pydantic import Field
 from transactive.ei.oadr.base import OadrModel
 from transactive.ei.oadr.enums import CurrencyItemDescription, SiScaleCode, TemperatureUnit
 from transactive.ei.oadr.types import CurrencyCode
-from transactive.model import Xml
+from transactive.model import Xml, XsDecimal
 
 __all__ = [
     "ApparentEnergy",
@@ -45,7 +44,7 @@ __all__ = [
     "Voltage",
 ]
 
-_Decimal = Annotated[Decimal, Field(allow_inf_nan=False)]
+_Decimal = Annotated[XsDecimal, Field(allow_inf_nan=False)]
 
 
 class PowerAttributes(OadrModel):

@@ -52,7 +52,10 @@ _NCNAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} has no UTC instant within years 1-9999") from None
 
 
 def _whole_seconds(value: timedelta) -> timedelta:
