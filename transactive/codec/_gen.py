@@ -76,7 +76,9 @@ def _bad_attribute(element: etree._Element, key: str) -> InvalidMessageError:
 
 def _validate_member(member: type[Model], fields: dict[str, Any], child: etree._Element) -> Model:
     try:
-        return member.model_validate(fields)
+        # the validator itself: model_validate adds a Python frame and keyword handling (~0.5 µs a call)
+        result: Model = member.__pydantic_validator__.validate_python(fields)
+        return result
     except ValidationError as exc:
         errors = field_errors(member, exc, element_path(child), line_of(child), child)
         raise InvalidMessageError(summary(member, errors), errors=errors) from None

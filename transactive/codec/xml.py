@@ -114,7 +114,7 @@ def decode_element(element: etree._Element, cls: type[M] | None = None) -> M:
         )
     fields = decoder_of(found)(element)
     try:
-        return found.model_validate(fields)  # type: ignore[return-value]
+        return found.__pydantic_validator__.validate_python(fields)  # type: ignore[no-any-return]
     except ValidationError as exc:
         errors = field_errors(found, exc, element_path(element), line_of(element), element)
         raise InvalidMessageError(summary(found, errors), errors=errors) from None
