@@ -14,7 +14,7 @@ from typing import Any
 from lxml import etree
 from pydantic import ValidationError
 
-from transactive._xmlutil import line_of
+from transactive._xmlutil import element_path, line_of, pretty_name
 from transactive.codec.errors import field_errors
 from transactive.codec.plan import Leaf, Node, plan_for
 from transactive.errors import FieldError, InvalidMessageError
@@ -31,28 +31,6 @@ _XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 
 
 # ------------------------------------------------------------------------------------------- errors
-def pretty_name(element: etree._Element) -> str:
-    tag = element.tag if isinstance(element.tag, str) else "?"
-    local = tag.rsplit("}", 1)[-1]
-    return f"{element.prefix}:{local}" if element.prefix else local
-
-
-def element_path(element: etree._Element) -> str:
-    """``/oadr:oadrPayload/.../ei:interval[3]/xcal:duration`` for an element (only on error paths)."""
-    parts = []
-    el: etree._Element | None = element
-    while el is not None:
-        parent = el.getparent()
-        name = pretty_name(el)
-        if parent is not None:
-            same = [c for c in parent if c.tag == el.tag]
-            if len(same) > 1:
-                name += f"[{same.index(el) + 1}]"
-        parts.append(name)
-        el = parent
-    return "/" + "/".join(reversed(parts))
-
-
 def summary(cls: type[Model], errors: list[FieldError]) -> str:
     first = errors[0] if errors else None
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -9,6 +9,7 @@ non-negative here; prices (``xs:decimal``) may be negative (negative market pric
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 from enum import StrEnum
@@ -81,6 +82,11 @@ class SiScaleCode(StrEnum):
         """The multiplier the prefix stands for (``KILO.factor == 1000.0``)."""
         return _SI_FACTORS[self]
 
+    @property
+    def exponent(self) -> int:
+        """The power of ten the prefix stands for (``KILO.exponent == 3``)."""
+        return _SI_EXPONENTS[self]
+
 
 _SI_FACTORS = {
     SiScaleCode.PICO: 1e-12,
@@ -95,6 +101,9 @@ _SI_FACTORS = {
     SiScaleCode.TERA: 1e12,
     SiScaleCode.NONE: 1.0,
 }
+
+
+_SI_EXPONENTS = {code: round(math.log10(factor)) for code, factor in _SI_FACTORS.items()}
 
 
 class NonStandardTermsHandling(StrEnum):

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from lxml import etree
 
-from transactive._xmlutil import line_of
+from transactive._xmlutil import element_path, line_of
 from transactive.errors import FieldError, SchemaError
 
 __all__ = [
@@ -190,25 +190,13 @@ def _prefixed_path(root: etree._Element, xpath: str | None) -> str:
     """libxml2 reports paths like ``/*/*[2]/*``; name the elements with their prefixes instead."""
     if not xpath:
         return "/"
-    tree = root.getroottree()
     try:
-        found = tree.xpath(xpath)
+        found = root.getroottree().xpath(xpath)
     except etree.XPathError:
         return xpath
     if not isinstance(found, list) or not found or not isinstance(found[0], etree._Element):
         return xpath
-    el: etree._Element | None = found[0]
-    parts = []
-    while el is not None:
-        parent = el.getparent()
-        name = f"{el.prefix}:{_local(el)}" if el.prefix else _local(el)
-        if parent is not None:
-            same = [c for c in parent if c.tag == el.tag]
-            if len(same) > 1:
-                name += f"[{same.index(el) + 1}]"
-        parts.append(name)
-        el = parent
-    return "/" + "/".join(reversed(parts))
+    return element_path(found[0])
 
 
 def _clean(message: str) -> str:

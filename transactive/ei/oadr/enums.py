@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from transactive.emix.base import SiScaleCode
+
 __all__ = [
     "CurrencyItemDescription",
     "DataQuality",
@@ -212,28 +214,8 @@ class ServiceName(StrEnum):
     OADR_POLL = "OadrPoll"
 
 
-class SiScaleCode(StrEnum):
-    """``scale:SiScaleCodeType``: the SI prefix of an item's unit (``none`` for no prefix)."""
-
-    PICO = "p"
-    NANO = "n"
-    MICRO = "micro"
-    MILLI = "m"
-    CENTI = "c"
-    DECI = "d"
-    KILO = "k"
-    MEGA = "M"
-    GIGA = "G"
-    TERA = "T"
-    NONE = "none"
-
-    @property
-    def exponent(self) -> int:
-        """The power of ten the prefix stands for (``k`` → 3)."""
-        return _SI_EXPONENTS[self.value]
-
-
-_SI_EXPONENTS = {"p": -12, "n": -9, "micro": -6, "m": -3, "c": -2, "d": -1, "k": 3, "M": 6, "G": 9, "T": 12, "none": 0}
+# scale:SiScaleCodeType is the same EMIX siscale namespace and enumeration in OpenADR and in CTS:
+# one enum, transactive.emix.SiScaleCode (re-exported here).
 
 
 class TemperatureUnit(StrEnum):

@@ -27,6 +27,7 @@ from transactive.ei.oadr.enums import (
     SchemaVersion,
     SignalName,
 )
+from transactive.emix.currency import ISO4217_CODES
 from transactive.model import DateTime, Duration
 
 __all__ = [
@@ -103,23 +104,8 @@ DataQualityValue = Annotated[str, BeforeValidator(_token), _one_of(DataQuality)]
 SchemaVersionValue = Annotated[str, BeforeValidator(_token), _one_of(SchemaVersion)]
 
 #: ISO 4217 alphabetic currency codes, as listed by oadr_ISO_ISO3AlphaCurrencyCode_20100407.xsd
-CURRENCY_CODES = frozenset(
-    {
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD",
-    "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYR", "BZD", "CAD", "CDF", "CHE", "CHF",
-    "CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC", "CUC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
-    "EEK", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GWP",
-    "GYD", "HKD", "HNL", "HRK", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY",
-    "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LTL",
-    "LVL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRO", "MUR", "MVR", "MWK", "MXN",
-    "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR",
-    "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLL",
-    "SOS", "SRD", "STD", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS",
-    "UAH", "UGX", "USD", "USN", "USS", "UYI", "UYU", "UZS", "VEF", "VND", "VUV", "WST", "XAF", "XAG", "XAU",
-    "XBA", "XBB", "XBC", "XBD", "XCD", "XDR", "XFU", "XOF", "XPD", "XPF", "XPT", "XTS", "XXX",
-    "YER", "ZAR", "ZMK", "ZWL",
-    }
-)
+#: the ISO 4217 codes of ``oadr_ISO_ISO3AlphaCurrencyCode_20100407.xsd`` (the same 181 as the CTS list)
+CURRENCY_CODES = ISO4217_CODES
 
 
 def _currency(value: str) -> str:
