@@ -12,14 +12,14 @@ help:
 	@echo "make demo    build, print and validate sample messages (sets up .venv first)"
 	@echo "make test    ruff + mypy (strict) + pytest with coverage (sets up .venv first)"
 	@echo "make bench   the benchmarks in bench/ (figures go to BENCHMARKS.md by hand)"
-	@echo "make install only create .venv and install transactive[dev,server,signing]"
+	@echo "make install only create .venv and install transactive[dev,server,signing,market]"
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,server,signing]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,server,signing,market]'
 	@touch $(STAMP)
 
 demo: install

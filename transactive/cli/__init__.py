@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from transactive import __version__
-from transactive.cli import convert, validate
+from transactive.cli import convert, market, validate
 
 __all__ = ["main"]
 
@@ -16,12 +16,13 @@ examples:
   transactive validate event.xml tender.json        check documents against the OASIS/OpenADR schemas
   transactive validate --json docs/*.xml            the same, as a JSON report
   transactive convert tender.xml --to json          the same message in the other wire format
+  transactive market clear orders.csv --json        clear a periodic double auction from a CSV of orders
 
 exit codes: 0 success, 1 invalid input, 2 usage error or unreadable file.
 Run 'transactive COMMAND --help' for the options of one command.
 """
 
-_COMMANDS = (validate, convert)
+_COMMANDS = (validate, convert, market)
 
 
 def build_parser() -> argparse.ArgumentParser:
