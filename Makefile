@@ -37,7 +37,9 @@ unit: install
 test: lint typecheck unit
 
 bench: install
-	$(BIN)/python bench/codec_bench.py
+	$(BIN)/python bench/codec_bench.py --json bench/results/codec.json
+	$(BIN)/python bench/market_bench.py --json
+	$(BIN)/python bench/cda_bench.py --json
 
 clean:
 	rm -rf $(VENV) .venv-openleadr build dist .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
