@@ -1,0 +1,107 @@
+"""The one interface every ledger backend implements (embedded SQLite, EVM JSON-RPC, IOTA Rebased).
+
+Backends are async, so the VTN can drive several without blocking; each states honestly what it offers
+(:class:`Capabilities`). Everything a backend cannot do raises :class:`LedgerError` (or a subclass), never
+a library's own exception: backends map those where they enter.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from transactive.errors import TransactiveError
+from transactive.ledger.records import LedgerEntry, PaymentStatus, Receipt, TransactionRecord
+
+__all__ = [
+    "Capabilities",
+    "Ledger",
+    "LedgerError",
+    "LedgerUnavailableError",
+    "TamperedLedgerError",
+    "UnknownTransactionError",
+]
+
+
+class LedgerError(TransactiveError):
+    """A ledger operation failed."""
+
+
+class LedgerUnavailableError(LedgerError):
+    """The backend cannot be reached or refused the request (network, node, database locked)."""
+
+
+class UnknownTransactionError(LedgerError, KeyError):
+    """No anchor for this transaction id."""
+
+
+class TamperedLedgerError(LedgerError):
+    """Verification found an entry altered, removed, reordered or inserted; ``index`` is the first bad one."""
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend offers, stated honestly."""
+
+    backend: str
+    #: the backend moves money itself (EVM value transfer, IOTA coins); otherwise payments are records
+    native_payments: bool
+    #: "immediate" (durable on return), "probabilistic", "deterministic after N blocks", ...
+    finality: str
+    #: seconds from submit to durable, typical on the intended deployment
+    expected_latency_s: float
+    #: entries per second the backend sustains here, when measured (see BENCHMARKS.md)
+    measured_throughput: float | None = None
+    #: whether several writers can share it (embedded: one writer process at a time)
+    multi_writer: bool = False
+    notes: str = ""
+
+
+class Ledger(ABC):
+    """Anchor trades, request and confirm payments, open disputes, read the audit trail, verify."""
+
+    @abstractmethod
+    async def anchor(self, record: TransactionRecord) -> Receipt:
+        """Put a transaction record on the ledger; durable before this returns."""
+
+    @abstractmethod
+    async def record_delivery(self, transaction_id: str, party: str, quantity_kwh: Decimal,
+                              measured_at: datetime) -> Receipt:
+        """A party's meter reading for the transaction's interval."""
+
+    @abstractmethod
+    async def request_payment(self, transaction_id: str, *, amount: Decimal, currency: str,
+                              payer: str, payee: str, deadline: datetime) -> Receipt:
+        """Ask ``payer`` to pay ``payee`` ``amount`` by ``deadline``."""
+
+    @abstractmethod
+    async def confirm_payment(self, transaction_id: str, *, now: datetime,
+                              paid: Decimal | None = None, reference: str | None = None) -> PaymentStatus:
+        """Record a payment (``paid``) if given, and report the request's status at ``now``."""
+
+    @abstractmethod
+    async def open_dispute(self, transaction_id: str, *, reason: str, opened_by: str,
+                           details: dict[str, Any] | None = None) -> Receipt:
+        """Open a dispute on a transaction."""
+
+    @abstractmethod
+    async def audit_trail(self, transaction_id: str) -> list[LedgerEntry]:
+        """Every entry about one transaction, in ledger order."""
+
+    @abstractmethod
+    async def verify(self, record: TransactionRecord, receipt: Receipt) -> bool:
+        """Is this record on the ledger, unaltered, where the receipt says?"""
+
+    @abstractmethod
+    def capabilities(self) -> Capabilities:
+        """What this backend offers."""
+
+    async def close(self) -> None:  # noqa: B027  (optional hook)
+        """Release connections and files."""
