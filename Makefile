@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test lint typecheck unit bench wheel-check clean
+.PHONY: help install demo test lint typecheck unit bench wheel-check clean anvil iota-vectors
 
 help:
 	@echo "make demo    build, print and validate sample messages (sets up .venv first)"
@@ -19,7 +19,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,server,signing,market]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,server,signing,market,iota]'
 	@touch $(STAMP)
 
 demo: install
@@ -31,7 +31,16 @@ lint: install
 typecheck: install
 	$(BIN)/mypy transactive
 
-unit: install
+# anvil (Ethereum dev node, npm @foundry-rs/anvil) for tests/ledger/test_evm.py. make test needs it: a
+# failed install stops the run rather than letting the tests against the real node skip quietly.
+anvil:
+	@interop/anvil/install.sh >/dev/null
+
+# golden vectors from the official IOTA TypeScript SDK (npm @iota/iota-sdk) for tests/ledger/test_iota.py
+iota-vectors:
+	@interop/iota_vectors/install.sh >/dev/null
+
+unit: install anvil iota-vectors
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 test: lint typecheck unit
