@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from transactive import __version__
-from transactive.cli import convert, market, validate
+from transactive.cli import convert, ledger, market, validate
 
 __all__ = ["main"]
 
@@ -17,12 +17,13 @@ examples:
   transactive validate --json docs/*.xml            the same, as a JSON report
   transactive convert tender.xml --to json          the same message in the other wire format
   transactive market clear orders.csv --json        clear a periodic double auction from a CSV of orders
+  transactive ledger verify settlement.ledger       check every hash and signature of a settlement ledger
 
 exit codes: 0 success, 1 invalid input, 2 usage error or unreadable file.
 Run 'transactive COMMAND --help' for the options of one command.
 """
 
-_COMMANDS = (validate, convert, market)
+_COMMANDS = (validate, convert, market, ledger)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,3 +34,27 @@ __all__ = [
     "canonical_bytes",
     "record_hash",
 ]
+
+# the embedded ledger (the default backend) and the settlement workflow
+from transactive.ledger.embedded import EmbeddedLedger, NotALedgerError, VerificationReport, verify_file
+from transactive.ledger.settlement import (
+    TRANSITIONS,
+    IllegalTransitionError,
+    SettlementMachine,
+    SettlementParams,
+    State,
+    settle,
+)
+
+__all__ += [
+    "TRANSITIONS",
+    "EmbeddedLedger",
+    "IllegalTransitionError",
+    "NotALedgerError",
+    "SettlementMachine",
+    "SettlementParams",
+    "State",
+    "VerificationReport",
+    "settle",
+    "verify_file",
+]
