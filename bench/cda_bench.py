@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import statistics
 import sys
@@ -30,6 +28,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from machine import machine_info  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from transactive.market.cda import OrderBook, Side  # noqa: E402
 
@@ -93,18 +93,7 @@ def run_once(flow: list[Step]) -> dict[str, float]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or "unknown"
-    return {
-        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-        "implementation": platform.python_implementation(), "platform": platform.platform(),
-    }
+    return machine_info()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -34,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import lxml  # noqa: E402
 import pydantic  # noqa: E402
+from machine import machine_info  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from transactive.codec import decode_json, decode_xml, encode_json, encode_xml, parse_xml  # noqa: E402
 from transactive.ei.cts import EiCreateTender, EiTender  # noqa: E402
@@ -141,18 +140,7 @@ def openleadr_round(python: Path, iterations: int) -> dict[str, float]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-        "lxml": lxml.__version__, "pydantic": pydantic.VERSION,
-    }
+    return machine_info(lxml=lxml.__version__, pydantic=pydantic.VERSION)
 
 
 def main() -> int:

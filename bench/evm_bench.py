@@ -28,8 +28,6 @@ import argparse
 import asyncio
 import hashlib
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -43,6 +41,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine import machine_info  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 from tests.ledger.anvil_process import AnvilProcess, find_anvil  # noqa: E402
 from transactive.ledger import Receipt, TransactionRecord  # noqa: E402
 from transactive.ledger.evm import MAGIC, EvmLedger, encode_entry  # noqa: E402
@@ -52,18 +52,7 @@ DEFAULT_JSON = ROOT / "bench" / "results" / "evm.json"
 
 
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or "unknown"
-    return {
-        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-        "implementation": platform.python_implementation(), "platform": platform.platform(),
-    }
+    return machine_info()
 
 
 def records(n: int, tag: str) -> list[TransactionRecord]:

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -37,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import cryptography  # noqa: E402
+from machine import machine_info  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from transactive.cli.ledger import bench_record  # noqa: E402
 from transactive.ledger.embedded import EmbeddedLedger, LedgerStore, NewEntry, verify_file  # noqa: E402
@@ -48,19 +48,7 @@ RESULTS = ROOT / "bench" / "results" / "ledger.json"
 def machine() -> dict[str, Any]:
     import sqlite3
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-        "sqlite": sqlite3.sqlite_version, "cryptography": cryptography.__version__,
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-    }
+    return machine_info(sqlite=sqlite3.sqlite_version, cryptography=cryptography.__version__)
 
 
 async def _append_async(path: Path, n: int, concurrency: int) -> tuple[float, int]:

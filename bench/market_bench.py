@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -34,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from machine import machine_info  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from transactive.market import Orders, clear  # noqa: E402
 
@@ -77,18 +76,7 @@ def median_time(fn: Callable[[], object], rounds: int) -> float:
 
 
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info: dict[str, Any] = {
-        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-        "numpy": np.__version__,
-    }
+    info: dict[str, Any] = machine_info(numpy=np.__version__)
     try:
         import pyarrow  # type: ignore[import-untyped, unused-ignore]
 
