@@ -140,7 +140,9 @@ def test_verify_exit_2_when_the_file_is_not_a_ledger(not_ledgers: list[Path],
     for path in not_ledgers:
         code, out, err = run(capsys, "ledger", "verify", str(path), "--json")
         assert code == 2, path
-        assert out == ""
+        report = json.loads(out)
+        assert report == {"valid": False, "entries": 0, "first_bad": None, "reason": report["reason"]}
+        assert report["reason"].startswith("not a ledger: ")
         assert str(path) in err
 
 

@@ -263,6 +263,8 @@ def run_verify(args: argparse.Namespace) -> int:
                              progress=_Progress(prog, "verified", 0))
     except NotALedgerError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
+        if args.json:  # a JSON consumer still gets the contract's keys (and exit code 2)
+            print(json.dumps({"valid": False, "entries": 0, "first_bad": None, "reason": f"not a ledger: {exc}"}))
         return 2
     if args.json:
         print(json.dumps(report.as_dict()))
