@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-_EXAMPLE_MODULES = ("transactive.ei.oadr.examples", "transactive.ei.cts.examples", "transactive.calendar.examples")
+_EXAMPLE_MODULES = (
+    "transactive.ei.oadr.examples",
+    "transactive.ei.cts.examples",
+    "transactive.calendar.examples",
+    "transactive.services.examples",  # the extension payloads (tx:, urn:transactive:ext:2026)
+)
 
 
 def all_examples() -> list[Any]:

@@ -12,7 +12,8 @@ def test_every_registered_message_type_has_an_example() -> None:
     assert missing == []
 
 
-def test_the_three_families_are_all_registered() -> None:
+def test_the_families_are_all_registered() -> None:
+    all_examples()  # imports the example modules, and with them the extension payloads
     families = {cls.__family__.name for cls in message_types()}
-    assert families == {"oadr20b", "cts04", "xcal"}
+    assert families == {"oadr20b", "cts04", "xcal", "transactive-ext"}
     assert len(message_types()) >= 23 + 27 + 2  # OpenADR 2.0b, CTS EiPayloads, xCal + MIN roots

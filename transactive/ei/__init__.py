@@ -2,6 +2,6 @@
 OpenADR 2.0b profile (:mod:`transactive.ei.oadr`). Importing this package registers every message
 with the codecs."""
 
-from transactive.ei import cts, oadr
+from transactive.ei import cts, ext, oadr
 
-__all__ = ["cts", "oadr"]
+__all__ = ["cts", "ext", "oadr"]

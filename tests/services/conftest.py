@@ -1,0 +1,67 @@
+"""Fixtures for the service tests: a 15-minute market, a manual clock at 11:30 UTC, tender builders."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from transactive.ei.cts.registration import EiCreatePartyRegistration
+from transactive.ei.cts.tender import EiCreateTender, EiTender
+from transactive.emix import Product, energy_stream_product, energy_tender_product
+from transactive.services import ManualClock, MarketConfig, MemoryStore, VtnCore
+from transactive.services.store import Store
+
+MARKET = "https://lme.example.com/markets/rt15"
+#: the interval every test trades in (gate closes 11:55)
+T = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 21, 11, 30, tzinfo=UTC)
+QUARTER = timedelta(minutes=15)
+
+
+@pytest.fixture
+def config() -> MarketConfig:
+    return MarketConfig(market_context=MARKET, market_party_id="market-lme", name="LME rt15", currency="USD",
+                        min_quantity_kwh=Decimal("0.1"), max_quantity_kwh=Decimal("100"),
+                        min_price=Decimal("0.01"), max_price=Decimal("1"))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
+
+
+@pytest.fixture
+def store() -> Store:
+    return MemoryStore()
+
+
+@pytest.fixture
+def core(config: MarketConfig, store: Store, clock: ManualClock) -> VtnCore:
+    return VtnCore(config, store, clock)
+
+
+def register(core: VtnCore, party: str) -> str:
+    reply = core.handle(EiCreatePartyRegistration(request_id=f"reg-{party}", registree_party_id=party))
+    token = reply.registration_id  # type: ignore[attr-defined]
+    assert isinstance(token, str)
+    return token
+
+
+def product(side: str = "sell", quantity: float = 2.5, price: str = "0.12", *, start: datetime = T,
+            market: str = MARKET, uid: str = "p", duration: timedelta = QUARTER) -> Product:
+    return energy_tender_product(side=side, quantity_kwh=quantity, price=price, currency="USD",
+                                 market_context=market, dtstart=start, duration=duration, uid=uid)
+
+
+def create(party: str, tender_id: str, item: Product, *, request_id: str | None = None,
+           counter: str = "market-lme") -> EiCreateTender:
+    return EiCreateTender(request_id=request_id or f"req-{tender_id}", party_id=party, counter_party_id=counter,
+                          tenders=(EiTender(tender_id=tender_id, item=item),))
+
+
+def stream(side: str, quantities: tuple[float, ...], prices: str | tuple[str, ...], *, start: datetime = T,
+           uid: str = "s") -> Product:
+    return energy_stream_product(side=side, quantities_kwh=quantities, prices=prices, currency="USD",
+                                 market_context=MARKET, dtstart=start, interval=QUARTER, uid=uid)

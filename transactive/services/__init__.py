@@ -1,0 +1,97 @@
+"""The sans-I/O transactive services of a VTN: registration, market context, tender, transaction,
+position (**extension**), delivery and quote over one :class:`Store`, plus gate closure and settlement.
+
+Entry points: :class:`VtnCore` (sync, sans-I/O: ``handle``/``answer``/``close_gate``), :class:`VtnService`
+(the async shell transports drive: settlement and notice fan-out), :class:`MarketConfig`,
+:class:`SqliteStore` / :class:`MemoryStore`, :class:`Settlement`. Errors are in :mod:`.errors`;
+extension payloads in :mod:`.extensions`; the tender lifecycle table in :mod:`.lifecycle`.
+"""
+
+from transactive.ei.ext import (
+    TX,
+    TX_NS,
+    EiReplyPosition,
+    EiRequestPosition,
+    EiResponsePayload,
+    MarketRules,
+    PositionInterval,
+    TxReplyEiMarketContext,
+)
+from transactive.services.clock import Clock, ManualClock, system_clock
+from transactive.services.core import HANDLERS, MUTATING, VtnCore
+from transactive.services.errors import (
+    ConflictError,
+    InvalidIdError,
+    NotAllowedError,
+    NotAuthorizedError,
+    OutOfSequenceError,
+    OutsideLimitsError,
+    RequestRefusedError,
+    ServiceError,
+)
+from transactive.services.gate import GateResult
+from transactive.services.lifecycle import TENDER_TRANSITIONS, TenderEvent, TenderStatus
+from transactive.services.market_config import MarketConfig
+from transactive.services.positions import Position
+from transactive.services.replies import check_reply, error_reply
+from transactive.services.service import NoticeListener, VtnService
+from transactive.services.settlement import Settlement, transaction_record
+from transactive.services.store import (
+    DeliveryRow,
+    GateRow,
+    MemoryStore,
+    Registration,
+    SettlementStep,
+    SqliteStore,
+    Store,
+    StoreError,
+    TenderRow,
+    TransactionRow,
+)
+
+__all__ = [
+    "HANDLERS",
+    "MUTATING",
+    "TENDER_TRANSITIONS",
+    "TX",
+    "TX_NS",
+    "Clock",
+    "ConflictError",
+    "DeliveryRow",
+    "EiReplyPosition",
+    "EiRequestPosition",
+    "EiResponsePayload",
+    "GateResult",
+    "GateRow",
+    "InvalidIdError",
+    "ManualClock",
+    "MarketConfig",
+    "MarketRules",
+    "MemoryStore",
+    "NotAllowedError",
+    "NotAuthorizedError",
+    "NoticeListener",
+    "OutOfSequenceError",
+    "OutsideLimitsError",
+    "Position",
+    "PositionInterval",
+    "Registration",
+    "RequestRefusedError",
+    "ServiceError",
+    "Settlement",
+    "SettlementStep",
+    "SqliteStore",
+    "Store",
+    "StoreError",
+    "TenderEvent",
+    "TenderRow",
+    "TenderStatus",
+    "TransactionRow",
+    "TxReplyEiMarketContext",
+    "VtnCore",
+    "VtnService",
+    "check_reply",
+    "error_reply",
+    "system_clock",
+    "transaction_record",
+]

@@ -1,0 +1,69 @@
+"""What every facet handler shares: the market, the store, the clock, authentication, idempotent replies."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from transactive.codec import decode_json, encode_json
+from transactive.ei.cts.responses import EiResponse
+from transactive.model import Model
+from transactive.services.clock import Clock
+from transactive.services.errors import ConflictError, NotAuthorizedError
+from transactive.services.market_config import MarketConfig
+from transactive.services.replies import ok_response
+from transactive.services.store import Registration, Store, StoredReply
+
+__all__ = ["ServiceContext", "digest"]
+
+
+def digest(message: Model) -> str:
+    """SHA-256 of a message's JSON encoding: what "the same request" means for idempotency."""
+    return hashlib.sha256(encode_json(message)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceContext:
+    config: MarketConfig
+    store: Store
+    clock: Clock
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def ok(self, ref_id: str) -> EiResponse:
+        return ok_response(ref_id, self.now())
+
+    def authenticate(self, token: str | None) -> Registration:
+        """The active registration the bearer token belongs to, or 463."""
+        registration = self.store.registration_by_token(token) if token else None
+        if registration is None or not registration.active:
+            raise NotAuthorizedError("not registered: register with eiCreatePartyRegistration and present "
+                                     "the registration's token", field="ei:partyID")
+        return registration
+
+    def authorize(self, token: str | None, party_id: str, field: str) -> Registration:
+        """Authenticate, and check that the message's ``party_id`` (at ``field``) is the token's party."""
+        registration = self.authenticate(token)
+        if party_id != registration.party_id:
+            raise NotAuthorizedError(f"the token belongs to {registration.party_id!r}, not {party_id!r}",
+                                     field=field)
+        return registration
+
+    def replayed(self, party_id: str, request_id: str, request: Model) -> Model | None:
+        """The reply already sent for this request (same party, same id, same content), if any.
+
+        The same ``requestID`` with different content is a :class:`ConflictError` (409).
+        """
+        stored = self.store.reply_for(party_id, request_id)
+        if stored is None:
+            return None
+        if stored.digest != digest(request):
+            raise ConflictError(f"request id {request_id!r} was already used for a different request",
+                                field="pyld:requestID")
+        reply: Model = decode_json(stored.reply)
+        return reply
+
+    def remember(self, party_id: str, request_id: str, request: Model, reply: Model) -> None:
+        self.store.put_reply(StoredReply(party_id, request_id, digest(request), encode_json(reply).decode()))

@@ -1,0 +1,199 @@
+"""The market a VTN runs (:class:`MarketConfig`) and how it is told to VENs.
+
+Mapping onto the wire (the answer to ``pyld:eiRequestEiMarketContext`` is the extension payload
+``tx:eiReplyEiMarketContext``, see :mod:`.extensions`; :meth:`MarketConfig.standard_reply` gives the
+plain CTS ``pyld:eiReplyEiMarketContext`` for peers that want only the standard):
+
+=========================  =====================================================================================
+``MarketConfig``           on the wire
+=========================  =====================================================================================
+``market_context``         ``ei:eiMarketContext/emix:marketContext`` and ``emix:standardTerms/emix:marketContext``
+``name``                   ``ei:marketName`` and ``emix:marketContextName``
+``currency``               ``emix:standardTerms/emix:currency`` (ISO 4217)
+units                      ``emix:standardTerms/power:temixPower/power:energyReal`` (``Wh``, scale ``k``: kWh);
+                           prices are ``currency`` per kWh
+``interval``               ``emix:standardTerms/xcal:granularity`` and the term ``emix:minimumResponseDuration``
+``quantity_scale``         the term ``emix:marketGranularity`` (``emix:quantity`` in kWh) — and ``tx:quantityScale``
+time zone                  ``xcal:timeZone`` ``UTC``; tenders for non-standard terms are rejected
+                           (``emix:nonStandardTermsHandling`` ``reject``)
+**extension**              ``tx:marketRules``: ``tx:marketPartyID``, ``tx:mechanism`` (``uniform`` |
+                           ``pay-as-bid``), ``tx:interval``, ``tx:gateClosure`` (lead time before an interval
+                           starts), ``tx:quantityScale``, ``tx:priceScale``, ``tx:minQuantityKWh``,
+                           ``tx:maxQuantityKWh``, ``tx:minPrice``, ``tx:maxPrice`` (the reserve band), and
+                           ``tx:gridBuyPrice``/``tx:gridSellPrice`` when the main grid is the reserve
+=========================  =====================================================================================
+
+:meth:`MarketConfig.from_reply` reads the configuration back, so a VEN learns the market from the reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from transactive.ei.cts.market_context import EiMarketContext, EiReplyEiMarketContext
+from transactive.ei.cts.responses import EiResponse
+from transactive.ei.ext import MarketRules, TxReplyEiMarketContext
+from transactive.emix import (
+    EnergyReal,
+    MarketGranularity,
+    MinimumResponseDuration,
+    NonStandardTermsHandling,
+    SiScaleCode,
+    StandardTerms,
+    StandardTermsSet,
+    TemixPower,
+    check_currency,
+)
+from transactive.market import Mechanism, ReservePrices
+
+__all__ = ["EPOCH", "MarketConfig"]
+
+#: intervals are aligned to this instant (a multiple of the interval length after it)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketConfig:
+    """One energy market: what is traded, in which intervals, within which limits, cleared how.
+
+    Quantities are kWh, prices ``currency`` per kWh, both :class:`~decimal.Decimal`. Tenders must be
+    multiples of ``quantity_scale`` and ``price_scale``; intervals start at multiples of ``interval`` after
+    :data:`EPOCH`; tenders for an interval close ``gate_closure`` before it starts.
+    """
+
+    market_context: str
+    market_party_id: str = "market"
+    name: str = "transactive reference market"
+    currency: str = "USD"
+    interval: timedelta = timedelta(minutes=15)
+    gate_closure: timedelta = timedelta(minutes=5)
+    quantity_scale: Decimal = Decimal("0.001")
+    price_scale: Decimal = Decimal("0.0001")
+    min_quantity_kwh: Decimal = Decimal("0.001")
+    max_quantity_kwh: Decimal = Decimal("1000")
+    min_price: Decimal = Decimal("0")
+    max_price: Decimal = Decimal("10")
+    mechanism: Mechanism = Mechanism.UNIFORM
+    reserve: ReservePrices | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        check_currency(self.currency)
+        if self.interval <= timedelta(0) or self.gate_closure <= timedelta(0):
+            raise ValueError("interval and gate_closure must be positive")
+        if not (self.quantity_scale > 0 and self.price_scale > 0):
+            raise ValueError("quantity_scale and price_scale must be positive")
+        if not 0 < self.min_quantity_kwh <= self.max_quantity_kwh:
+            raise ValueError("need 0 < min_quantity_kwh <= max_quantity_kwh")
+        if not 0 <= self.min_price <= self.max_price:
+            raise ValueError("need 0 <= min_price <= max_price (ledger records refuse negative prices)")
+        reserve = self.reserve
+        if reserve is not None and (self.max_price > Decimal(repr(reserve.grid_buy))
+                                    or self.min_price < Decimal(repr(reserve.grid_sell))):
+            raise ValueError("with reserve prices, [min_price, max_price] must lie within [grid_sell, grid_buy]")
+        object.__setattr__(self, "mechanism", Mechanism(self.mechanism))
+
+    # -- intervals ---------------------------------------------------------------------------------
+
+    def is_aligned(self, start: datetime) -> bool:
+        """Does an interval of this market start at ``start``?"""
+        return start.tzinfo is not None and (start - EPOCH) % self.interval == timedelta(0)
+
+    def interval_containing(self, when: datetime) -> datetime:
+        """The start of the interval ``when`` falls in."""
+        return when - (when - EPOCH) % self.interval
+
+    def gate_time(self, interval_start: datetime) -> datetime:
+        """When tendering for the interval closes."""
+        return interval_start - self.gate_closure
+
+    def next_open_interval(self, now: datetime) -> datetime:
+        """The first interval whose gate is still open at ``now``."""
+        start = self.interval_containing(now) + self.interval
+        while self.gate_time(start) <= now:
+            start += self.interval
+        return start
+
+    # -- the wire ----------------------------------------------------------------------------------
+
+    def market_context_model(self, *, created: datetime | None = None) -> EiMarketContext:
+        """The standard ``ei:eiMarketContext`` part (see the module's mapping table)."""
+        kwh = EnergyReal(si_scale_code=SiScaleCode.KILO)
+        return EiMarketContext(
+            schema_version="0.4",
+            market_context=self.market_context,
+            market_name=self.name,
+            standard_terms=StandardTerms(
+                market_context=self.market_context,
+                market_context_name=self.name,
+                terms_sets=(StandardTermsSet(
+                    terms=(MinimumResponseDuration(duration=self.interval),
+                           MarketGranularity(quantity=float(self.quantity_scale), item=kwh)),
+                    non_standard_terms_handling=NonStandardTermsHandling.REJECT,
+                ),),
+                product_description=TemixPower(energy_item=kwh),
+                granularity=self.interval,
+                time_zone="UTC",
+                currency=self.currency,
+                non_standard_terms_handling=NonStandardTermsHandling.REJECT,
+            ),
+            created_date_time=created,
+        )
+
+    def rules(self) -> MarketRules:
+        """The **extension** part ``tx:marketRules``."""
+        return MarketRules(
+            market_party_id=self.market_party_id,
+            mechanism=self.mechanism.value,
+            interval=self.interval,
+            gate_closure=self.gate_closure,
+            quantity_scale=self.quantity_scale,
+            price_scale=self.price_scale,
+            min_quantity_kwh=self.min_quantity_kwh,
+            max_quantity_kwh=self.max_quantity_kwh,
+            min_price=self.min_price,
+            max_price=self.max_price,
+            grid_buy_price=Decimal(repr(self.reserve.grid_buy)) if self.reserve else None,
+            grid_sell_price=Decimal(repr(self.reserve.grid_sell)) if self.reserve else None,
+        )
+
+    def reply(self, response: EiResponse) -> TxReplyEiMarketContext:
+        """The answer to ``eiRequestEiMarketContext``: standard part plus extension."""
+        return TxReplyEiMarketContext(
+            response=response,
+            market_context=self.market_context_model(created=response.created_date_time),
+            rules=self.rules(),
+        )
+
+    @staticmethod
+    def standard_reply(response: EiResponse) -> EiReplyEiMarketContext:
+        """The CTS rev 0.4 answer (a response only: the standard has no place for the context)."""
+        return EiReplyEiMarketContext(response=response)
+
+    @classmethod
+    def from_reply(cls, reply: TxReplyEiMarketContext) -> MarketConfig:
+        """Read a market's configuration back from its ``tx:eiReplyEiMarketContext``."""
+        context, rules = reply.market_context, reply.rules
+        if context is None or rules is None or context.standard_terms is None:
+            raise ValueError("the reply carries no market context (an error reply?)")
+        terms = context.standard_terms
+        reserve = None
+        if rules.grid_buy_price is not None and rules.grid_sell_price is not None:
+            reserve = ReservePrices(grid_buy=float(rules.grid_buy_price), grid_sell=float(rules.grid_sell_price))
+        return cls(
+            market_context=context.market_context,
+            market_party_id=rules.market_party_id,
+            name=context.market_name or "",
+            currency=terms.currency or "USD",
+            interval=rules.interval,
+            gate_closure=rules.gate_closure,
+            quantity_scale=rules.quantity_scale,
+            price_scale=rules.price_scale,
+            min_quantity_kwh=rules.min_quantity_kwh,
+            max_quantity_kwh=rules.max_quantity_kwh,
+            min_price=rules.min_price,
+            max_price=rules.max_price,
+            mechanism=Mechanism(rules.mechanism),
+            reserve=reserve,
+        )

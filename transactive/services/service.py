@@ -1,0 +1,82 @@
+"""``VtnService``: the async shell every VTN transport drives (HTTP, MQTT, in-memory).
+
+It adds to :class:`~.core.VtnCore` what needs awaiting or fan-out, and nothing that touches a socket:
+
+* :meth:`VtnService.answer` — the reply to a request (errors become error replies); after an accepted
+  ``eiCreateDelivery`` it runs the settlement steps, so they are durable before the reply is returned;
+* :meth:`VtnService.close_gate` — clears an interval, anchors its transactions on the ledger, then sends
+  each party its ``eiCreateTransaction`` notice and every registered party the quote (``eiCreateQuote``);
+* :meth:`VtnService.listen` — register ``callback(party_id, message)`` for outgoing notices; a transport
+  turns them into MQTT publications, HTTP pushes or in-memory queues.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from transactive.ei.cts.delivery import EiCreateDelivery
+from transactive.errors import ProtocolError
+from transactive.model import Model
+from transactive.services.core import VtnCore
+from transactive.services.gate import GateResult
+from transactive.services.replies import reply_response
+from transactive.services.settlement import Settlement
+
+__all__ = ["NoticeListener", "VtnService"]
+
+#: ``callback(party_id, notice)``; may be async
+NoticeListener = Callable[[str, Model], Awaitable[None] | None]
+
+
+class VtnService:
+    """A :class:`VtnCore` plus settlement and notice fan-out."""
+
+    def __init__(self, core: VtnCore, *, settlement: Settlement | None = None) -> None:
+        self.core = core
+        self.settlement = settlement
+        self._listeners: list[NoticeListener] = []
+
+    def listen(self, callback: NoticeListener) -> Callable[[], None]:
+        """Receive every outgoing notice; returns the function that stops it."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    async def _emit(self, party_id: str, message: Model) -> None:
+        for listener in list(self._listeners):
+            result = listener(party_id, message)
+            if inspect.isawaitable(result):
+                await result
+
+    async def handle(self, message: Model, *, token: str | None = None) -> Model:
+        """The reply to a request; refusals raise (see :meth:`VtnCore.handle`)."""
+        reply = self.core.handle(message, token=token)
+        if self.settlement is not None and isinstance(message, EiCreateDelivery):
+            response = reply_response(reply)
+            if response is None or response.ok:
+                for delivery in message.deliveries:
+                    await self.settlement.on_delivery(delivery.uid)
+        return reply
+
+    async def answer(self, message: Model, *, token: str | None = None) -> Model:
+        """The reply to a request, with refusals as error replies (what a transport sends)."""
+        try:
+            return await self.handle(message, token=token)
+        except ProtocolError as error:
+            return self.core.error_reply(message, error)
+
+    async def close_gate(self, interval_start: datetime) -> GateResult:
+        """Clear the interval, anchor its transactions, send notices and the quote. Idempotent (notices
+        are sent again when called again: receivers treat a repeated ``requestID`` as a duplicate)."""
+        result = self.core.close_gate(interval_start)
+        if self.settlement is not None:
+            await self.settlement.anchor(result.transactions)
+        for party, notice in result.notices.items():
+            await self._emit(party, notice)
+        if result.quote is not None:
+            for party in self.core.registered_parties():
+                message = result.quote_message(party)
+                if message is not None:
+                    await self._emit(party, message)
+        return result

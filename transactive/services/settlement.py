@@ -1,0 +1,201 @@
+"""Settlement of the market's transactions on a :class:`~transactive.ledger.Ledger` (async driver).
+
+Flow, per transaction (the state table is :data:`transactive.ledger.settlement.TRANSITIONS`):
+
+1. after gate closure, :meth:`Settlement.anchor` puts the :class:`~transactive.ledger.TransactionRecord`
+   on the ledger (seller and buyer are the party and the market, by the party's side; the document hash is
+   the transaction's, see :func:`.transactions.document_hash`);
+2. when the VEN reports its delivery (``eiCreateDelivery``), :meth:`Settlement.on_delivery` writes *both*
+   readings: the VEN's metered kWh, and the market's, which — the market being a pool without a meter of
+   its own — is deemed to be the agreed quantity. The delivered quantity is the VEN's reading
+   (``DeliveredRule.SELLER`` for a selling party, ``BUYER`` for a buying one); within the tolerance of
+   :class:`~transactive.ledger.SettlementParams` the buyer is asked to pay price x delivered kWh, outside it
+   a dispute is opened (``delivery_outside_tolerance``);
+3. payment: in this reference implementation the VTN confirms the payment **on the payer's behalf**
+   (``auto_pay=True``: the pool collects from buyers and pays sellers outside the protocol), so a
+   settlement within tolerance ends ``paid``. With ``auto_pay=False`` the request stays open until
+   :meth:`Settlement.pay` records a payment, and :meth:`Settlement.tick` opens ``unpaid`` disputes after the
+   deadline.
+
+Durability: each step is written to the ledger (durable on return) and then logged in the store
+(``settlement_steps``, with a snapshot of the machine) before the caller replies; a restarted VTN resumes
+each transaction from its last logged step. An anchor that reached the ledger but not the log (a crash in
+between) is recognised from the ledger's audit trail and not written twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from transactive.emix import Side
+from transactive.ledger import Ledger, LedgerError, TransactionRecord
+from transactive.ledger.settlement import (
+    DeliveredRule,
+    Effect,
+    SettlementMachine,
+    SettlementParams,
+    State,
+    execute,
+)
+from transactive.services.clock import Clock
+from transactive.services.errors import InvalidIdError
+from transactive.services.market_config import MarketConfig
+from transactive.services.store import SettlementStep, Store, TransactionRow
+
+__all__ = ["Settlement", "transaction_record"]
+
+AUTO_PAY_REFERENCE = "vtn-confirmed-on-behalf-of-payer"
+
+
+def transaction_record(config: MarketConfig, row: TransactionRow) -> TransactionRecord:
+    """The ledger record of a stored transaction (the market is the other side)."""
+    seller, buyer = (row.party_id, config.market_party_id) if row.side is Side.SELL else \
+        (config.market_party_id, row.party_id)
+    return TransactionRecord(
+        transaction_id=row.transaction_id, document_hash=row.document_hash, seller=seller, buyer=buyer,
+        quantity_kwh=row.quantity, price=row.price, currency=row.currency, interval_start=row.interval_start,
+        interval_duration=row.interval_duration,
+    )
+
+
+def _snapshot(machine: SettlementMachine) -> dict[str, Any]:
+    return {
+        "readings": {party: str(q) for party, q in machine.readings.items()},
+        "delivered_kwh": None if machine.delivered_kwh is None else str(machine.delivered_kwh),
+        "amount_due": None if machine.amount_due is None else str(machine.amount_due),
+        "deadline": None if machine.deadline is None else machine.deadline.isoformat(),
+        "paid": str(machine.paid),
+    }
+
+
+def _opt_decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+class Settlement:
+    """Drives every transaction of a market through the settlement table, on ``ledger``."""
+
+    def __init__(self, store: Store, ledger: Ledger, *, config: MarketConfig, clock: Clock,
+                 params: SettlementParams | None = None, auto_pay: bool = True) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.config = config
+        self.clock = clock
+        self.params = params or SettlementParams()
+        self.auto_pay = auto_pay
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # -- reading the log ---------------------------------------------------------------------------
+
+    def _row(self, transaction_id: str) -> TransactionRow:
+        row = self.store.transaction_by_id(transaction_id)
+        if row is None:
+            raise InvalidIdError(f"no transaction {transaction_id!r}", field="ei:transactionID")
+        return row
+
+    def machine(self, transaction_id: str) -> SettlementMachine:
+        """The settlement machine of a transaction, restored from its last logged step."""
+        row = self._row(transaction_id)
+        rule = DeliveredRule.SELLER if row.side is Side.SELL else DeliveredRule.BUYER
+        params = replace(self.params, delivered=rule, meter_tolerance_kwh=None)
+        steps = self.store.settlement_steps(transaction_id)
+        machine = SettlementMachine(transaction_record(self.config, row), params)
+        if steps:
+            last = steps[-1]
+            snap = last.snapshot
+            machine.state = State(last.state)
+            machine.readings = {p: Decimal(q) for p, q in snap["readings"].items()}
+            machine.delivered_kwh = _opt_decimal(snap["delivered_kwh"])
+            machine.amount_due = _opt_decimal(snap["amount_due"])
+            machine.deadline = None if snap["deadline"] is None else datetime.fromisoformat(snap["deadline"])
+            machine.paid = Decimal(snap["paid"])
+        return machine
+
+    def state(self, transaction_id: str) -> State:
+        steps = self.store.settlement_steps(transaction_id)
+        return State(steps[-1].state) if steps else State.AGREED
+
+    def _log(self, machine: SettlementMachine, event: str) -> None:
+        txid = machine.record.transaction_id
+        with self.store.transaction():
+            seq = len(self.store.settlement_steps(txid)) + 1
+            self.store.add_settlement_step(SettlementStep(txid, seq, event, machine.state.value, self.clock(),
+                                                          _snapshot(machine)))
+
+    async def _write(self, machine: SettlementMachine, effects: list[Effect], event: str) -> None:
+        await execute(self.ledger, machine.record.transaction_id, effects)
+        self._log(machine, event)
+
+    def _lock(self, transaction_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(transaction_id, asyncio.Lock())
+
+    # -- steps -------------------------------------------------------------------------------------
+
+    async def anchor(self, transactions: Iterable[TransactionRow]) -> dict[str, State]:
+        """Anchor each transaction not anchored yet (idempotent)."""
+        out: dict[str, State] = {}
+        for row in transactions:
+            async with self._lock(row.transaction_id):
+                machine = self.machine(row.transaction_id)
+                if machine.state is State.AGREED:
+                    await self._anchor(machine)
+                out[row.transaction_id] = machine.state
+        return out
+
+    async def _anchor(self, machine: SettlementMachine) -> None:
+        effects = machine.anchor()
+        try:
+            await execute(self.ledger, machine.record.transaction_id, effects)
+        except LedgerError:
+            if not await self.ledger.audit_trail(machine.record.transaction_id):
+                raise
+            # already on the ledger (a crash between the ledger write and the log): just log it
+        self._log(machine, "anchor")
+
+    async def on_delivery(self, transaction_id: str) -> State:
+        """The party's delivery is in the store: write both readings, then request (and, with
+        ``auto_pay``, confirm) payment or open a dispute. Idempotent."""
+        async with self._lock(transaction_id):
+            machine = self.machine(transaction_id)
+            delivery = self.store.delivery(transaction_id)
+            if delivery is None:
+                return machine.state
+            if machine.state is State.AGREED:
+                await self._anchor(machine)
+            record = machine.record
+            measured_at = record.interval_start + record.interval_duration
+            if machine.state is State.ANCHORED:
+                now = self.clock()
+                effects = machine.reading(delivery.party_id, delivery.quantity, measured_at=measured_at, now=now)
+                market = self.config.market_party_id
+                effects += machine.reading(market, record.quantity_kwh, measured_at=measured_at, now=now)
+                await self._write(machine, effects, "delivery")
+            if self.auto_pay and machine.state is State.PAYMENT_REQUESTED and machine.amount_due:
+                effects = machine.payment(machine.amount_due - machine.paid, now=self.clock(),
+                                          reference=AUTO_PAY_REFERENCE)
+                await self._write(machine, effects, "payment")
+            return machine.state
+
+    async def pay(self, transaction_id: str, amount: Decimal, *, reference: str | None = None) -> State:
+        """Record a payment by the buyer (when ``auto_pay`` is off)."""
+        async with self._lock(transaction_id):
+            machine = self.machine(transaction_id)
+            await self._write(machine, machine.payment(amount, now=self.clock(), reference=reference), "payment")
+            return machine.state
+
+    async def tick(self, transaction_ids: Iterable[str]) -> dict[str, State]:
+        """Check payment deadlines at the clock's time: unpaid past the deadline → dispute."""
+        out: dict[str, State] = {}
+        for txid in transaction_ids:
+            async with self._lock(txid):
+                machine = self.machine(txid)
+                effects = machine.tick(self.clock())
+                if effects:
+                    await self._write(machine, effects, "deadline")
+                out[txid] = machine.state
+        return out

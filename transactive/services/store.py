@@ -1,0 +1,510 @@
+"""Where the VTN keeps what it accepted: :class:`Store`, :class:`SqliteStore` (default), :class:`MemoryStore`.
+
+Durability: :class:`SqliteStore` runs in WAL mode with ``synchronous=FULL``; every accepted request is
+written in *one* transaction (``with store.transaction(): ...``, ``BEGIN IMMEDIATE`` ... ``COMMIT``) and the
+services reply only after ``COMMIT`` returned, so whatever a VEN saw acknowledged survives a crash of the
+VTN process or of the machine. The schema is versioned (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`);
+a file of another version is refused.
+
+Idempotency keys: replies by ``(party_id, request_id)``, tenders by ``(party_id, tender_id)`` (one row per
+stream interval, ``seq``), transactions by ``transaction_id``, deliveries by ``transaction_id``, gates by
+interval start, settlement steps by ``(transaction_id, seq)``.
+
+:class:`MemoryStore` is the same code on an in-memory SQLite database (for unit tests: same semantics,
+nothing on disk). Store errors are :class:`StoreError` (sqlite3 errors are mapped where they enter).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from transactive.emix.base import Side
+from transactive.errors import TransactiveError
+from transactive.services.lifecycle import TenderStatus
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "DeliveryRow",
+    "GateRow",
+    "MemoryStore",
+    "Registration",
+    "SettlementStep",
+    "SqliteStore",
+    "Store",
+    "StoreError",
+    "StoredReply",
+    "TenderRow",
+    "TransactionRow",
+]
+
+SCHEMA_VERSION = 1
+
+
+class StoreError(TransactiveError):
+    """The store could not read or write (database locked, disk full, wrong schema version...)."""
+
+
+# ---- rows ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A party's registration; ``token`` is the bearer credential issued with it."""
+
+    registration_id: str
+    party_id: str
+    token: str
+    created_at: datetime
+    cancelled_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.cancelled_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class TenderRow:
+    """One interval of an accepted tender (a stream tender has one row per interval, ``seq`` 0, 1, ...).
+
+    ``order_no`` is the store's acceptance sequence (time priority at clearing; 0 before insertion).
+    """
+
+    party_id: str
+    tender_id: str
+    seq: int
+    interval_start: datetime
+    side: Side
+    price: Decimal
+    quantity: Decimal
+    status: TenderStatus
+    accepted_at: datetime
+    filled: Decimal = Decimal(0)
+    order_no: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRow:
+    """One transaction: a matched tender interval against the market (``counterparty_id``)."""
+
+    transaction_id: str
+    party_id: str
+    counterparty_id: str
+    tender_id: str
+    tender_seq: int
+    side: Side
+    interval_start: datetime
+    interval_duration: timedelta
+    quantity: Decimal
+    price: Decimal
+    currency: str
+    document_hash: str
+    created_at: datetime
+
+    @property
+    def amount(self) -> Decimal:
+        """Money for the agreed quantity (positive; who pays follows from ``side``)."""
+        return self.quantity * self.price
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """A party's metered delivery for one transaction."""
+
+    transaction_id: str
+    party_id: str
+    quantity: Decimal
+    delivery_id: str
+    reported_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GateRow:
+    """A closed interval: its clearing price (None if nothing matched) and quantity; also the quote."""
+
+    interval_start: datetime
+    closed_at: datetime
+    price: Decimal | None
+    quantity: Decimal
+    grid_import: Decimal = Decimal(0)
+    grid_export: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementStep:
+    """One settlement step of a transaction, with the settlement state after it (``snapshot``)."""
+
+    transaction_id: str
+    seq: int
+    event: str
+    state: str
+    at: datetime
+    snapshot: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    """The reply once sent for ``(party_id, request_id)``; ``digest`` identifies the request's content."""
+
+    party_id: str
+    request_id: str
+    digest: str
+    reply: str
+
+
+# ---- the interface -------------------------------------------------------------------------------
+
+
+class Store(ABC):
+    """What the services need from persistence. Writes made inside :meth:`transaction` commit together."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """One atomic, durable unit of work (re-entrant: an inner block joins the outer one)."""
+
+    # registrations
+    @abstractmethod
+    def add_registration(self, registration: Registration) -> None: ...
+    @abstractmethod
+    def registration_by_token(self, token: str) -> Registration | None: ...
+    @abstractmethod
+    def active_registration(self, party_id: str) -> Registration | None: ...
+    @abstractmethod
+    def cancel_registration(self, registration_id: str, at: datetime) -> None: ...
+    @abstractmethod
+    def registered_parties(self) -> list[str]: ...
+
+    # request replies (idempotency)
+    @abstractmethod
+    def reply_for(self, party_id: str, request_id: str) -> StoredReply | None: ...
+    @abstractmethod
+    def put_reply(self, reply: StoredReply) -> None: ...
+
+    # tenders
+    @abstractmethod
+    def tender_document(self, party_id: str, tender_id: str) -> tuple[str, str] | None:
+        """``(digest, document)`` of an accepted tender."""
+    @abstractmethod
+    def add_tender(self, party_id: str, tender_id: str, digest: str, document: str, rows: list[TenderRow]) -> None: ...
+    @abstractmethod
+    def tenders(self, *, party_id: str | None = None, tender_id: str | None = None,
+                interval_start: datetime | None = None, status: TenderStatus | None = None) -> list[TenderRow]:
+        """Matching rows in acceptance order."""
+    @abstractmethod
+    def tender_ids(self, party_id: str) -> list[str]: ...
+    @abstractmethod
+    def update_tender(self, row: TenderRow) -> None:
+        """Write ``status`` and ``filled`` of an existing row."""
+
+    # transactions
+    @abstractmethod
+    def add_transaction(self, row: TransactionRow) -> None: ...
+    @abstractmethod
+    def transaction_by_id(self, transaction_id: str) -> TransactionRow | None: ...
+    @abstractmethod
+    def transactions(self, *, party_id: str | None = None, interval_start: datetime | None = None,
+                     start: datetime | None = None, end: datetime | None = None) -> list[TransactionRow]: ...
+
+    # deliveries
+    @abstractmethod
+    def put_delivery(self, row: DeliveryRow) -> None: ...
+    @abstractmethod
+    def delivery(self, transaction_id: str) -> DeliveryRow | None: ...
+
+    # gates and quotes
+    @abstractmethod
+    def put_gate(self, row: GateRow) -> None: ...
+    @abstractmethod
+    def gate(self, interval_start: datetime) -> GateRow | None: ...
+    @abstractmethod
+    def gates(self, *, limit: int = 1) -> list[GateRow]:
+        """The most recently *cleared intervals*, latest interval first."""
+
+    # settlement
+    @abstractmethod
+    def add_settlement_step(self, step: SettlementStep) -> None: ...
+    @abstractmethod
+    def settlement_steps(self, transaction_id: str) -> list[SettlementStep]: ...
+
+    def close(self) -> None:  # noqa: B027  (optional hook)
+        """Release the database."""
+
+
+# ---- SQLite --------------------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE registrations (registration_id TEXT PRIMARY KEY, party_id TEXT NOT NULL, token TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL, cancelled_at TEXT);
+CREATE INDEX registrations_party ON registrations(party_id);
+CREATE TABLE replies (party_id TEXT NOT NULL, request_id TEXT NOT NULL, digest TEXT NOT NULL, reply TEXT NOT NULL,
+    PRIMARY KEY (party_id, request_id));
+CREATE TABLE tender_documents (party_id TEXT NOT NULL, tender_id TEXT NOT NULL, digest TEXT NOT NULL,
+    document TEXT NOT NULL, PRIMARY KEY (party_id, tender_id));
+CREATE TABLE tenders (order_no INTEGER PRIMARY KEY AUTOINCREMENT, party_id TEXT NOT NULL, tender_id TEXT NOT NULL,
+    seq INTEGER NOT NULL, interval_start TEXT NOT NULL, side TEXT NOT NULL, price TEXT NOT NULL,
+    quantity TEXT NOT NULL, status TEXT NOT NULL, accepted_at TEXT NOT NULL, filled TEXT NOT NULL,
+    UNIQUE (party_id, tender_id, seq));
+CREATE INDEX tenders_interval ON tenders(interval_start, status);
+CREATE TABLE transactions (transaction_id TEXT PRIMARY KEY, party_id TEXT NOT NULL, counterparty_id TEXT NOT NULL,
+    tender_id TEXT NOT NULL, tender_seq INTEGER NOT NULL, side TEXT NOT NULL, interval_start TEXT NOT NULL,
+    interval_seconds INTEGER NOT NULL, quantity TEXT NOT NULL, price TEXT NOT NULL, currency TEXT NOT NULL,
+    document_hash TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE INDEX transactions_party ON transactions(party_id, interval_start);
+CREATE TABLE deliveries (transaction_id TEXT PRIMARY KEY, party_id TEXT NOT NULL, quantity TEXT NOT NULL,
+    delivery_id TEXT NOT NULL, reported_at TEXT NOT NULL);
+CREATE TABLE gates (interval_start TEXT PRIMARY KEY, closed_at TEXT NOT NULL, price TEXT, quantity TEXT NOT NULL,
+    grid_import TEXT NOT NULL, grid_export TEXT NOT NULL);
+CREATE TABLE settlement_steps (transaction_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL,
+    state TEXT NOT NULL, at TEXT NOT NULL, snapshot TEXT NOT NULL, PRIMARY KEY (transaction_id, seq));
+"""
+
+
+def _ts(value: datetime) -> str:
+    """Fixed-width UTC text, so that text order is time order."""
+    if value.tzinfo is None:
+        raise StoreError("naive datetimes are not stored")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dt(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _opt_dt(text: str | None) -> datetime | None:
+    return None if text is None else _dt(text)
+
+
+class SqliteStore(Store):
+    """The default store: one SQLite file (WAL, ``synchronous=FULL``), one writer process."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self._depth = 0
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            self._conn.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._conn.execute(statement)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._conn.execute("COMMIT")
+        elif version != SCHEMA_VERSION:
+            raise StoreError(f"store {self.path} has schema version {version}, this code speaks {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot begin a transaction: {exc}") from exc
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"commit failed: {exc}") from exc
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._tx()
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(f"constraint violated: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"store error: {exc}") from exc
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # registrations
+    @staticmethod
+    def _registration(row: tuple[Any, ...]) -> Registration:
+        return Registration(row[0], row[1], row[2], _dt(row[3]), _opt_dt(row[4]))
+
+    def add_registration(self, registration: Registration) -> None:
+        r = registration
+        self._exec("INSERT INTO registrations VALUES (?, ?, ?, ?, ?)",
+                   (r.registration_id, r.party_id, r.token, _ts(r.created_at),
+                    _ts(r.cancelled_at) if r.cancelled_at else None))
+
+    def registration_by_token(self, token: str) -> Registration | None:
+        row = self._exec("SELECT * FROM registrations WHERE token = ?", (token,)).fetchone()
+        return None if row is None else self._registration(row)
+
+    def active_registration(self, party_id: str) -> Registration | None:
+        row = self._exec("SELECT * FROM registrations WHERE party_id = ? AND cancelled_at IS NULL",
+                         (party_id,)).fetchone()
+        return None if row is None else self._registration(row)
+
+    def cancel_registration(self, registration_id: str, at: datetime) -> None:
+        self._exec("UPDATE registrations SET cancelled_at = ? WHERE registration_id = ? AND cancelled_at IS NULL",
+                   (_ts(at), registration_id))
+
+    def registered_parties(self) -> list[str]:
+        rows = self._exec("SELECT DISTINCT party_id FROM registrations WHERE cancelled_at IS NULL ORDER BY party_id")
+        return [r[0] for r in rows]
+
+    # replies
+    def reply_for(self, party_id: str, request_id: str) -> StoredReply | None:
+        row = self._exec("SELECT * FROM replies WHERE party_id = ? AND request_id = ?",
+                         (party_id, request_id)).fetchone()
+        return None if row is None else StoredReply(*row)
+
+    def put_reply(self, reply: StoredReply) -> None:
+        self._exec("INSERT INTO replies VALUES (?, ?, ?, ?)",
+                   (reply.party_id, reply.request_id, reply.digest, reply.reply))
+
+    # tenders
+    def tender_document(self, party_id: str, tender_id: str) -> tuple[str, str] | None:
+        row = self._exec("SELECT digest, document FROM tender_documents WHERE party_id = ? AND tender_id = ?",
+                         (party_id, tender_id)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def add_tender(self, party_id: str, tender_id: str, digest: str, document: str, rows: list[TenderRow]) -> None:
+        self._exec("INSERT INTO tender_documents VALUES (?, ?, ?, ?)", (party_id, tender_id, digest, document))
+        for r in rows:
+            self._exec(
+                "INSERT INTO tenders (party_id, tender_id, seq, interval_start, side, price, quantity, status, "
+                "accepted_at, filled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (r.party_id, r.tender_id, r.seq, _ts(r.interval_start), r.side.value, str(r.price), str(r.quantity),
+                 r.status.value, _ts(r.accepted_at), str(r.filled)))
+
+    def tenders(self, *, party_id: str | None = None, tender_id: str | None = None,
+                interval_start: datetime | None = None, status: TenderStatus | None = None) -> list[TenderRow]:
+        where, params = [], []
+        for column, value in (("party_id", party_id), ("tender_id", tender_id),
+                              ("interval_start", _ts(interval_start) if interval_start else None),
+                              ("status", status.value if status else None)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = "SELECT order_no, party_id, tender_id, seq, interval_start, side, price, quantity, status, " \
+              "accepted_at, filled FROM tenders"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._exec(sql + " ORDER BY order_no", tuple(params)).fetchall()
+        return [TenderRow(party_id=r[1], tender_id=r[2], seq=r[3], interval_start=_dt(r[4]), side=Side(r[5]),
+                          price=Decimal(r[6]), quantity=Decimal(r[7]), status=TenderStatus(r[8]),
+                          accepted_at=_dt(r[9]), filled=Decimal(r[10]), order_no=r[0]) for r in rows]
+
+    def tender_ids(self, party_id: str) -> list[str]:
+        rows = self._exec("SELECT tender_id FROM tender_documents WHERE party_id = ? ORDER BY rowid", (party_id,))
+        return [r[0] for r in rows]
+
+    def update_tender(self, row: TenderRow) -> None:
+        self._exec("UPDATE tenders SET status = ?, filled = ? WHERE party_id = ? AND tender_id = ? AND seq = ?",
+                   (row.status.value, str(row.filled), row.party_id, row.tender_id, row.seq))
+
+    # transactions
+    @staticmethod
+    def _transaction(r: tuple[Any, ...]) -> TransactionRow:
+        return TransactionRow(
+            transaction_id=r[0], party_id=r[1], counterparty_id=r[2], tender_id=r[3], tender_seq=r[4],
+            side=Side(r[5]), interval_start=_dt(r[6]), interval_duration=timedelta(seconds=r[7]),
+            quantity=Decimal(r[8]), price=Decimal(r[9]), currency=r[10], document_hash=r[11], created_at=_dt(r[12]))
+
+    def add_transaction(self, row: TransactionRow) -> None:
+        r = row
+        self._exec("INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (r.transaction_id, r.party_id, r.counterparty_id, r.tender_id, r.tender_seq, r.side.value,
+                    _ts(r.interval_start), int(r.interval_duration.total_seconds()), str(r.quantity), str(r.price),
+                    r.currency, r.document_hash, _ts(r.created_at)))
+
+    def transaction_by_id(self, transaction_id: str) -> TransactionRow | None:
+        row = self._exec("SELECT * FROM transactions WHERE transaction_id = ?", (transaction_id,)).fetchone()
+        return None if row is None else self._transaction(row)
+
+    def transactions(self, *, party_id: str | None = None, interval_start: datetime | None = None,
+                     start: datetime | None = None, end: datetime | None = None) -> list[TransactionRow]:
+        where, params = [], []
+        for clause, value in (("party_id = ?", party_id),
+                              ("interval_start = ?", _ts(interval_start) if interval_start else None),
+                              ("interval_start >= ?", _ts(start) if start else None),
+                              ("interval_start < ?", _ts(end) if end else None)):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        sql = "SELECT * FROM transactions" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = self._exec(sql + " ORDER BY interval_start, transaction_id", tuple(params)).fetchall()
+        return [self._transaction(r) for r in rows]
+
+    # deliveries
+    def put_delivery(self, row: DeliveryRow) -> None:
+        self._exec("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?)",
+                   (row.transaction_id, row.party_id, str(row.quantity), row.delivery_id, _ts(row.reported_at)))
+
+    def delivery(self, transaction_id: str) -> DeliveryRow | None:
+        r = self._exec("SELECT * FROM deliveries WHERE transaction_id = ?", (transaction_id,)).fetchone()
+        return None if r is None else DeliveryRow(r[0], r[1], Decimal(r[2]), r[3], _dt(r[4]))
+
+    # gates
+    @staticmethod
+    def _gate(r: tuple[Any, ...]) -> GateRow:
+        return GateRow(_dt(r[0]), _dt(r[1]), None if r[2] is None else Decimal(r[2]), Decimal(r[3]),
+                       Decimal(r[4]), Decimal(r[5]))
+
+    def put_gate(self, row: GateRow) -> None:
+        self._exec("INSERT INTO gates VALUES (?, ?, ?, ?, ?, ?)",
+                   (_ts(row.interval_start), _ts(row.closed_at), None if row.price is None else str(row.price),
+                    str(row.quantity), str(row.grid_import), str(row.grid_export)))
+
+    def gate(self, interval_start: datetime) -> GateRow | None:
+        r = self._exec("SELECT * FROM gates WHERE interval_start = ?", (_ts(interval_start),)).fetchone()
+        return None if r is None else self._gate(r)
+
+    def gates(self, *, limit: int = 1) -> list[GateRow]:
+        rows = self._exec("SELECT * FROM gates WHERE price IS NOT NULL ORDER BY interval_start DESC LIMIT ?",
+                          (limit,)).fetchall()
+        return [self._gate(r) for r in rows]
+
+    # settlement
+    def add_settlement_step(self, step: SettlementStep) -> None:
+        self._exec("INSERT INTO settlement_steps VALUES (?, ?, ?, ?, ?, ?)",
+                   (step.transaction_id, step.seq, step.event, step.state, _ts(step.at),
+                    json.dumps(step.snapshot, sort_keys=True)))
+
+    def settlement_steps(self, transaction_id: str) -> list[SettlementStep]:
+        rows = self._exec("SELECT * FROM settlement_steps WHERE transaction_id = ? ORDER BY seq",
+                          (transaction_id,)).fetchall()
+        return [SettlementStep(r[0], r[1], r[2], r[3], _dt(r[4]), json.loads(r[5])) for r in rows]
+
+
+class MemoryStore(SqliteStore):
+    """:class:`SqliteStore` on an in-memory database: the same semantics, nothing durable (unit tests)."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:")

@@ -1,0 +1,102 @@
+"""The one transport interface (HTTP, MQTT and in-memory implement it) and the transport error tree.
+
+A :class:`Transport` moves *models*: ``request`` sends a request payload and returns the reply payload
+(whatever its ``ei:eiResponse`` says: policy — raising on refusals — is the client's, see
+:func:`transactive.services.check_reply`); ``subscribe`` yields the notices the VTN sends a party
+(``eiCreateTransaction``, ``eiCreateQuote``). Failures of the underlying library are mapped where they
+enter to::
+
+    TransactiveError
+    └── TransportError                 the exchange failed (the request may or may not have been processed)
+        ├── ConnectionFailedError      could not reach the peer / connection lost
+        ├── TransportTimeoutError      no reply in time (also a TimeoutError)
+        └── TransportClosedError       used after close()
+
+Protocol errors in the documents themselves (undecodable replies) stay
+:class:`~transactive.errors.ProtocolError` s. Requests are idempotent by ``requestID``, so after a
+``TransportError`` the client may resend the *same* request.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from enum import StrEnum
+
+from transactive.errors import TransactiveError
+from transactive.model import Model
+
+__all__ = [
+    "ConnectionFailedError",
+    "Subscription",
+    "Transport",
+    "TransportClosedError",
+    "TransportError",
+    "TransportTimeoutError",
+    "WireFormat",
+]
+
+
+class TransportError(TransactiveError):
+    """A request or subscription could not be carried out by the transport."""
+
+
+class ConnectionFailedError(TransportError):
+    """The peer could not be reached, or the connection was lost."""
+
+
+class TransportTimeoutError(TransportError, TimeoutError):
+    """No reply within the time allowed."""
+
+
+class TransportClosedError(TransportError):
+    """The transport (or subscription) was closed."""
+
+
+class WireFormat(StrEnum):
+    XML = "xml"
+    JSON = "json"
+
+
+class Subscription(ABC):
+    """The notices for one party, as an async iterator; ``close()`` ends it."""
+
+    def __aiter__(self) -> AsyncIterator[Model]:
+        return self
+
+    async def __anext__(self) -> Model:
+        try:
+            return await self.get()
+        except TransportClosedError:
+            raise StopAsyncIteration from None
+
+    @abstractmethod
+    async def get(self, timeout: float | None = None) -> Model:
+        """The next notice; :class:`TransportTimeoutError` after ``timeout`` seconds,
+        :class:`TransportClosedError` once closed."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop receiving."""
+
+
+class Transport(ABC):
+    """Carries requests to a VTN and notices back."""
+
+    @abstractmethod
+    async def request(self, message: Model, *, token: str | None = None) -> Model:
+        """Send a request payload (with the party's bearer ``token``), return the reply payload."""
+
+    @abstractmethod
+    async def subscribe(self, party_id: str, *, token: str | None = None) -> Subscription:
+        """Start receiving the notices addressed to ``party_id``."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections; later calls raise :class:`TransportClosedError`."""
+
+    async def __aenter__(self) -> Transport:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
