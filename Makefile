@@ -6,10 +6,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install demo test lint typecheck unit bench wheel-check clean anvil iota-vectors
+.PHONY: help install demo demo-messages test lint typecheck unit bench wheel-check clean anvil iota-vectors mosquitto
 
 help:
-	@echo "make demo    build, print and validate sample messages (sets up .venv first)"
+	@echo "make demo    a VTN and a microgrid of VENs on loopback trade for a simulated day (sets up .venv first)"
+	@echo "make demo-messages  build, print and validate sample messages"
 	@echo "make test    ruff + mypy (strict) + pytest with coverage (sets up .venv first)"
 	@echo "make bench   the benchmarks in bench/ (figures go to BENCHMARKS.md by hand)"
 	@echo "make install only create .venv and install transactive[dev,server,signing,market]"
@@ -23,6 +24,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: install
+	$(BIN)/python examples/local_market_demo.py
+
+# the message layer on its own: a tender and an OpenADR event as XML and JSON, validated
+demo-messages: install
 	$(BIN)/python examples/foundation_demo.py
 
 lint: install
@@ -40,7 +45,11 @@ anvil:
 iota-vectors:
 	@interop/iota_vectors/install.sh >/dev/null
 
-unit: install anvil iota-vectors
+# the Mosquitto MQTT broker (apt-get, if missing) for tests/mqtt, which start their own on a loopback port
+mosquitto:
+	@interop/mosquitto/install.sh >/dev/null
+
+unit: install anvil iota-vectors mosquitto
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 test: lint typecheck unit

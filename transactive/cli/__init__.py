@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from transactive import __version__
-from transactive.cli import convert, ledger, market, validate
+from transactive.cli import convert, ledger, market, validate, ven, vtn
 
 __all__ = ["main"]
 
@@ -18,12 +18,15 @@ examples:
   transactive convert tender.xml --to json          the same message in the other wire format
   transactive market clear orders.csv --json        clear a periodic double auction from a CSV of orders
   transactive ledger verify settlement.ledger       check every hash and signature of a settlement ledger
+  transactive vtn serve --port 8080 --data-dir DIR  run the VTN (CTS over HTTP, market clock, settlement)
+  transactive ven run --vtn http://127.0.0.1:8080 --party pv-1 --personality pv --capacity-kw 5
+                                                    run a VEN: a PV system trading on that VTN
 
 exit codes: 0 success, 1 invalid input, 2 usage error or unreadable file.
 Run 'transactive COMMAND --help' for the options of one command.
 """
 
-_COMMANDS = (validate, convert, market, ledger)
+_COMMANDS = (validate, convert, market, ledger, vtn, ven)
 
 
 def build_parser() -> argparse.ArgumentParser:

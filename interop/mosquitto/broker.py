@@ -1,0 +1,184 @@
+"""A throw-away Mosquitto broker on 127.0.0.1, for tests and demos (standard library only).
+
+>>> with MosquittoBroker() as broker:          # doctest: +SKIP
+...     print(broker.host, broker.port)         # 127.0.0.1 and a free port
+
+The broker runs ``mosquitto -c <tmp>/mosquitto.conf`` with a generated config: one listener on
+``127.0.0.1:<port>``, anonymous access, persistence off, TCP_NODELAY, log to ``<tmp>/mosquitto.log``. :meth:`stop` ends
+exactly that process (terminate, then kill) and removes the directory; :meth:`start` may be called again
+(same port), which tests use to take the broker down and bring it back. ``python -m
+interop.mosquitto.broker [--port N]`` runs one in the foreground.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+__all__ = ["INSTALL_SCRIPT", "BrokerError", "MosquittoBroker", "find_mosquitto", "free_port", "install"]
+
+INSTALL_SCRIPT = Path(__file__).resolve().parent / "install.sh"
+_SEARCH = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/opt/homebrew/sbin/mosquitto")
+
+
+class BrokerError(RuntimeError):
+    """Mosquitto is missing, cannot be installed, or did not start."""
+
+
+def find_mosquitto() -> str | None:
+    """Path of the mosquitto binary (``$MOSQUITTO_BIN``, PATH, then the usual sbin directories)."""
+    env = os.environ.get("MOSQUITTO_BIN")
+    if env and os.access(env, os.X_OK):
+        return env
+    found = shutil.which("mosquitto")
+    if found:
+        return found
+    return next((p for p in _SEARCH if os.access(p, os.X_OK)), None)
+
+
+def install() -> str:
+    """The mosquitto binary, installed by ``install.sh`` (apt-get) if missing; :class:`BrokerError` with the
+    script's reason if that fails."""
+    found = find_mosquitto()
+    if found:
+        return found
+    result = subprocess.run(["sh", str(INSTALL_SCRIPT)], capture_output=True, text=True, check=False)
+    found = result.stdout.strip().splitlines()[-1] if result.returncode == 0 and result.stdout.strip() else None
+    if not found or not os.access(found, os.X_OK):
+        reason = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no binary"
+        raise BrokerError(f"mosquitto could not be installed: {reason}")
+    return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class MosquittoBroker:
+    """One mosquitto process on ``127.0.0.1:port`` (a free port unless given)."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, port: int | None = None, *, binary: str | None = None, startup_timeout: float = 5.0) -> None:
+        self.port = port or free_port(self.host)
+        self.binary = binary or install()
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+        self.directory: Path | None = None
+
+    @property
+    def log_file(self) -> Path | None:
+        return self.directory / "mosquitto.log" if self.directory else None
+
+    def config(self, directory: Path) -> str:
+        lines = [
+            f"listener {self.port} {self.host}",
+            "allow_anonymous true",
+            "persistence false",
+            "set_tcp_nodelay true",
+            f"log_dest file {directory / 'mosquitto.log'}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+            "connection_messages true",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            # mosquitto drops root privileges to `mosquitto`, who could not write the log in our directory
+            lines.append(f"user {getpass.getuser()}")
+        return "\n".join(lines) + "\n"
+
+    def start(self) -> MosquittoBroker:
+        """Start the broker and wait until it accepts connections."""
+        if self.process is not None and self.process.poll() is None:
+            return self
+        self.directory = Path(tempfile.mkdtemp(prefix="mosquitto-"))
+        conf = self.directory / "mosquitto.conf"
+        conf.write_text(self.config(self.directory))
+        self.process = subprocess.Popen([self.binary, "-c", str(conf)], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                stderr = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                log = self.log_file.read_text() if self.log_file and self.log_file.exists() else ""
+                self._cleanup()
+                raise BrokerError(f"mosquitto exited at start ({stderr.strip() or log.strip()})")
+            if _listening(self.host, self.port):
+                return self
+            time.sleep(0.02)
+        self.stop()
+        raise BrokerError(f"mosquitto did not listen on {self.host}:{self.port} within {self.startup_timeout} s")
+
+    def stop(self) -> None:
+        """Stop the process this object started (SIGTERM, then SIGKILL) and remove its directory."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
+        self.process = None
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+
+    def __enter__(self) -> MosquittoBroker:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run a throw-away Mosquitto broker on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        broker = MosquittoBroker(args.port).start()
+    except BrokerError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"mqtt://{broker.host}:{broker.port}", flush=True)
+    try:
+        assert broker.process is not None
+        broker.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""MQTT transport and VTN bridge, against a real Mosquitto broker on loopback."""

@@ -1,0 +1,45 @@
+"""The command-line contract of ``transactive ven run`` (what checks outside the project rely on)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from transactive.cli import main
+
+
+def test_ven_run_help_names_the_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["ven", "run", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--vtn URL", "--party NAME", "--personality", "--capacity-kw X", "--strategy",
+                   "battery,load,pv", "aa,fixed,zic"):
+        assert option in out
+
+
+def test_a_bad_personality_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["ven", "run", "--vtn", "http://127.0.0.1:1", "--party", "x", "--personality", "ev"])
+    assert info.value.code == 2
+
+
+def test_ven_without_a_command_prints_usage() -> None:
+    assert main(["ven"]) == 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_vtn_exits_2_naming_the_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    done = subprocess.run([sys.executable, "-m", "transactive.cli", "ven", "run", "--vtn", url, "--party", "pv-1",
+                           "--personality", "pv"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert url in done.stderr

@@ -1,0 +1,138 @@
+"""Fixtures for the VTN tests: an in-process VTN on a free loopback port (manual market clock), and helpers
+to run ``transactive vtn serve`` as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from transactive.ledger import EmbeddedLedger
+from transactive.services import ManualClock, MarketConfig, Settlement, SqliteStore, VtnCore, VtnService
+from transactive.vtn import NoticeBoard, create_app
+
+MARKET = "https://lme.example.com/markets/rt15"
+#: the interval the in-process tests trade in (gate closes 11:55)
+T = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 21, 11, 30, tzinfo=UTC)
+QUARTER = timedelta(minutes=15)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Server:
+    url: str
+    service: VtnService
+    clock: ManualClock
+    config: MarketConfig
+    board: NoticeBoard
+    settlement: Settlement
+    ledger_path: Path
+
+
+@pytest.fixture
+def config() -> MarketConfig:
+    return MarketConfig(market_context=MARKET, market_party_id="market-lme", name="LME rt15",
+                        min_quantity_kwh=Decimal("0.1"), max_quantity_kwh=Decimal("100"),
+                        min_price=Decimal("0.01"), max_price=Decimal("1"))
+
+
+async def start_site(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"
+
+
+@pytest.fixture
+async def server(tmp_path: Path, config: MarketConfig) -> AsyncIterator[Server]:
+    clock = ManualClock(NOW)
+    store = SqliteStore(tmp_path / "vtn.db")
+    ledger = EmbeddedLedger(tmp_path / "ledger.db", now=clock)
+    settlement = Settlement(store, ledger, config=config, clock=clock)
+    service = VtnService(VtnCore(config, store, clock), settlement=settlement)
+    board = NoticeBoard()
+    app = create_app(service, board=board, max_body=64 * 1024)
+    runner, url = await start_site(app)
+    try:
+        yield Server(url, service, clock, config, board, settlement, tmp_path / "ledger.db")
+    finally:
+        await runner.cleanup()
+        await ledger.close()
+        store.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+# ---- the VTN as a subprocess ------------------------------------------------------------------------
+
+
+@dataclass
+class VtnProcess:
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown at all."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def terminate(self) -> int:
+        """SIGTERM and wait: the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(15)
+
+
+def start_vtn(data_dir: Path, *args: str, log_name: str = "vtn") -> VtnProcess:
+    """``transactive vtn serve --port 0 --data-dir DATA_DIR ARGS`` until it prints where it listens."""
+    out = data_dir.parent / f"{log_name}-{time.monotonic_ns()}.out"
+    err = out.with_suffix(".err")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "transactive.cli", "vtn", "serve", "--host", "127.0.0.1", "--port", "0",
+             "--data-dir", str(data_dir), *args],
+            stdout=stdout, stderr=stderr, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        text = out.read_text()
+        if "listening on " in text:
+            url = text.split("listening on ", 1)[1].split()[0]
+            return VtnProcess(proc, url, err)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(10)
+    raise AssertionError(f"the VTN did not start: {err.read_text()[-2000:]}")
+
+
+@pytest.fixture
+def vtn_processes() -> Iterator[list[VtnProcess]]:
+    """Every subprocess a test starts is put here and killed at the end, whatever happens."""
+    started: list[VtnProcess] = []
+    yield started
+    for p in started:
+        if p.proc.poll() is None:
+            p.proc.kill()
+            p.proc.wait(10)

@@ -1,0 +1,309 @@
+"""The VTN over real HTTP on loopback, in process (manual market clock): the whole trade, refusals with
+their codes, content negotiation, /health and /openapi.json."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import aiohttp
+import pytest
+from openapi_spec_validator import validate
+
+from tests.vtn.conftest import MARKET, QUARTER, Server, T
+from transactive.codec import decode_json, decode_xml, encode_json, encode_xml
+from transactive.ei.cts.market_context import EiRequestEiMarketContext
+from transactive.ei.cts.quote import EiCreateQuote
+from transactive.ei.cts.registration import EiCreatePartyRegistration
+from transactive.ei.cts.tender import EiCreatedTender, EiCreateTender, EiTender
+from transactive.ei.cts.transaction import EiCreateTransaction
+from transactive.ei.ext import EiResponsePayload, TxReplyEiMarketContext
+from transactive.emix import energy_tender_product
+from transactive.ledger import verify_file
+from transactive.ledger.settlement import State
+from transactive.model import Model
+from transactive.services import NotAuthorizedError, RequestRefusedError, check_reply
+from transactive.services.replies import reply_response
+from transactive.transport import TransportTimeoutError, WireFormat
+from transactive.transport.http import HttpTransport
+from transactive.ven import VenClient, join_market
+from transactive.vtn import openapi_document
+from transactive.vtn.http import negotiate
+
+JSON = "application/json"
+XML = "application/xml"
+
+
+def _tender(party: str, tender_id: str = "t-1", quantity: float = 2.0) -> EiCreateTender:
+    item = energy_tender_product(side="sell", quantity_kwh=quantity, price="0.12", currency="USD",
+                                 market_context=MARKET, dtstart=T, duration=QUARTER, uid=tender_id)
+    return EiCreateTender(request_id=f"req-{tender_id}", party_id=party, counter_party_id="market-lme",
+                          tenders=(EiTender(tender_id=tender_id, item=item),))
+
+
+def _context_request() -> EiRequestEiMarketContext:
+    return EiRequestEiMarketContext(request_id="ctx-1", market_contexts=(MARKET,))
+
+
+async def _post(http: aiohttp.ClientSession, server: Server, body: bytes, content_type: str, *,
+                accept: str | None = None, token: str | None = None, path: str = "/cts",
+                headers: dict[str, str] | None = None) -> tuple[int, str, Model]:
+    hdrs = {"Content-Type": content_type, **(headers or {})}
+    if accept is not None:
+        hdrs["Accept"] = accept
+    if token is not None:
+        hdrs["Authorization"] = f"Bearer {token}"
+    async with http.post(server.url + path, data=body, headers=hdrs) as response:
+        data = await response.read()
+        ct = response.content_type
+        model = decode_json(data) if ct == JSON else decode_xml(data)
+        return response.status, ct, model
+
+
+def _code(reply: Model) -> int:
+    response = reply_response(reply)
+    assert response is not None
+    return int(response.response_code)
+
+
+async def _register(http: aiohttp.ClientSession, server: Server, party: str) -> str:
+    msg = EiCreatePartyRegistration(request_id=f"reg-{party}", registree_party_id=party)
+    status, _, reply = await _post(http, server, encode_json(msg), JSON)
+    assert status == 200
+    token = check_reply(reply).registration_id  # type: ignore[attr-defined]
+    assert isinstance(token, str)
+    return token
+
+
+# ---- the whole trade -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wire", list(WireFormat))
+async def test_three_vens_trade_clear_get_notices_deliver_and_settle_over_http(server: Server,
+                                                                                wire: WireFormat) -> None:
+    transport = HttpTransport(server.url, wire=wire, poll_seconds=2)
+    try:
+        vens = {p: await join_market(transport, p, MARKET) for p in ("pv-1", "pv-2", "home-1")}
+        assert vens["pv-1"].config == server.config
+        server.clock.set(T - timedelta(minutes=10))
+        subs = {p: await c.notices() for p, c in vens.items()}
+        await vens["pv-1"].tender(T, "sell", 3.0, "0.10")
+        await vens["pv-2"].tender(T, "sell", 2.0, "0.14")
+        await vens["home-1"].tender(T, "buy", 4.0, "0.20")
+        assert len(await vens["pv-1"].tenders()) == 1
+
+        server.clock.set(server.config.gate_time(T))
+        result = await server.service.close_gate(T)  # what the gate scheduler does at the gate time
+        assert len(result.transactions) == 3
+
+        got = {}
+        for party, sub in subs.items():
+            notice = await sub.get(timeout=5)
+            assert isinstance(notice, EiCreateTransaction)
+            assert notice.counter_party_id == party
+            got[party] = notice.transactions
+            assert isinstance(await sub.get(timeout=5), EiCreateQuote)
+        assert {p: [t.item.payload.quantity for t in txs] for p, txs in got.items()} == {  # type: ignore[union-attr]
+            "pv-1": [3.0], "pv-2": [1.0], "home-1": [4.0]}
+
+        server.clock.set(T + QUARTER + timedelta(minutes=1))
+        for party, metered in (("pv-1", 3.0), ("pv-2", 1.0), ("home-1", 4.0)):
+            await vens[party].report_delivery(got[party][0], metered)
+        for txs in got.values():
+            assert server.settlement.state(txs[0].transaction_id) is State.PAID
+        positions = {p: await c.position(T, T + QUARTER) for p, c in vens.items()}
+        assert sum(x.net_kwh for x in positions.values()) == 0
+        assert positions["home-1"].amount == Decimal("0.68")
+        with pytest.raises(TransportTimeoutError):
+            await subs["pv-1"].get(timeout=0.2)
+    finally:
+        await transport.close()
+    assert verify_file(server.ledger_path, workers=1).valid
+
+
+async def test_subscribing_needs_the_partys_own_token(server: Server) -> None:
+    async with HttpTransport(server.url) as transport:
+        client = await join_market(transport, "pv-1", MARKET)
+        with pytest.raises(NotAuthorizedError) as info:
+            await transport.subscribe("pv-1", token="forged")
+        assert info.value.response_code == 463
+        with pytest.raises(NotAuthorizedError):
+            await transport.subscribe("pv-2", token=client.token)
+
+
+async def test_a_refusal_reaches_the_http_client_with_code_and_field(server: Server) -> None:
+    async with HttpTransport(server.url, wire=WireFormat.XML) as transport:
+        client = VenClient(transport, "pv-1")
+        with pytest.raises(RequestRefusedError) as info:
+            await client.market_context("https://other.example.com/market")
+        assert info.value.response_code == 452
+        assert info.value.field == "emix:marketContext[1]"
+
+
+# ---- refusals, each with its code -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "content_type", "status", "code"), [
+    (b"this is not JSON", JSON, 400, 400),
+    (b"<not-closed>", XML, 400, 400),
+    (b'{"pyld:eiCreateTender": ', JSON, 400, 400),
+    (b'{"foo:bar": {}}', JSON, 400, 453),
+    (b'<x:unknown xmlns:x="urn:example:nothing"/>', XML, 400, 453),
+    (b"hello", "text/plain", 415, 415),
+    (b"{}", "application/octet-stream", 415, 415),
+], ids=["json-garbage", "xml-not-well-formed", "json-truncated", "json-unknown-message", "xml-unknown-message",
+        "text-plain", "octet-stream"])
+async def test_an_undecodable_request_gets_an_ei_error_reply_not_a_500(server: Server, http: aiohttp.ClientSession,
+                                                                      body: bytes, content_type: str, status: int,
+                                                                      code: int) -> None:
+    got_status, _, reply = await _post(http, server, body, content_type)
+    assert got_status == status
+    assert isinstance(reply, EiResponsePayload)
+    assert _code(reply) == code
+
+
+@pytest.mark.parametrize("wire", list(WireFormat))
+async def test_an_invalid_field_is_refused_with_454_naming_it(server: Server, http: aiohttp.ClientSession,
+                                                             wire: WireFormat) -> None:
+    msg = _tender("pv-1")
+    if wire is WireFormat.JSON:
+        doc = json.loads(encode_json(msg))
+        doc["pyld:eiCreateTender"]["pyld:requestID"] = {"not": "a string"}
+        status, _, reply = await _post(http, server, json.dumps(doc).encode(), JSON)
+    else:
+        body = encode_xml(msg).replace(b"<pyld:requestID>req-t-1</pyld:requestID>",
+                                       b"<pyld:requestID><x/></pyld:requestID>")
+        status, _, reply = await _post(http, server, body, XML)
+    assert status == 400
+    assert _code(reply) == 454
+    assert "requestID" in (reply_response(reply).response_description or "")  # type: ignore[union-attr]
+
+
+async def test_a_body_over_the_size_limit_is_refused_with_413(server: Server, http: aiohttp.ClientSession) -> None:
+    body = b'{"pyld:eiCreateTender": {"pyld:requestID": "' + b"x" * (128 * 1024) + b'"}}'
+    status, _, reply = await _post(http, server, body, JSON)
+    assert status == 413
+    assert _code(reply) == 413
+
+
+async def test_tendering_without_a_token_or_with_a_wrong_one_is_463(server: Server,
+                                                                   http: aiohttp.ClientSession) -> None:
+    await _register(http, server, "pv-1")
+    other = await _register(http, server, "pv-2")
+    server.clock.set(T - timedelta(minutes=20))
+    for token in (None, "not-a-token", other):
+        status, _, reply = await _post(http, server, encode_json(_tender("pv-1")), JSON, token=token)
+        assert status == 200
+        assert isinstance(reply, EiCreatedTender)
+        assert _code(reply) == 463
+
+
+async def test_an_authorization_header_of_another_scheme_is_401(server: Server, http: aiohttp.ClientSession) -> None:
+    status, _, reply = await _post(http, server, encode_json(_tender("pv-1")), JSON,
+                                   headers={"Authorization": "Basic cHYtMTpzZWNyZXQ="})
+    assert status == 401
+    assert _code(reply) == 463
+
+
+async def test_a_valid_token_tenders(server: Server, http: aiohttp.ClientSession) -> None:
+    token = await _register(http, server, "pv-1")
+    server.clock.set(T - timedelta(minutes=20))
+    status, _, reply = await _post(http, server, encode_json(_tender("pv-1")), JSON, token=token)
+    assert (status, _code(reply)) == (200, 200)
+
+
+async def test_a_reply_payload_sent_as_a_request_is_451(server: Server, http: aiohttp.ClientSession) -> None:
+    reply_as_request = server.service.core.answer(_context_request())
+    status, _, reply = await _post(http, server, encode_json(reply_as_request), JSON)
+    assert (status, _code(reply)) == (200, 451)
+
+
+async def test_facet_endpoints_accept_their_own_payloads_only(server: Server, http: aiohttp.ClientSession) -> None:
+    body = encode_json(_context_request())
+    status, _, reply = await _post(http, server, body, JSON, path="/cts/market-context")
+    assert (status, _code(reply)) == (200, 200)
+    status, _, reply = await _post(http, server, body, JSON, path="/cts/tender")
+    assert (status, _code(reply)) == (200, 451)
+    status, _, reply = await _post(http, server, body, JSON, path="/cts/nonsense")
+    assert (status, _code(reply)) == (404, 404)
+
+
+async def test_wrong_methods_and_paths_get_ei_payloads(server: Server, http: aiohttp.ClientSession) -> None:
+    async with http.get(server.url + "/cts") as response:
+        assert response.status == 405
+        assert _code(decode_json(await response.read())) == 405
+    async with http.get(server.url + "/nothing-here") as response:
+        assert response.status == 404
+        assert _code(decode_json(await response.read())) == 404
+
+
+async def test_notices_without_a_valid_token_are_403_with_463(server: Server, http: aiohttp.ClientSession) -> None:
+    for headers in ({}, {"Authorization": "Bearer nope"}):
+        async with http.get(server.url + "/cts/notices", headers=headers) as response:
+            assert response.status == 403
+            assert _code(decode_json(await response.read())) == 463
+    token = await _register(http, server, "pv-1")
+    async with http.get(server.url + "/cts/notices?after=abc",
+                        headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status == 400
+        assert _code(decode_json(await response.read())) == 454
+
+
+# ---- content negotiation ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("content_type", "accept", "expected"), [
+    (JSON, None, JSON),
+    (XML, None, XML),
+    (JSON, XML, XML),
+    (XML, JSON, JSON),
+    ("text/xml", "*/*", XML),
+    (JSON, "application/xml;q=0.5, application/json;q=0.9", JSON),
+    (JSON, "application/json;q=0.1, application/xml", XML),
+    (XML, "text/html, application/*", XML),
+], ids=["json", "xml", "json-in-xml-out", "xml-in-json-out", "text-xml-wildcard", "q-json", "q-xml",
+        "app-wildcard"])
+async def test_content_type_decodes_and_accept_picks_the_reply_format(server: Server, http: aiohttp.ClientSession,
+                                                                     content_type: str, accept: str | None,
+                                                                     expected: str) -> None:
+    msg = _context_request()
+    body = encode_xml(msg) if "xml" in content_type else encode_json(msg)
+    status, ct, reply = await _post(http, server, body, content_type, accept=accept)
+    assert (status, ct) == (200, expected)
+    assert isinstance(reply, TxReplyEiMarketContext)
+    assert _code(reply) == 200
+
+
+async def test_an_unacceptable_accept_is_406(server: Server, http: aiohttp.ClientSession) -> None:
+    status, ct, reply = await _post(http, server, encode_json(_context_request()), JSON, accept="text/html")
+    assert (status, ct, _code(reply)) == (406, JSON, 406)
+
+
+def test_negotiate_rules() -> None:
+    assert negotiate(None, WireFormat.XML) is WireFormat.XML
+    assert negotiate("application/json;q=0", WireFormat.XML) is None
+    assert negotiate("application/vnd.x+json", WireFormat.XML) is WireFormat.JSON
+    assert negotiate("text/*", WireFormat.JSON) is WireFormat.XML
+
+
+# ---- /health and /openapi.json ------------------------------------------------------------------------
+
+
+async def test_health_of_the_bare_app_is_ok(http: aiohttp.ClientSession,
+                                          server: Server) -> None:
+    async with http.get(server.url + "/health") as response:
+        assert response.status == 200
+        body = await response.json()
+    assert body == {"status": "ok"}  # the bare app; the runnable VTN adds the market facts (see test_serve)
+
+
+async def test_openapi_document_is_valid_openapi_31_and_lists_every_endpoint(server: Server,
+                                                                            http: aiohttp.ClientSession) -> None:
+    async with http.get(server.url + "/openapi.json") as response:
+        assert response.status == 200
+        doc = await response.json()
+    validate(doc)  # raises on an invalid document
+    assert doc["openapi"].startswith("3.1")
+    assert set(doc["paths"]) == {"/cts", "/cts/{facet}", "/cts/notices", "/health", "/openapi.json"}
+    assert doc == json.loads(json.dumps(openapi_document()))

@@ -1,0 +1,230 @@
+"""The runnable VTN: in process (``VtnApp``) and as a ``transactive vtn serve`` subprocess, with the market
+clock closing gates on its own; SIGTERM shutdown; SIGKILL and restart on the same data directory; ``vtn report``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.vtn.conftest import ROOT, VtnProcess, start_vtn
+from transactive.ei.cts.quote import EiCreateQuote
+from transactive.ei.cts.transaction import EiCreateTransaction, EiTransaction
+from transactive.ledger import verify_file
+from transactive.services import RequestRefusedError
+from transactive.transport import Subscription, TransportError, WireFormat
+from transactive.transport.http import HttpTransport
+from transactive.ven import VenClient, join_market
+from transactive.vtn import VtnApp, VtnOptions
+from transactive.vtn.app import DEFAULT_MARKET_CONTEXT
+
+SELLERS = {"pv-1": (3.0, "0.10"), "pv-2": (2.0, "0.14")}
+BUYERS = {"home-1": (4.0, "0.20")}
+
+
+async def _health(url: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http, http.get(url + "/health") as response:
+        assert response.status == 200
+        body: dict[str, Any] = await response.json()
+        return body
+
+
+async def _open_interval(url: str, ahead: int = 1) -> datetime:
+    """An interval whose gate is still ``ahead`` intervals away (margin against the fast market clock)."""
+    health = await _health(url)
+    return datetime.fromisoformat(health["next_open_interval"]) + ahead * timedelta(seconds=health["interval"])
+
+
+async def _wait_notice(sub: Subscription, timeout: float) -> EiCreateTransaction:
+    deadline = time.monotonic() + timeout
+    while True:
+        notice = await sub.get(timeout=max(0.1, deadline - time.monotonic()))
+        if isinstance(notice, EiCreateTransaction):
+            return notice
+        assert isinstance(notice, EiCreateQuote)
+
+
+async def _deliver(client: VenClient, tx: EiTransaction, kwh: float, timeout: float = 20) -> None:
+    """Report the delivery once the (fast) market clock has passed the interval's end."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await client.report_delivery(tx, kwh)
+            return
+        except RequestRefusedError as error:
+            if error.response_code != 450 or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def _trade_one_interval(url: str, wire: WireFormat) -> None:
+    """Register, tender, be cleared by the VTN's own gate closure, get the notices, deliver, settle."""
+    async with HttpTransport(url, wire=wire, poll_seconds=1) as transport:
+        clients = {p: await join_market(transport, p, DEFAULT_MARKET_CONTEXT) for p in (*SELLERS, *BUYERS)}
+        subs = {p: await c.notices() for p, c in clients.items()}
+        interval = await _open_interval(url)
+        for party, (kwh, price) in SELLERS.items():
+            await clients[party].tender(interval, "sell", kwh, price)
+        for party, (kwh, price) in BUYERS.items():
+            await clients[party].tender(interval, "buy", kwh, price)
+        notices = {p: await _wait_notice(s, 15) for p, s in subs.items()}
+        quantities = {p: [t.item.payload.quantity for t in n.transactions]  # type: ignore[union-attr]
+                      for p, n in notices.items()}
+        assert quantities == {"pv-1": [3.0], "pv-2": [1.0], "home-1": [4.0]}
+        for party, notice in notices.items():
+            await _deliver(clients[party], notice.transactions[0], quantities[party][0])
+        positions = {p: await c.position(interval, interval + clients[p]._market().interval)
+                     for p, c in clients.items()}
+        assert sum(x.net_kwh for x in positions.values()) == 0
+        for sub in subs.values():
+            await sub.close()
+
+
+def _report(data_dir: Path) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "report", "--data-dir", str(data_dir),
+                          "--json"], capture_output=True, cwd=ROOT, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    report: dict[str, Any] = json.loads(out.stdout)
+    return report
+
+
+# ---- in process ----------------------------------------------------------------------------------
+
+
+async def test_the_vtn_app_closes_gates_on_its_market_clock_and_reports_health(tmp_path: Path) -> None:
+    vtn = VtnApp(VtnOptions(data_dir=tmp_path / "vtn", interval_seconds=1.0))
+    await vtn.start()
+    try:
+        health = await _health(vtn.url)
+        assert health["status"] == "ok"
+        assert health["store"] == "ok"
+        assert health["market"] == DEFAULT_MARKET_CONTEXT
+        assert {"market_time", "current_interval", "next_open_interval", "gate_time"} <= set(health)
+        await _trade_one_interval(vtn.url, WireFormat.JSON)
+        assert (await _health(vtn.url))["last_closed_interval"] is not None
+    finally:
+        await vtn.stop()
+    assert verify_file(tmp_path / "vtn" / "ledger.db", workers=1).valid
+
+
+# ---- as a subprocess -------------------------------------------------------------------------------
+
+
+async def test_vtn_serve_trades_end_to_end_stops_on_sigterm_and_reports(tmp_path: Path,
+                                                                        vtn_processes: list[VtnProcess]) -> None:
+    data = tmp_path / "vtn"
+    vtn = start_vtn(data, "--interval-seconds", "1.5")
+    vtn_processes.append(vtn)
+    assert vtn.url.startswith("http://127.0.0.1:")
+    await _trade_one_interval(vtn.url, WireFormat.XML)
+    assert vtn.terminate() == 0
+    report = _report(data)
+    assert {"parties", "tenders", "transactions", "traded_kwh", "ledger_entries", "ledger_valid"} <= set(report)
+    assert report["parties"] == 3
+    assert report["tenders"] == 3
+    assert report["transactions"] == 3
+    assert report["traded_kwh"] == 4.0
+    # per transaction: anchor, 2 readings, payment request, payment confirmation
+    assert report["ledger_entries"] == 15
+    assert report["ledger_valid"] is True
+    text = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "report", "--data-dir", str(data)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60, check=True).stdout
+    assert "transactions   3" in text
+    assert "verifies" in text
+
+
+def test_vtn_report_on_a_directory_without_a_store_is_exit_2(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "report", "--data-dir", str(tmp_path)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    assert out.returncode == 2
+    assert "no VTN store" in out.stderr
+
+
+async def _tender_until_killed(url: str, clients: dict[str, VenClient], interval: datetime,
+                               acked: list[tuple[str, str]], vtn: VtnProcess) -> None:
+    """Tender from every client in turn; SIGKILL the VTN mid-stream. ``acked`` gets every (party, tender)
+    the VTN acknowledged."""
+    async def one(party: str, side: str, n: int) -> None:
+        tender_id = f"{party}-t{n}"
+        try:
+            await clients[party].tender(interval, side, 1.0, "0.15", tender_id=tender_id)
+        except TransportError:
+            return
+        acked.append((party, tender_id))
+
+    n = 0
+    started = time.monotonic()
+    killed = False
+    while True:
+        n += 1
+        batch = [one(p, "sell" if p.startswith("pv") else "buy", n) for p in clients]
+        if not killed and time.monotonic() - started > 0.3:
+            vtn.proc.kill()  # SIGKILL while requests are in flight
+            killed = True
+        await asyncio.gather(*batch)
+        if killed:
+            return
+
+
+async def test_a_vtn_killed_mid_interval_loses_no_acknowledged_tender_and_duplicates_nothing(
+        tmp_path: Path, vtn_processes: list[VtnProcess]) -> None:
+    data = tmp_path / "vtn"
+    vtn = start_vtn(data, "--interval-seconds", "3")
+    vtn_processes.append(vtn)
+    parties = ("pv-1", "pv-2", "home-1", "home-2")
+    acked: list[tuple[str, str]] = []
+    async with HttpTransport(vtn.url, timeout=5) as transport:
+        clients = {p: await join_market(transport, p, DEFAULT_MARKET_CONTEXT) for p in parties}
+        tokens = {p: c.token for p, c in clients.items()}
+        interval = await _open_interval(vtn.url, ahead=2)
+        await _tender_until_killed(vtn.url, clients, interval, acked, vtn)
+    vtn.proc.wait(10)
+    assert len(acked) >= 8
+
+    vtn = start_vtn(data, "--interval-seconds", "3")  # the same data directory
+    vtn_processes.append(vtn)
+    async with HttpTransport(vtn.url) as transport:
+        clients = {p: VenClient(transport, p, token=tokens[p]) for p in parties}
+        for client in clients.values():
+            await client.market_context(DEFAULT_MARKET_CONTEXT)
+        for party, tender_id in acked:  # every acknowledged tender survived
+            [found] = await clients[party].tenders(tender_id)
+            assert found.tender_id == tender_id
+        deadline = time.monotonic() + 30
+        while not await clients["pv-1"].transactions():  # the VTN's own gate closure (or its recovery)
+            assert time.monotonic() < deadline, "the gate was not closed after the restart"
+            await asyncio.sleep(0.2)
+        before = {p: sorted(t.transaction_id for t in await c.transactions()) for p, c in clients.items()}
+    vtn.kill()  # again, after clearing: nothing may be cleared or anchored twice on the next start
+
+    vtn = start_vtn(data, "--interval-seconds", "3")
+    vtn_processes.append(vtn)
+    await asyncio.sleep(0.5)
+    async with HttpTransport(vtn.url) as transport:
+        after = {p: sorted(t.transaction_id for t in await VenClient(transport, p, token=tokens[p]).transactions())
+                 for p in parties}
+    assert after == before
+    all_ids = [t for ids in after.values() for t in ids]
+    assert len(all_ids) == len(set(all_ids))
+    assert vtn.terminate() == 0
+    report = _report(data)
+    assert report["tenders"] >= len(acked)
+    assert report["transactions"] == len(all_ids)
+    assert report["ledger_entries"] == len(all_ids)  # one anchor each, none twice
+    assert report["ledger_valid"] is True
+    assert verify_file(data / "ledger.db", workers=1).valid
+
+
+@pytest.mark.parametrize("args", [["--ledger", "evm"], ["--parent", "http://127.0.0.1:9"]])
+def test_vtn_serve_refuses_incomplete_options_with_exit_2(tmp_path: Path, args: list[str]) -> None:
+    out = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "serve", "--data-dir", str(tmp_path),
+                          *args], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    assert out.returncode == 2

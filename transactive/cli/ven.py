@@ -1,0 +1,210 @@
+"""``transactive ven``: run a reference VEN (a device personality trading on a VTN over HTTP)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+__all__ = ["add_parser", "run"]
+
+_EPILOG = """\
+commands:
+  run         register with a VTN and trade every market interval for one device personality
+
+examples:
+  transactive ven run --vtn http://127.0.0.1:8080 --party pv-1 --personality pv --capacity-kw 5
+  transactive ven run --vtn http://127.0.0.1:8080 --party home-1 --personality load --strategy zic
+
+exit codes: 0 success, 1 the VTN refused or was lost during the run, 2 usage error or VTN unreachable.
+"""
+
+_RUN_EPILOG = """\
+Each market interval the VEN forecasts its energy, prices it with the strategy, tenders before the gate
+closes, books the transactions it is notified of, and after the interval reports its metered delivery
+(which the VTN settles); one line per interval is printed. The VTN's market time and context are read from
+its GET /health (an accelerated VTN, --interval-seconds, is followed).
+
+personalities:
+  pv        sells its forecast surplus (clear-sky curve x weather); limit: the grid's price for exports
+  load      buys its forecast need (household profile); limit: the grid's retail price
+  battery   buys low and sells high within its state of charge and power; limits from its price history
+strategies (bid relative to the limit):
+  fixed     the middle of the price band, clipped to the limit
+  zic       zero-intelligence constrained: uniform between the band's edge and the limit
+  aa        adaptive aggressiveness around the last clearing price
+The price band is the market's grid prices when it publishes them, else --grid-prices, else its
+[min price, max price].
+
+examples:
+  transactive ven run --vtn http://127.0.0.1:8080 --party pv-1 --personality pv --capacity-kw 5
+  transactive ven run --vtn http://127.0.0.1:8080 --party bat-1 --personality battery --strategy aa \\
+      --intervals 96 --record bat-1.jsonl
+
+exit codes: 0 success (after --intervals, or stopped by Ctrl-C/SIGTERM), 1 the VTN refused a request or was
+lost, 2 usage error or the VTN unreachable at start.
+"""
+
+
+def add_parser(sub: Any) -> None:
+    from transactive.ven.personalities import PERSONALITIES
+    from transactive.ven.runtime import STRATEGIES
+
+    p = sub.add_parser("ven", help="run a reference VEN (device personality) against a VTN",
+                       description="The reference VEN.", epilog=_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(run=lambda args: _usage(p))
+    group = p.add_subparsers(dest="ven_command", metavar="COMMAND")
+    r = group.add_parser("run", help="trade every market interval for one device personality",
+                         description="Register with the VTN at URL and trade every market interval as PARTY.",
+                         epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("--vtn", required=True, metavar="URL", help="the VTN's base URL, e.g. http://127.0.0.1:8080")
+    r.add_argument("--party", required=True, metavar="NAME", help="this VEN's party id")
+    r.add_argument("--personality", required=True, choices=sorted(PERSONALITIES), help="the device it models")
+    r.add_argument("--capacity-kw", type=float, default=None, metavar="X",
+                   help="PV peak, load peak or battery power (kW; default per personality)")
+    r.add_argument("--strategy", choices=sorted(STRATEGIES), default="fixed", help="bidding strategy (fixed)")
+    r.add_argument("--seed", type=int, default=0, help="seed of the forecasts, meter noise and ZI-C bids (0)")
+    r.add_argument("--intervals", type=int, default=None, metavar="N", help="stop after N intervals (run forever)")
+    r.add_argument("--start", default=None, metavar="ISO",
+                   help="the first market interval to trade (default: the next one open)")
+    r.add_argument("--sim-start", default=None, metavar="ISO",
+                   help="the personality's time of the first interval (default: market time)")
+    r.add_argument("--grid-prices", default=None, metavar="BUY,SELL",
+                   help="the grid's retail and export prices, when the market does not publish them")
+    r.add_argument("--wire", choices=("json", "xml"), default="json", help="wire format (json)")
+    r.add_argument("--market", default=None, metavar="URI", help="the market context (default: the VTN's)")
+    r.add_argument("--record", default=None, metavar="PATH", help="append one JSON line per interval to PATH")
+    r.add_argument("--quiet", action="store_true", help="no line per interval")
+    r.set_defaults(run=run)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"transactive ven run: {message}", file=sys.stderr)
+    return code
+
+
+def _parse_time(text: str, option: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"{option}: give a time zone (e.g. 2026-06-21T00:00:00Z)")
+    return value.astimezone(UTC)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        start = _parse_time(args.start, "--start") if args.start else None
+        sim_start = _parse_time(args.sim_start, "--sim-start") if args.sim_start else None
+        grid = None
+        if args.grid_prices:
+            buy, sell = (float(x) for x in args.grid_prices.split(","))
+            grid = (buy, sell)
+        if args.capacity_kw is not None and not args.capacity_kw > 0:
+            raise ValueError("--capacity-kw must be positive")
+        if args.intervals is not None and args.intervals < 1:
+            raise ValueError("--intervals must be at least 1")
+    except ValueError as error:
+        return _fail(str(error), 2)
+    try:
+        return asyncio.run(_main(args, start, sim_start, grid))
+    except KeyboardInterrupt:  # pragma: no cover (the signal handler normally stops first)
+        return 0
+
+
+async def _health(url: str) -> dict[str, Any] | None:
+    """The VTN's GET /health, None if it has none; ConnectionError if it cannot be reached."""
+    import aiohttp
+
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, \
+                session.get(url.rstrip("/") + "/health") as response:
+            if response.status != 200:
+                return None
+            data: dict[str, Any] = await response.json()
+            return data
+    except (aiohttp.ClientError, OSError, TimeoutError) as error:
+        raise ConnectionError(f"{error.__class__.__name__}: {error}") from error
+
+
+async def _main(args: argparse.Namespace, start: datetime | None, sim_start: datetime | None,
+                grid: tuple[float, float] | None) -> int:
+    from transactive.market import ReservePrices
+    from transactive.services.clock import system_clock
+    from transactive.services.errors import RequestRefusedError
+    from transactive.transport.base import ConnectionFailedError, TransportError
+    from transactive.transport.http import HttpTransport
+    from transactive.ven.client import VenClient
+    from transactive.ven.personalities import create_personality
+    from transactive.ven.runtime import MarketTime, TimeMap, VenRuntime, create_pricing
+
+    try:
+        health = await _health(args.vtn)
+    except ConnectionError as error:
+        return _fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
+    clock: Any = system_clock
+    speed = 1.0
+    market = args.market
+    if health is not None:
+        market = market or health.get("market")
+        if health.get("interval_seconds"):
+            speed = float(health["interval"]) / float(health["interval_seconds"])
+        if health.get("market_time"):
+            clock = MarketTime(system_clock(), datetime.fromisoformat(health["market_time"]), speed)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    out: TextIO | None = open(args.record, "a", encoding="utf-8") if args.record else None  # noqa: SIM115
+    transport = HttpTransport(args.vtn, wire=args.wire)
+
+    def record(rec: Any) -> None:
+        if out is not None:
+            out.write(json.dumps(rec.as_dict()) + "\n")
+            out.flush()
+
+    personality = create_personality(args.personality, args.capacity_kw, seed=args.seed)
+    runtime = VenRuntime(VenClient(transport, args.party), personality, create_pricing(args.strategy, seed=args.seed),
+                         clock, market_context=market, log=None if args.quiet else _print, record=record,
+                         speed=speed)
+    try:
+        try:
+            config = await runtime.start()
+        except ConnectionFailedError as error:
+            return _fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
+        if grid is not None and config.reserve is None:
+            runtime.band = ReservePrices(grid_buy=grid[0], grid_sell=grid[1])
+        first = start or runtime.config.next_open_interval(clock())
+        if sim_start is not None:
+            runtime.time_map = TimeMap(first, config.interval, sim_start, config.interval)
+        if not args.quiet:
+            _print(f"{args.party}: {personality.describe()}, strategy {args.strategy}, market {config.market_context}"
+                   f" ({config.interval} intervals, gate {config.gate_closure} before), first {first.isoformat()}")
+        await runtime.run(intervals=args.intervals, first=first if start or sim_start else None, stop=stop)
+    except RequestRefusedError as error:
+        return _fail(f"the VTN refused: {error} (code {error.response_code})", 1)
+    except TransportError as error:
+        return _fail(f"lost the VTN at {args.vtn} ({error})", 1)
+    finally:
+        await runtime.close()
+        await transport.close()
+        if out is not None:
+            out.close()
+    return 0
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+

@@ -1,0 +1,190 @@
+"""``transactive vtn``: run the reference VTN (``vtn serve``) and report on its data directory (``vtn report``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import signal
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+_EPILOG = """\
+commands:
+  serve       run the VTN: the CTS services over HTTP (JSON and XML), gate closure on the market clock,
+              settlement on the ledger
+  report      parties, tenders, transactions and traded kWh in a data directory; whether its ledger verifies
+
+examples:
+  transactive vtn serve --port 8080 --data-dir /var/lib/vtn
+  transactive vtn serve --port 8080 --data-dir /tmp/vtn --interval-seconds 10     a 15-min market in 10-s steps
+  transactive vtn report --data-dir /tmp/vtn --json
+
+exit codes: 0 success, 1 the ledger does not verify (report), 2 usage error or no VTN data directory.
+"""
+
+_SERVE_EPILOG = """\
+DIR holds vtn.db (the SQLite store: every acknowledged request is durable), ledger.db and ledger.db.key
+(the embedded ledger and its writer key) and clock.json (the market time line). Restarting on the same
+DIR resumes: overdue gates are closed, nothing is cleared or anchored twice.
+
+Market time: by default the wall clock. --interval-seconds S makes one market interval (--interval-minutes,
+default 15) last S wall-clock seconds: market time = origin + (wall time - wall origin) x interval / S, the
+origins fixed in clock.json when DIR is first used. Gates close --gate-closure-minutes (default 5) of market
+time before each interval starts.
+
+API: POST /cts (or /cts/{facet}) with a CTS payload (Content-Type application/json or application/xml;
+Accept picks the reply's format), Authorization: Bearer <registration token>; GET /cts/notices?after=SEQ
+(long poll); GET /health; GET /openapi.json (the OpenAPI 3.1 document). Prints the URL it listens on;
+stops cleanly on SIGTERM or SIGINT.
+
+examples:
+  transactive vtn serve --host 127.0.0.1 --port 8080 --data-dir /tmp/vtn
+  transactive vtn serve --port 0 --data-dir /tmp/vtn --interval-seconds 5       any free port, 5-s intervals
+  transactive vtn serve --port 8080 --data-dir /tmp/vtn --ledger evm --evm-url http://127.0.0.1:8545
+  transactive vtn serve --port 8081 --data-dir /tmp/feeder --parent http://127.0.0.1:8080 --parent-party feeder-7
+  transactive vtn serve --port 8080 --data-dir /tmp/vtn --mqtt 127.0.0.1:1883
+"""
+
+_REPORT_EPILOG = """\
+output: readable lines; --json prints {"parties", "tenders", "transactions", "traded_kwh", "ledger_entries",
+"ledger_valid", ...}. traded_kwh is the energy parties sold through the market.
+
+exit codes: 0 success, 1 the ledger does not verify, 2 DIR holds no VTN store.
+"""
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
+    return value
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
+    return host, int(port)
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "vtn",
+        help="run the reference VTN (serve) or report on its data directory (report)",
+        description="The reference VTN: Common Transactive Services over HTTP, a market clock, settlement.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(run=lambda args: _usage(p))
+    group = p.add_subparsers(dest="vtn_command", metavar="COMMAND")
+
+    s = group.add_parser("serve", help="run the VTN", description="Run the VTN until SIGTERM or SIGINT.",
+                         epilog=_SERVE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port; default 8080)")
+    s.add_argument("--data-dir", required=True, type=Path, metavar="DIR", help="store, ledger and clock")
+    s.add_argument("--interval-seconds", type=_positive, metavar="S",
+                   help="wall-clock seconds one market interval lasts (default: real time)")
+    s.add_argument("--ledger", choices=("embedded", "evm"), default="embedded",
+                   help="where transactions are anchored (default embedded: DIR/ledger.db)")
+    s.add_argument("--evm-url", metavar="URL", help="JSON-RPC URL of the EVM node (with --ledger evm)")
+    s.add_argument("--mqtt", type=_host_port, metavar="HOST:PORT", help="also serve over the MQTT broker there")
+    s.add_argument("--parent", metavar="URL", help="a parent VTN to trade with upstream (fractal markets)")
+    s.add_argument("--parent-party", metavar="NAME", help="this VTN's party id at the parent")
+    s.add_argument("--market-context", default=None, metavar="URI", help="the market context URI")
+    s.add_argument("--market-party", default="market", metavar="NAME", help="the market's party id")
+    s.add_argument("--interval-minutes", type=_positive, default=15.0, help="market interval (default 15)")
+    s.add_argument("--gate-closure-minutes", type=_positive, default=5.0,
+                   help="tendering closes this long before an interval starts (default 5)")
+    s.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    s.set_defaults(run=_serve)
+
+    r = group.add_parser("report", help="what a data directory holds; whether its ledger verifies",
+                         description="Report on a VTN data directory.", epilog=_REPORT_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("--data-dir", required=True, type=Path, metavar="DIR")
+    r.add_argument("--json", action="store_true", help="print one JSON object")
+    r.set_defaults(run=_report)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    code: int = args.run(args)
+    return code
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from transactive.vtn.app import DEFAULT_MARKET_CONTEXT, VtnApp, VtnOptions, serve
+
+    prog = "transactive vtn serve"
+    if args.ledger == "evm" and not args.evm_url:
+        print(f"{prog}: --ledger evm needs --evm-url", file=sys.stderr)
+        return 2
+    if (args.parent is None) != (args.parent_party is None):
+        print(f"{prog}: --parent and --parent-party go together", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        options = VtnOptions(
+            data_dir=args.data_dir, host=args.host, port=args.port, interval_seconds=args.interval_seconds,
+            ledger=args.ledger, evm_url=args.evm_url, mqtt=args.mqtt, parent=args.parent,
+            parent_party=args.parent_party, market_context=args.market_context or DEFAULT_MARKET_CONTEXT,
+            market_party_id=args.market_party, interval=timedelta(minutes=args.interval_minutes),
+            gate_closure=timedelta(minutes=args.gate_closure_minutes),
+        )
+        options.market_config()
+    except ValueError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+
+    def ready(vtn: VtnApp) -> None:
+        print(f"transactive VTN listening on {vtn.url} (data dir {options.data_dir}, market "
+              f"{vtn.config.market_context}, ledger {options.ledger})", flush=True)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(options, stop=stop, ready=ready)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    print("transactive VTN stopped", flush=True)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from transactive.ledger.embedded import NotALedgerError
+    from transactive.services.store import StoreError
+    from transactive.vtn.report import format_report, vtn_report
+
+    prog = "transactive vtn report"
+    try:
+        report = vtn_report(args.data_dir)
+    except (FileNotFoundError, NotALedgerError, StoreError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report))
+    else:
+        sys.stdout.write(format_report(report))
+    return 0 if report["ledger_valid"] else 1

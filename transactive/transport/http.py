@@ -1,0 +1,223 @@
+"""``HttpTransport``: a VEN's :class:`~.base.Transport` to a VTN over HTTP (aiohttp client).
+
+Requests are ``POST {base}/cts`` with the payload in the transport's wire format (``Content-Type`` and
+``Accept`` both name it) and ``Authorization: Bearer <token>``; the reply payload is decoded by its
+``Content-Type`` and returned whatever its ``ei:eiResponse`` says (the client's policy decides; a 4xx
+carrying a ``tx:eiResponsePayload`` is returned like any reply). Notices are long polls on
+``GET {base}/cts/notices`` (see :mod:`transactive.vtn.http`), run by a task per :class:`HttpSubscription`.
+
+Errors are mapped where they enter: connection refused/reset/lost → :class:`ConnectionFailedError`, no reply
+in ``timeout`` seconds → :class:`TransportTimeoutError`, a reply without an EI payload (a proxy's 502, ...)
+→ :class:`TransportError`, use after :meth:`close` → :class:`TransportClosedError`; an undecodable EI body
+stays a :class:`~transactive.errors.ProtocolError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import aiohttp
+
+from transactive.codec import decode_json, decode_xml, encode_json, encode_xml
+from transactive.errors import ProtocolError
+from transactive.model import Model
+from transactive.services.errors import NotAuthorizedError
+from transactive.services.replies import check_reply
+from transactive.transport.base import (
+    ConnectionFailedError,
+    Subscription,
+    Transport,
+    TransportClosedError,
+    TransportError,
+    TransportTimeoutError,
+    WireFormat,
+)
+
+__all__ = ["HttpSubscription", "HttpTransport"]
+
+_MEDIA = {WireFormat.JSON: "application/json", WireFormat.XML: "application/xml"}
+_CLOSED = object()
+
+
+def _wire_of(content_type: str) -> WireFormat | None:
+    ct = content_type.lower()
+    if ct == "application/json" or ct.endswith("+json"):
+        return WireFormat.JSON
+    if ct in ("application/xml", "text/xml") or ct.endswith("+xml"):
+        return WireFormat.XML
+    return None
+
+
+def _map(exc: BaseException, what: str) -> TransportError:
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return TransportTimeoutError(f"{what}: no reply in time")
+    if isinstance(exc, aiohttp.ClientConnectionError | OSError):
+        return ConnectionFailedError(f"{what}: {exc.__class__.__name__}: {exc}")
+    return TransportError(f"{what}: {exc.__class__.__name__}: {exc}")
+
+
+class HttpTransport(Transport):
+    """Talks to the VTN at ``base_url`` (e.g. ``http://127.0.0.1:8080``) in ``wire`` format.
+
+    ``timeout`` bounds each request (seconds); ``poll_seconds`` is how long one notice long poll waits;
+    ``session`` may be shared (it is then not closed here).
+    """
+
+    def __init__(self, base_url: str, *, wire: WireFormat | str = WireFormat.JSON, timeout: float = 30.0,
+                 poll_seconds: float = 20.0, session: aiohttp.ClientSession | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.wire = WireFormat(wire)
+        self.timeout = timeout
+        self.poll_seconds = poll_seconds
+        self._session = session
+        self._own_session = session is None
+        self._subscriptions: list[HttpSubscription] = []
+        self._closed = False
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise TransportClosedError("the transport is closed")
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+        return self._session
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        headers = {"Accept": _MEDIA[self.wire]}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    @staticmethod
+    def _decode(body: bytes, content_type: str, status: int, what: str) -> Model:
+        wire = _wire_of(content_type)
+        if wire is None:
+            raise TransportError(f"{what}: HTTP {status} without an EI payload ({content_type or 'no body'})")
+        reply: Model = decode_xml(body) if wire is WireFormat.XML else decode_json(body)
+        return reply
+
+    async def request(self, message: Model, *, token: str | None = None) -> Model:
+        data = encode_xml(message) if self.wire is WireFormat.XML else encode_json(message)
+        headers = self._headers(token)
+        headers["Content-Type"] = _MEDIA[self.wire]
+        what = f"POST {self.base_url}/cts"
+        try:
+            async with self._client().post(f"{self.base_url}/cts", data=data, headers=headers,
+                                           timeout=aiohttp.ClientTimeout(total=self.timeout)) as response:
+                body = await response.read()
+                return self._decode(body, response.content_type, response.status, what)
+        except (ProtocolError, TransportError):
+            raise
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise _map(exc, what) from exc
+
+    async def poll(self, *, token: str | None, after: int | None, timeout: float,
+                   party_id: str | None = None) -> tuple[int, Model | None]:
+        """One long poll: ``(seq, notice)``, or ``(cursor, None)`` when no notice came."""
+        params: dict[str, str] = {"timeout": str(timeout)}
+        if after is not None:
+            params["after"] = str(after)
+        if party_id is not None:
+            params["party"] = party_id
+        what = f"GET {self.base_url}/cts/notices"
+        try:
+            async with self._client().get(f"{self.base_url}/cts/notices", params=params,
+                                          headers=self._headers(token),
+                                          timeout=aiohttp.ClientTimeout(total=timeout + self.timeout)) as response:
+                body = await response.read()
+                seq = int(response.headers.get("X-Notice-Seq", after or 0))
+                if response.status == 204:
+                    return seq, None
+                notice = self._decode(body, response.content_type, response.status, what)
+                if response.status != 200:
+                    check_reply(notice)
+                    raise TransportError(f"{what}: HTTP {response.status}")
+                return seq, notice
+        except (ProtocolError, TransportError):
+            raise
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            raise _map(exc, what) from exc
+
+    async def subscribe(self, party_id: str, *, token: str | None = None) -> HttpSubscription:
+        """Start long-polling ``party_id``'s notices (463 raised here when the token is not the party's)."""
+        try:
+            cursor, _ = await self.poll(token=token, after=None, timeout=0, party_id=party_id)
+        except ProtocolError as error:
+            raise NotAuthorizedError(error.message, field="Authorization",
+                                     response_code=error.response_code) from None
+        sub = HttpSubscription(self, party_id, token, cursor)
+        self._subscriptions.append(sub)
+        return sub
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        for sub in list(self._subscriptions):
+            await sub.close()
+        self._closed = True
+        if self._session is not None and self._own_session:
+            await self._session.close()
+        self._session = None
+
+
+class HttpSubscription(Subscription):
+    """One party's notices, fetched by a background long-poll task into a queue."""
+
+    def __init__(self, transport: HttpTransport, party_id: str, token: str | None, cursor: int) -> None:
+        self.transport = transport
+        self.party_id = party_id
+        self.cursor = cursor
+        self._token = token
+        self._queue: asyncio.Queue[Model | BaseException | object] = asyncio.Queue()
+        self._closed = False
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"notices-{party_id}")
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._closed:
+            try:
+                seq, notice = await self.transport.poll(token=self._token, after=self.cursor,
+                                                        timeout=self.transport.poll_seconds, party_id=self.party_id)
+            except (ConnectionFailedError, TransportTimeoutError) as exc:
+                failures += 1
+                if failures > 5:
+                    self._queue.put_nowait(exc)
+                    return
+                await asyncio.sleep(min(0.1 * 2 ** failures, 2.0))
+                continue
+            except Exception as exc:  # protocol refusals, closed transport: end the subscription
+                self._queue.put_nowait(exc)
+                return
+            failures = 0
+            self.cursor = max(self.cursor, seq)
+            if notice is not None:
+                self._queue.put_nowait(notice)
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def get(self, timeout: float | None = None) -> Model:
+        if self._closed and self._queue.empty():
+            raise TransportClosedError("the subscription is closed")
+        try:
+            item = await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            raise TransportTimeoutError(f"no notice within {timeout} s") from None
+        if isinstance(item, Model):
+            return item
+        if isinstance(item, TransportClosedError) or item is _CLOSED:
+            raise TransportClosedError("the subscription is closed")
+        if isinstance(item, BaseException):
+            raise item
+        raise TransportClosedError("the subscription is closed")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+        self._queue.put_nowait(_CLOSED)
+        if self in self.transport._subscriptions:
+            self.transport._subscriptions.remove(self)

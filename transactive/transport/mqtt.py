@@ -1,0 +1,491 @@
+"""``MqttTransport``: the VEN side of the transactive services over MQTT 5 (aiomqtt), through a broker.
+
+The VTN side is :func:`transactive.vtn.mqtt.run_mqtt_bridge`. Payloads are the same CTS documents as over
+HTTP, through the same codecs (XML or JSON, :class:`~.base.WireFormat`).
+
+Topics (``{market}`` is the market's party id, e.g. ``market-lme``; each segment is percent-encoded, so
+``/``, ``+`` and ``#`` in a party id cannot escape its level)::
+
+    transactive/v1/{market}/request/{party}               VEN → VTN   requests, QoS 1
+    transactive/v1/{market}/reply/{party}/{client-id}     VTN → VEN   replies (the request's response topic), QoS 1
+    transactive/v1/{market}/notices/{party}               VTN → VEN   eiCreateTransaction / eiCreateQuote, QoS 1
+    transactive/v1/{market}/quotes                        VTN → all   the last eiCreateQuote, retained, QoS 1
+
+MQTT 5 properties carry what HTTP headers carry:
+
+* **response topic** + **correlation data** (request/response): the request names its reply topic, which
+  must lie under ``reply/{party}/`` of the party it is sent as (the bridge answers nothing else, so it can
+  never be made to publish on someone else's notice topic); the reply echoes the correlation data;
+* **content type** ``application/xml`` or ``application/json`` on every publication (absent: the bridge
+  tells the formats apart by the first character); a reply is in the request's format;
+* **user property** ``authorization: Bearer <token>`` — the registration token, as in the HTTP header
+  (kept out of the payload so the CTS documents stay the standard ones). The bridge refuses (463, the
+  ``ei:eiResponse`` of the request's own reply payload) a request whose token is not the token of the
+  ``{party}`` in its topic, or whose payload names another party than the topic.
+
+The ``{party}`` of a request is the party the payload names (``requestorPartyID``, ``partyID``,
+``registreePartyID``, in that order), else the transport's ``party``. Notices for a party are published
+only on that party's topic; :meth:`MqttTransport.subscribe` asks the VTN to confirm the token first (463
+otherwise), but on an anonymous broker that check is advisory: confidentiality between parties needs broker
+ACLs (e.g. Mosquitto ``pattern read transactive/v1/+/notices/%u`` with the party id as user name).
+:meth:`MqttTransport.quotes` follows the public quote topic (the retained last quote arrives at once).
+
+Failures of aiomqtt/paho are mapped where they enter (:func:`map_mqtt_error`, complete over the
+``aiomqtt.MqttError`` family)::
+
+    aiomqtt.MqttConnectError     (CONNACK refused)              → ConnectionFailedError
+    aiomqtt.MqttCodeError        (publish/subscribe/disconnect)  → ConnectionFailedError
+    aiomqtt.MqttReentrantError   (client used twice at once)     → TransportError
+    aiomqtt.MqttError            "Operation timed out"           → TransportTimeoutError
+                                 anything else (socket errors)   → ConnectionFailedError
+
+No reply within ``timeout`` raises :class:`~.base.TransportTimeoutError`. A lost connection fails the
+pending requests and each open subscription's next ``get`` with :class:`~.base.ConnectionFailedError`; the
+next request or ``get`` connects again (and subscribes again). Notices published while disconnected are
+not queued (clean start): read them back with ``eiRequestTransaction``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import uuid
+from urllib.parse import quote, unquote
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from transactive.codec import decode, decode_json, decode_xml, encode_json, encode_xml
+from transactive.ei.cts.registration import EiRequestPartyRegistration
+from transactive.errors import ProtocolError
+from transactive.model import Model
+from transactive.services.errors import NotAuthorizedError, RequestRefusedError
+from transactive.services.replies import check_reply
+from transactive.transport.base import (
+    ConnectionFailedError,
+    Subscription,
+    Transport,
+    TransportClosedError,
+    TransportError,
+    TransportTimeoutError,
+    WireFormat,
+)
+
+__all__ = [
+    "AUTHORIZATION",
+    "CONTENT_TYPES",
+    "ERROR_MAP",
+    "SOCKET_OPTIONS",
+    "TOPIC_ROOT",
+    "MqttSubscription",
+    "MqttTransport",
+    "decode_as",
+    "encode_as",
+    "map_mqtt_error",
+    "publish_properties",
+    "notices_topic",
+    "quotes_topic",
+    "reply_prefix",
+    "reply_topic",
+    "request_filter",
+    "request_party",
+    "request_topic",
+    "segment",
+    "unsegment",
+    "wire_of",
+]
+
+log = logging.getLogger(__name__)
+
+TOPIC_ROOT = "transactive/v1"
+#: the user property carrying the bearer token
+AUTHORIZATION = "authorization"
+CONTENT_TYPES: dict[WireFormat, str] = {WireFormat.XML: "application/xml", WireFormat.JSON: "application/json"}
+#: small request/reply exchanges: no Nagle delay (it costs ~40 ms per round trip with delayed ACKs)
+SOCKET_OPTIONS: tuple[tuple[int, int, int], ...] = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
+#: payload fields naming the party a request is sent as, with their wire names, in order of precedence
+PARTY_FIELDS: tuple[tuple[str, str], ...] = (
+    ("requestor_party_id", "ei:requestorPartyID"),
+    ("party_id", "ei:partyID"),
+    ("registree_party_id", "ei:registreePartyID"),
+)
+
+
+# ---- topics and properties ------------------------------------------------------------------------
+
+
+def segment(name: str) -> str:
+    """One topic level: ``name`` percent-encoded (no ``/``, ``+``, ``#`` left)."""
+    if not name:
+        raise ValueError("a topic level cannot be empty")
+    return quote(name, safe="")
+
+
+def unsegment(level: str) -> str:
+    return unquote(level)
+
+
+def request_topic(market: str, party: str) -> str:
+    return f"{TOPIC_ROOT}/{segment(market)}/request/{segment(party)}"
+
+
+def request_filter(market: str) -> str:
+    """What the VTN subscribes to: every party's requests."""
+    return f"{TOPIC_ROOT}/{segment(market)}/request/+"
+
+
+def reply_prefix(market: str, party: str) -> str:
+    """Every reply topic of ``party`` starts with this (ends with ``/``)."""
+    return f"{TOPIC_ROOT}/{segment(market)}/reply/{segment(party)}/"
+
+
+def reply_topic(market: str, party: str, client_id: str) -> str:
+    return reply_prefix(market, party) + segment(client_id)
+
+
+def notices_topic(market: str, party: str) -> str:
+    return f"{TOPIC_ROOT}/{segment(market)}/notices/{segment(party)}"
+
+
+def quotes_topic(market: str) -> str:
+    return f"{TOPIC_ROOT}/{segment(market)}/quotes"
+
+
+def wire_of(content_type: str | None) -> WireFormat | None:
+    """The wire format a content type names (parameters such as ``charset`` ignored), else None."""
+    if not content_type:
+        return None
+    base = content_type.split(";", 1)[0].strip().lower()
+    for wire, name in CONTENT_TYPES.items():
+        if base == name:
+            return wire
+    return None
+
+
+def request_party(message: Model) -> tuple[str, str] | None:
+    """``(party id, wire field)`` of the party a request is sent as, if the payload names one."""
+    for attribute, wire_name in PARTY_FIELDS:
+        value = getattr(message, attribute, None)
+        if isinstance(value, str) and value:
+            return value, wire_name
+    return None
+
+
+def publish_properties(wire: WireFormat, *, response_topic: str | None = None, correlation: bytes | None = None,
+                       token: str | None = None) -> Properties:
+    """PUBLISH properties: content type, and for a request its response topic, correlation data and token."""
+    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    props.ContentType = CONTENT_TYPES[wire]
+    if response_topic is not None:
+        props.ResponseTopic = response_topic
+    if correlation is not None:
+        props.CorrelationData = correlation
+    if token is not None:
+        props.UserProperty = [(AUTHORIZATION, f"Bearer {token}")]
+    return props
+
+
+def encode_as(wire: WireFormat, message: Model) -> bytes:
+    return encode_xml(message) if wire is WireFormat.XML else encode_json(message)
+
+
+def decode_as(wire: WireFormat | None, data: bytes) -> Model:
+    """Decode in the named format (or tell them apart when None); raises ``ProtocolError``."""
+    if wire is WireFormat.XML:
+        result: Model = decode_xml(data)
+    elif wire is WireFormat.JSON:
+        result = decode_json(data)
+    else:
+        result = decode(data)
+    return result
+
+
+# ---- error mapping --------------------------------------------------------------------------------
+
+#: every exception class of aiomqtt → the transport error it becomes (most specific first)
+ERROR_MAP: dict[type[aiomqtt.MqttError], type[TransportError]] = {
+    aiomqtt.MqttReentrantError: TransportError,
+    aiomqtt.exceptions.MqttConnectError: ConnectionFailedError,
+    aiomqtt.MqttCodeError: ConnectionFailedError,
+    aiomqtt.MqttError: ConnectionFailedError,
+}
+_TIMED_OUT = "Operation timed out"  # aiomqtt's only MqttError that is a timeout (Client._wait_for)
+
+
+def map_mqtt_error(error: aiomqtt.MqttError, *, context: str = "MQTT") -> TransportError:
+    """The :class:`~.base.TransportError` for an aiomqtt/paho error (see the module docstring)."""
+    if type(error) is aiomqtt.MqttError and str(error) == _TIMED_OUT:
+        return TransportTimeoutError(f"{context}: {error}")
+    for cls, mapped in ERROR_MAP.items():
+        if isinstance(error, cls):
+            return mapped(f"{context}: {error}")
+    return ConnectionFailedError(f"{context}: {error}")  # pragma: no cover  (ERROR_MAP ends with the base)
+
+
+# ---- the client -----------------------------------------------------------------------------------
+
+
+class MqttSubscription(Subscription):
+    """The notices (or quotes) arriving on one topic, decoded; a bad notice raises its ``ProtocolError``
+    from :meth:`get` (the next ``get`` goes on)."""
+
+    def __init__(self, transport: MqttTransport, topic: str) -> None:
+        self.topic = topic
+        self._transport = transport
+        self._queue: asyncio.Queue[Model | Exception] = asyncio.Queue()
+        self._closed = False
+
+    def put(self, item: Model | Exception) -> None:
+        if not self._closed:
+            self._queue.put_nowait(item)
+
+    def pending(self) -> int:
+        """Notices waiting to be read."""
+        return self._queue.qsize()
+
+    async def get(self, timeout: float | None = None) -> Model:
+        if self._closed:
+            raise TransportClosedError("the subscription is closed")
+        if self._queue.empty():
+            await self._transport.connect()  # after a lost connection: connect and subscribe again
+        try:
+            item = await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            raise TransportTimeoutError(f"no notice within {timeout} s") from None
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put_nowait(TransportClosedError("the subscription is closed"))
+            await self._transport._forget(self)  # the transport owns the broker subscription
+
+
+class MqttTransport(Transport):
+    """Requests to a VTN's MQTT bridge through the broker at ``host:port``, for the market ``market``
+    (its party id, the ``{market}`` topic level). Connects on first use.
+
+    ``party`` is the party for requests whose payload names none; ``timeout`` bounds each request (seconds);
+    ``connect_timeout`` each connection attempt.
+    """
+
+    def __init__(self, host: str, port: int = 1883, *, market: str, wire: WireFormat | str = WireFormat.JSON,
+                 party: str | None = None, timeout: float = 10.0, connect_timeout: float = 5.0,
+                 client_id: str | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.market = market
+        self.wire = WireFormat(wire)
+        self.party = party
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.client_id = client_id or f"tx-{uuid.uuid4().hex}"
+        self._client: aiomqtt.Client | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._pending: dict[bytes, asyncio.Future[aiomqtt.Message]] = {}
+        self._subscriptions: dict[str, list[MqttSubscription]] = {}
+        self._closed = False
+        #: bytes sent and received (requests and replies), for tests and benchmarks
+        self.bytes_out = 0
+        self.bytes_in = 0
+
+    async def __aenter__(self) -> MqttTransport:
+        await self.connect()
+        return self
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    def _reply_filter(self) -> str:
+        return f"{TOPIC_ROOT}/{segment(self.market)}/reply/+/{segment(self.client_id)}"
+
+    async def connect(self) -> None:
+        """Connect (and subscribe) unless connected; :class:`ConnectionFailedError` when the broker cannot
+        be reached, :class:`TransportClosedError` after :meth:`close`."""
+        await self._connection()
+
+    async def _connection(self) -> aiomqtt.Client:
+        if self._closed:
+            raise TransportClosedError("the transport is closed")
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is not None:
+                return self._client
+            client = aiomqtt.Client(self.host, self.port, identifier=self.client_id,
+                                    protocol=aiomqtt.ProtocolVersion.V5, timeout=self.connect_timeout,
+                                    socket_options=SOCKET_OPTIONS)
+            where = f"MQTT broker {self.host}:{self.port}"
+            try:
+                await client.__aenter__()
+            except aiomqtt.MqttError as error:
+                raise ConnectionFailedError(f"{where}: {error}") from error
+            try:
+                await client.subscribe(self._reply_filter(), qos=1)
+                for topic in self._subscriptions:
+                    await client.subscribe(topic, qos=1)
+            except aiomqtt.MqttError as error:
+                await _release(client)
+                raise ConnectionFailedError(f"{where}: {error}") from error
+            if self._closed:  # closed while connecting
+                await _release(client)
+                raise TransportClosedError("the transport is closed")
+            self._client = client
+            self._reader = asyncio.create_task(self._read(client), name=f"mqtt-reader-{self.client_id}")
+            return client
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        error: BaseException | None = None
+        try:
+            async for message in client.messages:
+                self._route(message)
+        except aiomqtt.MqttError as lost:
+            error = lost
+        if self._client is client:
+            await self._lost(client, error)
+
+    async def _lost(self, client: aiomqtt.Client, error: BaseException | None) -> None:
+        self._client = None
+        self._reader = None
+        log.warning("MQTT connection to %s:%s lost: %s", self.host, self.port, error)
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionFailedError(f"connection to the broker lost: {error}"))
+        for subs in self._subscriptions.values():
+            for sub in subs:
+                sub.put(ConnectionFailedError(f"connection to the broker lost: {error}"))
+        await _release(client)
+
+    def _route(self, message: aiomqtt.Message) -> None:
+        topic = message.topic.value
+        payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+        wire = wire_of(getattr(message.properties, "ContentType", None))
+        if topic in self._subscriptions:
+            try:
+                item: Model | Exception = decode_as(wire, payload)
+            except ProtocolError as error:
+                log.warning("undecodable notice on %s: %s", topic, error)
+                item = error
+            for sub in self._subscriptions[topic]:
+                sub.put(item)
+            return
+        correlation = getattr(message.properties, "CorrelationData", None)
+        future = self._pending.get(bytes(correlation)) if correlation is not None else None
+        if future is None or future.done():
+            log.debug("unexpected message on %s ignored", topic)
+            return
+        future.set_result(message)
+
+    async def request(self, message: Model, *, token: str | None = None) -> Model:
+        if self._closed:
+            raise TransportClosedError("the transport is closed")
+        named = request_party(message)
+        party = named[0] if named is not None else self.party
+        if party is None:
+            raise ValueError(f"{type(message).__tag__} names no party: give MqttTransport a party=")
+        data = encode_as(self.wire, message)
+        correlation = uuid.uuid4().bytes
+        future: asyncio.Future[aiomqtt.Message] = asyncio.get_running_loop().create_future()
+        props = publish_properties(self.wire, response_topic=reply_topic(self.market, party, self.client_id),
+                                   correlation=correlation, token=token)
+        try:
+            async with asyncio.timeout(self.timeout):
+                client = await self._connection()
+                self._pending[correlation] = future
+                await client.publish(request_topic(self.market, party), data, qos=1, properties=props)
+                self.bytes_out += len(data)
+                reply = await future
+        except TransportError:
+            raise
+        except TimeoutError:
+            raise TransportTimeoutError(f"no reply within {self.timeout} s") from None
+        except aiomqtt.MqttError as error:
+            raise map_mqtt_error(error, context=f"request to {self.market}") from error
+        finally:
+            self._pending.pop(correlation, None)
+        payload = bytes(reply.payload) if isinstance(reply.payload, bytes | bytearray) else b""
+        self.bytes_in += len(payload)
+        return decode_as(wire_of(getattr(reply.properties, "ContentType", None)), payload)
+
+    async def _subscribe_topic(self, topic: str) -> MqttSubscription:
+        client = await self._connection()
+        sub = MqttSubscription(self, topic)
+        first = topic not in self._subscriptions
+        self._subscriptions.setdefault(topic, []).append(sub)
+        if first:
+            try:
+                await client.subscribe(topic, qos=1)
+            except aiomqtt.MqttError as error:
+                self._subscriptions[topic].remove(sub)
+                if not self._subscriptions[topic]:
+                    del self._subscriptions[topic]
+                raise map_mqtt_error(error, context=f"subscribe {topic}") from error
+        return sub
+
+    async def subscribe(self, party_id: str, *, token: str | None = None) -> MqttSubscription:
+        """The party's notices (``eiCreateTransaction``, ``eiCreateQuote``) on its topic. The VTN confirms
+        the token first (an ``eiRequestPartyRegistration``): :class:`NotAuthorizedError` (463) if not."""
+        if self._closed:
+            raise TransportClosedError("the transport is closed")
+        check = EiRequestPartyRegistration(request_id=f"subscribe-{uuid.uuid4().hex}", registree_party_id=party_id,
+                                           requestor_party_id=party_id)
+        try:
+            check_reply(await self.request(check, token=token))
+        except RequestRefusedError as refused:
+            raise NotAuthorizedError(f"no notices for {party_id!r}: {refused.message}",
+                                     field=refused.field) from refused
+        return await self._subscribe_topic(notices_topic(self.market, party_id))
+
+    async def quotes(self) -> MqttSubscription:
+        """The market's published quotes (public): the retained last one at once, then each new one."""
+        if self._closed:
+            raise TransportClosedError("the transport is closed")
+        return await self._subscribe_topic(quotes_topic(self.market))
+
+    async def _forget(self, sub: MqttSubscription) -> None:
+        subs = self._subscriptions.get(sub.topic)
+        if subs is None or sub not in subs:
+            return
+        subs.remove(sub)
+        if subs:
+            return
+        del self._subscriptions[sub.topic]
+        client = self._client
+        if client is not None and not self._closed:
+            try:
+                await client.unsubscribe(sub.topic)
+            except aiomqtt.MqttError as error:  # the broker forgets it with the session anyway
+                log.debug("unsubscribe %s failed: %s", sub.topic, error)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(TransportClosedError("the transport is closed"))
+        for subs in list(self._subscriptions.values()):
+            for sub in list(subs):
+                await sub.close()
+        async with self._lock:
+            client, reader = self._client, self._reader
+            self._client = self._reader = None
+        if reader is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+        if client is not None:
+            await _release(client)
+
+
+async def _release(client: aiomqtt.Client) -> None:
+    """Disconnect (or just release) a client; errors are logged, not raised."""
+    try:
+        await client.__aexit__(None, None, None)
+    except aiomqtt.MqttError as error:
+        log.debug("MQTT disconnect: %s", error)

@@ -1,0 +1,555 @@
+"""``VenRuntime``: a VEN that trades every market interval for one personality, over a :class:`VenClient`.
+
+Per market interval ``X`` (length ``I``, gate closure ``G`` before it starts) the runtime:
+
+1. at ``gate_time(X) - lead`` (``lead`` = 30 % of ``I``): asks the personality for its needs
+   (:meth:`Personality.plan` with the market's price band), prices each with the strategy
+   (:class:`Pricing`), snaps kWh and price to the market's scales and limits, and sends one
+   ``eiCreateTender`` per need;
+2. meanwhile reads its notices (subscription): ``eiCreateTransaction`` (the agreed transactions, booked
+   with :meth:`Personality.on_transaction` at once) and ``eiCreateQuote`` (the clearing prices, for the
+   battery's price history and the AA reference price);
+3. at ``X + I + margin``: reads the personality's meter (forecast plus noise), reports one delivery per
+   transaction (``eiCreateDelivery``: the metered energy in the transaction's direction, up to the agreed
+   kWh; the VTN then settles it on its ledger — anchor, readings, payment request and, in the reference
+   VTN, payment confirmed on the payer's behalf, :mod:`transactive.services.settlement`), and books the rest
+   of the metered energy as imbalance with the main grid (import at ``grid_buy``, export at ``grid_sell``);
+4. logs one line and hands an :class:`IntervalRecord` to ``record``.
+
+If a transaction notice did not arrive, the runtime asks for its position in the interval and, when it
+shows trades, fetches its transactions (so a lost notice never loses a delivery).
+
+**Strategies** map a personality's limit price to a bid (:data:`STRATEGIES`): ``fixed`` bids the middle of
+the band clipped to the limit (:func:`~transactive.market.strategies.fixed_prices`), ``zic`` a ZI-C random
+price between the band's edge and the limit (:func:`~transactive.market.strategies.zic_prices`, seeded per
+interval), ``aa`` the adaptive-aggressiveness curve around the last clearing price
+(:func:`~transactive.market.strategies.aa_prices`). A single VEN does not see the market's demand and
+supply totals, so its AA learning is Vytelingum's per-agent rule: not matched → more aggressive
+(``r += step``), matched → less aggressive (``r -= step``), clipped to ``[-1, 1]``, one ``r`` per side.
+
+**Time**: the market runs on ``clock`` (the VTN's time); personalities see *simulated* time through a
+:class:`TimeMap` (an accelerated demo maps a 1-second market interval to 15 simulated minutes; quantities
+are then the energy of the simulated interval). ``sleep_until`` waits for a clock time (default: real
+sleeping; tests pass a function that moves a :class:`~transactive.services.ManualClock` and closes gates).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any, ClassVar
+
+import numpy as np
+
+from transactive.ei.cts.market_context import EiRequestEiMarketContext
+from transactive.ei.cts.quote import EiCreateQuote
+from transactive.ei.cts.transaction import EiCreateTransaction, EiTransaction
+from transactive.emix import Side, TemixPower
+from transactive.market import ReservePrices
+from transactive.market.strategies import aa_prices, fixed_prices, zic_prices
+from transactive.services.clock import Clock, system_clock
+from transactive.services.errors import RequestRefusedError
+from transactive.services.market_config import MarketConfig
+from transactive.services.replies import reply_response
+from transactive.transport.base import Subscription, TransportClosedError, TransportError
+from transactive.ven.client import VenClient
+from transactive.ven.personalities import Need, Personality, interval_rng
+
+__all__ = [
+    "STRATEGIES",
+    "AaPricing",
+    "FixedPricing",
+    "IntervalRecord",
+    "MarketTime",
+    "Pricing",
+    "TimeMap",
+    "VenRuntime",
+    "ZicPricing",
+    "create_pricing",
+    "discover_market_context",
+    "market_band",
+]
+
+
+# ---- the market's price band and scales ---------------------------------------------------------------
+
+
+def market_band(config: MarketConfig) -> ReservePrices:
+    """The price band strategies work in: the main grid's prices when the market has them (``grid_sell`` =
+    what the grid pays a producer, ``grid_buy`` = the retail price), else the market's ``[min, max]``."""
+    if config.reserve is not None:
+        return config.reserve
+    return ReservePrices(grid_buy=float(config.max_price), grid_sell=float(config.min_price))
+
+
+def _snap_price(config: MarketConfig, price: float, side: Side) -> Decimal:
+    """A price on the market's scale, rounded in the bidder's favour of safety (buyers down, sellers up)."""
+    rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
+    value = (Decimal(repr(float(price))) / config.price_scale).to_integral_value(rounding) * config.price_scale
+    return min(max(value, config.min_price), config.max_price)
+
+
+def _snap_quantity(config: MarketConfig, kwh: float) -> Decimal | None:
+    """kWh on the market's scale (rounded down, at most the maximum); None if below the minimum."""
+    value = (Decimal(repr(float(kwh))) / config.quantity_scale).to_integral_value(ROUND_FLOOR) * config.quantity_scale
+    value = min(value, config.max_quantity_kwh)
+    return value if value >= config.min_quantity_kwh else None
+
+
+# ---- strategies -----------------------------------------------------------------------------------------
+
+
+class Pricing(ABC):
+    """Turns a need's limit price into a bid; may learn from the outcome."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def price(self, need: Need, band: ReservePrices, interval: datetime) -> float:
+        """The bid (buy) or ask (sell) for ``need`` in the interval starting ``interval``."""
+
+    def observe(self, side: Side, matched: bool, clearing_price: float | None) -> None:  # noqa: B027
+        """The outcome of a tender on ``side`` (default: nothing learned)."""
+
+
+class FixedPricing(Pricing):
+    """Bid ``price`` (default: the middle of the band), never beyond the own limit."""
+
+    name: ClassVar[str] = "fixed"
+
+    def __init__(self, price: float | None = None) -> None:
+        self.fixed = price
+
+    def price(self, need: Need, band: ReservePrices, interval: datetime) -> float:
+        p = (band.grid_buy + band.grid_sell) / 2 if self.fixed is None else self.fixed
+        return float(fixed_prices(p, need.side is Side.BUY, _in_band(need.limit_price, band), band)[0])
+
+
+class ZicPricing(Pricing):
+    """Zero-intelligence constrained: uniform between the band's edge and the own limit (seeded per interval)."""
+
+    name: ClassVar[str] = "zic"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def price(self, need: Need, band: ReservePrices, interval: datetime) -> float:
+        rng = interval_rng(self.seed, interval, f"zic-{need.side.value}")
+        return float(zic_prices(need.side is Side.BUY, _in_band(need.limit_price, band), band, rng)[0])
+
+
+class AaPricing(Pricing):
+    """Adaptive aggressiveness around the last clearing price (see the module docstring for the learning)."""
+
+    name: ClassVar[str] = "aa"
+
+    def __init__(self, step: float = 0.1, initial_r: float = 0.0) -> None:
+        self.step = step
+        self.r = {Side.BUY: initial_r, Side.SELL: initial_r}
+        self.reference: float | None = None
+
+    def price(self, need: Need, band: ReservePrices, interval: datetime) -> float:
+        mcp = self.reference if self.reference is not None else (band.grid_buy + band.grid_sell) / 2
+        return float(aa_prices(self.r[need.side], need.side is Side.BUY, _in_band(need.limit_price, band), mcp,
+                               band)[0])
+
+    def observe(self, side: Side, matched: bool, clearing_price: float | None) -> None:
+        if clearing_price is not None:
+            self.reference = clearing_price
+        r = self.r[side] + (-self.step if matched else self.step)
+        self.r[side] = float(np.clip(r, -1.0, 1.0))
+
+
+def _in_band(limit: float, band: ReservePrices) -> float:
+    return min(max(limit, band.grid_sell), band.grid_buy)
+
+
+#: ``--strategy`` name -> class
+STRATEGIES: dict[str, type[Pricing]] = {cls.name: cls for cls in (FixedPricing, ZicPricing, AaPricing)}
+
+
+def create_pricing(name: str, *, seed: int = 0) -> Pricing:
+    """A strategy by name (``ValueError`` naming the known ones otherwise)."""
+    if name == "fixed":
+        return FixedPricing()
+    if name == "zic":
+        return ZicPricing(seed)
+    if name == "aa":
+        return AaPricing()
+    raise ValueError(f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}")
+
+
+# ---- time ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TimeMap:
+    """Market time -> simulated time: the market interval starting ``start`` is the simulated interval
+    starting ``sim_start``; each further market interval is ``sim_interval`` later."""
+
+    start: datetime
+    interval: timedelta
+    sim_start: datetime
+    sim_interval: timedelta
+
+    @classmethod
+    def identity(cls, start: datetime, interval: timedelta) -> TimeMap:
+        return cls(start, interval, start, interval)
+
+    def __call__(self, interval_start: datetime) -> datetime:
+        return self.sim_start + self.sim_interval * ((interval_start - self.start) / self.interval)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketTime:
+    """A VTN's market clock seen from a VEN: market time ``market_origin`` at wall time ``wall_origin``,
+    running ``speed`` market seconds per wall second (an accelerated VTN, ``--interval-seconds``)."""
+
+    wall_origin: datetime
+    market_origin: datetime
+    speed: float = 1.0
+    wall: Clock = system_clock
+
+    def __call__(self) -> datetime:
+        return self.market_origin + (self.wall() - self.wall_origin) * self.speed
+
+
+# ---- records --------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class IntervalRecord:
+    """What happened to one party in one interval (money in the market's currency; positive = pays)."""
+
+    party: str
+    interval_start: datetime
+    sim_start: datetime
+    tenders: list[dict[str, Any]] = field(default_factory=list)
+    bought_kwh: float = 0.0
+    sold_kwh: float = 0.0
+    local_amount: float = 0.0
+    metered_bought_kwh: float = 0.0
+    metered_sold_kwh: float = 0.0
+    delivered_kwh: float = 0.0
+    grid_import_kwh: float = 0.0
+    grid_export_kwh: float = 0.0
+    grid_amount: float = 0.0
+    clearing_price: float | None = None
+    transactions: list[str] = field(default_factory=list)
+    state_of_charge: float | None = None
+
+    @property
+    def bill(self) -> float:
+        return self.local_amount + self.grid_amount
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["interval_start"] = self.interval_start.isoformat()
+        out["sim_start"] = self.sim_start.isoformat()
+        out["bill"] = self.bill
+        return out
+
+    def line(self, currency: str) -> str:
+        """The progress line."""
+        asked = " ".join(f"{t['side']} {t['kwh']:.3f}@{t['price']:.4f}" for t in self.tenders) or "no tender"
+        traded = []
+        if self.bought_kwh:
+            traded.append(f"bought {self.bought_kwh:.3f}")
+        if self.sold_kwh:
+            traded.append(f"sold {self.sold_kwh:.3f}")
+        price = "-" if self.clearing_price is None else f"{self.clearing_price:.4f}"
+        soc = "" if self.state_of_charge is None else f"  soc {self.state_of_charge:.0%}"
+        return (f"{self.party:<10} {self.sim_start:%H:%M}  {asked:<34} -> {', '.join(traded) or 'no trade':<24} "
+                f"mcp {price:<7} metered +{self.metered_bought_kwh:.3f}/-{self.metered_sold_kwh:.3f} "
+                f"grid +{self.grid_import_kwh:.3f}/-{self.grid_export_kwh:.3f}  bill {self.bill:+.4f} "
+                f"{currency}{soc}")
+
+
+# ---- discovery ------------------------------------------------------------------------------------------
+
+_RUNS = re.compile(r"this VTN runs (?P<uri>\S+), not ")
+
+
+async def discover_market_context(client: VenClient, guess: str = "urn:transactive:discover") -> str:
+    """The VTN's market context URI when it is not known: ask about ``guess`` and, if the VTN says which
+    context it runs instead (its 452 refusal names it), take that one. An **extension** of the procedure:
+    CTS has no discovery of the market context."""
+    msg = EiRequestEiMarketContext(request_id=client.new_request_id(), market_contexts=(guess,),
+                                   party_id=client.party_id)
+    reply = await client.send(msg)
+    response = reply_response(reply)
+    if response is None or response.ok:
+        return guess
+    match = _RUNS.search(response.response_description or "")
+    if match is None:
+        raise RequestRefusedError("the VTN did not name its market context; pass it explicitly",
+                                  response_code=int(response.response_code), reply=reply)
+    return match["uri"]
+
+
+# ---- the runtime ----------------------------------------------------------------------------------------
+
+
+def _product_numbers(item: object) -> tuple[datetime | None, float, float]:
+    """(interval start, kWh, price) of a transaction's or quote's product."""
+    payload = getattr(item, "payload", None)
+    quantity = float(payload.quantity or 0.0) if isinstance(payload, TemixPower) else 0.0
+    price = float(payload.price.value) if isinstance(payload, TemixPower) and payload.price is not None else 0.0
+    return getattr(item, "dtstart", None), quantity, price
+
+
+class VenRuntime:
+    """One VEN: ``personality`` decides, ``strategy`` prices, ``client`` talks to the VTN, ``clock`` is the
+    market's time. See the module docstring for the cycle."""
+
+    def __init__(self, client: VenClient, personality: Personality, strategy: Pricing, clock: Clock, *,
+                 market_context: str | None = None, time_map: TimeMap | None = None,
+                 sleep_until: Callable[[datetime], Awaitable[None]] | None = None,
+                 log: Callable[[str], None] | None = print,
+                 record: Callable[[IntervalRecord], None] | None = None,
+                 lead: float = 0.3, margin: float = 0.05, speed: float = 1.0,
+                 band: ReservePrices | None = None) -> None:
+        self.client = client
+        self.personality = personality
+        self.strategy = strategy
+        self.clock = clock
+        self.market_context = market_context
+        self.time_map = time_map
+        self._sleep_until = sleep_until or self._real_sleep_until
+        self.log = log
+        self.record = record
+        self.lead = lead
+        self.margin = margin
+        #: market seconds per wall-clock second (for the default ``sleep_until``)
+        self.speed = speed
+        #: the price band to bid in, when not the market's (see :func:`market_band`)
+        self.band = band
+        self.records: list[IntervalRecord] = []
+        self._subscription: Subscription | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._transactions: dict[datetime, dict[str, EiTransaction]] = {}
+        self._prices: dict[datetime, float] = {}
+        self._tendered: dict[datetime, list[dict[str, Any]]] = {}
+        self._arrived = asyncio.Event()
+
+    # -- set-up and tear-down -------------------------------------------------------------------------
+
+    @property
+    def config(self) -> MarketConfig:
+        if self.client.config is None:
+            raise RuntimeError("call start() first")
+        return self.client.config
+
+    async def start(self) -> MarketConfig:
+        """Register, read the market context, subscribe to the notices."""
+        await self.client.register()
+        uri = self.market_context or await discover_market_context(self.client)
+        config = await self.client.market_context(uri)
+        self._subscription = await self.client.notices()
+        self._reader = asyncio.create_task(self._read_notices(self._subscription))
+        return config
+
+    async def close(self) -> None:
+        """Stop reading notices (the registration stays: the VEN may come back with its token)."""
+        if self._subscription is not None:
+            with contextlib.suppress(TransportError):
+                await self._subscription.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TransportError):
+                await self._reader
+        self._reader = None
+        self._subscription = None
+
+    async def _read_notices(self, subscription: Subscription) -> None:
+        while True:
+            try:
+                notice = await subscription.get()
+            except TransportClosedError:
+                return
+            except TransportError:
+                await asyncio.sleep(0.1)
+                continue
+            if isinstance(notice, EiCreateTransaction):
+                for tx in notice.transactions:
+                    self._book(tx)
+            elif isinstance(notice, EiCreateQuote):
+                for quote in notice.quotes:
+                    for item in quote.items:
+                        start, _, price = _product_numbers(item)
+                        if start is not None and start not in self._prices:
+                            self._prices[start] = price
+                            self.personality.on_price(self._sim(start), price)
+            self._arrived.set()
+
+    def _book(self, tx: EiTransaction) -> None:
+        start, quantity, price = _product_numbers(tx.item)
+        if start is None:
+            return
+        seen = self._transactions.setdefault(start, {})
+        if tx.transaction_id in seen:
+            return  # a repeated notice
+        seen[tx.transaction_id] = tx
+        side = getattr(tx.item, "side", Side.BUY)
+        self.personality.on_transaction(self._sim(start), Side(side), quantity, price)
+
+    # -- time -------------------------------------------------------------------------------------------
+
+    def _sim(self, interval_start: datetime) -> datetime:
+        return interval_start if self.time_map is None else self.time_map(interval_start)
+
+    def _sim_duration(self) -> timedelta:
+        return self.config.interval if self.time_map is None else self.time_map.sim_interval
+
+    async def _real_sleep_until(self, when: datetime) -> None:
+        while (delay := (when - self.clock()).total_seconds()) > 0:
+            await asyncio.sleep(min(delay / self.speed, 1.0))
+
+    # -- one interval -----------------------------------------------------------------------------------
+
+    async def tender_interval(self, interval_start: datetime) -> list[str]:
+        """Plan, price and send the tenders for one interval; returns the tender ids."""
+        cfg = self.config
+        band = self.band or market_band(cfg)
+        sim = self._sim(interval_start)
+        ids: list[str] = []
+        sent = self._tendered.setdefault(interval_start, [])
+        for need in self.personality.plan(sim, self._sim_duration(), band):
+            kwh = _snap_quantity(cfg, need.quantity_kwh)
+            if kwh is None:
+                continue
+            price = _snap_price(cfg, self.strategy.price(need, band, sim), need.side)
+            tender_id = await self.client.tender(interval_start, need.side, float(kwh), price)
+            ids.append(tender_id)
+            sent.append({"side": need.side.value, "kwh": float(kwh), "price": float(price),
+                         "limit": need.limit_price, "tender_id": tender_id})
+        return ids
+
+    async def _transactions_of(self, interval_start: datetime) -> list[EiTransaction]:
+        booked = self._transactions.get(interval_start)
+        if booked is None and self._tendered.get(interval_start):
+            # no notice: ask the position, and fetch the transactions only if it shows trades
+            pos = await self.client.position(interval_start, interval_start + self.config.interval)
+            if pos.bought_kwh or pos.sold_kwh:
+                for tx in await self.client.transactions():
+                    if getattr(tx.item, "dtstart", None) == interval_start:
+                        self._book(tx)
+            booked = self._transactions.get(interval_start)
+        return list((booked or {}).values())
+
+    async def settle_interval(self, interval_start: datetime) -> IntervalRecord:
+        """After the interval: meter, report deliveries, book the imbalance with the grid, log."""
+        cfg = self.config
+        band = self.band or market_band(cfg)
+        sim = self._sim(interval_start)
+        rec = IntervalRecord(party=self.client.party_id, interval_start=interval_start, sim_start=sim,
+                             tenders=self._tendered.pop(interval_start, []),
+                             clearing_price=self._prices.get(interval_start))
+        transactions = await self._transactions_of(interval_start)
+        meter = self.personality.metered(sim, self._sim_duration())
+        rec.metered_bought_kwh, rec.metered_sold_kwh = meter.bought_kwh, meter.sold_kwh
+        left = {Side.BUY: meter.bought_kwh, Side.SELL: meter.sold_kwh}
+        for tx in transactions:
+            _, agreed, price = _product_numbers(tx.item)
+            side = Side(getattr(tx.item, "side", Side.BUY))
+            delivered = float(_snap_quantity_any(cfg, min(left[side], agreed)))
+            left[side] -= delivered
+            await self.client.report_delivery(tx, delivered)
+            rec.transactions.append(tx.transaction_id)
+            rec.delivered_kwh += delivered
+            if side is Side.BUY:
+                rec.bought_kwh += agreed
+                rec.local_amount += delivered * price
+            else:
+                rec.sold_kwh += agreed
+                rec.local_amount -= delivered * price
+        rec.grid_import_kwh = max(left[Side.BUY], 0.0)
+        rec.grid_export_kwh = max(left[Side.SELL], 0.0)
+        rec.grid_amount = rec.grid_import_kwh * band.grid_buy - rec.grid_export_kwh * band.grid_sell
+        for t in rec.tenders:
+            side = Side(t["side"])
+            matched = rec.bought_kwh > 0 if side is Side.BUY else rec.sold_kwh > 0
+            self.strategy.observe(side, matched, rec.clearing_price)
+        soc = getattr(self.personality, "soc", None)
+        rec.state_of_charge = float(soc) if isinstance(soc, float) else None
+        self._transactions.pop(interval_start, None)
+        self.records.append(rec)
+        if self.log is not None:
+            self.log(rec.line(cfg.currency))
+        if self.record is not None:
+            self.record(rec)
+        return rec
+
+    # -- the loop ---------------------------------------------------------------------------------------
+
+    def tender_time(self, interval_start: datetime) -> datetime:
+        return self.config.gate_time(interval_start) - self.config.interval * self.lead
+
+    def settle_time(self, interval_start: datetime) -> datetime:
+        return interval_start + self.config.interval * (1 + self.margin)
+
+    async def run(self, *, intervals: int | None = None, first: datetime | None = None,
+                  stop: asyncio.Event | None = None) -> list[IntervalRecord]:
+        """Trade ``intervals`` intervals (forever if None) from ``first`` (default: the next interval whose
+        tender time is still ahead), until ``stop`` is set; settles what it tendered before returning."""
+        if self.client.config is None:
+            await self.start()
+        cfg = self.config
+        now = self.clock()
+        nxt = first or cfg.next_open_interval(now)
+        while self.tender_time(nxt) < now and first is None:
+            nxt += cfg.interval
+        pending: list[datetime] = []
+        done = 0
+        planned = 0
+        stop = stop or asyncio.Event()
+        while not stop.is_set() and (intervals is None or done < intervals):
+            tender_due = self.tender_time(nxt) if intervals is None or planned < intervals else None
+            if pending and (tender_due is None or self.settle_time(pending[0]) <= tender_due):
+                if await self._wait(self.settle_time(pending[0]), stop):
+                    break
+                await self.settle_interval(pending.pop(0))
+                done += 1
+                continue
+            if tender_due is None:
+                break
+            if await self._wait(tender_due, stop):
+                break
+            if self.clock() < cfg.gate_time(nxt):
+                try:
+                    await self.tender_interval(nxt)
+                except RequestRefusedError as error:
+                    if self.log is not None:
+                        self.log(f"{self.client.party_id}: tender for {nxt.isoformat()} refused: {error}")
+            pending.append(nxt)
+            planned += 1
+            nxt += cfg.interval
+        return self.records
+
+    async def _wait(self, when: datetime, stop: asyncio.Event) -> bool:
+        """Wait until ``when`` on the clock; True if ``stop`` was set first."""
+        waiter = asyncio.ensure_future(self._sleep_until(when))
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiter, stopper):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+        if waiter.done() and not waiter.cancelled() and waiter.exception() is not None:
+            raise waiter.exception()  # type: ignore[misc]
+        return stop.is_set()
+
+
+def _snap_quantity_any(config: MarketConfig, kwh: float) -> Decimal:
+    """kWh on the market's scale, rounded down (zero allowed: a delivery may be nothing)."""
+    value = (Decimal(repr(max(float(kwh), 0.0))) / config.quantity_scale).to_integral_value(ROUND_FLOOR)
+    return value * config.quantity_scale

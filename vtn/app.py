@@ -1,0 +1,214 @@
+"""The runnable VTN: store + services + settlement + ledger + market clock + transports, in one process.
+
+``DATA_DIR`` holds ``vtn.db`` (the :class:`~transactive.services.SqliteStore`), ``ledger.db`` and
+``ledger.db.key`` (the embedded ledger and its writer key, with ``--ledger embedded``) and ``clock.json``
+(the market time line, see :mod:`.clock`). :class:`VtnApp` starts, in order: the store, the ledger, the
+services, the HTTP server (:mod:`.http`), the gate scheduler (which first recovers overdue gates), and the
+optional MQTT bridge (``transactive.vtn.mqtt.run_mqtt_bridge``) and upstream link to a parent VTN
+(``transactive.vtn.fractal.run_upstream``); :meth:`VtnApp.stop` stops them in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+from aiohttp import web
+
+from transactive.ledger import EmbeddedLedger, Ledger
+from transactive.services import MarketConfig, Settlement, SqliteStore, StoreError, VtnCore, VtnService
+from transactive.services.clock import Clock, system_clock
+from transactive.transport.base import Transport
+from transactive.vtn.clock import GateScheduler, MarketClock, TimeMapping, load_mapping
+from transactive.vtn.http import DEFAULT_MAX_BODY, NoticeBoard, create_app
+
+__all__ = ["DEFAULT_MARKET_CONTEXT", "LEDGER_FILE", "STORE_FILE", "VtnApp", "VtnOptions", "serve"]
+
+log = logging.getLogger("transactive.vtn")
+
+STORE_FILE = "vtn.db"
+LEDGER_FILE = "ledger.db"
+DEFAULT_MARKET_CONTEXT = "urn:transactive:market:rt15"
+
+
+@dataclass(frozen=True, slots=True)
+class VtnOptions:
+    """What ``transactive vtn serve`` is told (see its ``--help``)."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    interval_seconds: float | None = None
+    ledger: str = "embedded"
+    evm_url: str | None = None
+    mqtt: tuple[str, int] | None = None
+    parent: str | None = None
+    parent_party: str | None = None
+    market_context: str = DEFAULT_MARKET_CONTEXT
+    market_party_id: str = "market"
+    interval: timedelta = timedelta(minutes=15)
+    gate_closure: timedelta = timedelta(minutes=5)
+    max_body: int = DEFAULT_MAX_BODY
+    scheduler: bool = True
+
+    def market_config(self) -> MarketConfig:
+        return MarketConfig(market_context=self.market_context, market_party_id=self.market_party_id,
+                            interval=self.interval, gate_closure=self.gate_closure,
+                            max_price=Decimal("10"))
+
+
+class VtnApp:
+    """One running VTN (see the module docstring); ``wall`` is injectable for tests."""
+
+    def __init__(self, options: VtnOptions, *, wall: Clock = system_clock) -> None:
+        if options.ledger not in ("embedded", "evm"):
+            raise ValueError(f"unknown ledger {options.ledger!r}: embedded or evm")
+        if options.ledger == "evm" and not options.evm_url:
+            raise ValueError("--ledger evm needs --evm-url")
+        if (options.parent is None) != (options.parent_party is None):
+            raise ValueError("--parent and --parent-party go together")
+        self.options = options
+        self.config = options.market_config()
+        self.wall = wall
+        self.stop_event = asyncio.Event()
+        self.mapping: TimeMapping | None = None
+        self.clock: MarketClock | None = None
+        self.store: SqliteStore | None = None
+        self.ledger: Ledger | None = None
+        self.service: VtnService | None = None
+        self.board = NoticeBoard()
+        self.scheduler: GateScheduler | None = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._parent: Transport | None = None
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.options.host}:{self.port}"
+
+    async def _open_ledger(self) -> Ledger:
+        if self.options.ledger == "evm":
+            from transactive.ledger.evm import EvmLedger
+
+            evm = EvmLedger(cast(str, self.options.evm_url))
+            await evm.rebuild_index()
+            return evm
+        return EmbeddedLedger(self.options.data_dir / LEDGER_FILE)
+
+    async def start(self) -> None:
+        opts = self.options
+        opts.data_dir.mkdir(parents=True, exist_ok=True)
+        self.mapping = load_mapping(opts.data_dir, self.config, opts.interval_seconds, self.wall)
+        self.clock = MarketClock(self.mapping, self.wall)
+        self.store = SqliteStore(opts.data_dir / STORE_FILE)
+        self.ledger = await self._open_ledger()
+        settlement = Settlement(self.store, self.ledger, config=self.config, clock=self.clock)
+        self.service = VtnService(VtnCore(self.config, self.store, self.clock), settlement=settlement)
+        self.scheduler = GateScheduler(self.service, self.config, self.clock)
+        app = create_app(self.service, board=self.board, health=self.health, max_body=opts.max_body)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, opts.host, opts.port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or ()
+        self.port = int(sockets[0].getsockname()[1]) if sockets else opts.port
+        if opts.scheduler:
+            self._spawn(self.scheduler.run(self.stop_event), "gate-scheduler")
+        if opts.mqtt is not None:
+            module = importlib.import_module("transactive.vtn.mqtt")
+            bridge = cast(Callable[..., Awaitable[None]], module.run_mqtt_bridge)
+            self._spawn(bridge(self.service, opts.mqtt[0], opts.mqtt[1], stop=self.stop_event), "mqtt-bridge")
+        if opts.parent is not None and opts.parent_party is not None:
+            from transactive.transport.http import HttpTransport
+
+            module = importlib.import_module("transactive.vtn.fractal")
+            upstream = cast(Callable[..., Awaitable[None]], module.run_upstream)
+            self._parent = HttpTransport(opts.parent)
+            self._spawn(upstream(self.service, self.config, self._parent, opts.parent_party, stop=self.stop_event),
+                        "upstream")
+
+    def _spawn(self, coro: Awaitable[None], name: str) -> None:
+        async def guarded() -> None:
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s stopped with an error", name)
+
+        self._tasks.append(asyncio.get_running_loop().create_task(guarded(), name=f"transactive-vtn-{name}"))
+
+    async def health(self) -> dict[str, Any]:
+        """The facts ``GET /health`` reports beside ``status``."""
+        assert self.clock is not None
+        assert self.store is not None
+        now = self.clock()
+        cfg = self.config
+        store_ok = True
+        try:
+            self.store.gates(limit=1)
+        except StoreError:
+            store_ok = False
+        nxt = cfg.next_open_interval(now)
+        last = self.scheduler.last_closed if self.scheduler else None
+        return {
+            "status": "ok" if store_ok else "degraded",
+            "market": cfg.market_context,
+            "market_party_id": cfg.market_party_id,
+            "market_time": now.isoformat(),
+            "interval": cfg.interval.total_seconds(),
+            "interval_seconds": self.options.interval_seconds,
+            "current_interval": cfg.interval_containing(now).isoformat(),
+            "next_open_interval": nxt.isoformat(),
+            "gate_time": cfg.gate_time(nxt).isoformat(),
+            "last_closed_interval": None if last is None else last.isoformat(),
+            "store": "ok" if store_ok else "error",
+            "ledger": self.options.ledger,
+        }
+
+    async def stop(self) -> None:
+        """Stop everything this VTN started (idempotent)."""
+        self.stop_event.set()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=5.0)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._tasks = []
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._parent is not None:
+            await self._parent.close()
+            self._parent = None
+        if self.ledger is not None:
+            await self.ledger.close()
+            self.ledger = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+
+async def serve(options: VtnOptions, *, stop: asyncio.Event,
+                ready: Callable[[VtnApp], None] | None = None) -> None:
+    """Run a VTN until ``stop`` is set; ``ready(app)`` once it listens."""
+    vtn = VtnApp(options)
+    try:
+        await vtn.start()
+        if ready is not None:
+            ready(vtn)
+        await stop.wait()
+    finally:
+        await vtn.stop()

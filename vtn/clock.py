@@ -1,0 +1,194 @@
+"""The market clock and the gate scheduler of a running VTN.
+
+Market time and wall time (:class:`TimeMapping`)
+    The services read *market time* (tenders are for market intervals, gates close at market times). By
+    default market time is wall time (UTC). With ``--interval-seconds S`` one market interval (``I``, e.g.
+    15 min) lasts ``S`` wall-clock seconds: market time runs ``I / S`` times as fast as the wall clock::
+
+        market(w) = market_origin + (w - wall_origin) * I / S
+        wall(m)   = wall_origin + (m - market_origin) * S / I
+
+    The mapping is fixed when a data directory is first used (``market_origin`` = the wall time then,
+    rounded down to a whole interval) and saved in ``DATA_DIR/clock.json``, so a restarted VTN keeps the
+    same market time line: market time keeps running while the VTN is down, exactly as wall time does.
+    Restarting with another ``S`` re-anchors the line at the current market time (continuous, never
+    backwards).
+
+Gate closure (:class:`GateScheduler`)
+    For each interval ``start``, at the wall time of ``config.gate_time(start)`` the scheduler calls
+    :meth:`VtnService.close_gate`, which clears, writes the transactions, anchors them on the ledger and
+    sends the notices. Restart safety: on start it first closes every interval that has open tenders and
+    whose gate time has passed (in interval order), and anchors any transaction not anchored yet (a crash
+    between clearing and anchoring); closing is idempotent, so nothing is cleared or anchored twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from transactive.services.clock import Clock, system_clock
+from transactive.services.gate import GateResult
+from transactive.services.lifecycle import TenderStatus
+from transactive.services.market_config import MarketConfig
+from transactive.services.service import VtnService
+
+__all__ = ["GateScheduler", "MarketClock", "TimeMapping", "close_gate", "load_mapping"]
+
+log = logging.getLogger("transactive.vtn.clock")
+
+CLOCK_FILE = "clock.json"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeMapping:
+    """A linear map between wall time and market time: ``speed`` market seconds per wall second."""
+
+    wall_origin: datetime
+    market_origin: datetime
+    speed: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.wall_origin.tzinfo is None or self.market_origin.tzinfo is None:
+            raise ValueError("the time mapping needs aware datetimes")
+        if not self.speed > 0:
+            raise ValueError("speed must be positive")
+
+    @classmethod
+    def for_market(cls, config: MarketConfig, interval_seconds: float | None, now: datetime) -> TimeMapping:
+        """Market time = wall time (``interval_seconds`` None), else one interval per ``interval_seconds``,
+        starting at the interval ``now`` falls in."""
+        if interval_seconds is None:
+            return cls(now, now, 1.0)
+        if not interval_seconds > 0:
+            raise ValueError("interval_seconds must be positive")
+        return cls(now, config.interval_containing(now), config.interval.total_seconds() / interval_seconds)
+
+    def market(self, wall: datetime) -> datetime:
+        return self.market_origin + (wall - self.wall_origin) * self.speed
+
+    def wall(self, market: datetime) -> datetime:
+        return self.wall_origin + (market - self.market_origin) / self.speed
+
+    def to_json(self) -> dict[str, object]:
+        return {"wall_origin": self.wall_origin.isoformat(), "market_origin": self.market_origin.isoformat(),
+                "speed": self.speed}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> TimeMapping:
+        return cls(datetime.fromisoformat(str(data["wall_origin"])),
+                   datetime.fromisoformat(str(data["market_origin"])), float(str(data["speed"])))
+
+
+def load_mapping(data_dir: Path, config: MarketConfig, interval_seconds: float | None,
+                 wall: Clock = system_clock) -> TimeMapping:
+    """The data directory's time mapping: the saved one, re-anchored if the speed changed, or a new one."""
+    path = data_dir / CLOCK_FILE
+    now = wall()
+    speed = 1.0 if interval_seconds is None else config.interval.total_seconds() / interval_seconds
+    mapping: TimeMapping | None = None
+    if path.exists():
+        saved = TimeMapping.from_json(json.loads(path.read_text()))
+        # another speed: continue from the current market time at the new speed
+        mapping = saved if abs(saved.speed - speed) < 1e-12 else TimeMapping(now, saved.market(now), speed)
+    if mapping is None:
+        mapping = TimeMapping.for_market(config, interval_seconds, now)
+    if not path.exists() or TimeMapping.from_json(json.loads(path.read_text())) != mapping:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(mapping.to_json(), indent=1))
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+    return mapping
+
+
+class MarketClock:
+    """The services' clock: market time through a :class:`TimeMapping` of the ``wall`` clock."""
+
+    __slots__ = ("mapping", "wall")
+
+    def __init__(self, mapping: TimeMapping, wall: Clock = system_clock) -> None:
+        self.mapping = mapping
+        self.wall = wall
+
+    def __call__(self) -> datetime:
+        return self.mapping.market(self.wall()).astimezone(UTC)
+
+    def seconds_until(self, market_time: datetime) -> float:
+        """Wall-clock seconds until the market clock reads ``market_time`` (negative if past)."""
+        return (self.mapping.wall(market_time) - self.wall()).total_seconds()
+
+
+async def close_gate(service: VtnService, start: datetime, *, concurrency: int = 64) -> GateResult:
+    """:meth:`VtnService.close_gate`, with the anchoring done first by ``concurrency`` concurrent workers so
+    the ledger can group-commit many anchors at once (the service then finds them anchored and only sends
+    the notices). Idempotent like the service's."""
+    result = service.core.close_gate(start)
+    settlement = service.settlement
+    if settlement is not None and result.transactions:
+        rows = result.transactions
+        step = max(1, -(-len(rows) // concurrency))
+        await asyncio.gather(*(settlement.anchor(rows[i:i + step]) for i in range(0, len(rows), step)))
+    return await service.close_gate(start)
+
+
+class GateScheduler:
+    """Closes each interval's gate on time (see the module docstring)."""
+
+    def __init__(self, service: VtnService, config: MarketConfig, clock: MarketClock, *,
+                 on_close: Callable[[GateResult], None] | None = None) -> None:
+        self.service = service
+        self.config = config
+        self.clock = clock
+        self.on_close = on_close
+        self.last_closed: datetime | None = None
+        self.closed = 0  #: gates closed by this scheduler
+
+    def due_intervals(self) -> list[datetime]:
+        """Intervals with open tenders whose gate time has passed (what a restart must close first)."""
+        now = self.clock()
+        starts = {row.interval_start for row in self.service.core.store.tenders(status=TenderStatus.OPEN)}
+        return sorted(s for s in starts if self.config.gate_time(s) <= now)
+
+    async def _close(self, start: datetime) -> GateResult:
+        result = await close_gate(self.service, start)
+        self.last_closed = start
+        self.closed += 1
+        if self.on_close is not None:
+            self.on_close(result)
+        return result
+
+    async def recover(self) -> list[datetime]:
+        """Close overdue gates and anchor unanchored transactions; returns the intervals closed."""
+        due = self.due_intervals()
+        for start in due:
+            log.info("closing overdue gate of interval %s", start.isoformat())
+            await self._close(start)
+        if self.service.settlement is not None:
+            await self.service.settlement.anchor(self.service.core.store.transactions())
+        return due
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Recover, then close every interval's gate at its time until ``stop`` is set."""
+        await self.recover()
+        start = self.config.next_open_interval(self.clock())
+        while not stop.is_set():
+            delay = self.clock.seconds_until(self.config.gate_time(start))
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), delay)
+                    break
+                except TimeoutError:
+                    pass
+            try:
+                await self._close(start)
+            except Exception:  # keep the market running; the next start's recovery retries
+                log.exception("closing the gate of %s failed", start.isoformat())
+            start += self.config.interval
+

@@ -1,0 +1,161 @@
+"""The fractal model: a microgrid's VTN is itself a VEN of the containing grid's VTN.
+
+:func:`run_upstream` makes a running :class:`~transactive.services.VtnService` a party of a parent market
+through the ordinary :class:`~transactive.ven.VenClient` (the same register → market context → tender →
+transaction → delivery procedure a device VEN uses). After each local gate closure it tenders the
+microgrid's **net unmatched position** upward as *one* tender: the unfilled kWh of the interval's buy
+tenders minus the unfilled kWh of its sell tenders (what the local auction could not match; with reserve
+prices this is the gate's ``grid_import - grid_export``), a buy if the microgrid is short and a sell if it
+is long, for the same interval. Only that aggregate leaves the microgrid: the parent never sees the members.
+
+Prices: the microgrid buys upward at most at its own ``grid_buy`` and sells at least at its own
+``grid_sell`` (what its members would otherwise pay or be paid by the main grid, i.e. the local reserve
+prices; without reserve prices the local ``max_price`` / ``min_price``), clipped into the parent's band and
+snapped to the parent's price scale (buys down, sells up). The quantity is snapped down to the parent's
+quantity scale; a net below the parent's minimum quantity is not tendered.
+
+Timing: the gate times must nest — the parent's gate for an interval closes *after* the child's (a shorter
+``gate_closure`` upstream), otherwise the parent refuses the tender (450) and the interval is skipped with
+a log line. The child polls its store for newly closed gates (so it needs no hook in the gate scheduler),
+every tenth of its interval (at least 50 ms, at most 1 s).
+
+After the parent's transaction for an interval is agreed and the interval is over, the child reports its
+delivery upward as the agreed quantity (the microgrid has no meter of its own at the boundary in this
+reference implementation; the parent's settlement then proceeds as for any VEN).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from transactive.ei.cts.transaction import EiCreateTransaction, EiTransaction
+from transactive.emix import Side
+from transactive.services.errors import RequestRefusedError
+from transactive.services.lifecycle import TenderStatus
+from transactive.services.market_config import MarketConfig
+from transactive.services.service import VtnService
+from transactive.services.store import Store
+from transactive.transport.base import Subscription, Transport, TransportClosedError, TransportError
+from transactive.ven.client import VenClient
+from transactive.ven.runtime import discover_market_context, market_band
+
+__all__ = ["net_position", "run_upstream", "upstream_tender"]
+
+log = logging.getLogger("transactive.vtn.fractal")
+
+
+def net_position(store: Store, interval_start: datetime) -> Decimal:
+    """The microgrid's net unmatched kWh after the local gate of an interval: positive = short (it must
+    import), negative = long. Cancelled tenders do not count."""
+    net = Decimal(0)
+    for row in store.tenders(interval_start=interval_start):
+        if row.status in (TenderStatus.CLEARED, TenderStatus.EXPIRED):
+            unfilled = row.quantity - row.filled
+            net += unfilled if row.side is Side.BUY else -unfilled
+    return net
+
+
+def upstream_tender(local: MarketConfig, parent: MarketConfig, net: Decimal) -> tuple[Side, Decimal, Decimal] | None:
+    """(side, kWh, price) of the one tender for a net position at the parent, or None (nothing to send:
+    balanced, or below the parent's minimum quantity)."""
+    if net == 0:
+        return None
+    side = Side.BUY if net > 0 else Side.SELL
+    kwh = (abs(net) / parent.quantity_scale).to_integral_value(ROUND_FLOOR) * parent.quantity_scale
+    kwh = min(kwh, parent.max_quantity_kwh)
+    if kwh < parent.min_quantity_kwh:
+        return None
+    band = market_band(local)
+    limit = Decimal(repr(band.grid_buy if side is Side.BUY else band.grid_sell))
+    rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
+    price = (limit / parent.price_scale).to_integral_value(rounding) * parent.price_scale
+    price = min(max(price, parent.min_price), parent.max_price)
+    return side, kwh, price
+
+
+async def run_upstream(service: VtnService, config: MarketConfig, parent: Transport, party_id: str, *,
+                       stop: asyncio.Event) -> None:
+    """Act as ``party_id`` in the parent market until ``stop`` is set (see the module docstring)."""
+    client = VenClient(parent, party_id)
+    await client.register()
+    parent_config = await client.market_context(await discover_market_context(client))
+    subscription = await client.notices()
+    agreed: dict[str, EiTransaction] = {}
+    reader = asyncio.create_task(_read(subscription, agreed))
+    store = service.core.store
+    seen = {g.interval_start for g in store.gates(limit=10_000)}
+    poll = min(max(config.interval.total_seconds() / 10, 0.05), 1.0)
+    try:
+        while not stop.is_set():
+            for gate in sorted(store.gates(limit=16), key=lambda g: g.interval_start):
+                if gate.interval_start in seen:
+                    continue
+                seen.add(gate.interval_start)
+                await _send(client, config, parent_config, gate.interval_start,
+                            net_position(store, gate.interval_start))
+            await _deliver(client, agreed, service.core.clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), poll)
+    finally:
+        await subscription.close()
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TransportError):
+            await reader
+
+
+async def _send(client: VenClient, local: MarketConfig, parent: MarketConfig, interval_start: datetime,
+                net: Decimal) -> None:
+    tender = upstream_tender(local, parent, net)
+    if tender is None:
+        return
+    side, kwh, price = tender
+    try:
+        tender_id = await client.tender(interval_start, side, float(kwh), price,
+                                        tender_id=f"net-{client.party_id}-{interval_start:%Y%m%dT%H%M%SZ}")
+    except RequestRefusedError as error:
+        log.warning("upstream tender for %s refused: %s", interval_start.isoformat(), error)
+        return
+    except TransportError as error:
+        log.warning("upstream tender for %s not sent: %s", interval_start.isoformat(), error)
+        return
+    log.info("upstream %s %s kWh @ %s for %s (%s)", side.value, kwh, price, interval_start.isoformat(),
+             tender_id)
+
+
+async def _read(subscription: Subscription, agreed: dict[str, EiTransaction]) -> None:
+    while True:
+        try:
+            notice = await subscription.get()
+        except TransportClosedError:
+            return
+        except TransportError:
+            await asyncio.sleep(0.1)
+            continue
+        if isinstance(notice, EiCreateTransaction):
+            for tx in notice.transactions:
+                agreed.setdefault(tx.transaction_id, tx)
+
+
+async def _deliver(client: VenClient, agreed: dict[str, EiTransaction], now: datetime) -> None:
+    """Report the agreed quantity of each parent transaction whose interval is over."""
+    for txid, tx in list(agreed.items()):
+        item = tx.item
+        start, duration = getattr(item, "dtstart", None), getattr(item, "duration", None)
+        if start is None or duration is None or now < start + duration:
+            continue
+        payload = getattr(item, "payload", None)
+        quantity = float(getattr(payload, "quantity", 0.0) or 0.0)
+        try:
+            await client.report_delivery(tx, quantity)
+        except RequestRefusedError as error:
+            if error.response_code == 450:  # the parent's clock is not past the interval yet
+                continue
+            log.warning("upstream delivery for %s refused: %s", txid, error)
+        except TransportError as error:
+            log.warning("upstream delivery for %s not sent: %s", txid, error)
+            continue
+        del agreed[txid]

@@ -1,0 +1,416 @@
+"""The VTN over HTTP (aiohttp): the CTS payloads in XML or JSON, notices by long poll, health, OpenAPI.
+
+Endpoints (the OpenAPI document, :mod:`.openapi`, is served at ``GET /openapi.json``):
+
+==============================  ===================================================================================
+``POST /cts``                   any CTS request payload; its root element names the facet
+``POST /cts/{facet}``           the same, restricted to one facet (``registration``, ``market-context``,
+                                ``tender``, ``transaction``, ``delivery``, ``quote``, ``position``); a payload of
+                                another facet is refused with 451
+``GET /cts/notices``            long poll for the caller's notices (``eiCreateTransaction``, ``eiCreateQuote``):
+                                ``?after=SEQ&timeout=SECONDS``; one notice per reply, its sequence number in the
+                                ``X-Notice-Seq`` header; 204 when none arrived in time. Without ``after`` the reply
+                                is 204 at once with the current cursor in ``X-Notice-Seq`` (where a new subscriber
+                                starts)
+``GET /health``                 JSON: status, market, market time, current / next open interval, store check
+``GET /openapi.json``           the OpenAPI 3.1 document of this API
+==============================  ===================================================================================
+
+Content negotiation: the request's ``Content-Type`` decides how its body is decoded (``application/json``
+or ``*+json``; ``application/xml``, ``text/xml`` or ``*+xml``; anything else is 415); ``Accept`` decides the
+reply's format (``q`` values honoured; absent or ``*/*`` = the request's format; nothing acceptable = 406).
+
+Authentication: ``Authorization: Bearer <token>``, the token registration issued (see
+:mod:`transactive.services.registration`); a header of another scheme is 401.
+
+Status codes: **200 for every reply the services produced, refusals included** — the EI response code is
+in the reply's ``ei:eiResponse`` (as OpenADR 2.0b does). A request that never reached the services gets a
+4xx whose body is ``tx:eiResponsePayload`` with the same code: 400 not well-formed (EI 400), 400 unknown
+message (EI 453), 400 invalid field (EI 454), 401, 404, 405, 406, 413 (body over ``client_max_size``),
+415. Anything unexpected is a 500 with EI code 500 and no traceback (it is logged).
+
+Notice sequence numbers start, per VTN process, at the boot time in microseconds since the Unix epoch, so
+a cursor from an earlier run of the VTN is always older than every notice of this one (notices are kept in
+memory only, the last :data:`NOTICE_HISTORY` per party: after a restart a VEN reads missed transactions
+with ``eiRequestTransaction``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from transactive.codec import decode_json, decode_xml, encode_json, encode_xml
+from transactive.ei.cts.delivery import EiCreateDelivery
+from transactive.ei.cts.market_context import EiRequestEiMarketContext
+from transactive.ei.cts.quote import EiRequestQuote
+from transactive.ei.cts.registration import (
+    EiCancelPartyRegistration,
+    EiCreatePartyRegistration,
+    EiRequestPartyRegistration,
+)
+from transactive.ei.cts.tender import EiCancelTender, EiCreateTender, EiRequestTender
+from transactive.ei.cts.transaction import EiRequestTransaction
+from transactive.ei.ext import EiRequestPosition
+from transactive.errors import ProtocolError, RemoteProtocolError, ResponseCode
+from transactive.model import Model
+from transactive.services.errors import NotAllowedError, NotAuthorizedError
+from transactive.services.service import VtnService
+from transactive.transport.base import WireFormat
+
+__all__ = [
+    "BOARD",
+    "DEFAULT_MAX_BODY",
+    "FACETS",
+    "NOTICE_HISTORY",
+    "HealthProbe",
+    "NoticeBoard",
+    "create_app",
+    "media_type",
+    "negotiate",
+    "wire_of",
+]
+
+log = logging.getLogger("transactive.vtn.http")
+
+#: request bodies larger than this are refused with 413 (aiohttp ``client_max_size``)
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
+#: notices kept per party for long polls
+NOTICE_HISTORY = 256
+#: the longest a long poll may wait
+MAX_POLL_SECONDS = 60.0
+
+#: the application's :class:`NoticeBoard` (``app[BOARD]``)
+BOARD: web.AppKey[NoticeBoard] = web.AppKey("transactive.board")
+
+#: ``/cts/{facet}`` → the request payloads that facet accepts
+FACETS: dict[str, tuple[type[Model], ...]] = {
+    "registration": (EiCreatePartyRegistration, EiRequestPartyRegistration, EiCancelPartyRegistration),
+    "market-context": (EiRequestEiMarketContext,),
+    "tender": (EiCreateTender, EiCancelTender, EiRequestTender),
+    "transaction": (EiRequestTransaction,),
+    "delivery": (EiCreateDelivery,),
+    "quote": (EiRequestQuote,),
+    "position": (EiRequestPosition,),
+}
+
+_MEDIA = {WireFormat.JSON: "application/json", WireFormat.XML: "application/xml"}
+
+#: ``() -> (market facts for /health, store ok)``; built by the application
+HealthProbe = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def media_type(wire: WireFormat) -> str:
+    return _MEDIA[wire]
+
+
+def wire_of(content_type: str) -> WireFormat | None:
+    """The wire format of a media type (parameters already stripped), or None for anything else."""
+    ct = content_type.strip().lower()
+    if ct == "application/json" or ct.endswith("+json"):
+        return WireFormat.JSON
+    if ct in ("application/xml", "text/xml") or ct.endswith("+xml"):
+        return WireFormat.XML
+    return None
+
+
+def negotiate(accept: str | None, default: WireFormat) -> WireFormat | None:
+    """The reply format for an ``Accept`` header: the acceptable format with the highest ``q`` (``default``
+    on ties, wildcards and absence); None when the header accepts neither JSON nor XML."""
+    if accept is None or not accept.strip():
+        return default
+    best: tuple[float, int, WireFormat] | None = None
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q <= 0:
+            continue
+        media = media.lower()
+        if media in ("*/*", "application/*"):
+            candidates = [(default, 0)]
+        elif media == "text/*":
+            candidates = [(WireFormat.XML, 1)]
+        else:
+            wire = wire_of(media)
+            candidates = [] if wire is None else [(wire, 2)]
+        for wire, specificity in candidates:
+            rank = (q, specificity + (1 if wire is default else 0), wire)
+            if best is None or rank[:2] > best[:2]:
+                best = rank
+    return None if best is None else best[2]
+
+
+def _encode(message: Model, wire: WireFormat) -> bytes:
+    return encode_xml(message) if wire is WireFormat.XML else encode_json(message)
+
+
+def _decode(data: bytes, wire: WireFormat) -> Model:
+    result: Model = decode_xml(data) if wire is WireFormat.XML else decode_json(data)
+    return result
+
+
+# ---- notices --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Inbox:
+    notices: deque[tuple[int, Model]] = field(default_factory=lambda: deque(maxlen=NOTICE_HISTORY))
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class NoticeBoard:
+    """The notices :meth:`VtnService.listen` emits, kept per party for long polls (in memory)."""
+
+    def __init__(self, *, boot: int | None = None, history: int = NOTICE_HISTORY) -> None:
+        self._seq = boot if boot is not None else time.time_ns() // 1000
+        self._history = history
+        self._inboxes: dict[str, _Inbox] = {}
+        self.posted = 0  #: notices received so far (for tests and benchmarks)
+
+    @property
+    def cursor(self) -> int:
+        """The sequence number of the latest notice (of any party): where a new subscriber starts."""
+        return self._seq
+
+    def _inbox(self, party_id: str) -> _Inbox:
+        inbox = self._inboxes.get(party_id)
+        if inbox is None:
+            inbox = self._inboxes[party_id] = _Inbox(deque(maxlen=self._history))
+        return inbox
+
+    def post(self, party_id: str, notice: Model) -> None:
+        """Keep a notice for ``party_id`` and wake its pollers (a :data:`NoticeListener`)."""
+        self._seq += 1
+        self.posted += 1
+        inbox = self._inbox(party_id)
+        inbox.notices.append((self._seq, notice))
+        inbox.arrived.set()
+        inbox.arrived = asyncio.Event()
+
+    def pending(self, party_id: str) -> int:
+        inbox = self._inboxes.get(party_id)
+        return 0 if inbox is None else len(inbox.notices)
+
+    def next_after(self, party_id: str, after: int) -> tuple[int, Model] | None:
+        inbox = self._inboxes.get(party_id)
+        if inbox is None:
+            return None
+        for seq, notice in inbox.notices:
+            if seq > after:
+                return seq, notice
+        return None
+
+    async def wait(self, party_id: str, after: int, timeout: float) -> tuple[int, Model] | None:
+        """The first notice for ``party_id`` with a sequence number above ``after``, waiting up to
+        ``timeout`` seconds for one; None if none came."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = self.next_after(party_id, after)
+            if found is not None:
+                return found
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return None
+            try:
+                await asyncio.wait_for(self._inbox(party_id).arrived.wait(), left)
+            except TimeoutError:
+                return None
+
+
+# ---- handlers -------------------------------------------------------------------------------------
+
+
+class _Refusal(Exception):
+    """A request that does not reach the services: HTTP ``status``, EI ``error``."""
+
+    def __init__(self, status: int, error: ProtocolError, headers: dict[str, str] | None = None) -> None:
+        super().__init__(error.message)
+        self.status = status
+        self.error = error
+        self.headers = headers or {}
+
+
+def _error(status: int, message: str, code: int | None = None) -> _Refusal:
+    return _Refusal(status, RemoteProtocolError(message, response_code=code if code is not None else status))
+
+
+class _Vtn:
+    """The handlers; one per application."""
+
+    def __init__(self, service: VtnService, board: NoticeBoard, health: HealthProbe | None,
+                 openapi: dict[str, Any] | None, max_body: int) -> None:
+        self.service = service
+        self.max_body = max_body
+        self.board = board
+        self.health_probe = health
+        self.openapi = openapi
+
+    # -- helpers --
+
+    def _reply(self, message: Model, wire: WireFormat, status: int = 200,
+               headers: dict[str, str] | None = None) -> web.Response:
+        return web.Response(body=_encode(message, wire), status=status, content_type=_MEDIA[wire], headers=headers)
+
+    def _refusal_response(self, request: web.Request, refusal: _Refusal,
+                          wire: WireFormat | None = None) -> web.Response:
+        fallback = wire or wire_of(request.content_type) or WireFormat.JSON
+        chosen = negotiate(request.headers.get("Accept"), fallback) or fallback
+        body = self.service.core.error_reply(None, refusal.error)
+        return self._reply(body, chosen, refusal.status, refusal.headers)
+
+    @staticmethod
+    def _token(request: web.Request) -> str | None:
+        header = request.headers.get("Authorization")
+        if header is None:
+            return None
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _Refusal(401, NotAuthorizedError("the Authorization header must be 'Bearer <token>'",
+                                                   field="Authorization"),
+                           {"WWW-Authenticate": 'Bearer realm="transactive"'})
+        return token.strip()
+
+    # -- POST /cts, /cts/{facet} --
+
+    async def cts(self, request: web.Request) -> web.Response:
+        facet = request.match_info.get("facet")
+        allowed = None
+        if facet is not None:
+            allowed = FACETS.get(facet)
+            if allowed is None:
+                return self._refusal_response(request, _error(404, f"no facet {facet!r}; facets: "
+                                                                   f"{', '.join(FACETS)}"))
+        wire = wire_of(request.content_type)
+        if wire is None:
+            return self._refusal_response(request, _error(
+                415, f"unsupported content type {request.content_type!r}: send application/json or application/xml"))
+        reply_wire = negotiate(request.headers.get("Accept"), wire)
+        if reply_wire is None:
+            return self._refusal_response(request, _error(406, "Accept names neither application/json nor "
+                                                               "application/xml"), wire)
+        try:
+            token = self._token(request)
+            try:
+                data = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                raise _error(413, f"request body over the {self.max_body} bytes allowed") from None
+            try:
+                message = _decode(data, wire)
+            except ProtocolError as error:
+                raise _Refusal(400, error) from None
+        except _Refusal as refusal:
+            return self._refusal_response(request, refusal, reply_wire)
+        if allowed is not None and not isinstance(message, allowed):
+            refused = NotAllowedError(f"{type(message).__tag__} is not a request of the {facet} facet", field="/")
+            return self._reply(self.service.core.error_reply(message, refused), reply_wire)
+        reply = await self.service.answer(message, token=token)
+        return self._reply(reply, reply_wire)
+
+    # -- GET /cts/notices --
+
+    async def notices(self, request: web.Request) -> web.Response:
+        wire = negotiate(request.headers.get("Accept"), WireFormat.JSON)
+        if wire is None:
+            return self._refusal_response(request, _error(406, "Accept names neither application/json nor "
+                                                               "application/xml"))
+        try:
+            token = self._token(request)
+            try:
+                registration = self.service.core.store.registration_by_token(token) if token else None
+                if registration is None or not registration.active:
+                    raise NotAuthorizedError("notices need the party's registration token", field="Authorization")
+                party = request.query.get("party", registration.party_id)
+                if party != registration.party_id:
+                    raise NotAuthorizedError(f"the token belongs to {registration.party_id!r}, not {party!r}",
+                                             field="party")
+            except NotAuthorizedError as error:
+                raise _Refusal(403, error) from None
+            after_text = request.query.get("after")
+            timeout_text = request.query.get("timeout", "30")
+            try:
+                after = None if after_text is None else int(after_text)
+                timeout = min(max(float(timeout_text), 0.0), MAX_POLL_SECONDS)
+            except ValueError:
+                raise _error(400, "after must be an integer and timeout a number of seconds",
+                             ResponseCode.INVALID_DATA) from None
+        except _Refusal as refusal:
+            return self._refusal_response(request, refusal, wire)
+        if after is None:
+            return web.Response(status=204, headers={"X-Notice-Seq": str(self.board.cursor)})
+        found = await self.board.wait(party, after, timeout)
+        if found is None:
+            return web.Response(status=204, headers={"X-Notice-Seq": str(after)})
+        seq, notice = found
+        return self._reply(notice, wire, headers={"X-Notice-Seq": str(seq)})
+
+    # -- GET /health, /openapi.json --
+
+    async def health(self, request: web.Request) -> web.Response:
+        body: dict[str, Any] = {"status": "ok"}
+        if self.health_probe is not None:
+            body.update(await self.health_probe())
+        status = 200 if body.get("status") == "ok" else 503
+        return web.json_response(body, status=status)
+
+    async def openapi_json(self, request: web.Request) -> web.Response:
+        if self.openapi is None:
+            from transactive.vtn.openapi import openapi_document
+
+            self.openapi = openapi_document()
+        return web.json_response(self.openapi)
+
+
+def _middleware(vtn: _Vtn) -> Any:
+    @web.middleware
+    async def ei_errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                        ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return vtn._refusal_response(request, _error(exc.status, exc.reason))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("unexpected error answering %s %s", request.method, request.path)
+            return vtn._refusal_response(request, _error(500, "internal error (logged by the VTN)"))
+
+    return ei_errors
+
+
+def create_app(service: VtnService, *, board: NoticeBoard | None = None, health: HealthProbe | None = None,
+               openapi: dict[str, Any] | None = None, max_body: int = DEFAULT_MAX_BODY) -> web.Application:
+    """The aiohttp application of a VTN driving ``service``; notices go to ``board`` (a new one by default,
+    subscribed to ``service`` while the application runs)."""
+    board = board if board is not None else NoticeBoard()
+    vtn = _Vtn(service, board, health, openapi, max_body)
+    app = web.Application(client_max_size=max_body, middlewares=[_middleware(vtn)])
+    app[BOARD] = board
+    app.router.add_post("/cts", vtn.cts)
+    app.router.add_get("/cts/notices", vtn.notices)
+    app.router.add_post("/cts/{facet}", vtn.cts)
+    app.router.add_get("/health", vtn.health)
+    app.router.add_get("/openapi.json", vtn.openapi_json)
+
+    async def listen(app: web.Application) -> AsyncIterator[None]:
+        stop = service.listen(board.post)
+        yield
+        stop()
+
+    app.cleanup_ctx.append(listen)
+    return app

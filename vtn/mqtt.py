@@ -1,0 +1,243 @@
+"""The VTN side of the MQTT transport: a bridge between a broker and a :class:`~transactive.services.VtnService`.
+
+:func:`run_mqtt_bridge` connects to the broker (MQTT 5), subscribes to every party's request topic of the
+market, answers each request on its response topic, and publishes the service's notices
+(:meth:`VtnService.listen`) on the parties' notice topics and the last quote, retained, on the market's
+quote topic. The topic design, properties and authorization rules are in :mod:`transactive.transport.mqtt`.
+
+Per request (:meth:`MqttBridge.answer`), in this order:
+
+1. no response topic, or one outside ``reply/{party}/`` of the topic's party → not answered (logged,
+   counted in ``dropped``): there is nowhere safe to answer;
+2. a content type other than ``application/xml`` / ``application/json`` → 415 in ``tx:eiResponsePayload``;
+3. a payload that does not decode → its code (400 malformed, 453 unknown message, 454 invalid field);
+4. a payload naming another party than the topic → 463 (field: the party element);
+5. an ``authorization`` property that is not ``Bearer <token>``, or a token that is not the active
+   registration of the topic's party → 463 (field ``authorization``);
+6. otherwise :meth:`VtnService.answer` (which refuses what the token may not do, with its own codes).
+
+Nothing a peer sends can stop the bridge: an unexpected exception while answering is logged and answered
+with 500. The retained quote is the ``eiCreateQuote`` addressed to subscriber ``*`` (every party).
+After the first connection, a lost connection is retried (``reconnect_delay``, doubling up to 5 s) until
+``stop`` is set; failing to connect the first time raises :class:`ConnectionFailedError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+
+import aiomqtt
+
+from transactive.ei.cts.quote import EiCreateQuote
+from transactive.errors import ProtocolError, ResponseCode
+from transactive.model import Model
+from transactive.services.errors import NotAuthorizedError
+from transactive.services.service import VtnService
+from transactive.transport.base import ConnectionFailedError, WireFormat
+from transactive.transport.mqtt import (
+    AUTHORIZATION,
+    SOCKET_OPTIONS,
+    decode_as,
+    encode_as,
+    map_mqtt_error,
+    notices_topic,
+    publish_properties,
+    quotes_topic,
+    reply_prefix,
+    request_filter,
+    request_party,
+    unsegment,
+    wire_of,
+)
+
+__all__ = ["PUBLIC_SUBSCRIBER", "MqttBridge", "run_mqtt_bridge"]
+
+log = logging.getLogger(__name__)
+
+#: ``ei:subscriberPartyID`` of the retained quote on the public quote topic
+PUBLIC_SUBSCRIBER = "*"
+_MAX_DELAY = 5.0
+
+
+def _sniff(payload: bytes) -> WireFormat:
+    return WireFormat.JSON if payload.lstrip()[:1] == b"{" else WireFormat.XML
+
+
+def _bearer(message: aiomqtt.Message) -> str | None:
+    """The bearer token of the request (None without an ``authorization`` property); 463 if malformed."""
+    pairs: list[tuple[str, str]] = getattr(message.properties, "UserProperty", None) or []
+    values = [value for key, value in pairs if key.lower() == AUTHORIZATION]
+    if not values:
+        return None
+    scheme, _, token = values[0].partition(" ")
+    if len(values) > 1 or scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedError("the authorization property must be one 'Bearer <token>'", field=AUTHORIZATION)
+    return token.strip()
+
+
+class MqttBridge:
+    """Answers one market's requests arriving through a broker and publishes its notices."""
+
+    def __init__(self, service: VtnService, *, market: str, wire: WireFormat | str = WireFormat.JSON) -> None:
+        self.service = service
+        self.market = market
+        #: the format of notices and quotes (a reply is in its request's format)
+        self.wire = WireFormat(wire)
+        self.client_id = f"vtn-{uuid.uuid4().hex}"
+        self._client: aiomqtt.Client | None = None
+        self._last_quote: str | None = None
+        self.connected_once = False
+        #: requests answered, requests dropped (nowhere to answer), notices that could not be published
+        self.answered = 0
+        self.dropped = 0
+        self.unpublished = 0
+
+    # -- requests ----------------------------------------------------------------------------------------
+
+    async def answer(self, party: str, message: aiomqtt.Message) -> tuple[Model, WireFormat]:
+        """The reply to one request sent on ``party``'s topic, and the format to send it in."""
+        core = self.service.core
+        payload = message.payload if isinstance(message.payload, bytes) else b""
+        content_type: str | None = getattr(message.properties, "ContentType", None)
+        wire = wire_of(content_type)
+        if content_type and wire is None:
+            error = ProtocolError(f"unsupported content type {content_type!r}: use application/xml or "
+                                  "application/json", response_code=ResponseCode.UNSUPPORTED_MEDIA_TYPE)
+            return core.error_reply(None, error), _sniff(payload)
+        reply_wire = wire or _sniff(payload)
+        try:
+            request = decode_as(wire, payload)
+        except ProtocolError as error:
+            return core.error_reply(None, error), reply_wire
+        try:
+            named = request_party(request)
+            if named is not None and named[0] != party:
+                raise NotAuthorizedError(f"sent on the topic of {party!r} but names {named[0]!r}", field=named[1])
+            token = _bearer(message)
+            if token is not None:
+                core.authorize(token, party, AUTHORIZATION)
+        except ProtocolError as error:
+            return core.error_reply(request, error), reply_wire
+        return await self.service.answer(request, token=token), reply_wire
+
+    async def handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        """Answer one request on its response topic (or drop it: see the module docstring)."""
+        topic = message.topic.value
+        party = unsegment(topic.rsplit("/", 1)[-1])
+        response_topic: str | None = getattr(message.properties, "ResponseTopic", None)
+        correlation: bytes | None = getattr(message.properties, "CorrelationData", None)
+        prefix = reply_prefix(self.market, party)
+        if (not response_topic or not response_topic.startswith(prefix) or len(response_topic) == len(prefix)
+                or "+" in response_topic or "#" in response_topic):
+            self.dropped += 1
+            log.warning("request on %s without a response topic under %s: not answered", topic, prefix)
+            return
+        try:
+            reply, wire = await self.answer(party, message)
+            data = encode_as(wire, reply)
+        except Exception:  # a bug must not stop the bridge: answer 500
+            log.exception("answering the request on %s failed", topic)
+            wire = self.wire
+            error = ProtocolError("internal error", response_code=ResponseCode.INTERNAL_ERROR)
+            data = encode_as(wire, self.service.core.error_reply(None, error))
+        await client.publish(response_topic, data, qos=1,
+                             properties=publish_properties(wire, correlation=correlation))
+        self.answered += 1
+
+    # -- notices -----------------------------------------------------------------------------------------
+
+    async def publish_notice(self, party: str, notice: Model) -> None:
+        """A :meth:`VtnService.listen` callback: the notice on the party's topic (QoS 1); a quote also,
+        retained, on the market's quote topic. Failures are logged (the gate closure goes on)."""
+        client = self._client
+        if client is None:
+            self.unpublished += 1
+            log.warning("not connected: notice %s for %s not published", type(notice).__tag__, party)
+            return
+        props = publish_properties(self.wire)
+        try:
+            await client.publish(notices_topic(self.market, party), encode_as(self.wire, notice), qos=1,
+                                 properties=props)
+            if isinstance(notice, EiCreateQuote) and notice.quotes[0].quote_id != self._last_quote:
+                public = EiCreateQuote(request_id=notice.quotes[0].quote_id,
+                                       publisher_party_id=notice.publisher_party_id,
+                                       subscriber_party_id=PUBLIC_SUBSCRIBER, quotes=notice.quotes)
+                await client.publish(quotes_topic(self.market), encode_as(self.wire, public), qos=1, retain=True,
+                                     properties=props)
+                self._last_quote = notice.quotes[0].quote_id
+        except aiomqtt.MqttError as error:
+            self.unpublished += 1
+            log.warning("notice for %s not published: %s", party, map_mqtt_error(error))
+
+    # -- the connection ----------------------------------------------------------------------------------
+
+    async def serve(self, host: str, port: int, *, stop: asyncio.Event, ready: asyncio.Event | None = None,
+                    timeout: float = 10.0) -> None:
+        """One connection: answer requests until ``stop`` is set (returns) or the connection is lost
+        (raises ``aiomqtt.MqttError``). :class:`ConnectionFailedError` if it cannot connect."""
+        client = aiomqtt.Client(host, port, identifier=self.client_id, protocol=aiomqtt.ProtocolVersion.V5,
+                                timeout=timeout, socket_options=SOCKET_OPTIONS)
+        try:
+            await client.__aenter__()
+        except aiomqtt.MqttError as error:
+            raise ConnectionFailedError(f"MQTT broker {host}:{port}: {error}") from error
+        self.connected_once = True
+        unlisten = self.service.listen(self.publish_notice)
+        try:
+            await client.subscribe(request_filter(self.market), qos=1)
+            self._client = client
+            log.info("MQTT bridge for %s on %s:%s", self.market, host, port)
+            if ready is not None:
+                ready.set()
+            reader = asyncio.create_task(self._read(client))
+            stopper = asyncio.create_task(stop.wait())
+            done, pending = await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            if reader in done:
+                reader.result()
+        finally:
+            unlisten()
+            self._client = None
+            if ready is not None:
+                ready.clear()
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.__aexit__(None, None, None)
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            await self.handle(client, message)
+
+
+async def run_mqtt_bridge(service: VtnService, host: str, port: int, *, stop: asyncio.Event,
+                          market: str | None = None, wire: WireFormat | str = WireFormat.JSON,
+                          ready: asyncio.Event | None = None, reconnect_delay: float = 0.5) -> None:
+    """Serve ``service`` through the MQTT broker at ``host:port`` until ``stop`` is set.
+
+    ``market`` is the ``{market}`` topic level (default: the market's party id); ``wire`` the format of
+    notices and quotes; ``ready`` is set while connected and subscribed. Raises
+    :class:`~transactive.transport.ConnectionFailedError` if the first connection fails; later losses are
+    retried.
+    """
+    bridge = MqttBridge(service, market=market or service.core.config.market_party_id, wire=wire)
+    delay = reconnect_delay
+    while not stop.is_set():
+        try:
+            await bridge.serve(host, port, stop=stop, ready=ready)
+            delay = reconnect_delay
+        except ConnectionFailedError as error:
+            if not bridge.connected_once:
+                raise
+            log.warning("MQTT bridge: %s; retrying in %.1f s", error, delay)
+        except aiomqtt.MqttError as error:
+            log.warning("MQTT bridge: connection lost (%s); retrying in %.1f s", map_mqtt_error(error), delay)
+            delay = reconnect_delay
+        if stop.is_set():
+            break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, _MAX_DELAY)

@@ -1,0 +1,171 @@
+"""The OpenAPI 3.1 document of the VTN's HTTP API (served at ``GET /openapi.json``), built from the same
+tables the server uses (:data:`.http.FACETS`), so the two cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transactive import __version__
+from transactive.model import Model
+from transactive.vtn.http import FACETS, NOTICE_HISTORY
+
+__all__ = ["openapi_document"]
+
+
+def _tags(types: tuple[type[Model], ...]) -> list[str]:
+    return [str(t.__tag__) for t in types]
+
+
+def _ei_json(tags: list[str] | None = None) -> dict[str, Any]:
+    """A CTS JSON document: one key, the payload's prefixed element name."""
+    schema: dict[str, Any] = {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "additionalProperties": {"type": "object"},
+        "description": "A CTS payload in the JSON binding: {\"<prefix>:<payload>\": {...}} "
+                       "(see transactive.codec.json).",
+    }
+    if tags:
+        schema["propertyNames"] = {"enum": tags}
+    return schema
+
+
+_XML = {"type": "string", "description": "A CTS payload as an XML document (schema-valid against the shipped XSDs)."}
+
+
+def _content(tags: list[str] | None = None) -> dict[str, Any]:
+    return {"application/json": {"schema": _ei_json(tags)}, "application/xml": {"schema": _XML}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description + " Body: tx:eiResponsePayload with the EI response code.",
+            "content": _content(["tx:eiResponsePayload"])}
+
+
+_REQUEST_ERRORS = {
+    "400": _error("Not decodable: not well-formed (EI 400), unknown message (EI 453) or an invalid field (EI 454)."),
+    "401": _error("An Authorization header that is not 'Bearer <token>' (EI 463)."),
+    "406": _error("Accept names neither JSON nor XML."),
+    "413": _error("The body is larger than the VTN accepts."),
+    "415": _error("Content-Type is neither JSON nor XML."),
+    "500": _error("An unexpected error (logged by the VTN; no traceback is sent)."),
+}
+
+
+def _post(summary: str, tags: list[str], operation_id: str, parameters: list[dict[str, Any]] | None = None
+          ) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "operationId": operation_id,
+        "tags": ["cts"],
+        "security": [{"bearer": []}, {}],
+        "requestBody": {"required": True, "content": _content(tags)},
+        "responses": {
+            "200": {"description": "The reply payload. Refusals too: their EI code (450-463, 409, ...) is in "
+                                   "ei:eiResponse/ei:responseCode.",
+                    "content": _content()},
+            **_REQUEST_ERRORS,
+        },
+    }
+    if parameters:
+        op["parameters"] = parameters
+    return op
+
+
+def openapi_document(server_url: str | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 document (a JSON-ready dict)."""
+    every = sorted(t for types in FACETS.values() for t in _tags(types))
+    facet_param = {"name": "facet", "in": "path", "required": True,
+                   "schema": {"type": "string", "enum": list(FACETS)},
+                   "description": "; ".join(f"{name}: {', '.join(_tags(types))}" for name, types in FACETS.items())}
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "transactive VTN",
+            "version": __version__,
+            "description": "Energy Interoperation Common Transactive Services (CTS) over HTTP. Request bodies are "
+                           "CTS payloads in XML or JSON (Content-Type decides); replies follow Accept (default: the "
+                           "request's format). Every reply the services produce is HTTP 200 with its EI response "
+                           "code in ei:eiResponse.",
+        },
+        "tags": [{"name": "cts", "description": "The transactive services"},
+                 {"name": "operations", "description": "Health and this document"}],
+        "components": {"securitySchemes": {"bearer": {
+            "type": "http", "scheme": "bearer",
+            "description": "The token eiCreatedPartyRegistration returned (its ei:registrationID)."}}},
+        "paths": {
+            "/cts": {"post": _post("Any CTS request (the payload's root element names the facet)", every,
+                                   "ctsRequest")},
+            "/cts/{facet}": {"post": _post("A CTS request of one facet (another facet's payload: EI 451)", every,
+                                           "ctsFacetRequest", [facet_param])},
+            "/cts/notices": {"get": {
+                "summary": "Long poll for the caller's notices (eiCreateTransaction, eiCreateQuote)",
+                "operationId": "ctsNotices",
+                "tags": ["cts"],
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "after", "in": "query", "required": False, "schema": {"type": "integer"},
+                     "description": "Return the first notice with a sequence number above this. Without it: 204 "
+                                    "at once, the current cursor in X-Notice-Seq."},
+                    {"name": "timeout", "in": "query", "required": False,
+                     "schema": {"type": "number", "minimum": 0, "maximum": 60, "default": 30},
+                     "description": "Seconds to wait for a notice."},
+                    {"name": "party", "in": "query", "required": False, "schema": {"type": "string"},
+                     "description": "The party (default and only allowed value: the token's)."},
+                ],
+                "responses": {
+                    "200": {"description": f"One notice (the VTN keeps the last {NOTICE_HISTORY} per party).",
+                            "headers": {"X-Notice-Seq": {"schema": {"type": "integer"},
+                                                         "description": "This notice's sequence number."}},
+                            "content": _content(["pyld:eiCreateTransaction", "pyld:eiCreateQuote"])},
+                    "204": {"description": "No notice in time.",
+                            "headers": {"X-Notice-Seq": {"schema": {"type": "integer"},
+                                                         "description": "The cursor to poll after."}}},
+                    "400": _error("after or timeout is not a number (EI 454)."),
+                    "401": _REQUEST_ERRORS["401"],
+                    "403": _error("No valid token, or the token of another party (EI 463)."),
+                    "406": _REQUEST_ERRORS["406"],
+                },
+            }},
+            "/health": {"get": {
+                "summary": "Liveness, the market and its clock, the store",
+                "operationId": "health",
+                "tags": ["operations"],
+                "responses": {
+                    "200": {"description": "Healthy.", "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/Health"}}}},
+                    "503": {"description": "The store cannot be read.", "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Health"}}}},
+                },
+            }},
+            "/openapi.json": {"get": {
+                "summary": "This document", "operationId": "openapi", "tags": ["operations"],
+                "responses": {"200": {"description": "The OpenAPI 3.1 document.",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}}},
+            }},
+        },
+    }
+    doc["components"]["schemas"] = {"Health": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "degraded"]},
+            "market": {"type": "string", "description": "The market context URI."},
+            "market_party_id": {"type": "string"},
+            "market_time": {"type": "string", "format": "date-time",
+                            "description": "Market time (runs faster than wall time with --interval-seconds)."},
+            "interval": {"type": "number", "description": "Market interval length, market seconds."},
+            "interval_seconds": {"type": ["number", "null"], "description": "Wall seconds per market interval."},
+            "current_interval": {"type": "string", "format": "date-time"},
+            "next_open_interval": {"type": "string", "format": "date-time"},
+            "gate_time": {"type": "string", "format": "date-time",
+                          "description": "When tendering for next_open_interval closes (market time)."},
+            "last_closed_interval": {"type": ["string", "null"], "format": "date-time"},
+            "store": {"type": "string", "enum": ["ok", "error"]},
+            "ledger": {"type": "string"},
+        },
+    }}
+    if server_url is not None:
+        doc["servers"] = [{"url": server_url}]
+    return doc

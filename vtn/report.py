@@ -1,0 +1,63 @@
+"""``transactive vtn report``: what a VTN's data directory holds, and whether its ledger verifies.
+
+Keys (the contract): ``parties`` (active registrations), ``tenders`` (accepted tenders, a stream tender
+counted once), ``transactions``, ``traded_kwh`` (energy the parties sold through the market: the sum of the
+sell-side transactions' quantities, equal to the buy side's when no reserve prices apply),
+``ledger_entries`` and ``ledger_valid`` (the embedded ledger walked by
+:func:`~transactive.ledger.embedded.verify_file`; an absent ledger counts as empty and valid). Extra keys:
+``bought_kwh``, ``sold_kwh``, ``ledger_reason``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from transactive.emix import Side
+from transactive.ledger.embedded import verify_file
+from transactive.services.store import SqliteStore
+
+__all__ = ["format_report", "vtn_report"]
+
+
+def vtn_report(data_dir: Path) -> dict[str, Any]:
+    """The report of ``data_dir`` (see the module docstring). Raises FileNotFoundError without a store."""
+    store_path = data_dir / "vtn.db"
+    if not store_path.is_file():
+        raise FileNotFoundError(f"{store_path}: no VTN store here")
+    store = SqliteStore(store_path)
+    try:
+        parties = len(store.registered_parties())
+        tenders = len({(row.party_id, row.tender_id) for row in store.tenders()})
+        transactions = store.transactions()
+    finally:
+        store.close()
+    sold = sum((t.quantity for t in transactions if t.side is Side.SELL), Decimal(0))
+    bought = sum((t.quantity for t in transactions if t.side is Side.BUY), Decimal(0))
+    ledger_path = data_dir / "ledger.db"
+    entries, valid, reason = 0, True, None
+    if ledger_path.is_file():
+        result = verify_file(ledger_path, workers=1)
+        entries, valid, reason = result.entries, result.valid, result.reason
+    return {
+        "parties": parties,
+        "tenders": tenders,
+        "transactions": len(transactions),
+        "traded_kwh": float(sold),
+        "ledger_entries": entries,
+        "ledger_valid": valid,
+        "sold_kwh": float(sold),
+        "bought_kwh": float(bought),
+        "ledger_reason": reason,
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as readable text."""
+    ledger = "verifies" if report["ledger_valid"] else f"DOES NOT VERIFY ({report.get('ledger_reason')})"
+    return (f"parties        {report['parties']}\n"
+            f"tenders        {report['tenders']}\n"
+            f"transactions   {report['transactions']}\n"
+            f"traded         {report['traded_kwh']:g} kWh (bought {report['bought_kwh']:g} kWh)\n"
+            f"ledger         {report['ledger_entries']} entries, {ledger}\n")
