@@ -4,19 +4,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from interop.mosquitto.broker import MosquittoBroker
 from tests.mqtt.conftest import bridge
+from tests.scenarios import three_ven_trade
 from tests.services.conftest import MARKET, NOW, QUARTER, T
 from transactive.ei.cts.quote import EiCreateQuote
 from transactive.ei.cts.transaction import EiCreateTransaction
 from transactive.ledger import EmbeddedLedger, verify_file
-from transactive.ledger.settlement import State
 from transactive.services import (
     ManualClock,
     MarketConfig,
@@ -44,43 +42,10 @@ async def test_three_vens_trade_one_interval_over_mqtt_and_settle(
         service = VtnService(VtnCore(config, store, clock), settlement=settlement)
         async with bridge(service, mosquitto, wire=wire) as market, \
                 MqttTransport(mosquitto.host, mosquitto.port, market=market, wire=wire, timeout=5) as transport:
-            vens = {p: await join_market(transport, p, MARKET) for p in ("pv-1", "pv-2", "home-1")}
-            assert vens["pv-1"].config == config
-            clock.set(T - timedelta(minutes=10))
-            interval = config.next_open_interval(clock())
-            assert interval == T
-            subs = {p: await c.notices() for p, c in vens.items()}
-
-            await vens["pv-1"].tender(interval, "sell", 3.0, "0.10")
-            await vens["pv-2"].tender(interval, "sell", 2.0, "0.14")
-            await vens["home-1"].tender(interval, "buy", 4.0, "0.20")
-            clock.set(config.gate_time(interval))
-            await service.close_gate(interval)
-
-            got = {}
-            for party, sub in subs.items():  # pushed by the broker: no request is sent to read them
-                notice = await sub.get(timeout=2)
-                assert isinstance(notice, EiCreateTransaction)
-                assert notice.counter_party_id == party
-                got[party] = notice.transactions
-                quote = await sub.get(timeout=2)
-                assert isinstance(quote, EiCreateQuote)
-                assert quote.subscriber_party_id == party
-            assert {p: [t.item.payload.quantity for t in txs] for p, txs in got.items()} == {  # type: ignore[union-attr]
-                "pv-1": [3.0], "pv-2": [1.0], "home-1": [4.0]}
+            outcome = await three_ven_trade(transport, service, settlement, config, clock, market=MARKET,
+                                            interval=T)
+            vens, subs = outcome.vens, outcome.subscriptions
             assert all(isinstance(sub, MqttSubscription) and sub.pending() == 0 for sub in subs.values())
-
-            clock.set(interval + QUARTER + timedelta(minutes=1))
-            for party, metered in (("pv-1", 3.0), ("pv-2", 1.0), ("home-1", 4.0)):
-                echoed = await vens[party].report_delivery(got[party][0], metered)
-                assert echoed.delivery_id.startswith("dlv-")
-
-            positions = {p: await c.position(interval, interval + QUARTER) for p, c in vens.items()}
-            assert sum(x.net_kwh for x in positions.values()) == 0
-            assert sum(x.amount for x in positions.values()) == 0
-            assert positions["home-1"].amount == Decimal("0.68")
-            for txs in got.values():
-                assert settlement.state(txs[0].transaction_id) is State.PAID
             [quote_model] = await vens["home-1"].quotes()
             assert quote_model.quote_id == "quote-20261121T120000Z"
             assert transport.bytes_out > 0

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from tests.scenarios import three_ven_trade
 from tests.services.conftest import MARKET, NOW, QUARTER, T
-from transactive.ei.cts.quote import EiCreateQuote
-from transactive.ei.cts.transaction import EiCreateTransaction
 from transactive.ledger import EmbeddedLedger, verify_file
-from transactive.ledger.settlement import State
 from transactive.services import (
     ManualClock,
     MarketConfig,
@@ -34,41 +30,9 @@ async def test_three_vens_trade_one_interval_and_settle(tmp_path: Path, config: 
         settlement = Settlement(store, ledger, config=config, clock=clock)
         service = VtnService(VtnCore(config, store, clock), settlement=settlement)
         transport = MemoryTransport(service, wire=wire)
-        vens = {p: await join_market(transport, p, MARKET) for p in ("pv-1", "pv-2", "home-1")}
-        assert vens["pv-1"].config == config
-        clock.set(T - timedelta(minutes=10))
-        interval = config.next_open_interval(clock())
-        assert interval == T
-        subs = {p: await c.notices() for p, c in vens.items()}
-
-        await vens["pv-1"].tender(interval, "sell", 3.0, "0.10")
-        await vens["pv-2"].tender(interval, "sell", 2.0, "0.14")
-        await vens["home-1"].tender(interval, "buy", 4.0, "0.20")
-        clock.set(config.gate_time(interval))
-        await service.close_gate(interval)
-
-        got = {}
-        for party, sub in subs.items():
-            notice = await sub.get(timeout=1)
-            assert isinstance(notice, EiCreateTransaction)
-            assert notice.counter_party_id == party
-            got[party] = notice.transactions
-            quote = await sub.get(timeout=1)
-            assert isinstance(quote, EiCreateQuote)
-        assert {p: [t.item.payload.quantity for t in txs] for p, txs in got.items()} == {  # type: ignore[union-attr]
-            "pv-1": [3.0], "pv-2": [1.0], "home-1": [4.0]}
-
-        clock.set(interval + QUARTER + timedelta(minutes=1))
-        for party, metered in (("pv-1", 3.0), ("pv-2", 1.0), ("home-1", 4.0)):
-            echoed = await vens[party].report_delivery(got[party][0], metered)
-            assert echoed.delivery_id.startswith("dlv-")
-
-        positions = {p: await c.position(interval, interval + QUARTER) for p, c in vens.items()}
-        assert sum(x.net_kwh for x in positions.values()) == 0
-        assert sum(x.amount for x in positions.values()) == 0
-        assert positions["home-1"].amount == Decimal("0.68")
-        for txs in got.values():
-            assert settlement.state(txs[0].transaction_id) is State.PAID
+        outcome = await three_ven_trade(transport, service, settlement, config, clock, market=MARKET, interval=T,
+                                        notice_timeout=1)
+        vens = outcome.vens
         [quote] = await vens["home-1"].quotes()
         assert quote.quote_id == "quote-20261121T120000Z"
         await transport.close()

@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from decimal import Decimal
 
 import aiohttp
 import pytest
 from openapi_spec_validator import validate
 
+from tests.scenarios import three_ven_trade
 from tests.vtn.conftest import MARKET, QUARTER, Server, T
 from transactive.codec import decode_json, decode_xml, encode_json, encode_xml
 from transactive.ei.cts.market_context import EiRequestEiMarketContext
-from transactive.ei.cts.quote import EiCreateQuote
 from transactive.ei.cts.registration import EiCreatePartyRegistration
 from transactive.ei.cts.tender import EiCreatedTender, EiCreateTender, EiTender
-from transactive.ei.cts.transaction import EiCreateTransaction
 from transactive.ei.ext import EiResponsePayload, TxReplyEiMarketContext
 from transactive.emix import energy_tender_product
 from transactive.ledger import verify_file
-from transactive.ledger.settlement import State
 from transactive.model import Model
 from transactive.services import NotAuthorizedError, RequestRefusedError, check_reply
 from transactive.services.replies import reply_response
@@ -84,37 +81,9 @@ async def test_three_vens_trade_clear_get_notices_deliver_and_settle_over_http(s
                                                                                 wire: WireFormat) -> None:
     transport = HttpTransport(server.url, wire=wire, poll_seconds=2)
     try:
-        vens = {p: await join_market(transport, p, MARKET) for p in ("pv-1", "pv-2", "home-1")}
-        assert vens["pv-1"].config == server.config
-        server.clock.set(T - timedelta(minutes=10))
-        subs = {p: await c.notices() for p, c in vens.items()}
-        await vens["pv-1"].tender(T, "sell", 3.0, "0.10")
-        await vens["pv-2"].tender(T, "sell", 2.0, "0.14")
-        await vens["home-1"].tender(T, "buy", 4.0, "0.20")
-        assert len(await vens["pv-1"].tenders()) == 1
-
-        server.clock.set(server.config.gate_time(T))
-        result = await server.service.close_gate(T)  # what the gate scheduler does at the gate time
-        assert len(result.transactions) == 3
-
-        got = {}
-        for party, sub in subs.items():
-            notice = await sub.get(timeout=5)
-            assert isinstance(notice, EiCreateTransaction)
-            assert notice.counter_party_id == party
-            got[party] = notice.transactions
-            assert isinstance(await sub.get(timeout=5), EiCreateQuote)
-        assert {p: [t.item.payload.quantity for t in txs] for p, txs in got.items()} == {  # type: ignore[union-attr]
-            "pv-1": [3.0], "pv-2": [1.0], "home-1": [4.0]}
-
-        server.clock.set(T + QUARTER + timedelta(minutes=1))
-        for party, metered in (("pv-1", 3.0), ("pv-2", 1.0), ("home-1", 4.0)):
-            await vens[party].report_delivery(got[party][0], metered)
-        for txs in got.values():
-            assert server.settlement.state(txs[0].transaction_id) is State.PAID
-        positions = {p: await c.position(T, T + QUARTER) for p, c in vens.items()}
-        assert sum(x.net_kwh for x in positions.values()) == 0
-        assert positions["home-1"].amount == Decimal("0.68")
+        outcome = await three_ven_trade(transport, server.service, server.settlement, server.config, server.clock,
+                                        market=MARKET, interval=T, notice_timeout=5)
+        subs = outcome.subscriptions
         with pytest.raises(TransportTimeoutError):
             await subs["pv-1"].get(timeout=0.2)
     finally:
