@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from transactive.ledger import EmbeddedLedger, Ledger
+from transactive.ledger import EmbeddedLedger, Ledger, LedgerError
 from transactive.services import MarketConfig, Settlement, SqliteStore, StoreError, VtnCore, VtnService
 from transactive.services.clock import Clock, system_clock
 from transactive.transport.base import Transport
@@ -37,6 +38,40 @@ log = logging.getLogger("transactive.vtn")
 STORE_FILE = "vtn.db"
 LEDGER_FILE = "ledger.db"
 DEFAULT_MARKET_CONTEXT = "urn:transactive:market:rt15"
+
+
+EVM_ACCOUNTS_FILE = "evm_accounts.json"
+
+
+class DevAccounts:
+    """Party -> account on an EVM **development** node (anvil): the node's unlocked accounts are handed out
+    in order (the market first), and the mapping is kept in ``DATA_DIR/evm_accounts.json`` so a restarted VTN
+    pays from and to the same accounts. On a real chain the parties' own addresses would be registered
+    instead; this reference VTN does not do that yet.
+    """
+
+    def __init__(self, path: Path, node_accounts: list[str], market_party_id: str) -> None:
+        self.path = path
+        self.node_accounts = node_accounts
+        self.mapping: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        if market_party_id not in self.mapping and node_accounts:
+            self._assign(market_party_id, node_accounts[0])
+
+    def _assign(self, party: str, account: str) -> str:
+        self.mapping[party] = account
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.mapping, indent=1))
+        tmp.replace(self.path)  # atomic: the file is always a whole mapping
+        return account
+
+    def __call__(self, party: str) -> str:
+        if party in self.mapping:
+            return self.mapping[party]
+        used = set(self.mapping.values())
+        free = [a for a in self.node_accounts if a not in used]
+        if not free:
+            raise LedgerError(f"no unlocked account left on the EVM node for party {party!r}")
+        return self._assign(party, free[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +135,11 @@ class VtnApp:
             from transactive.ledger.evm import EvmLedger
 
             evm = EvmLedger(cast(str, self.options.evm_url))
+            node_accounts = await evm.rpc.call("eth_accounts")
+            if not isinstance(node_accounts, list):
+                node_accounts = []
+            evm.account_allocator = DevAccounts(self.options.data_dir / EVM_ACCOUNTS_FILE,
+                                                [str(a) for a in node_accounts], self.config.market_party_id)
             await evm.rebuild_index()
             return evm
         return EmbeddedLedger(self.options.data_dir / LEDGER_FILE)

@@ -228,3 +228,52 @@ def test_vtn_serve_refuses_incomplete_options_with_exit_2(tmp_path: Path, args: 
     out = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "serve", "--data-dir", str(tmp_path),
                           *args], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert out.returncode == 2
+
+
+# ---- with an EVM ledger (a real anvil process) -------------------------------------------------------
+
+
+async def test_the_vtn_settles_on_an_evm_ledger_with_real_value_transfers(tmp_path: Path) -> None:
+    from tests.ledger.anvil_process import AnvilProcess
+    from transactive.ledger import EntryKind
+    from transactive.ledger.evm import EvmLedger
+
+    with AnvilProcess.start() as node:
+        data = tmp_path / "vtn"
+        vtn = VtnApp(VtnOptions(data_dir=data, interval_seconds=1.0, ledger="evm", evm_url=node.url))
+        await vtn.start()
+        try:
+            await _trade_one_interval(vtn.url, WireFormat.JSON)
+        finally:
+            await vtn.stop()
+        accounts = json.loads((data / "evm_accounts.json").read_text())
+        assert accounts["market"] == node.accounts[0]
+        assert {"pv-1", "pv-2", "home-1"} <= set(accounts)
+        assert len(set(accounts.values())) == len(accounts)
+
+        # the transactions the VTN agreed, read back from the chain alone, as an auditor would
+        from transactive.services import SqliteStore
+        from transactive.vtn.app import STORE_FILE
+
+        store = SqliteStore(data / STORE_FILE)
+        try:
+            rows = store.transactions()
+        finally:
+            store.close()
+        assert len(rows) == 3  # one transaction per matched tender
+        auditor = EvmLedger(node.url, accounts=accounts)
+        try:
+            # per transaction: anchor, two readings, payment request, payment
+            assert await auditor.rebuild_index() == 5 * len(rows)
+            for row in rows:
+                kinds = [e.kind for e in await auditor.audit_trail(row.transaction_id)]
+                assert kinds[0] is EntryKind.ANCHOR
+                assert kinds[-2:] == [EntryKind.PAYMENT_REQUEST, EntryKind.PAYMENT]
+            # the payments moved real value from each buyer's account to the market's (and on to sellers)
+            balances = {p: int(await auditor.rpc.call("eth_getBalance", [a, "latest"]), 16)
+                        for p, a in accounts.items()}
+            initial = int(await auditor.rpc.call("eth_getBalance", [node.accounts[-1], "latest"]), 16)
+            assert balances["pv-1"] > initial
+            assert balances["home-1"] < initial
+        finally:
+            await auditor.close()

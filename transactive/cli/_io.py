@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["UnreadableFile", "looks_like_json", "read_input"]
+__all__ = ["UnreadableFile", "looks_like_json", "read_input", "usage"]
 
 
 class UnreadableFile(Exception):
@@ -30,3 +31,9 @@ def read_input(path: str) -> bytes:
 def looks_like_json(data: bytes) -> bool:
     head = data.lstrip()[:1]
     return head in (b"{", b"[")
+
+
+def usage(parser: argparse.ArgumentParser) -> int:
+    """A command group called without its subcommand: print its help to stderr, exit code 2."""
+    parser.print_help(sys.stderr)
+    return 2

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from transactive.cli._io import usage
+
 __all__ = ["add_parser", "run"]
 
 _EPILOG = """\
@@ -89,7 +91,7 @@ def add_parser(sub: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.set_defaults(run=lambda args: _usage(p))
+    p.set_defaults(run=lambda args: usage(p))
     group = p.add_subparsers(dest="ledger_command", metavar="COMMAND")
 
     b = group.add_parser(
@@ -134,11 +136,6 @@ def add_parser(sub: Any) -> None:
     a.add_argument("transaction_id", metavar="TRANSACTION_ID", help="the transaction's id")
     a.add_argument("--json", action="store_true", help="print JSON instead of a table")
     a.set_defaults(run=run_audit)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def _positive(text: str) -> int:

@@ -8,7 +8,7 @@ import math
 import sys
 from typing import Any
 
-from transactive.cli._io import UnreadableFile, read_input
+from transactive.cli._io import UnreadableFile, read_input, usage
 
 __all__ = ["add_parser", "run"]
 
@@ -57,7 +57,7 @@ def add_parser(sub: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.set_defaults(run=lambda args: _usage(p))
+    p.set_defaults(run=lambda args: usage(p))
     group = p.add_subparsers(dest="market_command", metavar="COMMAND")
     c = group.add_parser(
         "clear",
@@ -95,11 +95,6 @@ def add_parser(sub: Any) -> None:
     c.add_argument("--fills", metavar="OUT.csv", help="write id,side,price,quantity,fill,trade_price per order")
     c.add_argument("--json", action="store_true", help="print JSON instead of text")
     c.set_defaults(run=run)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def _reserve(text: str) -> tuple[float, float]:

@@ -11,6 +11,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from transactive.cli._io import usage
+
 __all__ = ["add_parser", "run"]
 
 _EPILOG = """\
@@ -58,7 +60,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("ven", help="run a reference VEN (device personality) against a VTN",
                        description="The reference VEN.", epilog=_EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.set_defaults(run=lambda args: _usage(p))
+    p.set_defaults(run=lambda args: usage(p))
     group = p.add_subparsers(dest="ven_command", metavar="COMMAND")
     r = group.add_parser("run", help="trade every market interval for one device personality",
                          description="Register with the VTN at URL and trade every market interval as PARTY.",
@@ -82,11 +84,6 @@ def add_parser(sub: Any) -> None:
     r.add_argument("--record", default=None, metavar="PATH", help="append one JSON line per interval to PATH")
     r.add_argument("--quiet", action="store_true", help="no line per interval")
     r.set_defaults(run=run)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def _fail(message: str, code: int) -> int:

@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from transactive.cli._io import usage
+
 __all__ = ["add_parser", "run"]
 
 _EPILOG = """\
@@ -85,7 +87,7 @@ def add_parser(sub: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.set_defaults(run=lambda args: _usage(p))
+    p.set_defaults(run=lambda args: usage(p))
     group = p.add_subparsers(dest="vtn_command", metavar="COMMAND")
 
     s = group.add_parser("serve", help="run the VTN", description="Run the VTN until SIGTERM or SIGINT.",
@@ -115,11 +117,6 @@ def add_parser(sub: Any) -> None:
     r.add_argument("--data-dir", required=True, type=Path, metavar="DIR")
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.set_defaults(run=_report)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def run(args: argparse.Namespace) -> int:

@@ -52,7 +52,7 @@ import json
 import statistics
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation, localcontext
@@ -406,11 +406,14 @@ class EvmLedger(Ledger):
                  wei_per_unit: int | Mapping[str, int] = DEFAULT_WEI_PER_UNIT, confirmations: int = 1,
                  mine: bool = False, start_block: int = 0, receipt_timeout: float = 30.0,
                  poll_interval: float = 0.05, timeout: float = 10.0, max_batch: int = 100,
-                 send_batches: bool = False, measured_throughput: float | None = None) -> None:
+                 send_batches: bool = False, measured_throughput: float | None = None,
+                 account_allocator: Callable[[str], str] | None = None) -> None:
         self.rpc = rpc if isinstance(rpc, JsonRpcClient) else JsonRpcClient(rpc, timeout=timeout,
                                                                              max_batch=max_batch)
         self._sender = _address(sender, "sender") if sender is not None else None
         self.accounts = {party: _address(addr, f"account of {party!r}") for party, addr in (accounts or {}).items()}
+        #: gives an account to a party not in ``accounts`` (e.g. a dev node's unlocked accounts, in order)
+        self.account_allocator = account_allocator
         self.anchor_address = _address(anchor_address, "anchor_address")
         if isinstance(wei_per_unit, int):
             self._default_rate: int | None = wei_per_unit
@@ -447,10 +450,12 @@ class EvmLedger(Ledger):
         return self._sender
 
     def account(self, party: str) -> str:
-        try:
-            return self.accounts[party]
-        except KeyError:
-            raise LedgerError(f"no account for party {party!r} (EvmLedger(accounts=...))") from None
+        found = self.accounts.get(party)
+        if found is None and self.account_allocator is not None:
+            found = self.accounts[party] = _address(self.account_allocator(party), f"account of {party!r}")
+        if found is None:
+            raise LedgerError(f"no account for party {party!r} (EvmLedger(accounts=...))")
+        return found
 
     def to_wei(self, amount: Decimal, currency: str) -> int:
         """``amount * wei_per_unit[currency]``, exactly; refused when negative or not a whole number of wei."""

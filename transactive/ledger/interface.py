@@ -84,7 +84,13 @@ class Ledger(ABC):
     @abstractmethod
     async def confirm_payment(self, transaction_id: str, *, now: datetime,
                               paid: Decimal | None = None, reference: str | None = None) -> PaymentStatus:
-        """Record a payment (``paid``) if given, and report the request's status at ``now``."""
+        """Report the payment request's status at ``now``, after counting a payment if one is given.
+
+        ``paid`` alone: the ledger makes (or records) that payment now — the embedded ledger writes it as an
+        entry, a ledger with native payments transfers the value. ``reference``: the backend's identifier of
+        a payment already made elsewhere (an EVM transfer's transaction hash), read back and counted; with
+        ``paid`` too, its amount must match.
+        """
 
     @abstractmethod
     async def open_dispute(self, transaction_id: str, *, reason: str, opened_by: str,

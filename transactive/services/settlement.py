@@ -49,7 +49,6 @@ from transactive.services.store import SettlementStep, Store, TransactionRow
 
 __all__ = ["Settlement", "transaction_record"]
 
-AUTO_PAY_REFERENCE = "vtn-confirmed-on-behalf-of-payer"
 
 
 def transaction_record(config: MarketConfig, row: TransactionRow) -> TransactionRecord:
@@ -176,8 +175,9 @@ class Settlement:
                 effects += machine.reading(market, record.quantity_kwh, measured_at=measured_at, now=now)
                 await self._write(machine, effects, "delivery")
             if self.auto_pay and machine.state is State.PAYMENT_REQUESTED and machine.amount_due:
-                effects = machine.payment(machine.amount_due - machine.paid, now=self.clock(),
-                                          reference=AUTO_PAY_REFERENCE)
+                # no reference: the ledger makes the payment itself (the embedded ledger records it, an EVM
+                # ledger transfers the value); a reference would name a payment already made elsewhere
+                effects = machine.payment(machine.amount_due - machine.paid, now=self.clock())
                 await self._write(machine, effects, "payment")
             return machine.state
 
