@@ -89,7 +89,7 @@ def render() -> str:
             "```",
             "",
             "```json",
-            encode_json(message, indent=2).decode(),
+            encode_json(message, pretty=True).decode(),
             "```",
             "",
         ]

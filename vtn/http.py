@@ -107,13 +107,29 @@ _MEDIA = {WireFormat.JSON: "application/json", WireFormat.XML: "application/xml"
 HealthProbe = Callable[[], Awaitable[dict[str, Any]]]
 
 
+# clients send a handful of distinct Content-Type and Accept values: their meaning is computed once
+_MISSING = object()
+_CACHE_SIZE = 256
+_WIRE_CACHE: dict[str, object] = {}
+_ACCEPT_CACHE: dict[tuple[str | None, WireFormat], object] = {}
+
+
 def media_type(wire: WireFormat) -> str:
     return _MEDIA[wire]
 
 
 def wire_of(content_type: str) -> WireFormat | None:
-    """The wire format of a media type (parameters already stripped), or None for anything else."""
-    ct = content_type.strip().lower()
+    """The wire format of a ``Content-Type`` value (its parameters ignored), or None for anything else."""
+    found = _WIRE_CACHE.get(content_type, _MISSING)
+    if found is _MISSING:
+        if len(_WIRE_CACHE) >= _CACHE_SIZE:  # header values come from clients: keep the cache bounded
+            _WIRE_CACHE.clear()
+        found = _WIRE_CACHE[content_type] = _wire_of(content_type)
+    return found  # type: ignore[return-value]
+
+
+def _wire_of(content_type: str) -> WireFormat | None:
+    ct = content_type.split(";", 1)[0].strip().lower()
     if ct == "application/json" or ct.endswith("+json"):
         return WireFormat.JSON
     if ct in ("application/xml", "text/xml") or ct.endswith("+xml"):
@@ -124,6 +140,16 @@ def wire_of(content_type: str) -> WireFormat | None:
 def negotiate(accept: str | None, default: WireFormat) -> WireFormat | None:
     """The reply format for an ``Accept`` header: the acceptable format with the highest ``q`` (``default``
     on ties, wildcards and absence); None when the header accepts neither JSON nor XML."""
+    key = (accept, default)
+    found = _ACCEPT_CACHE.get(key, _MISSING)
+    if found is _MISSING:
+        if len(_ACCEPT_CACHE) >= _CACHE_SIZE:
+            _ACCEPT_CACHE.clear()
+        found = _ACCEPT_CACHE[key] = _negotiate(accept, default)
+    return found  # type: ignore[return-value]
+
+
+def _negotiate(accept: str | None, default: WireFormat) -> WireFormat | None:
     if accept is None or not accept.strip():
         return default
     best: tuple[float, int, WireFormat] | None = None
@@ -294,7 +320,7 @@ class _Vtn:
             if allowed is None:
                 return self._refusal_response(request, _error(404, f"no facet {facet!r}; facets: "
                                                                    f"{', '.join(FACETS)}"))
-        wire = wire_of(request.content_type)
+        wire = wire_of(request.headers.get("Content-Type", ""))
         if wire is None:
             return self._refusal_response(request, _error(
                 415, f"unsupported content type {request.content_type!r}: send application/json or application/xml"))

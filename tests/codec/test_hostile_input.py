@@ -500,14 +500,14 @@ def test_json_document_that_is_not_a_known_message_is_unknown(doc):
 
 
 def test_json_nan_and_infinity_literals_are_invalid(event_json):
-    doc = event_json.replace(b'"ei:value": 1.5', b'"ei:value": NaN')
-    doc = doc.replace(b'"ei:value": -0.25', b'"ei:value": -Infinity')
+    doc = event_json.replace(b'"ei:value":1.5', b'"ei:value":NaN')
+    doc = doc.replace(b'"ei:value":-0.25', b'"ei:value":-Infinity')
     assert doc.count(b"NaN") == 1
     raises_exactly(InvalidMessageError, ResponseCode.INVALID_DATA, decode_json, doc)
 
 
 def test_json_number_too_large_for_a_float_is_invalid(event_json):
-    doc = event_json.replace(b'"ei:value": 1.5', b'"ei:value": 1' + b"0" * 400)
+    doc = event_json.replace(b'"ei:value":1.5', b'"ei:value":1' + b"0" * 400)
     raises_exactly(InvalidMessageError, ResponseCode.INVALID_DATA, decode_json, doc)
 
 

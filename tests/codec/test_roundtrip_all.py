@@ -131,7 +131,7 @@ def test_pretty_printed_xml_decodes_to_the_same_message(message: Model):
 
 @EXAMPLES
 def test_indented_json_decodes_to_the_same_message(message: Model):
-    assert decode_json(encode_json(message, indent=2)) == message
+    assert decode_json(encode_json(message, pretty=True)) == message
 
 
 # ------------------------------------------------------------------------- generated oadrDistributeEvent
@@ -578,7 +578,7 @@ def test_json_decimal_with_a_huge_exponent_is_an_invalid_message():
     message = DECIMAL_EXAMPLES[0]
     value = _first_decimal(message)
     doc = encode_json(message).decode()
-    pattern = re.compile(r'(?<=: )"?' + re.escape(str(json.loads(json.dumps(float(value))))) + r'"?(?=[,}\]])')
+    pattern = re.compile(r'(?<=:)"?' + re.escape(str(json.loads(json.dumps(float(value))))) + r'"?(?=[,}\]])')
     assert pattern.search(doc), doc
     with pytest.raises(InvalidMessageError):
         decode_json(pattern.sub('"1E+999999999999999999"', doc, count=1))

@@ -226,7 +226,7 @@ def test_schema_version_none_leaves_the_attribute_out() -> None:
 
 def test_json_form_uses_prefixed_element_names() -> None:
     msg = OadrPoll(ven_id="ven-1")
-    assert encode_json(msg) == b'{"oadr:oadrPoll": {"@ei:schemaVersion": "2.0b", "ei:venID": "ven-1"}}'
+    assert encode_json(msg) == b'{"oadr:oadrPoll":{"@ei:schemaVersion":"2.0b","ei:venID":"ven-1"}}'
     assert decode_json(b'{"oadr:oadrPoll": {"ei:venID": "ven-1"}}') == OadrPoll(ven_id="ven-1")
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib.util
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
-__all__ = ["UnreadableFile", "looks_like_json", "read_input", "usage"]
+__all__ = ["UnreadableFile", "event_loop_problem", "looks_like_json", "read_input", "run_loop", "usage"]
 
 
 class UnreadableFile(Exception):
@@ -37,3 +41,20 @@ def usage(parser: argparse.ArgumentParser) -> int:
     """A command group called without its subcommand: print its help to stderr, exit code 2."""
     parser.print_help(sys.stderr)
     return 2
+
+
+def event_loop_problem(choice: str) -> str | None:
+    """Why the ``--event-loop`` choice cannot run here (None when it can)."""
+    if choice == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        return "--event-loop uvloop: uvloop is not installed (pip install 'transactive[server]')"
+    return None
+
+
+def run_loop(main: Coroutine[Any, Any, None], choice: str = "auto") -> None:
+    """Run ``main`` on uvloop (``choice`` "uvloop", or "auto" when it is installed) or asyncio's own loop."""
+    if choice != "asyncio" and importlib.util.find_spec("uvloop") is not None:
+        import uvloop
+
+        uvloop.run(main)
+        return
+    asyncio.run(main)

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         for err in exc.errors:
             print(f"  {err}", file=sys.stderr)
         return 1
-    out = encode_json(message, indent=2) + b"\n" if args.to == "json" else encode_xml(message) + b"\n"
+    out = encode_json(message, pretty=True) + b"\n" if args.to == "json" else encode_xml(message) + b"\n"
     if args.output:
         try:
             Path(args.output).write_bytes(out)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from transactive.cli._io import usage
+from transactive.cli._io import event_loop_problem, run_loop, usage
 
 __all__ = ["add_parser", "run"]
 
@@ -109,6 +109,8 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--gate-closure-minutes", type=_positive, default=5.0,
                    help="tendering closes this long before an interval starts (default 5)")
     s.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    s.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
+                   help="auto (default): uvloop when installed (extra 'server'), else asyncio's own loop")
     s.set_defaults(run=_serve)
 
     r = group.add_parser("report", help="what a data directory holds; whether its ledger verifies",
@@ -133,6 +135,10 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     if (args.parent is None) != (args.parent_party is None):
         print(f"{prog}: --parent and --parent-party go together", file=sys.stderr)
+        return 2
+    problem = event_loop_problem(args.event_loop)
+    if problem is not None:
+        print(f"{prog}: {problem}", file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -161,7 +167,7 @@ def _serve(args: argparse.Namespace) -> int:
         await serve(options, stop=stop, ready=ready)
 
     try:
-        asyncio.run(main())
+        run_loop(main(), args.event_loop)
     except OSError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ True
 """
 
 from transactive.codec.json import decode_json, encode_json, from_json_obj, to_json_obj
+from transactive.codec.pins import pin, pinned, unpin
 from transactive.codec.registry import message, message_types
 from transactive.codec.safe import parse_xml
 from transactive.codec.xml import decode_element, decode_xml, encode_xml
@@ -21,7 +22,10 @@ __all__ = [
     "message",
     "message_types",
     "parse_xml",
+    "pin",
+    "pinned",
     "to_json_obj",
+    "unpin",
 ]
 
 

@@ -16,16 +16,19 @@ from pydantic import ValidationError
 
 from transactive._xmlutil import element_path, line_of, pretty_name
 from transactive.codec.errors import field_errors
+from transactive.codec.pins import PINS
 from transactive.codec.plan import Leaf, Node, plan_for
 from transactive.errors import FieldError, InvalidMessageError
 from transactive.model.base import Model
 
-__all__ = ["decoder_of", "element_path", "encoder_of", "pretty_name", "summary"]
+__all__ = ["decoder_of", "element_path", "encoder_of", "json_encoder_of", "pretty_name", "summary"]
 
 Encoder = Callable[[Any, list[str], str, str], None]
+JsonEncoder = Callable[[Any], dict[str, Any]]
 Decoder = Callable[[etree._Element], dict[str, Any]]
 
 _ENCODERS: dict[type[Model], Encoder] = {}
+_JSON_ENCODERS: dict[type[Model], JsonEncoder] = {}
 _DECODERS: dict[type[Model], Decoder] = {}
 _XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 
@@ -95,7 +98,7 @@ def encoder_of(cls: type[Model]) -> Encoder:
     found = _ENCODERS.get(cls)
     if found is not None:
         return found
-    g: dict[str, Any] = {"_bad_choice": _bad_choice}
+    g: dict[str, Any] = {"_bad_choice": _bad_choice, "PINS": PINS}
     counter = itertools.count()
     lines = ["def enc(obj, out, qname, extra):"]
     later: list[tuple[str, type[Model]]] = []
@@ -149,12 +152,16 @@ def encoder_of(cls: type[Model]) -> Encoder:
 
     def sub_element(model: type[Model], var: str, qname: str, indent: str,
                     stack: tuple[type[Model], ...]) -> None:
+        e = f"E{next(counter)}"
+        later.append((e, model))
+        lines.append(f"{indent}p = PINS.get(id({var}))")
+        lines.append(f"{indent}if p is not None and p.obj is {var}:")
+        lines.append(f"{indent}    out.append(p.xml_text({e}, {qname!r}))")
+        lines.append(f"{indent}else:")
         if model in stack or len(stack) >= _INLINE_DEPTH:
-            e = f"E{next(counter)}"
-            later.append((e, model))
-            lines.append(f"{indent}{e}({var}, out, {qname!r}, '')")
+            lines.append(f"{indent}    {e}({var}, out, {qname!r}, '')")
         else:
-            element(model, var, repr(qname), "''", indent, stack)
+            element(model, var, repr(qname), "''", indent + "    ", stack)
 
     def emit_leaf(leaf: Leaf, obj: str, indent: str, opens: str, closes: str,
                   stack: tuple[type[Model], ...]) -> None:
@@ -206,7 +213,11 @@ def encoder_of(cls: type[Model]) -> Encoder:
                 f"e = {t}.get(type(x))",
                 "if e is None:",
                 f"    raise _bad_choice(x, {leaf.name!r})",
-                "e[1](x, out, e[0], '')",
+                "p = PINS.get(id(x))",
+                "if p is not None and p.obj is x:",
+                "    out.append(p.xml_text(e[1], e[0]))",
+                "else:",
+                "    e[1](x, out, e[0], '')",
             ]
             if leaf.repeated:
                 lines.append(f"{inner}for x in {v}:")
@@ -250,6 +261,122 @@ def _single_chain(node: Node) -> tuple[Leaf, str, str] | None:
             current = child
             continue
         return child, opens, closes
+
+
+# ------------------------------------------------------------------------------------ JSON encoders
+def json_encoder_of(cls: type[Model]) -> JsonEncoder:
+    """``enc(obj) -> dict``: the JSON object of ``obj``'s element (its attributes, text and children, the
+    CTS JSON binding's convention, see :mod:`transactive.codec.json`).
+
+    Child models are inlined like :func:`encoder_of` does; absent values and empty repeated fields write
+    nothing, and a wrapper left empty is dropped, as in the XML form.
+    """
+    found = _JSON_ENCODERS.get(cls)
+    if found is not None:
+        return found
+    g: dict[str, Any] = {"_bad_choice": _bad_choice, "PINS": PINS}
+    counter = itertools.count()
+    lines = ["def enc(obj):"]
+    later: list[tuple[str, type[Model]]] = []
+    choice_tables: list[tuple[str, Leaf]] = []
+
+    def body(model: type[Model], obj: str, d: str, indent: str, stack: tuple[type[Model], ...]) -> None:
+        plan = plan_for(model)
+        lines.append(f"{indent}{d} = {{}}")
+        for leaf in [*plan.attrs, *([plan.text] if plan.text is not None else [])]:
+            f = f"F{next(counter)}"
+            g[f] = leaf.jfmt
+            key = "$" if leaf is plan.text else "@" + leaf.qname
+            lines.append(f"{indent}v = {obj}.{leaf.name}")
+            lines.append(f"{indent}if v is not None:")
+            lines.append(f"{indent}    {d}[{key!r}] = {f}(v)")
+        children(plan.root, obj, d, indent, (*stack, model))
+
+    def children(node: Node, obj: str, d: str, indent: str, stack: tuple[type[Model], ...]) -> None:
+        for item in node.children:
+            if isinstance(item, Node):
+                w = f"w{next(counter)}"
+                lines.append(f"{indent}{w} = {{}}")
+                children(item, obj, w, indent, stack)
+                lines.append(f"{indent}if {w}:")
+                lines.append(f"{indent}    {d}[{item.qname!r}] = {w}")
+            else:
+                leaf_(item, obj, d, indent, stack)
+
+    def value_of(model: type[Model], x: str, indent: str, stack: tuple[type[Model], ...]) -> str:
+        """Emit the code encoding ``x`` (a ``model``); returns the variable holding the result."""
+        e = f"E{next(counter)}"
+        later.append((e, model))
+        sub = f"d{next(counter)}"
+        lines.append(f"{indent}p = PINS.get(id({x}))")
+        lines.append(f"{indent}if p is not None and p.obj is {x}:")
+        lines.append(f"{indent}    {sub} = p.json({e})")
+        lines.append(f"{indent}else:")
+        if model in stack or len(stack) >= _INLINE_DEPTH:
+            lines.append(f"{indent}    {sub} = {e}({x})")
+        else:
+            body(model, x, sub, indent + "    ", stack)
+        return sub
+
+    def leaf_(leaf: Leaf, obj: str, d: str, indent: str, stack: tuple[type[Model], ...]) -> None:
+        v = f"v{next(counter)}"
+        q = leaf.qname
+        lines.append(f"{indent}{v} = {obj}.{leaf.name}")
+        lines.append(f"{indent}{'if ' + v + ':' if leaf.repeated else 'if ' + v + ' is not None:'}")
+        inner = indent + "    "
+        if leaf.kind == "scalar":
+            f = f"F{next(counter)}"
+            g[f] = leaf.jfmt
+            value = f"[{f}(x) for x in {v}]" if leaf.repeated else f"{f}({v})"
+            lines.append(f"{inner}{d}[{q!r}] = {value}")
+            return
+        if leaf.kind == "model" or len(leaf.choice_names) == 1:
+            model = leaf.model if leaf.kind == "model" else next(iter(leaf.choice_names))
+            assert model is not None
+            if leaf.kind == "choice":
+                q = leaf.choice_names[model][0]
+            x = f"x{next(counter)}"
+            if leaf.repeated:
+                lst = f"l{next(counter)}"
+                lines.append(f"{inner}{lst} = []")
+                lines.append(f"{inner}for {x} in {v}:")
+                target, loop_indent = f"{lst}.append", inner + "    "
+            else:
+                lines.append(f"{inner}{x} = {v}")
+                target, loop_indent = "", inner
+            if leaf.kind == "choice":
+                lines.append(f"{loop_indent}if type({x}) is not {_class_ref(g, model)}:")
+                lines.append(f"{loop_indent}    raise _bad_choice({x}, {leaf.name!r})")
+            result = value_of(model, x, loop_indent, stack)
+            lines.append(f"{loop_indent}{target}({result})" if target else f"{loop_indent}{d}[{q!r}] = {result}")
+            if leaf.repeated:
+                lines.append(f"{inner}{d}[{q!r}] = {lst}")
+            return
+        t = f"C{next(counter)}"  # a choice among several classes: one table lookup per value
+        choice_tables.append((t, leaf))
+        lines.append(f"{inner}for x in {v if leaf.repeated else '(' + v + ',)'}:")
+        lines.append(f"{inner}    e = {t}.get(type(x))")
+        lines.append(f"{inner}    if e is None:")
+        lines.append(f"{inner}        raise _bad_choice(x, {leaf.name!r})")
+        lines.append(f"{inner}    p = PINS.get(id(x))")
+        lines.append(f"{inner}    y = p.json(e[1]) if p is not None and p.obj is x else e[1](x)")
+        if leaf.repeated:
+            lines.append(f"{inner}    {d}.setdefault(e[0], []).append(y)")
+        else:
+            lines.append(f"{inner}    {d}[e[0]] = y")
+
+    body(cls, "obj", "d", "    ", ())
+    lines.append("    return d")
+    source = "\n".join(lines)
+    exec(compile(source, f"<json encoder {cls.__name__}>", "exec"), g)  # generated from our own plan
+    enc: JsonEncoder = g["enc"]
+    enc.__source__ = source  # type: ignore[attr-defined]
+    _JSON_ENCODERS[cls] = enc
+    for name, sub in later:
+        g[name] = json_encoder_of(sub)
+    for name, leaf in choice_tables:
+        g[name] = {member: (q, json_encoder_of(member)) for member, (q, _clark) in leaf.choice_names.items()}
+    return enc
 
 
 # ----------------------------------------------------------------------------------------- decoders

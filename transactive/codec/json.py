@@ -20,8 +20,10 @@ import json
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import ValidationError
 
+from transactive.codec._gen import json_encoder_of
 from transactive.codec.errors import field_errors
 from transactive.codec.plan import XML_BAD, Leaf, Node, Plan, plan_for
 from transactive.codec.registry import lookup_json
@@ -45,65 +47,28 @@ MAX_JSON_DEPTH = 128
 
 
 def to_json_obj(message: Model) -> dict[str, Any]:
-    """The message as a JSON-ready dict (``{"pfx:message": {...}}``)."""
+    """The message as a JSON-ready dict (``{"pfx:message": {...}}``), a new one on every call."""
+    result: dict[str, Any] = orjson.loads(encode_json(message))
+    return result
+
+
+def _json_obj(message: Model) -> dict[str, Any]:
+    """The message as a dict for ``orjson.dumps`` (may hold the kept text of pinned parts)."""
     cls = type(message)
     if not cls.__tag__:
         raise LocalProtocolError(f"{cls.__name__} is not a message (it has no element name)")
     try:
-        return {cls.__tag__: _encode(plan_for(cls), message)}
+        return {cls.__tag__: json_encoder_of(cls)(message)}
     except ValueError as exc:
         raise LocalProtocolError(f"cannot encode {cls.__name__}: {exc}") from None
 
 
-def encode_json(message: Model, *, indent: int | None = None) -> bytes:
-    """The message as UTF-8 JSON text."""
+def encode_json(message: Model, *, pretty: bool = False) -> bytes:
+    """The message as UTF-8 JSON text (compact; ``pretty=True`` indents by two spaces)."""
     # str values were checked for characters XML cannot carry (lone surrogates among them): UTF-8 is safe
-    return json.dumps(to_json_obj(message), indent=indent, ensure_ascii=False).encode("utf-8")
-
-
-def _encode(plan: Plan, obj: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for leaf in plan.attrs:
-        value = getattr(obj, leaf.name)
-        if value is not None:
-            out["@" + leaf.qname] = leaf.jfmt(value)
-    if plan.text is not None:
-        value = getattr(obj, plan.text.name)
-        if value is not None:
-            out["$"] = plan.text.jfmt(value)
-    _encode_children(plan.root.children, obj, out)
-    return out
-
-
-def _encode_children(children: list[Leaf | Node], obj: Any, out: dict[str, Any]) -> None:
-    for item in children:
-        if item.is_node:
-            assert isinstance(item, Node)
-            inner: dict[str, Any] = {}
-            _encode_children(item.children, obj, inner)
-            if inner:
-                out[item.qname] = inner
-            continue
-        assert isinstance(item, Leaf)
-        value = getattr(obj, item.name)
-        if value is None or (item.repeated and not value):
-            continue  # like the XML form: an absent or empty repeated field writes nothing
-        if item.kind == "scalar":
-            out[item.qname] = [item.jfmt(v) for v in value] if item.repeated else item.jfmt(value)
-        elif item.kind == "model":
-            assert item.model is not None
-            sub = plan_for(item.model)
-            out[item.qname] = [_encode(sub, v) for v in value] if item.repeated else _encode(sub, value)
-        else:
-            for v in value if item.repeated else (value,):
-                names = item.choice_names.get(type(v))
-                if names is None:
-                    raise LocalProtocolError(f"{type(v).__name__} is not an allowed choice for {item.name}")
-                encoded = _encode(plan_for(type(v)), v)
-                if item.repeated:
-                    out.setdefault(names[0], []).append(encoded)
-                else:
-                    out[names[0]] = encoded
+    text = orjson.dumps(_json_obj(message))
+    # kept text of pinned parts is compact: indent the whole document from the parsed text
+    return orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2) if pretty else text
 
 
 def decode_json(data: bytes | str, cls: type[M] | None = None) -> M:
@@ -112,10 +77,21 @@ def decode_json(data: bytes | str, cls: type[M] | None = None) -> M:
         raise MalformedDocumentError(f"document is {len(data)} bytes, more than the {MAX_JSON_BYTES} allowed",
                                      response_code=413)
     try:
-        obj = json.loads(data)
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        obj = _lenient_loads(data)
+    return from_json_obj(obj, cls)
+
+
+def _lenient_loads(data: bytes | str) -> Any:
+    """orjson refuses some texts the standard library reads (NaN and Infinity literals, integers beyond 64
+    bits, lone surrogates in strings). Those are read here so the field holding them is named in an
+    :class:`InvalidMessageError` (response code 454) like any other bad value; text that is not JSON at all
+    is a :class:`MalformedDocumentError`."""
+    try:
+        return json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise MalformedDocumentError(f"not valid JSON: {exc}", errors=[FieldError("/", str(exc))]) from None
-    return from_json_obj(obj, cls)
 
 
 def from_json_obj(obj: Any, cls: type[M] | None = None) -> M:
@@ -139,7 +115,7 @@ def from_json_obj(obj: Any, cls: type[M] | None = None) -> M:
     base = "/" + key
     fields = _decode(plan_for(found), body, base, 0)
     try:
-        return found.model_validate(fields)  # type: ignore[return-value]
+        return found.__pydantic_validator__.validate_python(fields)  # type: ignore[no-any-return]
     except ValidationError as exc:
         errors = field_errors(found, exc, base)
         raise InvalidMessageError(f"invalid {key}: {errors[0] if errors else exc}", errors=errors) from None
@@ -162,74 +138,85 @@ def _decode(plan: Plan, body: Any, path: str, depth: int) -> dict[str, Any]:
     return fields
 
 
-def _scalar(leaf: Leaf, value: Any, path: str) -> Any:
-    if isinstance(value, (dict, list)):
-        raise _bad(path, f"expected a simple value, got {type(value).__name__}")
-    if value is None:
-        raise _bad(path, "null is not a value")
+def _scalar(leaf: Leaf, value: Any, parent: str, key: str) -> Any:
+    """A simple value of ``leaf`` found under ``key`` in the object at ``parent`` (its path)."""
     if isinstance(value, str):
         if XML_BAD.search(value) is not None:
-            raise _bad(path, "text holds a character XML cannot carry (a control character or lone surrogate)")
+            raise _bad(f"{parent}/{key}",
+                       "text holds a character XML cannot carry (a control character or lone surrogate)")
         if leaf.check is not None:
             try:
                 return leaf.check(value)
             except ValueError as exc:
-                raise _bad(path, str(exc)) from None
+                raise _bad(f"{parent}/{key}", str(exc)) from None
         return value
+    if isinstance(value, (dict, list)):
+        raise _bad(f"{parent}/{key}", f"expected a simple value, got {type(value).__name__}")
+    if value is None:
+        raise _bad(f"{parent}/{key}", "null is not a value")
     if leaf.is_str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if leaf.scalar is Decimal and isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             check_decimal(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
         except (ValueError, ArithmeticError) as exc:
-            raise _bad(path, str(exc)) from None
+            raise _bad(f"{parent}/{key}", str(exc)) from None
     return value
 
 
 def _decode_into(
     plan: Plan | None, node: Node, body: dict[str, Any], fields: dict[str, Any], path: str, depth: int
 ) -> None:
+    # paths are built only when they are needed (an error, a nested object): most keys need none
     for key, value in body.items():
-        sub_path = f"{path}/{key}"
-        if plan is not None and key.startswith("@"):
+        if plan is not None and key[:1] == "@":
             attr = key[1:]
             leaf = next((a for a in plan.attrs if a.qname == attr), None)
             if leaf is not None:
-                fields[leaf.name] = _scalar(leaf, value, sub_path)
+                fields[leaf.name] = _scalar(leaf, value, path, key)
             elif not (attr.startswith("xmlns") or attr.startswith("xsi:")):
-                raise _bad(sub_path, "attribute is not allowed here")
+                raise _bad(f"{path}/{key}", "attribute is not allowed here")
             continue
         if plan is not None and key == "$":
             if plan.text is None:
-                raise _bad(sub_path, "this element has no text content")
-            fields[plan.text.name] = _scalar(plan.text, value, sub_path)
+                raise _bad(f"{path}/{key}", "this element has no text content")
+            fields[plan.text.name] = _scalar(plan.text, value, path, key)
             continue
         item = node.by_json.get(key)
         if item is None:
-            raise _bad(sub_path, "field is not allowed here")
+            raise _bad(f"{path}/{key}", "field is not allowed here")
         if item.is_node:
             assert isinstance(item, Node)
             if not isinstance(value, dict):
-                raise _bad(sub_path, f"expected an object, got {type(value).__name__}")
-            _decode_into(None, item, value, fields, sub_path, depth + 1)
+                raise _bad(f"{path}/{key}", f"expected an object, got {type(value).__name__}")
+            _decode_into(None, item, value, fields, f"{path}/{key}", depth + 1)
             continue
         assert isinstance(item, Leaf)
+        if item.kind == "scalar" and not item.repeated:
+            if isinstance(value, list):
+                raise _bad(f"{path}/{key}", "may appear only once here (got an array)")
+            if item.name in fields:
+                raise _bad(f"{path}/{key}", "may appear only once here")
+            fields[item.name] = _scalar(item, value, path, key)
+            continue
         values = value if isinstance(value, list) else [value]
         if not item.repeated and isinstance(value, list):
-            raise _bad(sub_path, "may appear only once here (got an array)")
+            raise _bad(f"{path}/{key}", "may appear only once here (got an array)")
         decoded = []
         for n, v in enumerate(values):
-            p = f"{sub_path}[{n + 1}]" if item.repeated else sub_path
             if item.kind == "scalar":
-                decoded.append(_scalar(item, v, p))
-            elif item.kind == "model":
+                decoded.append(_scalar(item, v, path, f"{key}[{n + 1}]") if item.repeated
+                               else _scalar(item, v, path, key))
+                continue
+            p = f"{path}/{key}[{n + 1}]" if item.repeated else f"{path}/{key}"
+            if item.kind == "model":
                 assert item.model is not None
                 decoded.append(_decode(plan_for(item.model), v, p, depth + 1))
             else:
                 member = item.json_choices[key]
                 sub = _decode(plan_for(member), v, p, depth + 1)
                 try:
-                    decoded.append(member.model_validate(sub))
+                    decoded.append(member.__pydantic_validator__.validate_python(sub))
                 except ValidationError as exc:
                     errors = field_errors(member, exc, p)
                     raise InvalidMessageError(f"invalid {key}: {errors[0] if errors else exc}",
@@ -237,6 +224,6 @@ def _decode_into(
         if item.repeated:
             fields.setdefault(item.name, []).extend(decoded)
         elif item.name in fields:
-            raise _bad(sub_path, "may appear only once here")
+            raise _bad(f"{path}/{key}", "may appear only once here")
         else:
             fields[item.name] = decoded[0]

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from transactive.codec import pin
 from transactive.ei.cts.market_context import EiMarketContext, EiReplyEiMarketContext
 from transactive.ei.cts.responses import EiResponse
 from transactive.ei.ext import MarketRules, TxReplyEiMarketContext
@@ -77,6 +78,10 @@ class MarketConfig:
     max_price: Decimal = Decimal("10")
     mechanism: Mechanism = Mechanism.UNIFORM
     reserve: ReservePrices | None = field(default=None)
+    # the immutable parts of the market-context reply, built once (every VEN asks for them)
+    _terms: StandardTerms = field(init=False, repr=False, compare=False)
+    _context: EiMarketContext = field(init=False, repr=False, compare=False)
+    _rules: MarketRules = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_currency(self.currency)
@@ -93,6 +98,10 @@ class MarketConfig:
                                     or self.min_price < Decimal(repr(reserve.grid_sell))):
             raise ValueError("with reserve prices, [min_price, max_price] must lie within [grid_sell, grid_buy]")
         object.__setattr__(self, "mechanism", Mechanism(self.mechanism))
+        # every market-context reply carries these unchanged: pinned, they are encoded once
+        object.__setattr__(self, "_terms", pin(self._standard_terms()))
+        object.__setattr__(self, "_context", pin(self.market_context_model()))
+        object.__setattr__(self, "_rules", pin(self._market_rules()))
 
     # -- intervals ---------------------------------------------------------------------------------
 
@@ -118,31 +127,35 @@ class MarketConfig:
     # -- the wire ----------------------------------------------------------------------------------
 
     def market_context_model(self, *, created: datetime | None = None) -> EiMarketContext:
-        """The standard ``ei:eiMarketContext`` part (see the module's mapping table)."""
+        """The standard ``ei:eiMarketContext`` part (see the module's mapping table); ``created`` is its
+        ``ei:createdDateTime`` (when the context was made; :meth:`reply` leaves it out)."""
+        if created is None and hasattr(self, "_context"):
+            return self._context
+        return EiMarketContext(schema_version="0.4", market_context=self.market_context, market_name=self.name,
+                               standard_terms=self._terms, created_date_time=created)
+
+    def _standard_terms(self) -> StandardTerms:
         kwh = EnergyReal(si_scale_code=SiScaleCode.KILO)
-        return EiMarketContext(
-            schema_version="0.4",
+        return StandardTerms(
             market_context=self.market_context,
-            market_name=self.name,
-            standard_terms=StandardTerms(
-                market_context=self.market_context,
-                market_context_name=self.name,
-                terms_sets=(StandardTermsSet(
-                    terms=(MinimumResponseDuration(duration=self.interval),
-                           MarketGranularity(quantity=float(self.quantity_scale), item=kwh)),
-                    non_standard_terms_handling=NonStandardTermsHandling.REJECT,
-                ),),
-                product_description=TemixPower(energy_item=kwh),
-                granularity=self.interval,
-                time_zone="UTC",
-                currency=self.currency,
+            market_context_name=self.name,
+            terms_sets=(StandardTermsSet(
+                terms=(MinimumResponseDuration(duration=self.interval),
+                       MarketGranularity(quantity=float(self.quantity_scale), item=kwh)),
                 non_standard_terms_handling=NonStandardTermsHandling.REJECT,
-            ),
-            created_date_time=created,
+            ),),
+            product_description=TemixPower(energy_item=kwh),
+            granularity=self.interval,
+            time_zone="UTC",
+            currency=self.currency,
+            non_standard_terms_handling=NonStandardTermsHandling.REJECT,
         )
 
     def rules(self) -> MarketRules:
         """The **extension** part ``tx:marketRules``."""
+        return self._rules
+
+    def _market_rules(self) -> MarketRules:
         return MarketRules(
             market_party_id=self.market_party_id,
             mechanism=self.mechanism.value,
@@ -160,11 +173,7 @@ class MarketConfig:
 
     def reply(self, response: EiResponse) -> TxReplyEiMarketContext:
         """The answer to ``eiRequestEiMarketContext``: standard part plus extension."""
-        return TxReplyEiMarketContext(
-            response=response,
-            market_context=self.market_context_model(created=response.created_date_time),
-            rules=self.rules(),
-        )
+        return TxReplyEiMarketContext(response=response, market_context=self._context, rules=self._rules)
 
     @staticmethod
     def standard_reply(response: EiResponse) -> EiReplyEiMarketContext:
