@@ -1,24 +1,31 @@
 """VTN benchmark: request round trips per second over loopback HTTP, side by side with openleadr's VTN, and
 one market interval with 10,000 VENs cleared and notified.
 
-1. Round trips. The transactive VTN runs as ``transactive vtn serve`` (its own process, a fresh data
-   directory, durable store: every tender is committed with fsync before its reply). The load generator
-   is a separate process (this script with ``--load``): ``--clients`` (default 50) concurrent aiohttp
-   client loops, one keep-alive connection each, posting for ``--duration`` seconds (default 20). Measured:
-   * a no-op request, ``eiRequestEiMarketContext`` (no store write), in JSON and in XML;
-   * a tender, ``eiCreateTender`` (JSON; each client a registered party with its bearer token, every
-     request a new tender: a durable write);
-   * openleadr 0.5.36's ``OpenADRServer`` (bench/openleadr_vtn_side.py, in .venv-openleadr; plain HTTP,
-     no signing) answering unsigned ``oadrPoll`` s, loaded by the *same* generator process code.
-   Reported: the median of the per-second completion counts (the first second, warm-up, left out), the
-   mean rate, the median latency, and the ratios transactive / openleadr.
+1. Round trips. Both servers are loaded by the same C load generator, ``wrk`` (``-t1 -c50``: one thread, 50
+   concurrent keep-alive connections, ``--duration`` seconds a run, default 20; ``bench/install_wrk.sh``
+   installs it). wrk is used because a Python load generator saturates near 5,000 requests/s on this
+   2-core machine and would measure itself. Targets, each run in turn within one *round*; ``--rounds``
+   (default 3) rounds, so every target is measured side by side with the others several times:
+   * ``noop_json`` / ``noop_xml``: ``eiRequestEiMarketContext`` to ``transactive vtn serve`` (its own
+     process, a fresh data directory, default event loop: uvloop), the full reply (response, market
+     context, market rules) in JSON / XML;
+   * ``noop_json_asyncio``: the same against a second VTN started with ``--event-loop asyncio``;
+   * ``tender_json``: ``eiCreateTender``, every request a new tender from one of 50 registered parties
+     (bearer tokens), each committed durably (fsync) before its reply; afterwards the VTN's store must hold
+     at least as many tenders as wrk counted replies (checked, or the benchmark fails);
+   * ``openleadr_poll``: openleadr 0.5.36's ``OpenADRServer`` (bench/openleadr_vtn_side.py, in
+     .venv-openleadr; plain HTTP, no signing) answering unsigned ``oadrPoll`` documents created by openleadr.
+   Before loading, one request to each target is checked by hand (HTTP 200 and EI response code 200).
+   Reported per target: requests/s of every round, their median, wrk's median and 99th percentile latency,
+   non-2xx and socket errors; the ratio of medians and the per-round (paired) ratios to openleadr.
 2. A market interval with ``--vens`` (default 10,000) VENs, through the **service directly** (in process:
    the registrations and tenders are written through ``VtnCore.handle``, batched in one store transaction
    as set-up, not timed), then timed: gate closure (clearing, writing the transactions), anchoring every
    transaction on the embedded ledger, and the notices (``eiCreateTransaction`` per party plus the quote
    to every registered party) posted to the HTTP notice board long polls are served from.
 
-Usage: python bench/vtn_bench.py [--duration 20] [--clients 50] [--vens 10000] [--json] [--skip-openleadr]
+Usage: python bench/vtn_bench.py [--duration 20] [--rounds 3] [--clients 50] [--vens 10000] [--json]
+       [--skip-openleadr] [--skip-market]
 ``--json`` writes bench/results/vtn.json too. Every process started is stopped before exit.
 """
 
@@ -28,12 +35,17 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -48,90 +60,112 @@ OPENLEADR_PY = ROOT / ".venv-openleadr" / "bin" / "python"
 MARKET = "urn:transactive:market:rt15"
 
 
-# ---- the load generator (runs in its own process) -------------------------------------------------------
+# ---- the load generator: wrk ------------------------------------------------------------------------
 
 
-async def _load(spec: dict[str, Any]) -> dict[str, Any]:
-    import aiohttp
-
-    url: str = spec["url"]
-    duration: float = spec["duration"]
-    buckets: dict[int, int] = {}
-    latencies: list[float] = []
-    errors = 0
-    statuses: dict[int, int] = {}
-    counter = 0
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        start = time.perf_counter()
-        deadline = start + duration
-
-        async def client(headers: dict[str, str], template: bytes) -> None:
-            nonlocal counter, errors
-            templated = b"{n}" in template
-            while True:
-                now = time.perf_counter()
-                if now >= deadline:
-                    return
-                counter += 1
-                body = template.replace(b"{n}", str(counter).encode()) if templated else template
-                try:
-                    async with session.post(url, data=body, headers=headers) as response:
-                        await response.read()
-                        status = response.status
-                except (aiohttp.ClientError, OSError):
-                    errors += 1
-                    continue
-                done = time.perf_counter()
-                statuses[status] = statuses.get(status, 0) + 1
-                if status != 200:
-                    errors += 1
-                    continue
-                latencies.append(done - now)
-                second = int(done - start)
-                buckets[second] = buckets.get(second, 0) + 1
-
-        await asyncio.gather(*(client(c["headers"], c["body"].encode()) for c in spec["clients"]))
-        elapsed = time.perf_counter() - start
-    full = [buckets.get(s, 0) for s in range(1, int(duration))]
-    ok = sum(buckets.values())
-    return {
-        "requests": ok,
-        "errors": errors,
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "seconds": elapsed,
-        "mean_per_s": ok / elapsed,
-        "median_per_s": statistics.median(full) if full else ok / elapsed,
-        "latency_ms_median": statistics.median(latencies) * 1e3 if latencies else None,
-        "latency_ms_p99": sorted(latencies)[int(len(latencies) * 0.99)] * 1e3 if latencies else None,
-    }
+def find_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    out = subprocess.run(["sh", str(HERE / "install_wrk.sh")], capture_output=True, text=True, check=False)
+    if out.returncode != 0 or not out.stdout.strip():
+        raise SystemExit(f"vtn_bench: wrk is needed and could not be installed: {out.stderr.strip()[-500:]}")
+    return out.stdout.strip().splitlines()[-1]
 
 
-def run_load(url: str, clients: list[dict[str, Any]], duration: float) -> dict[str, Any]:
-    """Run the generator in a separate process (this script, ``--load``) and return its figures."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
-        json.dump({"url": url, "clients": clients, "duration": duration}, fh)
-        spec = fh.name
-    try:
-        out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--load", spec], capture_output=True,
-                             text=True, timeout=duration + 120, check=True)
-    finally:
-        os.unlink(spec)
-    result: dict[str, Any] = json.loads(out.stdout)
+def _lua_string(text: str) -> str:
+    level = "=" * 4
+    assert f"]{level}]" not in text
+    return f"[{level}[{text}]{level}]"
+
+
+@dataclass
+class Target:
+    """One thing to load: requests (method, path, headers, body) cycled round robin by wrk."""
+
+    name: str
+    url: str
+    requests: list[tuple[dict[str, str], str]]  # headers, body ("{n}" in a body: a per-request counter)
+
+    def script(self, directory: Path) -> Path:
+        path = urllib.parse.urlsplit(self.url).path or "/"
+        rows = []
+        for headers, body in self.requests:
+            lua_headers = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items())
+            rows.append(f"  {{ headers = {{ {lua_headers} }}, body = {_lua_string(body)} }},")
+        templated = any("{n}" in body for _h, body in self.requests)
+        lua = [
+            "local reqs = {", *rows, "}",
+            f"local path = {_lua_string(path)}",
+            "local n = 0",
+            "request = function()",
+            "  n = n + 1",
+            "  local r = reqs[(n % #reqs) + 1]",
+            ('  local body = string.gsub(r.body, "{n}", tostring(n))' if templated else "  local body = r.body"),
+            '  return wrk.format("POST", path, r.headers, body)',
+            "end",
+        ]
+        script = directory / f"{self.name}.lua"
+        script.write_text("\n".join(lua) + "\n")
+        return script
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    if match is None:
+        raise ValueError(f"unreadable wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def run_wrk(wrk: str, target: Target, duration: float, clients: int, directory: Path) -> dict[str, Any]:
+    script = target.script(directory)
+    cmd = [wrk, "-t1", f"-c{clients}", f"-d{int(duration)}s", "--latency", "-s", str(script), target.url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
+    result: dict[str, Any] = {"non_2xx": 0, "socket_errors": 0}
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("Requests/sec:"):
+            result["per_s"] = float(line.split()[1])
+        elif re.match(r"\d+ requests in", line):
+            result["requests"] = int(line.split()[0])
+        elif line.startswith("Non-2xx or 3xx responses:"):
+            result["non_2xx"] = int(line.split()[-1])
+        elif line.startswith("Socket errors:"):
+            result["socket_errors"] = sum(int(x) for x in re.findall(r"\d+", line))
+        elif re.match(r"(50|99)(\.0+)?%\s", line):
+            pct, value = line.split()[:2]
+            result[f"latency_ms_p{pct.split('.')[0].rstrip('%')}"] = _ms(value)
+    if "per_s" not in result:
+        raise RuntimeError(f"wrk printed no rate:\n{out}")
     return result
+
+
+def check_once(target: Target, expect: bytes) -> None:
+    """One request by hand: HTTP 200 and the expected EI response code in the reply."""
+    headers, body = target.requests[0]
+    request = urllib.request.Request(target.url, data=body.replace("{n}", "0").encode(), headers=headers,
+                                     method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        reply = response.read()
+        if response.status != 200 or expect not in reply:
+            raise RuntimeError(f"{target.name}: unexpected reply {response.status} {reply[:400]!r}")
 
 
 # ---- the transactive VTN as a process ------------------------------------------------------------------
 
 
 class VtnProcess:
-    def __init__(self, data_dir: Path) -> None:
-        self.out = data_dir.parent / "vtn.out"
-        self.err = data_dir.parent / "vtn.err"
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        self.data_dir = data_dir
+        self.out = data_dir.parent / f"{data_dir.name}.out"
+        self.err = data_dir.parent / f"{data_dir.name}.err"
         with open(self.out, "wb") as stdout, open(self.err, "wb") as stderr:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "transactive.cli", "vtn", "serve", "--host", "127.0.0.1", "--port", "0",
-                 "--data-dir", str(data_dir), "--log-level", "WARNING"],
+                 "--data-dir", str(data_dir), "--log-level", "WARNING", *extra],
                 stdout=stdout, stderr=stderr, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -155,8 +189,8 @@ class VtnProcess:
                 self.proc.wait(10)
 
 
-async def _setup_tender_clients(url: str, n: int) -> list[dict[str, Any]]:
-    """Register ``n`` parties over HTTP; one client spec each: its token and a tender template."""
+async def _tender_requests(url: str, n: int) -> list[tuple[dict[str, str], str]]:
+    """Register ``n`` parties over HTTP; for each its headers (bearer token) and a tender template."""
     import aiohttp
 
     from transactive.codec import encode_json
@@ -168,7 +202,7 @@ async def _setup_tender_clients(url: str, n: int) -> list[dict[str, Any]]:
     async with aiohttp.ClientSession() as http, http.get(url + "/health") as response:
         health = await response.json()
     interval = datetime.fromisoformat(health["next_open_interval"]) + timedelta(seconds=health["interval"])
-    clients = []
+    requests = []
     async with HttpTransport(url) as transport:
         for i in range(n):
             party = f"bench-{i:03d}"
@@ -181,67 +215,112 @@ async def _setup_tender_clients(url: str, n: int) -> list[dict[str, Any]]:
             msg = EiCreateTender(request_id=f"req-{tender_id}", party_id=party,
                                  counter_party_id=cfg.market_party_id,
                                  tenders=(EiTender(tender_id=tender_id, item=item),))
-            clients.append({"headers": {"Content-Type": "application/json", "Accept": "application/json",
-                                        "Authorization": f"Bearer {ven.token}"},
-                            "body": encode_json(msg).decode()})
-    return clients
+            requests.append(({"Content-Type": "application/json", "Accept": "application/json",
+                              "Authorization": f"Bearer {ven.token}"}, encode_json(msg).decode()))
+    return requests
 
 
-def bench_transactive(duration: float, n_clients: int) -> dict[str, Any]:
+class OpenleadrProcess:
+    def __init__(self) -> None:
+        if not OPENLEADR_PY.exists():
+            subprocess.run(["bash", str(ROOT / "interop" / "openleadr_peer" / "make_venv.sh")], check=False)
+        if not OPENLEADR_PY.exists():
+            raise RuntimeError("no openleadr environment (.venv-openleadr)")
+        self.proc = subprocess.Popen([str(OPENLEADR_PY), str(HERE / "openleadr_vtn_side.py")], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout is not None
+        self.ready: dict[str, Any] | None = None
+        for line in self.proc.stdout:
+            if line.startswith("READY "):
+                self.ready = json.loads(line[6:])
+                break
+        if self.ready is None:
+            self.stop()
+            raise RuntimeError("the openleadr VTN did not start")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+
+
+def _tenders_in(data_dir: Path) -> int:
+    out = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "report", "--data-dir", str(data_dir),
+                          "--json"], capture_output=True, text=True, cwd=ROOT, check=False)
+    return int(json.loads(out.stdout)["tenders"])
+
+
+def bench_round_trips(duration: float, rounds: int, clients: int, with_openleadr: bool) -> dict[str, Any]:
     from transactive.codec import encode_json, encode_xml
     from transactive.ei.cts.market_context import EiRequestEiMarketContext
 
-    noop = EiRequestEiMarketContext(request_id="noop-{n}", market_contexts=(MARKET,))
-    out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="vtn-bench-") as tmp:
-        vtn = VtnProcess(Path(tmp) / "data")
+    wrk = find_wrk()
+    version = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False)
+    noop = EiRequestEiMarketContext(request_id="noop-1", market_contexts=(MARKET,))
+    runs: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory(prefix="vtn-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        started: list[Any] = []
         try:
-            url = vtn.url + "/cts"
-            for wire, body, ct in (("json", encode_json(noop), "application/json"),
-                                   ("xml", encode_xml(noop), "application/xml")):
-                clients = [{"headers": {"Content-Type": ct, "Accept": ct}, "body": body.decode()}] * n_clients
-                out[f"noop_{wire}"] = run_load(url, clients, duration)
-                print(f"transactive no-op ({wire}): {out[f'noop_{wire}']['median_per_s']:.0f}/s median", flush=True)
-            tender_clients = asyncio.run(_setup_tender_clients(vtn.url, n_clients))
-            out["tender_json"] = run_load(url, tender_clients, duration)
-            print(f"transactive tender (json): {out['tender_json']['median_per_s']:.0f}/s median", flush=True)
+            vtn = VtnProcess(tmp / "data")
+            started.append(vtn)
+            vtn_asyncio = VtnProcess(tmp / "data-asyncio", "--event-loop", "asyncio")
+            started.append(vtn_asyncio)
+            json_h = {"Content-Type": "application/json", "Accept": "application/json"}
+            xml_h = {"Content-Type": "application/xml", "Accept": "application/xml"}
+            targets = [
+                Target("noop_json", vtn.url + "/cts", [(json_h, encode_json(noop).decode())]),
+                Target("noop_xml", vtn.url + "/cts", [(xml_h, encode_xml(noop).decode())]),
+                Target("noop_json_asyncio", vtn_asyncio.url + "/cts", [(json_h, encode_json(noop).decode())]),
+                Target("tender_json", vtn.url + "/cts", asyncio.run(_tender_requests(vtn.url, clients))),
+            ]
+            for target in targets[:3]:
+                check_once(target, b"200")
+            check_once(targets[3], b'"ei:responseCode":"200"')
+            if with_openleadr:
+                ol = OpenleadrProcess()
+                started.append(ol)
+                assert ol.ready is not None
+                targets.insert(3, Target("openleadr_poll", ol.ready["url"],
+                                         [({"Content-Type": ol.ready["content_type"]}, ol.ready["body"])]))
+                check_once(targets[3], b"<ei:responseCode>200</ei:responseCode>")
+            for r in range(1, rounds + 1):
+                for target in targets:
+                    result = run_wrk(wrk, target, duration, clients, tmp)
+                    runs.setdefault(target.name, []).append(result)
+                    print(f"round {r}/{rounds} {target.name}: {result['per_s']:.0f}/s "
+                          f"(p50 {result.get('latency_ms_p50', float('nan')):.2f} ms, non-2xx {result['non_2xx']}, "
+                          f"socket errors {result['socket_errors']})", flush=True)
         finally:
-            vtn.stop()
+            for proc in reversed(started):
+                proc.stop()
+        tenders = _tenders_in(tmp / "data")
+    answered = sum(run["requests"] for run in runs["tender_json"])
+    if tenders < answered:
+        raise RuntimeError(f"wrk counted {answered} tender replies but the store holds {tenders} tenders")
+    out: dict[str, Any] = {"load_generator": f"{version.stdout.split(chr(10))[0] or 'wrk'} -t1 -c{clients}",
+                           "duration_s": duration, "rounds": rounds, "clients": clients,
+                           "tenders_answered": answered, "tenders_stored": tenders, "targets": {}}
+    for name, results in runs.items():
+        out["targets"][name] = {"per_s": [r["per_s"] for r in results],
+                                "median_per_s": statistics.median(r["per_s"] for r in results),
+                                "latency_ms_p50": statistics.median(r.get("latency_ms_p50", 0.0) for r in results),
+                                "latency_ms_p99": statistics.median(r.get("latency_ms_p99", 0.0) for r in results),
+                                "non_2xx": sum(r["non_2xx"] for r in results),
+                                "socket_errors": sum(r["socket_errors"] for r in results)}
+    if "openleadr_poll" in out["targets"]:
+        base = out["targets"]["openleadr_poll"]
+        out["ratio_of_medians"] = {name: t["median_per_s"] / base["median_per_s"]
+                                   for name, t in out["targets"].items() if name != "openleadr_poll"}
+        out["paired_ratios"] = {name: [a / b for a, b in zip(t["per_s"], base["per_s"], strict=True)]
+                                for name, t in out["targets"].items() if name != "openleadr_poll"}
     return out
-
-
-def bench_openleadr(duration: float, n_clients: int) -> dict[str, Any] | None:
-    if not OPENLEADR_PY.exists():
-        subprocess.run(["bash", str(ROOT / "interop" / "openleadr_peer" / "make_venv.sh")], check=False)
-    if not OPENLEADR_PY.exists():
-        return None
-    proc = subprocess.Popen([str(OPENLEADR_PY), str(HERE / "openleadr_vtn_side.py")], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        ready: dict[str, Any] | None = None
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("READY "):
-                ready = json.loads(line[6:])
-                break
-        if ready is None:
-            raise RuntimeError("the openleadr VTN did not start")
-        clients = [{"headers": {"Content-Type": ready["content_type"]}, "body": ready["body"]}] * n_clients
-        result = run_load(ready["url"], clients, duration)
-        result["openleadr"] = ready["openleadr"]
-        print(f"openleadr oadrPoll (unsigned xml): {result['median_per_s']:.0f}/s median", flush=True)
-        return result
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        if proc.stdin is not None:
-            proc.stdin.close()
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 # ---- one market interval with many VENs ----------------------------------------------------------------
@@ -316,32 +395,31 @@ async def bench_market(n_vens: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per load run (default 20)")
-    parser.add_argument("--clients", type=int, default=50, help="concurrent clients (default 50)")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per wrk run (default 20)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over all targets (default 3)")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent connections (default 50)")
     parser.add_argument("--vens", type=int, default=10_000, help="VENs in the market interval (default 10000)")
     parser.add_argument("--json", action="store_true", help="also write bench/results/vtn.json")
     parser.add_argument("--skip-openleadr", action="store_true")
+    parser.add_argument("--skip-round-trips", action="store_true")
     parser.add_argument("--skip-market", action="store_true")
-    parser.add_argument("--load", metavar="SPEC", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.load:
-        spec = json.loads(Path(args.load).read_text())
-        print(json.dumps(asyncio.run(_load(spec))))
-        return
 
     import aiohttp
     from machine import machine_info
 
-    results: dict[str, Any] = {"duration_s": args.duration, "clients": args.clients}
-    results["transactive"] = bench_transactive(args.duration, args.clients)
-    if not args.skip_openleadr:
-        ol = bench_openleadr(args.duration, args.clients)
-        results["openleadr"] = ol
-        if ol:
-            base = ol["median_per_s"]
-            results["ratio"] = {k: v["median_per_s"] / base for k, v in results["transactive"].items()}
-            print("ratio (median, transactive / openleadr unsigned poll): "
-                  + ", ".join(f"{k} {v:.2f}x" for k, v in results["ratio"].items()), flush=True)
+    results: dict[str, Any] = {}
+    if not args.skip_round_trips:
+        rt = results["round_trips"] = bench_round_trips(args.duration, args.rounds, args.clients,
+                                                         not args.skip_openleadr)
+        for name, t in rt["targets"].items():
+            print(f"{name}: median {t['median_per_s']:.0f}/s over {len(t['per_s'])} runs "
+                  f"({', '.join(f'{x:.0f}' for x in t['per_s'])})", flush=True)
+        if "ratio_of_medians" in rt:
+            print("ratio of medians to openleadr's unsigned poll: "
+                  + ", ".join(f"{k} {v:.2f}x" for k, v in rt["ratio_of_medians"].items()), flush=True)
+        print(f"tenders: {rt['tenders_answered']} replies counted by wrk, {rt['tenders_stored']} in the store",
+              flush=True)
     if not args.skip_market:
         results["market"] = asyncio.run(bench_market(args.vens))
         m = results["market"]

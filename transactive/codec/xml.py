@@ -31,6 +31,8 @@ __all__ = ["decode_element", "decode_xml", "encode_xml"]
 
 M = TypeVar("M", bound=Model)
 _DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
+#: the root's namespace declarations, per message class
+_NS_DECLS: dict[type[Model], str] = {}
 
 
 # ----------------------------------------------------------------------------------------- encoding
@@ -39,9 +41,11 @@ def encode_xml(message: Model, *, declaration: bool = True) -> bytes:
     cls = type(message)
     if not cls.__tag__:
         raise LocalProtocolError(f"{cls.__name__} is not a message (it has no element name)")
-    plan = plan_for(cls)
     out: list[str] = [_DECL] if declaration else []
-    ns = "".join(f' xmlns:{p}="{escape_attr(u)}"' for p, u in sorted(plan.namespaces.items()))
+    ns = _NS_DECLS.get(cls)
+    if ns is None:
+        ns = _NS_DECLS[cls] = "".join(f' xmlns:{p}="{escape_attr(u)}"'
+                                      for p, u in sorted(plan_for(cls).namespaces.items()))
     try:
         if cls.__envelope__:
             out.append(f"<{cls.__envelope__[0]}{ns}>")
