@@ -214,6 +214,7 @@ class VtnApp:
             "last_closed_interval": None if last is None else last.isoformat(),
             "store": "ok" if store_ok else "error",
             "ledger": self.options.ledger,
+            "event_loop": "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio",
         }
 
     async def stop(self) -> None:

@@ -164,6 +164,8 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
             "last_closed_interval": {"type": ["string", "null"], "format": "date-time"},
             "store": {"type": "string", "enum": ["ok", "error"]},
             "ledger": {"type": "string"},
+            "event_loop": {"type": "string", "enum": ["uvloop", "asyncio"],
+                           "description": "The event loop the VTN runs on (vtn serve --event-loop)."},
         },
     }}
     if server_url is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -139,6 +140,36 @@ async def test_vtn_serve_trades_end_to_end_stops_on_sigterm_and_reports(tmp_path
                           capture_output=True, text=True, cwd=ROOT, timeout=60, check=True).stdout
     assert "transactions   3" in text
     assert "verifies" in text
+
+
+@pytest.mark.parametrize(("args", "loop"), [((), "uvloop"), (("--event-loop", "asyncio"), "asyncio")])
+async def test_vtn_serve_runs_on_the_event_loop_it_is_told(tmp_path: Path, vtn_processes: list[VtnProcess],
+                                                         args: tuple[str, ...], loop: str) -> None:
+    import aiohttp
+
+    vtn = start_vtn(tmp_path / "vtn", *args)
+    vtn_processes.append(vtn)
+    async with aiohttp.ClientSession() as http, http.get(vtn.url + "/health") as response:
+        health = await response.json()
+    assert health["event_loop"] == loop  # the default is uvloop when installed (it is, with the extra 'server')
+    assert vtn.terminate() == 0
+
+
+def test_vtn_serve_with_uvloop_asked_for_but_missing_is_exit_2(tmp_path: Path) -> None:
+    # a uvloop module that cannot be found: a directory first on the path, holding a uvloop that is not there
+    blocker = tmp_path / "site"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import importlib.util, sys\n"
+        "_find = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda name, *a: None if name == 'uvloop' else _find(name, *a)\n")
+    env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "serve", "--data-dir",
+                          str(tmp_path / "vtn"), "--event-loop", "uvloop"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60, check=False, env=env)
+    assert out.returncode == 2
+    assert "uvloop is not installed" in out.stderr
+    assert not (tmp_path / "vtn").exists()  # refused before anything was created
 
 
 def test_vtn_report_on_a_directory_without_a_store_is_exit_2(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ arrives with different content). Refused requests change nothing and are not rem
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +40,7 @@ from transactive.services.gate import GateResult, close_gate, gate_result
 from transactive.services.market_config import MarketConfig
 from transactive.services.positions import Position, position
 from transactive.services.replies import error_reply
-from transactive.services.store import Registration, Store
+from transactive.services.store import Registration, Store, StoreError
 
 __all__ = ["HANDLERS", "MUTATING", "VtnCore"]
 
@@ -98,6 +98,23 @@ class VtnCore:
             reply = handler(self._ctx, message, token)
             self._ctx.remember(owner, request_id, message, reply)
         return reply
+
+    def handle_many(self, requests: Sequence[tuple[Model, str | None]]) -> list[Model | Exception]:
+        """Handle several requests in **one** store transaction (group commit: one fsync for all), each in its
+        own savepoint, in order. Per request: its reply, or the exception :meth:`handle` raised (its writes
+        undone, the others unaffected). Nothing is durable before this returns; if the commit fails, every
+        entry is that :class:`~.store.StoreError`."""
+        results: list[Model | Exception] = []
+        try:
+            with self.store.transaction():
+                for message, token in requests:
+                    try:
+                        results.append(self.handle(message, token=token))
+                    except Exception as exc:  # handed to that request's caller, who re-raises it
+                        results.append(exc)
+        except StoreError as exc:
+            return [exc] * len(requests)
+        return results
 
     def answer(self, message: Model, *, token: str | None = None) -> Model:
         """Like :meth:`handle`, but a refusal comes back as the request's reply payload with the error's

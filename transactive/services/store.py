@@ -3,7 +3,9 @@
 Durability: :class:`SqliteStore` runs in WAL mode with ``synchronous=FULL``; every accepted request is
 written in *one* transaction (``with store.transaction(): ...``, ``BEGIN IMMEDIATE`` ... ``COMMIT``) and the
 services reply only after ``COMMIT`` returned, so whatever a VEN saw acknowledged survives a crash of the
-VTN process or of the machine. The schema is versioned (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`);
+VTN process or of the machine. A transaction inside another is a savepoint: its failure undoes only its own
+writes, which is how :meth:`~transactive.services.VtnCore.handle_many` commits many requests at once (one
+fsync) while a refused one leaves no trace. The schema is versioned (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`);
 a file of another version is refused.
 
 Idempotency keys: replies by ``(party_id, request_id)``, tenders by ``(party_id, tender_id)`` (one row per
@@ -271,11 +273,16 @@ def _ts(value: datetime) -> str:
     """Fixed-width UTC text, so that text order is time order."""
     if value.tzinfo is None:
         raise StoreError("naive datetimes are not stored")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # YYYY-MM-DDTHH:MM:SS.ffffffZ (isoformat: the same text as strftime, without its locale machinery)
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _dt(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC) if text[-1:] == "Z" else _bad_time(text)
+
+
+def _bad_time(text: str) -> datetime:
+    raise StoreError(f"not a stored time: {text!r}")
 
 
 def _opt_dt(text: str | None) -> datetime | None:
@@ -313,11 +320,19 @@ class SqliteStore(Store):
     @contextmanager
     def _tx(self) -> Iterator[None]:
         if self._depth:
+            # nested: a savepoint, so a failure undoes this block only (the caller decides about the rest)
+            name = f"sp{self._depth}"
+            self._exec(f"SAVEPOINT {name}")
             self._depth += 1
             try:
                 yield
+            except BaseException:
+                self._exec(f"ROLLBACK TO {name}")
+                self._exec(f"RELEASE {name}")
+                raise
             finally:
                 self._depth -= 1
+            self._exec(f"RELEASE {name}")
             return
         try:
             self._conn.execute("BEGIN IMMEDIATE")
