@@ -87,7 +87,7 @@ class Target:
     url: str
     requests: list[tuple[dict[str, str], str]]  # headers, body ("{n}" in a body: a per-request counter)
 
-    def script(self, directory: Path) -> Path:
+    def script(self, directory: Path, start: int = 0) -> Path:
         path = urllib.parse.urlsplit(self.url).path or "/"
         rows = []
         for headers, body in self.requests:
@@ -97,7 +97,7 @@ class Target:
         lua = [
             "local reqs = {", *rows, "}",
             f"local path = {_lua_string(path)}",
-            "local n = 0",
+            f"local n = {start}",
             "request = function()",
             "  n = n + 1",
             "  local r = reqs[(n % #reqs) + 1]",
@@ -120,8 +120,10 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def run_wrk(wrk: str, target: Target, duration: float, clients: int, directory: Path) -> dict[str, Any]:
-    script = target.script(directory)
+def run_wrk(wrk: str, target: Target, duration: float, clients: int, directory: Path,
+            start: int = 0) -> dict[str, Any]:
+    """One wrk run; ``start`` seeds the request counter (so templated ids never repeat across runs)."""
+    script = target.script(directory, start)
     cmd = [wrk, "-t1", f"-c{clients}", f"-d{int(duration)}s", "--latency", "-s", str(script), target.url]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
     result: dict[str, Any] = {"non_2xx": 0, "socket_errors": 0}
@@ -293,7 +295,8 @@ def bench_round_trips(duration: float, rounds: int, clients: int, with_openleadr
                 check_once(targets[3], b"<ei:responseCode>200</ei:responseCode>")
             for r in range(1, rounds + 1):
                 for target in targets:
-                    result = run_wrk(wrk, target, duration, clients, tmp)
+                    # every run numbers its requests from its own billion: a tender id is never sent twice
+                    result = run_wrk(wrk, target, duration, clients, tmp, start=r * 1_000_000_000)
                     runs.setdefault(target.name, []).append(result)
                     print(f"round {r}/{rounds} {target.name}: {result['per_s']:.0f}/s "
                           f"(p50 {result.get('latency_ms_p50', float('nan')):.2f} ms, non-2xx {result['non_2xx']}, "
