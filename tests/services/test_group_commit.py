@@ -164,3 +164,18 @@ def _write_then_fail(store: SqliteStore) -> None:
     with store.transaction():
         store.put_reply(StoredReply("x", "y", "d", "{}"))
         raise RuntimeError("undo this block only")
+
+
+async def test_a_flush_cancelled_before_it_ran_does_not_stop_later_writes(
+        config: MarketConfig, clock: ManualClock, sqlite_store: CommitFails) -> None:
+    service, tokens = _service(config, sqlite_store, clock)
+    first = asyncio.ensure_future(service.handle(create("s1", "lost", product("sell", 1.0, "0.10")),
+                                                 token=tokens["s1"]))
+    await asyncio.sleep(0)  # queued; its flush task created, not yet run
+    assert service._flush_task is not None
+    service._flush_task.cancel()  # as when the loop shuts down
+    first.cancel()
+    await asyncio.sleep(0)
+    reply = await service.handle(create("s2", "later", product("sell", 1.0, "0.10")), token=tokens["s2"])
+    assert reply.response.ok  # type: ignore[attr-defined]
+    assert "later" in {t.tender_id for t in sqlite_store.tenders()}

@@ -77,7 +77,7 @@ class VtnService:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Model] = loop.create_future()
         self._pending.append((message, token, future))
-        if self._flush_task is None:
+        if self._flush_task is None or self._flush_task.done():  # (done: cancelled before it ran)
             # a task runs on a later turn of the loop: every request handled in this turn joins the batch
             self._flush_task = loop.create_task(self._flush(), name="transactive-group-commit")
         return future
