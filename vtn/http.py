@@ -38,6 +38,7 @@ with ``eiRequestTransaction``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
@@ -107,28 +108,15 @@ _MEDIA = {WireFormat.JSON: "application/json", WireFormat.XML: "application/xml"
 HealthProbe = Callable[[], Awaitable[dict[str, Any]]]
 
 
-# clients send a handful of distinct Content-Type and Accept values: their meaning is computed once
-_MISSING = object()
-_CACHE_SIZE = 256
-_WIRE_CACHE: dict[str, object] = {}
-_ACCEPT_CACHE: dict[tuple[str | None, WireFormat], object] = {}
-
-
 def media_type(wire: WireFormat) -> str:
     return _MEDIA[wire]
 
 
+# clients send a handful of distinct Content-Type and Accept values: each meaning is computed once (a bounded
+# cache: header values come from clients)
+@functools.lru_cache(maxsize=256)
 def wire_of(content_type: str) -> WireFormat | None:
     """The wire format of a ``Content-Type`` value (its parameters ignored), or None for anything else."""
-    found = _WIRE_CACHE.get(content_type, _MISSING)
-    if found is _MISSING:
-        if len(_WIRE_CACHE) >= _CACHE_SIZE:  # header values come from clients: keep the cache bounded
-            _WIRE_CACHE.clear()
-        found = _WIRE_CACHE[content_type] = _wire_of(content_type)
-    return found  # type: ignore[return-value]
-
-
-def _wire_of(content_type: str) -> WireFormat | None:
     ct = content_type.split(";", 1)[0].strip().lower()
     if ct == "application/json" or ct.endswith("+json"):
         return WireFormat.JSON
@@ -137,19 +125,10 @@ def _wire_of(content_type: str) -> WireFormat | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def negotiate(accept: str | None, default: WireFormat) -> WireFormat | None:
     """The reply format for an ``Accept`` header: the acceptable format with the highest ``q`` (``default``
     on ties, wildcards and absence); None when the header accepts neither JSON nor XML."""
-    key = (accept, default)
-    found = _ACCEPT_CACHE.get(key, _MISSING)
-    if found is _MISSING:
-        if len(_ACCEPT_CACHE) >= _CACHE_SIZE:
-            _ACCEPT_CACHE.clear()
-        found = _ACCEPT_CACHE[key] = _negotiate(accept, default)
-    return found  # type: ignore[return-value]
-
-
-def _negotiate(accept: str | None, default: WireFormat) -> WireFormat | None:
     if accept is None or not accept.strip():
         return default
     best: tuple[float, int, WireFormat] | None = None

@@ -204,9 +204,8 @@ def _decode_into(
             raise _bad(f"{path}/{key}", "may appear only once here (got an array)")
         decoded = []
         for n, v in enumerate(values):
-            if item.kind == "scalar":
-                decoded.append(_scalar(item, v, path, f"{key}[{n + 1}]") if item.repeated
-                               else _scalar(item, v, path, key))
+            if item.kind == "scalar":  # repeated (a single scalar was handled above)
+                decoded.append(_scalar(item, v, path, f"{key}[{n + 1}]"))
                 continue
             p = f"{path}/{key}[{n + 1}]" if item.repeated else f"{path}/{key}"
             if item.kind == "model":

@@ -100,7 +100,7 @@ class MarketConfig:
         object.__setattr__(self, "mechanism", Mechanism(self.mechanism))
         # every market-context reply carries these unchanged: pinned, they are encoded once
         object.__setattr__(self, "_terms", pin(self._standard_terms()))
-        object.__setattr__(self, "_context", pin(self.market_context_model()))
+        object.__setattr__(self, "_context", pin(self._market_context(None)))
         object.__setattr__(self, "_rules", pin(self._market_rules()))
 
     # -- intervals ---------------------------------------------------------------------------------
@@ -129,8 +129,9 @@ class MarketConfig:
     def market_context_model(self, *, created: datetime | None = None) -> EiMarketContext:
         """The standard ``ei:eiMarketContext`` part (see the module's mapping table); ``created`` is its
         ``ei:createdDateTime`` (when the context was made; :meth:`reply` leaves it out)."""
-        if created is None and hasattr(self, "_context"):
-            return self._context
+        return self._context if created is None else self._market_context(created)
+
+    def _market_context(self, created: datetime | None) -> EiMarketContext:
         return EiMarketContext(schema_version="0.4", market_context=self.market_context, market_name=self.name,
                                standard_terms=self._terms, created_date_time=created)
 

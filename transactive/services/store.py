@@ -278,11 +278,9 @@ def _ts(value: datetime) -> str:
 
 
 def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC) if text[-1:] == "Z" else _bad_time(text)
-
-
-def _bad_time(text: str) -> datetime:
-    raise StoreError(f"not a stored time: {text!r}")
+    if text[-1:] != "Z":
+        raise StoreError(f"not a stored time: {text!r}")
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
 
 def _opt_dt(text: str | None) -> datetime | None:
