@@ -4,7 +4,7 @@ and the data-directory report (:mod:`.report`, ``transactive vtn report``)."""
 
 from transactive.vtn.app import VtnApp, VtnOptions, serve
 from transactive.vtn.clock import GateScheduler, MarketClock, TimeMapping, load_mapping
-from transactive.vtn.http import FACETS, NoticeBoard, create_app
+from transactive.vtn.http import FACETS, NoticeBoard, create_app, create_server
 from transactive.vtn.openapi import openapi_document
 from transactive.vtn.report import format_report, vtn_report
 
@@ -17,6 +17,7 @@ __all__ = [
     "VtnApp",
     "VtnOptions",
     "create_app",
+    "create_server",
     "format_report",
     "load_mapping",
     "openapi_document",

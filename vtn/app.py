@@ -29,7 +29,7 @@ from transactive.services import MarketConfig, Settlement, SqliteStore, StoreErr
 from transactive.services.clock import Clock, system_clock
 from transactive.transport.base import Transport
 from transactive.vtn.clock import GateScheduler, MarketClock, TimeMapping, load_mapping
-from transactive.vtn.http import DEFAULT_MAX_BODY, NoticeBoard, create_app
+from transactive.vtn.http import DEFAULT_MAX_BODY, NoticeBoard, create_server
 
 __all__ = ["DEFAULT_MARKET_CONTEXT", "LEDGER_FILE", "STORE_FILE", "VtnApp", "VtnOptions", "serve"]
 
@@ -121,7 +121,8 @@ class VtnApp:
         self.service: VtnService | None = None
         self.board = NoticeBoard()
         self.scheduler: GateScheduler | None = None
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
+        self._unlisten: Callable[[], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._parent: Transport | None = None
         self.port: int | None = None
@@ -154,14 +155,13 @@ class VtnApp:
         settlement = Settlement(self.store, self.ledger, config=self.config, clock=self.clock)
         self.service = VtnService(VtnCore(self.config, self.store, self.clock), settlement=settlement)
         self.scheduler = GateScheduler(self.service, self.config, self.clock)
-        app = create_app(self.service, board=self.board, health=self.health, max_body=opts.max_body)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body)
+        self._unlisten = self.service.listen(self.board.post)
+        self._runner = web.ServerRunner(server, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, opts.host, opts.port)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or ()
-        self.port = int(sockets[0].getsockname()[1]) if sockets else opts.port
+        self.port = int(self._runner.addresses[0][1]) if self._runner.addresses else opts.port
         if opts.scheduler:
             self._spawn(self.scheduler.run(self.stop_event), "gate-scheduler")
         if opts.mqtt is not None:
@@ -231,6 +231,9 @@ class VtnApp:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
         if self._parent is not None:
             await self._parent.close()
             self._parent = None

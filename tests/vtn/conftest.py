@@ -20,7 +20,7 @@ from aiohttp import web
 
 from transactive.ledger import EmbeddedLedger
 from transactive.services import ManualClock, MarketConfig, Settlement, SqliteStore, VtnCore, VtnService
-from transactive.vtn import NoticeBoard, create_app
+from transactive.vtn import NoticeBoard, create_server
 
 MARKET = "https://lme.example.com/markets/rt15"
 #: the interval the in-process tests trade in (gate closes 11:55)
@@ -48,8 +48,9 @@ def config() -> MarketConfig:
                         min_price=Decimal("0.01"), max_price=Decimal("1"))
 
 
-async def start_site(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+async def start_site(app: web.Application | web.Server) -> tuple[web.BaseRunner, str]:
+    runner: web.BaseRunner = (web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+                              if isinstance(app, web.Application) else web.ServerRunner(app, shutdown_timeout=0.5))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -65,12 +66,13 @@ async def server(tmp_path: Path, config: MarketConfig) -> AsyncIterator[Server]:
     settlement = Settlement(store, ledger, config=config, clock=clock)
     service = VtnService(VtnCore(config, store, clock), settlement=settlement)
     board = NoticeBoard()
-    app = create_app(service, board=board, max_body=64 * 1024)
-    runner, url = await start_site(app)
+    unlisten = service.listen(board.post)
+    runner, url = await start_site(create_server(service, board=board, max_body=64 * 1024))
     try:
         yield Server(url, service, clock, config, board, settlement, tmp_path / "ledger.db")
     finally:
         await runner.cleanup()
+        unlisten()
         await ledger.close()
         store.close()
 

@@ -207,6 +207,83 @@ async def test_wrong_methods_and_paths_get_ei_payloads(server: Server, http: aio
         assert _code(decode_json(await response.read())) == 404
 
 
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("GET", "/cts", "POST"), ("PUT", "/cts", "POST"), ("GET", "/cts/tender", "POST"),
+    ("DELETE", "/cts/notices", "GET, HEAD"), ("POST", "/health", "GET, HEAD"), ("PATCH", "/openapi.json", "GET, HEAD"),
+])
+async def test_a_wrong_method_is_405_naming_the_allowed_ones(server: Server, http: aiohttp.ClientSession,
+                                                              method: str, path: str, allow: str) -> None:
+    async with http.request(method, server.url + path, headers={"Accept": XML}) as response:
+        assert response.status == 405
+        assert response.headers["Allow"] == allow
+        reply = decode_xml(await response.read())
+        assert _code(reply) == 405
+        assert method in _description(reply)
+
+
+def _description(reply: Model) -> str:
+    response = reply_response(reply)
+    assert response is not None
+    assert response.response_description is not None
+    return response.response_description
+
+
+@pytest.mark.parametrize("path", ["/", "/cts/", "/cts/tender/extra", "/health/", "/CTS"])
+async def test_paths_outside_the_api_are_404(server: Server, http: aiohttp.ClientSession, path: str) -> None:
+    body = encode_json(_context_request())
+    async with http.post(server.url + path, data=body, headers={"Content-Type": JSON}) as response:
+        assert response.status == 404
+        assert _code(decode_json(await response.read())) == 404
+
+
+async def test_head_of_health_has_the_headers_and_no_body(server: Server, http: aiohttp.ClientSession) -> None:
+    async with http.head(server.url + "/health") as response:
+        assert response.status == 200
+        assert response.content_type == JSON
+        assert await response.read() == b""
+
+
+async def test_the_api_as_an_application_mounted_in_a_larger_one(server: Server,
+                                                                 http: aiohttp.ClientSession) -> None:
+    from aiohttp import web
+
+    from tests.vtn.conftest import start_site
+    from transactive.vtn import NoticeBoard, create_app
+
+    board = NoticeBoard()
+    parent = web.Application()
+
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="hello")
+
+    parent.router.add_get("/hello", hello)
+    parent.add_subapp("/vtn/", create_app(server.service, board=board))
+    runner, url = await start_site(parent)
+    try:
+        async with http.get(url + "/hello") as response:
+            assert await response.text() == "hello"
+        async with http.post(url + "/vtn/cts", data=encode_json(_context_request()),
+                             headers={"Content-Type": JSON}) as response:
+            assert response.status == 200
+            assert isinstance(decode_json(await response.read()), TxReplyEiMarketContext)
+        async with http.get(url + "/vtn/cts") as response:
+            assert (response.status, response.headers["Allow"]) == (405, "POST")
+        async with http.get(url + "/vtn/nothing") as response:
+            assert response.status == 404
+            assert _code(decode_json(await response.read())) == 404
+        # the application subscribes its board to the service while it runs
+        token = await _register(http, server, "pv-9")
+        async with http.get(url + "/vtn/cts/notices", headers={"Authorization": f"Bearer {token}"}) as response:
+            assert response.status == 204
+        notice = server.service.core.answer(_context_request())
+        await server.service._emit("pv-9", notice)
+        assert board.posted == 1
+    finally:
+        await runner.cleanup()
+    await server.service._emit("pv-9", notice)
+    assert board.posted == 1  # unsubscribed on cleanup
+
+
 async def test_notices_without_a_valid_token_are_403_with_463(server: Server, http: aiohttp.ClientSession) -> None:
     for headers in ({}, {"Authorization": "Bearer nope"}):
         async with http.get(server.url + "/cts/notices", headers=headers) as response:
