@@ -28,10 +28,11 @@ from transactive.ledger import EmbeddedLedger, Ledger, LedgerError
 from transactive.services import MarketConfig, Settlement, SqliteStore, StoreError, VtnCore, VtnService
 from transactive.services.clock import Clock, system_clock
 from transactive.transport.base import Transport
-from transactive.vtn.clock import GateScheduler, MarketClock, TimeMapping, load_mapping
+from transactive.vtn.clock import GateScheduler, MarketClock, TimeMapping, load_mapping, save_mapping, saved_mapping
 from transactive.vtn.http import DEFAULT_MAX_BODY, NoticeBoard, create_server
 
-__all__ = ["DEFAULT_MARKET_CONTEXT", "LEDGER_FILE", "STORE_FILE", "VtnApp", "VtnOptions", "serve"]
+__all__ = ["DEFAULT_MARKET_CONTEXT", "LEDGER_FILE", "PARENT_WAIT", "STORE_FILE", "VtnApp", "VtnOptions",
+           "VtnStartError", "serve"]
 
 log = logging.getLogger("transactive.vtn")
 
@@ -41,6 +42,12 @@ DEFAULT_MARKET_CONTEXT = "urn:transactive:market:rt15"
 
 
 EVM_ACCOUNTS_FILE = "evm_accounts.json"
+#: how long a child VTN waits for its parent's ``GET /health`` at start by default (seconds)
+PARENT_WAIT = 15.0
+
+
+class VtnStartError(RuntimeError):
+    """The VTN cannot start as configured (the message says why; ``vtn serve`` exits 2)."""
 
 
 class DevAccounts:
@@ -93,6 +100,7 @@ class VtnOptions:
     gate_closure: timedelta = timedelta(minutes=5)
     max_body: int = DEFAULT_MAX_BODY
     scheduler: bool = True
+    parent_wait: float = PARENT_WAIT
 
     def market_config(self) -> MarketConfig:
         return MarketConfig(market_context=self.market_context, market_party_id=self.market_party_id,
@@ -148,7 +156,10 @@ class VtnApp:
     async def start(self) -> None:
         opts = self.options
         opts.data_dir.mkdir(parents=True, exist_ok=True)
-        self.mapping = load_mapping(opts.data_dir, self.config, opts.interval_seconds, self.wall)
+        if opts.parent is not None:
+            self.mapping = await self._adopt_parent_clock(opts.parent)
+        else:
+            self.mapping = load_mapping(opts.data_dir, self.config, opts.interval_seconds, self.wall)
         self.clock = MarketClock(self.mapping, self.wall)
         self.store = SqliteStore(opts.data_dir / STORE_FILE)
         self.ledger = await self._open_ledger()
@@ -174,8 +185,58 @@ class VtnApp:
             module = importlib.import_module("transactive.vtn.fractal")
             upstream = cast(Callable[..., Awaitable[None]], module.run_upstream)
             self._parent = HttpTransport(opts.parent)
-            self._spawn(upstream(self.service, self.config, self._parent, opts.parent_party, stop=self.stop_event),
-                        "upstream")
+            poll = min(max(self.wall_seconds_per_interval / 10, 0.05), 1.0)
+            self._spawn(upstream(self.service, self.config, self._parent, opts.parent_party, stop=self.stop_event,
+                                 poll=poll), "upstream")
+
+    @property
+    def wall_seconds_per_interval(self) -> float:
+        """How long one market interval lasts on the wall clock."""
+        speed = self.mapping.speed if self.mapping is not None else 1.0
+        return self.config.interval.total_seconds() / speed
+
+    async def _adopt_parent_clock(self, parent: str) -> TimeMapping:
+        """A child VTN runs on its parent's market time (fractal markets: both must agree which interval is
+        open): the parent's time mapping, read from its ``GET /health``, becomes this VTN's (and is saved in
+        the data directory). The parent may still be starting: it is asked for up to ``parent_wait`` seconds."""
+        import aiohttp
+
+        url = parent.rstrip("/") + "/health"
+        loop = asyncio.get_running_loop()
+        wait = self.options.parent_wait
+        deadline = loop.time() + wait
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0)) as session:
+            while True:
+                try:
+                    async with session.get(url) as response:
+                        body = await response.json(content_type=None)
+                    break
+                except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                    if loop.time() > deadline:
+                        raise VtnStartError(f"the parent VTN did not answer GET {url} within {wait:g} s: "
+                                            f"{exc or type(exc).__name__}") from None
+                    await asyncio.sleep(0.25)
+        try:
+            mapping = TimeMapping.from_json(body["clock"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise VtnStartError(f"GET {url} reports no usable market clock ('clock': {exc}); a child VTN needs "
+                                "a transactive parent to share its market time") from None
+        if self.options.interval_seconds is not None:
+            speed = self.config.interval.total_seconds() / self.options.interval_seconds
+            if abs(speed - mapping.speed) > 1e-9 * speed:
+                raise VtnStartError(
+                    f"--interval-seconds {self.options.interval_seconds:g} runs this market {speed:g} times real "
+                    f"time, its parent runs {mapping.speed:g} times: omit --interval-seconds (a child keeps its "
+                    f"parent's clock) or give {self.config.interval.total_seconds() / mapping.speed:g}")
+        saved = saved_mapping(self.options.data_dir)
+        now = self.wall()
+        if saved is not None and saved.market(now) - mapping.market(now) > self.config.interval:
+            log.warning("the parent's market time %s is behind this data directory's %s: intervals closed here "
+                        "already are not closed again", mapping.market(now).isoformat(),
+                        saved.market(now).isoformat())
+        save_mapping(self.options.data_dir, mapping)
+        log.info("market clock from the parent %s: %g times real time", parent, mapping.speed)
+        return mapping
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         async def guarded() -> None:
@@ -207,7 +268,10 @@ class VtnApp:
             "market_party_id": cfg.market_party_id,
             "market_time": now.isoformat(),
             "interval": cfg.interval.total_seconds(),
-            "interval_seconds": self.options.interval_seconds,
+            "interval_seconds": (self.options.interval_seconds if self.options.interval_seconds is not None
+                                 else None if self.mapping is None or self.mapping.speed == 1.0
+                                 else self.wall_seconds_per_interval),
+            "clock": None if self.mapping is None else self.mapping.to_json(),
             "current_interval": cfg.interval_containing(now).isoformat(),
             "next_open_interval": nxt.isoformat(),
             "gate_time": cfg.gate_time(nxt).isoformat(),

@@ -39,7 +39,7 @@ from transactive.services.lifecycle import TenderStatus
 from transactive.services.market_config import MarketConfig
 from transactive.services.service import VtnService
 
-__all__ = ["GateScheduler", "MarketClock", "TimeMapping", "close_gate", "load_mapping"]
+__all__ = ["GateScheduler", "MarketClock", "TimeMapping", "close_gate", "load_mapping", "save_mapping", "saved_mapping"]
 
 log = logging.getLogger("transactive.vtn.clock")
 
@@ -89,23 +89,35 @@ class TimeMapping:
 def load_mapping(data_dir: Path, config: MarketConfig, interval_seconds: float | None,
                  wall: Clock = system_clock) -> TimeMapping:
     """The data directory's time mapping: the saved one, re-anchored if the speed changed, or a new one."""
-    path = data_dir / CLOCK_FILE
     now = wall()
     speed = 1.0 if interval_seconds is None else config.interval.total_seconds() / interval_seconds
     mapping: TimeMapping | None = None
-    if path.exists():
-        saved = TimeMapping.from_json(json.loads(path.read_text()))
+    saved = saved_mapping(data_dir)
+    if saved is not None:
         # another speed: continue from the current market time at the new speed
         mapping = saved if abs(saved.speed - speed) < 1e-12 else TimeMapping(now, saved.market(now), speed)
     if mapping is None:
         mapping = TimeMapping.for_market(config, interval_seconds, now)
-    if not path.exists() or TimeMapping.from_json(json.loads(path.read_text())) != mapping:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(mapping.to_json(), indent=1))
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        tmp.replace(path)
+    save_mapping(data_dir, mapping)
     return mapping
+
+
+def saved_mapping(data_dir: Path) -> TimeMapping | None:
+    """The time mapping saved in the data directory, if any."""
+    path = data_dir / CLOCK_FILE
+    return TimeMapping.from_json(json.loads(path.read_text())) if path.exists() else None
+
+
+def save_mapping(data_dir: Path, mapping: TimeMapping) -> None:
+    """Keep ``mapping`` as the data directory's time line (durably; nothing is written when it is already)."""
+    path = data_dir / CLOCK_FILE
+    if saved_mapping(data_dir) == mapping:
+        return
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(mapping.to_json(), indent=1))
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    tmp.replace(path)
 
 
 class MarketClock:

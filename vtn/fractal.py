@@ -17,7 +17,11 @@ quantity scale; a net below the parent's minimum quantity is not tendered.
 Timing: the gate times must nest — the parent's gate for an interval closes *after* the child's (a shorter
 ``gate_closure`` upstream), otherwise the parent refuses the tender (450) and the interval is skipped with
 a log line. The child polls its store for newly closed gates (so it needs no hook in the gate scheduler),
-every tenth of its interval (at least 50 ms, at most 1 s).
+every tenth of its interval on the wall clock (at least 50 ms, at most 1 s).
+
+Clock: parent and child must agree which interval is open. ``transactive vtn serve --parent URL`` therefore
+runs the child on the parent's market time: it reads the parent's time mapping from its ``GET /health``
+(``clock``) at start (see :class:`transactive.vtn.app.VtnApp`).
 
 After the parent's transaction for an interval is agreed and the interval is over, the child reports its
 delivery upward as the agreed quantity (the microgrid has no meter of its own at the boundary in this
@@ -78,8 +82,10 @@ def upstream_tender(local: MarketConfig, parent: MarketConfig, net: Decimal) -> 
 
 
 async def run_upstream(service: VtnService, config: MarketConfig, parent: Transport, party_id: str, *,
-                       stop: asyncio.Event) -> None:
-    """Act as ``party_id`` in the parent market until ``stop`` is set (see the module docstring)."""
+                       stop: asyncio.Event, poll: float | None = None) -> None:
+    """Act as ``party_id`` in the parent market until ``stop`` is set (see the module docstring); the store is
+    looked at for closed gates every ``poll`` wall-clock seconds (default: a tenth of the interval, at least
+    50 ms and at most 1 s — right for a market on real time; an accelerated one passes its own)."""
     client = VenClient(parent, party_id)
     await client.register()
     parent_config = await client.market_context(await discover_market_context(client))
@@ -88,7 +94,8 @@ async def run_upstream(service: VtnService, config: MarketConfig, parent: Transp
     reader = asyncio.create_task(_read(subscription, agreed))
     store = service.core.store
     seen = {g.interval_start for g in store.gates(limit=10_000)}
-    poll = min(max(config.interval.total_seconds() / 10, 0.05), 1.0)
+    if poll is None:
+        poll = min(max(config.interval.total_seconds() / 10, 0.05), 1.0)
     try:
         while not stop.is_set():
             for gate in sorted(store.gates(limit=16), key=lambda g: g.interval_start):

@@ -41,6 +41,12 @@ default 15) last S wall-clock seconds: market time = origin + (wall time - wall 
 origins fixed in clock.json when DIR is first used. Gates close --gate-closure-minutes (default 5) of market
 time before each interval starts.
 
+Fractal markets: with --parent URL --parent-party NAME this VTN is also party NAME of the parent VTN and
+tenders its microgrid's net unmatched position there after each local gate. It runs on the parent's market
+time, read from the parent's GET /health at start (waiting up to --parent-wait seconds for it to answer), so
+--interval-seconds may be left out. The parent's gates must close after this VTN's: give the parent the
+shorter --gate-closure-minutes.
+
 API: POST /cts (or /cts/{facet}) with a CTS payload (Content-Type application/json or application/xml;
 Accept picks the reply's format), Authorization: Bearer <registration token>; GET /cts/notices?after=SEQ
 (long poll); GET /health; GET /openapi.json (the OpenAPI 3.1 document). Prints the URL it listens on;
@@ -50,6 +56,7 @@ examples:
   transactive vtn serve --host 127.0.0.1 --port 8080 --data-dir /tmp/vtn
   transactive vtn serve --port 0 --data-dir /tmp/vtn --interval-seconds 5       any free port, 5-s intervals
   transactive vtn serve --port 8080 --data-dir /tmp/vtn --ledger evm --evm-url http://127.0.0.1:8545
+  transactive vtn serve --port 8080 --data-dir /tmp/grid --interval-seconds 5 --gate-closure-minutes 1
   transactive vtn serve --port 8081 --data-dir /tmp/feeder --parent http://127.0.0.1:8080 --parent-party feeder-7
   transactive vtn serve --port 8080 --data-dir /tmp/vtn --mqtt 127.0.0.1:1883
 """
@@ -103,6 +110,8 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--mqtt", type=_host_port, metavar="HOST:PORT", help="also serve over the MQTT broker there")
     s.add_argument("--parent", metavar="URL", help="a parent VTN to trade with upstream (fractal markets)")
     s.add_argument("--parent-party", metavar="NAME", help="this VTN's party id at the parent")
+    s.add_argument("--parent-wait", type=_positive, default=15.0, metavar="S",
+                   help="seconds to wait for the parent to answer at start (default 15)")
     s.add_argument("--market-context", default=None, metavar="URI", help="the market context URI")
     s.add_argument("--market-party", default="market", metavar="NAME", help="the market's party id")
     s.add_argument("--interval-minutes", type=_positive, default=15.0, help="market interval (default 15)")
@@ -127,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from transactive.vtn.app import DEFAULT_MARKET_CONTEXT, VtnApp, VtnOptions, serve
+    from transactive.vtn.app import DEFAULT_MARKET_CONTEXT, VtnApp, VtnOptions, VtnStartError, serve
 
     prog = "transactive vtn serve"
     if args.ledger == "evm" and not args.evm_url:
@@ -148,7 +157,7 @@ def _serve(args: argparse.Namespace) -> int:
             ledger=args.ledger, evm_url=args.evm_url, mqtt=args.mqtt, parent=args.parent,
             parent_party=args.parent_party, market_context=args.market_context or DEFAULT_MARKET_CONTEXT,
             market_party_id=args.market_party, interval=timedelta(minutes=args.interval_minutes),
-            gate_closure=timedelta(minutes=args.gate_closure_minutes),
+            gate_closure=timedelta(minutes=args.gate_closure_minutes), parent_wait=args.parent_wait,
         )
         options.market_config()
     except ValueError as exc:
@@ -168,7 +177,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         run_loop(main(), args.event_loop)
-    except OSError as exc:
+    except (OSError, VtnStartError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     print("transactive VTN stopped", flush=True)
