@@ -41,16 +41,28 @@ Failures of aiomqtt/paho are mapped where they enter (:func:`map_mqtt_error`, co
 
 No reply within ``timeout`` raises :class:`~.base.TransportTimeoutError`. A lost connection fails the
 pending requests and each open subscription's next ``get`` with :class:`~.base.ConnectionFailedError`; the
-next request or ``get`` connects again (and subscribes again). Notices published while disconnected are
-not queued (clean start): read them back with ``eiRequestTransaction``.
+next request or ``get`` connects again (and subscribes again).
+
+Notices published while a VEN is away: by default its connection starts clean and they are not kept (read
+missed transactions back with ``eiRequestTransaction``). With ``session_expiry=S`` and a stable
+``client_id`` the transport keeps an MQTT 5 **persistent session**: it connects without a clean start and
+asks the broker to keep the session for S seconds after a disconnect, so the broker keeps its
+subscriptions and queues the QoS 1 notices published meanwhile (Mosquitto: up to ``max_queued_messages``,
+1,000 by default). A transport that comes back with the same ``client_id`` receives them; those that
+arrive before the notices are asked for again (a new process) are kept (at most :data:`MAX_EARLY` per
+topic) and handed to the first subscription of their topic. :meth:`MqttTransport.close` keeps the session
+(its subscriptions are not cancelled at the broker); :meth:`MqttTransport.end_session` ends it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
 import uuid
+from collections import deque
+from typing import Any
 from urllib.parse import quote, unquote
 
 import aiomqtt
@@ -265,17 +277,31 @@ class MqttSubscription(Subscription):
             await self._transport._forget(self)  # the transport owns the broker subscription
 
 
+#: notices kept per topic when they arrive (from a persistent session) before anyone subscribed to it
+MAX_EARLY = 1000
+
+
 class MqttTransport(Transport):
     """Requests to a VTN's MQTT bridge through the broker at ``host:port``, for the market ``market``
     (its party id, the ``{market}`` topic level). Connects on first use.
 
     ``party`` is the party for requests whose payload names none; ``timeout`` bounds each request (seconds);
-    ``connect_timeout`` each connection attempt.
+    ``connect_timeout`` each connection attempt. ``session_expiry`` (seconds, with a stable ``client_id``):
+    keep a persistent session, so notices published while disconnected are delivered on return (see the
+    module docstring).
     """
 
     def __init__(self, host: str, port: int = 1883, *, market: str, wire: WireFormat | str = WireFormat.JSON,
                  party: str | None = None, timeout: float = 10.0, connect_timeout: float = 5.0,
-                 client_id: str | None = None) -> None:
+                 client_id: str | None = None, session_expiry: float | None = None) -> None:
+        if session_expiry is not None:
+            if not (math.isfinite(session_expiry) and session_expiry > 0):
+                raise ValueError(f"session_expiry must be a positive number of seconds, not {session_expiry!r}")
+            if client_id is None:
+                raise ValueError("a persistent session (session_expiry) needs a stable client_id: the broker "
+                                 "finds the session again by it")
+        self.session_expiry = session_expiry
+        self._early: dict[str, deque[Model | Exception]] = {}
         self.host = host
         self.port = port
         self.market = market
@@ -320,7 +346,7 @@ class MqttTransport(Transport):
                 return self._client
             client = aiomqtt.Client(self.host, self.port, identifier=self.client_id,
                                     protocol=aiomqtt.ProtocolVersion.V5, timeout=self.connect_timeout,
-                                    socket_options=SOCKET_OPTIONS)
+                                    socket_options=SOCKET_OPTIONS, **self._session_options())
             where = f"MQTT broker {self.host}:{self.port}"
             try:
                 await client.__aenter__()
@@ -339,6 +365,13 @@ class MqttTransport(Transport):
             self._client = client
             self._reader = asyncio.create_task(self._read(client), name=f"mqtt-reader-{self.client_id}")
             return client
+
+    def _session_options(self) -> dict[str, Any]:
+        if self.session_expiry is None:
+            return {}
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = min(math.ceil(self.session_expiry), 0xFFFFFFFF)
+        return {"clean_start": False, "properties": props}
 
     async def _read(self, client: aiomqtt.Client) -> None:
         error: BaseException | None = None
@@ -374,6 +407,14 @@ class MqttTransport(Transport):
                 item = error
             for sub in self._subscriptions[topic]:
                 sub.put(item)
+            return
+        if self.session_expiry is not None and not topic.startswith(self._reply_filter().split("+", 1)[0]):
+            # a notice the persistent session kept while we were away, before anyone asked for it again
+            try:
+                early: Model | Exception = decode_as(wire, payload)
+            except ProtocolError as error:
+                early = error
+            self._early.setdefault(topic, deque(maxlen=MAX_EARLY)).append(early)
             return
         correlation = getattr(message.properties, "CorrelationData", None)
         future = self._pending.get(bytes(correlation)) if correlation is not None else None
@@ -418,6 +459,8 @@ class MqttTransport(Transport):
         sub = MqttSubscription(self, topic)
         first = topic not in self._subscriptions
         self._subscriptions.setdefault(topic, []).append(sub)
+        for item in self._early.pop(topic, ()):
+            sub.put(item)
         if first:
             try:
                 await client.subscribe(topic, qos=1)
@@ -481,6 +524,20 @@ class MqttTransport(Transport):
             await asyncio.gather(reader, return_exceptions=True)
         if client is not None:
             await _release(client)
+
+    async def end_session(self) -> None:
+        """Close, and have the broker discard the persistent session of this ``client_id`` (its
+        subscriptions and the notices it queued): a clean start with no session expiry, then a disconnect."""
+        await self.close()
+        if self.session_expiry is None:
+            return
+        client = aiomqtt.Client(self.host, self.port, identifier=self.client_id, protocol=aiomqtt.ProtocolVersion.V5,
+                                timeout=self.connect_timeout, socket_options=SOCKET_OPTIONS, clean_start=True)
+        try:
+            await client.__aenter__()
+        except aiomqtt.MqttError as error:
+            raise map_mqtt_error(error, context="end the session") from error
+        await _release(client)
 
 
 async def _release(client: aiomqtt.Client) -> None:
