@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
@@ -17,19 +18,22 @@ from pydantic import ValidationError
 from transactive._xmlutil import element_path, line_of, pretty_name
 from transactive.codec.errors import field_errors
 from transactive.codec.pins import PINS
-from transactive.codec.plan import Leaf, Node, plan_for
-from transactive.errors import FieldError, InvalidMessageError
+from transactive.codec.plan import XML_BAD, Leaf, Node, Plan, plan_for
+from transactive.errors import FieldError, InvalidMessageError, MalformedDocumentError
 from transactive.model.base import Model
+from transactive.model.types import MAX_DECIMAL_EXPONENT
 
-__all__ = ["decoder_of", "element_path", "encoder_of", "json_encoder_of", "pretty_name", "summary"]
+__all__ = ["decoder_of", "element_path", "encoder_of", "json_decoder_of", "json_encoder_of", "pretty_name", "summary"]
 
 Encoder = Callable[[Any, list[str], str, str], None]
 JsonEncoder = Callable[[Any], dict[str, Any]]
 Decoder = Callable[[etree._Element], dict[str, Any]]
+JsonDecoder = Callable[[Any, str, int], dict[str, Any]]
 
 _ENCODERS: dict[type[Model], Encoder] = {}
 _JSON_ENCODERS: dict[type[Model], JsonEncoder] = {}
 _DECODERS: dict[type[Model], Decoder] = {}
+_JSON_DECODERS: dict[type[Model], JsonDecoder] = {}
 _XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 
 
@@ -532,3 +536,256 @@ def decoder_of(cls: type[Model]) -> Decoder:
         else:
             g[name] = decoder_of(sub)
     return dec
+
+
+# ------------------------------------------------------------------------------------ JSON decoders
+#: a path in generated code: the text of an f-string (``{path}/ei:eiTender[{n3 + 1}]``), built where it is used
+JsonPath = str
+_ROOT = "{path}"
+
+
+def _json_bad(path: str, message: str) -> InvalidMessageError:
+    return InvalidMessageError(f"{path}: {message}", errors=[FieldError(path, message)])
+
+
+def _json_not_object(path: str, value: Any) -> InvalidMessageError:
+    return _json_bad(path, f"expected an object, got {type(value).__name__}")
+
+
+def _json_other(key: Any, parent: str, element: bool) -> None:
+    """A key no field of the object at ``parent`` is read from (``element``: the object is an element's own,
+    not a wrapper's). An ``xmlns``/``xsi:`` attribute is ignored; anything else is an error."""
+    if element:
+        if key[:1] == "@":
+            attr = key[1:]
+            if attr.startswith("xmlns") or attr.startswith("xsi:"):
+                return
+            raise _json_bad(f"{parent}/{key}", "attribute is not allowed here")
+        if key == "$":
+            raise _json_bad(f"{parent}/{key}", "this element has no text content")
+    raise _json_bad(f"{parent}/{key}", "field is not allowed here")
+
+
+def _json_member_error(member: type[Model], exc: ValidationError, key: str, path: str) -> InvalidMessageError:
+    errors = field_errors(member, exc, path)
+    return InvalidMessageError(f"invalid {key}: {errors[0] if errors else exc}", errors=errors)
+
+
+#: for-loops a generated JSON decoder nests before it calls a child's decoder instead of inlining it
+#: (CPython refuses more than 20 statically nested blocks)
+_JSON_NESTING = 12
+
+
+def json_decoder_of(cls: type[Model]) -> JsonDecoder:
+    """``dec(body, path, depth) -> dict`` of field values ready for ``validate_python``: what the plan
+    interpreter of :mod:`transactive.codec.json` (``_decode``) returns for the same arguments, or the error
+    it raises (same class, message and field errors), for any JSON value (``tests/codec/
+    test_json_decoder_generated.py`` holds the two to each other).
+
+    ``body`` is the element's JSON value, ``path`` its path (``/pfx:message/...``), ``depth`` its nesting
+    depth. Each key of an object is dispatched with one table lookup; paths are built only for an error
+    or a child decoded by a call. Child models (and the one member of a single-class choice) are inlined
+    like :func:`decoder_of` does; the members of a choice among several classes are called, their key
+    naming which.
+    """
+    found = _JSON_DECODERS.get(cls)
+    if found is not None:
+        return found
+    from transactive.codec import json as json_codec  # it imports this module: bound at first use
+
+    limit = json_codec.MAX_JSON_DEPTH
+    g: dict[str, Any] = {
+        "_scalar": json_codec._scalar,
+        "_bad": _json_bad,
+        "_not_object": _json_not_object,
+        "_other": _json_other,
+        "_member_error": _json_member_error,
+        "_BAD": XML_BAD.search,
+        "_NUM": frozenset((int, float, bool)),
+        "_DEEP": f"JSON nests deeper than {limit} levels",
+        "MalformedDocumentError": MalformedDocumentError,
+        "ValidationError": ValidationError,
+    }
+    counter = itertools.count()  # names of globals; locals are named by their level of nesting (reused)
+    later: list[tuple[str, type[Model]]] = []
+    lines = ["def dec(body, path, depth):"]
+
+    def at(p: JsonPath, key: str) -> JsonPath:
+        return p + _literal(f"/{key}")
+
+    def expr(p: JsonPath) -> str:
+        # the path argument itself, as the interpreter hands it on; any other path is formatted like it does
+        return "path" if p == _ROOT else "f" + repr(p)
+
+    def value_of(leaf: Leaf, v: str, p: JsonPath, key_expr: str) -> str:
+        """An expression: ``_scalar(leaf, v, path, key)``, with its common cases (the value itself) inline."""
+        lf = f"L{next(counter)}"
+        g[lf] = leaf
+        slow = f"_scalar({lf}, {v}, {expr(p)}, {key_expr})"
+        fast = _json_fast(leaf, v)
+        return slow if fast is None else f"{v} if {fast} else {slow}"
+
+    def body(model: type[Model], b: str, p: JsonPath, k: int, nest: int, level: int, indent: str,
+             stack: tuple[type[Model], ...]) -> str:
+        """Emit the decoding of ``b`` (a ``model`` at depth ``depth + k``); returns the dict's variable."""
+        plan = plan_for(model)
+        d = f"d{level}"
+        lines.append(f"{indent}if depth > {limit - k}:")
+        lines.append(f"{indent}    raise MalformedDocumentError(_DEEP)")
+        lines.append(f"{indent}if not isinstance({b}, dict):")
+        if plan.text is not None and not plan.attrs and not plan.root.children:
+            # a simple value stands for {"$": value}
+            lines.append(f"{indent}    {d} = {{{plan.text.name!r}: {value_of(plan.text, b, p, repr('$'))}}}")
+            lines.append(f"{indent}else:")
+            inner = indent + "    "
+        else:
+            lines.append(f"{indent}    raise _not_object({expr(p)}, {b})")
+            inner = indent
+        lines.append(f"{inner}{d} = {{}}")
+        loop(plan, plan.root, b, d, p, k, nest, level + 1, inner, (*stack, model))
+        return d
+
+    def loop(plan: Plan | None, node: Node, b: str, d: str, p: JsonPath, k: int, nest: int, level: int,
+             indent: str, stack: tuple[type[Model], ...]) -> None:
+        """Emit the loop over the keys of ``b`` (the object of ``node``; ``plan``: of an element, not a wrapper)."""
+        entries: list[tuple[str, Leaf | Node]] = []
+        table: dict[str, int] = {}
+
+        def add(key: str, item: Leaf | Node) -> None:
+            if key not in table:
+                table[key] = len(entries)
+                entries.append((key, item))
+
+        if plan is not None:  # an element's attributes and text before its children, as _decode_into tries them
+            for leaf in plan.attrs:
+                add("@" + leaf.qname, leaf)
+            if plan.text is not None:
+                add("$", plan.text)
+        for key, item in node.by_json.items():
+            if plan is None or not (key[:1] == "@" or key == "$"):
+                add(key, item)
+        kv, vv = f"k{level}", f"v{level}"
+        lines.append(f"{indent}for {kv}, {vv} in {b}.items():")
+        other = f"_other({kv}, {expr(p)}, {plan is not None})"
+        if not entries:
+            lines.append(f"{indent}    {other}")
+            return
+        t = f"T{next(counter)}"
+        g[t] = table
+        lines.append(f"{indent}    i = {t}.get({kv})")
+        for n, (key, item) in enumerate(entries):
+            lines.append(f"{indent}    {'if' if n == 0 else 'elif'} i == {n}:")
+            branch(node, key, item, vv, d, p, k, nest + 1, level + 1, indent + "        ", stack)
+        lines.append(f"{indent}    else:")
+        lines.append(f"{indent}        {other}")
+
+    def branch(node: Node, key: str, item: Leaf | Node, v: str, d: str, p: JsonPath, k: int, nest: int,
+               level: int, indent: str, stack: tuple[type[Model], ...]) -> None:
+        """Emit the reading of ``v``, the value of ``key`` in the object at ``p``."""
+        kp = at(p, key)
+        if isinstance(item, Node):  # a wrapper: its keys go into the same dict
+            lines.append(f"{indent}if not isinstance({v}, dict):")
+            lines.append(f"{indent}    raise _not_object({expr(kp)}, {v})")
+            loop(None, item, v, d, kp, k + 1, nest, level, indent, stack)
+            return
+        target = f"{d}[{item.name!r}]"
+        if item.kind in ("attr", "text"):
+            lines.append(f"{indent}{target} = {value_of(item, v, p, repr(key))}")
+            return
+        once = f"raise _bad({expr(kp)}, 'may appear only once here (got an array)')"
+        # a scalar's or a model's field is named by one key only, so (the keys of an object being distinct) it
+        # cannot be set twice: _decode_into's duplicate check is kept only for a choice's field, that several name
+        if item.kind == "scalar" and not item.repeated:
+            fast = _json_fast(item, v)
+            lf = f"L{next(counter)}"
+            g[lf] = item
+            slow = f"{target} = _scalar({lf}, {v}, {expr(p)}, {key!r})"
+            if fast is None:
+                lines.extend([f"{indent}if isinstance({v}, list):", f"{indent}    {once}", f"{indent}{slow}"])
+            else:
+                lines.extend([f"{indent}if {fast}:", f"{indent}    {target} = {v}",
+                              f"{indent}elif isinstance({v}, list):", f"{indent}    {once}",
+                              f"{indent}else:", f"{indent}    {slow}"])
+            return
+        if item.repeated:
+            n, x, lst = f"n{level}", f"x{level}", f"l{level}"
+            lines.append(f"{indent}{lst} = []")
+            lines.append(f"{indent}for {n}, {x} in enumerate({v} if isinstance({v}, list) else ({v},)):")
+            if item.kind == "scalar":
+                value = value_of(item, x, p, "f" + repr(_literal(f"{key}[") + f"{{{n} + 1}}]"))
+            else:
+                xp = at(p, f"{key}[") + f"{{{n} + 1}}]"
+                value = child(item, key, x, xp, k + 1, nest + 1, level + 1, indent + "    ", stack)
+            lines.append(f"{indent}    {lst}.append({value})")
+            if _keys_of(node, item) > 1:  # a choice: its members' values in the order of the keys
+                lines.append(f"{indent}{d}.setdefault({item.name!r}, []).extend({lst})")
+            else:
+                lines.append(f"{indent}{target} = {lst}")
+            return
+        lines.append(f"{indent}if isinstance({v}, list):")
+        lines.append(f"{indent}    {once}")
+        value = child(item, key, v, kp, k + 1, nest, level + 1, indent, stack)
+        if _keys_of(node, item) > 1:  # a second member of the choice
+            lines.append(f"{indent}if {item.name!r} in {d}:")
+            lines.append(f"{indent}    raise _bad({expr(kp)}, 'may appear only once here')")
+        lines.append(f"{indent}{target} = {value}")
+
+    def child(item: Leaf, key: str, x: str, xp: JsonPath, k: int, nest: int, level: int, indent: str,
+              stack: tuple[type[Model], ...]) -> str:
+        """Emit the decoding of a child model (a choice's member: and its validation); returns its variable."""
+        member = item.model if item.kind == "model" else item.json_choices[key]
+        assert member is not None
+        called = item.kind == "choice" and len(item.json_choices) > 1
+        if called or member in stack or len(stack) >= _INLINE_DEPTH or nest >= _JSON_NESTING:
+            e, s = f"D{next(counter)}", f"s{level}"
+            later.append((e, member))
+            lines.append(f"{indent}{s} = {e}({x}, {expr(xp)}, depth + {k})")
+        else:
+            s = body(member, x, xp, k, nest, level, indent, stack)
+        if item.kind == "model":
+            return s
+        ref, y = _class_ref(g, member), f"y{level}"
+        lines.append(f"{indent}try:")
+        lines.append(f"{indent}    {y} = {ref}.__pydantic_validator__.validate_python({s})")
+        lines.append(f"{indent}except ValidationError as exc:")
+        lines.append(f"{indent}    raise _member_error({ref}, exc, {key!r}, {expr(xp)}) from None")
+        return y
+
+    d = body(cls, "body", _ROOT, 0, 0, 0, "    ", ())
+    lines.append(f"    return {d}")
+    source = "\n".join(lines)
+    exec(compile(source, f"<json decoder {cls.__name__}>", "exec"), g)  # generated from our own plan
+    dec: JsonDecoder = g["dec"]
+    dec.__source__ = source  # type: ignore[attr-defined]
+    _JSON_DECODERS[cls] = dec
+    for name, sub in later:
+        g[name] = json_decoder_of(sub)
+    return dec
+
+
+def _literal(text: str) -> str:
+    """``text`` as the literal part of an f-string."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _json_fast(leaf: Leaf, v: str) -> str | None:
+    """A condition on ``v`` under which ``_scalar`` returns ``v`` itself (None: it may not).
+
+    A string is returned as is when XML can carry all of it: a printable string can (controls, surrogates and
+    the noncharacters U+FFFE/U+FFFF are not printable), any other is searched. A number for a decimal is
+    returned once ``check_decimal`` accepts it: a float of at most 17 significant digits whose magnitude is
+    inside ``1e{18 - MAX}`` .. ``1e{MAX - 1}`` (or zero), or an integer of fewer than ``MAX`` digits, always is.
+    """
+    if leaf.scalar is Decimal:
+        low, high = 10.0 ** (18 - MAX_DECIMAL_EXPONENT), 10 ** (MAX_DECIMAL_EXPONENT - 1)
+        return (f"({v}.__class__ is float and ({low!r} <= abs({v}) < {float(high)!r} or {v} == 0.0)"
+                f" or {v}.__class__ is int and -{high} < {v} < {high} or {v}.__class__ is bool)")
+    if leaf.check is not None:
+        return None
+    text = f"{v}.__class__ is str and ({v}.isprintable() or _BAD({v}) is None)"
+    return f"({text})" if leaf.is_str else f"({text} or {v}.__class__ in _NUM)"
+
+
+def _keys_of(node: Node, item: Leaf) -> int:
+    """How many keys of ``node`` name ``item`` (the members of a choice, one each)."""
+    return sum(1 for other in node.by_json.values() if other is item)

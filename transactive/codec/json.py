@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import ValidationError
 
-from transactive.codec._gen import json_encoder_of
+from transactive.codec._gen import json_decoder_of, json_encoder_of
 from transactive.codec.errors import field_errors
 from transactive.codec.plan import XML_BAD, Leaf, Node, Plan, plan_for
 from transactive.codec.registry import lookup_json
@@ -113,7 +113,8 @@ def from_json_obj(obj: Any, cls: type[M] | None = None) -> M:
                                   errors=[FieldError("/" + key, f"expected {cls.__tag__}")])
     body = obj[key]
     base = "/" + key
-    fields = _decode(plan_for(found), body, base, 0)
+    # the generated decoder: what _decode (the plan interpreter, its reference) does, without walking the plan
+    fields = json_decoder_of(found)(body, base, 0)
     try:
         return found.__pydantic_validator__.validate_python(fields)  # type: ignore[no-any-return]
     except ValidationError as exc:
