@@ -25,6 +25,7 @@ from typing import Any, cast
 from aiohttp import web
 
 from transactive.ledger import EmbeddedLedger, Ledger, LedgerError
+from transactive.market import ReservePrices
 from transactive.services import MarketConfig, Settlement, SqliteStore, StoreError, VtnCore, VtnService
 from transactive.services.clock import Clock, system_clock
 from transactive.transport.base import Transport
@@ -101,11 +102,18 @@ class VtnOptions:
     max_body: int = DEFAULT_MAX_BODY
     scheduler: bool = True
     parent_wait: float = PARENT_WAIT
+    #: the main grid's (selling, buying) prices per kWh, or None: no grid, the price band is [0, 10]
+    reserve: tuple[float, float] | None = None
 
     def market_config(self) -> MarketConfig:
+        if self.reserve is None:
+            return MarketConfig(market_context=self.market_context, market_party_id=self.market_party_id,
+                                interval=self.interval, gate_closure=self.gate_closure, max_price=Decimal("10"))
+        grid_buy, grid_sell = self.reserve
         return MarketConfig(market_context=self.market_context, market_party_id=self.market_party_id,
                             interval=self.interval, gate_closure=self.gate_closure,
-                            max_price=Decimal("10"))
+                            reserve=ReservePrices(grid_buy=grid_buy, grid_sell=grid_sell),
+                            min_price=Decimal(repr(grid_sell)), max_price=Decimal(repr(grid_buy)))
 
 
 class VtnApp:

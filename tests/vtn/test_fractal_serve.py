@@ -36,7 +36,7 @@ async def test_a_child_vtn_trades_its_net_position_at_a_parent_vtn_on_the_parent
     vtn_processes.append(parent)
     # no --interval-seconds: the child takes the parent's clock; its gates close before the parent's
     child = start_vtn(tmp_path / "feeder", "--parent", parent.url, "--parent-party", "feeder-7",
-                      "--gate-closure-minutes", "10", log_name="feeder")
+                      "--gate-closure-minutes", "10", "--reserve", "0.30,0.05", log_name="feeder")
     vtn_processes.append(child)
     grid_health, feeder_health = await _health(parent.url), await _health(child.url)
     assert feeder_health["clock"] == grid_health["clock"]
@@ -74,6 +74,7 @@ async def test_a_child_vtn_trades_its_net_position_at_a_parent_vtn_on_the_parent
             assert time.monotonic() < deadline, "the feeder never reported its delivery upward"
             await asyncio.sleep(0.3)
     assert sold.quantity == Decimal(3)
+    assert sold.price <= Decimal("0.12")  # the feeder asked at least its grid's 0.05, the town bid 0.12
     assert parent.terminate() == 0
     assert child.terminate() == 0
     grid, feeder = _report(tmp_path / "grid"), _report(tmp_path / "feeder")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,36 @@ async def test_the_vtn_app_closes_gates_on_its_market_clock_and_reports_health(t
     finally:
         await vtn.stop()
     assert verify_file(tmp_path / "vtn" / "ledger.db", workers=1).valid
+
+
+async def test_a_vtn_with_the_grid_as_reserve_publishes_its_prices_bounds_tenders_and_books_the_rest(
+        tmp_path: Path) -> None:
+    vtn = VtnApp(VtnOptions(data_dir=tmp_path / "vtn", interval_seconds=1.0, reserve=(0.30, 0.05)))
+    await vtn.start()
+    try:
+        start = await _open_interval(vtn.url)
+        async with HttpTransport(vtn.url, timeout=5) as transport:
+            pv = await join_market(transport, "pv-1", DEFAULT_MARKET_CONTEXT)
+            home = await join_market(transport, "home-1", DEFAULT_MARKET_CONTEXT)
+            market = await home.market_context()
+            assert market.reserve is not None
+            assert (market.reserve.grid_buy, market.reserve.grid_sell) == (0.30, 0.05)
+            assert (market.min_price, market.max_price) == (Decimal("0.05"), Decimal("0.3"))
+            with pytest.raises(RequestRefusedError) as refused:  # above what the grid asks
+                await home.tender(start, "buy", 3.0, "0.35")
+            assert refused.value.response_code == 454
+            await pv.tender(start, "sell", 1.0, "0.10")
+            await home.tender(start, "buy", 3.0, "0.25")
+            store = vtn.store
+            assert store is not None
+            deadline = time.monotonic() + 15
+            while (gate := store.gate(start)) is None:
+                assert time.monotonic() < deadline, "the gate did not close"
+                await asyncio.sleep(0.1)
+        # 1 kWh traded locally; the 2 kWh the home still needs come from the grid
+        assert (gate.quantity, gate.grid_import, gate.grid_export) == (Decimal(1), Decimal(2), Decimal(0))
+    finally:
+        await vtn.stop()
 
 
 # ---- as a subprocess -------------------------------------------------------------------------------
@@ -254,11 +285,19 @@ async def test_a_vtn_killed_mid_interval_loses_no_acknowledged_tender_and_duplic
     assert verify_file(data / "ledger.db", workers=1).valid
 
 
-@pytest.mark.parametrize("args", [["--ledger", "evm"], ["--parent", "http://127.0.0.1:9"]])
-def test_vtn_serve_refuses_incomplete_options_with_exit_2(tmp_path: Path, args: list[str]) -> None:
+@pytest.mark.parametrize(("args", "message"), [
+    (["--ledger", "evm"], "--ledger evm needs --evm-url"),
+    (["--parent", "http://127.0.0.1:9"], "--parent and --parent-party go together"),
+    (["--reserve", "0.05,0.30"], "must be above its buying price"),
+    (["--reserve", "0.30"], "expected BUY,SELL"),
+    (["--reserve", "0.3,nan"], "must be finite"),
+])
+def test_vtn_serve_refuses_incomplete_or_wrong_options_with_exit_2(tmp_path: Path, args: list[str],
+                                                                   message: str) -> None:
     out = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "serve", "--data-dir", str(tmp_path),
                           *args], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert out.returncode == 2
+    assert message in out.stderr
 
 
 # ---- with an EVM ledger (a real anvil process) -------------------------------------------------------

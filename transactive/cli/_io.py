@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import math
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -58,3 +59,17 @@ def run_loop(main: Coroutine[Any, Any, None], choice: str = "auto") -> None:
         uvloop.run(main)
         return
     asyncio.run(main)
+
+
+def reserve_prices(text: str) -> tuple[float, float]:
+    """``--reserve BUY,SELL``: the main grid's selling and buying prices (an argparse type)."""
+    parts = text.split(",")
+    try:
+        buy, sell = (float(x) for x in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected BUY,SELL (two numbers), not {text!r}") from None
+    if not (math.isfinite(buy) and math.isfinite(sell)):
+        raise argparse.ArgumentTypeError(f"reserve prices must be finite, not {text!r}")
+    if not sell < buy:
+        raise argparse.ArgumentTypeError(f"the grid's selling price BUY must be above its buying price SELL: {text!r}")
+    return buy, sell

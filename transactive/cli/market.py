@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import Any
 
-from transactive.cli._io import UnreadableFile, read_input, usage
+from transactive.cli._io import UnreadableFile, read_input, reserve_prices, usage
 
 __all__ = ["add_parser", "run"]
 
@@ -88,26 +87,13 @@ def add_parser(sub: Any) -> None:
     c.add_argument(
         "--reserve",
         metavar="BUY,SELL",
-        type=_reserve,
+        type=reserve_prices,
         help="grid prices: the grid sells at BUY and buys at SELL; bids above BUY or offers below SELL are "
         "bad rows, and unmatched demand/supply goes to the grid",
     )
     c.add_argument("--fills", metavar="OUT.csv", help="write id,side,price,quantity,fill,trade_price per order")
     c.add_argument("--json", action="store_true", help="print JSON instead of text")
     c.set_defaults(run=run)
-
-
-def _reserve(text: str) -> tuple[float, float]:
-    parts = text.split(",")
-    try:
-        buy, sell = (float(x) for x in parts)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected BUY,SELL (two numbers), not {text!r}") from None
-    if not (math.isfinite(buy) and math.isfinite(sell)):
-        raise argparse.ArgumentTypeError(f"reserve prices must be finite, not {text!r}")
-    if not sell < buy:
-        raise argparse.ArgumentTypeError(f"the grid's selling price BUY must be above its buying price SELL: {text!r}")
-    return buy, sell
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from transactive.cli._io import event_loop_problem, run_loop, usage
+from transactive.cli._io import event_loop_problem, reserve_prices, run_loop, usage
 
 __all__ = ["add_parser", "run"]
 
@@ -45,7 +45,8 @@ Fractal markets: with --parent URL --parent-party NAME this VTN is also party NA
 tenders its microgrid's net unmatched position there after each local gate. It runs on the parent's market
 time, read from the parent's GET /health at start (waiting up to --parent-wait seconds for it to answer), so
 --interval-seconds may be left out. The parent's gates must close after this VTN's: give the parent the
-shorter --gate-closure-minutes.
+shorter --gate-closure-minutes. With --reserve BUY,SELL the child buys upward at most at BUY and sells at
+least at SELL (without it: the ends of its price band).
 
 API: POST /cts (or /cts/{facet}) with a CTS payload (Content-Type application/json or application/xml;
 Accept picks the reply's format), Authorization: Bearer <registration token>; GET /cts/notices?after=SEQ
@@ -57,7 +58,8 @@ examples:
   transactive vtn serve --port 0 --data-dir /tmp/vtn --interval-seconds 5       any free port, 5-s intervals
   transactive vtn serve --port 8080 --data-dir /tmp/vtn --ledger evm --evm-url http://127.0.0.1:8545
   transactive vtn serve --port 8080 --data-dir /tmp/grid --interval-seconds 5 --gate-closure-minutes 1
-  transactive vtn serve --port 8081 --data-dir /tmp/feeder --parent http://127.0.0.1:8080 --parent-party feeder-7
+  transactive vtn serve --port 8081 --data-dir /tmp/feeder --parent http://127.0.0.1:8080 --parent-party feeder-7 \\
+      --reserve 0.30,0.05
   transactive vtn serve --port 8080 --data-dir /tmp/vtn --mqtt 127.0.0.1:1883
 """
 
@@ -114,6 +116,9 @@ def add_parser(sub: Any) -> None:
                    help="seconds to wait for the parent to answer at start (default 15)")
     s.add_argument("--market-context", default=None, metavar="URI", help="the market context URI")
     s.add_argument("--market-party", default="market", metavar="NAME", help="the market's party id")
+    s.add_argument("--reserve", type=reserve_prices, metavar="BUY,SELL",
+                   help="the main grid as reserve: it sells at BUY and buys at SELL per kWh; the market's price "
+                        "band becomes [SELL, BUY] (default: no grid, band [0, 10])")
     s.add_argument("--interval-minutes", type=_positive, default=15.0, help="market interval (default 15)")
     s.add_argument("--gate-closure-minutes", type=_positive, default=5.0,
                    help="tendering closes this long before an interval starts (default 5)")
@@ -158,6 +163,7 @@ def _serve(args: argparse.Namespace) -> int:
             parent_party=args.parent_party, market_context=args.market_context or DEFAULT_MARKET_CONTEXT,
             market_party_id=args.market_party, interval=timedelta(minutes=args.interval_minutes),
             gate_closure=timedelta(minutes=args.gate_closure_minutes), parent_wait=args.parent_wait,
+            reserve=args.reserve,
         )
         options.market_config()
     except ValueError as exc:
