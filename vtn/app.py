@@ -217,18 +217,18 @@ class VtnApp:
             while True:
                 try:
                     async with session.get(url) as response:
-                        body = await response.json(content_type=None)
+                        text = await response.read()
                     break
-                except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                except (aiohttp.ClientError, TimeoutError) as exc:
                     if loop.time() > deadline:
                         raise VtnStartError(f"the parent VTN did not answer GET {url} within {wait:g} s: "
                                             f"{exc or type(exc).__name__}") from None
                     await asyncio.sleep(0.25)
         try:
-            mapping = TimeMapping.from_json(body["clock"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise VtnStartError(f"GET {url} reports no usable market clock ('clock': {exc}); a child VTN needs "
-                                "a transactive parent to share its market time") from None
+            mapping = TimeMapping.from_json(json.loads(text)["clock"])
+        except (KeyError, TypeError, ValueError) as exc:  # not JSON, no clock, or a clock that does not read
+            raise VtnStartError(f"GET {url} reports no usable market clock ({type(exc).__name__}: {exc}); a child "
+                                "VTN needs a transactive parent to share its market time") from None
         if self.options.interval_seconds is not None:
             speed = self.config.interval.total_seconds() / self.options.interval_seconds
             if abs(speed - mapping.speed) > 1e-9 * speed:

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from tests.vtn.conftest import ROOT, VtnProcess, start_vtn
 from tests.vtn.test_serve import _deliver, _health, _open_interval, _report
 from transactive.services import SqliteStore
@@ -108,3 +110,29 @@ async def test_a_child_told_another_speed_than_its_parents_is_exit_2(tmp_path: P
     assert out.returncode == 2
     assert "omit --interval-seconds (a child keeps its parent's clock) or give 3" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("body", [b"<html>not a VTN</html>", b'{"status": "ok"}', b'{"clock": {"speed": 2}}',
+                                  b'{"clock": {"wall_origin": "x", "market_origin": "y", "speed": 1}}', b"[1, 2]"])
+async def test_a_parent_that_reports_no_usable_clock_stops_the_child_with_a_clear_error(tmp_path: Path,
+                                                                                        body: bytes) -> None:
+    from aiohttp import web
+
+    from tests.vtn.conftest import start_site
+    from transactive.vtn import VtnApp, VtnOptions
+    from transactive.vtn.app import VtnStartError
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/health", health)
+    runner, url = await start_site(app)
+    child = VtnApp(VtnOptions(data_dir=tmp_path / "feeder", parent=url, parent_party="f", parent_wait=1))
+    try:
+        with pytest.raises(VtnStartError, match=r"reports no usable market clock .*needs a transactive parent"):
+            await child.start()
+    finally:
+        await child.stop()
+        await runner.cleanup()
+    assert child.store is None  # nothing was opened
