@@ -79,10 +79,21 @@ def format_duration(value: timedelta) -> str:
     return "".join(out)
 
 
+#: text of recently written UTC times (interval starts repeat across many messages); cleared when full
+_UTC_TEXT: dict[datetime, str] = {}
+_UTC_TEXT_MAX = 4096
+
+
 def format_datetime(value: datetime) -> str:
     """xs:dateTime text; UTC is written with ``Z``."""
-    if value.tzinfo is UTC:  # the common case (every time the services create): no cache to miss
-        return value.isoformat()[:-6] + "Z"
+    if value.tzinfo is UTC:  # the common case: every time the services create, most times they read
+        text = _UTC_TEXT.get(value)
+        if text is None:
+            text = value.isoformat()[:-6] + "Z"
+            if len(_UTC_TEXT) >= _UTC_TEXT_MAX:
+                _UTC_TEXT.clear()
+            _UTC_TEXT[value] = text
+        return text
     # equal instants in different offsets hash alike: key the cache on the offset too
     return _format_datetime(value, value.utcoffset())
 
