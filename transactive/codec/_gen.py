@@ -37,6 +37,16 @@ _JSON_DECODERS: dict[type[Model], JsonDecoder] = {}
 _XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 
 
+def _define(lines: list[str], label: str, g: dict[str, Any], name: str) -> Any:
+    """Compile generated ``lines`` (built from our own plans, never from outside text) into ``g`` and return
+    the function ``name``, its source kept on it as ``__source__``."""
+    source = "\n".join(lines)
+    exec(compile(source, label, "exec"), g)
+    fn = g[name]
+    fn.__source__ = source
+    return fn
+
+
 # ------------------------------------------------------------------------------------------- errors
 def summary(cls: type[Model], errors: list[FieldError]) -> str:
     first = errors[0] if errors else None
@@ -233,10 +243,7 @@ def encoder_of(cls: type[Model]) -> Encoder:
             lines.append(f"{inner}out.append({closes!r})")
 
     element(cls, "obj", "qname", "extra", "    ", ())
-    source = "\n".join(lines)
-    exec(compile(source, f"<encoder {cls.__name__}>", "exec"), g)  # generated from our own plan, no outside text
-    enc: Encoder = g["enc"]
-    enc.__source__ = source  # type: ignore[attr-defined]
+    enc: Encoder = _define(lines, f"<encoder {cls.__name__}>", g, "enc")
     _ENCODERS[cls] = enc
     for name, sub in later:
         g[name] = encoder_of(sub)
@@ -371,10 +378,7 @@ def json_encoder_of(cls: type[Model]) -> JsonEncoder:
 
     body(cls, "obj", "d", "    ", ())
     lines.append("    return d")
-    source = "\n".join(lines)
-    exec(compile(source, f"<json encoder {cls.__name__}>", "exec"), g)  # generated from our own plan
-    enc: JsonEncoder = g["enc"]
-    enc.__source__ = source  # type: ignore[attr-defined]
+    enc: JsonEncoder = _define(lines, f"<json encoder {cls.__name__}>", g, "enc")
     _JSON_ENCODERS[cls] = enc
     for name, sub in later:
         g[name] = json_encoder_of(sub)
@@ -524,10 +528,7 @@ def decoder_of(cls: type[Model]) -> Decoder:
 
     body(cls, "el", "d", "    ", ())
     lines.append("    return d")
-    source = "\n".join(lines)
-    exec(compile(source, f"<decoder {cls.__name__}>", "exec"), g)
-    dec: Decoder = g["dec"]
-    dec.__source__ = source  # type: ignore[attr-defined]
+    dec: Decoder = _define(lines, f"<decoder {cls.__name__}>", g, "dec")
     _DECODERS[cls] = dec
     for name, sub in later:
         if ":" in name:
@@ -753,10 +754,7 @@ def json_decoder_of(cls: type[Model]) -> JsonDecoder:
 
     d = body(cls, "body", _ROOT, 0, 0, 0, "    ", ())
     lines.append(f"    return {d}")
-    source = "\n".join(lines)
-    exec(compile(source, f"<json decoder {cls.__name__}>", "exec"), g)  # generated from our own plan
-    dec: JsonDecoder = g["dec"]
-    dec.__source__ = source  # type: ignore[attr-defined]
+    dec: JsonDecoder = _define(lines, f"<json decoder {cls.__name__}>", g, "dec")
     _JSON_DECODERS[cls] = dec
     for name, sub in later:
         g[name] = json_decoder_of(sub)
