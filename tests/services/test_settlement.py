@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
-from tests.services.conftest import QUARTER, T
+from tests.services.conftest import QUARTER, T, create, product, register
 from tests.services.test_deliveries_positions import TX1, TX2, TX3, delivery
 from tests.services.test_gate import _market
+from tests.services.test_group_commit import CommitFails
 from transactive.ledger import EmbeddedLedger, EntryKind, verify_file
 from transactive.ledger.settlement import State, replay
 from transactive.services import ManualClock, MarketConfig, MemoryStore, Settlement, VtnCore, VtnService
+from transactive.services.store import SettlementStep, StoreError
 
 
 async def test_anchor_deliver_pay_and_dispute(tmp_path: Path, config: MarketConfig, clock: ManualClock) -> None:
@@ -65,3 +68,71 @@ async def test_without_auto_pay_the_payment_waits_for_the_buyer(tmp_path: Path, 
         # a restarted driver resumes from the log
         resumed = Settlement(store, ledger, config=config, clock=clock, auto_pay=False)
         assert await resumed.pay(TX3, Decimal("0.68")) is State.PAID
+
+
+def _big_market(core: VtnCore, pairs: int) -> None:
+    for i in range(pairs):
+        for party, side, price in ((f"s{i}", "sell", "0.10"), (f"b{i}", "buy", "0.20")):
+            token = register(core, party)
+            core.handle(create(party, f"{party}-t", product(side, 1, price)), token=token)
+
+
+async def test_the_anchors_of_a_gate_are_logged_in_few_store_commits(tmp_path: Path, config: MarketConfig,
+                                                                     clock: ManualClock) -> None:
+    from transactive.vtn.clock import close_gate
+
+    store = CommitFails(tmp_path / "vtn.db")
+    async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:
+        settlement = Settlement(store, ledger, config=config, clock=clock)
+        service = VtnService(VtnCore(config, store, clock), settlement=settlement)
+        _big_market(service.core, 20)
+        result = await close_gate(service, T)  # 64 concurrent anchoring workers, as the gate scheduler runs
+        assert len(result.transactions) == 40
+        # one commit per transaction before; now the steps logged in the same turn of the loop share one
+        assert settlement.log_commits <= 4
+        for row in result.transactions:
+            assert [(s.seq, s.event, s.state) for s in store.settlement_steps(row.transaction_id)] == [
+                (1, "anchor", "anchored")]
+    store.close()
+
+
+async def test_a_step_that_cannot_be_logged_fails_only_its_own_caller(tmp_path: Path, config: MarketConfig,
+                                                                      clock: ManualClock) -> None:
+    class Refuses(CommitFails):
+        refuse: str | None = None
+
+        def add_settlement_step(self, step: SettlementStep) -> None:
+            if step.transaction_id == self.refuse:
+                raise StoreError("constraint violated (simulated)")
+            super().add_settlement_step(step)
+
+    store = Refuses(tmp_path / "vtn.db")
+    async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:
+        settlement = Settlement(store, ledger, config=config, clock=clock)
+        core = VtnCore(config, store, clock)
+        _market(core)
+        rows = core.close_gate(T).transactions
+        store.refuse = rows[1].transaction_id
+        outcomes = await asyncio.gather(*(settlement.anchor([row]) for row in rows), return_exceptions=True)
+        assert isinstance(outcomes[1], StoreError)
+        assert outcomes[0] == {rows[0].transaction_id: State.ANCHORED}
+        assert outcomes[2] == {rows[2].transaction_id: State.ANCHORED}
+        assert store.settlement_steps(rows[1].transaction_id) == []
+        # the refused one is retried later and found on the ledger already: logged, not anchored twice
+        store.refuse = None
+        assert await settlement.anchor([rows[1]]) == {rows[1].transaction_id: State.ANCHORED}
+        assert [e.kind for e in await ledger.audit_trail(rows[1].transaction_id)] == [EntryKind.ANCHOR]
+
+        # a failing commit fails every step of the batch and logs none of them
+        store2 = Refuses(tmp_path / "vtn2.db")
+        settlement2 = Settlement(store2, ledger, config=config, clock=clock)
+        core2 = VtnCore(config, store2, clock)
+        _market(core2)
+        rows2 = core2.close_gate(T).transactions
+        store2.failing = True
+        outcomes = await asyncio.gather(*(settlement2.anchor([row]) for row in rows2), return_exceptions=True)
+        assert all(isinstance(o, StoreError) for o in outcomes)
+        store2.failing = False
+        assert all(store2.settlement_steps(row.transaction_id) == [] for row in rows2)
+        store2.close()
+    store.close()

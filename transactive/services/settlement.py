@@ -18,7 +18,8 @@ Flow, per transaction (the state table is :data:`transactive.ledger.settlement.T
    deadline.
 
 Durability: each step is written to the ledger (durable on return) and then logged in the store
-(``settlement_steps``, with a snapshot of the machine) before the caller replies; a restarted VTN resumes
+(``settlement_steps``, with a snapshot of the machine; steps logged in the same turn of the event loop share
+one store transaction) before the caller replies; a restarted VTN resumes
 each transaction from its last logged step. An anchor that reached the ledger but not the log (a crash in
 between) is recognised from the ledger's audit trail and not written twice.
 """
@@ -88,6 +89,10 @@ class Settlement:
         self.params = params or SettlementParams()
         self.auto_pay = auto_pay
         self._locks: dict[str, asyncio.Lock] = {}
+        self._pending: list[tuple[SettlementStep, asyncio.Future[None]]] = []
+        self._flush_task: asyncio.Task[None] | None = None
+        #: store transactions the settlement log has committed (steps logged in one loop turn share one)
+        self.log_commits = 0
 
     # -- reading the log ---------------------------------------------------------------------------
 
@@ -119,16 +124,46 @@ class Settlement:
         steps = self.store.settlement_steps(transaction_id)
         return State(steps[-1].state) if steps else State.AGREED
 
-    def _log(self, machine: SettlementMachine, event: str) -> None:
-        txid = machine.record.transaction_id
-        with self.store.transaction():
-            seq = len(self.store.settlement_steps(txid)) + 1
-            self.store.add_settlement_step(SettlementStep(txid, seq, event, machine.state.value, self.clock(),
-                                                          _snapshot(machine)))
+    async def _log(self, machine: SettlementMachine, event: str) -> None:
+        """Log a step in the store, durably, before returning. Steps logged in the same turn of the event
+        loop (the anchors of a gate's transactions, by concurrent workers) are group-committed: one store
+        transaction and one fsync for all, each step in its own savepoint."""
+        step = SettlementStep(machine.record.transaction_id, 0, event, machine.state.value, self.clock(),
+                              _snapshot(machine))  # seq: given when written
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._pending.append((step, future))
+        if self._flush_task is None or self._flush_task.done():  # (done: cancelled before it ran)
+            self._flush_task = loop.create_task(self._flush_log(), name="transactive-settlement-log")
+        await future
+
+    async def _flush_log(self) -> None:
+        batch, self._pending = self._pending, []
+        self._flush_task = None
+        failed: dict[int, Exception] = {}
+        try:
+            with self.store.transaction():
+                for n, (step, _future) in enumerate(batch):
+                    try:
+                        with self.store.transaction():
+                            seq = len(self.store.settlement_steps(step.transaction_id)) + 1
+                            self.store.add_settlement_step(replace(step, seq=seq))
+                    except Exception as exc:  # this step only (its savepoint is undone); handed to its caller
+                        failed[n] = exc
+        except Exception as exc:  # the commit: nothing of the batch was written
+            failed = dict.fromkeys(range(len(batch)), exc)
+        self.log_commits += 1
+        for n, (_step, future) in enumerate(batch):
+            if future.done():  # its caller went away
+                continue
+            if n in failed:
+                future.set_exception(failed[n])
+            else:
+                future.set_result(None)
 
     async def _write(self, machine: SettlementMachine, effects: list[Effect], event: str) -> None:
         await execute(self.ledger, machine.record.transaction_id, effects)
-        self._log(machine, event)
+        await self._log(machine, event)
 
     def _lock(self, transaction_id: str) -> asyncio.Lock:
         return self._locks.setdefault(transaction_id, asyncio.Lock())
@@ -154,7 +189,7 @@ class Settlement:
             if not await self.ledger.audit_trail(machine.record.transaction_id):
                 raise
             # already on the ledger (a crash between the ledger write and the log): just log it
-        self._log(machine, "anchor")
+        await self._log(machine, "anchor")
 
     async def on_delivery(self, transaction_id: str) -> State:
         """The party's delivery is in the store: write both readings, then request (and, with
