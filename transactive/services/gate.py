@@ -44,11 +44,26 @@ class GateResult:
     interval_start: datetime
     gate: GateRow
     transactions: tuple[TransactionRow, ...]
-    #: party id → the ``eiCreateTransaction`` notice for that party (only parties with transactions)
-    notices: dict[str, EiCreateTransaction] = field(default_factory=dict)
     #: the quote to publish (None when nothing cleared)
     quote: EiQuote | None = None
     config: MarketConfig | None = None
+    _notices: dict[str, EiCreateTransaction] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def notices(self) -> dict[str, EiCreateTransaction]:
+        """Party id → the ``eiCreateTransaction`` notice for that party (only parties with transactions).
+        Built on first use: a caller that wants only the transactions (anchoring) does not pay for them."""
+        if self._notices is None:
+            if self.config is None:
+                raise ValueError("a GateResult without its market config cannot build notices")
+            by_party: dict[str, list[TransactionRow]] = defaultdict(list)
+            for tx in self.transactions:
+                by_party[tx.party_id].append(tx)
+            built = {party: notice(self.config, party, rows, f"notice-{stamp(self.interval_start)}-{party}")
+                     for party, rows in sorted(by_party.items())}
+            object.__setattr__(self, "_notices", built)
+            return built
+        return self._notices
 
     @property
     def price(self) -> Decimal | None:
@@ -124,10 +139,5 @@ def gate_result(ctx: ServiceContext, interval_start: datetime) -> GateResult:
     if gate is None:
         raise OutsideLimitsError("the interval is not closed yet", field="interval_start")
     transactions = tuple(ctx.store.transactions(interval_start=interval_start))
-    by_party: dict[str, list[TransactionRow]] = defaultdict(list)
-    for tx in transactions:
-        by_party[tx.party_id].append(tx)
-    notices = {party: notice(cfg, party, rows, f"notice-{stamp(interval_start)}-{party}")
-               for party, rows in sorted(by_party.items())}
-    return GateResult(interval_start=interval_start, gate=gate, transactions=transactions, notices=notices,
+    return GateResult(interval_start=interval_start, gate=gate, transactions=transactions,
                       quote=quote_model(cfg, gate), config=cfg)
