@@ -330,7 +330,37 @@ def bench_round_trips(duration: float, rounds: int, clients: int, with_openleadr
 # ---- one market interval with many VENs ----------------------------------------------------------------
 
 
-async def bench_market(n_vens: int) -> dict[str, Any]:
+class _Spy:
+    """bench/mqtt_spy.py in its own process (so its work is not the VTN's): a subscriber to every party's
+    notice topic of a market that reports when all expected notices arrived."""
+
+    def __init__(self, host: str, port: int, market: str, expect: int) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "mqtt_spy.py"), host, str(port),
+                                      f"transactive/v1/{market}/notices/+", str(expect)],
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if line != "READY":
+            self.stop()
+            raise RuntimeError(f"the MQTT subscriber did not start: {line!r}")
+
+    async def arrived(self) -> tuple[float, int]:
+        """(time.monotonic() when the last expected notice arrived, notices received)."""
+        assert self.proc.stdout is not None
+        line = (await asyncio.to_thread(self.proc.stdout.readline)).split()
+        if not line or line[0] != "DONE":
+            raise RuntimeError(f"the MQTT subscriber did not receive every notice: {' '.join(line)!r}")
+        return float(line[1]), int(line[2])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+async def bench_market(n_vens: int, *, mqtt: bool = True) -> dict[str, Any]:
     from transactive.ei.cts.registration import EiCreatePartyRegistration
     from transactive.ei.cts.tender import EiCreateTender, EiTender
     from transactive.emix import energy_tender_product
@@ -350,6 +380,18 @@ async def bench_market(n_vens: int) -> dict[str, Any]:
             service = VtnService(VtnCore(config, store, clock), settlement=settlement)
             board = NoticeBoard()
             service.listen(board.post)
+            broker = spy = None
+            if mqtt:  # the notices also go out through a real Mosquitto broker, to a subscriber that counts them
+                from interop.mosquitto.broker import MosquittoBroker, install
+                from transactive.vtn.mqtt import run_mqtt_bridge
+
+                # one subscriber takes every party's notices: the broker must queue more for it than for a VEN
+                broker = MosquittoBroker(binary=install(), extra_config=["max_queued_messages 0"]).start()
+                stop_bridge, bridge_ready = asyncio.Event(), asyncio.Event()
+                bridge = asyncio.create_task(run_mqtt_bridge(service, broker.host, broker.port, stop=stop_bridge,
+                                                             market="bench", ready=bridge_ready))
+                spy = _Spy(broker.host, broker.port, "bench", 2 * n_vens)
+                await asyncio.wait_for(bridge_ready.wait(), 10)
             t0 = time.perf_counter()
             with store.transaction():
                 tokens = {}
@@ -371,12 +413,22 @@ async def bench_market(n_vens: int) -> dict[str, Any]:
             setup = time.perf_counter() - t0
             clock.set(config.gate_time(start))
             t1 = time.perf_counter()
+            m1 = time.monotonic()
             cleared = service.core.close_gate(start)
             t2 = time.perf_counter()
             # what the VTN's gate scheduler runs: concurrent anchoring, then the notices (the clearing is read back)
             result = await close_gate(service, start)
             t3 = time.perf_counter()
             assert len(result.transactions) == len(cleared.transactions)
+            mqtt_result: dict[str, Any] | None = None
+            if broker is not None and spy is not None:
+                m3 = m1 + (t3 - t1)
+                last, received = await spy.arrived()
+                mqtt_result = {"notices_received": received, "delivered_s": last - m1,
+                               "after_anchor_and_notify_s": last - m3,
+                               "subscriber": "bench/mqtt_spy.py, its own process, QoS 1"}
+                stop_bridge.set()
+                await asyncio.wait_for(bridge, 10)
             return {
                 "vens": n_vens,
                 "api": "service directly (VtnService in process; set-up batched in one store transaction)",
@@ -388,8 +440,13 @@ async def bench_market(n_vens: int) -> dict[str, Any]:
                 "total_s": t3 - t1,
                 "notices_posted": board.posted,
                 "ledger_batches": ledger.batches,
+                "mqtt": mqtt_result,
             }
         finally:
+            if spy is not None:
+                spy.stop()
+            if broker is not None:
+                broker.stop()
             await ledger.close()
             store.close()
 
@@ -407,6 +464,8 @@ def main() -> None:
     parser.add_argument("--skip-openleadr", action="store_true")
     parser.add_argument("--skip-round-trips", action="store_true")
     parser.add_argument("--skip-market", action="store_true")
+    parser.add_argument("--skip-mqtt", action="store_true",
+                        help="market interval: do not also publish the notices through Mosquitto")
     args = parser.parse_args()
 
     import aiohttp
@@ -425,11 +484,14 @@ def main() -> None:
         print(f"tenders: {rt['tenders_answered']} replies counted by wrk, {rt['tenders_stored']} in the store",
               flush=True)
     if not args.skip_market:
-        results["market"] = asyncio.run(bench_market(args.vens))
+        results["market"] = asyncio.run(bench_market(args.vens, mqtt=not args.skip_mqtt))
         m = results["market"]
         print(f"market interval, {m['vens']} VENs: clear+write {m['clear_and_write_s']:.2f} s, anchor+notify "
               f"{m['anchor_and_notify_s']:.2f} s, total {m['total_s']:.2f} s ({m['transactions']} transactions, "
               f"{m['notices_posted']} notices)", flush=True)
+        if m["mqtt"] is not None:
+            print(f"  through Mosquitto: all {m['mqtt']['notices_received']} notices received by a subscriber "
+                  f"{m['mqtt']['delivered_s']:.2f} s after the gate closed", flush=True)
     results["machine"] = machine_info(aiohttp=aiohttp.__version__)
     if args.json:
         path = HERE / "results" / "vtn.json"

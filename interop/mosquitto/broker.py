@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -80,8 +81,11 @@ class MosquittoBroker:
 
     host = "127.0.0.1"
 
-    def __init__(self, port: int | None = None, *, binary: str | None = None, startup_timeout: float = 5.0) -> None:
+    def __init__(self, port: int | None = None, *, binary: str | None = None, startup_timeout: float = 5.0,
+                 extra_config: Sequence[str] = ()) -> None:
         self.port = port or free_port(self.host)
+        #: more mosquitto.conf lines (e.g. ``max_queued_messages 0``)
+        self.extra_config = list(extra_config)
         self.binary = binary or install()
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
@@ -103,6 +107,7 @@ class MosquittoBroker:
             "log_type notice",
             "log_type information",
             "connection_messages true",
+            *self.extra_config,
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             # mosquitto drops root privileges to `mosquitto`, who could not write the log in our directory
