@@ -22,10 +22,13 @@ one market interval with 10,000 VENs cleared and notified.
    the registrations and tenders are written through ``VtnCore.handle``, batched in one store transaction
    as set-up, not timed), then timed: gate closure (clearing, writing the transactions), anchoring every
    transaction on the embedded ledger, and the notices (``eiCreateTransaction`` per party plus the quote
-   to every registered party) posted to the HTTP notice board long polls are served from.
+   to every registered party) posted to the HTTP notice board long polls are served from and published
+   through a real Mosquitto broker by the VTN's MQTT bridge; a subscriber to every party's notice topic,
+   in its own process (bench/mqtt_spy.py), reports when the last of them arrived (``--skip-mqtt``: board
+   only).
 
 Usage: python bench/vtn_bench.py [--duration 20] [--rounds 3] [--clients 50] [--vens 10000] [--json]
-       [--skip-openleadr] [--skip-market]
+       [--skip-openleadr] [--skip-round-trips] [--skip-market] [--skip-mqtt]
 ``--json`` writes bench/results/vtn.json too. Every process started is stopped before exit.
 """
 
