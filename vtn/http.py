@@ -32,8 +32,10 @@ Authentication: ``Authorization: Bearer <token>``, the token registration issued
 Status codes: **200 for every reply the services produced, refusals included** — the EI response code is
 in the reply's ``ei:eiResponse`` (as OpenADR 2.0b does). A request that never reached the services gets a
 4xx whose body is ``tx:eiResponsePayload`` with the same code: 400 not well-formed (EI 400), 400 unknown
-message (EI 453), 400 invalid field (EI 454), 401, 404, 405, 406, 413 (body over ``client_max_size``),
-415. Anything unexpected is a 500 with EI code 500 and no traceback (it is logged).
+message (EI 453), 400 invalid field (EI 454), 401, 404, 405 (with ``Allow``), 406, 413 (body over
+``client_max_size``), 415, 417 (an ``Expect`` other than ``100-continue``, EI 400). Anything unexpected
+is a 500 with EI code 500 and no traceback (it is logged). ``Expect: 100-continue`` is answered once the
+headers are acceptable, so a refused request's body is never sent.
 
 Notice sequence numbers start, per VTN process, at the boot time in microseconds since the Unix epoch, so
 a cursor from an earlier run of the VTN is always older than every notice of this one (notices are kept in
@@ -363,6 +365,8 @@ class _Vtn:
                                                                "application/xml"), wire)
         try:
             token = self._token(request)
+            if "Expect" in headers:  # the headers are acceptable: ask for the body (a router would have)
+                await _continue(request)
             try:
                 data = await request.read()
             except web.HTTPRequestEntityTooLarge:
@@ -433,8 +437,18 @@ class _Vtn:
         return web.json_response(self.openapi)
 
 
-
 _GET = frozenset({"GET", "HEAD"})
+
+
+async def _continue(request: web.BaseRequest) -> None:
+    """Answer ``Expect: 100-continue`` (curl sends it with bodies over 1 kB and waits a second for it);
+    any other expectation is 417."""
+    expect = request.headers.get("Expect", "")
+    if expect.strip().lower() != "100-continue":
+        raise _error(417, f"unknown expectation {expect!r}: only 100-continue is supported", ResponseCode.BAD_REQUEST)
+    if request.version >= (1, 1):
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the reply's own size starts after the interim response
 
 
 def _not_allowed(method: str, path: str, allow: str) -> _Refusal:

@@ -3,6 +3,7 @@ their codes, content negotiation, /health and /openapi.json."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -234,6 +235,57 @@ async def test_paths_outside_the_api_are_404(server: Server, http: aiohttp.Clien
     async with http.post(server.url + path, data=body, headers={"Content-Type": JSON}) as response:
         assert response.status == 404
         assert _code(decode_json(await response.read())) == 404
+
+
+async def _raw_post(server: Server, headers: dict[str, str], body: bytes, *,
+                    send_body_after_continue: bool) -> tuple[bytes | None, int, Model]:
+    """POST /cts over a bare socket: (the interim line, if any, the final status, the decoded reply)."""
+    from urllib.parse import urlsplit
+
+    where = urlsplit(server.url)
+    assert where.hostname is not None
+    assert where.port is not None
+    reader, writer = await asyncio.open_connection(where.hostname, where.port)
+    try:
+        head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": "vtn", "Content-Length": str(len(body)),
+                                                     **headers}.items())
+        writer.write(f"POST /cts HTTP/1.1\r\n{head}\r\n".encode())
+        await writer.drain()
+        interim = None
+        line = await asyncio.wait_for(reader.readline(), 2)
+        if line.startswith(b"HTTP/1.1 100"):
+            interim = line
+            assert await reader.readline() == b"\r\n"
+            if send_body_after_continue:
+                writer.write(body)
+                await writer.drain()
+            line = await asyncio.wait_for(reader.readline(), 2)
+        status = int(line.split()[1])
+        length = 0
+        while (header := await reader.readline()) != b"\r\n":
+            name, _, value = header.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        return interim, status, decode_json(await reader.readexactly(length))
+    finally:
+        writer.close()
+
+
+async def test_expect_100_continue_is_answered_before_the_body_is_sent(server: Server) -> None:
+    body = encode_json(_context_request())
+    interim, status, reply = await _raw_post(server, {"Content-Type": JSON, "Expect": "100-continue"}, body,
+                                             send_body_after_continue=True)
+    assert interim == b"HTTP/1.1 100 Continue\r\n"
+    assert (status, _code(reply)) == (200, 200)
+    # headers already refused: the final answer comes at once, no body is asked for
+    interim, status, reply = await _raw_post(server, {"Content-Type": "text/plain", "Expect": "100-continue"}, body,
+                                             send_body_after_continue=True)
+    assert interim is None
+    assert (status, _code(reply)) == (415, 415)
+    interim, status, reply = await _raw_post(server, {"Content-Type": JSON, "Expect": "something-else"}, body,
+                                             send_body_after_continue=True)
+    assert interim is None
+    assert (status, _code(reply)) == (417, 400)
 
 
 async def test_head_of_health_has_the_headers_and_no_body(server: Server, http: aiohttp.ClientSession) -> None:
