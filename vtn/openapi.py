@@ -49,6 +49,7 @@ _REQUEST_ERRORS = {
     "406": _error("Accept names neither JSON nor XML."),
     "413": _error("The body is larger than the VTN accepts."),
     "415": _error("Content-Type is neither JSON nor XML."),
+    "417": _error("An Expect header other than 100-continue (EI 400)."),
     "500": _error("An unexpected error (logged by the VTN; no traceback is sent)."),
 }
 
