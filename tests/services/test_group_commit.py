@@ -172,8 +172,8 @@ async def test_a_flush_cancelled_before_it_ran_does_not_stop_later_writes(
     first = asyncio.ensure_future(service.handle(create("s1", "lost", product("sell", 1.0, "0.10")),
                                                  token=tokens["s1"]))
     await asyncio.sleep(0)  # queued; its flush task created, not yet run
-    assert service._flush_task is not None
-    service._flush_task.cancel()  # as when the loop shuts down
+    assert service._commits.task is not None
+    service._commits.task.cancel()  # as when the loop shuts down
     first.cancel()
     await asyncio.sleep(0)
     reply = await service.handle(create("s2", "later", product("sell", 1.0, "0.10")), token=tokens["s2"])

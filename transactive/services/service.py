@@ -16,7 +16,6 @@ It adds to :class:`~.core.VtnCore` what needs awaiting or fan-out, and nothing t
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -24,6 +23,7 @@ from datetime import datetime
 from transactive.ei.cts.delivery import EiCreateDelivery
 from transactive.errors import ProtocolError
 from transactive.model import Model
+from transactive.services.batching import TurnBatcher
 from transactive.services.core import MUTATING, VtnCore
 from transactive.services.gate import GateResult
 from transactive.services.replies import reply_response
@@ -43,10 +43,9 @@ class VtnService:
         self.settlement = settlement
         self._listeners: list[NoticeListener] = []
         self.group_commit = group_commit
-        self._pending: list[tuple[Model, str | None, asyncio.Future[Model]]] = []
-        self._flush_task: asyncio.Task[None] | None = None
-        self.batches = 0  #: group commits so far (for tests and benchmarks)
-        self.batched = 0  #: requests written through them
+        #: the writing requests of one turn of the event loop, committed together
+        self._commits: TurnBatcher[tuple[Model, str | None], Model] = TurnBatcher(
+            self._commit, name="transactive-group-commit")
 
     def listen(self, callback: NoticeListener) -> Callable[[], None]:
         """Receive every outgoing notice; returns the function that stops it."""
@@ -62,7 +61,7 @@ class VtnService:
     async def handle(self, message: Model, *, token: str | None = None) -> Model:
         """The reply to a request; refusals raise (see :meth:`VtnCore.handle`)."""
         if self.group_commit and type(message) in MUTATING:
-            reply = await self._write(message, token)
+            reply = await self._commits.submit((message, token))
         else:
             reply = self.core.handle(message, token=token)
         if self.settlement is not None and isinstance(message, EiCreateDelivery):
@@ -72,35 +71,18 @@ class VtnService:
                     await self.settlement.on_delivery(delivery.uid)
         return reply
 
-    def _write(self, message: Model, token: str | None) -> asyncio.Future[Model]:
-        """Queue a writing request for the next group commit; its future is done once that committed."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Model] = loop.create_future()
-        self._pending.append((message, token, future))
-        if self._flush_task is None or self._flush_task.done():  # (done: cancelled before it ran)
-            # a task runs on a later turn of the loop: every request handled in this turn joins the batch
-            self._flush_task = loop.create_task(self._flush(), name="transactive-group-commit")
-        return future
+    def _commit(self, batch: list[tuple[Model, str | None]]) -> list[Model | Exception]:
+        return self.core.handle_many(batch)
 
-    async def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        self._flush_task = None
-        try:
-            results = self.core.handle_many([(message, token) for message, token, _f in batch])
-        except BaseException as exc:  # a bug in the core: nobody may wait forever
-            for _m, _t, future in batch:
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("group commit stopped"))
-            raise
-        self.batches += 1
-        self.batched += len(batch)
-        for (_m, _t, future), result in zip(batch, results, strict=True):
-            if future.done():  # its caller went away (cancelled); the write stands, as a retry would find
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+    @property
+    def batches(self) -> int:
+        """Group commits so far (for tests and benchmarks)."""
+        return self._commits.batches
+
+    @property
+    def batched(self) -> int:
+        """Requests written through them."""
+        return self._commits.items
 
     async def answer(self, message: Model, *, token: str | None = None) -> Model:
         """The reply to a request, with refusals as error replies (what a transport sends)."""

@@ -43,6 +43,7 @@ from transactive.ledger.settlement import (
     State,
     execute,
 )
+from transactive.services.batching import TurnBatcher
 from transactive.services.clock import Clock
 from transactive.services.errors import InvalidIdError
 from transactive.services.market_config import MarketConfig
@@ -89,10 +90,9 @@ class Settlement:
         self.params = params or SettlementParams()
         self.auto_pay = auto_pay
         self._locks: dict[str, asyncio.Lock] = {}
-        self._pending: list[tuple[SettlementStep, asyncio.Future[None]]] = []
-        self._flush_task: asyncio.Task[None] | None = None
-        #: store transactions the settlement log has committed (steps logged in one loop turn share one)
-        self.log_commits = 0
+        #: the steps logged in one turn of the event loop, committed together
+        self._log_batches: TurnBatcher[SettlementStep, None] = TurnBatcher(self._write_steps,
+                                                                          name="transactive-settlement-log")
 
     # -- reading the log ---------------------------------------------------------------------------
 
@@ -124,42 +124,33 @@ class Settlement:
         steps = self.store.settlement_steps(transaction_id)
         return State(steps[-1].state) if steps else State.AGREED
 
+    @property
+    def log_commits(self) -> int:
+        """Store transactions the settlement log has committed (steps logged in one loop turn share one)."""
+        return self._log_batches.batches
+
     async def _log(self, machine: SettlementMachine, event: str) -> None:
         """Log a step in the store, durably, before returning. Steps logged in the same turn of the event
         loop (the anchors of a gate's transactions, by concurrent workers) are group-committed: one store
         transaction and one fsync for all, each step in its own savepoint."""
-        step = SettlementStep(machine.record.transaction_id, 0, event, machine.state.value, self.clock(),
-                              _snapshot(machine))  # seq: given when written
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._pending.append((step, future))
-        if self._flush_task is None or self._flush_task.done():  # (done: cancelled before it ran)
-            self._flush_task = loop.create_task(self._flush_log(), name="transactive-settlement-log")
-        await future
+        await self._log_batches.submit(SettlementStep(machine.record.transaction_id, 0, event, machine.state.value,
+                                                      self.clock(), _snapshot(machine)))  # seq: given when written
 
-    async def _flush_log(self) -> None:
-        batch, self._pending = self._pending, []
-        self._flush_task = None
-        failed: dict[int, Exception] = {}
+    def _write_steps(self, steps: list[SettlementStep]) -> list[Exception | None]:
+        results: list[Exception | None] = []
         try:
             with self.store.transaction():
-                for n, (step, _future) in enumerate(batch):
+                for step in steps:
                     try:
                         with self.store.transaction():
                             seq = len(self.store.settlement_steps(step.transaction_id)) + 1
                             self.store.add_settlement_step(replace(step, seq=seq))
+                        results.append(None)
                     except Exception as exc:  # this step only (its savepoint is undone); handed to its caller
-                        failed[n] = exc
+                        results.append(exc)
         except Exception as exc:  # the commit: nothing of the batch was written
-            failed = dict.fromkeys(range(len(batch)), exc)
-        self.log_commits += 1
-        for n, (_step, future) in enumerate(batch):
-            if future.done():  # its caller went away
-                continue
-            if n in failed:
-                future.set_exception(failed[n])
-            else:
-                future.set_result(None)
+            return [exc] * len(steps)
+        return results
 
     async def _write(self, machine: SettlementMachine, effects: list[Effect], event: str) -> None:
         await execute(self.ledger, machine.record.transaction_id, effects)
