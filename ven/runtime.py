@@ -57,7 +57,7 @@ from transactive.services.clock import Clock, system_clock
 from transactive.services.errors import RequestRefusedError
 from transactive.services.market_config import MarketConfig
 from transactive.services.replies import reply_response
-from transactive.transport.base import Subscription, TransportClosedError, TransportError
+from transactive.transport.base import Subscription, TransportError
 from transactive.ven.client import VenClient
 from transactive.ven.personalities import Need, Personality, interval_rng
 
@@ -368,14 +368,7 @@ class VenRuntime:
         self._subscription = None
 
     async def _read_notices(self, subscription: Subscription) -> None:
-        while True:
-            try:
-                notice = await subscription.get()
-            except TransportClosedError:
-                return
-            except TransportError:
-                await asyncio.sleep(0.1)
-                continue
+        async for notice in subscription.follow():
             if isinstance(notice, EiCreateTransaction):
                 for tx in notice.transactions:
                     self._book(tx)

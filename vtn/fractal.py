@@ -43,7 +43,7 @@ from transactive.services.lifecycle import TenderStatus
 from transactive.services.market_config import MarketConfig
 from transactive.services.service import VtnService
 from transactive.services.store import Store
-from transactive.transport.base import Subscription, Transport, TransportClosedError, TransportError
+from transactive.transport.base import Subscription, Transport, TransportError
 from transactive.ven.client import VenClient
 from transactive.ven.runtime import discover_market_context, market_band
 
@@ -134,14 +134,7 @@ async def _send(client: VenClient, local: MarketConfig, parent: MarketConfig, in
 
 
 async def _read(subscription: Subscription, agreed: dict[str, EiTransaction]) -> None:
-    while True:
-        try:
-            notice = await subscription.get()
-        except TransportClosedError:
-            return
-        except TransportError:
-            await asyncio.sleep(0.1)
-            continue
+    async for notice in subscription.follow():
         if isinstance(notice, EiCreateTransaction):
             for tx in notice.transactions:
                 agreed.setdefault(tx.transaction_id, tx)

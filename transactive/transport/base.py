@@ -19,6 +19,7 @@ Protocol errors in the documents themselves (undecodable replies) stay
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from enum import StrEnum
@@ -28,6 +29,7 @@ from transactive.model import Model
 
 __all__ = [
     "ConnectionFailedError",
+    "QueuedSubscription",
     "Subscription",
     "Transport",
     "TransportClosedError",
@@ -78,6 +80,55 @@ class Subscription(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Stop receiving."""
+
+    async def follow(self, retry_after: float = 0.1) -> AsyncIterator[Model]:
+        """Every notice until the subscription is closed; other transport errors (a lost connection the
+        transport will restore) are waited out, ``retry_after`` seconds at a time."""
+        while True:
+            try:
+                yield await self.get()
+            except TransportClosedError:
+                return
+            except TransportError:
+                await asyncio.sleep(retry_after)
+
+
+class QueuedSubscription(Subscription):
+    """A subscription fed through a queue by its transport: :meth:`put` a notice, or an exception that
+    the next :meth:`get` raises; :meth:`_end` closes it and wakes a waiting reader."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[Model | Exception] = asyncio.Queue()
+        self._closed = False
+
+    def put(self, item: Model | Exception) -> None:
+        if not self._closed:
+            self._queue.put_nowait(item)
+
+    def pending(self) -> int:
+        """Notices waiting to be read."""
+        return self._queue.qsize()
+
+    async def get(self, timeout: float | None = None) -> Model:
+        if self._closed and self._queue.empty():
+            raise TransportClosedError("the subscription is closed")
+        try:
+            item = await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            raise TransportTimeoutError(f"no notice within {timeout} s") from None
+        if isinstance(item, TransportClosedError):
+            raise TransportClosedError("the subscription is closed")
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def _end(self) -> bool:
+        """Mark closed (False if it already was) and wake a reader waiting in :meth:`get`."""
+        if self._closed:
+            return False
+        self._closed = True
+        self._queue.put_nowait(TransportClosedError("the subscription is closed"))
+        return True
 
 
 class Transport(ABC):

@@ -26,7 +26,7 @@ from transactive.services.errors import NotAuthorizedError
 from transactive.services.replies import check_reply
 from transactive.transport.base import (
     ConnectionFailedError,
-    Subscription,
+    QueuedSubscription,
     Transport,
     TransportClosedError,
     TransportError,
@@ -37,7 +37,6 @@ from transactive.transport.base import (
 __all__ = ["HttpSubscription", "HttpTransport"]
 
 _MEDIA = {WireFormat.JSON: "application/json", WireFormat.XML: "application/xml"}
-_CLOSED = object()
 
 
 def _wire_of(content_type: str) -> WireFormat | None:
@@ -160,16 +159,15 @@ class HttpTransport(Transport):
         self._session = None
 
 
-class HttpSubscription(Subscription):
+class HttpSubscription(QueuedSubscription):
     """One party's notices, fetched by a background long-poll task into a queue."""
 
     def __init__(self, transport: HttpTransport, party_id: str, token: str | None, cursor: int) -> None:
+        super().__init__()
         self.transport = transport
         self.party_id = party_id
         self.cursor = cursor
         self._token = token
-        self._queue: asyncio.Queue[Model | BaseException | object] = asyncio.Queue()
-        self._closed = False
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"notices-{party_id}")
 
     async def _run(self) -> None:
@@ -181,43 +179,24 @@ class HttpSubscription(Subscription):
             except (ConnectionFailedError, TransportTimeoutError) as exc:
                 failures += 1
                 if failures > 5:
-                    self._queue.put_nowait(exc)
+                    self.put(exc)
                     return
                 await asyncio.sleep(min(0.1 * 2 ** failures, 2.0))
                 continue
             except Exception as exc:  # protocol refusals, closed transport: end the subscription
-                self._queue.put_nowait(exc)
+                self.put(exc)
                 return
             failures = 0
             self.cursor = max(self.cursor, seq)
             if notice is not None:
-                self._queue.put_nowait(notice)
-
-    def pending(self) -> int:
-        return self._queue.qsize()
-
-    async def get(self, timeout: float | None = None) -> Model:
-        if self._closed and self._queue.empty():
-            raise TransportClosedError("the subscription is closed")
-        try:
-            item = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            raise TransportTimeoutError(f"no notice within {timeout} s") from None
-        if isinstance(item, Model):
-            return item
-        if isinstance(item, TransportClosedError) or item is _CLOSED:
-            raise TransportClosedError("the subscription is closed")
-        if isinstance(item, BaseException):
-            raise item
-        raise TransportClosedError("the subscription is closed")
+                self.put(notice)
 
     async def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._task
-        self._queue.put_nowait(_CLOSED)
+        self._end()
         if self in self.transport._subscriptions:
             self.transport._subscriptions.remove(self)

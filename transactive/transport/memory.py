@@ -9,7 +9,6 @@ Subscriptions require the party's token (463 otherwise), like the networked tran
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from transactive.codec import decode, decode_json, decode_xml, encode_json, encode_xml
@@ -17,51 +16,26 @@ from transactive.errors import ProtocolError
 from transactive.model import Model
 from transactive.services.service import VtnService
 from transactive.transport.base import (
-    Subscription,
+    QueuedSubscription,
     Transport,
     TransportClosedError,
-    TransportTimeoutError,
     WireFormat,
 )
 
 __all__ = ["MemorySubscription", "MemoryTransport"]
 
-_CLOSED = object()
 
 
-class MemorySubscription(Subscription):
+class MemorySubscription(QueuedSubscription):
     """A queue of decoded notices for one party."""
 
     def __init__(self, on_close: Callable[[MemorySubscription], None] | None = None) -> None:
-        self._queue: asyncio.Queue[Model | object] = asyncio.Queue()
-        self._closed = False
+        super().__init__()
         self._on_close = on_close
 
-    def put(self, notice: Model) -> None:
-        if not self._closed:
-            self._queue.put_nowait(notice)
-
-    async def get(self, timeout: float | None = None) -> Model:
-        if self._closed and self._queue.empty():
-            raise TransportClosedError("the subscription is closed")
-        try:
-            item = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            raise TransportTimeoutError(f"no notice within {timeout} s") from None
-        if item is _CLOSED or not isinstance(item, Model):
-            raise TransportClosedError("the subscription is closed")
-        return item
-
-    def pending(self) -> int:
-        """Notices waiting to be read."""
-        return self._queue.qsize()
-
     async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._queue.put_nowait(_CLOSED)
-            if self._on_close is not None:
-                self._on_close(self)
+        if self._end() and self._on_close is not None:
+            self._on_close(self)
 
 
 class MemoryTransport(Transport):

@@ -77,7 +77,7 @@ from transactive.services.errors import NotAuthorizedError, RequestRefusedError
 from transactive.services.replies import check_reply
 from transactive.transport.base import (
     ConnectionFailedError,
-    Subscription,
+    QueuedSubscription,
     Transport,
     TransportClosedError,
     TransportError,
@@ -239,41 +239,24 @@ def map_mqtt_error(error: aiomqtt.MqttError, *, context: str = "MQTT") -> Transp
 # ---- the client -----------------------------------------------------------------------------------
 
 
-class MqttSubscription(Subscription):
+class MqttSubscription(QueuedSubscription):
     """The notices (or quotes) arriving on one topic, decoded; a bad notice raises its ``ProtocolError``
     from :meth:`get` (the next ``get`` goes on)."""
 
     def __init__(self, transport: MqttTransport, topic: str) -> None:
+        super().__init__()
         self.topic = topic
         self._transport = transport
-        self._queue: asyncio.Queue[Model | Exception] = asyncio.Queue()
-        self._closed = False
-
-    def put(self, item: Model | Exception) -> None:
-        if not self._closed:
-            self._queue.put_nowait(item)
-
-    def pending(self) -> int:
-        """Notices waiting to be read."""
-        return self._queue.qsize()
 
     async def get(self, timeout: float | None = None) -> Model:
         if self._closed:
             raise TransportClosedError("the subscription is closed")
         if self._queue.empty():
             await self._transport.connect()  # after a lost connection: connect and subscribe again
-        try:
-            item = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            raise TransportTimeoutError(f"no notice within {timeout} s") from None
-        if isinstance(item, Exception):
-            raise item
-        return item
+        return await super().get(timeout)
 
     async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._queue.put_nowait(TransportClosedError("the subscription is closed"))
+        if self._end():
             await self._transport._forget(self)  # the transport owns the broker subscription
 
 
