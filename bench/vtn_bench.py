@@ -162,6 +162,17 @@ def check_once(target: Target, expect: bytes) -> None:
 # ---- the transactive VTN as a process ------------------------------------------------------------------
 
 
+def _terminate(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM, wait; SIGKILL if it does not stop within 15 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 class VtnProcess:
     def __init__(self, data_dir: Path, *extra: str) -> None:
         self.data_dir = data_dir
@@ -185,13 +196,7 @@ class VtnProcess:
         raise RuntimeError(f"the VTN did not start: {self.err.read_text()[-2000:]}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        _terminate(self.proc)
 
 
 async def _tender_requests(url: str, n: int) -> list[tuple[dict[str, str], str]]:
@@ -245,12 +250,7 @@ class OpenleadrProcess:
             raise RuntimeError("the openleadr VTN did not start")
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
+        _terminate(self.proc)
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 stream.close()
