@@ -242,7 +242,8 @@ class VtnApp:
             log.warning("the parent's market time %s is behind this data directory's %s: intervals closed here "
                         "already are not closed again", mapping.market(now).isoformat(),
                         saved.market(now).isoformat())
-        save_mapping(self.options.data_dir, mapping)
+        if mapping != saved:
+            save_mapping(self.options.data_dir, mapping)
         log.info("market clock from the parent %s: %g times real time", parent, mapping.speed)
         return mapping
 

@@ -98,7 +98,8 @@ def load_mapping(data_dir: Path, config: MarketConfig, interval_seconds: float |
         mapping = saved if abs(saved.speed - speed) < 1e-12 else TimeMapping(now, saved.market(now), speed)
     if mapping is None:
         mapping = TimeMapping.for_market(config, interval_seconds, now)
-    save_mapping(data_dir, mapping)
+    if mapping != saved:
+        save_mapping(data_dir, mapping)
     return mapping
 
 
@@ -109,10 +110,8 @@ def saved_mapping(data_dir: Path) -> TimeMapping | None:
 
 
 def save_mapping(data_dir: Path, mapping: TimeMapping) -> None:
-    """Keep ``mapping`` as the data directory's time line (durably; nothing is written when it is already)."""
+    """Keep ``mapping`` as the data directory's time line (durably: written beside it, fsynced, renamed)."""
     path = data_dir / CLOCK_FILE
-    if saved_mapping(data_dir) == mapping:
-        return
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(mapping.to_json(), indent=1))
     with open(tmp, "rb+") as fh:
