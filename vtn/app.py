@@ -198,6 +198,13 @@ class VtnApp:
                                  poll=poll), "upstream")
 
     @property
+    def interval_seconds(self) -> float | None:
+        """``--interval-seconds``, or what the adopted parent clock makes of it; None on real time."""
+        if self.options.interval_seconds is not None:
+            return self.options.interval_seconds
+        return None if self.mapping is None or self.mapping.speed == 1.0 else self.wall_seconds_per_interval
+
+    @property
     def wall_seconds_per_interval(self) -> float:
         """How long one market interval lasts on the wall clock."""
         speed = self.mapping.speed if self.mapping is not None else 1.0
@@ -277,9 +284,7 @@ class VtnApp:
             "market_party_id": cfg.market_party_id,
             "market_time": now.isoformat(),
             "interval": cfg.interval.total_seconds(),
-            "interval_seconds": (self.options.interval_seconds if self.options.interval_seconds is not None
-                                 else None if self.mapping is None or self.mapping.speed == 1.0
-                                 else self.wall_seconds_per_interval),
+            "interval_seconds": self.interval_seconds,
             "clock": None if self.mapping is None else self.mapping.to_json(),
             "current_interval": cfg.interval_containing(now).isoformat(),
             "next_open_interval": nxt.isoformat(),
