@@ -96,7 +96,7 @@ class MqttBridge:
         self._slots = asyncio.Semaphore(MAX_INFLIGHT)
         self._last_quote: str | None = None
         self.connected_once = False
-        #: requests answered, requests dropped (nowhere to answer), notices that could not be published
+        #: requests answered, requests dropped (nowhere to answer), notices and replies that could not be published
         self.answered = 0
         self.dropped = 0
         self.unpublished = 0
@@ -149,8 +149,8 @@ class MqttBridge:
             wire = self.wire
             error = ProtocolError("internal error", response_code=ResponseCode.INTERNAL_ERROR)
             data = encode_as(wire, self.service.core.error_reply(None, error))
-        await client.publish(response_topic, data, qos=1,
-                             properties=publish_properties(wire, correlation=correlation))
+        await self._send(client, response_topic, data, publish_properties(wire, correlation=correlation),
+                         what=f"reply to {party}")
         self.answered += 1
 
     # -- notices -----------------------------------------------------------------------------------------
@@ -162,7 +162,8 @@ class MqttBridge:
         Publications are pipelined: this returns once the notice is handed to the MQTT client, without
         waiting for the broker's acknowledgement (a round trip each, 20,000 of them after a gate with 10,000
         parties); at most :data:`MAX_INFLIGHT` are unacknowledged at a time (the caller waits for a slot).
-        They leave in the order they were handed over. :meth:`drain` waits for all of them."""
+        They leave in the order they were handed over, and replies to requests go the same way.
+        :meth:`drain` waits for all of them."""
         client = self._client
         if client is None:
             self.unpublished += 1
@@ -176,26 +177,33 @@ class MqttBridge:
             messages.append((quotes_topic(self.market), encode_as(self.wire, public), True))
             self._last_quote = notice.quotes[0].quote_id
         for topic, data, retain in messages:
-            await self._slots.acquire()
-            # a task starts in creation order, and hands its message to paho before its first wait
-            task = asyncio.get_running_loop().create_task(self._publish(client, party, topic, data, retain, props))
-            self._inflight.add(task)
-            task.add_done_callback(self._published)
+            await self._send(client, topic, data, props, retain=retain, what=f"notice for {party}")
 
-    async def _publish(self, client: aiomqtt.Client, party: str, topic: str, data: bytes, retain: bool,
-                       props: Any) -> None:
+    async def _send(self, client: aiomqtt.Client, topic: str, data: bytes, props: Any, *, what: str,
+                    retain: bool = False) -> None:
+        """Hand one QoS 1 publication (a notice or a reply) to the client without waiting for the broker's
+        acknowledgement; waits for a slot when :data:`MAX_INFLIGHT` are unacknowledged."""
+        await self._slots.acquire()
+        # a task starts in creation order, and hands its message to paho before its first wait: in order
+        task = asyncio.get_running_loop().create_task(self._publish(client, topic, data, props, retain, what))
+        self._inflight.add(task)
+        task.add_done_callback(self._published)
+
+    async def _publish(self, client: aiomqtt.Client, topic: str, data: bytes, props: Any, retain: bool,
+                       what: str) -> None:
         try:
             await client.publish(topic, data, qos=1, retain=retain, properties=props)
         except aiomqtt.MqttError as error:
             self.unpublished += 1
-            log.warning("notice for %s not published: %s", party, map_mqtt_error(error))
+            log.warning("%s not published: %s", what, map_mqtt_error(error))
 
     def _published(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
         self._slots.release()
 
     async def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until every notice handed over was acknowledged by the broker (or failed); False on timeout."""
+        """Wait until every publication handed over was acknowledged by the broker (or failed); False on
+        timeout."""
         if not self._inflight:
             return True
         _done, pending = await asyncio.wait(set(self._inflight), timeout=timeout)
@@ -234,7 +242,7 @@ class MqttBridge:
         finally:
             unlisten()
             if not await self.drain():
-                log.warning("MQTT bridge: %d notices still unacknowledged at shutdown", len(self._inflight))
+                log.warning("MQTT bridge: %d publications still unacknowledged at shutdown", len(self._inflight))
             self._client = None
             if ready is not None:
                 ready.clear()
