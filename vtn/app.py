@@ -26,11 +26,13 @@ from aiohttp import web
 
 from transactive.ledger import EmbeddedLedger, Ledger, LedgerError
 from transactive.market import ReservePrices
-from transactive.services import MarketConfig, Settlement, SqliteStore, StoreError, VtnCore, VtnService
-from transactive.services.clock import Clock, system_clock
+from transactive.protocol.clock import Clock, MarketClock, TimeMapping, system_clock
+from transactive.protocol.market import MarketConfig
+from transactive.services import Settlement, SqliteStore, VtnCore, VtnService
 from transactive.transport.base import Transport
-from transactive.vtn.clock import GateScheduler, MarketClock, TimeMapping, load_mapping, save_mapping, saved_mapping
-from transactive.vtn.http import DEFAULT_MAX_BODY, NoticeBoard, create_server
+from transactive.vtn.clock import GateScheduler, load_mapping, save_mapping, saved_mapping
+from transactive.vtn.http import DEFAULT_MAX_BODY, create_server
+from transactive.vtn.notices import NoticeBoard
 
 __all__ = ["DEFAULT_MARKET_CONTEXT", "LEDGER_FILE", "PARENT_WAIT", "STORE_FILE", "VtnApp", "VtnOptions",
            "VtnStartError", "serve"]
@@ -268,14 +270,10 @@ class VtnApp:
     async def health(self) -> dict[str, Any]:
         """The facts ``GET /health`` reports beside ``status``."""
         assert self.clock is not None
-        assert self.store is not None
+        assert self.service is not None
         now = self.clock()
         cfg = self.config
-        store_ok = True
-        try:
-            self.store.gates(limit=1)
-        except StoreError:
-            store_ok = False
+        store_ok = self.service.store_ok()
         nxt = cfg.next_open_interval(now)
         last = self.scheduler.last_closed if self.scheduler else None
         return {

@@ -1,23 +1,18 @@
-"""The market clock and the gate scheduler of a running VTN.
+"""The market clock of a VTN's data directory and the gate scheduler of a running VTN.
 
-Market time and wall time (:class:`TimeMapping`)
-    The services read *market time* (tenders are for market intervals, gates close at market times). By
-    default market time is wall time (UTC). With ``--interval-seconds S`` one market interval (``I``, e.g.
-    15 min) lasts ``S`` wall-clock seconds: market time runs ``I / S`` times as fast as the wall clock::
-
-        market(w) = market_origin + (w - wall_origin) * I / S
-        wall(m)   = wall_origin + (m - market_origin) * S / I
-
-    The mapping is fixed when a data directory is first used (``market_origin`` = the wall time then,
-    rounded down to a whole interval) and saved in ``DATA_DIR/clock.json``, so a restarted VTN keeps the
+Market time and wall time (:class:`~transactive.protocol.TimeMapping`, :class:`~transactive.protocol.MarketClock`)
+    The services read *market time*. With ``--interval-seconds S`` one market interval (``I``, e.g. 15 min)
+    lasts ``S`` wall-clock seconds: market time runs ``I / S`` times as fast as the wall clock. The mapping
+    is fixed when a data directory is first used (``market_origin`` = the wall time then, rounded down to a
+    whole interval) and saved in ``DATA_DIR/clock.json``, so a restarted VTN keeps the
     same market time line: market time keeps running while the VTN is down, exactly as wall time does.
     Restarting with another ``S`` re-anchors the line at the current market time (continuous, never
     backwards).
 
 Gate closure (:class:`GateScheduler`)
     For each interval ``start``, at the wall time of ``config.gate_time(start)`` the scheduler calls
-    :meth:`VtnService.close_gate`, which clears, writes the transactions, anchors them on the ledger and
-    sends the notices. Restart safety: on start it first closes every interval that has open tenders and
+    :meth:`VtnService.close_gate`, which clears (once), writes the transactions, anchors them on the ledger
+    and sends the notices. Restart safety: on start it first closes every interval that has open tenders and
     whose gate time has passed (in interval order), and anchors any transaction not anchored yet (a crash
     between clearing and anchoring); closing is idempotent, so nothing is cleared or anchored twice.
 """
@@ -29,61 +24,19 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from transactive.services.clock import Clock, system_clock
+from transactive.protocol.clock import Clock, MarketClock, TimeMapping, system_clock
+from transactive.protocol.market import MarketConfig
 from transactive.services.gate import GateResult
-from transactive.services.lifecycle import TenderStatus
-from transactive.services.market_config import MarketConfig
 from transactive.services.service import VtnService
 
-__all__ = ["GateScheduler", "MarketClock", "TimeMapping", "close_gate", "load_mapping", "save_mapping", "saved_mapping"]
+__all__ = ["CLOCK_FILE", "GateScheduler", "load_mapping", "save_mapping", "saved_mapping"]
 
 log = logging.getLogger("transactive.vtn.clock")
 
 CLOCK_FILE = "clock.json"
-
-
-@dataclass(frozen=True, slots=True)
-class TimeMapping:
-    """A linear map between wall time and market time: ``speed`` market seconds per wall second."""
-
-    wall_origin: datetime
-    market_origin: datetime
-    speed: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.wall_origin.tzinfo is None or self.market_origin.tzinfo is None:
-            raise ValueError("the time mapping needs aware datetimes")
-        if not self.speed > 0:
-            raise ValueError("speed must be positive")
-
-    @classmethod
-    def for_market(cls, config: MarketConfig, interval_seconds: float | None, now: datetime) -> TimeMapping:
-        """Market time = wall time (``interval_seconds`` None), else one interval per ``interval_seconds``,
-        starting at the interval ``now`` falls in."""
-        if interval_seconds is None:
-            return cls(now, now, 1.0)
-        if not interval_seconds > 0:
-            raise ValueError("interval_seconds must be positive")
-        return cls(now, config.interval_containing(now), config.interval.total_seconds() / interval_seconds)
-
-    def market(self, wall: datetime) -> datetime:
-        return self.market_origin + (wall - self.wall_origin) * self.speed
-
-    def wall(self, market: datetime) -> datetime:
-        return self.wall_origin + (market - self.market_origin) / self.speed
-
-    def to_json(self) -> dict[str, object]:
-        return {"wall_origin": self.wall_origin.isoformat(), "market_origin": self.market_origin.isoformat(),
-                "speed": self.speed}
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> TimeMapping:
-        return cls(datetime.fromisoformat(str(data["wall_origin"])),
-                   datetime.fromisoformat(str(data["market_origin"])), float(str(data["speed"])))
 
 
 def load_mapping(data_dir: Path, config: MarketConfig, interval_seconds: float | None,
@@ -119,36 +72,6 @@ def save_mapping(data_dir: Path, mapping: TimeMapping) -> None:
     tmp.replace(path)
 
 
-class MarketClock:
-    """The services' clock: market time through a :class:`TimeMapping` of the ``wall`` clock."""
-
-    __slots__ = ("mapping", "wall")
-
-    def __init__(self, mapping: TimeMapping, wall: Clock = system_clock) -> None:
-        self.mapping = mapping
-        self.wall = wall
-
-    def __call__(self) -> datetime:
-        return self.mapping.market(self.wall()).astimezone(UTC)
-
-    def seconds_until(self, market_time: datetime) -> float:
-        """Wall-clock seconds until the market clock reads ``market_time`` (negative if past)."""
-        return (self.mapping.wall(market_time) - self.wall()).total_seconds()
-
-
-async def close_gate(service: VtnService, start: datetime, *, concurrency: int = 64) -> GateResult:
-    """:meth:`VtnService.close_gate`, with the anchoring done first by ``concurrency`` concurrent workers so
-    the ledger can group-commit many anchors at once (the service then finds them anchored and only sends
-    the notices). Idempotent like the service's."""
-    result = service.core.close_gate(start)
-    settlement = service.settlement
-    if settlement is not None and result.transactions:
-        rows = result.transactions
-        step = max(1, -(-len(rows) // concurrency))
-        await asyncio.gather(*(settlement.anchor(rows[i:i + step]) for i in range(0, len(rows), step)))
-    return await service.close_gate(start)
-
-
 class GateScheduler:
     """Closes each interval's gate on time (see the module docstring)."""
 
@@ -163,12 +86,10 @@ class GateScheduler:
 
     def due_intervals(self) -> list[datetime]:
         """Intervals with open tenders whose gate time has passed (what a restart must close first)."""
-        now = self.clock()
-        starts = {row.interval_start for row in self.service.core.store.tenders(status=TenderStatus.OPEN)}
-        return sorted(s for s in starts if self.config.gate_time(s) <= now)
+        return self.service.overdue_intervals()
 
     async def _close(self, start: datetime) -> GateResult:
-        result = await close_gate(self.service, start)
+        result = await self.service.close_gate(start)
         self.last_closed = start
         self.closed += 1
         if self.on_close is not None:
@@ -181,8 +102,7 @@ class GateScheduler:
         for start in due:
             log.info("closing overdue gate of interval %s", start.isoformat())
             await self._close(start)
-        if self.service.settlement is not None:
-            await self.service.settlement.anchor(self.service.core.store.transactions())
+        await self.service.anchor_pending()
         return due
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -16,7 +16,7 @@ quantity scale; a net below the parent's minimum quantity is not tendered.
 
 Timing: the gate times must nest — the parent's gate for an interval closes *after* the child's (a shorter
 ``gate_closure`` upstream), otherwise the parent refuses the tender (450) and the interval is skipped with
-a log line. The child polls its store for newly closed gates (so it needs no hook in the gate scheduler),
+a log line. The child asks its service for newly cleared gates (so it needs no hook in the gate scheduler),
 every tenth of its interval on the wall clock (at least 50 ms, at most 1 s).
 
 Clock: parent and child must agree which interval is open. ``transactive vtn serve --parent URL`` therefore
@@ -34,33 +34,20 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from transactive.ei.cts.transaction import EiCreateTransaction, EiTransaction
-from transactive.emix import Side
-from transactive.services.errors import RequestRefusedError
-from transactive.services.lifecycle import TenderStatus
-from transactive.services.market_config import MarketConfig
+from transactive.emix import Side, energy_block
+from transactive.protocol.errors import RequestRefusedError
+from transactive.protocol.market import MarketConfig
 from transactive.services.service import VtnService
-from transactive.services.store import Store
 from transactive.transport.base import Subscription, Transport, TransportError
 from transactive.ven.client import VenClient
-from transactive.ven.runtime import discover_market_context, market_band
+from transactive.ven.runtime import discover_market_context
 
-__all__ = ["net_position", "run_upstream", "upstream_tender"]
+__all__ = ["run_upstream", "upstream_tender"]
 
 log = logging.getLogger("transactive.vtn.fractal")
-
-
-def net_position(store: Store, interval_start: datetime) -> Decimal:
-    """The microgrid's net unmatched kWh after the local gate of an interval: positive = short (it must
-    import), negative = long. Cancelled tenders do not count."""
-    net = Decimal(0)
-    for row in store.tenders(interval_start=interval_start):
-        if row.status in (TenderStatus.CLEARED, TenderStatus.EXPIRED):
-            unfilled = row.quantity - row.filled
-            net += unfilled if row.side is Side.BUY else -unfilled
-    return net
 
 
 def upstream_tender(local: MarketConfig, parent: MarketConfig, net: Decimal) -> tuple[Side, Decimal, Decimal] | None:
@@ -69,21 +56,16 @@ def upstream_tender(local: MarketConfig, parent: MarketConfig, net: Decimal) -> 
     if net == 0:
         return None
     side = Side.BUY if net > 0 else Side.SELL
-    kwh = (abs(net) / parent.quantity_scale).to_integral_value(ROUND_FLOOR) * parent.quantity_scale
-    kwh = min(kwh, parent.max_quantity_kwh)
-    if kwh < parent.min_quantity_kwh:
+    kwh = parent.snap_quantity(abs(net))
+    if kwh is None:
         return None
-    band = market_band(local)
-    limit = Decimal(repr(band.grid_buy if side is Side.BUY else band.grid_sell))
-    rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
-    price = (limit / parent.price_scale).to_integral_value(rounding) * parent.price_scale
-    price = min(max(price, parent.min_price), parent.max_price)
-    return side, kwh, price
+    band = local.band()
+    return side, kwh, parent.snap_price(band.grid_buy if side is Side.BUY else band.grid_sell, side)
 
 
 async def run_upstream(service: VtnService, config: MarketConfig, parent: Transport, party_id: str, *,
                        stop: asyncio.Event, poll: float | None = None) -> None:
-    """Act as ``party_id`` in the parent market until ``stop`` is set (see the module docstring); the store is
+    """Act as ``party_id`` in the parent market until ``stop`` is set (see the module docstring); the service is
     looked at for closed gates every ``poll`` wall-clock seconds (default: a tenth of the interval, at least
     50 ms and at most 1 s — right for a market on real time; an accelerated one passes its own)."""
     client = VenClient(parent, party_id)
@@ -92,19 +74,18 @@ async def run_upstream(service: VtnService, config: MarketConfig, parent: Transp
     subscription = await client.notices()
     agreed: dict[str, EiTransaction] = {}
     reader = asyncio.create_task(_read(subscription, agreed))
-    store = service.core.store
-    seen = {g.interval_start for g in store.gates(limit=10_000)}
+    seen = {g.interval_start for g in service.cleared_gates(10_000)}
     if poll is None:
         poll = min(max(config.interval.total_seconds() / 10, 0.05), 1.0)
     try:
         while not stop.is_set():
-            for gate in sorted(store.gates(limit=16), key=lambda g: g.interval_start):
+            for gate in sorted(service.cleared_gates(16), key=lambda g: g.interval_start):
                 if gate.interval_start in seen:
                     continue
                 seen.add(gate.interval_start)
                 await _send(client, config, parent_config, gate.interval_start,
-                            net_position(store, gate.interval_start))
-            await _deliver(client, agreed, service.core.clock())
+                            service.net_position(gate.interval_start))
+            await _deliver(client, agreed, service.clock())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), poll)
     finally:
@@ -143,14 +124,16 @@ async def _read(subscription: Subscription, agreed: dict[str, EiTransaction]) ->
 async def _deliver(client: VenClient, agreed: dict[str, EiTransaction], now: datetime) -> None:
     """Report the agreed quantity of each parent transaction whose interval is over."""
     for txid, tx in list(agreed.items()):
-        item = tx.item
-        start, duration = getattr(item, "dtstart", None), getattr(item, "duration", None)
-        if start is None or duration is None or now < start + duration:
-            continue
-        payload = getattr(item, "payload", None)
-        quantity = float(getattr(payload, "quantity", 0.0) or 0.0)
         try:
-            await client.report_delivery(tx, quantity)
+            block = energy_block(tx.item)
+        except ValueError as error:
+            log.warning("upstream transaction %s is not one block of energy: %s", txid, error)
+            del agreed[txid]
+            continue
+        if now < block.end:
+            continue
+        try:
+            await client.report_delivery(tx, block.quantity_kwh)
         except RequestRefusedError as error:
             if error.response_code == 450:  # the parent's clock is not past the interval yet
                 continue

@@ -11,8 +11,8 @@ Endpoints (the OpenAPI document, :mod:`.openapi`, is served at ``GET /openapi.js
 ==============================  ===================================================================================
 ``POST /cts``                   any CTS request payload; its root element names the facet
 ``POST /cts/{facet}``           the same, restricted to one facet (``registration``, ``market-context``,
-                                ``tender``, ``transaction``, ``delivery``, ``quote``, ``position``); a payload of
-                                another facet is refused with 451
+                                ``tender``, ``transaction``, ``delivery``, ``quote``, ``position``: the facets of
+                                :data:`transactive.services.requests.REQUESTS`); another facet's payload is 451
 ``GET /cts/notices``            long poll for the caller's notices (``eiCreateTransaction``, ``eiCreateQuote``):
                                 ``?after=SEQ&timeout=SECONDS``; one notice per reply, its sequence number in the
                                 ``X-Notice-Seq`` header; 204 when none arrived in time. Without ``after`` the reply
@@ -22,9 +22,10 @@ Endpoints (the OpenAPI document, :mod:`.openapi`, is served at ``GET /openapi.js
 ``GET /openapi.json``           the OpenAPI 3.1 document of this API
 ==============================  ===================================================================================
 
-Content negotiation: the request's ``Content-Type`` decides how its body is decoded (``application/json``
-or ``*+json``; ``application/xml``, ``text/xml`` or ``*+xml``; anything else is 415); ``Accept`` decides the
-reply's format (``q`` values honoured; absent or ``*/*`` = the request's format; nothing acceptable = 406).
+Content negotiation (the rules of :mod:`transactive.codec.wire`, which every transport shares): the request's
+``Content-Type`` decides how its body is decoded (``application/json`` or ``*+json``; ``application/xml``,
+``text/xml`` or ``*+xml``; anything else is 415); ``Accept`` decides the reply's format (``q`` values
+honoured; absent or ``*/*`` = the request's format; nothing acceptable = 406).
 
 Authentication: ``Authorization: Bearer <token>``, the token registration issued (see
 :mod:`transactive.services.registration`); a header of another scheme is 401.
@@ -37,212 +38,47 @@ message (EI 453), 400 invalid field (EI 454), 401, 404, 405 (with ``Allow``), 40
 is a 500 with EI code 500 and no traceback (it is logged). ``Expect: 100-continue`` is answered once the
 headers are acceptable, so a refused request's body is never sent.
 
-Notice sequence numbers start, per VTN process, at the boot time in microseconds since the Unix epoch, so
-a cursor from an earlier run of the VTN is always older than every notice of this one (notices are kept in
-memory only, the last :data:`NOTICE_HISTORY` per party: after a restart a VEN reads missed transactions
-with ``eiRequestTransaction``).
+Notices are kept by a :class:`~transactive.vtn.notices.NoticeBoard` (sequence numbers, history).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from transactive.codec import decode_json, decode_xml, encode_json, encode_xml
-from transactive.ei.cts.delivery import EiCreateDelivery
-from transactive.ei.cts.market_context import EiRequestEiMarketContext
-from transactive.ei.cts.quote import EiRequestQuote
-from transactive.ei.cts.registration import (
-    EiCancelPartyRegistration,
-    EiCreatePartyRegistration,
-    EiRequestPartyRegistration,
-)
-from transactive.ei.cts.tender import EiCancelTender, EiCreateTender, EiRequestTender
-from transactive.ei.cts.transaction import EiRequestTransaction
-from transactive.ei.ext import EiRequestPosition
+from transactive.codec.wire import WireFormat, decode_as, encode_as, media_type, negotiate, wire_of
 from transactive.errors import ProtocolError, RemoteProtocolError, ResponseCode
 from transactive.model import Model
-from transactive.services.errors import NotAllowedError, NotAuthorizedError
+from transactive.protocol.errors import NotAllowedError, NotAuthorizedError
+from transactive.services.requests import FACETS
 from transactive.services.service import VtnService
-from transactive.transport.base import WireFormat
+from transactive.vtn.notices import NoticeBoard
+from transactive.vtn.openapi import openapi_document
 
 __all__ = [
     "BOARD",
     "DEFAULT_MAX_BODY",
-    "FACETS",
-    "NOTICE_HISTORY",
     "HealthProbe",
-    "NoticeBoard",
     "create_app",
     "create_server",
-    "media_type",
-    "negotiate",
-    "wire_of",
 ]
 
 log = logging.getLogger("transactive.vtn.http")
 
 #: request bodies larger than this are refused with 413 (aiohttp ``client_max_size``)
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
-#: notices kept per party for long polls
-NOTICE_HISTORY = 256
 #: the longest a long poll may wait
 MAX_POLL_SECONDS = 60.0
 
 #: the application's :class:`NoticeBoard` (``app[BOARD]``)
 BOARD: web.AppKey[NoticeBoard] = web.AppKey("transactive.board")
 
-#: ``/cts/{facet}`` → the request payloads that facet accepts
-FACETS: dict[str, tuple[type[Model], ...]] = {
-    "registration": (EiCreatePartyRegistration, EiRequestPartyRegistration, EiCancelPartyRegistration),
-    "market-context": (EiRequestEiMarketContext,),
-    "tender": (EiCreateTender, EiCancelTender, EiRequestTender),
-    "transaction": (EiRequestTransaction,),
-    "delivery": (EiCreateDelivery,),
-    "quote": (EiRequestQuote,),
-    "position": (EiRequestPosition,),
-}
-
-_MEDIA = {WireFormat.JSON: "application/json", WireFormat.XML: "application/xml"}
-
 #: ``() -> (market facts for /health, store ok)``; built by the application
 HealthProbe = Callable[[], Awaitable[dict[str, Any]]]
-
-
-def media_type(wire: WireFormat) -> str:
-    return _MEDIA[wire]
-
-
-# clients send a handful of distinct Content-Type and Accept values: each meaning is computed once (a bounded
-# cache: header values come from clients)
-@functools.lru_cache(maxsize=256)
-def wire_of(content_type: str) -> WireFormat | None:
-    """The wire format of a ``Content-Type`` value (its parameters ignored), or None for anything else."""
-    ct = content_type.split(";", 1)[0].strip().lower()
-    if ct == "application/json" or ct.endswith("+json"):
-        return WireFormat.JSON
-    if ct in ("application/xml", "text/xml") or ct.endswith("+xml"):
-        return WireFormat.XML
-    return None
-
-
-@functools.lru_cache(maxsize=256)
-def negotiate(accept: str | None, default: WireFormat) -> WireFormat | None:
-    """The reply format for an ``Accept`` header: the acceptable format with the highest ``q`` (``default``
-    on ties, wildcards and absence); None when the header accepts neither JSON nor XML."""
-    if accept is None or not accept.strip():
-        return default
-    best: tuple[float, int, WireFormat] | None = None
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if q <= 0:
-            continue
-        media = media.lower()
-        if media in ("*/*", "application/*"):
-            candidates = [(default, 0)]
-        elif media == "text/*":
-            candidates = [(WireFormat.XML, 1)]
-        else:
-            wire = wire_of(media)
-            candidates = [] if wire is None else [(wire, 2)]
-        for wire, specificity in candidates:
-            rank = (q, specificity + (1 if wire is default else 0), wire)
-            if best is None or rank[:2] > best[:2]:
-                best = rank
-    return None if best is None else best[2]
-
-
-def _encode(message: Model, wire: WireFormat) -> bytes:
-    return encode_xml(message) if wire is WireFormat.XML else encode_json(message)
-
-
-def _decode(data: bytes, wire: WireFormat) -> Model:
-    result: Model = decode_xml(data) if wire is WireFormat.XML else decode_json(data)
-    return result
-
-
-# ---- notices --------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Inbox:
-    notices: deque[tuple[int, Model]] = field(default_factory=lambda: deque(maxlen=NOTICE_HISTORY))
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class NoticeBoard:
-    """The notices :meth:`VtnService.listen` emits, kept per party for long polls (in memory)."""
-
-    def __init__(self, *, boot: int | None = None, history: int = NOTICE_HISTORY) -> None:
-        self._seq = boot if boot is not None else time.time_ns() // 1000
-        self._history = history
-        self._inboxes: dict[str, _Inbox] = {}
-        self.posted = 0  #: notices received so far (for tests and benchmarks)
-
-    @property
-    def cursor(self) -> int:
-        """The sequence number of the latest notice (of any party): where a new subscriber starts."""
-        return self._seq
-
-    def _inbox(self, party_id: str) -> _Inbox:
-        inbox = self._inboxes.get(party_id)
-        if inbox is None:
-            inbox = self._inboxes[party_id] = _Inbox(deque(maxlen=self._history))
-        return inbox
-
-    def post(self, party_id: str, notice: Model) -> None:
-        """Keep a notice for ``party_id`` and wake its pollers (a :data:`NoticeListener`)."""
-        self._seq += 1
-        self.posted += 1
-        inbox = self._inbox(party_id)
-        inbox.notices.append((self._seq, notice))
-        inbox.arrived.set()
-        inbox.arrived = asyncio.Event()
-
-    def pending(self, party_id: str) -> int:
-        inbox = self._inboxes.get(party_id)
-        return 0 if inbox is None else len(inbox.notices)
-
-    def next_after(self, party_id: str, after: int) -> tuple[int, Model] | None:
-        inbox = self._inboxes.get(party_id)
-        if inbox is None:
-            return None
-        for seq, notice in inbox.notices:
-            if seq > after:
-                return seq, notice
-        return None
-
-    async def wait(self, party_id: str, after: int, timeout: float) -> tuple[int, Model] | None:
-        """The first notice for ``party_id`` with a sequence number above ``after``, waiting up to
-        ``timeout`` seconds for one; None if none came."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            found = self.next_after(party_id, after)
-            if found is not None:
-                return found
-            left = deadline - asyncio.get_running_loop().time()
-            if left <= 0:
-                return None
-            try:
-                await asyncio.wait_for(self._inbox(party_id).arrived.wait(), left)
-            except TimeoutError:
-                return None
 
 
 # ---- handlers -------------------------------------------------------------------------------------
@@ -323,13 +159,14 @@ class _Vtn:
 
     def _reply(self, message: Model, wire: WireFormat, status: int = 200,
                headers: dict[str, str] | None = None) -> web.Response:
-        return web.Response(body=_encode(message, wire), status=status, content_type=_MEDIA[wire], headers=headers)
+        return web.Response(body=encode_as(wire, message), status=status, content_type=media_type(wire),
+                            headers=headers)
 
     def _refusal_response(self, request: web.BaseRequest, refusal: _Refusal,
                           wire: WireFormat | None = None) -> web.Response:
         fallback = wire or wire_of(request.headers.get("Content-Type", "")) or WireFormat.JSON
         chosen = negotiate(request.headers.get("Accept"), fallback) or fallback
-        body = self.service.core.error_reply(None, refusal.error)
+        body = self.service.error_reply(None, refusal.error)
         return self._reply(body, chosen, refusal.status, refusal.headers)
 
     @staticmethod
@@ -372,14 +209,14 @@ class _Vtn:
             except web.HTTPRequestEntityTooLarge:
                 raise _error(413, f"request body over the {self.max_body} bytes allowed") from None
             try:
-                message = _decode(data, wire)
+                message = decode_as(wire, data)
             except ProtocolError as error:
                 raise _Refusal(400, error) from None
         except _Refusal as refusal:
             return self._refusal_response(request, refusal, reply_wire)
         if allowed is not None and not isinstance(message, allowed):
             refused = NotAllowedError(f"{type(message).__tag__} is not a request of the {facet} facet", field="/")
-            return self._reply(self.service.core.error_reply(message, refused), reply_wire)
+            return self._reply(self.service.error_reply(message, refused), reply_wire)
         reply = await self.service.answer(message, token=token)
         return self._reply(reply, reply_wire)
 
@@ -393,13 +230,10 @@ class _Vtn:
         try:
             token = self._token(request)
             try:
-                registration = self.service.core.store.registration_by_token(token) if token else None
-                if registration is None or not registration.active:
-                    raise NotAuthorizedError("notices need the party's registration token", field="Authorization")
-                party = request.query.get("party", registration.party_id)
-                if party != registration.party_id:
-                    raise NotAuthorizedError(f"the token belongs to {registration.party_id!r}, not {party!r}",
-                                             field="party")
+                owner = self.service.party_of(token, "Authorization")
+                party = request.query.get("party", owner)
+                if party != owner:
+                    raise NotAuthorizedError(f"the token belongs to {owner!r}, not {party!r}", field="party")
             except NotAuthorizedError as error:
                 raise _Refusal(403, error) from None
             after_text = request.query.get("after")
@@ -431,8 +265,6 @@ class _Vtn:
 
     async def openapi_json(self, request: web.BaseRequest) -> web.Response:
         if self.openapi is None:
-            from transactive.vtn.openapi import openapi_document
-
             self.openapi = openapi_document()
         return web.json_response(self.openapi)
 

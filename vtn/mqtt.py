@@ -9,7 +9,8 @@ Per request (:meth:`MqttBridge.answer`), in this order:
 
 1. no response topic, or one outside ``reply/{party}/`` of the topic's party → not answered (logged,
    counted in ``dropped``): there is nowhere safe to answer;
-2. a content type other than ``application/xml`` / ``application/json`` → 415 in ``tx:eiResponsePayload``;
+2. a content type that names neither XML nor JSON (the rules of :mod:`transactive.codec.wire`, the HTTP
+   server's: ``*+json`` and ``*+xml`` count) → 415 in ``tx:eiResponsePayload``;
 3. a payload that does not decode → its code (400 malformed, 453 unknown message, 454 invalid field);
 4. a payload naming another party than the topic → 463 (field: the party element);
 5. an ``authorization`` property that is not ``Bearer <token>``, or a token that is not the active
@@ -32,17 +33,16 @@ from typing import Any
 
 import aiomqtt
 
+from transactive.codec.wire import WireFormat, decode_as, encode_as, sniff, wire_of
 from transactive.ei.cts.quote import EiCreateQuote
 from transactive.errors import ProtocolError, ResponseCode
 from transactive.model import Model
-from transactive.services.errors import NotAuthorizedError
+from transactive.protocol.errors import NotAuthorizedError
 from transactive.services.service import VtnService
-from transactive.transport.base import ConnectionFailedError, WireFormat
+from transactive.transport.base import ConnectionFailedError
 from transactive.transport.mqtt import (
     AUTHORIZATION,
     SOCKET_OPTIONS,
-    decode_as,
-    encode_as,
     map_mqtt_error,
     notices_topic,
     publish_properties,
@@ -51,7 +51,6 @@ from transactive.transport.mqtt import (
     request_filter,
     request_party,
     unsegment,
-    wire_of,
 )
 
 __all__ = ["MAX_INFLIGHT", "PUBLIC_SUBSCRIBER", "MqttBridge", "run_mqtt_bridge"]
@@ -63,10 +62,6 @@ PUBLIC_SUBSCRIBER = "*"
 #: notices published but not yet acknowledged by the broker, at most (see :meth:`MqttBridge.publish_notice`)
 MAX_INFLIGHT = 64
 _MAX_DELAY = 5.0
-
-
-def _sniff(payload: bytes) -> WireFormat:
-    return WireFormat.JSON if payload.lstrip()[:1] == b"{" else WireFormat.XML
 
 
 def _bearer(message: aiomqtt.Message) -> str | None:
@@ -105,28 +100,28 @@ class MqttBridge:
 
     async def answer(self, party: str, message: aiomqtt.Message) -> tuple[Model, WireFormat]:
         """The reply to one request sent on ``party``'s topic, and the format to send it in."""
-        core = self.service.core
+        service = self.service
         payload = message.payload if isinstance(message.payload, bytes) else b""
         content_type: str | None = getattr(message.properties, "ContentType", None)
         wire = wire_of(content_type)
         if content_type and wire is None:
             error = ProtocolError(f"unsupported content type {content_type!r}: use application/xml or "
                                   "application/json", response_code=ResponseCode.UNSUPPORTED_MEDIA_TYPE)
-            return core.error_reply(None, error), _sniff(payload)
-        reply_wire = wire or _sniff(payload)
+            return service.error_reply(None, error), sniff(payload)
+        reply_wire = wire or sniff(payload)
         try:
             request = decode_as(wire, payload)
         except ProtocolError as error:
-            return core.error_reply(None, error), reply_wire
+            return service.error_reply(None, error), reply_wire
         try:
             named = request_party(request)
             if named is not None and named[0] != party:
                 raise NotAuthorizedError(f"sent on the topic of {party!r} but names {named[0]!r}", field=named[1])
             token = _bearer(message)
             if token is not None:
-                core.authorize(token, party, AUTHORIZATION)
+                service.authorize(token, party, AUTHORIZATION)
         except ProtocolError as error:
-            return core.error_reply(request, error), reply_wire
+            return service.error_reply(request, error), reply_wire
         return await self.service.answer(request, token=token), reply_wire
 
     async def handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
@@ -148,7 +143,7 @@ class MqttBridge:
             log.exception("answering the request on %s failed", topic)
             wire = self.wire
             error = ProtocolError("internal error", response_code=ResponseCode.INTERNAL_ERROR)
-            data = encode_as(wire, self.service.core.error_reply(None, error))
+            data = encode_as(wire, self.service.error_reply(None, error))
         await self._send(client, response_topic, data, publish_properties(wire, correlation=correlation),
                          what=f"reply to {party}")
         self.answered += 1
@@ -264,7 +259,7 @@ async def run_mqtt_bridge(service: VtnService, host: str, port: int, *, stop: as
     :class:`~transactive.transport.ConnectionFailedError` if the first connection fails; later losses are
     retried.
     """
-    bridge = MqttBridge(service, market=market or service.core.config.market_party_id, wire=wire)
+    bridge = MqttBridge(service, market=market or service.config.market_party_id, wire=wire)
     delay = reconnect_delay
     while not stop.is_set():
         try:

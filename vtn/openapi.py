@@ -1,5 +1,6 @@
-"""The OpenAPI 3.1 document of the VTN's HTTP API (served at ``GET /openapi.json``), built from the same
-tables the server uses (:data:`.http.FACETS`), so the two cannot drift apart."""
+"""The OpenAPI 3.1 document of the VTN's HTTP API (served at ``GET /openapi.json``), built from the one table
+of requests the server dispatches with (:data:`transactive.services.requests.FACETS`, derived from
+``REQUESTS``), so the two cannot drift apart."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 from transactive import __version__
 from transactive.model import Model
-from transactive.vtn.http import FACETS, NOTICE_HISTORY
+from transactive.services.requests import FACETS
+from transactive.vtn.notices import NOTICE_HISTORY
 
 __all__ = ["openapi_document"]
 

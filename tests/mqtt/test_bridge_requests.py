@@ -11,8 +11,8 @@ from tests.services.conftest import MARKET
 from transactive.codec import decode, encode_json, encode_xml
 from transactive.ei.cts.market_context import EiRequestEiMarketContext
 from transactive.ei.cts.registration import EiCreatePartyRegistration, EiRequestPartyRegistration
+from transactive.protocol.replies import reply_response
 from transactive.services import EiResponsePayload, ManualClock, MarketConfig, MemoryStore, VtnCore, VtnService
-from transactive.services.replies import reply_response
 from transactive.transport.mqtt import reply_topic
 
 JSON = "application/json"
@@ -55,6 +55,27 @@ async def test_a_bad_payload_is_answered_with_its_code(config: MarketConfig, clo
         assert getattr(props, "ContentType", None) == reply_type
         assert getattr(props, "CorrelationData", None) == b"corr-1"
         await still_answers(mosquitto, market)
+
+
+@pytest.mark.parametrize(("payload", "content_type", "reply_type"), [
+    pytest.param(encode_json(context_request()), "application/vnd.example+json", JSON, id="vendor-json"),
+    pytest.param(encode_json(context_request()), "application/json; charset=utf-8", JSON, id="json-charset"),
+    pytest.param(encode_xml(context_request()), "text/xml", XML, id="text-xml"),
+    pytest.param(encode_xml(context_request()), "application/vnd.example+xml", XML, id="vendor-xml"),
+])
+async def test_the_bridge_reads_the_media_types_the_http_server_reads(
+        config: MarketConfig, clock: ManualClock, mosquitto: MosquittoBroker, payload: bytes, content_type: str,
+        reply_type: str) -> None:
+    # one wire module (transactive.codec.wire) decides for every transport: *+json is JSON over MQTT too
+    service = VtnService(VtnCore(config, MemoryStore(), clock))
+    async with bridge(service, mosquitto) as market:
+        answer = await raw_request(mosquitto, market, "pv-1", payload, content_type=content_type)
+        assert answer is not None
+        data, props = answer
+        response = reply_response(decode(data))
+        assert response is not None
+        assert response.response_code == "200"
+        assert getattr(props, "ContentType", None) == reply_type
 
 
 @pytest.mark.parametrize("response_topic", [

@@ -8,9 +8,9 @@ import pytest
 
 from transactive.ei.cts.examples import examples as cts_examples
 from transactive.errors import ResponseCode
+from transactive.protocol.replies import error_reply
 from transactive.services import HANDLERS, EiResponsePayload, OutsideLimitsError, RequestRefusedError, check_reply
 from transactive.services.examples import examples as ext_examples
-from transactive.services.replies import error_reply
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 REQUESTS = {type(m): m for m in [*cts_examples(), *ext_examples()] if type(m) in HANDLERS}

@@ -79,14 +79,12 @@ def _big_market(core: VtnCore, pairs: int) -> None:
 
 async def test_the_anchors_of_a_gate_are_logged_in_few_store_commits(tmp_path: Path, config: MarketConfig,
                                                                      clock: ManualClock) -> None:
-    from transactive.vtn.clock import close_gate
-
     store = CommitFails(tmp_path / "vtn.db")
     async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:
         settlement = Settlement(store, ledger, config=config, clock=clock)
         service = VtnService(VtnCore(config, store, clock), settlement=settlement)
         _big_market(service.core, 20)
-        result = await close_gate(service, T)  # 64 concurrent anchoring workers, as the gate scheduler runs
+        result = await service.close_gate(T)  # 64 concurrent anchoring workers, as the gate scheduler runs
         assert len(result.transactions) == 40
         # one commit per transaction before; now the steps logged in the same turn of the loop share one
         assert settlement.log_commits <= 4

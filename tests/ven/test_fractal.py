@@ -11,7 +11,7 @@ from transactive.market import ReservePrices
 from transactive.services import ManualClock, MarketConfig, MemoryStore, VtnCore, VtnService
 from transactive.transport import MemoryTransport
 from transactive.ven import join_market
-from transactive.vtn.fractal import net_position, run_upstream, upstream_tender
+from transactive.vtn.fractal import run_upstream, upstream_tender
 
 T = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
 BAND = ReservePrices(grid_buy=0.30, grid_sell=0.05)
@@ -60,7 +60,7 @@ async def test_a_child_microgrids_net_position_is_one_tender_at_the_parent() -> 
     clock.set(child_cfg.gate_time(T))
     result = await child.close_gate(T)
     assert result.quantity == Decimal("3.5")
-    assert net_position(child.core.store, T) == Decimal("-1.5")
+    assert child.net_position(T) == Decimal("-1.5")
     await wait_for(lambda: parent.core.store.tenders(party_id="mg-1"))
     [row] = parent.core.store.tenders(party_id="mg-1")
     assert (row.side, row.quantity, row.interval_start) == (Side.SELL, Decimal("1.5"), T)

@@ -14,6 +14,7 @@ from openapi_spec_validator import validate
 from tests.scenarios import three_ven_trade
 from tests.vtn.conftest import MARKET, QUARTER, Server, T
 from transactive.codec import decode_json, decode_xml, encode_json, encode_xml
+from transactive.codec.wire import negotiate
 from transactive.ei.cts.market_context import EiRequestEiMarketContext
 from transactive.ei.cts.registration import EiCreatePartyRegistration
 from transactive.ei.cts.tender import EiCreatedTender, EiCreateTender, EiTender
@@ -21,13 +22,12 @@ from transactive.ei.ext import EiResponsePayload, TxReplyEiMarketContext
 from transactive.emix import energy_tender_product
 from transactive.ledger import verify_file
 from transactive.model import Model
+from transactive.protocol.replies import reply_response
 from transactive.services import NotAuthorizedError, RequestRefusedError, check_reply
-from transactive.services.replies import reply_response
 from transactive.transport import TransportTimeoutError, WireFormat
 from transactive.transport.http import HttpTransport
 from transactive.ven import VenClient, join_market
 from transactive.vtn import openapi_document
-from transactive.vtn.http import negotiate
 
 JSON = "application/json"
 XML = "application/xml"

@@ -55,7 +55,7 @@ lost, 2 usage error or the VTN unreachable at start.
 
 def add_parser(sub: Any) -> None:
     from transactive.ven.personalities import PERSONALITIES
-    from transactive.ven.runtime import STRATEGIES
+    from transactive.ven.pricing import STRATEGIES
 
     p = sub.add_parser("ven", help="run a reference VEN (device personality) against a VTN",
                        description="The reference VEN.", epilog=_EPILOG,
@@ -136,13 +136,14 @@ async def _health(url: str) -> dict[str, Any] | None:
 async def _main(args: argparse.Namespace, start: datetime | None, sim_start: datetime | None,
                 grid: tuple[float, float] | None) -> int:
     from transactive.market import ReservePrices
-    from transactive.services.clock import system_clock
-    from transactive.services.errors import RequestRefusedError
+    from transactive.protocol.clock import MarketClock, TimeMapping, system_clock
+    from transactive.protocol.errors import RequestRefusedError
     from transactive.transport.base import ConnectionFailedError, TransportError
     from transactive.transport.http import HttpTransport
     from transactive.ven.client import VenClient
     from transactive.ven.personalities import create_personality
-    from transactive.ven.runtime import MarketTime, TimeMap, VenRuntime, create_pricing
+    from transactive.ven.pricing import create_pricing
+    from transactive.ven.runtime import TimeMap, VenRuntime
 
     try:
         health = await _health(args.vtn)
@@ -156,7 +157,7 @@ async def _main(args: argparse.Namespace, start: datetime | None, sim_start: dat
         if health.get("interval_seconds"):
             speed = float(health["interval"]) / float(health["interval_seconds"])
         if health.get("market_time"):
-            clock = MarketTime(system_clock(), datetime.fromisoformat(health["market_time"]), speed)
+            clock = MarketClock(TimeMapping(system_clock(), datetime.fromisoformat(health["market_time"]), speed))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -9,9 +9,12 @@ from transactive.codec.json import decode_json, encode_json, from_json_obj, to_j
 from transactive.codec.pins import pin, pinned, unpin
 from transactive.codec.registry import message, message_types
 from transactive.codec.safe import parse_xml
+from transactive.codec.wire import WireFormat, decode_as
 from transactive.codec.xml import decode_element, decode_xml, encode_xml
+from transactive.model import Model
 
 __all__ = [
+    "WireFormat",
     "decode",
     "decode_element",
     "decode_json",
@@ -29,9 +32,7 @@ __all__ = [
 ]
 
 
-def decode(data: bytes | str):  # type: ignore[no-untyped-def]
-    """Decode XML or JSON, telling them apart by the first non-blank character."""
-    text = data.lstrip()[:1]
-    if text in (b"{", "{"):
-        return decode_json(data)
-    return decode_xml(data)
+def decode(data: bytes | str) -> Model:
+    """Decode XML or JSON, telling them apart by the first non-blank character (see
+    :func:`transactive.codec.wire.sniff`)."""
+    return decode_as(None, data)

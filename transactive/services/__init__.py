@@ -2,9 +2,13 @@
 position (**extension**), delivery and quote over one :class:`Store`, plus gate closure and settlement.
 
 Entry points: :class:`VtnCore` (sync, sans-I/O: ``handle``/``answer``/``close_gate``), :class:`VtnService`
-(the async shell transports drive: settlement and notice fan-out), :class:`MarketConfig`,
-:class:`SqliteStore` / :class:`MemoryStore`, :class:`Settlement`. Errors are in :mod:`.errors`;
-extension payloads in :mod:`.extensions`; the tender lifecycle table in :mod:`.lifecycle`.
+(the async shell transports drive: settlement and notice fan-out), :class:`SqliteStore` /
+:class:`MemoryStore`, :class:`Settlement`. The requests the VTN accepts are one table
+(:data:`.requests.REQUESTS`); the tender lifecycle is a table too (:mod:`.lifecycle`).
+
+What a VEN shares with the VTN — the refusals and their EI codes, the reply check, :class:`MarketConfig`, the
+clocks — lives in :mod:`transactive.protocol` and is re-exported here for the server side's convenience;
+extension payloads are :mod:`transactive.ei.ext`.
 """
 
 from transactive.ei.ext import (
@@ -17,9 +21,8 @@ from transactive.ei.ext import (
     PositionInterval,
     TxReplyEiMarketContext,
 )
-from transactive.services.clock import Clock, ManualClock, system_clock
-from transactive.services.core import HANDLERS, MUTATING, VtnCore
-from transactive.services.errors import (
+from transactive.protocol.clock import Clock, ManualClock, system_clock
+from transactive.protocol.errors import (
     ConflictError,
     InvalidIdError,
     NotAllowedError,
@@ -29,11 +32,13 @@ from transactive.services.errors import (
     RequestRefusedError,
     ServiceError,
 )
+from transactive.protocol.market import MarketConfig
+from transactive.protocol.replies import check_reply, error_reply
+from transactive.services.core import HANDLERS, MUTATING, VtnCore
 from transactive.services.gate import GateResult
 from transactive.services.lifecycle import TENDER_TRANSITIONS, TenderEvent, TenderStatus
-from transactive.services.market_config import MarketConfig
 from transactive.services.positions import Position
-from transactive.services.replies import check_reply, error_reply
+from transactive.services.requests import FACETS, REQUESTS, RequestKind
 from transactive.services.service import NoticeListener, VtnService
 from transactive.services.settlement import Settlement, transaction_record
 from transactive.services.store import (
@@ -50,6 +55,7 @@ from transactive.services.store import (
 )
 
 __all__ = [
+    "FACETS",
     "HANDLERS",
     "MUTATING",
     "TENDER_TRANSITIONS",
@@ -75,7 +81,9 @@ __all__ = [
     "OutsideLimitsError",
     "Position",
     "PositionInterval",
+    "REQUESTS",
     "Registration",
+    "RequestKind",
     "RequestRefusedError",
     "ServiceError",
     "Settlement",

@@ -9,10 +9,10 @@ from datetime import datetime
 from transactive.codec import decode_json, encode_json
 from transactive.ei.cts.responses import EiResponse
 from transactive.model import Model
-from transactive.services.clock import Clock
-from transactive.services.errors import ConflictError, NotAuthorizedError
-from transactive.services.market_config import MarketConfig
-from transactive.services.replies import ok_response
+from transactive.protocol.clock import Clock
+from transactive.protocol.errors import ConflictError, NotAuthorizedError
+from transactive.protocol.market import MarketConfig
+from transactive.protocol.replies import ok_response
 from transactive.services.store import Registration, Store, StoredReply
 
 __all__ = ["ServiceContext", "digest"]

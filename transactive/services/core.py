@@ -3,72 +3,37 @@
 Every transport drives the same object::
 
     core = VtnCore(config, SqliteStore("vtn.db"), clock)
-    reply = core.handle(request, token=bearer_token)     # raises ProtocolError subclasses (see .errors)
+    reply = core.handle(request, token=bearer_token)     # raises ProtocolError subclasses (protocol.errors)
     reply = core.answer(request, token=bearer_token)     # never raises a ProtocolError: error replies instead
     result = core.close_gate(interval_start)             # GateResult: transactions, notices, quote
 
-:data:`HANDLERS` maps each request payload to its handler (and is what the docs list). Mutating requests
-(:data:`MUTATING`) are idempotent by ``(party, requestID)``: the reply is stored in the same store
-transaction as the request's effects, and a repeated request gets the stored reply (409 if the same id
-arrives with different content). Refused requests change nothing and are not remembered.
+:data:`HANDLERS` maps each request payload to its handler, derived like :data:`MUTATING` from the one
+table of requests (:data:`transactive.services.requests.REQUESTS`). Writing requests (:data:`MUTATING`) are
+idempotent by ``(party, requestID)``: the reply is stored in the same store transaction as the request's
+effects, and a repeated request gets the stored reply (409 if the same id arrives with different content).
+Refused requests change nothing and are not remembered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
 
-from transactive.ei.cts.delivery import EiCreateDelivery
-from transactive.ei.cts.market_context import EiRequestEiMarketContext
-from transactive.ei.cts.quote import EiRequestQuote
-from transactive.ei.cts.registration import (
-    EiCancelPartyRegistration,
-    EiCreatePartyRegistration,
-    EiRequestPartyRegistration,
-)
-from transactive.ei.cts.tender import EiCancelTender, EiCreateTender, EiRequestTender
-from transactive.ei.cts.transaction import EiRequestTransaction
-from transactive.ei.ext import EiRequestPosition
 from transactive.errors import ProtocolError
 from transactive.model import Model
-from transactive.services import deliveries, positions, quotes, registration, tenders, transactions
-from transactive.services.clock import Clock
+from transactive.protocol.clock import Clock
+from transactive.protocol.errors import NotAllowedError, NotAuthorizedError
+from transactive.protocol.market import MarketConfig
+from transactive.protocol.replies import error_reply
 from transactive.services.context import ServiceContext
-from transactive.services.errors import NotAllowedError
-from transactive.services.gate import GateResult, close_gate, gate_result
-from transactive.services.market_config import MarketConfig
+from transactive.services.gate import GateResult, close_gate, gate_result, net_position
+from transactive.services.lifecycle import TenderStatus
 from transactive.services.positions import Position, position
-from transactive.services.replies import error_reply
-from transactive.services.store import Registration, Store, StoreError
+from transactive.services.requests import HANDLERS, MUTATING
+from transactive.services.store import GateRow, Registration, Store, StoreError, TransactionRow
 
 __all__ = ["HANDLERS", "MUTATING", "VtnCore"]
-
-Handler = Callable[[ServiceContext, Any, str | None], Model]
-
-#: request payload → handler ``(context, message, token) -> reply``
-HANDLERS: dict[type[Model], Handler] = {
-    EiCreatePartyRegistration: registration.create_registration,
-    EiRequestPartyRegistration: registration.request_registration,
-    EiCancelPartyRegistration: registration.cancel_registration,
-    EiRequestEiMarketContext: registration.request_market_context,
-    EiCreateTender: tenders.create_tender,
-    EiCancelTender: tenders.cancel_tender,
-    EiRequestTender: tenders.request_tender,
-    EiRequestTransaction: transactions.request_transaction,
-    EiCreateDelivery: deliveries.create_delivery,
-    EiRequestQuote: quotes.request_quote,
-    EiRequestPosition: positions.request_position,
-}
-
-#: mutating request payload → the field naming the party that owns its ``requestID``
-MUTATING: dict[type[Model], str] = {
-    EiCreatePartyRegistration: "registree_party_id",
-    EiCancelPartyRegistration: "registree_party_id",
-    EiCreateTender: "party_id",
-    EiCancelTender: "party_id",
-    EiCreateDelivery: "requestor_party_id",
-}
 
 
 class VtnCore:
@@ -144,5 +109,41 @@ class VtnCore:
         """The active registration of ``party_id`` if ``token`` is its token, else 463 (for transports)."""
         return self._ctx.authorize(token, party_id, field)
 
+    def party_of(self, token: str | None, field: str = "Authorization") -> str:
+        """The party whose active registration ``token`` is, else 463 naming ``field``."""
+        registration = self.store.registration_by_token(token) if token else None
+        if registration is None or not registration.active:
+            raise NotAuthorizedError("this needs the party's registration token", field=field)
+        return registration.party_id
+
     def registered_parties(self) -> list[str]:
         return self.store.registered_parties()
+
+    # -- what the VTN's scheduler, health check and fractal link read ------------------------------
+
+    def overdue_intervals(self) -> list[datetime]:
+        """Intervals that still have open tenders although their gate time has passed (what a restarted VTN
+        must close first), in interval order."""
+        now = self.clock()
+        starts = {row.interval_start for row in self.store.tenders(status=TenderStatus.OPEN)}
+        return sorted(s for s in starts if self.config.gate_time(s) <= now)
+
+    def transactions(self) -> list[TransactionRow]:
+        """Every transaction (for recovery: anchoring what is not anchored yet)."""
+        return self.store.transactions()
+
+    def cleared_gates(self, limit: int) -> list[GateRow]:
+        """The ``limit`` most recently cleared intervals (with a price), latest first."""
+        return self.store.gates(limit=limit)
+
+    def net_position(self, interval_start: datetime) -> Decimal:
+        """The market's net unmatched kWh after the gate of an interval (see :func:`.gate.net_position`)."""
+        return net_position(self.store, interval_start)
+
+    def store_ok(self) -> bool:
+        """Can the store be read?"""
+        try:
+            self.store.gates(limit=1)
+        except StoreError:
+            return False
+        return True

@@ -17,14 +17,14 @@ from decimal import Decimal
 
 from transactive.ei.cts.delivery import EiCreatedDelivery, EiCreateDelivery, EiDelivery
 from transactive.emix import Delivery, Side, TemixPower
-from transactive.services.context import ServiceContext
-from transactive.services.errors import (
+from transactive.protocol.errors import (
     ConflictError,
     InvalidIdError,
     NotAuthorizedError,
     OutOfSequenceError,
     OutsideLimitsError,
 )
+from transactive.services.context import ServiceContext
 from transactive.services.store import DeliveryRow
 
 __all__ = ["create_delivery", "delivery_quantity"]

@@ -13,7 +13,7 @@ from transactive.ei.ext import (
     PositionInterval,
 )
 from transactive.model import Model
-from transactive.services.market_config import MarketConfig
+from transactive.protocol.market import MarketConfig
 
 __all__ = ["EXAMPLE_MARKET", "examples"]
 

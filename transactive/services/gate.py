@@ -26,15 +26,15 @@ from transactive.ei.cts.quote import EiCreateQuote, EiQuote
 from transactive.ei.cts.transaction import EiCreateTransaction
 from transactive.emix import Side
 from transactive.market import Orders, clear
+from transactive.protocol.errors import OutsideLimitsError
+from transactive.protocol.market import MarketConfig
 from transactive.services.context import ServiceContext
-from transactive.services.errors import OutsideLimitsError
 from transactive.services.lifecycle import TenderEvent, TenderStatus, tender_step
-from transactive.services.market_config import MarketConfig
 from transactive.services.quotes import quote_message, quote_model, stamp
-from transactive.services.store import GateRow, TransactionRow
+from transactive.services.store import GateRow, Store, TransactionRow
 from transactive.services.transactions import document_hash, notice
 
-__all__ = ["GateResult", "close_gate"]
+__all__ = ["GateResult", "close_gate", "gate_result", "net_position"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +141,15 @@ def gate_result(ctx: ServiceContext, interval_start: datetime) -> GateResult:
     transactions = tuple(ctx.store.transactions(interval_start=interval_start))
     return GateResult(interval_start=interval_start, gate=gate, transactions=transactions,
                       quote=quote_model(cfg, gate), config=cfg)
+
+
+def net_position(store: Store, interval_start: datetime) -> Decimal:
+    """The market's net unmatched kWh after the gate of an interval: the unfilled kWh of its buy tenders minus
+    those of its sell tenders (positive = short: the members must import; negative = long). Cancelled
+    tenders do not count. A microgrid's VTN tenders this upward (:mod:`transactive.vtn.fractal`)."""
+    net = Decimal(0)
+    for row in store.tenders(interval_start=interval_start):
+        if row.status in (TenderStatus.CLEARED, TenderStatus.EXPIRED):
+            unfilled = row.quantity - row.filled
+            net += unfilled if row.side is Side.BUY else -unfilled
+    return net

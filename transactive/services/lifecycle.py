@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from transactive.services.errors import OutOfSequenceError
+from transactive.protocol.errors import OutOfSequenceError
 
 __all__ = ["TENDER_TRANSITIONS", "TenderEvent", "TenderStatus", "tender_step"]
 

@@ -16,8 +16,8 @@ from decimal import Decimal
 
 from transactive.ei.ext import EiReplyPosition, EiRequestPosition, PositionInterval
 from transactive.emix import Side
+from transactive.protocol.errors import NotAuthorizedError
 from transactive.services.context import ServiceContext
-from transactive.services.errors import NotAuthorizedError
 from transactive.services.store import Store, TransactionRow
 
 __all__ = ["Position", "position", "request_position"]

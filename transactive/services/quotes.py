@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 from transactive.ei.cts.quote import EiCreateQuote, EiQuote, EiReplyQuote, EiRequestQuote
 from transactive.emix import Side, TransactiveState, energy_tender_product
+from transactive.protocol.errors import InvalidIdError
+from transactive.protocol.market import MarketConfig
 from transactive.services.context import ServiceContext
-from transactive.services.errors import InvalidIdError
-from transactive.services.market_config import MarketConfig
 from transactive.services.store import GateRow
 
 __all__ = ["QUOTE_HISTORY", "quote_id", "quote_message", "quote_model", "request_quote", "stamp"]

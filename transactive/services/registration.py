@@ -25,8 +25,8 @@ from transactive.ei.cts.registration import (
     EiRequestPartyRegistration,
 )
 from transactive.ei.ext import TxReplyEiMarketContext
+from transactive.protocol.errors import InvalidIdError, NotAuthorizedError, OutsideLimitsError
 from transactive.services.context import ServiceContext
-from transactive.services.errors import InvalidIdError, NotAuthorizedError, OutsideLimitsError
 from transactive.services.lifecycle import TenderEvent, TenderStatus, tender_step
 from transactive.services.store import Registration
 

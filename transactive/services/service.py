@@ -8,26 +8,37 @@ It adds to :class:`~.core.VtnCore` what needs awaiting or fan-out, and nothing t
   together — handled in the same turn of the event loop — are written in one store transaction with one
   fsync (:meth:`VtnCore.handle_many`), each in its own savepoint; every one of them is answered after that
   commit, so an acknowledged request is durable exactly as before, only many share the cost of the disk;
-* :meth:`VtnService.close_gate` — clears an interval, anchors its transactions on the ledger, then sends
-  each party its ``eiCreateTransaction`` notice and every registered party the quote (``eiCreateQuote``);
+* :meth:`VtnService.close_gate` — clears an interval (once), anchors its transactions on the ledger (by
+  concurrent workers, so the ledger can group-commit them), then sends each party its ``eiCreateTransaction``
+  notice and every registered party the quote (``eiCreateQuote``);
+* what a transport needs besides answering: :meth:`~VtnService.error_reply` (for a document that never
+  became a request), :meth:`~VtnService.authorize` and :meth:`~VtnService.party_of` (tokens); and what the
+  VTN application reads (:meth:`~VtnService.overdue_intervals`, :meth:`~VtnService.anchor_pending`,
+  :meth:`~VtnService.cleared_gates`, :meth:`~VtnService.net_position`, :meth:`~VtnService.store_ok`): the edge
+  never reaches into the store;
 * :meth:`VtnService.listen` — register ``callback(party_id, message)`` for outgoing notices; a transport
   turns them into MQTT publications, HTTP pushes or in-memory queues.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from decimal import Decimal
 
 from transactive.ei.cts.delivery import EiCreateDelivery
 from transactive.errors import ProtocolError
 from transactive.model import Model
+from transactive.protocol.clock import Clock
+from transactive.protocol.market import MarketConfig
+from transactive.protocol.replies import reply_response
 from transactive.services.batching import TurnBatcher
 from transactive.services.core import MUTATING, VtnCore
 from transactive.services.gate import GateResult
-from transactive.services.replies import reply_response
 from transactive.services.settlement import Settlement
+from transactive.services.store import GateRow, Registration
 
 __all__ = ["NoticeListener", "VtnService"]
 
@@ -46,6 +57,15 @@ class VtnService:
         #: the writing requests of one turn of the event loop, committed together
         self._commits: TurnBatcher[tuple[Model, str | None], Model] = TurnBatcher(
             self._commit, name="transactive-group-commit")
+
+    @property
+    def config(self) -> MarketConfig:
+        return self.core.config
+
+    @property
+    def clock(self) -> Clock:
+        """The market's clock (market time)."""
+        return self.core.clock
 
     def listen(self, callback: NoticeListener) -> Callable[[], None]:
         """Receive every outgoing notice; returns the function that stops it."""
@@ -91,12 +111,30 @@ class VtnService:
         except ProtocolError as error:
             return self.core.error_reply(message, error)
 
-    async def close_gate(self, interval_start: datetime) -> GateResult:
-        """Clear the interval, anchor its transactions, send notices and the quote. Idempotent (notices
-        are sent again when called again: receivers treat a repeated ``requestID`` as a duplicate)."""
+    def error_reply(self, message: Model | None, error: ProtocolError) -> Model:
+        """The reply payload carrying ``error`` for ``message`` (None: a document that did not decode)."""
+        return self.core.error_reply(message, error)
+
+    def authorize(self, token: str | None, party_id: str, field: str = "ei:partyID") -> Registration:
+        """The active registration of ``party_id`` if ``token`` is its token, else 463 naming ``field``."""
+        return self.core.authorize(token, party_id, field)
+
+    def party_of(self, token: str | None, field: str = "Authorization") -> str:
+        """The party whose active registration ``token`` is, else 463 naming ``field``."""
+        return self.core.party_of(token, field)
+
+    async def close_gate(self, interval_start: datetime, *, concurrency: int = 64) -> GateResult:
+        """Clear the interval, anchor its transactions, send notices and the quote. Idempotent: an interval
+        is cleared once, a transaction anchored once; notices are sent again when called again (receivers
+        treat a repeated ``requestID`` as a duplicate).
+
+        The anchoring is shared by up to ``concurrency`` concurrent workers, so a ledger that group-commits
+        (the embedded one) writes many anchors per commit."""
         result = self.core.close_gate(interval_start)
-        if self.settlement is not None:
-            await self.settlement.anchor(result.transactions)
+        if self.settlement is not None and result.transactions:
+            rows = result.transactions
+            step = max(1, -(-len(rows) // max(1, concurrency)))
+            await asyncio.gather(*(self.settlement.anchor(rows[i:i + step]) for i in range(0, len(rows), step)))
         for party, notice in result.notices.items():
             await self._emit(party, notice)
         if result.quote is not None:
@@ -105,3 +143,24 @@ class VtnService:
                 if message is not None:
                     await self._emit(party, message)
         return result
+
+    def overdue_intervals(self) -> list[datetime]:
+        """Intervals with open tenders whose gate time has passed (what a restarted VTN closes first)."""
+        return self.core.overdue_intervals()
+
+    async def anchor_pending(self) -> None:
+        """Anchor every transaction not anchored yet (after a crash between clearing and anchoring)."""
+        if self.settlement is not None:
+            await self.settlement.anchor(self.core.transactions())
+
+    def cleared_gates(self, limit: int) -> list[GateRow]:
+        """The ``limit`` most recently cleared intervals, latest first."""
+        return self.core.cleared_gates(limit)
+
+    def net_position(self, interval_start: datetime) -> Decimal:
+        """The net unmatched kWh after the interval's gate (positive: short)."""
+        return self.core.net_position(interval_start)
+
+    def store_ok(self) -> bool:
+        """Can the store be read?"""
+        return self.core.store_ok()

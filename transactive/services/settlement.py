@@ -43,10 +43,10 @@ from transactive.ledger.settlement import (
     State,
     execute,
 )
+from transactive.protocol.clock import Clock
+from transactive.protocol.errors import InvalidIdError
+from transactive.protocol.market import MarketConfig
 from transactive.services.batching import TurnBatcher
-from transactive.services.clock import Clock
-from transactive.services.errors import InvalidIdError
-from transactive.services.market_config import MarketConfig
 from transactive.services.store import SettlementStep, Store, TransactionRow
 
 __all__ = ["Settlement", "transaction_record"]

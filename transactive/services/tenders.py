@@ -29,14 +29,14 @@ from transactive.ei.cts.tender import (
     EiTender,
 )
 from transactive.emix import EnergyReal, Product, SiScaleCode, TemixPower, TransactiveState
-from transactive.services.context import ServiceContext
-from transactive.services.errors import (
+from transactive.protocol.errors import (
     ConflictError,
     InvalidIdError,
     NotAuthorizedError,
     OutOfSequenceError,
     OutsideLimitsError,
 )
+from transactive.services.context import ServiceContext
 from transactive.services.lifecycle import TenderEvent, TenderStatus, tender_step
 from transactive.services.store import TenderRow
 

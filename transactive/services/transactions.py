@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from transactive.ei.cts.transaction import EiCreateTransaction, EiReplyTransaction, EiRequestTransaction, EiTransaction
 from transactive.emix import TransactiveState, energy_tender_product
 from transactive.ledger.records import canonical_bytes, record_hash
+from transactive.protocol.errors import InvalidIdError, NotAuthorizedError
+from transactive.protocol.market import MarketConfig
 from transactive.services.context import ServiceContext
-from transactive.services.errors import InvalidIdError, NotAuthorizedError
-from transactive.services.market_config import MarketConfig
 from transactive.services.store import TransactionRow
 
 __all__ = ["document_hash", "notice", "request_transaction", "transaction_model"]

@@ -2,7 +2,7 @@
 
 A :class:`Transport` moves *models*: ``request`` sends a request payload and returns the reply payload
 (whatever its ``ei:eiResponse`` says: policy — raising on refusals — is the client's, see
-:func:`transactive.services.check_reply`); ``subscribe`` yields the notices the VTN sends a party
+:func:`transactive.protocol.check_reply`); ``subscribe`` yields the notices the VTN sends a party
 (``eiCreateTransaction``, ``eiCreateQuote``). Failures of the underlying library are mapped where they
 enter to::
 
@@ -12,7 +12,8 @@ enter to::
         ├── TransportTimeoutError      no reply in time (also a TimeoutError)
         └── TransportClosedError       used after close()
 
-Protocol errors in the documents themselves (undecodable replies) stay
+:class:`WireFormat` (re-exported here) is :class:`transactive.codec.wire.WireFormat`. Protocol errors in the
+documents themselves (undecodable replies) stay
 :class:`~transactive.errors.ProtocolError` s. Requests are idempotent by ``requestID``, so after a
 ``TransportError`` the client may resend the *same* request.
 """
@@ -22,8 +23,8 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from enum import StrEnum
 
+from transactive.codec.wire import WireFormat
 from transactive.errors import TransactiveError
 from transactive.model import Model
 
@@ -53,11 +54,6 @@ class TransportTimeoutError(TransportError, TimeoutError):
 
 class TransportClosedError(TransportError):
     """The transport (or subscription) was closed."""
-
-
-class WireFormat(StrEnum):
-    XML = "xml"
-    JSON = "json"
 
 
 class Subscription(ABC):

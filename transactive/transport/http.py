@@ -19,11 +19,11 @@ import contextlib
 
 import aiohttp
 
-from transactive.codec import decode_json, decode_xml, encode_json, encode_xml
+from transactive.codec.wire import decode_as, encode_as, media_type, wire_of
 from transactive.errors import ProtocolError
 from transactive.model import Model
-from transactive.services.errors import NotAuthorizedError
-from transactive.services.replies import check_reply
+from transactive.protocol.errors import NotAuthorizedError
+from transactive.protocol.replies import check_reply
 from transactive.transport.base import (
     ConnectionFailedError,
     QueuedSubscription,
@@ -35,18 +35,6 @@ from transactive.transport.base import (
 )
 
 __all__ = ["HttpSubscription", "HttpTransport"]
-
-_MEDIA = {WireFormat.JSON: "application/json", WireFormat.XML: "application/xml"}
-
-
-def _wire_of(content_type: str) -> WireFormat | None:
-    ct = content_type.lower()
-    if ct == "application/json" or ct.endswith("+json"):
-        return WireFormat.JSON
-    if ct in ("application/xml", "text/xml") or ct.endswith("+xml"):
-        return WireFormat.XML
-    return None
-
 
 def _map(exc: BaseException, what: str) -> TransportError:
     if isinstance(exc, TimeoutError | asyncio.TimeoutError | aiohttp.ServerTimeoutError):
@@ -82,23 +70,22 @@ class HttpTransport(Transport):
         return self._session
 
     def _headers(self, token: str | None) -> dict[str, str]:
-        headers = {"Accept": _MEDIA[self.wire]}
+        headers = {"Accept": media_type(self.wire)}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
     @staticmethod
     def _decode(body: bytes, content_type: str, status: int, what: str) -> Model:
-        wire = _wire_of(content_type)
+        wire = wire_of(content_type)
         if wire is None:
             raise TransportError(f"{what}: HTTP {status} without an EI payload ({content_type or 'no body'})")
-        reply: Model = decode_xml(body) if wire is WireFormat.XML else decode_json(body)
-        return reply
+        return decode_as(wire, body)
 
     async def request(self, message: Model, *, token: str | None = None) -> Model:
-        data = encode_xml(message) if self.wire is WireFormat.XML else encode_json(message)
+        data = encode_as(self.wire, message)
         headers = self._headers(token)
-        headers["Content-Type"] = _MEDIA[self.wire]
+        headers["Content-Type"] = media_type(self.wire)
         what = f"POST {self.base_url}/cts"
         try:
             async with self._client().post(f"{self.base_url}/cts", data=data, headers=headers,

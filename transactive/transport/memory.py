@@ -1,7 +1,8 @@
 """``MemoryTransport``: a VTN in the same process, reached through the real codecs.
 
 Every request is encoded (XML or JSON, :class:`~.base.WireFormat`), decoded on the "server" side, answered
-by a :class:`~transactive.services.VtnService`, and the reply is encoded and decoded again; notices go
+by the VTN (any :class:`LocalVtn`: :class:`transactive.services.VtnService` is one; this module does not import
+it, so the client side never loads the server), and the reply is encoded and decoded again; notices go
 through the codecs too. So tests that use it exercise both wire formats end to end, without a socket.
 A document the server cannot decode is answered with ``tx:eiResponsePayload`` carrying the error's code.
 Subscriptions require the party's token (463 otherwise), like the networked transports.
@@ -9,12 +10,12 @@ Subscriptions require the party's token (463 otherwise), like the networked tran
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from transactive.codec import decode, decode_json, decode_xml, encode_json, encode_xml
+from transactive.codec.wire import decode_as, encode_as
 from transactive.errors import ProtocolError
 from transactive.model import Model
-from transactive.services.service import VtnService
 from transactive.transport.base import (
     QueuedSubscription,
     Transport,
@@ -22,8 +23,24 @@ from transactive.transport.base import (
     WireFormat,
 )
 
-__all__ = ["MemorySubscription", "MemoryTransport"]
+__all__ = ["LocalVtn", "MemorySubscription", "MemoryTransport"]
 
+
+class LocalVtn(Protocol):
+    """What the in-memory transport needs of the VTN it talks to (what :class:`~transactive.services.VtnService`
+    offers its transports)."""
+
+    async def answer(self, message: Model, *, token: str | None = None) -> Model:
+        """The reply to a request, refusals as error replies."""
+
+    def error_reply(self, message: Model | None, error: ProtocolError) -> Model:
+        """The reply carrying ``error`` (for a document that could not be decoded: ``message`` None)."""
+
+    def authorize(self, token: str | None, party_id: str, field: str = ...) -> object:
+        """Raise the 463 refusal unless ``token`` is ``party_id``'s."""
+
+    def listen(self, callback: Callable[[str, Model], Awaitable[None] | None]) -> Callable[[], None]:
+        """Receive every outgoing notice; returns the function that stops it."""
 
 
 class MemorySubscription(QueuedSubscription):
@@ -41,7 +58,7 @@ class MemorySubscription(QueuedSubscription):
 class MemoryTransport(Transport):
     """Talks to ``service`` in process, through the ``wire`` format's encoder and decoder."""
 
-    def __init__(self, service: VtnService, *, wire: WireFormat | str = WireFormat.JSON) -> None:
+    def __init__(self, service: LocalVtn, *, wire: WireFormat | str = WireFormat.JSON) -> None:
         self.service = service
         self.wire = WireFormat(wire)
         self._subscriptions: dict[str, list[MemorySubscription]] = {}
@@ -52,11 +69,10 @@ class MemoryTransport(Transport):
         self.bytes_in = 0
 
     def _encode(self, message: Model) -> bytes:
-        return encode_xml(message) if self.wire is WireFormat.XML else encode_json(message)
+        return encode_as(self.wire, message)
 
     def _decode(self, data: bytes) -> Model:
-        result: Model = decode_xml(data) if self.wire is WireFormat.XML else decode_json(data)
-        return result
+        return decode_as(self.wire, data)
 
     async def request(self, message: Model, *, token: str | None = None) -> Model:
         if self._closed:
@@ -71,9 +87,9 @@ class MemoryTransport(Transport):
         """The server side on raw bytes: decode (either format), answer, encode in this transport's format.
         A document that cannot be decoded is answered with ``tx:eiResponsePayload`` and its error code."""
         try:
-            received: Model = decode(data)
+            received = decode_as(None, data)
         except ProtocolError as error:
-            reply = self.service.core.error_reply(None, error)
+            reply = self.service.error_reply(None, error)
         else:
             reply = await self.service.answer(received, token=token)
         return self._encode(reply)
@@ -89,7 +105,7 @@ class MemoryTransport(Transport):
     async def subscribe(self, party_id: str, *, token: str | None = None) -> MemorySubscription:
         if self._closed:
             raise TransportClosedError("the transport is closed")
-        self.service.core.authorize(token, party_id)
+        self.service.authorize(token, party_id)
 
         def forget(sub: MemorySubscription) -> None:
             subs = self._subscriptions.get(party_id, [])

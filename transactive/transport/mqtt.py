@@ -16,8 +16,9 @@ MQTT 5 properties carry what HTTP headers carry:
 * **response topic** + **correlation data** (request/response): the request names its reply topic, which
   must lie under ``reply/{party}/`` of the party it is sent as (the bridge answers nothing else, so it can
   never be made to publish on someone else's notice topic); the reply echoes the correlation data;
-* **content type** ``application/xml`` or ``application/json`` on every publication (absent: the bridge
-  tells the formats apart by the first character); a reply is in the request's format;
+* **content type** ``application/xml`` or ``application/json`` on every publication, read by the rules of
+  :mod:`transactive.codec.wire` (``*+json`` / ``*+xml`` too; absent: the first character tells the formats
+  apart); a reply is in the request's format;
 * **user property** ``authorization: Bearer <token>`` — the registration token, as in the HTTP header
   (kept out of the payload so the CTS documents stay the standard ones). The bridge refuses (463, the
   ``ei:eiResponse`` of the request's own reply payload) a request whose token is not the token of the
@@ -69,12 +70,12 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from transactive.codec import decode, decode_json, decode_xml, encode_json, encode_xml
+from transactive.codec.wire import decode_as, encode_as, media_type, wire_of
 from transactive.ei.cts.registration import EiRequestPartyRegistration
 from transactive.errors import ProtocolError
 from transactive.model import Model
-from transactive.services.errors import NotAuthorizedError, RequestRefusedError
-from transactive.services.replies import check_reply
+from transactive.protocol.errors import NotAuthorizedError, RequestRefusedError
+from transactive.protocol.replies import check_reply
 from transactive.transport.base import (
     ConnectionFailedError,
     QueuedSubscription,
@@ -87,14 +88,11 @@ from transactive.transport.base import (
 
 __all__ = [
     "AUTHORIZATION",
-    "CONTENT_TYPES",
     "ERROR_MAP",
     "SOCKET_OPTIONS",
     "TOPIC_ROOT",
     "MqttSubscription",
     "MqttTransport",
-    "decode_as",
-    "encode_as",
     "map_mqtt_error",
     "publish_properties",
     "notices_topic",
@@ -106,7 +104,6 @@ __all__ = [
     "request_topic",
     "segment",
     "unsegment",
-    "wire_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -114,7 +111,6 @@ log = logging.getLogger(__name__)
 TOPIC_ROOT = "transactive/v1"
 #: the user property carrying the bearer token
 AUTHORIZATION = "authorization"
-CONTENT_TYPES: dict[WireFormat, str] = {WireFormat.XML: "application/xml", WireFormat.JSON: "application/json"}
 #: small request/reply exchanges: no Nagle delay (it costs ~40 ms per round trip with delayed ACKs)
 SOCKET_OPTIONS: tuple[tuple[int, int, int], ...] = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 #: payload fields naming the party a request is sent as, with their wire names, in order of precedence
@@ -165,17 +161,6 @@ def quotes_topic(market: str) -> str:
     return f"{TOPIC_ROOT}/{segment(market)}/quotes"
 
 
-def wire_of(content_type: str | None) -> WireFormat | None:
-    """The wire format a content type names (parameters such as ``charset`` ignored), else None."""
-    if not content_type:
-        return None
-    base = content_type.split(";", 1)[0].strip().lower()
-    for wire, name in CONTENT_TYPES.items():
-        if base == name:
-            return wire
-    return None
-
-
 def request_party(message: Model) -> tuple[str, str] | None:
     """``(party id, wire field)`` of the party a request is sent as, if the payload names one."""
     for attribute, wire_name in PARTY_FIELDS:
@@ -189,7 +174,7 @@ def publish_properties(wire: WireFormat, *, response_topic: str | None = None, c
                        token: str | None = None) -> Properties:
     """PUBLISH properties: content type, and for a request its response topic, correlation data and token."""
     props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-    props.ContentType = CONTENT_TYPES[wire]
+    props.ContentType = media_type(wire)
     if response_topic is not None:
         props.ResponseTopic = response_topic
     if correlation is not None:
@@ -197,21 +182,6 @@ def publish_properties(wire: WireFormat, *, response_topic: str | None = None, c
     if token is not None:
         props.UserProperty = [(AUTHORIZATION, f"Bearer {token}")]
     return props
-
-
-def encode_as(wire: WireFormat, message: Model) -> bytes:
-    return encode_xml(message) if wire is WireFormat.XML else encode_json(message)
-
-
-def decode_as(wire: WireFormat | None, data: bytes) -> Model:
-    """Decode in the named format (or tell them apart when None); raises ``ProtocolError``."""
-    if wire is WireFormat.XML:
-        result: Model = decode_xml(data)
-    elif wire is WireFormat.JSON:
-        result = decode_json(data)
-    else:
-        result = decode(data)
-    return result
 
 
 # ---- error mapping --------------------------------------------------------------------------------

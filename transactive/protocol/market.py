@@ -1,7 +1,7 @@
 """The market a VTN runs (:class:`MarketConfig`) and how it is told to VENs.
 
 Mapping onto the wire (the answer to ``pyld:eiRequestEiMarketContext`` is the extension payload
-``tx:eiReplyEiMarketContext``, see :mod:`.extensions`; :meth:`MarketConfig.standard_reply` gives the
+``tx:eiReplyEiMarketContext``, see :mod:`transactive.ei.ext`; :meth:`MarketConfig.standard_reply` gives the
 plain CTS ``pyld:eiReplyEiMarketContext`` for peers that want only the standard):
 
 =========================  =====================================================================================
@@ -23,14 +23,16 @@ time zone                  ``xcal:timeZone`` ``UTC``; tenders for non-standard t
                            ``tx:gridBuyPrice``/``tx:gridSellPrice`` when the main grid is the reserve
 =========================  =====================================================================================
 
-:meth:`MarketConfig.from_reply` reads the configuration back, so a VEN learns the market from the reply.
+:meth:`MarketConfig.from_reply` reads the configuration back, so a VEN learns the market from the reply;
+:meth:`MarketConfig.snap_quantity` and :meth:`MarketConfig.snap_price` put a bid on the market's scales the way
+the VTN's tender checks expect (so a VEN's tender is never refused for its rounding).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from transactive.codec import pin
 from transactive.ei.cts.market_context import EiMarketContext, EiReplyEiMarketContext
@@ -41,6 +43,7 @@ from transactive.emix import (
     MarketGranularity,
     MinimumResponseDuration,
     NonStandardTermsHandling,
+    Side,
     SiScaleCode,
     StandardTerms,
     StandardTermsSet,
@@ -123,6 +126,33 @@ class MarketConfig:
         while self.gate_time(start) <= now:
             start += self.interval
         return start
+
+    # -- tenders on the market's scales -------------------------------------------------------------
+
+    def band(self) -> ReservePrices:
+        """The price band bidders work in: the main grid's prices when the market has them (``grid_sell`` =
+        what the grid pays a producer, ``grid_buy`` = the retail price), else ``[min_price, max_price]``."""
+        if self.reserve is not None:
+            return self.reserve
+        return ReservePrices(grid_buy=float(self.max_price), grid_sell=float(self.min_price))
+
+    def snap_price(self, price: float | Decimal, side: Side) -> Decimal:
+        """A price on the market's scale, rounded to the bidder's safe side (buyers down, sellers up) and
+        clipped into ``[min_price, max_price]``."""
+        rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
+        value = (_decimal(price) / self.price_scale).to_integral_value(rounding) * self.price_scale
+        return min(max(value, self.min_price), self.max_price)
+
+    def snap_quantity(self, kwh: float | Decimal) -> Decimal | None:
+        """kWh a tender may carry: on the market's scale (rounded down), at most ``max_quantity_kwh``; None
+        when that is below ``min_quantity_kwh`` (nothing to tender)."""
+        value = min(self.floor_quantity(kwh), self.max_quantity_kwh)
+        return value if value >= self.min_quantity_kwh else None
+
+    def floor_quantity(self, kwh: float | Decimal) -> Decimal:
+        """kWh on the market's scale, rounded down; negative amounts are nothing (a delivery may be zero)."""
+        value = max(_decimal(kwh), Decimal(0))
+        return (value / self.quantity_scale).to_integral_value(ROUND_FLOOR) * self.quantity_scale
 
     # -- the wire ----------------------------------------------------------------------------------
 
@@ -207,3 +237,8 @@ class MarketConfig:
             mechanism=Mechanism(rules.mechanism),
             reserve=reserve,
         )
+
+
+def _decimal(value: float | Decimal) -> Decimal:
+    # floats through repr: 0.1 is Decimal("0.1"), not its binary expansion
+    return value if isinstance(value, Decimal) else Decimal(repr(float(value)))

@@ -2,7 +2,7 @@
 
 A refusal travels as the request's own reply payload whose ``ei:eiResponse`` has the error's code and a
 description naming the field: ``"<message> [field: <wire path>]"`` (:func:`describe`). :func:`check_reply`
-turns such a reply back into :class:`~transactive.services.errors.RequestRefusedError` with the same code
+turns such a reply back into :class:`~transactive.protocol.errors.RequestRefusedError` with the same code
 and field, so a client raises what the VTN raised.
 """
 
@@ -42,7 +42,7 @@ from transactive.ei.ext import (
 )
 from transactive.errors import ProtocolError
 from transactive.model import Model
-from transactive.services.errors import RequestRefusedError
+from transactive.protocol.errors import RequestRefusedError
 
 __all__ = ["check_reply", "describe", "error_reply", "ok_response", "reply_response", "request_id_of"]
 
