@@ -1,7 +1,7 @@
 """``VenClient``: a VEN's side of the transactive services, over any :class:`~transactive.transport.Transport`.
 
 Each method is one request/reply round trip; the reply's ``ei:eiResponse`` is checked and a refusal raises
-:class:`~transactive.services.RequestRefusedError` with the VTN's code and field. Request ids are unique
+:class:`~transactive.protocol.RequestRefusedError` with the VTN's code and field. Request ids are unique
 (``<party>-<uuid>``) unless a ``request_ids`` factory is injected; resend after a transport error with the
 same id (``retry_same=``) to get the same answer, never a duplicate. Multi-step procedures are small async
 functions over the client (:func:`join_market`, :func:`tender_and_wait`).
@@ -38,12 +38,21 @@ from transactive.ei.cts.tender import (
 )
 from transactive.ei.cts.transaction import EiCreateTransaction, EiReplyTransaction, EiRequestTransaction, EiTransaction
 from transactive.ei.ext import EiReplyPosition, EiRequestPosition, TxReplyEiMarketContext
-from transactive.emix import Delivery, PriceLike, Side, TemixPower, energy_stream_product, energy_tender_product, kwh
+from transactive.emix import (
+    Delivery,
+    PriceLike,
+    Side,
+    TemixPower,
+    energy_block,
+    energy_stream_product,
+    energy_tender_product,
+    kwh,
+)
 from transactive.errors import InvalidMessageError
 from transactive.model import Model
-from transactive.services.errors import NotAuthorizedError
-from transactive.services.market_config import MarketConfig
-from transactive.services.replies import check_reply
+from transactive.protocol.errors import NotAuthorizedError
+from transactive.protocol.market import MarketConfig
+from transactive.protocol.replies import check_reply
 from transactive.transport.base import Subscription, Transport, TransportTimeoutError
 
 __all__ = ["VenClient", "join_market", "tender_and_wait"]
@@ -178,10 +187,12 @@ class VenClient:
         if isinstance(transaction, str):
             found = await self.transactions(transaction)
             transaction = found[0]
-        item = transaction.item
-        side = getattr(item, "side", None)
-        delivery = Delivery(dtstart=item.dtstart, duration=item.duration, uid=transaction.transaction_id,
-                            injection=side is Side.SELL,
+        try:
+            block = energy_block(transaction.item)
+        except ValueError as error:
+            raise InvalidMessageError(f"transaction {transaction.transaction_id}: {error}") from None
+        delivery = Delivery(dtstart=block.start, duration=block.duration, uid=transaction.transaction_id,
+                            injection=block.side is Side.SELL,
                             payload=TemixPower(energy_item=kwh(), quantity=quantity_kwh))
         msg = EiCreateDelivery(request_id=request_id or self.new_request_id(), requestor_party_id=self.party_id,
                                deliveries=(delivery,))

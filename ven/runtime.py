@@ -19,170 +19,57 @@ Per market interval ``X`` (length ``I``, gate closure ``G`` before it starts) th
 If a transaction notice did not arrive, the runtime asks for its position in the interval and, when it
 shows trades, fetches its transactions (so a lost notice never loses a delivery).
 
-**Strategies** map a personality's limit price to a bid (:data:`STRATEGIES`): ``fixed`` bids the middle of
-the band clipped to the limit (:func:`~transactive.market.strategies.fixed_prices`), ``zic`` a ZI-C random
-price between the band's edge and the limit (:func:`~transactive.market.strategies.zic_prices`, seeded per
-interval), ``aa`` the adaptive-aggressiveness curve around the last clearing price
-(:func:`~transactive.market.strategies.aa_prices`). A single VEN does not see the market's demand and
-supply totals, so its AA learning is Vytelingum's per-agent rule: not matched → more aggressive
-(``r += step``), matched → less aggressive (``r -= step``), clipped to ``[-1, 1]``, one ``r`` per side.
+**Strategies** (:mod:`transactive.ven.pricing`) turn a need's limit price into the tendered price; the
+runtime snaps it and the quantity to the market's scales (:meth:`MarketConfig.snap_price`,
+:meth:`MarketConfig.snap_quantity`) and reports each outcome back to the strategy.
 
 **Time**: the market runs on ``clock`` (the VTN's time); personalities see *simulated* time through a
 :class:`TimeMap` (an accelerated demo maps a 1-second market interval to 15 simulated minutes; quantities
 are then the energy of the simulated interval). ``sleep_until`` waits for a clock time (default: real
-sleeping; tests pass a function that moves a :class:`~transactive.services.ManualClock` and closes gates).
+sleeping; tests pass a function that moves a :class:`~transactive.protocol.ManualClock` and closes gates).
+Per-interval lines go to ``log`` (default: the ``transactive.ven.runtime`` logger at INFO).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
-from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import Any
 
 from transactive.ei.cts.market_context import EiRequestEiMarketContext
 from transactive.ei.cts.quote import EiCreateQuote
 from transactive.ei.cts.transaction import EiCreateTransaction, EiTransaction
-from transactive.emix import Side, TemixPower
+from transactive.emix import EmixBaseMember, EnergyBlock, Side, energy_block
 from transactive.market import ReservePrices
-from transactive.market.strategies import aa_prices, fixed_prices, zic_prices
-from transactive.services.clock import Clock, system_clock
-from transactive.services.errors import RequestRefusedError
-from transactive.services.market_config import MarketConfig
-from transactive.services.replies import reply_response
+from transactive.protocol.clock import Clock
+from transactive.protocol.errors import RequestRefusedError
+from transactive.protocol.market import MarketConfig
+from transactive.protocol.replies import reply_response
 from transactive.transport.base import Subscription, TransportError
 from transactive.ven.client import VenClient
-from transactive.ven.personalities import Need, Personality, interval_rng
+from transactive.ven.personalities import Personality
+from transactive.ven.pricing import STRATEGIES, AaPricing, FixedPricing, Pricing, ZicPricing, create_pricing
 
 __all__ = [
     "STRATEGIES",
     "AaPricing",
     "FixedPricing",
     "IntervalRecord",
-    "MarketTime",
     "Pricing",
+    "SentTender",
     "TimeMap",
     "VenRuntime",
     "ZicPricing",
     "create_pricing",
     "discover_market_context",
-    "market_band",
 ]
 
-
-# ---- the market's price band and scales ---------------------------------------------------------------
-
-
-def market_band(config: MarketConfig) -> ReservePrices:
-    """The price band strategies work in: the main grid's prices when the market has them (``grid_sell`` =
-    what the grid pays a producer, ``grid_buy`` = the retail price), else the market's ``[min, max]``."""
-    if config.reserve is not None:
-        return config.reserve
-    return ReservePrices(grid_buy=float(config.max_price), grid_sell=float(config.min_price))
-
-
-def _snap_price(config: MarketConfig, price: float, side: Side) -> Decimal:
-    """A price on the market's scale, rounded in the bidder's favour of safety (buyers down, sellers up)."""
-    rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
-    value = (Decimal(repr(float(price))) / config.price_scale).to_integral_value(rounding) * config.price_scale
-    return min(max(value, config.min_price), config.max_price)
-
-
-def _snap_quantity(config: MarketConfig, kwh: float) -> Decimal | None:
-    """kWh on the market's scale (rounded down, at most the maximum); None if below the minimum."""
-    value = (Decimal(repr(float(kwh))) / config.quantity_scale).to_integral_value(ROUND_FLOOR) * config.quantity_scale
-    value = min(value, config.max_quantity_kwh)
-    return value if value >= config.min_quantity_kwh else None
-
-
-# ---- strategies -----------------------------------------------------------------------------------------
-
-
-class Pricing(ABC):
-    """Turns a need's limit price into a bid; may learn from the outcome."""
-
-    name: ClassVar[str]
-
-    @abstractmethod
-    def price(self, need: Need, band: ReservePrices, interval: datetime) -> float:
-        """The bid (buy) or ask (sell) for ``need`` in the interval starting ``interval``."""
-
-    def observe(self, side: Side, matched: bool, clearing_price: float | None) -> None:  # noqa: B027
-        """The outcome of a tender on ``side`` (default: nothing learned)."""
-
-
-class FixedPricing(Pricing):
-    """Bid ``price`` (default: the middle of the band), never beyond the own limit."""
-
-    name: ClassVar[str] = "fixed"
-
-    def __init__(self, price: float | None = None) -> None:
-        self.fixed = price
-
-    def price(self, need: Need, band: ReservePrices, interval: datetime) -> float:
-        p = (band.grid_buy + band.grid_sell) / 2 if self.fixed is None else self.fixed
-        return float(fixed_prices(p, need.side is Side.BUY, _in_band(need.limit_price, band), band)[0])
-
-
-class ZicPricing(Pricing):
-    """Zero-intelligence constrained: uniform between the band's edge and the own limit (seeded per interval)."""
-
-    name: ClassVar[str] = "zic"
-
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
-
-    def price(self, need: Need, band: ReservePrices, interval: datetime) -> float:
-        rng = interval_rng(self.seed, interval, f"zic-{need.side.value}")
-        return float(zic_prices(need.side is Side.BUY, _in_band(need.limit_price, band), band, rng)[0])
-
-
-class AaPricing(Pricing):
-    """Adaptive aggressiveness around the last clearing price (see the module docstring for the learning)."""
-
-    name: ClassVar[str] = "aa"
-
-    def __init__(self, step: float = 0.1, initial_r: float = 0.0) -> None:
-        self.step = step
-        self.r = {Side.BUY: initial_r, Side.SELL: initial_r}
-        self.reference: float | None = None
-
-    def price(self, need: Need, band: ReservePrices, interval: datetime) -> float:
-        mcp = self.reference if self.reference is not None else (band.grid_buy + band.grid_sell) / 2
-        return float(aa_prices(self.r[need.side], need.side is Side.BUY, _in_band(need.limit_price, band), mcp,
-                               band)[0])
-
-    def observe(self, side: Side, matched: bool, clearing_price: float | None) -> None:
-        if clearing_price is not None:
-            self.reference = clearing_price
-        r = self.r[side] + (-self.step if matched else self.step)
-        self.r[side] = float(np.clip(r, -1.0, 1.0))
-
-
-def _in_band(limit: float, band: ReservePrices) -> float:
-    return min(max(limit, band.grid_sell), band.grid_buy)
-
-
-#: ``--strategy`` name -> class
-STRATEGIES: dict[str, type[Pricing]] = {cls.name: cls for cls in (FixedPricing, ZicPricing, AaPricing)}
-
-
-def create_pricing(name: str, *, seed: int = 0) -> Pricing:
-    """A strategy by name (``ValueError`` naming the known ones otherwise)."""
-    if name == "fixed":
-        return FixedPricing()
-    if name == "zic":
-        return ZicPricing(seed)
-    if name == "aa":
-        return AaPricing()
-    raise ValueError(f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}")
+_log = logging.getLogger("transactive.ven.runtime")
 
 
 # ---- time ---------------------------------------------------------------------------------------------
@@ -206,21 +93,19 @@ class TimeMap:
         return self.sim_start + self.sim_interval * ((interval_start - self.start) / self.interval)
 
 
-@dataclass(frozen=True, slots=True)
-class MarketTime:
-    """A VTN's market clock seen from a VEN: market time ``market_origin`` at wall time ``wall_origin``,
-    running ``speed`` market seconds per wall second (an accelerated VTN, ``--interval-seconds``)."""
-
-    wall_origin: datetime
-    market_origin: datetime
-    speed: float = 1.0
-    wall: Clock = system_clock
-
-    def __call__(self) -> datetime:
-        return self.market_origin + (self.wall() - self.wall_origin) * self.speed
-
-
 # ---- records --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SentTender:
+    """One tender the runtime sent for an interval: ``kwh`` on ``side`` at ``price`` (the need's limit was
+    ``limit``), accepted as ``tender_id``."""
+
+    side: Side
+    kwh: float
+    price: float
+    limit: float
+    tender_id: str
 
 
 @dataclass(slots=True)
@@ -230,7 +115,7 @@ class IntervalRecord:
     party: str
     interval_start: datetime
     sim_start: datetime
-    tenders: list[dict[str, Any]] = field(default_factory=list)
+    tenders: list[SentTender] = field(default_factory=list)
     bought_kwh: float = 0.0
     sold_kwh: float = 0.0
     local_amount: float = 0.0
@@ -250,6 +135,7 @@ class IntervalRecord:
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        out["tenders"] = [{**t, "side": t["side"].value} for t in out["tenders"]]
         out["interval_start"] = self.interval_start.isoformat()
         out["sim_start"] = self.sim_start.isoformat()
         out["bill"] = self.bill
@@ -257,7 +143,7 @@ class IntervalRecord:
 
     def line(self, currency: str) -> str:
         """The progress line."""
-        asked = " ".join(f"{t['side']} {t['kwh']:.3f}@{t['price']:.4f}" for t in self.tenders) or "no tender"
+        asked = " ".join(f"{t.side.value} {t.kwh:.3f}@{t.price:.4f}" for t in self.tenders) or "no tender"
         traded = []
         if self.bought_kwh:
             traded.append(f"bought {self.bought_kwh:.3f}")
@@ -296,12 +182,13 @@ async def discover_market_context(client: VenClient, guess: str = "urn:transacti
 # ---- the runtime ----------------------------------------------------------------------------------------
 
 
-def _product_numbers(item: object) -> tuple[datetime | None, float, float]:
-    """(interval start, kWh, price) of a transaction's or quote's product."""
-    payload = getattr(item, "payload", None)
-    quantity = float(payload.quantity or 0.0) if isinstance(payload, TemixPower) else 0.0
-    price = float(payload.price.value) if isinstance(payload, TemixPower) and payload.price is not None else 0.0
-    return getattr(item, "dtstart", None), quantity, price
+def _block(item: EmixBaseMember, what: str) -> EnergyBlock | None:
+    """The terms of a notice's product, or None (logged) when it is not one block of energy."""
+    try:
+        return energy_block(item)
+    except ValueError as error:
+        _log.warning("%s ignored: %s", what, error)
+        return None
 
 
 class VenRuntime:
@@ -311,7 +198,7 @@ class VenRuntime:
     def __init__(self, client: VenClient, personality: Personality, strategy: Pricing, clock: Clock, *,
                  market_context: str | None = None, time_map: TimeMap | None = None,
                  sleep_until: Callable[[datetime], Awaitable[None]] | None = None,
-                 log: Callable[[str], None] | None = print,
+                 log: Callable[[str], None] | None = _log.info,
                  record: Callable[[IntervalRecord], None] | None = None,
                  lead: float = 0.3, margin: float = 0.05, speed: float = 1.0,
                  band: ReservePrices | None = None) -> None:
@@ -328,14 +215,15 @@ class VenRuntime:
         self.margin = margin
         #: market seconds per wall-clock second (for the default ``sleep_until``)
         self.speed = speed
-        #: the price band to bid in, when not the market's (see :func:`market_band`)
+        #: the price band to bid in, when not the market's (see :meth:`MarketConfig.band`)
         self.band = band
         self.records: list[IntervalRecord] = []
         self._subscription: Subscription | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._transactions: dict[datetime, dict[str, EiTransaction]] = {}
+        #: interval start -> transaction id -> (the transaction, its terms)
+        self._transactions: dict[datetime, dict[str, tuple[EiTransaction, EnergyBlock]]] = {}
         self._prices: dict[datetime, float] = {}
-        self._tendered: dict[datetime, list[dict[str, Any]]] = {}
+        self._tendered: dict[datetime, list[SentTender]] = {}
         self._arrived = asyncio.Event()
 
     # -- set-up and tear-down -------------------------------------------------------------------------
@@ -375,22 +263,22 @@ class VenRuntime:
             elif isinstance(notice, EiCreateQuote):
                 for quote in notice.quotes:
                     for item in quote.items:
-                        start, _, price = _product_numbers(item)
-                        if start is not None and start not in self._prices:
-                            self._prices[start] = price
-                            self.personality.on_price(self._sim(start), price)
+                        block = _block(item, f"quote {quote.quote_id}")
+                        if block is not None and block.price is not None and block.start not in self._prices:
+                            self._prices[block.start] = float(block.price)
+                            self.personality.on_price(self._sim(block.start), float(block.price))
             self._arrived.set()
 
     def _book(self, tx: EiTransaction) -> None:
-        start, quantity, price = _product_numbers(tx.item)
-        if start is None:
+        block = _block(tx.item, f"transaction {tx.transaction_id}")
+        if block is None:
             return
-        seen = self._transactions.setdefault(start, {})
+        seen = self._transactions.setdefault(block.start, {})
         if tx.transaction_id in seen:
             return  # a repeated notice
-        seen[tx.transaction_id] = tx
-        side = getattr(tx.item, "side", Side.BUY)
-        self.personality.on_transaction(self._sim(start), Side(side), quantity, price)
+        seen[tx.transaction_id] = (tx, block)
+        price = float(block.price) if block.price is not None else 0.0
+        self.personality.on_transaction(self._sim(block.start), block.side, block.quantity_kwh, price)
 
     # -- time -------------------------------------------------------------------------------------------
 
@@ -409,29 +297,29 @@ class VenRuntime:
     async def tender_interval(self, interval_start: datetime) -> list[str]:
         """Plan, price and send the tenders for one interval; returns the tender ids."""
         cfg = self.config
-        band = self.band or market_band(cfg)
+        band = self.band or cfg.band()
         sim = self._sim(interval_start)
         ids: list[str] = []
         sent = self._tendered.setdefault(interval_start, [])
         for need in self.personality.plan(sim, self._sim_duration(), band):
-            kwh = _snap_quantity(cfg, need.quantity_kwh)
+            kwh = cfg.snap_quantity(need.quantity_kwh)
             if kwh is None:
                 continue
-            price = _snap_price(cfg, self.strategy.price(need, band, sim), need.side)
+            price = cfg.snap_price(self.strategy.price(need, band, sim), need.side)
             tender_id = await self.client.tender(interval_start, need.side, float(kwh), price)
             ids.append(tender_id)
-            sent.append({"side": need.side.value, "kwh": float(kwh), "price": float(price),
-                         "limit": need.limit_price, "tender_id": tender_id})
+            sent.append(SentTender(side=need.side, kwh=float(kwh), price=float(price), limit=need.limit_price,
+                                   tender_id=tender_id))
         return ids
 
-    async def _transactions_of(self, interval_start: datetime) -> list[EiTransaction]:
+    async def _transactions_of(self, interval_start: datetime) -> list[tuple[EiTransaction, EnergyBlock]]:
         booked = self._transactions.get(interval_start)
         if booked is None and self._tendered.get(interval_start):
             # no notice: ask the position, and fetch the transactions only if it shows trades
             pos = await self.client.position(interval_start, interval_start + self.config.interval)
             if pos.bought_kwh or pos.sold_kwh:
                 for tx in await self.client.transactions():
-                    if getattr(tx.item, "dtstart", None) == interval_start:
+                    if tx.item.dtstart == interval_start:
                         self._book(tx)
             booked = self._transactions.get(interval_start)
         return list((booked or {}).values())
@@ -439,7 +327,7 @@ class VenRuntime:
     async def settle_interval(self, interval_start: datetime) -> IntervalRecord:
         """After the interval: meter, report deliveries, book the imbalance with the grid, log."""
         cfg = self.config
-        band = self.band or market_band(cfg)
+        band = self.band or cfg.band()
         sim = self._sim(interval_start)
         rec = IntervalRecord(party=self.client.party_id, interval_start=interval_start, sim_start=sim,
                              tenders=self._tendered.pop(interval_start, []),
@@ -448,10 +336,10 @@ class VenRuntime:
         meter = self.personality.metered(sim, self._sim_duration())
         rec.metered_bought_kwh, rec.metered_sold_kwh = meter.bought_kwh, meter.sold_kwh
         left = {Side.BUY: meter.bought_kwh, Side.SELL: meter.sold_kwh}
-        for tx in transactions:
-            _, agreed, price = _product_numbers(tx.item)
-            side = Side(getattr(tx.item, "side", Side.BUY))
-            delivered = float(_snap_quantity_any(cfg, min(left[side], agreed)))
+        for tx, block in transactions:
+            agreed, side = block.quantity_kwh, block.side
+            price = float(block.price) if block.price is not None else 0.0
+            delivered = float(cfg.floor_quantity(min(left[side], agreed)))
             left[side] -= delivered
             await self.client.report_delivery(tx, delivered)
             rec.transactions.append(tx.transaction_id)
@@ -465,12 +353,10 @@ class VenRuntime:
         rec.grid_import_kwh = max(left[Side.BUY], 0.0)
         rec.grid_export_kwh = max(left[Side.SELL], 0.0)
         rec.grid_amount = rec.grid_import_kwh * band.grid_buy - rec.grid_export_kwh * band.grid_sell
-        for t in rec.tenders:
-            side = Side(t["side"])
-            matched = rec.bought_kwh > 0 if side is Side.BUY else rec.sold_kwh > 0
-            self.strategy.observe(side, matched, rec.clearing_price)
-        soc = getattr(self.personality, "soc", None)
-        rec.state_of_charge = float(soc) if isinstance(soc, float) else None
+        for sent in rec.tenders:
+            matched = rec.bought_kwh > 0 if sent.side is Side.BUY else rec.sold_kwh > 0
+            self.strategy.observe(sent.side, matched, rec.clearing_price)
+        rec.state_of_charge = self.personality.state_of_charge
         self._transactions.pop(interval_start, None)
         self.records.append(rec)
         if self.log is not None:
@@ -518,8 +404,7 @@ class VenRuntime:
                 try:
                     await self.tender_interval(nxt)
                 except RequestRefusedError as error:
-                    if self.log is not None:
-                        self.log(f"{self.client.party_id}: tender for {nxt.isoformat()} refused: {error}")
+                    _log.warning("%s: tender for %s refused: %s", self.client.party_id, nxt.isoformat(), error)
             pending.append(nxt)
             planned += 1
             nxt += cfg.interval
@@ -541,8 +426,3 @@ class VenRuntime:
             raise waiter.exception()  # type: ignore[misc]
         return stop.is_set()
 
-
-def _snap_quantity_any(config: MarketConfig, kwh: float) -> Decimal:
-    """kWh on the market's scale, rounded down (zero allowed: a delivery may be nothing)."""
-    value = (Decimal(repr(max(float(kwh), 0.0))) / config.quantity_scale).to_integral_value(ROUND_FLOOR)
-    return value * config.quantity_scale

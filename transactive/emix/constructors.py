@@ -1,4 +1,5 @@
-"""Convenience constructors for the EMIX products a device or a market agent sends most.
+"""Convenience constructors for the EMIX products a device or a market agent sends most, and
+:func:`energy_block`, which reads the terms of such a product back (typed, in kWh).
 
 Units are explicit in the names: ``quantity_kwh`` is kilowatt-hours, written on the wire as
 ``emix:quantity`` with ``power:energyReal`` (``itemUnits`` ``Wh``, ``scale:siScaleCode`` ``k``); ``price``
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -25,11 +27,12 @@ from transactive.emix.base import Side, SiScaleCode, TransactiveState
 from transactive.emix.interfaces import EmixInterface
 from transactive.emix.items import EnergyReal
 from transactive.emix.prices import Price
-from transactive.emix.product import Product
+from transactive.emix.product import Delivery, EmixBaseMember, Product
 from transactive.emix.products import TemixPower
 from transactive.emix.stream import StreamInterval
 
-__all__ = ["PriceLike", "energy_stream_product", "energy_tender_product", "kwh", "to_decimal"]
+__all__ = ["EnergyBlock", "PriceLike", "energy_block", "energy_stream_product", "energy_tender_product", "kwh",
+           "to_decimal"]
 
 #: what the constructors accept as a price
 PriceLike = Decimal | str | int | float
@@ -128,3 +131,40 @@ def energy_stream_product(
         market_context=market_context,
         side=Side(side),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyBlock:
+    """The terms of a single-interval energy product (a tender, transaction, quote or delivery item):
+    ``quantity_kwh`` kWh over ``[start, start + duration)`` on ``side`` at ``price`` per kWh (None when the
+    product names no price, as a delivery does). A delivery's side is its direction: ``injection`` is a sale."""
+
+    start: datetime
+    duration: timedelta
+    side: Side
+    quantity_kwh: float
+    price: Decimal | None
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.duration
+
+
+def energy_block(item: EmixBaseMember) -> EnergyBlock:
+    """Read the terms of ``item`` (what :func:`energy_tender_product` builds; any ``power:energyReal`` scale is
+    converted to kWh). ``ValueError`` naming the element when the item is not a single block of real energy:
+    no ``xcal:dtStart`` or ``xcal:duration``, stream intervals, or a payload other than ``power:temixPower``
+    counting ``power:energyReal``."""
+    tag = type(item).__tag__
+    if item.dtstart is None or item.duration is None:
+        raise ValueError(f"{tag}: an energy block needs xcal:dtStart and xcal:duration")
+    if item.intervals:
+        raise ValueError(f"{tag}: a stream of {len(item.intervals)} intervals is not one energy block")
+    payload = item.payload
+    if not isinstance(payload, TemixPower) or not isinstance(payload.energy_item, EnergyReal):
+        raise ValueError(f"{tag}: the payload must be power:temixPower counting power:energyReal")
+    shift = payload.energy_item.si_scale_code.exponent - SiScaleCode.KILO.exponent  # item units -> kWh
+    quantity = (payload.quantity or 0.0) * 10.0 ** shift
+    price = None if payload.price is None else payload.price.value.scaleb(-shift)
+    side = (Side.SELL if item.injection else Side.BUY) if isinstance(item, Delivery) else item.side
+    return EnergyBlock(start=item.dtstart, duration=item.duration, side=side, quantity_kwh=quantity, price=price)

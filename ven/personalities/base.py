@@ -104,5 +104,10 @@ class Personality(ABC):
     def on_price(self, start: datetime, price: float) -> None:  # noqa: B027
         """The market cleared the interval starting ``start`` at ``price`` (default: ignored)."""
 
+    @property
+    def state_of_charge(self) -> float | None:
+        """The stored energy as a fraction of the capacity, for devices that store energy (else None)."""
+        return None
+
     def describe(self) -> str:
         return f"{self.name} {self.capacity_kw:g} kW"

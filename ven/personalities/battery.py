@@ -66,6 +66,10 @@ class BatteryPersonality(Personality):
         """State of charge, as a fraction of the energy."""
         return self.stored_kwh / self.energy_kwh
 
+    @property
+    def state_of_charge(self) -> float | None:
+        return self.soc
+
     def describe(self) -> str:
         return f"battery {self.capacity_kw:g} kW / {self.energy_kwh:g} kWh"
 
