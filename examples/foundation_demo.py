@@ -91,7 +91,7 @@ def show(title: str, text: str, full: bool, lines: int = 28) -> None:
 
 def check(message: object, full: bool) -> bool:
     xml = encode_xml(message)  # type: ignore[arg-type]
-    js = encode_json(message, indent=2)  # type: ignore[arg-type]
+    js = encode_json(message, pretty=True)  # type: ignore[arg-type]
     name = type(message).__tag__  # type: ignore[attr-defined]
     show(f"{name} as XML", etree.tostring(etree.fromstring(xml), pretty_print=True).decode(), full)
     show(f"{name} as JSON", js.decode(), full, lines=20)

@@ -166,7 +166,8 @@ async def run_memory(args: argparse.Namespace, data: Path) -> None:
     from transactive.ven import VenClient, VenRuntime, create_personality, create_pricing
     from transactive.ven.runtime import TimeMap
     from transactive.vtn.app import DEFAULT_MARKET_CONTEXT
-    from transactive.vtn.clock import GateScheduler, MarketClock, load_mapping
+    from transactive.protocol import MarketClock
+    from transactive.vtn.clock import GateScheduler, load_mapping
 
     (data / "vtn").mkdir(parents=True, exist_ok=True)
     from decimal import Decimal
