@@ -43,7 +43,7 @@ import numpy.typing as npt
 
 from transactive.market.orders import BoolArray, FloatArray, IntArray, MarketError, Orders
 
-__all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "OrderBook", "OrdersFileError", "read_orders_csv", "write_fills_csv"]
+__all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "OrdersFile", "OrdersFileError", "read_orders_csv", "write_fills_csv"]
 
 COLUMNS = ("side", "price", "quantity")
 OPTIONAL_COLUMNS = ("id", "interval")
@@ -72,8 +72,8 @@ Label = int | str
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class OrderBook:
-    """The orders of a CSV file, in file order."""
+class OrdersFile:
+    """The orders of a CSV file, in file order (not a live book: that is :class:`~transactive.market.cda.OrderBook`)."""
 
     orders: Orders
     #: the physical line (1 = header) of each order
@@ -222,7 +222,7 @@ def _labels(raw: Sequence[str]) -> tuple[tuple[Label, ...], IntArray]:
 # ------------------------------------------------------------------------------------- python engine
 
 
-def _read_python(data: bytes, columns: tuple[str, ...], start: int) -> OrderBook:
+def _read_python(data: bytes, columns: tuple[str, ...], start: int) -> OrdersFile:
     body = data[start:]
     bad_utf8: int | None = None
     try:
@@ -272,7 +272,7 @@ def _read_python(data: bytes, columns: tuple[str, ...], start: int) -> OrderBook
     labels: tuple[Label, ...] = ()
     if "interval" in columns:
         labels, intervals = _labels(raw_intervals)
-    return OrderBook(
+    return OrdersFile(
         orders=orders,
         lines=np.array(lines, dtype=np.int64),
         columns=columns,
@@ -363,7 +363,7 @@ def _table(data: bytes, columns: tuple[str, ...], start: int, threads: bool) -> 
     return table, invalid
 
 
-def _read_pyarrow(data: bytes, columns: tuple[str, ...], start: int) -> OrderBook:
+def _read_pyarrow(data: bytes, columns: tuple[str, ...], start: int) -> OrdersFile:
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
     import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 
@@ -434,7 +434,7 @@ def _read_pyarrow(data: bytes, columns: tuple[str, ...], start: int) -> OrderBoo
         encoded = _combined(pc.dictionary_encode(pc.utf8_trim(cols["interval"], characters=_BLANK)))
         labels, rank = _labels(encoded.dictionary.to_pylist())
         intervals = rank[_np_numbers(encoded.indices, np.int32)]
-    return OrderBook(orders, lines, columns, intervals, labels, cols.get("id"))
+    return OrdersFile(orders, lines, columns, intervals, labels, cols.get("id"))
 
 
 def _raise_first(
@@ -465,7 +465,7 @@ def _pyarrow_available() -> bool:
     return True
 
 
-def read_orders_csv(source: bytes | str | Path, *, engine: Engine = "auto") -> OrderBook:
+def read_orders_csv(source: bytes | str | Path, *, engine: Engine = "auto") -> OrdersFile:
     """Read an orders file (its bytes, or a path); raise :class:`OrdersFileError` at the first bad line."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     header, start = _split_header(data)
@@ -480,7 +480,7 @@ def read_orders_csv(source: bytes | str | Path, *, engine: Engine = "auto") -> O
 
 def write_fills_csv(
     path: str | Path,
-    book: OrderBook,
+    book: OrdersFile,
     fills: FloatArray,
     trade_prices: FloatArray,
     *,
@@ -511,7 +511,7 @@ def write_fills_csv(
             writer.writerow(row)
 
 
-def _write_fills_pyarrow(path: str | Path, book: OrderBook, fills: FloatArray, trade_prices: FloatArray,
+def _write_fills_pyarrow(path: str | Path, book: OrdersFile, fills: FloatArray, trade_prices: FloatArray,
                          head: list[str]) -> None:
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
     import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]

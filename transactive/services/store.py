@@ -269,6 +269,17 @@ CREATE TABLE settlement_steps (transaction_id TEXT NOT NULL, seq INTEGER NOT NUL
 """
 
 
+# the columns each query reads and writes, by name (never by the table's column order)
+_REG = "registration_id, party_id, token, created_at, cancelled_at"
+_REPLY = "party_id, request_id, digest, reply"
+_TDOC = "party_id, tender_id, digest, document"
+_TX = ("transaction_id, party_id, counterparty_id, tender_id, tender_seq, side, interval_start, interval_seconds, "
+       "quantity, price, currency, document_hash, created_at")
+_DLV = "transaction_id, party_id, quantity, delivery_id, reported_at"
+_GATE = "interval_start, closed_at, price, quantity, grid_import, grid_export"
+_STEP = "transaction_id, seq, event, state, at, snapshot"
+
+
 def _ts(value: datetime) -> str:
     """Fixed-width UTC text, so that text order is time order."""
     if value.tzinfo is None:
@@ -370,16 +381,16 @@ class SqliteStore(Store):
 
     def add_registration(self, registration: Registration) -> None:
         r = registration
-        self._exec("INSERT INTO registrations VALUES (?, ?, ?, ?, ?)",
+        self._exec(f"INSERT INTO registrations ({_REG}) VALUES (?, ?, ?, ?, ?)",
                    (r.registration_id, r.party_id, r.token, _ts(r.created_at),
                     _ts(r.cancelled_at) if r.cancelled_at else None))
 
     def registration_by_token(self, token: str) -> Registration | None:
-        row = self._exec("SELECT * FROM registrations WHERE token = ?", (token,)).fetchone()
+        row = self._exec(f"SELECT {_REG} FROM registrations WHERE token = ?", (token,)).fetchone()
         return None if row is None else self._registration(row)
 
     def active_registration(self, party_id: str) -> Registration | None:
-        row = self._exec("SELECT * FROM registrations WHERE party_id = ? AND cancelled_at IS NULL",
+        row = self._exec(f"SELECT {_REG} FROM registrations WHERE party_id = ? AND cancelled_at IS NULL",
                          (party_id,)).fetchone()
         return None if row is None else self._registration(row)
 
@@ -393,12 +404,12 @@ class SqliteStore(Store):
 
     # replies
     def reply_for(self, party_id: str, request_id: str) -> StoredReply | None:
-        row = self._exec("SELECT * FROM replies WHERE party_id = ? AND request_id = ?",
+        row = self._exec(f"SELECT {_REPLY} FROM replies WHERE party_id = ? AND request_id = ?",
                          (party_id, request_id)).fetchone()
         return None if row is None else StoredReply(*row)
 
     def put_reply(self, reply: StoredReply) -> None:
-        self._exec("INSERT INTO replies VALUES (?, ?, ?, ?)",
+        self._exec(f"INSERT INTO replies ({_REPLY}) VALUES (?, ?, ?, ?)",
                    (reply.party_id, reply.request_id, reply.digest, reply.reply))
 
     # tenders
@@ -408,7 +419,8 @@ class SqliteStore(Store):
         return None if row is None else (row[0], row[1])
 
     def add_tender(self, party_id: str, tender_id: str, digest: str, document: str, rows: list[TenderRow]) -> None:
-        self._exec("INSERT INTO tender_documents VALUES (?, ?, ?, ?)", (party_id, tender_id, digest, document))
+        self._exec(f"INSERT INTO tender_documents ({_TDOC}) VALUES (?, ?, ?, ?)",
+                   (party_id, tender_id, digest, document))
         for r in rows:
             self._exec(
                 "INSERT INTO tenders (party_id, tender_id, seq, interval_start, side, price, quantity, status, "
@@ -452,13 +464,14 @@ class SqliteStore(Store):
 
     def add_transaction(self, row: TransactionRow) -> None:
         r = row
-        self._exec("INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self._exec(f"INSERT INTO transactions ({_TX}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (r.transaction_id, r.party_id, r.counterparty_id, r.tender_id, r.tender_seq, r.side.value,
                     _ts(r.interval_start), int(r.interval_duration.total_seconds()), str(r.quantity), str(r.price),
                     r.currency, r.document_hash, _ts(r.created_at)))
 
     def transaction_by_id(self, transaction_id: str) -> TransactionRow | None:
-        row = self._exec("SELECT * FROM transactions WHERE transaction_id = ?", (transaction_id,)).fetchone()
+        row = self._exec(f"SELECT {_TX} FROM transactions WHERE transaction_id = ?",
+                         (transaction_id,)).fetchone()
         return None if row is None else self._transaction(row)
 
     def transactions(self, *, party_id: str | None = None, interval_start: datetime | None = None,
@@ -471,17 +484,17 @@ class SqliteStore(Store):
             if value is not None:
                 where.append(clause)
                 params.append(value)
-        sql = "SELECT * FROM transactions" + (" WHERE " + " AND ".join(where) if where else "")
+        sql = f"SELECT {_TX} FROM transactions" + (" WHERE " + " AND ".join(where) if where else "")
         rows = self._exec(sql + " ORDER BY interval_start, transaction_id", tuple(params)).fetchall()
         return [self._transaction(r) for r in rows]
 
     # deliveries
     def put_delivery(self, row: DeliveryRow) -> None:
-        self._exec("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?)",
+        self._exec(f"INSERT INTO deliveries ({_DLV}) VALUES (?, ?, ?, ?, ?)",
                    (row.transaction_id, row.party_id, str(row.quantity), row.delivery_id, _ts(row.reported_at)))
 
     def delivery(self, transaction_id: str) -> DeliveryRow | None:
-        r = self._exec("SELECT * FROM deliveries WHERE transaction_id = ?", (transaction_id,)).fetchone()
+        r = self._exec(f"SELECT {_DLV} FROM deliveries WHERE transaction_id = ?", (transaction_id,)).fetchone()
         return None if r is None else DeliveryRow(r[0], r[1], Decimal(r[2]), r[3], _dt(r[4]))
 
     # gates
@@ -491,27 +504,27 @@ class SqliteStore(Store):
                        Decimal(r[4]), Decimal(r[5]))
 
     def put_gate(self, row: GateRow) -> None:
-        self._exec("INSERT INTO gates VALUES (?, ?, ?, ?, ?, ?)",
+        self._exec(f"INSERT INTO gates ({_GATE}) VALUES (?, ?, ?, ?, ?, ?)",
                    (_ts(row.interval_start), _ts(row.closed_at), None if row.price is None else str(row.price),
                     str(row.quantity), str(row.grid_import), str(row.grid_export)))
 
     def gate(self, interval_start: datetime) -> GateRow | None:
-        r = self._exec("SELECT * FROM gates WHERE interval_start = ?", (_ts(interval_start),)).fetchone()
+        r = self._exec(f"SELECT {_GATE} FROM gates WHERE interval_start = ?", (_ts(interval_start),)).fetchone()
         return None if r is None else self._gate(r)
 
     def gates(self, *, limit: int = 1) -> list[GateRow]:
-        rows = self._exec("SELECT * FROM gates WHERE price IS NOT NULL ORDER BY interval_start DESC LIMIT ?",
+        rows = self._exec(f"SELECT {_GATE} FROM gates WHERE price IS NOT NULL ORDER BY interval_start DESC LIMIT ?",
                           (limit,)).fetchall()
         return [self._gate(r) for r in rows]
 
     # settlement
     def add_settlement_step(self, step: SettlementStep) -> None:
-        self._exec("INSERT INTO settlement_steps VALUES (?, ?, ?, ?, ?, ?)",
+        self._exec(f"INSERT INTO settlement_steps ({_STEP}) VALUES (?, ?, ?, ?, ?, ?)",
                    (step.transaction_id, step.seq, step.event, step.state, _ts(step.at),
                     json.dumps(step.snapshot, sort_keys=True)))
 
     def settlement_steps(self, transaction_id: str) -> list[SettlementStep]:
-        rows = self._exec("SELECT * FROM settlement_steps WHERE transaction_id = ? ORDER BY seq",
+        rows = self._exec(f"SELECT {_STEP} FROM settlement_steps WHERE transaction_id = ? ORDER BY seq",
                           (transaction_id,)).fetchall()
         return [SettlementStep(r[0], r[1], r[2], r[3], _dt(r[4]), json.loads(r[5])) for r in rows]
 
