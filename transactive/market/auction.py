@@ -19,8 +19,7 @@ the price the grid sells at (P_gb, 18.9 p/kWh in the paper) and offers must not 
 at (P_gs, 3.2 p/kWh); what the auction leaves unmatched is bought from or sold to the grid at those
 prices (``grid_import``, ``grid_export``).
 
-Everything is vectorised with numpy: sorting dominates, about 0.16 s for a million orders on a 2-core
-machine (BENCHMARKS.md).
+Everything is vectorised with numpy; sorting dominates the cost (figures in BENCHMARKS.md).
 """
 
 from __future__ import annotations

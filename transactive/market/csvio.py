@@ -21,9 +21,9 @@ first bad line of the file, whichever engine reads it.
 
 Two engines give identical results. ``pyarrow`` (the ``market`` extra) reads every column as text with
 :mod:`pyarrow.csv`, validates whole columns with :mod:`pyarrow.compute` regular expressions and only then
-converts them to numbers: a million orders take about 0.3 s, and the first bad row comes from the masks,
-its message from the same per-row check the other engine uses. ``python`` uses the :mod:`csv` module (about
-ten times slower); ``auto`` takes pyarrow when it is installed, and the python engine for what pyarrow
+converts them to numbers (BENCHMARKS.md has the figures), and the first bad row comes from the masks, its
+message from the same per-row check the other engine uses. ``python`` uses the :mod:`csv` module (much
+slower); ``auto`` takes pyarrow when it is installed, and the python engine for what pyarrow
 refuses (text that is not UTF-8, malformed quoting), so that even those errors name their line.
 """
 
@@ -284,7 +284,7 @@ def _read_python(data: bytes, columns: tuple[str, ...], start: int) -> OrdersFil
 
 # ------------------------------------------------------------------------------------ pyarrow engine
 #
-# pyarrow imports pandas (about 0.15 s) the first time it converts anything to or from Python objects or
+# pyarrow imports pandas (a noticeable start-up cost) the first time it converts anything to or from Python objects or
 # numpy (``pa.array``, ``pa.scalar``, ``Array.to_numpy``), so arrays cross over through their buffers.
 
 
@@ -419,7 +419,7 @@ def _read_pyarrow(data: bytes, columns: tuple[str, ...], start: int) -> OrdersFi
 
     if bad.any() or invalid:
         _raise_first(bad, invalid, table, columns, len(columns))
-    # every side is buy or sell by now: the buys are the ones with a u (a plain search, 5x faster than a regex)
+    # every side is buy or sell by now: the buys are the ones with a u (a plain search, cheaper than a regex)
     is_buy = _np_bools(pc.match_substring(cols["side"], "u")) | _np_bools(pc.match_substring(cols["side"], "U"))
     keep = np.flatnonzero(~blank) if blank.any() else None
     lines = np.arange(2, n + 2, dtype=np.int64)

@@ -111,7 +111,7 @@ log = logging.getLogger(__name__)
 TOPIC_ROOT = "transactive/v1"
 #: the user property carrying the bearer token
 AUTHORIZATION = "authorization"
-#: small request/reply exchanges: no Nagle delay (it costs ~40 ms per round trip with delayed ACKs)
+#: small request/reply exchanges: no Nagle delay (with delayed ACKs it stalls every round trip)
 SOCKET_OPTIONS: tuple[tuple[int, int, int], ...] = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 #: payload fields naming the party a request is sent as, with their wire names, in order of precedence
 PARTY_FIELDS: tuple[tuple[str, str], ...] = (
