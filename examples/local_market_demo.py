@@ -161,12 +161,12 @@ def count_lines(path: Path) -> int:
 async def run_memory(args: argparse.Namespace, data: Path) -> None:
     from transactive.ledger import EmbeddedLedger
     from transactive.market import ReservePrices
+    from transactive.protocol import MarketClock
     from transactive.services import MarketConfig, Settlement, SqliteStore, VtnCore, VtnService
     from transactive.transport import MemoryTransport
     from transactive.ven import VenClient, VenRuntime, create_personality, create_pricing
     from transactive.ven.runtime import TimeMap
     from transactive.vtn.app import DEFAULT_MARKET_CONTEXT
-    from transactive.protocol import MarketClock
     from transactive.vtn.clock import GateScheduler, load_mapping
 
     (data / "vtn").mkdir(parents=True, exist_ok=True)

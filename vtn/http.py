@@ -2,8 +2,9 @@
 
 :func:`create_server` is what ``transactive vtn serve`` listens with: aiohttp's low-level server (its HTTP/1.1
 parser, keep-alive, limits and flow control) around one dispatcher that routes by path and method itself, so
-a ``POST /cts`` passes no router or middleware (their cost per request is in BENCHMARKS.md). :func:`create_app` wraps the same dispatcher in an
-:class:`aiohttp.web.Application` to mount inside another aiohttp application.
+a ``POST /cts`` passes no router or middleware (their cost per request is in BENCHMARKS.md).
+:func:`create_app` wraps the same dispatcher in an :class:`aiohttp.web.Application` to mount inside another
+aiohttp application.
 
 Endpoints (the OpenAPI document, :mod:`.openapi`, is served at ``GET /openapi.json``):
 
