@@ -147,3 +147,12 @@ def test_the_client_side_loads_nothing_of_the_server(entry: str) -> None:
             "print('\\n'.join(m for m in sys.modules if m.startswith(('transactive.services', 'transactive.vtn'))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.split() == []
+
+
+def test_the_architecture_page_shows_these_layers() -> None:
+    import re
+
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d+) \| (.+?) \| .+ \|$", page, flags=re.MULTILINE)
+    documented = [set(re.findall(r"`transactive\.(\w+)`", packages)) for _n, packages in rows]
+    assert documented == LAYERS
