@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from transactive._xmlutil import element_path, line_of, pretty_name
 from transactive.codec.errors import field_errors
+from transactive.codec.json_values import MAX_JSON_DEPTH, member_error, not_object, path_error, scalar_value
 from transactive.codec.pins import PINS
 from transactive.codec.plan import XML_BAD, Leaf, Node, Plan, plan_for
 from transactive.errors import FieldError, InvalidMessageError, MalformedDocumentError
@@ -545,14 +546,6 @@ JsonPath = str
 _ROOT = "{path}"
 
 
-def _json_bad(path: str, message: str) -> InvalidMessageError:
-    return InvalidMessageError(f"{path}: {message}", errors=[FieldError(path, message)])
-
-
-def _json_not_object(path: str, value: Any) -> InvalidMessageError:
-    return _json_bad(path, f"expected an object, got {type(value).__name__}")
-
-
 def _json_other(key: Any, parent: str, element: bool) -> None:
     """A key no field of the object at ``parent`` is read from (``element``: the object is an element's own,
     not a wrapper's). An ``xmlns``/``xsi:`` attribute is ignored; anything else is an error."""
@@ -561,15 +554,10 @@ def _json_other(key: Any, parent: str, element: bool) -> None:
             attr = key[1:]
             if attr.startswith("xmlns") or attr.startswith("xsi:"):
                 return
-            raise _json_bad(f"{parent}/{key}", "attribute is not allowed here")
+            raise path_error(f"{parent}/{key}", "attribute is not allowed here")
         if key == "$":
-            raise _json_bad(f"{parent}/{key}", "this element has no text content")
-    raise _json_bad(f"{parent}/{key}", "field is not allowed here")
-
-
-def _json_member_error(member: type[Model], exc: ValidationError, key: str, path: str) -> InvalidMessageError:
-    errors = field_errors(member, exc, path)
-    return InvalidMessageError(f"invalid {key}: {errors[0] if errors else exc}", errors=errors)
+            raise path_error(f"{parent}/{key}", "this element has no text content")
+    raise path_error(f"{parent}/{key}", "field is not allowed here")
 
 
 #: for-loops a generated JSON decoder nests before it calls a child's decoder instead of inlining it
@@ -592,15 +580,13 @@ def json_decoder_of(cls: type[Model]) -> JsonDecoder:
     found = _JSON_DECODERS.get(cls)
     if found is not None:
         return found
-    from transactive.codec import json as json_codec  # it imports this module: bound at first use
-
-    limit = json_codec.MAX_JSON_DEPTH
+    limit = MAX_JSON_DEPTH
     g: dict[str, Any] = {
-        "_scalar": json_codec._scalar,
-        "_bad": _json_bad,
-        "_not_object": _json_not_object,
+        "_scalar": scalar_value,
+        "_bad": path_error,
+        "_not_object": not_object,
         "_other": _json_other,
-        "_member_error": _json_member_error,
+        "_member_error": member_error,
         "_BAD": XML_BAD.search,
         "_NUM": frozenset((int, float, bool)),
         "_DEEP": f"JSON nests deeper than {limit} levels",
