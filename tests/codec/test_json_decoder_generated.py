@@ -1,5 +1,5 @@
 """The generated JSON decoders (``transactive.codec._gen.json_decoder_of``) against their reference, the plan
-interpreter ``transactive.codec.json._decode``: for every example message, generated messages, and many
+interpreter of ``tests/codec/json_interpreter.py``: for every example message, generated messages, and many
 invalid documents derived mechanically from them, both must return equal dicts or raise the same
 exception (class, text and field errors, path by path)."""
 
@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transactive.codec import _gen, decode_json, encode_json, to_json_obj
-from transactive.codec import json as json_codec
 from transactive.codec._gen import json_decoder_of
-from transactive.codec.json import MAX_JSON_DEPTH, _decode
+from transactive.codec.json import MAX_JSON_DEPTH
 from transactive.codec.plan import XML_BAD, Node, plan_for
 from transactive.model.base import Family, Model, Xml
 
+from . import json_interpreter
 from .samples import example_ids, examples
 from .test_roundtrip_all import distribute_events
 
@@ -39,7 +39,7 @@ def outcome(decode: Callable[[Any, str, int], dict[str, Any]], body: Any, path: 
 
 
 def reference(cls: type[Model]) -> Callable[[Any, str, int], dict[str, Any]]:
-    return lambda body, path, depth: _decode(plan_for(cls), body, path, depth)
+    return lambda body, path, depth: json_interpreter.decode(plan_for(cls), body, path, depth)
 
 
 def compare(cls: type[Model], body: Any, path: str, depth: int = 0) -> tuple[Outcome, Outcome]:
@@ -381,6 +381,7 @@ def test_decode_json_uses_the_generated_decoder(monkeypatch: pytest.MonkeyPatch)
         raise AssertionError("the interpreter was used")
 
     monkeypatch.setitem(_gen._JSON_DECODERS, cls, spy)
-    monkeypatch.setattr(json_codec, "_decode", interpreter)
+    monkeypatch.setattr(json_interpreter, "decode", interpreter)
+    monkeypatch.setattr(json_interpreter, "decode_into", interpreter)
     assert decode_json(encode_json(message)) == message
     assert calls == [(path, 0)]

@@ -567,9 +567,9 @@ _JSON_NESTING = 12
 
 def json_decoder_of(cls: type[Model]) -> JsonDecoder:
     """``dec(body, path, depth) -> dict`` of field values ready for ``validate_python``: what the plan
-    interpreter of :mod:`transactive.codec.json` (``_decode``) returns for the same arguments, or the error
-    it raises (same class, message and field errors), for any JSON value (``tests/codec/
-    test_json_decoder_generated.py`` holds the two to each other).
+    interpreter (``tests/codec/json_interpreter.py``) returns for the same arguments, or the error it raises
+    (same class, message and field errors), for any JSON value (``tests/codec/test_json_decoder_generated.py``
+    holds the two to each other).
 
     ``body`` is the element's JSON value, ``path`` its path (``/pfx:message/...``), ``depth`` its nesting
     depth. Each key of an object is dispatched with one table lookup; paths are built only for an error
@@ -643,7 +643,7 @@ def json_decoder_of(cls: type[Model]) -> JsonDecoder:
                 table[key] = len(entries)
                 entries.append((key, item))
 
-        if plan is not None:  # an element's attributes and text before its children, as _decode_into tries them
+        if plan is not None:  # an element's attributes and text before its children, as the interpreter tries them
             for leaf in plan.attrs:
                 add("@" + leaf.qname, leaf)
             if plan.text is not None:
@@ -681,7 +681,7 @@ def json_decoder_of(cls: type[Model]) -> JsonDecoder:
             return
         once = f"raise _bad({expr(kp)}, 'may appear only once here (got an array)')"
         # a scalar's or a model's field is named by one key only, so (the keys of an object being distinct) it
-        # cannot be set twice: _decode_into's duplicate check is kept only for a choice's field, that several name
+        # cannot be set twice: the interpreter's duplicate check is kept only for a choice's field, that several name
         if item.kind == "scalar" and not item.repeated:
             fast = _json_fast(item, v)
             lf = f"L{next(counter)}"
