@@ -15,16 +15,15 @@ from typing import Any
 from lxml import etree
 from pydantic import ValidationError
 
-from transactive._xmlutil import element_path, line_of, pretty_name
-from transactive.codec.errors import field_errors
 from transactive.codec.json_values import MAX_JSON_DEPTH, member_error, not_object, path_error, scalar_value
 from transactive.codec.pins import PINS
 from transactive.codec.plan import XML_BAD, Leaf, Node, Plan, plan_for
-from transactive.errors import FieldError, InvalidMessageError, MalformedDocumentError
+from transactive.codec.xml_errors import bad_attribute, checked, duplicate, nested, unexpected, validate_member
+from transactive.errors import MalformedDocumentError
 from transactive.model.base import Model
 from transactive.model.types import MAX_DECIMAL_EXPONENT
 
-__all__ = ["decoder_of", "element_path", "encoder_of", "json_decoder_of", "json_encoder_of", "pretty_name", "summary"]
+__all__ = ["decoder_of", "encoder_of", "json_decoder_of", "json_encoder_of"]
 
 Encoder = Callable[[Any, list[str], str, str], None]
 JsonEncoder = Callable[[Any], dict[str, Any]]
@@ -49,53 +48,6 @@ def _define(lines: list[str], label: str, g: dict[str, Any], name: str) -> Any:
 
 
 # ------------------------------------------------------------------------------------------- errors
-def summary(cls: type[Model], errors: list[FieldError]) -> str:
-    first = errors[0] if errors else None
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"invalid {cls.__tag__ or cls.__name__}: {first}{more}" if first else f"invalid {cls.__tag__}"
-
-
-def _unexpected(child: etree._Element, parent: etree._Element) -> InvalidMessageError:
-    message = f"element {pretty_name(child)} is not allowed in {pretty_name(parent)}"
-    return InvalidMessageError(message, errors=[FieldError(element_path(child), message, line_of(child))])
-
-
-def _duplicate(child: etree._Element) -> InvalidMessageError:
-    message = f"{pretty_name(child)} may appear only once here"
-    return InvalidMessageError(message, errors=[FieldError(element_path(child), message, line_of(child))])
-
-
-def _bad_attribute(element: etree._Element, key: str) -> InvalidMessageError:
-    message = f"attribute {key} is not allowed on {pretty_name(element)}"
-    return InvalidMessageError(message, errors=[FieldError(element_path(element), message, line_of(element))])
-
-
-def _validate_member(member: type[Model], fields: dict[str, Any], child: etree._Element) -> Model:
-    try:
-        # the validator itself: model_validate adds a Python frame and keyword handling to every call
-        result: Model = member.__pydantic_validator__.validate_python(fields)
-        return result
-    except ValidationError as exc:
-        errors = field_errors(member, exc, element_path(child), line_of(child), child)
-        raise InvalidMessageError(summary(member, errors), errors=errors) from None
-
-
-def _checked(check: Callable[[str], str], text: str, element: etree._Element) -> str:
-    try:
-        return check(text)
-    except ValueError as exc:
-        message = str(exc)
-        raise InvalidMessageError(
-            f"{pretty_name(element)}: {message}", errors=[FieldError(element_path(element), message, line_of(element))]
-        ) from None
-
-
-def _nested(element: etree._Element) -> InvalidMessageError:
-    child = element[0]
-    message = f"element {pretty_name(child)} is not allowed inside the value of {pretty_name(element)}"
-    return InvalidMessageError(message, errors=[FieldError(element_path(child), message, line_of(child))])
-
-
 def _bad_choice(value: Any, field: str) -> ValueError:
     return ValueError(f"{type(value).__name__} is not an allowed choice for {field}")
 
@@ -398,12 +350,12 @@ def decoder_of(cls: type[Model]) -> Decoder:
     if found is not None:
         return found
     g: dict[str, Any] = {
-        "_unexpected": _unexpected,
-        "_duplicate": _duplicate,
-        "_bad_attribute": _bad_attribute,
-        "_validate_member": _validate_member,
-        "_checked": _checked,
-        "_nested": _nested,
+        "_unexpected": unexpected,
+        "_duplicate": duplicate,
+        "_bad_attribute": bad_attribute,
+        "_validate_member": validate_member,
+        "_checked": checked,
+        "_nested": nested,
         "_XSI": _XSI,
         "str": str,
     }
