@@ -1,7 +1,7 @@
 """The JSON plan interpreter: the reference the generated JSON decoders are held to.
 
 It walks a class's plan for every object (a dictionary lookup and a branch per key), which is plain to read
-and slow; :func:`transactive.codec._gen.json_decoder_of` writes the same decisions out as straight-line
+and slow; :func:`transactive.codec.gen_json.json_decoder_of` writes the same decisions out as straight-line
 code. ``tests/codec/test_json_decoder_generated.py`` checks that both return equal field dicts, or raise the
 same error, for the same document. The simple-value check (``scalar_value``) and the errors are the
 library's own: both sides share them.

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import ValidationError
 
-from transactive.codec._gen import json_decoder_of, json_encoder_of
+from transactive.codec.gen_json import json_decoder_of, json_encoder_of
 from transactive.codec.json_values import MAX_JSON_BYTES, MAX_JSON_DEPTH, member_error
 from transactive.codec.registry import lookup_json
 from transactive.errors import (

@@ -17,7 +17,15 @@ from transactive.errors import FieldError, InvalidMessageError
 from transactive.model.base import Model
 from transactive.model.types import check_decimal
 
-__all__ = ["MAX_JSON_BYTES", "MAX_JSON_DEPTH", "member_error", "not_object", "path_error", "scalar_value"]
+__all__ = [
+    "MAX_JSON_BYTES",
+    "MAX_JSON_DEPTH",
+    "member_error",
+    "not_object",
+    "other_key",
+    "path_error",
+    "scalar_value",
+]
 
 #: JSON documents larger than this are refused before parsing (16 MiB)
 MAX_JSON_BYTES = 16 * 1024 * 1024
@@ -39,6 +47,20 @@ def member_error(member: type[Model], exc: ValidationError, key: str, path: str)
     """The object under ``key`` (at ``path``) decoded, but ``member`` refused its fields."""
     errors = field_errors(member, exc, path)
     return InvalidMessageError(f"invalid {key}: {errors[0] if errors else exc}", errors=errors)
+
+
+def other_key(key: Any, parent: str, element: bool) -> None:
+    """A key no field of the object at ``parent`` is read from (``element``: the object is an element's own,
+    not a wrapper's). An ``xmlns``/``xsi:`` attribute is ignored; anything else is an error."""
+    if element:
+        if key[:1] == "@":
+            attr = key[1:]
+            if attr.startswith("xmlns") or attr.startswith("xsi:"):
+                return
+            raise path_error(f"{parent}/{key}", "attribute is not allowed here")
+        if key == "$":
+            raise path_error(f"{parent}/{key}", "this element has no text content")
+    raise path_error(f"{parent}/{key}", "field is not allowed here")
 
 
 def scalar_value(leaf: Leaf, value: Any, parent: str, key: str) -> Any:

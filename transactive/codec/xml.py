@@ -12,7 +12,7 @@ from typing import TypeVar
 from lxml import etree
 
 from transactive._xmlutil import element_path, line_of, pretty_name
-from transactive.codec._gen import decoder_of, encoder_of
+from transactive.codec.gen_xml import decoder_of, encoder_of
 from transactive.codec.plan import escape_attr, plan_for
 from transactive.codec.registry import envelope_of, lookup_clark
 from transactive.codec.safe import parse_xml
