@@ -1,5 +1,5 @@
-"""The generated JSON decoders (``transactive.codec._gen.json_decoder_of``) against their reference, the plan
-interpreter ``transactive.codec.json._decode``: for every example message, generated messages, and many
+"""The generated JSON decoders (``transactive.codec.gen_json.json_decoder_of``) against their reference, the plan
+interpreter of ``tests/codec/json_interpreter.py``: for every example message, generated messages, and many
 invalid documents derived mechanically from them, both must return equal dicts or raise the same
 exception (class, text and field errors, path by path)."""
 
@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transactive.codec import _gen, decode_json, encode_json, to_json_obj
-from transactive.codec import json as json_codec
-from transactive.codec._gen import json_decoder_of
-from transactive.codec.json import MAX_JSON_DEPTH, _decode
+from transactive.codec import decode_json, encode_json, gen_emit, gen_json, to_json_obj
+from transactive.codec.gen_json import json_decoder_of
+from transactive.codec.json import MAX_JSON_DEPTH
 from transactive.codec.plan import XML_BAD, Node, plan_for
 from transactive.model.base import Family, Model, Xml
 
+from . import json_interpreter
 from .samples import example_ids, examples
 from .test_roundtrip_all import distribute_events
 
@@ -39,7 +39,7 @@ def outcome(decode: Callable[[Any, str, int], dict[str, Any]], body: Any, path: 
 
 
 def reference(cls: type[Model]) -> Callable[[Any, str, int], dict[str, Any]]:
-    return lambda body, path, depth: _decode(plan_for(cls), body, path, depth)
+    return lambda body, path, depth: json_interpreter.decode(plan_for(cls), body, path, depth)
 
 
 def compare(cls: type[Model], body: Any, path: str, depth: int = 0) -> tuple[Outcome, Outcome]:
@@ -339,8 +339,8 @@ def test_generated_decoder_agrees_on_any_number_for_a_decimal(value: Any) -> Non
 
 def test_generated_decoder_agrees_with_nothing_inlined(monkeypatch: pytest.MonkeyPatch) -> None:
     # every child decoded by a call: the paths and depths handed to the callee
-    monkeypatch.setattr(_gen, "_JSON_DECODERS", {})
-    monkeypatch.setattr(_gen, "_INLINE_DEPTH", 0)
+    monkeypatch.setattr(gen_json, "_JSON_DECODERS", {})
+    monkeypatch.setattr(gen_emit, "INLINE_DEPTH", 0)
     assert "depth + 1)" in json_decoder_of(Tree).__source__  # type: ignore[attr-defined]
     assert assert_agree(Tree, variants(TREE), "/t:tree") > 100
     for message in examples()[::7]:
@@ -380,7 +380,8 @@ def test_decode_json_uses_the_generated_decoder(monkeypatch: pytest.MonkeyPatch)
     def interpreter(*args: Any) -> dict[str, Any]:
         raise AssertionError("the interpreter was used")
 
-    monkeypatch.setitem(_gen._JSON_DECODERS, cls, spy)
-    monkeypatch.setattr(json_codec, "_decode", interpreter)
+    monkeypatch.setitem(gen_json._JSON_DECODERS, cls, spy)
+    monkeypatch.setattr(json_interpreter, "decode", interpreter)
+    monkeypatch.setattr(json_interpreter, "decode_into", interpreter)
     assert decode_json(encode_json(message)) == message
     assert calls == [(path, 0)]

@@ -1,4 +1,4 @@
-"""The generated JSON encoders (``transactive.codec._gen.json_encoder_of``) against a reference: a plain
+"""The generated JSON encoders (``transactive.codec.gen_json.json_encoder_of``) against a reference: a plain
 interpreter walking the same plan, kept here as the oracle. Every example message and generated
 ``oadrDistributeEvent`` s must encode to the same JSON object both ways."""
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from transactive.codec import encode_json, to_json_obj
-from transactive.codec._gen import json_encoder_of
+from transactive.codec.gen_json import json_encoder_of
 from transactive.codec.plan import Leaf, Node, Plan, plan_for
 from transactive.errors import LocalProtocolError
 from transactive.model.base import Model

@@ -17,33 +17,25 @@ The JSON form mirrors the XML form element for element, so one plan serves both:
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import ValidationError
 
-from transactive.codec._gen import json_decoder_of, json_encoder_of
-from transactive.codec.errors import field_errors
-from transactive.codec.plan import XML_BAD, Leaf, Node, Plan, plan_for
+from transactive.codec.gen_json import json_decoder_of, json_encoder_of
+from transactive.codec.json_values import MAX_JSON_BYTES, MAX_JSON_DEPTH, member_error
 from transactive.codec.registry import lookup_json
 from transactive.errors import (
     FieldError,
-    InvalidMessageError,
     LocalProtocolError,
     MalformedDocumentError,
     UnknownMessageError,
 )
 from transactive.model.base import Model
-from transactive.model.types import check_decimal
 
-__all__ = ["decode_json", "encode_json", "from_json_obj", "to_json_obj"]
+__all__ = ["MAX_JSON_BYTES", "MAX_JSON_DEPTH", "decode_json", "encode_json", "from_json_obj", "to_json_obj"]
 
 M = TypeVar("M", bound=Model)
-#: JSON documents larger than this are refused before parsing (16 MiB)
-MAX_JSON_BYTES = 16 * 1024 * 1024
-#: nesting deeper than this is refused
-MAX_JSON_DEPTH = 128
 
 
 def to_json_obj(message: Model) -> dict[str, Any]:
@@ -113,117 +105,10 @@ def from_json_obj(obj: Any, cls: type[M] | None = None) -> M:
                                   errors=[FieldError("/" + key, f"expected {cls.__tag__}")])
     body = obj[key]
     base = "/" + key
-    # the generated decoder: what _decode (the plan interpreter, its reference) does, without walking the plan
+    # the generated decoder: what the plan interpreter (its reference, tests/codec/json_interpreter.py) does,
+    # without walking the plan
     fields = json_decoder_of(found)(body, base, 0)
     try:
         return found.__pydantic_validator__.validate_python(fields)  # type: ignore[no-any-return]
     except ValidationError as exc:
-        errors = field_errors(found, exc, base)
-        raise InvalidMessageError(f"invalid {key}: {errors[0] if errors else exc}", errors=errors) from None
-
-
-def _bad(path: str, message: str) -> InvalidMessageError:
-    return InvalidMessageError(f"{path}: {message}", errors=[FieldError(path, message)])
-
-
-def _decode(plan: Plan, body: Any, path: str, depth: int) -> dict[str, Any]:
-    if depth > MAX_JSON_DEPTH:
-        raise MalformedDocumentError(f"JSON nests deeper than {MAX_JSON_DEPTH} levels")
-    if not isinstance(body, dict):
-        if plan.text is not None and not plan.attrs and not plan.root.children:
-            body = {"$": body}
-        else:
-            raise _bad(path, f"expected an object, got {type(body).__name__}")
-    fields: dict[str, Any] = {}
-    _decode_into(plan, plan.root, body, fields, path, depth)
-    return fields
-
-
-def _scalar(leaf: Leaf, value: Any, parent: str, key: str) -> Any:
-    """A simple value of ``leaf`` found under ``key`` in the object at ``parent`` (its path)."""
-    if isinstance(value, str):
-        if XML_BAD.search(value) is not None:
-            raise _bad(f"{parent}/{key}",
-                       "text holds a character XML cannot carry (a control character or lone surrogate)")
-        if leaf.check is not None:
-            try:
-                return leaf.check(value)
-            except ValueError as exc:
-                raise _bad(f"{parent}/{key}", str(exc)) from None
-        return value
-    if isinstance(value, (dict, list)):
-        raise _bad(f"{parent}/{key}", f"expected a simple value, got {type(value).__name__}")
-    if value is None:
-        raise _bad(f"{parent}/{key}", "null is not a value")
-    if leaf.is_str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    if leaf.scalar is Decimal and isinstance(value, (int, float)) and not isinstance(value, bool):
-        try:
-            check_decimal(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
-        except (ValueError, ArithmeticError) as exc:
-            raise _bad(f"{parent}/{key}", str(exc)) from None
-    return value
-
-
-def _decode_into(
-    plan: Plan | None, node: Node, body: dict[str, Any], fields: dict[str, Any], path: str, depth: int
-) -> None:
-    # paths are built only when they are needed (an error, a nested object): most keys need none
-    for key, value in body.items():
-        if plan is not None and key[:1] == "@":
-            attr = key[1:]
-            leaf = next((a for a in plan.attrs if a.qname == attr), None)
-            if leaf is not None:
-                fields[leaf.name] = _scalar(leaf, value, path, key)
-            elif not (attr.startswith("xmlns") or attr.startswith("xsi:")):
-                raise _bad(f"{path}/{key}", "attribute is not allowed here")
-            continue
-        if plan is not None and key == "$":
-            if plan.text is None:
-                raise _bad(f"{path}/{key}", "this element has no text content")
-            fields[plan.text.name] = _scalar(plan.text, value, path, key)
-            continue
-        item = node.by_json.get(key)
-        if item is None:
-            raise _bad(f"{path}/{key}", "field is not allowed here")
-        if item.is_node:
-            assert isinstance(item, Node)
-            if not isinstance(value, dict):
-                raise _bad(f"{path}/{key}", f"expected an object, got {type(value).__name__}")
-            _decode_into(None, item, value, fields, f"{path}/{key}", depth + 1)
-            continue
-        assert isinstance(item, Leaf)
-        if item.kind == "scalar" and not item.repeated:
-            if isinstance(value, list):
-                raise _bad(f"{path}/{key}", "may appear only once here (got an array)")
-            if item.name in fields:
-                raise _bad(f"{path}/{key}", "may appear only once here")
-            fields[item.name] = _scalar(item, value, path, key)
-            continue
-        values = value if isinstance(value, list) else [value]
-        if not item.repeated and isinstance(value, list):
-            raise _bad(f"{path}/{key}", "may appear only once here (got an array)")
-        decoded = []
-        for n, v in enumerate(values):
-            if item.kind == "scalar":  # repeated (a single scalar was handled above)
-                decoded.append(_scalar(item, v, path, f"{key}[{n + 1}]"))
-                continue
-            p = f"{path}/{key}[{n + 1}]" if item.repeated else f"{path}/{key}"
-            if item.kind == "model":
-                assert item.model is not None
-                decoded.append(_decode(plan_for(item.model), v, p, depth + 1))
-            else:
-                member = item.json_choices[key]
-                sub = _decode(plan_for(member), v, p, depth + 1)
-                try:
-                    decoded.append(member.__pydantic_validator__.validate_python(sub))
-                except ValidationError as exc:
-                    errors = field_errors(member, exc, p)
-                    raise InvalidMessageError(f"invalid {key}: {errors[0] if errors else exc}",
-                                              errors=errors) from None
-        if item.repeated:
-            fields.setdefault(item.name, []).extend(decoded)
-        elif item.name in fields:
-            raise _bad(f"{path}/{key}", "may appear only once here")
-        else:
-            fields[item.name] = decoded[0]
+        raise member_error(found, exc, key, base) from None

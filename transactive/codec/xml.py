@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import TypeVar
 
 from lxml import etree
-from pydantic import ValidationError
 
-from transactive._xmlutil import line_of
-from transactive.codec._gen import decoder_of, element_path, encoder_of, pretty_name, summary
-from transactive.codec.errors import field_errors
+from transactive._xmlutil import element_path, line_of, pretty_name
+from transactive.codec.gen_xml import decoder_of, encoder_of
 from transactive.codec.plan import escape_attr, plan_for
 from transactive.codec.registry import envelope_of, lookup_clark
 from transactive.codec.safe import parse_xml
+from transactive.codec.xml_errors import validate_member
 from transactive.errors import (
     FieldError,
     InvalidMessageError,
@@ -116,11 +115,6 @@ def decode_element(element: etree._Element, cls: type[M] | None = None) -> M:
             f"expected {cls.__tag__}, got {found.__tag__}",
             errors=[FieldError("/" + pretty_name(element), f"expected {cls.__tag__}", line_of(element))],
         )
-    fields = decoder_of(found)(element)
-    try:
-        return found.__pydantic_validator__.validate_python(fields)  # type: ignore[no-any-return]
-    except ValidationError as exc:
-        errors = field_errors(found, exc, element_path(element), line_of(element), element)
-        raise InvalidMessageError(summary(found, errors), errors=errors) from None
+    return validate_member(found, decoder_of(found)(element), element)  # type: ignore[return-value]
 
 
