@@ -349,7 +349,7 @@ async def test_settlement_workflow_moves_coins(ledger: IotaLedger, node: FakeIot
     assert await ledger.confirm_payment("tx-1", now=T0 + timedelta(hours=2)) is PaymentStatus.PENDING
     before = await ledger.balance()
     status = await ledger.confirm_payment("tx-1", now=T0 + timedelta(hours=3), paid=Decimal("2"))
-    assert status is PaymentStatus.PENDING
+    assert status is PaymentStatus.UNDERPAID  # 2 of 5 paid (the one rule: interface.payment_status)
     assert await ledger.balance(SELLER.address) == 2 * 10**9
     assert before - await ledger.balance() == 2 * 10**9 + node.gas_fee
     assert await ledger.confirm_payment("tx-1", now=T0 + timedelta(hours=4), paid=Decimal("3")) is PaymentStatus.PAID

@@ -24,8 +24,8 @@ Money
     per unit of any currency); an amount that does not convert to a whole number of wei is refused.
     :meth:`EvmLedger.confirm_payment` sums the mined, successful transfers from the payer's account to the
     payee's recorded for the transaction (made by the adapter with ``paid=`` or read back by hash with
-    ``reference=``) and reports PAID when they reach the requested wei (a late full payment still settles),
-    else EXPIRED after the deadline, else UNDERPAID when something was paid, else PENDING.
+    ``reference=``) and reports :func:`~transactive.ledger.interface.payment_status` of those wei against the
+    requested wei.
 
 The index
     The adapter keeps, in memory, the transaction hashes of the entries it wrote (or read back) per
@@ -72,6 +72,7 @@ from transactive.ledger.interface import (
     LedgerUnavailableError,
     TamperedLedgerError,
     UnknownTransactionError,
+    payment_status,
 )
 from transactive.ledger.jsonrpc import (
     HttpPoster,
@@ -454,12 +455,8 @@ class EvmLedger(Ledger):
             await self._write([_Outgoing(payer_account, payee_account, wei, EntryKind.PAYMENT, transaction_id,
                                          encode_entry(EntryKind.PAYMENT, transaction_id, data))])
         total = await self._paid_wei(transaction_id, payer_account, payee_account)
-        deadline = datetime.fromisoformat(str(request["deadline"]))
-        if total >= int(request["amount_wei"]):
-            return PaymentStatus.PAID
-        if now > deadline:
-            return PaymentStatus.EXPIRED
-        return PaymentStatus.UNDERPAID if total > 0 else PaymentStatus.PENDING
+        return payment_status(due=int(request["amount_wei"]), paid=total,
+                              deadline=datetime.fromisoformat(str(request["deadline"])), now=now)
 
     async def _observe(self, transaction_id: str, tx_hash: str, payer: str, payee: str, wei: int | None) -> None:
         tx = await self.rpc.call("eth_getTransactionByHash", [tx_hash])

@@ -49,6 +49,7 @@ from transactive.ledger.interface import (
     LedgerError,
     LedgerUnavailableError,
     UnknownTransactionError,
+    payment_status,
 )
 from transactive.ledger.iota_rpc import IotaRpcError, IotaTransport
 from transactive.ledger.records import EntryKind, LedgerEntry, PaymentStatus, Receipt, TransactionRecord
@@ -457,12 +458,8 @@ class IotaLedger(Ledger):
                 data.update(native=True, payee_address=payee, nanos=transfer[1])
             await self._write(EntryKind.PAYMENT, transaction_id, data, transfer=transfer)
             total += paid
-        owed = Decimal(request["amount"])
-        if total >= owed:
-            return PaymentStatus.PAID
-        if now > datetime.fromisoformat(request["deadline"]):
-            return PaymentStatus.UNDERPAID if total > 0 else PaymentStatus.EXPIRED
-        return PaymentStatus.PENDING
+        return payment_status(due=Decimal(request["amount"]), paid=total,
+                              deadline=datetime.fromisoformat(request["deadline"]), now=now)
 
     async def open_dispute(self, transaction_id: str, *, reason: str, opened_by: str,
                            details: dict[str, Any] | None = None) -> Receipt:

@@ -40,7 +40,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Any
 
-from transactive.ledger.interface import Ledger, LedgerError
+from transactive.ledger.interface import Ledger, LedgerError, payment_status
 from transactive.ledger.records import EntryKind, LedgerEntry, PaymentStatus, Receipt, TransactionRecord
 
 __all__ = [
@@ -322,11 +322,7 @@ class SettlementMachine:
         """What :meth:`Ledger.confirm_payment` should say at ``now`` (None before a request)."""
         if self.amount_due is None or self.deadline is None:
             return None
-        if self.paid >= self.amount_due:
-            return PaymentStatus.PAID
-        if self.paid > 0:
-            return PaymentStatus.UNDERPAID
-        return PaymentStatus.EXPIRED if now > self.deadline else PaymentStatus.PENDING
+        return payment_status(due=self.amount_due, paid=self.paid, deadline=self.deadline, now=now)
 
     # -- helpers ------------------------------------------------------------------------------------
 

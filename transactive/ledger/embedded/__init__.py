@@ -26,7 +26,7 @@ from transactive.ledger.embedded.format import (
     entry_hash,
     entry_preimage,
 )
-from transactive.ledger.embedded.ledger import MEASURED_ENTRIES_PER_S, EmbeddedLedger, payment_status
+from transactive.ledger.embedded.ledger import MEASURED_ENTRIES_PER_S, EmbeddedLedger, request_status
 from transactive.ledger.embedded.store import TABLE, LedgerReader, LedgerStore, NotALedgerError
 from transactive.ledger.embedded.verify import VerificationReport, verify_file
 
@@ -49,6 +49,6 @@ __all__ = [
     "canonical_json",
     "entry_hash",
     "entry_preimage",
-    "payment_status",
+    "request_status",
     "verify_file",
 ]

@@ -26,10 +26,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from transactive.ledger.embedded.format import BACKEND, NewEntry, StoredEntry
 from transactive.ledger.embedded.store import LedgerStore
 from transactive.ledger.embedded.verify import VerificationReport, verify_file
-from transactive.ledger.interface import Capabilities, Ledger, LedgerError, LedgerUnavailableError
+from transactive.ledger.interface import Capabilities, Ledger, LedgerError, LedgerUnavailableError, payment_status
 from transactive.ledger.records import EntryKind, LedgerEntry, PaymentStatus, Receipt, TransactionRecord
 
-__all__ = ["MEASURED_ENTRIES_PER_S", "EmbeddedLedger", "payment_status"]
+__all__ = ["MEASURED_ENTRIES_PER_S", "EmbeddedLedger", "request_status"]
 
 #: durable signed entries per second with group commit, measured by bench/ledger_bench.py on the project's
 #: 2-core machine (1024 concurrent callers; see BENCHMARKS.md): a figure for that machine, not a promise
@@ -150,8 +150,8 @@ class EmbeddedLedger(Ledger):
 
     async def confirm_payment(self, transaction_id: str, *, now: datetime, paid: Decimal | None = None,
                               reference: str | None = None) -> PaymentStatus:
-        """Record ``paid`` (if given) against the latest payment request; then the status at ``now``:
-        paid (in full), underpaid (something but not all), expired (nothing, past the deadline), pending."""
+        """Record ``paid`` (if given) against the latest payment request; then its status at ``now``
+        (:func:`~transactive.ledger.interface.payment_status` of the payments written after it)."""
         trail: list[LedgerEntry] = await self._call(self._store.trail, transaction_id)
         request = _latest_request(trail, transaction_id)
         if paid is not None:
@@ -162,7 +162,7 @@ class EmbeddedLedger(Ledger):
             await self.submit(NewEntry(EntryKind.PAYMENT, transaction_id, data))
             trail = await self._call(self._store.trail, transaction_id)
             request = _latest_request(trail, transaction_id)
-        return payment_status(trail, request, now)
+        return request_status(trail, request, now)
 
     async def open_dispute(self, transaction_id: str, *, reason: str, opened_by: str,
                            details: dict[str, Any] | None = None) -> Receipt:
@@ -230,15 +230,11 @@ def _latest_request(trail: list[LedgerEntry], transaction_id: str) -> LedgerEntr
     raise LedgerError(f"no payment was requested for transaction {transaction_id!r}")
 
 
-def payment_status(trail: list[LedgerEntry], request: LedgerEntry, now: datetime) -> PaymentStatus:
-    """The status of ``request`` at ``now`` from the payments after it in ``trail``."""
-    due = Decimal(str(request.data["amount"]))
-    deadline = datetime.fromisoformat(str(request.data["deadline"]))
+def request_status(trail: list[LedgerEntry], request: LedgerEntry, now: datetime) -> PaymentStatus:
+    """The status of ``request`` at ``now`` from the payments after it in ``trail`` (see
+    :func:`~transactive.ledger.interface.payment_status`)."""
     seq = request.sequence or 0
     paid = sum((Decimal(str(e.data["amount"])) for e in trail
                 if e.kind is EntryKind.PAYMENT and (e.sequence or 0) > seq), Decimal(0))
-    if paid >= due:
-        return PaymentStatus.PAID
-    if paid > 0:
-        return PaymentStatus.UNDERPAID
-    return PaymentStatus.EXPIRED if now > deadline else PaymentStatus.PENDING
+    return payment_status(due=Decimal(str(request.data["amount"])), paid=paid,
+                          deadline=datetime.fromisoformat(str(request.data["deadline"])), now=now)
