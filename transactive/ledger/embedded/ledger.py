@@ -40,15 +40,17 @@ class EmbeddedLedger(Ledger):
     """The default :class:`Ledger`: an embedded SQLite file with group commit.
 
     ``key`` injects the writer's Ed25519 key (default: ``FILE.key``, created if missing); ``now`` is the
-    ledger clock (timestamps of entries); ``max_batch`` bounds a group commit.
+    ledger clock (timestamps of entries); ``max_batch`` bounds a group commit; ``busy_timeout`` (seconds)
+    is how long a write waits while something else holds the database's write lock (then
+    :class:`LedgerUnavailableError`).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, key: Ed25519PrivateKey | None = None,
                  key_path: str | os.PathLike[str] | None = None, now: Callable[[], datetime] | None = None,
-                 max_batch: int = 4096) -> None:
+                 max_batch: int = 4096, busy_timeout: float = 5.0) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
-        self._store = LedgerStore(path, key=key, key_path=key_path, now=now)
+        self._store = LedgerStore(path, key=key, key_path=key_path, now=now, busy_timeout=busy_timeout)
         self.path = self._store.path
         self._max_batch = max_batch
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transactive-ledger")

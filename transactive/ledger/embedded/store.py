@@ -184,11 +184,16 @@ class LedgerReader:
 
 
 class LedgerStore(LedgerReader):
-    """The synchronous writer: opens (creating if needed) a ledger file and appends batches of entries."""
+    """The synchronous writer: opens (creating if needed) a ledger file and appends batches of entries.
+
+    ``busy_timeout`` is how long (seconds) a write waits for the database when another connection holds its
+    write lock (something other than this ledger writing to the file) before it fails with
+    :class:`LedgerUnavailableError`.
+    """
 
     def __init__(self, path: str | os.PathLike[str], *, key: Ed25519PrivateKey | None = None,
                  key_path: str | os.PathLike[str] | None = None, now: Callable[[], datetime] | None = None,
-                 create: bool = True) -> None:
+                 create: bool = True, busy_timeout: float = 5.0) -> None:
         path = Path(path)
         if not create and not path.is_file():
             raise NotALedgerError(f"{path}: no such file")
@@ -196,7 +201,7 @@ class LedgerStore(LedgerReader):
         self._write_lock = threading.Lock()
         self._writer_lock = WriterLock(path)
         try:
-            conn = self._open(path)
+            conn = self._open(path, busy_timeout)
         except BaseException:
             self._writer_lock.release()
             raise
@@ -211,10 +216,10 @@ class LedgerStore(LedgerReader):
 
     # -- opening --
 
-    def _open(self, path: Path) -> sqlite3.Connection:
+    def _open(self, path: Path, busy_timeout: float) -> sqlite3.Connection:
         existed = path.exists()
         try:
-            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=busy_timeout)
         except sqlite3.Error as exc:
             raise LedgerUnavailableError(f"{path}: cannot open ({exc})") from None
         try:
