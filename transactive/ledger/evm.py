@@ -13,9 +13,9 @@ Signing
     No well-kept secp256k1/keccak/RLP library is in the environment, so the adapter does not sign:
     transactions go out with ``eth_sendTransaction`` and the node signs them with its unlocked accounts
     (anvil's dev accounts; on a real chain, a node or signer proxy that holds the keys). The adapter assigns
-    nonces itself (one lock per account, resynchronised from ``eth_getTransactionCount(.., "pending")`` after
-    any error) so it can pipeline: :meth:`EvmLedger.anchor_many` sends a whole batch, in nonce order, without
-    waiting for any to be mined, then reads all the receipts in one JSON-RPC batch request. Gas is the
+    nonces itself (:mod:`transactive.ledger.evm_nonces`) so it can pipeline: :meth:`EvmLedger.anchor_many`
+    sends a whole batch, in nonce order, without waiting for any to be mined, then reads all the receipts in
+    one JSON-RPC batch request. Gas is the
     intrinsic cost of a plain transfer with data, so the payees and the anchor address must be plain
     accounts, not contracts.
 
@@ -65,6 +65,7 @@ from transactive.ledger.evm_entries import (
     parse_address,
     sha256_hex,
 )
+from transactive.ledger.evm_nonces import NonceSender
 from transactive.ledger.interface import (
     Capabilities,
     Ledger,
@@ -173,15 +174,22 @@ class EvmLedger(Ledger):
         self.start_block = start_block
         self.receipt_timeout = receipt_timeout
         self.poll_interval = poll_interval
-        self.send_batches = send_batches
+        self.nonces = NonceSender(self.rpc, send_batches=send_batches)
         self.measured_throughput = measured_throughput
         self._index: dict[str, list[_Indexed]] = {}
         self._known: set[str] = set()
         self._reserved: set[str] = set()
         self._pending_refs: dict[str, set[str]] = {}
-        self._nonces: dict[str, int] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
         self._latencies: deque[float] = deque(maxlen=200)
+
+    @property
+    def send_batches(self) -> bool:
+        """Send a batch's transactions as one JSON-RPC batch request (see the class docstring)."""
+        return self.nonces.send_batches
+
+    @send_batches.setter
+    def send_batches(self, value: bool) -> None:
+        self.nonces.send_batches = value
 
     # ---- plumbing ----------------------------------------------------------------------------------
 
@@ -216,51 +224,6 @@ class EvmLedger(Ledger):
             if not wei.is_finite() or wei < 0 or wei != wei.to_integral_value():
                 raise LedgerError(f"{amount} {currency} is not a whole, non-negative number of wei at {rate} wei/unit")
             return int(wei)
-
-    def _lock(self, account: str) -> asyncio.Lock:
-        return self._locks.setdefault(account, asyncio.Lock())
-
-    async def _send(self, sender: str, txs: list[dict[str, str]]) -> list[str]:
-        """Send txs from one account with consecutive nonces, in nonce order, without waiting for them to be
-        mined (one request each, or one JSON-RPC batch with ``send_batches``); their hashes."""
-        async with self._lock(sender):
-            for attempt in (1, 2):
-                nonce = self._nonces.get(sender)
-                if nonce is None:
-                    nonce = hex_quantity(await self.rpc.call("eth_getTransactionCount", [sender, "pending"]),
-                                         "eth_getTransactionCount")
-                for offset, tx in enumerate(txs):
-                    tx["nonce"] = hex(nonce + offset)
-                try:
-                    results = await self._send_all(txs)
-                except LedgerError:
-                    self._nonces.pop(sender, None)
-                    raise
-                errors = [r for r in results if isinstance(r, RpcError)]
-                if not errors:
-                    self._nonces[sender] = nonce + len(txs)
-                    return [str(r).lower() for r in results]
-                self._nonces.pop(sender, None)
-                sent = sum(1 for r in results if not isinstance(r, RpcError))
-                if sent or attempt == 2:
-                    if sent:
-                        errors[0].args = (f"{errors[0].args[0]} ({sent} of {len(txs)} transactions were sent; "
-                                          "rebuild_index() finds them once mined)",)
-                    raise errors[0]
-                # none went out: maybe our nonce was stale (someone else sent from the account); resync once
-            raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _send_all(self, txs: list[dict[str, str]]) -> list[Any]:
-        if self.send_batches:
-            return await self.rpc.batch_settled([("eth_sendTransaction", [tx]) for tx in txs])
-        results: list[Any] = []
-        for tx in txs:  # in nonce order; stop at the first refusal (later nonces would leave a gap)
-            try:
-                results.append(await self.rpc.call("eth_sendTransaction", [tx]))
-            except RpcError as exc:
-                results.append(exc)
-                break
-        return results
 
     async def _wait_receipts(self, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
         receipts: dict[str, dict[str, Any]] = {}
@@ -325,7 +288,7 @@ class EvmLedger(Ledger):
                 if out.value_wei:
                     tx["value"] = hex(out.value_wei)
                 txs.append(tx)
-            for i, tx_hash in zip(positions, await self._send(sender, txs), strict=True):
+            for i, tx_hash in zip(positions, await self.nonces.send(sender, txs), strict=True):
                 hashes[i] = tx_hash
 
         await asyncio.gather(*(send(s, p) for s, p in by_sender.items()))
