@@ -32,6 +32,7 @@ from transactive.ledger import (
     payment_status,
 )
 from transactive.ledger.evm import EvmLedger, JsonRpcClient
+from transactive.ledger.settlement import SettlementMachine, State
 
 DEADLINE = datetime(2026, 3, 1, 12, tzinfo=UTC)
 BEFORE, AT, AFTER = DEADLINE - timedelta(hours=1), DEADLINE, DEADLINE + timedelta(microseconds=1)
@@ -57,6 +58,17 @@ PAYMENT_STATUS_TABLE = [
 def test_payment_status_follows_its_table(due: Decimal | int, paid: Decimal | int, now: datetime,
                                           expected: PaymentStatus) -> None:
     assert payment_status(due=due, paid=paid, deadline=DEADLINE, now=now) is expected
+
+
+@pytest.mark.parametrize(("due", "paid", "now", "expected"), PAYMENT_STATUS_TABLE)
+def test_the_settlement_machine_reports_the_same_table(due: Decimal | int, paid: Decimal | int, now: datetime,
+                                                       expected: PaymentStatus) -> None:
+    rec = record("USD", "tx-table")
+    state = State.PAID if paid >= due else State.PAYMENT_REQUESTED
+    machine = SettlementMachine.restore(rec, None, state, {
+        "readings": {SELLER: "2.5", BUYER: "2.5"}, "delivered_kwh": "2.5", "amount_due": str(due),
+        "deadline": DEADLINE.isoformat(), "paid": str(paid)})
+    assert machine.payment_status(now) is expected
 
 
 # --------------------------------------------------------------------------------------------------
