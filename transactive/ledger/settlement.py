@@ -23,6 +23,8 @@ The machine does no I/O: each input returns the :data:`Effect` s (ledger entries
 is what the ledger holds once they are written. :func:`execute` writes effects through any
 :class:`~transactive.ledger.interface.Ledger`, :func:`settle` drives a whole scenario, and :func:`replay`
 derives the state from a transaction's audit trail (what ``transactive ledger audit`` shows).
+:meth:`SettlementMachine.snapshot` and :meth:`SettlementMachine.restore` carry what a machine knows across
+a restart (the VTN logs the snapshot with each step).
 
 Parameters (:class:`SettlementParams`) are explicit: the payment window (deadline = time of the request
 + window), the delivery tolerance (absolute kWh and/or a fraction of the agreed quantity; when both are
