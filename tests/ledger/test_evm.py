@@ -1,4 +1,5 @@
-"""EvmLedger against a real anvil process on 127.0.0.1 (started once per session, stopped at the end).
+"""EvmLedger against a real anvil process on 127.0.0.1 (started once per session, stopped at the end: the
+``anvil`` and ``anvil_manual`` fixtures of tests/ledger/conftest.py).
 
 anvil comes from the npm registry (interop/anvil/install.sh, run by ``make anvil``, or here when missing);
 when it cannot be had, every test in this file skips with the reason.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,7 @@ from uuid import uuid4
 
 import pytest
 
-from tests.ledger.anvil_process import AnvilProcess, anvil_or_skip, free_port
+from tests.ledger.anvil_process import AnvilProcess, free_port
 from transactive.ledger import (
     EntryKind,
     LedgerError,
@@ -32,19 +33,6 @@ SELLER, BUYER = "pv-roof-7", "house-3"
 NOW = datetime(2026, 11, 21, 13, tzinfo=UTC)
 DEADLINE = NOW + timedelta(days=1)
 WEI_PER_USD = 10**12
-
-
-@pytest.fixture(scope="session")
-def anvil() -> Iterator[AnvilProcess]:
-    with anvil_or_skip() as node:
-        yield node
-
-
-@pytest.fixture(scope="session")
-def anvil_manual() -> Iterator[AnvilProcess]:
-    """A second node that mines only on evm_mine (--no-mining)."""
-    with anvil_or_skip("--no-mining") as node:
-        yield node
 
 
 def parties(node: AnvilProcess) -> dict[str, str]:
@@ -245,7 +233,8 @@ async def test_pending_then_expired(ledger: EvmLedger) -> None:
     assert await ledger.confirm_payment(rec.transaction_id, now=DEADLINE) is PaymentStatus.PENDING
     late = DEADLINE + timedelta(seconds=1)
     assert await ledger.confirm_payment(rec.transaction_id, now=late) is PaymentStatus.EXPIRED
-    assert await ledger.confirm_payment(rec.transaction_id, now=late, paid=Decimal("0.1")) is PaymentStatus.EXPIRED
+    # something but not all paid: underpaid, after the deadline too (the one rule: interface.payment_status)
+    assert await ledger.confirm_payment(rec.transaction_id, now=late, paid=Decimal("0.1")) is PaymentStatus.UNDERPAID
     # a late full payment still settles
     assert await ledger.confirm_payment(rec.transaction_id, now=late, paid=Decimal("0.2")) is PaymentStatus.PAID
 

@@ -339,9 +339,11 @@ async def test_partial_send_names_what_went_out(send_batches: bool) -> None:
 
     transport, seen = fake_node(lambda nonce: nonce == 6)
     led = EvmLedger(JsonRpcClient(transport), sender="0x" + "11" * 20, send_batches=send_batches)
+    assert led.send_batches is send_batches
+    assert led.nonces.send_batches is send_batches
     txs = [{"from": "0x" + "11" * 20} for _ in range(3)]
     with pytest.raises(RpcError, match=r"[12] of 3 transactions were sent") as info:
-        await led._send("0x" + "11" * 20, txs)
+        await led.nonces.send("0x" + "11" * 20, txs)
     assert info.value.code == -32003
     assert seen[:2] == [5, 6]
     if not send_batches:
@@ -354,6 +356,6 @@ async def test_all_refused_resyncs_the_nonce_once() -> None:
     transport, seen = fake_node(lambda nonce: True)
     led = EvmLedger(JsonRpcClient(transport), sender="0x" + "11" * 20)
     with pytest.raises(RpcError, match="nonce too low"):
-        await led._send("0x" + "11" * 20, [{"from": "0x" + "11" * 20}])
+        await led.nonces.send("0x" + "11" * 20, [{"from": "0x" + "11" * 20}])
     assert seen == [5, 5]
     assert [r["method"] for r in transport.sent if isinstance(r, dict)].count("eth_getTransactionCount") == 2

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,7 @@ from transactive.ledger.settlement import (
     DeliveredRule,
     Event,
     IllegalTransitionError,
+    InvalidSnapshotError,
     OpenDispute,
     Payment,
     Reading,
@@ -185,6 +188,139 @@ def test_params_refuse_nonsense() -> None:
         SettlementParams(payment_window=timedelta(0))
     with pytest.raises(ValueError, match="tolerance_kwh"):
         SettlementParams(tolerance_kwh=Decimal(-1))
+
+
+# ---- snapshot and restore --------------------------------------------------------------------------
+
+
+def _agreed(m: SettlementMachine) -> None:
+    pass
+
+
+def _anchored(m: SettlementMachine) -> None:
+    m.anchor()
+
+
+def _seller_metered(m: SettlementMachine) -> None:
+    m.anchor()
+    m.reading("producer", Decimal("10.0"), measured_at=T0)
+
+
+def _buyer_metered(m: SettlementMachine) -> None:
+    m.anchor()
+    m.reading("consumer", Decimal("9.6"), measured_at=T0)
+
+
+def _requested(m: SettlementMachine) -> None:
+    _seller_metered(m)
+    m.reading("consumer", Decimal("9.6"), measured_at=T0 + HOUR)
+
+
+def _partly_paid(m: SettlementMachine) -> None:
+    _requested(m)
+    m.payment(Decimal("0.50"), now=T0 + 2 * HOUR)
+
+
+def _paid(m: SettlementMachine) -> None:
+    _partly_paid(m)
+    m.payment(Decimal("1.42"), now=T0 + 3 * HOUR)
+
+
+def _disputed_delivery(m: SettlementMachine) -> None:
+    _seller_metered(m)
+    m.reading("consumer", Decimal("5"), measured_at=T0 + HOUR)
+
+
+def _disputed_unpaid(m: SettlementMachine) -> None:
+    _partly_paid(m)
+    m.tick(T0 + 3 * DAY)
+
+
+SNAPSHOT_SCENARIOS: dict[str, tuple[Callable[[SettlementMachine], None], State]] = {
+    "agreed": (_agreed, State.AGREED),
+    "anchored": (_anchored, State.ANCHORED),
+    "seller metered": (_seller_metered, State.SELLER_METERED),
+    "buyer metered": (_buyer_metered, State.BUYER_METERED),
+    "payment requested": (_requested, State.PAYMENT_REQUESTED),
+    "partly paid": (_partly_paid, State.PAYMENT_REQUESTED),
+    "paid": (_paid, State.PAID),
+    "disputed delivery": (_disputed_delivery, State.DISPUTED),
+    "disputed unpaid": (_disputed_unpaid, State.DISPUTED),
+}
+
+
+@pytest.mark.parametrize("scenario", SNAPSHOT_SCENARIOS)
+def test_snapshot_restore_round_trips_through_json(scenario: str) -> None:
+    drive, state = SNAPSHOT_SCENARIOS[scenario]
+    machine = SettlementMachine(record())
+    drive(machine)
+    assert machine.state is state
+    stored = json.loads(json.dumps(machine.snapshot()))
+    assert set(stored) == {"readings", "delivered_kwh", "amount_due", "deadline", "paid"}
+    restored = SettlementMachine.restore(record(), machine.params, machine.state.value, stored)
+    assert restored.state is machine.state
+    assert restored.readings == machine.readings
+    assert restored.delivered_kwh == machine.delivered_kwh
+    assert restored.amount_due == machine.amount_due
+    assert restored.deadline == machine.deadline
+    assert restored.paid == machine.paid
+    assert restored.snapshot() == machine.snapshot()
+    assert restored.payment_status(T0 + 2 * DAY) == machine.payment_status(T0 + 2 * DAY)
+
+
+def test_a_restored_machine_carries_on_where_it_stopped() -> None:
+    machine = SettlementMachine(record())
+    _partly_paid(machine)
+    restored = SettlementMachine.restore(record(), None, State.PAYMENT_REQUESTED, machine.snapshot())
+    assert machine.snapshot() == {"readings": {"producer": "10.0", "consumer": "9.6"}, "delivered_kwh": "9.6",
+                                  "amount_due": "1.92", "deadline": (T0 + HOUR + DAY).isoformat(), "paid": "0.50"}
+    assert restored.payment_status(T0 + 2 * HOUR) is PaymentStatus.UNDERPAID
+    restored.payment(Decimal("1.42"), now=T0 + 3 * HOUR)
+    assert restored.state is State.PAID
+    assert restored.paid == Decimal("1.92")
+
+
+def _valid_snapshot() -> dict[str, Any]:
+    machine = SettlementMachine(record())
+    _partly_paid(machine)
+    return machine.snapshot()
+
+
+@pytest.mark.parametrize(("state", "changes", "named"), [
+    ("nonsense", {}, "state"),
+    ("payment_requested", {"paid": "lots"}, "paid"),
+    ("payment_requested", {"paid": "-1"}, "paid"),
+    ("payment_requested", {"paid": "NaN"}, "paid"),
+    ("payment_requested", {"paid": 0.5}, "paid"),  # a float is not a stored decimal
+    ("payment_requested", {"amount_due": True}, "amount_due"),
+    ("payment_requested", {"amount_due": None}, "amount_due"),
+    ("payment_requested", {"deadline": "tomorrow"}, "deadline"),
+    ("payment_requested", {"deadline": "2025-06-02T13:00:00"}, "deadline"),  # no UTC offset
+    ("payment_requested", {"deadline": None}, "deadline"),
+    ("payment_requested", {"delivered_kwh": "x"}, "delivered_kwh"),
+    ("payment_requested", {"readings": ["producer"]}, "readings"),
+    ("payment_requested", {"readings": {"producer": "10", "mallory": "1"}}, "mallory"),
+    ("payment_requested", {"readings": {"producer": "10"}}, "readings"),  # a reading missing for the state
+    ("payment_requested", {"readings": {"producer": "10", "consumer": "-2"}}, "readings.consumer"),
+    ("anchored", {}, "readings"),  # readings before any meter was read
+    ("paid", {}, "paid"),  # 0.50 of 1.92 is not paid
+    ("payment_requested", {"paid": None}, "paid"),
+])
+def test_restore_refuses_a_snapshot_it_cannot_trust(state: str, changes: dict[str, Any], named: str) -> None:
+    snapshot = {**_valid_snapshot(), **changes}
+    with pytest.raises(InvalidSnapshotError, match=named) as info:
+        SettlementMachine.restore(record("tx-snap"), None, state, snapshot)
+    assert "tx-snap" in str(info.value)
+    assert isinstance(info.value, LedgerError)
+
+
+def test_restore_names_missing_keys_and_refuses_what_is_not_an_object() -> None:
+    snapshot = _valid_snapshot()
+    del snapshot["paid"], snapshot["deadline"]
+    with pytest.raises(InvalidSnapshotError, match="missing deadline, paid"):
+        SettlementMachine.restore(record(), None, State.PAYMENT_REQUESTED, snapshot)
+    with pytest.raises(InvalidSnapshotError, match="not an object"):
+        SettlementMachine.restore(record(), None, State.PAYMENT_REQUESTED, ["paid"])  # type: ignore[arg-type]
 
 
 # ---- whole settlements through the embedded ledger --------------------------------------------------

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from tests.services.conftest import QUARTER, T, create, product, register
 from tests.services.test_deliveries_positions import TX1, TX2, TX3, delivery
 from tests.services.test_gate import _market
 from tests.services.test_group_commit import CommitFails
-from transactive.ledger import EmbeddedLedger, EntryKind, verify_file
-from transactive.ledger.settlement import State, replay
+from transactive.ledger import (
+    EmbeddedLedger,
+    EntryKind,
+    LedgerUnavailableError,
+    UnknownTransactionError,
+    verify_file,
+)
+from transactive.ledger.settlement import InvalidSnapshotError, State, replay
 from transactive.services import ManualClock, MarketConfig, MemoryStore, Settlement, VtnCore, VtnService
 from transactive.services.store import SettlementStep, StoreError
 
@@ -134,3 +144,119 @@ async def test_a_step_that_cannot_be_logged_fails_only_its_own_caller(tmp_path: 
         assert all(store2.settlement_steps(row.transaction_id) == [] for row in rows2)
         store2.close()
     store.close()
+
+
+async def test_the_logged_snapshot_keeps_its_format_and_restores_the_machine(
+        tmp_path: Path, config: MarketConfig, clock: ManualClock) -> None:
+    store = MemoryStore()
+    async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:
+        settlement = Settlement(store, ledger, config=config, clock=clock, auto_pay=False)
+        service = VtnService(VtnCore(config, store, clock), settlement=settlement)
+        tokens = _market(service.core)
+        await service.close_gate(T)
+        clock.set(T + QUARTER)
+        await service.handle(delivery("b", TX3, 4.0, injection=False), token=tokens["b"])
+        anchored, requested = store.settlement_steps(TX3)
+        # the keys and string forms stored before SettlementMachine.snapshot existed: old logs stay readable
+        assert anchored.snapshot == {"readings": {}, "delivered_kwh": None, "amount_due": None, "deadline": None,
+                                     "paid": "0"}
+        assert requested.snapshot == {"readings": {"b": "4.0", "market-lme": "4.000"}, "delivered_kwh": "4.0",
+                                      "amount_due": "0.68", "deadline": "2026-11-22T12:15:00+00:00", "paid": "0"}
+        machine = settlement.machine(TX3)
+        assert machine.state is State.PAYMENT_REQUESTED
+        assert machine.readings == {"b": Decimal("4.0"), "market-lme": Decimal("4.000")}
+        assert (machine.delivered_kwh, machine.amount_due, machine.paid) == (Decimal("4.0"), Decimal("0.68"), 0)
+        assert machine.deadline == T + QUARTER + timedelta(days=1)
+        assert machine.snapshot() == requested.snapshot
+
+
+async def test_a_corrupt_logged_snapshot_is_refused_naming_the_field(tmp_path: Path, config: MarketConfig,
+                                                                     clock: ManualClock) -> None:
+    store = MemoryStore()
+    async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:
+        settlement = Settlement(store, ledger, config=config, clock=clock, auto_pay=False)
+        service = VtnService(VtnCore(config, store, clock), settlement=settlement)
+        _market(service.core)
+        await service.close_gate(T)
+        store.add_settlement_step(SettlementStep(TX3, 2, "delivery", "payment_requested", T, {
+            "readings": {"b": "4.0", "market-lme": "4.000"}, "delivered_kwh": "4.0", "amount_due": "0.68",
+            "deadline": "2026-11-22T12:15:00+00:00", "paid": "a lot"}))
+        with pytest.raises(InvalidSnapshotError, match=f"settlement snapshot of {TX3}: paid"):
+            settlement.machine(TX3)
+
+
+async def test_transaction_locks_are_dropped_once_nobody_holds_or_awaits_them(
+        tmp_path: Path, config: MarketConfig, clock: ManualClock) -> None:
+    from transactive.vtn.clock import close_gate
+
+    store = MemoryStore()
+    async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:
+        settlement = Settlement(store, ledger, config=config, clock=clock, auto_pay=False)
+        service = VtnService(VtnCore(config, store, clock), settlement=settlement)
+        _big_market(service.core, 20)
+        rows = (await close_gate(service, T)).transactions  # 40 transactions, anchored by concurrent workers
+        assert len(rows) == 40
+        assert settlement._locks == {}
+        ids = [row.transaction_id for row in rows]
+        assert set((await settlement.anchor(rows)).values()) == {State.ANCHORED}
+        clock.set(T + 3 * QUARTER)
+        await asyncio.gather(*(settlement.tick(ids) for _ in range(3)))
+        assert settlement._locks == {}
+
+        # a held lock makes the next caller wait; both are forgotten when done
+        order: list[str] = []
+
+        async def holder() -> None:
+            async with settlement._lock(ids[0]):
+                order.append("held")
+                await asyncio.sleep(0.01)
+                order.append("released")
+
+        async def waiter() -> None:
+            async with settlement._lock(ids[0]):
+                order.append("waited")
+
+        first = asyncio.create_task(holder())
+        await asyncio.sleep(0)
+        second = asyncio.create_task(waiter())
+        await asyncio.sleep(0)
+        assert list(settlement._locks) == [ids[0]]
+        assert settlement._locks[ids[0]].users == 2
+        await asyncio.gather(first, second)
+        assert order == ["held", "released", "waited"]
+        assert settlement._locks == {}
+
+        # a waiter cancelled while waiting is forgotten too
+        async def cancelled_waiter() -> None:
+            async with settlement._lock(ids[1]):
+                raise AssertionError("never gets the lock")
+
+        async with settlement._lock(ids[1]):
+            task = asyncio.create_task(cancelled_waiter())
+            await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert settlement._locks[ids[1]].users == 1
+        assert settlement._locks == {}
+
+
+async def test_an_anchor_the_ledger_refuses_raises_the_ledgers_own_error(tmp_path: Path, config: MarketConfig,
+                                                                         clock: ManualClock) -> None:
+    store = MemoryStore()
+    async with EmbeddedLedger(tmp_path / "ledger.db", now=clock, busy_timeout=0.05) as ledger:
+        settlement = Settlement(store, ledger, config=config, clock=clock)
+        core = VtnCore(config, store, clock)
+        _market(core)
+        rows = core.close_gate(T).transactions
+        blocker = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # something else holds the ledger database's write lock
+        try:
+            with pytest.raises(LedgerUnavailableError) as info:
+                await settlement.anchor(rows[:1])
+            assert not isinstance(info.value, UnknownTransactionError)  # not the audit trail's answer
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert store.settlement_steps(rows[0].transaction_id) == []
+        assert await settlement.anchor(rows[:1]) == {rows[0].transaction_id: State.ANCHORED}

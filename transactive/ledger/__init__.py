@@ -8,6 +8,7 @@ from transactive.ledger.interface import (
     LedgerUnavailableError,
     TamperedLedgerError,
     UnknownTransactionError,
+    payment_status,
 )
 from transactive.ledger.records import (
     EntryKind,
@@ -32,6 +33,7 @@ __all__ = [
     "TransactionRecord",
     "UnknownTransactionError",
     "canonical_bytes",
+    "payment_status",
     "record_hash",
 ]
 

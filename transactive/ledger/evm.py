@@ -1,33 +1,31 @@
 """An EVM chain as the ledger, over Ethereum JSON-RPC (tested against a real anvil dev node).
 
 What goes on chain
-    Every entry is one transaction whose ``data`` is ``b"TXE\\x01"`` followed by the entry as canonical
-    compact JSON ``{"d": data, "k": kind, "t": transaction_id}`` (sorted keys, no spaces, UTF-8). An anchor's
-    ``data`` is :meth:`TransactionRecord.as_dict` (the EMIX document hash and the trade's fields). The
-    receipt's ``entry_hash`` is the hex SHA-256 of that JSON, its ``reference`` the transaction hash and its
-    ``sequence`` the block number. Anchors, deliveries, payment requests and disputes are 0-value
-    transactions from the adapter's ``sender`` account to ``anchor_address`` (by default an address derived
-    from a fixed string, whose key nobody holds). Payments are real value transfers (wei) from the payer's
-    account to the payee's, tagged with a ``payment`` entry in their data.
+    Every entry is one transaction carrying the entry in its ``data`` (:mod:`transactive.ledger.evm_entries`
+    has the encoding). An anchor's ``data`` is :meth:`TransactionRecord.as_dict` (the EMIX document hash and
+    the trade's fields). The receipt's ``entry_hash`` is the hex SHA-256 of the entry's canonical JSON, its
+    ``reference`` the transaction hash and its ``sequence`` the block number. Anchors, deliveries, payment
+    requests and disputes are 0-value transactions from the adapter's ``sender`` account to ``anchor_address``
+    (by default an address derived from a fixed string, whose key nobody holds). Payments are real value
+    transfers (wei) from the payer's account to the payee's, tagged with a ``payment`` entry in their data.
 
 Signing
     No well-kept secp256k1/keccak/RLP library is in the environment, so the adapter does not sign:
     transactions go out with ``eth_sendTransaction`` and the node signs them with its unlocked accounts
     (anvil's dev accounts; on a real chain, a node or signer proxy that holds the keys). The adapter assigns
-    nonces itself (one lock per account, resynchronised from ``eth_getTransactionCount(.., "pending")`` after
-    any error) so it can pipeline: :meth:`EvmLedger.anchor_many` sends a whole batch, in nonce order, without
-    waiting for any to be mined, then reads all the receipts in one JSON-RPC batch request. Gas is the
-    intrinsic cost of a plain transfer with data (21000 + 40 per non-zero and 10 per zero data byte: the
-    EIP-7623 floor, which covers EIP-2028), so the payees and the anchor address must be plain accounts, not
-    contracts.
+    nonces itself (:mod:`transactive.ledger.evm_nonces`) so it can pipeline: :meth:`EvmLedger.anchor_many`
+    sends a whole batch, in nonce order, without waiting for any to be mined, then reads all the receipts in
+    one JSON-RPC batch request. Gas is the
+    intrinsic cost of a plain transfer with data, so the payees and the anchor address must be plain
+    accounts, not contracts.
 
 Money
     ``wei = amount * wei_per_unit[currency]`` exactly (a fixed rate, default ``10**12`` wei, i.e. 10^-6 ether,
     per unit of any currency); an amount that does not convert to a whole number of wei is refused.
     :meth:`EvmLedger.confirm_payment` sums the mined, successful transfers from the payer's account to the
     payee's recorded for the transaction (made by the adapter with ``paid=`` or read back by hash with
-    ``reference=``) and reports PAID when they reach the requested wei (a late full payment still settles),
-    else EXPIRED after the deadline, else UNDERPAID when something was paid, else PENDING.
+    ``reference=``) and reports :func:`~transactive.ledger.interface.payment_status` of those wei against the
+    requested wei.
 
 The index
     The adapter keeps, in memory, the transaction hashes of the entries it wrote (or read back) per
@@ -38,10 +36,9 @@ The index
     ``reference`` are not found by a rescan.
 
 Errors
-    :class:`JsonRpcClient` maps everything on the way in: connection failures, timeouts, HTTP 5xx/429 and
-    JSON-RPC "limit exceeded" become :class:`LedgerUnavailableError`; other HTTP statuses, bodies that are
-    not JSON-RPC, and JSON-RPC errors become :class:`LedgerError` (:class:`RpcError` with ``code``,
-    ``message`` and ``data``).
+    :class:`~transactive.ledger.jsonrpc.JsonRpcClient` maps every failure on the way in (unreachable node,
+    timeouts, HTTP 5xx/429, "limit exceeded": :class:`LedgerUnavailableError`; the rest: :class:`LedgerError`,
+    JSON-RPC errors as :class:`RpcError`).
 """
 
 from __future__ import annotations
@@ -56,10 +53,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation, localcontext
-from typing import Any, Protocol
+from typing import Any
 
-import aiohttp
-
+from transactive.ledger.evm_entries import (
+    MAGIC,
+    decode_entry,
+    encode_entry,
+    hex_quantity,
+    intrinsic_gas,
+    lower_hex,
+    parse_address,
+    sha256_hex,
+)
+from transactive.ledger.evm_nonces import NonceSender
 from transactive.ledger.interface import (
     Capabilities,
     Ledger,
@@ -67,6 +73,15 @@ from transactive.ledger.interface import (
     LedgerUnavailableError,
     TamperedLedgerError,
     UnknownTransactionError,
+    payment_status,
+)
+from transactive.ledger.jsonrpc import (
+    HttpPoster,
+    JsonRpcClient,
+    RpcError,
+    RpcPoster,
+    RpcUnavailableError,
+    map_transport_error,
 )
 from transactive.ledger.records import EntryKind, LedgerEntry, PaymentStatus, Receipt, TransactionRecord
 
@@ -74,291 +89,21 @@ __all__ = [
     "DEFAULT_ANCHOR_ADDRESS",
     "DEFAULT_WEI_PER_UNIT",
     "MAGIC",
-    "AiohttpTransport",
     "EvmLedger",
+    "HttpPoster",
     "JsonRpcClient",
     "RpcError",
+    "RpcPoster",
     "RpcUnavailableError",
-    "Transport",
     "decode_entry",
     "encode_entry",
     "map_transport_error",
 ]
 
-#: the first bytes of every entry's transaction data ("TXE", format version 1)
-MAGIC = b"TXE\x01"
 #: where anchors and other data entries are sent: derived from a fixed string, nobody holds its key
 DEFAULT_ANCHOR_ADDRESS = "0x" + hashlib.sha256(b"transactive.ledger.evm/anchor").hexdigest()[:40]
 #: wei per unit of currency (10**12 wei = 10**-6 ether per dollar, euro, ...)
 DEFAULT_WEI_PER_UNIT = 10**12
-#: JSON-RPC error codes that mean "try again later" (EIP-1474: -32005 limit exceeded)
-UNAVAILABLE_RPC_CODES = frozenset({-32005})
-
-_TX_GAS = 21_000
-
-
-# --------------------------------------------------------------------------------------------------------
-# JSON-RPC
-
-
-class RpcError(LedgerError):
-    """The node answered a call with a JSON-RPC error."""
-
-    def __init__(self, code: int, message: str, data: Any = None, *, method: str | None = None) -> None:
-        super().__init__(f"{method or 'JSON-RPC'}: error {code}: {message}")
-        self.code = code
-        self.message = message
-        self.data = data
-        self.method = method
-
-
-class RpcUnavailableError(RpcError, LedgerUnavailableError):
-    """A JSON-RPC error that means the node is overloaded or rate-limiting (try again later)."""
-
-
-def _rpc_error(code: int, message: str, data: Any, method: str | None) -> RpcError:
-    cls = RpcUnavailableError if code in UNAVAILABLE_RPC_CODES else RpcError
-    return cls(code, message, data, method=method)
-
-
-class Transport(Protocol):
-    """Carries one JSON-RPC request body to the node; returns the HTTP status and the response body."""
-
-    async def post(self, body: bytes) -> tuple[int, bytes]: ...
-
-    async def close(self) -> None: ...
-
-
-class AiohttpTransport:
-    """HTTP POST with one shared :class:`aiohttp.ClientSession` (created on first use, in the running loop)."""
-
-    def __init__(self, url: str, *, timeout: float = 10.0, session: aiohttp.ClientSession | None = None) -> None:
-        self.url = url
-        self.timeout = timeout
-        self._session = session
-        self._owns_session = session is None
-
-    async def post(self, body: bytes) -> tuple[int, bytes]:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        async with self._session.post(self.url, data=body, headers={"Content-Type": "application/json"}) as resp:
-            return resp.status, await resp.read()
-
-    async def close(self) -> None:
-        if self._session is not None and self._owns_session:
-            await self._session.close()
-        self._session = None
-
-
-def _describe(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except Exception:  # an exception whose __str__ fails (half-built) must still map
-        text = ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def map_transport_error(exc: BaseException, *, what: str = "JSON-RPC") -> LedgerError:
-    """The :class:`LedgerError` for an exception raised while talking to the node.
-
-    Unavailable (try again later): connection errors of every kind, timeouts, truncated bodies, HTTP 5xx and
-    429, any ``OSError``. Plain :class:`LedgerError`: everything else (bad URL, redirects, other statuses).
-    """
-    if isinstance(exc, LedgerError):
-        return exc
-    message = f"{what}: {_describe(exc)}"
-    if isinstance(exc, aiohttp.ClientResponseError):
-        status = getattr(exc, "status", 0)
-        if isinstance(status, int) and (status >= 500 or status == 429):
-            return LedgerUnavailableError(message)
-        return LedgerError(message)
-    if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError | TimeoutError | OSError):
-        return LedgerUnavailableError(message)
-    return LedgerError(message)
-
-
-_MAPPED = (aiohttp.ClientError, TimeoutError, OSError)
-
-
-class JsonRpcClient:
-    """A small JSON-RPC 2.0 client: single calls, batches, an id counter, a timeout per request, and error
-    mapping (see the module docstring). ``transport`` is a URL (HTTP through aiohttp) or a :class:`Transport`."""
-
-    def __init__(self, transport: Transport | str, *, timeout: float = 10.0, max_batch: int = 100) -> None:
-        self.transport: Transport = AiohttpTransport(transport, timeout=timeout) if isinstance(transport, str) \
-            else transport
-        self.timeout = timeout
-        self.max_batch = max_batch
-        self._next_id = 0
-
-    def _id(self) -> int:
-        self._next_id += 1
-        return self._next_id
-
-    async def close(self) -> None:
-        try:
-            await self.transport.close()
-        except _MAPPED as exc:
-            raise map_transport_error(exc) from exc
-
-    async def _exchange(self, payload: Any, what: str) -> Any:
-        body = json.dumps(payload, separators=(",", ":")).encode()
-        try:
-            async with asyncio.timeout(self.timeout):
-                status, raw = await self.transport.post(body)
-        except TimeoutError as exc:
-            raise LedgerUnavailableError(f"{what}: no answer within {self.timeout} s") from exc
-        except _MAPPED as exc:
-            raise map_transport_error(exc, what=what) from exc
-        try:
-            decoded = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            if status >= 500 or status == 429:
-                raise LedgerUnavailableError(f"{what}: HTTP {status}") from exc
-            if status != 200:
-                raise LedgerError(f"{what}: HTTP {status}") from exc
-            raise LedgerError(f"{what}: the response is not JSON ({exc})") from exc
-        if status != 200:
-            # a JSON-RPC error in an HTTP error response still says what went wrong
-            error = decoded.get("error") if isinstance(decoded, dict) else None
-            if isinstance(error, dict) and isinstance(error.get("code"), int):
-                raise _rpc_error(error["code"], str(error.get("message", "")), error.get("data"), what)
-            if status >= 500 or status == 429:
-                raise LedgerUnavailableError(f"{what}: HTTP {status}")
-            raise LedgerError(f"{what}: HTTP {status}")
-        return decoded
-
-    @staticmethod
-    def _outcome(response: Any, method: str) -> Any:
-        """The result of one response object, or the :class:`RpcError` it carries (returned, not raised)."""
-        if not isinstance(response, dict) or response.get("jsonrpc") != "2.0":
-            raise LedgerError(f"{method}: not a JSON-RPC 2.0 response: {str(response)[:200]}")
-        if "error" in response:
-            error = response["error"]
-            if not isinstance(error, dict) or not isinstance(error.get("code"), int) \
-                    or isinstance(error.get("code"), bool) or not isinstance(error.get("message"), str):
-                raise LedgerError(f"{method}: malformed JSON-RPC error: {str(error)[:200]}")
-            return _rpc_error(error["code"], error["message"], error.get("data"), method)
-        if "result" not in response:
-            raise LedgerError(f"{method}: JSON-RPC response without result or error")
-        return response["result"]
-
-    async def call(self, method: str, params: Sequence[Any] = ()) -> Any:
-        """Call ``method``; its result, or :class:`RpcError` raised."""
-        request_id = self._id()
-        response = await self._exchange(
-            {"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params)}, method)
-        if isinstance(response, dict) and response.get("id") != request_id and "error" not in response:
-            raise LedgerError(f"{method}: response id {response.get('id')!r} is not the request's {request_id}")
-        outcome = self._outcome(response, method)
-        if isinstance(outcome, RpcError):
-            raise outcome
-        return outcome
-
-    async def batch_settled(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """Call several methods in JSON-RPC batch requests (``max_batch`` calls per HTTP request, in order);
-        each call's result, or the :class:`RpcError` it failed with (returned, not raised)."""
-        out: list[Any] = []
-        for start in range(0, len(calls), self.max_batch):
-            chunk = calls[start:start + self.max_batch]
-            ids = [self._id() for _ in chunk]
-            payload = [{"jsonrpc": "2.0", "id": i, "method": m, "params": list(p)} for i, (m, p) in zip(ids, chunk,
-                                                                                                     strict=True)]
-            what = f"batch of {len(chunk)} ({chunk[0][0]}, ...)"
-            decoded = await self._exchange(payload, what)
-            if isinstance(decoded, dict):  # the whole batch refused, e.g. batches not supported
-                outcome = self._outcome(decoded, what)
-                if isinstance(outcome, RpcError):
-                    raise outcome
-                raise LedgerError(f"{what}: a single response to a batch request")
-            if not isinstance(decoded, list):
-                raise LedgerError(f"{what}: not a JSON-RPC batch response")
-            by_id: dict[Any, Any] = {}
-            for item in decoded:
-                if not isinstance(item, dict):
-                    raise LedgerError(f"{what}: not a JSON-RPC response: {str(item)[:200]}")
-                by_id[item.get("id")] = item
-            for request_id, (method, _params) in zip(ids, chunk, strict=True):
-                if request_id not in by_id:
-                    raise LedgerError(f"{what}: no response for {method} (id {request_id})")
-                out.append(self._outcome(by_id[request_id], method))
-        return out
-
-    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """Like :meth:`batch_settled`, but raises the first call's :class:`RpcError` (after all were sent)."""
-        results = await self.batch_settled(calls)
-        for result in results:
-            if isinstance(result, RpcError):
-                raise result
-        return results
-
-
-# --------------------------------------------------------------------------------------------------------
-# entries on chain
-
-
-def encode_entry(kind: EntryKind, transaction_id: str, data: Mapping[str, Any]) -> bytes:
-    """The canonical JSON of an entry (what ``entry_hash`` hashes); the transaction data is MAGIC + this."""
-    try:
-        return json.dumps({"d": data, "k": kind.value, "t": transaction_id}, sort_keys=True,
-                          separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-    except (TypeError, ValueError) as exc:
-        raise LedgerError(f"entry data is not JSON: {exc}") from exc
-
-
-def decode_entry(data_hex: str | None) -> tuple[EntryKind, str, dict[str, Any], bytes] | None:
-    """(kind, transaction id, data, canonical JSON) of a transaction's data, or ``None`` if it is no entry."""
-    if not data_hex:
-        return None
-    try:
-        raw = bytes.fromhex(data_hex.removeprefix("0x"))
-    except ValueError:
-        return None
-    if not raw.startswith(MAGIC):
-        return None
-    body = raw[len(MAGIC):]
-    try:
-        obj = json.loads(body)
-        kind = EntryKind(obj["k"])
-        transaction_id = obj["t"]
-        data = obj["d"]
-    except (ValueError, UnicodeDecodeError, KeyError, TypeError):
-        return None
-    if not isinstance(transaction_id, str) or not isinstance(data, dict):
-        return None
-    return kind, transaction_id, data, body
-
-
-def _quantity(value: Any, what: str) -> int:
-    """An EVM hex quantity ("0x1a") as int."""
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise LedgerError(f"{what}: not a hex quantity: {value!r}")
-
-
-def _address(value: str, what: str) -> str:
-    text = value.lower()
-    if len(text) != 42 or not text.startswith("0x") or any(c not in "0123456789abcdef" for c in text[2:]):
-        raise LedgerError(f"{what}: not an address: {value!r}")
-    return text
-
-
-def _lower(value: Any) -> str | None:
-    return value.lower() if isinstance(value, str) else None
-
-
-def _gas(data: bytes) -> int:
-    zeros = data.count(0)
-    return _TX_GAS + 40 * (len(data) - zeros) + 10 * zeros
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,13 +153,14 @@ class EvmLedger(Ledger):
                  poll_interval: float = 0.05, timeout: float = 10.0, max_batch: int = 100,
                  send_batches: bool = False, measured_throughput: float | None = None,
                  account_allocator: Callable[[str], str] | None = None) -> None:
-        self.rpc = rpc if isinstance(rpc, JsonRpcClient) else JsonRpcClient(rpc, timeout=timeout,
-                                                                             max_batch=max_batch)
-        self._sender = _address(sender, "sender") if sender is not None else None
-        self.accounts = {party: _address(addr, f"account of {party!r}") for party, addr in (accounts or {}).items()}
+        self.rpc = rpc if isinstance(rpc, JsonRpcClient) else JsonRpcClient(
+            rpc, timeout=timeout, max_batch=max_batch, peer=f"the EVM node at {rpc}")
+        self._sender = parse_address(sender, "sender") if sender is not None else None
+        self.accounts = {party: parse_address(addr, f"account of {party!r}")
+                         for party, addr in (accounts or {}).items()}
         #: gives an account to a party not in ``accounts`` (e.g. a dev node's unlocked accounts, in order)
         self.account_allocator = account_allocator
-        self.anchor_address = _address(anchor_address, "anchor_address")
+        self.anchor_address = parse_address(anchor_address, "anchor_address")
         if isinstance(wei_per_unit, int):
             self._default_rate: int | None = wei_per_unit
             self._rates: dict[str, int] = {}
@@ -428,15 +174,22 @@ class EvmLedger(Ledger):
         self.start_block = start_block
         self.receipt_timeout = receipt_timeout
         self.poll_interval = poll_interval
-        self.send_batches = send_batches
+        self.nonces = NonceSender(self.rpc, send_batches=send_batches)
         self.measured_throughput = measured_throughput
         self._index: dict[str, list[_Indexed]] = {}
         self._known: set[str] = set()
         self._reserved: set[str] = set()
         self._pending_refs: dict[str, set[str]] = {}
-        self._nonces: dict[str, int] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
         self._latencies: deque[float] = deque(maxlen=200)
+
+    @property
+    def send_batches(self) -> bool:
+        """Send a batch's transactions as one JSON-RPC batch request (see the class docstring)."""
+        return self.nonces.send_batches
+
+    @send_batches.setter
+    def send_batches(self, value: bool) -> None:
+        self.nonces.send_batches = value
 
     # ---- plumbing ----------------------------------------------------------------------------------
 
@@ -446,13 +199,13 @@ class EvmLedger(Ledger):
             accounts = await self.rpc.call("eth_accounts")
             if not isinstance(accounts, list) or not accounts:
                 raise LedgerError("the node has no unlocked account to send from; pass sender=")
-            self._sender = _address(str(accounts[0]), "eth_accounts[0]")
+            self._sender = parse_address(str(accounts[0]), "eth_accounts[0]")
         return self._sender
 
     def account(self, party: str) -> str:
         found = self.accounts.get(party)
         if found is None and self.account_allocator is not None:
-            found = self.accounts[party] = _address(self.account_allocator(party), f"account of {party!r}")
+            found = self.accounts[party] = parse_address(self.account_allocator(party), f"account of {party!r}")
         if found is None:
             raise LedgerError(f"no account for party {party!r} (EvmLedger(accounts=...))")
         return found
@@ -471,51 +224,6 @@ class EvmLedger(Ledger):
             if not wei.is_finite() or wei < 0 or wei != wei.to_integral_value():
                 raise LedgerError(f"{amount} {currency} is not a whole, non-negative number of wei at {rate} wei/unit")
             return int(wei)
-
-    def _lock(self, account: str) -> asyncio.Lock:
-        return self._locks.setdefault(account, asyncio.Lock())
-
-    async def _send(self, sender: str, txs: list[dict[str, str]]) -> list[str]:
-        """Send txs from one account with consecutive nonces, in nonce order, without waiting for them to be
-        mined (one request each, or one JSON-RPC batch with ``send_batches``); their hashes."""
-        async with self._lock(sender):
-            for attempt in (1, 2):
-                nonce = self._nonces.get(sender)
-                if nonce is None:
-                    nonce = _quantity(await self.rpc.call("eth_getTransactionCount", [sender, "pending"]),
-                                      "eth_getTransactionCount")
-                for offset, tx in enumerate(txs):
-                    tx["nonce"] = hex(nonce + offset)
-                try:
-                    results = await self._send_all(txs)
-                except LedgerError:
-                    self._nonces.pop(sender, None)
-                    raise
-                errors = [r for r in results if isinstance(r, RpcError)]
-                if not errors:
-                    self._nonces[sender] = nonce + len(txs)
-                    return [str(r).lower() for r in results]
-                self._nonces.pop(sender, None)
-                sent = sum(1 for r in results if not isinstance(r, RpcError))
-                if sent or attempt == 2:
-                    if sent:
-                        errors[0].args = (f"{errors[0].args[0]} ({sent} of {len(txs)} transactions were sent; "
-                                          "rebuild_index() finds them once mined)",)
-                    raise errors[0]
-                # none went out: maybe our nonce was stale (someone else sent from the account); resync once
-            raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _send_all(self, txs: list[dict[str, str]]) -> list[Any]:
-        if self.send_batches:
-            return await self.rpc.batch_settled([("eth_sendTransaction", [tx]) for tx in txs])
-        results: list[Any] = []
-        for tx in txs:  # in nonce order; stop at the first refusal (later nonces would leave a gap)
-            try:
-                results.append(await self.rpc.call("eth_sendTransaction", [tx]))
-            except RpcError as exc:
-                results.append(exc)
-                break
-        return results
 
     async def _wait_receipts(self, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
         receipts: dict[str, dict[str, Any]] = {}
@@ -536,9 +244,9 @@ class EvmLedger(Ledger):
             await asyncio.sleep(delay)
             delay = min(self.poll_interval, delay * 2)
         if self.confirmations > 1:
-            needed = max(_quantity(r.get("blockNumber"), "blockNumber") for r in receipts.values()) \
+            needed = max(hex_quantity(r.get("blockNumber"), "blockNumber") for r in receipts.values()) \
                 + self.confirmations - 1
-            while _quantity(await self.rpc.call("eth_blockNumber"), "eth_blockNumber") < needed:
+            while hex_quantity(await self.rpc.call("eth_blockNumber"), "eth_blockNumber") < needed:
                 if loop.time() > deadline:
                     raise LedgerUnavailableError(f"not {self.confirmations} confirmations within "
                                                  f"{self.receipt_timeout} s")
@@ -549,18 +257,18 @@ class EvmLedger(Ledger):
         times: dict[int, datetime] = {}
         unknown: set[int] = set()
         for receipt in receipts:
-            block = _quantity(receipt.get("blockNumber"), "blockNumber")
+            block = hex_quantity(receipt.get("blockNumber"), "blockNumber")
             stamp = receipt.get("blockTimestamp")  # anvil and some nodes include it; otherwise read the block
             if stamp is None:
                 unknown.add(block)
             else:
-                times[block] = datetime.fromtimestamp(_quantity(stamp, "blockTimestamp"), UTC)
+                times[block] = datetime.fromtimestamp(hex_quantity(stamp, "blockTimestamp"), UTC)
         ordered = sorted(unknown - times.keys())
         blocks = await self.rpc.batch([("eth_getBlockByNumber", [hex(b), False]) for b in ordered])
         for number, block in zip(ordered, blocks, strict=True):
             if not isinstance(block, dict):
                 raise LedgerError(f"block {number} not found")
-            times[number] = datetime.fromtimestamp(_quantity(block.get("timestamp"), "timestamp"), UTC)
+            times[number] = datetime.fromtimestamp(hex_quantity(block.get("timestamp"), "timestamp"), UTC)
         return times
 
     async def _write(self, outgoing: Sequence[_Outgoing]) -> list[Receipt]:
@@ -576,11 +284,11 @@ class EvmLedger(Ledger):
             for i in positions:
                 out = outgoing[i]
                 data = MAGIC + out.body
-                tx = {"from": sender, "to": out.to, "data": "0x" + data.hex(), "gas": hex(_gas(data))}
+                tx = {"from": sender, "to": out.to, "data": "0x" + data.hex(), "gas": hex(intrinsic_gas(data))}
                 if out.value_wei:
                     tx["value"] = hex(out.value_wei)
                 txs.append(tx)
-            for i, tx_hash in zip(positions, await self._send(sender, txs), strict=True):
+            for i, tx_hash in zip(positions, await self.nonces.send(sender, txs), strict=True):
                 hashes[i] = tx_hash
 
         await asyncio.gather(*(send(s, p) for s, p in by_sender.items()))
@@ -592,18 +300,18 @@ class EvmLedger(Ledger):
         out_receipts: list[Receipt] = []
         for out, tx_hash in zip(outgoing, hashes, strict=True):
             receipt = receipts[tx_hash]
-            if _quantity(receipt.get("status", "0x1"), "status") != 1:
+            if hex_quantity(receipt.get("status", "0x1"), "status") != 1:
                 raise LedgerError(f"transaction {tx_hash} ({out.kind} of {out.transaction_id}) failed on chain")
-            block = _quantity(receipt.get("blockNumber"), "blockNumber")
-            position = _quantity(receipt.get("transactionIndex"), "transactionIndex")
-            entry_hash = _sha256(out.body)
+            block = hex_quantity(receipt.get("blockNumber"), "blockNumber")
+            position = hex_quantity(receipt.get("transactionIndex"), "transactionIndex")
+            entry_hash = sha256_hex(out.body)
             self._add(out.transaction_id, _Indexed(tx_hash, block, position, out.kind, entry_hash))
             out_receipts.append(Receipt(
                 backend=self.backend, reference=tx_hash, sequence=block, entry_hash=entry_hash,
                 timestamp=times.get(block),
                 extra={"kind": out.kind.value, "block_hash": receipt.get("blockHash"), "transaction_index": position,
                        "from": out.sender, "to": out.to, "value_wei": out.value_wei,
-                       "gas_used": _quantity(receipt.get("gasUsed", "0x0"), "gasUsed")}))
+                       "gas_used": hex_quantity(receipt.get("gasUsed", "0x0"), "gasUsed")}))
         return out_receipts
 
     def _add(self, transaction_id: str, item: _Indexed) -> bool:
@@ -710,20 +418,16 @@ class EvmLedger(Ledger):
             await self._write([_Outgoing(payer_account, payee_account, wei, EntryKind.PAYMENT, transaction_id,
                                          encode_entry(EntryKind.PAYMENT, transaction_id, data))])
         total = await self._paid_wei(transaction_id, payer_account, payee_account)
-        deadline = datetime.fromisoformat(str(request["deadline"]))
-        if total >= int(request["amount_wei"]):
-            return PaymentStatus.PAID
-        if now > deadline:
-            return PaymentStatus.EXPIRED
-        return PaymentStatus.UNDERPAID if total > 0 else PaymentStatus.PENDING
+        return payment_status(due=int(request["amount_wei"]), paid=total,
+                              deadline=datetime.fromisoformat(str(request["deadline"])), now=now)
 
     async def _observe(self, transaction_id: str, tx_hash: str, payer: str, payee: str, wei: int | None) -> None:
         tx = await self.rpc.call("eth_getTransactionByHash", [tx_hash])
         if not isinstance(tx, dict):
             raise LedgerError(f"no transaction {tx_hash} on the chain")
-        if _lower(tx.get("from")) != payer or _lower(tx.get("to")) != payee:
+        if lower_hex(tx.get("from")) != payer or lower_hex(tx.get("to")) != payee:
             raise LedgerError(f"transaction {tx_hash} is not a transfer from the payer's account to the payee's")
-        value = _quantity(tx.get("value", "0x0"), "value")
+        value = hex_quantity(tx.get("value", "0x0"), "value")
         if wei is not None and wei != value:
             raise LedgerError(f"transaction {tx_hash} moved {value} wei, not {wei}")
         self._pending_refs.setdefault(transaction_id, set()).add(tx_hash)
@@ -736,8 +440,8 @@ class EvmLedger(Ledger):
             for tx_hash, receipt in zip(pending, receipts, strict=True):
                 if isinstance(receipt, dict) and receipt.get("blockNumber") is not None:
                     self._add(transaction_id, _Indexed(
-                        tx_hash, _quantity(receipt["blockNumber"], "blockNumber"),
-                        _quantity(receipt.get("transactionIndex"), "transactionIndex"), EntryKind.PAYMENT, ""))
+                        tx_hash, hex_quantity(receipt["blockNumber"], "blockNumber"),
+                        hex_quantity(receipt.get("transactionIndex"), "transactionIndex"), EntryKind.PAYMENT, ""))
                     self._pending_refs[transaction_id].discard(tx_hash)
         payments = [e.tx_hash for e in self._entries(transaction_id) if e.kind is EntryKind.PAYMENT]
         if not payments:
@@ -748,10 +452,10 @@ class EvmLedger(Ledger):
         for tx, receipt in zip(results[:len(payments)], results[len(payments):], strict=True):
             if not isinstance(tx, dict) or not isinstance(receipt, dict):
                 continue
-            if _quantity(receipt.get("status", "0x1"), "status") != 1:
+            if hex_quantity(receipt.get("status", "0x1"), "status") != 1:
                 continue
-            if _lower(tx.get("from")) == payer and _lower(tx.get("to")) == payee:
-                total += _quantity(tx.get("value", "0x0"), "value")
+            if lower_hex(tx.get("from")) == payer and lower_hex(tx.get("to")) == payee:
+                total += hex_quantity(tx.get("value", "0x0"), "value")
         return total
 
     async def audit_trail(self, transaction_id: str) -> list[LedgerEntry]:
@@ -760,7 +464,7 @@ class EvmLedger(Ledger):
         txs = await self.rpc.batch([("eth_getTransactionByHash", [e.tx_hash]) for e in entries])
         blocks = sorted({e.block for e in entries})
         headers = await self.rpc.batch([("eth_getBlockByNumber", [hex(b), False]) for b in blocks])
-        times = {b: datetime.fromtimestamp(_quantity(h.get("timestamp"), "timestamp"), UTC)
+        times = {b: datetime.fromtimestamp(hex_quantity(h.get("timestamp"), "timestamp"), UTC)
                  for b, h in zip(blocks, headers, strict=True) if isinstance(h, dict)}
         out: list[LedgerEntry] = []
         for i, (item, tx) in enumerate(zip(entries, txs, strict=True)):
@@ -768,15 +472,15 @@ class EvmLedger(Ledger):
                 raise TamperedLedgerError(f"entry {i} ({item.tx_hash}) is no longer on the chain", index=i)
             decoded = decode_entry(tx.get("input") or tx.get("data"))
             if item.entry_hash:
-                if decoded is None or _sha256(decoded[3]) != item.entry_hash or decoded[1] != transaction_id:
+                if decoded is None or sha256_hex(decoded[3]) != item.entry_hash or decoded[1] != transaction_id:
                     raise TamperedLedgerError(f"entry {i} ({item.tx_hash}) does not match what was written",
                                               index=i)
                 data = dict(decoded[2])
             else:  # a transfer confirmed by reference, without an entry in its data
                 data = {"observed": True}
             if item.kind is EntryKind.PAYMENT:
-                data["value_wei"] = str(_quantity(tx.get("value", "0x0"), "value"))
-                data["from"], data["to"] = _lower(tx.get("from")), _lower(tx.get("to"))
+                data["value_wei"] = str(hex_quantity(tx.get("value", "0x0"), "value"))
+                data["from"], data["to"] = lower_hex(tx.get("from")), lower_hex(tx.get("to"))
             out.append(LedgerEntry(kind=item.kind, transaction_id=transaction_id, data=data, sequence=item.block,
                                    reference=item.tx_hash, timestamp=times.get(item.block)))
         return out
@@ -793,13 +497,13 @@ class EvmLedger(Ledger):
         if not isinstance(tx, dict) or not isinstance(chain_receipt, dict) or tx.get("blockNumber") is None:
             return False
         try:
-            if receipt.sequence is not None and _quantity(tx["blockNumber"], "blockNumber") != receipt.sequence:
+            if receipt.sequence is not None and hex_quantity(tx["blockNumber"], "blockNumber") != receipt.sequence:
                 return False
-            if _quantity(chain_receipt.get("status", "0x1"), "status") != 1:
+            if hex_quantity(chain_receipt.get("status", "0x1"), "status") != 1:
                 return False
         except LedgerError:
             return False
-        if _lower(tx.get("from")) != await self.sender() or _lower(tx.get("to")) != self.anchor_address:
+        if lower_hex(tx.get("from")) != await self.sender() or lower_hex(tx.get("to")) != self.anchor_address:
             return False
         decoded = decode_entry(tx.get("input") or tx.get("data"))
         if decoded is None:
@@ -808,7 +512,7 @@ class EvmLedger(Ledger):
         expected = encode_entry(EntryKind.ANCHOR, record.transaction_id, record.as_dict())
         return (kind is EntryKind.ANCHOR and transaction_id == record.transaction_id
                 and data == json.loads(expected)["d"] and body == expected
-                and _sha256(body) == receipt.entry_hash)
+                and sha256_hex(body) == receipt.entry_hash)
 
     async def rebuild_index(self, from_block: int | None = None, to_block: int | None = None,
                             *, chunk: int = 100) -> int:
@@ -817,7 +521,7 @@ class EvmLedger(Ledger):
         the block of the first anchor you want back: a transaction whose anchor was not scanned stays unknown."""
         sender = await self.sender()
         first = self.start_block if from_block is None else from_block
-        last = _quantity(await self.rpc.call("eth_blockNumber"), "eth_blockNumber") if to_block is None \
+        last = hex_quantity(await self.rpc.call("eth_blockNumber"), "eth_blockNumber") if to_block is None \
             else to_block
         added = 0
         for start in range(first, last + 1, chunk):
@@ -836,7 +540,7 @@ class EvmLedger(Ledger):
         if decoded is None:
             return False
         kind, transaction_id, data, body = decoded
-        origin, target = _lower(tx.get("from")), _lower(tx.get("to"))
+        origin, target = lower_hex(tx.get("from")), lower_hex(tx.get("to"))
         if kind is EntryKind.PAYMENT:
             if origin != self.accounts.get(str(data.get("payer"))) or target != self.accounts.get(
                     str(data.get("payee"))):
@@ -844,8 +548,8 @@ class EvmLedger(Ledger):
         elif origin != sender or target != self.anchor_address:
             return False
         tx_hash = str(tx.get("hash", "")).lower()
-        position = _quantity(tx.get("transactionIndex"), "transactionIndex")
-        return self._add(transaction_id, _Indexed(tx_hash, block, position, kind, _sha256(body)))
+        position = hex_quantity(tx.get("transactionIndex"), "transactionIndex")
+        return self._add(transaction_id, _Indexed(tx_hash, block, position, kind, sha256_hex(body)))
 
     def capabilities(self) -> Capabilities:
         if self.confirmations <= 1:

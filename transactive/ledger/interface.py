@@ -3,6 +3,15 @@
 Backends are async, so the VTN can drive several without blocking; each states honestly what it offers
 (:class:`Capabilities`). Everything a backend cannot do raises :class:`LedgerError` (or a subclass), never
 a library's own exception: backends map those where they enter.
+
+Rules every backend follows (``tests/ledger/test_contract.py`` runs the same expectations against each):
+
+* a transaction id with no anchor on the ledger raises :class:`UnknownTransactionError` from every method
+  that takes one (``audit_trail`` included: it never returns an empty list); :meth:`Ledger.verify` of a
+  receipt that names nothing on the ledger is ``False``;
+* a second anchor for the same transaction id raises :class:`LedgerError`;
+* a payment request's status is :func:`payment_status` of what is due, what was paid, the deadline and now;
+* a backend that cannot reach its node, file or database raises :class:`LedgerUnavailableError`.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ __all__ = [
     "LedgerUnavailableError",
     "TamperedLedgerError",
     "UnknownTransactionError",
+    "payment_status",
 ]
 
 
@@ -44,6 +54,27 @@ class TamperedLedgerError(LedgerError):
     def __init__(self, message: str, *, index: int | None = None) -> None:
         super().__init__(message)
         self.index = index
+
+
+def payment_status(*, due: Decimal | int, paid: Decimal | int, deadline: datetime, now: datetime) -> PaymentStatus:
+    """The status of a payment request at ``now``: the one rule of every backend and of the settlement machine.
+
+    ====================================  ===========
+    what was paid (``paid``) by ``now``    status
+    ====================================  ===========
+    ``paid >= due``                        PAID       (a late full payment still settles)
+    ``0 < paid < due``                     UNDERPAID  (before and after the deadline alike)
+    nothing, ``now > deadline``            EXPIRED
+    nothing, ``now <= deadline``           PENDING
+    ====================================  ===========
+
+    ``due`` and ``paid`` are in one unit (the request's currency, or a backend's smallest unit, e.g. wei).
+    """
+    if paid >= due:
+        return PaymentStatus.PAID
+    if paid > 0:
+        return PaymentStatus.UNDERPAID
+    return PaymentStatus.EXPIRED if now > deadline else PaymentStatus.PENDING
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +100,8 @@ class Ledger(ABC):
 
     @abstractmethod
     async def anchor(self, record: TransactionRecord) -> Receipt:
-        """Put a transaction record on the ledger; durable before this returns."""
+        """Put a transaction record on the ledger; durable before this returns. A second anchor for the same
+        transaction id raises :class:`LedgerError`."""
 
     @abstractmethod
     async def record_delivery(self, transaction_id: str, party: str, quantity_kwh: Decimal,
@@ -90,6 +122,11 @@ class Ledger(ABC):
         entry, a ledger with native payments transfers the value. ``reference``: the backend's identifier of
         a payment already made elsewhere (an EVM transfer's transaction hash), read back and counted; with
         ``paid`` too, its amount must match.
+
+        The status is :func:`payment_status` of the latest request's amount, the payments counted for it, its
+        deadline and ``now``: PAID once everything is paid (even late), UNDERPAID while something but not
+        everything is paid (before or after the deadline), EXPIRED when nothing was paid by the deadline,
+        else PENDING. No payment request: :class:`LedgerError`; no anchor: :class:`UnknownTransactionError`.
         """
 
     @abstractmethod
@@ -99,11 +136,14 @@ class Ledger(ABC):
 
     @abstractmethod
     async def audit_trail(self, transaction_id: str) -> list[LedgerEntry]:
-        """Every entry about one transaction, in ledger order."""
+        """Every entry about one transaction, in ledger order (the anchor first); :class:`UnknownTransactionError`
+        when the transaction is not anchored."""
 
     @abstractmethod
     async def verify(self, record: TransactionRecord, receipt: Receipt) -> bool:
-        """Is this record on the ledger, unaltered, where the receipt says?"""
+        """Is this record on the ledger, unaltered, where the receipt says? Any mismatch (another record, an
+        altered one, a receipt of another entry or of nothing) is ``False``; an unreachable backend raises
+        :class:`LedgerUnavailableError`."""
 
     @abstractmethod
     def capabilities(self) -> Capabilities:

@@ -49,6 +49,7 @@ from transactive.ledger.interface import (
     LedgerError,
     LedgerUnavailableError,
     UnknownTransactionError,
+    payment_status,
 )
 from transactive.ledger.iota_rpc import IotaRpcError, IotaTransport
 from transactive.ledger.records import EntryKind, LedgerEntry, PaymentStatus, Receipt, TransactionRecord
@@ -298,6 +299,10 @@ def _checkpoint(response: Mapping[str, Any]) -> int | None:
     return int(value) if value is not None else None
 
 
+def _anchored(entries: Sequence[LedgerEntry]) -> bool:
+    return any(e.kind is EntryKind.ANCHOR for e in entries)
+
+
 def _timestamp(response: Mapping[str, Any]) -> datetime | None:
     value = response.get("timestampMs")
     return datetime.fromtimestamp(int(value) / 1000, tz=UTC) if value is not None else None
@@ -333,6 +338,7 @@ class IotaLedger(Ledger):
         self.checkpoint_wait_s = checkpoint_wait_s
         self.poll_interval_s = poll_interval_s
         self._lock = asyncio.Lock()  # one transaction at a time: each one changes the gas coin's version
+        self._anchoring: set[str] = set()  # transaction ids whose anchor is being written
 
     # -- capabilities -------------------------------------------------------------------------------
 
@@ -407,13 +413,18 @@ class IotaLedger(Ledger):
                        extra={"sender": self.signer.address, "target": str(self.anchor_target), "kind": kind.value})
 
     async def anchor(self, record: TransactionRecord) -> Receipt:
-        return await self._write(EntryKind.ANCHOR, record.transaction_id, record.as_dict())
+        """Anchor the record, unless this transaction id is already anchored (then :class:`LedgerError`)."""
+        txid = record.transaction_id
+        if txid in self._anchoring or _anchored(await self._entries(txid)):
+            raise LedgerError(f"transaction {txid!r} is already anchored")
+        self._anchoring.add(txid)
+        try:
+            return await self._write(EntryKind.ANCHOR, txid, record.as_dict())
+        finally:
+            self._anchoring.discard(txid)
 
     async def _require_anchor(self, transaction_id: str) -> list[LedgerEntry]:
-        trail = await self.audit_trail(transaction_id)
-        if not any(e.kind is EntryKind.ANCHOR for e in trail):
-            raise UnknownTransactionError(transaction_id)
-        return trail
+        return await self.audit_trail(transaction_id)
 
     async def record_delivery(self, transaction_id: str, party: str, quantity_kwh: Decimal,
                               measured_at: datetime) -> Receipt:
@@ -457,12 +468,8 @@ class IotaLedger(Ledger):
                 data.update(native=True, payee_address=payee, nanos=transfer[1])
             await self._write(EntryKind.PAYMENT, transaction_id, data, transfer=transfer)
             total += paid
-        owed = Decimal(request["amount"])
-        if total >= owed:
-            return PaymentStatus.PAID
-        if now > datetime.fromisoformat(request["deadline"]):
-            return PaymentStatus.UNDERPAID if total > 0 else PaymentStatus.EXPIRED
-        return PaymentStatus.PENDING
+        return payment_status(due=Decimal(request["amount"]), paid=total,
+                              deadline=datetime.fromisoformat(request["deadline"]), now=now)
 
     async def open_dispute(self, transaction_id: str, *, reason: str, opened_by: str,
                            details: dict[str, Any] | None = None) -> Receipt:
@@ -473,6 +480,15 @@ class IotaLedger(Ledger):
     # -- reading ------------------------------------------------------------------------------------
 
     async def audit_trail(self, transaction_id: str) -> list[LedgerEntry]:
+        """The entries about the transaction sent by this ledger's trusted senders, in checkpoint order;
+        :class:`UnknownTransactionError` when none of them is its anchor."""
+        entries = await self._entries(transaction_id)
+        if not _anchored(entries):
+            raise UnknownTransactionError(f"transaction {transaction_id!r} is not anchored")
+        return entries
+
+    async def _entries(self, transaction_id: str) -> list[LedgerEntry]:
+        """Every entry about the transaction from the trusted senders (scans their transactions)."""
         entries: list[LedgerEntry] = []
         for sender in self.senders:
             cursor: str | None = None

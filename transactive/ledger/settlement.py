@@ -23,6 +23,8 @@ The machine does no I/O: each input returns the :data:`Effect` s (ledger entries
 is what the ledger holds once they are written. :func:`execute` writes effects through any
 :class:`~transactive.ledger.interface.Ledger`, :func:`settle` drives a whole scenario, and :func:`replay`
 derives the state from a transaction's audit trail (what ``transactive ledger audit`` shows).
+:meth:`SettlementMachine.snapshot` and :meth:`SettlementMachine.restore` carry what a machine knows across
+a restart (the VTN logs the snapshot with each step).
 
 Parameters (:class:`SettlementParams`) are explicit: the payment window (deadline = time of the request
 + window), the delivery tolerance (absolute kWh and/or a fraction of the agreed quantity; when both are
@@ -33,14 +35,14 @@ The consumer (buyer) pays the producer (seller) the cleared price times the *del
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from transactive.ledger.interface import Ledger, LedgerError
+from transactive.ledger.interface import Ledger, LedgerError, payment_status
 from transactive.ledger.records import EntryKind, LedgerEntry, PaymentStatus, Receipt, TransactionRecord
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "Effect",
     "Event",
     "IllegalTransitionError",
+    "InvalidSnapshotError",
     "OpenDispute",
     "Payment",
     "Reading",
@@ -126,6 +129,10 @@ class IllegalTransitionError(LedgerError):
         super().__init__(f"illegal event {event.value!r} in state {state.value!r}{where}{hint}")
         self.state = state
         self.event = event
+
+
+class InvalidSnapshotError(LedgerError):
+    """A stored settlement snapshot that :meth:`SettlementMachine.restore` cannot accept; names the field."""
 
 
 class DeliveredRule(StrEnum):
@@ -240,6 +247,64 @@ class SettlementMachine:
         self.paid: Decimal = Decimal(0)
         self.history: list[tuple[State, Event, State]] = []
 
+    # -- snapshot and restore -----------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the machine knows besides its state and parameters, JSON-ready: ``readings`` (party ->
+        kWh), ``delivered_kwh``, ``amount_due``, ``deadline``, ``paid`` (decimals as strings, the deadline as
+        ISO 8601, None when not yet known). :meth:`restore` reads it back."""
+        return {
+            "readings": {party: str(q) for party, q in self.readings.items()},
+            "delivered_kwh": None if self.delivered_kwh is None else str(self.delivered_kwh),
+            "amount_due": None if self.amount_due is None else str(self.amount_due),
+            "deadline": None if self.deadline is None else self.deadline.isoformat(),
+            "paid": str(self.paid),
+        }
+
+    @classmethod
+    def restore(cls, record: TransactionRecord, params: SettlementParams | None, state: State | str,
+                snapshot: Mapping[str, Any]) -> SettlementMachine:
+        """The machine of ``record`` in ``state`` with what :meth:`snapshot` wrote; raises
+        :class:`InvalidSnapshotError` (naming the field) for a value of the wrong shape, or for one the state
+        cannot have (a reading by someone else than the parties, a payment state without an amount due)."""
+        where = f"settlement snapshot of {record.transaction_id}"
+        try:
+            target = State(state)
+        except ValueError:
+            raise InvalidSnapshotError(f"{where}: state: not a settlement state: {state!r}") from None
+        if not isinstance(snapshot, Mapping):
+            raise InvalidSnapshotError(f"{where}: not an object: {type(snapshot).__name__}")
+        missing = sorted(_SNAPSHOT_KEYS - snapshot.keys())
+        if missing:
+            raise InvalidSnapshotError(f"{where}: missing {', '.join(missing)}")
+        readings = snapshot["readings"]
+        if not isinstance(readings, Mapping):
+            raise InvalidSnapshotError(f"{where}: readings: not an object")
+        machine = cls(record, params, state=target)
+        for party, quantity in readings.items():
+            if party not in (record.seller, record.buyer):
+                raise InvalidSnapshotError(f"{where}: readings: {party!r} is not a party of the transaction")
+            machine.readings[party] = _snapshot_decimal(where, f"readings.{party}", quantity)
+        machine.delivered_kwh = _snapshot_optional_decimal(where, "delivered_kwh", snapshot["delivered_kwh"])
+        machine.amount_due = _snapshot_optional_decimal(where, "amount_due", snapshot["amount_due"])
+        machine.paid = _snapshot_decimal(where, "paid", snapshot["paid"])
+        deadline = snapshot["deadline"]
+        if deadline is not None:
+            try:
+                machine.deadline = datetime.fromisoformat(deadline)
+            except (TypeError, ValueError):
+                raise InvalidSnapshotError(f"{where}: deadline: not an ISO 8601 time: {deadline!r}") from None
+            if machine.deadline.tzinfo is None:
+                raise InvalidSnapshotError(f"{where}: deadline: needs a UTC offset: {deadline!r}")
+        parties = {"seller": record.seller, "buyer": record.buyer}
+        if set(machine.readings) != {parties[role] for role in _READINGS_IN[target]}:
+            raise InvalidSnapshotError(f"{where}: readings: {sorted(machine.readings)} in state {target.value}")
+        if target in _REQUESTED_STATES and (machine.amount_due is None or machine.deadline is None):
+            raise InvalidSnapshotError(f"{where}: amount_due and deadline are needed in state {target.value}")
+        if target is State.PAID and machine.paid < (machine.amount_due or 0):
+            raise InvalidSnapshotError(f"{where}: paid: {machine.paid} of {machine.amount_due} in state paid")
+        return machine
+
     # -- the table ----------------------------------------------------------------------------------
 
     def step(self, event: Event) -> State:
@@ -322,11 +387,7 @@ class SettlementMachine:
         """What :meth:`Ledger.confirm_payment` should say at ``now`` (None before a request)."""
         if self.amount_due is None or self.deadline is None:
             return None
-        if self.paid >= self.amount_due:
-            return PaymentStatus.PAID
-        if self.paid > 0:
-            return PaymentStatus.UNDERPAID
-        return PaymentStatus.EXPIRED if now > self.deadline else PaymentStatus.PENDING
+        return payment_status(due=self.amount_due, paid=self.paid, deadline=self.deadline, now=now)
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -378,6 +439,38 @@ class SettlementMachine:
             "currency": self.record.currency,
             "deadline": self.deadline.isoformat() if self.deadline else None,
         }
+
+
+_SNAPSHOT_KEYS = frozenset({"readings", "delivered_kwh", "amount_due", "deadline", "paid"})
+#: whose meter readings the machine holds in each state
+_READINGS_IN: dict[State, frozenset[str]] = {
+    State.AGREED: frozenset(),
+    State.ANCHORED: frozenset(),
+    State.SELLER_METERED: frozenset({"seller"}),
+    State.BUYER_METERED: frozenset({"buyer"}),
+    State.METERED: frozenset({"seller", "buyer"}),
+    State.PAYMENT_REQUESTED: frozenset({"seller", "buyer"}),
+    State.PAID: frozenset({"seller", "buyer"}),
+    State.DISPUTED: frozenset({"seller", "buyer"}),
+}
+#: states in which a payment was requested (an amount due and a deadline exist)
+_REQUESTED_STATES = frozenset({State.PAYMENT_REQUESTED, State.PAID})
+
+
+def _snapshot_decimal(where: str, name: str, value: Any) -> Decimal:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InvalidSnapshotError(f"{where}: {name}: not a decimal string: {value!r}")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise InvalidSnapshotError(f"{where}: {name}: not a decimal: {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise InvalidSnapshotError(f"{where}: {name}: must be a finite, non-negative number: {value!r}")
+    return number
+
+
+def _snapshot_optional_decimal(where: str, name: str, value: Any) -> Decimal | None:
+    return None if value is None else _snapshot_decimal(where, name, value)
 
 
 # ---- driving it through a ledger ------------------------------------------------------------------

@@ -27,14 +27,13 @@ between) is recognised from the ledger's audit trail and not written twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from dataclasses import replace
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
 
 from transactive.emix import Side
-from transactive.ledger import Ledger, LedgerError, TransactionRecord
+from transactive.ledger import Ledger, LedgerError, TransactionRecord, UnknownTransactionError
 from transactive.ledger.settlement import (
     DeliveredRule,
     Effect,
@@ -64,18 +63,10 @@ def transaction_record(config: MarketConfig, row: TransactionRow) -> Transaction
     )
 
 
-def _snapshot(machine: SettlementMachine) -> dict[str, Any]:
-    return {
-        "readings": {party: str(q) for party, q in machine.readings.items()},
-        "delivered_kwh": None if machine.delivered_kwh is None else str(machine.delivered_kwh),
-        "amount_due": None if machine.amount_due is None else str(machine.amount_due),
-        "deadline": None if machine.deadline is None else machine.deadline.isoformat(),
-        "paid": str(machine.paid),
-    }
-
-
-def _opt_decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(value)
+@dataclass
+class _TransactionLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0  #: holders and waiters
 
 
 class Settlement:
@@ -89,7 +80,8 @@ class Settlement:
         self.clock = clock
         self.params = params or SettlementParams()
         self.auto_pay = auto_pay
-        self._locks: dict[str, asyncio.Lock] = {}
+        #: one lock per transaction while someone holds or awaits it (then dropped: the dict stays small)
+        self._locks: dict[str, _TransactionLock] = {}
         #: the steps logged in one turn of the event loop, committed together
         self._log_batches: TurnBatcher[SettlementStep, None] = TurnBatcher(self._write_steps,
                                                                           name="transactive-settlement-log")
@@ -108,17 +100,11 @@ class Settlement:
         rule = DeliveredRule.SELLER if row.side is Side.SELL else DeliveredRule.BUYER
         params = replace(self.params, delivered=rule, meter_tolerance_kwh=None)
         steps = self.store.settlement_steps(transaction_id)
-        machine = SettlementMachine(transaction_record(self.config, row), params)
-        if steps:
-            last = steps[-1]
-            snap = last.snapshot
-            machine.state = State(last.state)
-            machine.readings = {p: Decimal(q) for p, q in snap["readings"].items()}
-            machine.delivered_kwh = _opt_decimal(snap["delivered_kwh"])
-            machine.amount_due = _opt_decimal(snap["amount_due"])
-            machine.deadline = None if snap["deadline"] is None else datetime.fromisoformat(snap["deadline"])
-            machine.paid = Decimal(snap["paid"])
-        return machine
+        record = transaction_record(self.config, row)
+        if not steps:
+            return SettlementMachine(record, params)
+        last = steps[-1]
+        return SettlementMachine.restore(record, params, last.state, last.snapshot)
 
     def state(self, transaction_id: str) -> State:
         steps = self.store.settlement_steps(transaction_id)
@@ -134,7 +120,7 @@ class Settlement:
         loop (the anchors of a gate's transactions, by concurrent workers) are group-committed: one store
         transaction and one fsync for all, each step in its own savepoint."""
         await self._log_batches.submit(SettlementStep(machine.record.transaction_id, 0, event, machine.state.value,
-                                                      self.clock(), _snapshot(machine)))  # seq: given when written
+                                                      self.clock(), machine.snapshot()))  # seq: given when written
 
     def _write_steps(self, steps: list[SettlementStep]) -> list[Exception | None]:
         results: list[Exception | None] = []
@@ -156,8 +142,21 @@ class Settlement:
         await execute(self.ledger, machine.record.transaction_id, effects)
         await self._log(machine, event)
 
-    def _lock(self, transaction_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(transaction_id, asyncio.Lock())
+    @asynccontextmanager
+    async def _lock(self, transaction_id: str) -> AsyncIterator[None]:
+        """Hold the transaction's lock (one step of a transaction at a time); the lock is forgotten when
+        nobody holds or awaits it any more."""
+        entry = self._locks.get(transaction_id)
+        if entry is None:
+            entry = self._locks[transaction_id] = _TransactionLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._locks[transaction_id]
 
     # -- steps -------------------------------------------------------------------------------------
 
@@ -177,8 +176,12 @@ class Settlement:
         try:
             await execute(self.ledger, machine.record.transaction_id, effects)
         except LedgerError:
-            if not await self.ledger.audit_trail(machine.record.transaction_id):
-                raise
+            try:
+                anchored = bool(await self.ledger.audit_trail(machine.record.transaction_id))
+            except UnknownTransactionError:
+                anchored = False
+            if not anchored:
+                raise  # the anchor's own error (not the audit trail's "unknown transaction")
             # already on the ledger (a crash between the ledger write and the log): just log it
         await self._log(machine, "anchor")
 
