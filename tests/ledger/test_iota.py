@@ -52,8 +52,8 @@ from transactive.ledger.iota import (  # noqa: E402
     decode_payload,
     encode_payload,
 )
+from transactive.ledger.iota_fake import FakeIotaTransport  # noqa: E402
 from transactive.ledger.iota_rpc import (  # noqa: E402
-    FakeIotaTransport,
     IotaRpcError,
     IotaTransport,
     JsonRpcTransport,

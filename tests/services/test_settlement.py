@@ -187,14 +187,12 @@ async def test_a_corrupt_logged_snapshot_is_refused_naming_the_field(tmp_path: P
 
 async def test_transaction_locks_are_dropped_once_nobody_holds_or_awaits_them(
         tmp_path: Path, config: MarketConfig, clock: ManualClock) -> None:
-    from transactive.vtn.clock import close_gate
-
     store = MemoryStore()
     async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:
         settlement = Settlement(store, ledger, config=config, clock=clock, auto_pay=False)
         service = VtnService(VtnCore(config, store, clock), settlement=settlement)
         _big_market(service.core, 20)
-        rows = (await close_gate(service, T)).transactions  # 40 transactions, anchored by concurrent workers
+        rows = (await service.close_gate(T)).transactions  # 40 transactions, anchored by concurrent workers
         assert len(rows) == 40
         assert settlement._locks == {}
         ids = [row.transaction_id for row in rows]

@@ -14,26 +14,21 @@ cannot be reached or is overloaded (HTTP 5xx/429, timeouts), :class:`IotaRpcErro
 node refused the request) for JSON-RPC error responses, and :class:`~transactive.ledger.interface.
 LedgerError` for answers that are not JSON-RPC -- never aiohttp's own exceptions.
 
-The in-memory fake node for unit tests, :class:`~transactive.ledger.iota_fake.FakeIotaTransport`, is also
-importable from here (loaded on first use).
+The in-memory fake node for unit tests is :class:`~transactive.ledger.iota_fake.FakeIotaTransport`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 
 from transactive.ledger.interface import LedgerUnavailableError
 from transactive.ledger.jsonrpc import HttpPoster, JsonRpcClient, RpcError, request_object
 
-if TYPE_CHECKING:
-    from transactive.ledger.iota_fake import FakeIotaTransport
-
 __all__ = [
     "IOTA_COIN_TYPE",
-    "FakeIotaTransport",
     "IotaRpcError",
     "IotaTransport",
     "JsonRpcTransport",
@@ -58,15 +53,6 @@ class IotaRpcError(RpcError, LedgerUnavailableError):
 
     def __init__(self, method: str, code: int, message: str, data: Any = None) -> None:
         super().__init__(code, message, data, method=method)
-
-
-def __getattr__(name: str) -> Any:
-    """The fake node is test support: loaded only when asked for (it imports this module)."""
-    if name == "FakeIotaTransport":
-        from transactive.ledger.iota_fake import FakeIotaTransport
-
-        return FakeIotaTransport
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,8 +19,9 @@ itself after the second meter reading (``request_payment`` / ``delivery_mismatch
 (``full_payment`` / ``partial_payment`` / ``underpayment``). An event that the table does not allow in the
 current state raises :class:`IllegalTransitionError`, naming both.
 
-The machine does no I/O: each input returns the :data:`Effect` s (ledger entries to write) and the state
-is what the ledger holds once they are written. :func:`execute` writes effects through any
+The machine does no I/O: each input returns the :data:`Effect` s (ledger entries to write,
+:mod:`transactive.ledger.effects`) and the state is what the ledger holds once they are written.
+:func:`execute` writes effects through any
 :class:`~transactive.ledger.interface.Ledger`, :func:`settle` drives a whole scenario, and :func:`replay`
 derives the state from a transaction's audit trail (what ``transactive ledger audit`` shows).
 :meth:`SettlementMachine.snapshot` and :meth:`SettlementMachine.restore` carry what a machine knows across
@@ -35,13 +36,22 @@ The consumer (buyer) pays the producer (seller) the cleared price times the *del
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from transactive.ledger.effects import (
+    AnchorRecord,
+    Effect,
+    OpenDispute,
+    RecordDelivery,
+    RecordPayment,
+    RequestPayment,
+    execute,
+)
 from transactive.ledger.interface import Ledger, LedgerError, payment_status
 from transactive.ledger.records import EntryKind, LedgerEntry, PaymentStatus, Receipt, TransactionRecord
 
@@ -189,47 +199,6 @@ class SettlementParams:
         if self.tolerance_rel is not None:
             parts.append(self.tolerance_rel * agreed_kwh)
         return max(parts)
-
-
-# ---- effects: the ledger entries to write, one per step -------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AnchorRecord:
-    record: TransactionRecord
-
-
-@dataclass(frozen=True, slots=True)
-class RecordDelivery:
-    party: str
-    quantity_kwh: Decimal
-    measured_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RequestPayment:
-    amount: Decimal
-    currency: str
-    payer: str
-    payee: str
-    deadline: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RecordPayment:
-    amount: Decimal
-    now: datetime
-    reference: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OpenDispute:
-    reason: str
-    opened_by: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-Effect = AnchorRecord | RecordDelivery | RequestPayment | RecordPayment | OpenDispute
 
 
 class SettlementMachine:
@@ -474,27 +443,6 @@ def _snapshot_optional_decimal(where: str, name: str, value: Any) -> Decimal | N
 
 
 # ---- driving it through a ledger ------------------------------------------------------------------
-
-
-async def execute(ledger: Ledger, transaction_id: str, effects: Iterable[Effect]) -> list[Receipt | PaymentStatus]:
-    """Write effects through ``ledger``, in order; one receipt (or payment status) per effect."""
-    out: list[Receipt | PaymentStatus] = []
-    for effect in effects:
-        if isinstance(effect, AnchorRecord):
-            out.append(await ledger.anchor(effect.record))
-        elif isinstance(effect, RecordDelivery):
-            out.append(await ledger.record_delivery(transaction_id, effect.party, effect.quantity_kwh,
-                                                    effect.measured_at))
-        elif isinstance(effect, RequestPayment):
-            out.append(await ledger.request_payment(transaction_id, amount=effect.amount, currency=effect.currency,
-                                                    payer=effect.payer, payee=effect.payee, deadline=effect.deadline))
-        elif isinstance(effect, RecordPayment):
-            out.append(await ledger.confirm_payment(transaction_id, now=effect.now, paid=effect.amount,
-                                                    reference=effect.reference))
-        else:
-            out.append(await ledger.open_dispute(transaction_id, reason=effect.reason, opened_by=effect.opened_by,
-                                                 details=effect.details))
-    return out
 
 
 @dataclass(frozen=True, slots=True)
