@@ -10,6 +10,7 @@ import pytest
 from transactive.ei.cts.registration import EiCreatePartyRegistration
 from transactive.ei.cts.tender import EiCreateTender, EiTender
 from transactive.emix import Product, energy_stream_product, energy_tender_product
+from transactive.protocol.identity import KeyProof, PartyIdentity
 from transactive.services import ManualClock, MarketConfig, MemoryStore, VtnCore
 from transactive.services.store import Store
 
@@ -42,8 +43,25 @@ def core(config: MarketConfig, store: Store, clock: ManualClock) -> VtnCore:
     return VtnCore(config, store, clock)
 
 
+#: one key per party name, for the whole test session (a party id is bound to its key for good)
+_KEYS: dict[str, PartyIdentity] = {}
+
+
+def identity_of(party: str) -> PartyIdentity:
+    """The key the tests register ``party`` with (the same one every time)."""
+    if party not in _KEYS:
+        _KEYS[party] = PartyIdentity.generate()
+    return _KEYS[party]
+
+
+def proof_of(party: str, at: datetime = T) -> KeyProof:
+    """What a transport hands the core once it has checked ``party``'s signature."""
+    return KeyProof(identity_of(party).public, at)
+
+
 def register(core: VtnCore, party: str) -> str:
-    reply = core.handle(EiCreatePartyRegistration(request_id=f"reg-{party}", registree_party_id=party))
+    reply = core.handle(EiCreatePartyRegistration(request_id=f"reg-{party}", registree_party_id=party),
+                        proof=proof_of(party))
     token = reply.registration_id  # type: ignore[attr-defined]
     assert isinstance(token, str)
     return token

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.services.conftest import MARKET, register
+from tests.services.conftest import MARKET, proof_of, register
 from transactive.codec import decode, encode_json, encode_xml, parse_xml
 from transactive.ei.cts.market_context import EiRequestEiMarketContext
 from transactive.ei.cts.registration import (
@@ -16,13 +16,14 @@ from transactive.ei.cts.registration import (
     EiRequestPartyRegistration,
 )
 from transactive.errors import ProtocolError
+from transactive.protocol.identity import KeyProof
 from transactive.schemas import validate
 from transactive.services import MarketConfig, TxReplyEiMarketContext, VtnCore
 from transactive.services.examples import examples
 
 
 def test_registration_issues_a_token_that_is_the_registration_id(core: VtnCore) -> None:
-    reply = core.handle(EiCreatePartyRegistration(request_id="r1", registree_party_id="pv-1"))
+    reply = core.handle(EiCreatePartyRegistration(request_id="r1", registree_party_id="pv-1"), proof=proof_of("pv-1"))
     assert isinstance(reply, EiCreatedPartyRegistration)
     assert reply.response.ok
     assert reply.registrar_party_id == "market-lme"
@@ -34,7 +35,7 @@ def test_registration_issues_a_token_that_is_the_registration_id(core: VtnCore) 
 
 def test_the_same_registration_request_twice_returns_the_same_registration(core: VtnCore) -> None:
     msg = EiCreatePartyRegistration(request_id="r1", registree_party_id="pv-1")
-    assert core.handle(msg) == core.handle(msg)
+    assert core.handle(msg, proof=proof_of("pv-1")) == core.handle(msg, proof=proof_of("pv-1"))
     assert core.registered_parties() == ["pv-1"]
 
 
@@ -44,9 +45,10 @@ def test_re_registering_with_the_token_returns_the_same_registration(core: VtnCo
     assert again.registration_id == token  # type: ignore[attr-defined]
 
 
-def _refusal(core: VtnCore, message: object, token: str | None) -> tuple[int, str | None]:
+def _refusal(core: VtnCore, message: object, token: str | None, proof: KeyProof | None = None
+             ) -> tuple[int, str | None]:
     with pytest.raises(ProtocolError) as info:
-        core.handle(message, token=token)  # type: ignore[arg-type]
+        core.handle(message, token=token, proof=proof)  # type: ignore[arg-type]
     return info.value.response_code, info.value.field
 
 
@@ -62,7 +64,7 @@ def _refusal(core: VtnCore, message: object, token: str | None) -> tuple[int, st
 def test_registration_refusals_carry_code_and_field(core: VtnCore, case: str, code: int, field: str) -> None:
     token = register(core, "pv-1")
     message, tok = {
-        "someone else registers a registered party": (
+        "someone else registers a registered party": (  # with a key of their own
             EiCreatePartyRegistration(request_id="x", registree_party_id="pv-1"), None),
         "no registree": (EiCreatePartyRegistration(request_id="x"), None),
         "request without token": (
@@ -78,7 +80,8 @@ def test_registration_refusals_carry_code_and_field(core: VtnCore, case: str, co
         "market context of another market": (
             EiRequestEiMarketContext(request_id="x", market_contexts=("https://other.example.com/m",)), None),
     }[case]
-    assert _refusal(core, message, tok) == (code, field)
+    proof = proof_of("intruder") if isinstance(message, EiCreatePartyRegistration) else None
+    assert _refusal(core, message, tok, proof) == (code, field)
 
 
 def test_request_and_cancel_registration(core: VtnCore) -> None:
@@ -95,8 +98,9 @@ def test_request_and_cancel_registration(core: VtnCore) -> None:
     assert core.handle(cancel, token=token) == done  # replay: same answer
     assert _refusal(core, EiRequestPartyRegistration(request_id="q2", registree_party_id="pv-1",
                                                      requestor_party_id="pv-1"), token) == (463, "ei:partyID")
-    # a cancelled party may register again (a new request id), with a new token
-    again = core.handle(EiCreatePartyRegistration(request_id="reg-2", registree_party_id="pv-1"))
+    # a cancelled party may register again (a new request id, its own key), with a new token
+    again = core.handle(EiCreatePartyRegistration(request_id="reg-2", registree_party_id="pv-1"),
+                        proof=proof_of("pv-1"))
     assert again.registration_id not in (None, token)  # type: ignore[attr-defined]
 
 

@@ -25,12 +25,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
+from pydantic import Field
+
 from transactive.ei.cts.market_context import EiMarketContext
 from transactive.ei.cts.responses import EiResponse
 from transactive.emix.base import Currency, PositiveDuration
 from transactive.model import DateTime, Family, Model, NonEmptyStr, Xml, XsDecimal
 from transactive.model.namespaces import CTS_NS
 from transactive.model.registry import message
+
+#: a count of at least one (``xs:positiveInteger``, bounded like ``xs:unsignedInt``)
+PositiveInt = Annotated[int, Field(ge=1, le=4_294_967_295)]
 
 __all__ = [
     "TX",
@@ -113,6 +118,14 @@ class MarketRules(TxModel):
     max_price: Annotated[XsDecimal, Xml("tx:maxPrice")]
     grid_buy_price: Annotated[XsDecimal | None, Xml("tx:gridBuyPrice")] = None
     grid_sell_price: Annotated[XsDecimal | None, Xml("tx:gridSellPrice")] = None
+    #: the most tenders one ``eiCreateTender`` may carry
+    max_tenders: Annotated[PositiveInt | None, Xml("tx:maxTendersPerRequest")] = None
+    #: the most intervals one stream tender may span
+    max_stream_intervals: Annotated[PositiveInt | None, Xml("tx:maxStreamIntervals")] = None
+    #: how far ahead of now a tendered interval may start
+    horizon: Annotated[PositiveDuration | None, Xml("tx:horizon")] = None
+    #: the key the VTN signs its notices with (``ed25519:<base64url>``, see transactive.protocol.identity)
+    signing_key: Annotated[NonEmptyStr | None, Xml("tx:signingKey")] = None
 
 
 @message

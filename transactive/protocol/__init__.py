@@ -6,7 +6,8 @@
 * :mod:`.replies` — ``ei:eiResponse`` in and out: the error reply for any request, :func:`check_reply`;
 * :mod:`.market` — :class:`MarketConfig`: the market's rules as a VTN runs them and a VEN reads them from the
   market-context reply, with the interval grid and the scales tenders are snapped to;
-* :mod:`.clock` — the injected clock, and :class:`TimeMapping` / :class:`MarketClock`: the market's time line.
+* :mod:`.clock` — the injected clock, and :class:`TimeMapping` / :class:`MarketClock`: the market's time line;
+* :mod:`.identity` — party keys, signed requests and notices, what a party id may be.
 
 The wire formats (media types, encode/decode by format) are :mod:`transactive.codec.wire`.
 
@@ -17,6 +18,7 @@ and cores): a device vendor who installs the VEN side loads nothing of the serve
 from transactive.protocol.clock import Clock, ManualClock, MarketClock, TimeMapping, system_clock
 from transactive.protocol.errors import (
     ConflictError,
+    ForgedNoticeError,
     InvalidIdError,
     NotAllowedError,
     NotAuthorizedError,
@@ -32,6 +34,7 @@ __all__ = [
     "EPOCH",
     "Clock",
     "ConflictError",
+    "ForgedNoticeError",
     "InvalidIdError",
     "ManualClock",
     "MarketClock",

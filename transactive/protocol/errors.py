@@ -16,7 +16,8 @@ the wire name, e.g. ``ei:eiTender[1]/emix:product/emix:quantity``)::
         ├── ConflictError                409  an id re-used with different content
         └── NotAllowedError              451  a payload the VTN does not accept as a request
 
-:class:`RequestRefusedError` is what a *client* raises when a reply carries a non-2xx ``eiResponse``.
+:class:`RequestRefusedError` is what a *client* raises when a reply carries a non-2xx ``eiResponse``, and
+:class:`ForgedNoticeError` what it raises for a notice whose signature does not verify.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from transactive.errors import FieldError, RemoteProtocolError, ResponseCode
 
 __all__ = [
     "ConflictError",
+    "ForgedNoticeError",
     "InvalidIdError",
     "NotAllowedError",
     "NotAuthorizedError",
@@ -67,6 +69,12 @@ class ConflictError(ServiceError):
 
 class NotAllowedError(ServiceError):
     default_code = ResponseCode.NOT_ALLOWED
+
+
+class ForgedNoticeError(RemoteProtocolError):
+    """A notice that does not carry a valid signature by the VTN's key (463): a client drops it."""
+
+    default_code = ResponseCode.NOT_AUTHORIZED
 
 
 class RequestRefusedError(RemoteProtocolError):

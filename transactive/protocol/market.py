@@ -19,8 +19,10 @@ time zone                  ``xcal:timeZone`` ``UTC``; tenders for non-standard t
 **extension**              ``tx:marketRules``: ``tx:marketPartyID``, ``tx:mechanism`` (``uniform`` |
                            ``pay-as-bid``), ``tx:interval``, ``tx:gateClosure`` (lead time before an interval
                            starts), ``tx:quantityScale``, ``tx:priceScale``, ``tx:minQuantityKWh``,
-                           ``tx:maxQuantityKWh``, ``tx:minPrice``, ``tx:maxPrice`` (the reserve band), and
-                           ``tx:gridBuyPrice``/``tx:gridSellPrice`` when the main grid is the reserve
+                           ``tx:maxQuantityKWh``, ``tx:minPrice``, ``tx:maxPrice`` (the reserve band),
+                           ``tx:gridBuyPrice``/``tx:gridSellPrice`` when the main grid is the reserve, the
+                           request limits ``tx:maxTendersPerRequest``, ``tx:maxStreamIntervals`` and
+                           ``tx:horizon``, and ``tx:signingKey`` (what the VTN's notices are signed with)
 =========================  =====================================================================================
 
 :meth:`MarketConfig.from_reply` reads the configuration back, so a VEN learns the market from the reply;
@@ -33,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
 
 from transactive.codec import pin
 from transactive.ei.cts.market_context import EiMarketContext, EiReplyEiMarketContext
@@ -81,6 +84,14 @@ class MarketConfig:
     max_price: Decimal = Decimal("10")
     mechanism: Mechanism = Mechanism.UNIFORM
     reserve: ReservePrices | None = field(default=None)
+    #: the most tenders one ``eiCreateTender`` may carry
+    max_tenders: int = 100
+    #: the most intervals one stream tender may span (a week of 15-minute intervals)
+    max_stream_intervals: int = 672
+    #: how far ahead of now a tendered interval may start
+    horizon: timedelta = timedelta(days=7)
+    #: the key the VTN signs its notices with (``ed25519:<base64url>``; None: notices are not signed)
+    signing_key: str | None = None
     # the immutable parts of the market-context reply, built once (every VEN asks for them)
     _terms: StandardTerms = field(init=False, repr=False, compare=False)
     _context: EiMarketContext = field(init=False, repr=False, compare=False)
@@ -94,6 +105,8 @@ class MarketConfig:
             raise ValueError("quantity_scale and price_scale must be positive")
         if not 0 < self.min_quantity_kwh <= self.max_quantity_kwh:
             raise ValueError("need 0 < min_quantity_kwh <= max_quantity_kwh")
+        if self.max_tenders < 1 or self.max_stream_intervals < 1 or self.horizon <= self.interval:
+            raise ValueError("need max_tenders >= 1, max_stream_intervals >= 1 and a horizon longer than an interval")
         if not 0 <= self.min_price <= self.max_price:
             raise ValueError("need 0 <= min_price <= max_price (ledger records refuse negative prices)")
         reserve = self.reserve
@@ -200,6 +213,10 @@ class MarketConfig:
             max_price=self.max_price,
             grid_buy_price=Decimal(repr(self.reserve.grid_buy)) if self.reserve else None,
             grid_sell_price=Decimal(repr(self.reserve.grid_sell)) if self.reserve else None,
+            max_tenders=self.max_tenders,
+            max_stream_intervals=self.max_stream_intervals,
+            horizon=self.horizon,
+            signing_key=self.signing_key,
         )
 
     def reply(self, response: EiResponse) -> TxReplyEiMarketContext:
@@ -218,6 +235,10 @@ class MarketConfig:
         if context is None or rules is None or context.standard_terms is None:
             raise ValueError("the reply carries no market context (an error reply?)")
         terms = context.standard_terms
+        # the request limits, when the market states them (else this side's defaults)
+        limits: dict[str, Any] = {name: value for name, value in (
+            ("max_tenders", rules.max_tenders), ("max_stream_intervals", rules.max_stream_intervals),
+            ("horizon", rules.horizon)) if value is not None}
         reserve = None
         if rules.grid_buy_price is not None and rules.grid_sell_price is not None:
             reserve = ReservePrices(grid_buy=float(rules.grid_buy_price), grid_sell=float(rules.grid_sell_price))
@@ -236,6 +257,8 @@ class MarketConfig:
             max_price=rules.max_price,
             mechanism=Mechanism(rules.mechanism),
             reserve=reserve,
+            signing_key=rules.signing_key,
+            **limits,
         )
 
 

@@ -11,11 +11,26 @@ from transactive.ei.cts.responses import EiResponse
 from transactive.model import Model
 from transactive.protocol.clock import Clock
 from transactive.protocol.errors import ConflictError, NotAuthorizedError
+from transactive.protocol.identity import KeyProof
 from transactive.protocol.market import MarketConfig
 from transactive.protocol.replies import ok_response
 from transactive.services.store import Registration, Store, StoredReply
 
-__all__ = ["ServiceContext", "digest"]
+__all__ = ["Credentials", "ServiceContext", "digest"]
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a request came with: the bearer ``token`` registration issued, and/or a checked signature
+    (``proof``: the transport verified that a key signed the request's bytes, see
+    :mod:`transactive.protocol.identity`)."""
+
+    token: str | None = None
+    proof: KeyProof | None = None
+
+
+#: no credentials at all
+ANONYMOUS = Credentials()
 
 
 def digest(message: Model) -> str:
@@ -41,6 +56,16 @@ class ServiceContext:
         if registration is None or not registration.active:
             raise NotAuthorizedError("not registered: register with eiCreatePartyRegistration and present "
                                      "the registration's token", field="ei:partyID")
+        return registration
+
+    def owner(self, token: str | None, party_id: str, field: str) -> Registration:
+        """The registration of ``party_id`` that ``token`` is, active or cancelled, else 463 naming ``field``:
+        who may see the replies to the requests that party made (a new request needs an active one,
+        :meth:`authorize`)."""
+        registration = self.store.registration_by_token(token) if token else None
+        if registration is None or registration.party_id != party_id:
+            raise NotAuthorizedError("not the party's token: requests and their replies are the party's own",
+                                     field=field)
         return registration
 
     def authorize(self, token: str | None, party_id: str, field: str) -> Registration:

@@ -24,13 +24,14 @@ from transactive.errors import ProtocolError
 from transactive.model import Model
 from transactive.protocol.clock import Clock
 from transactive.protocol.errors import NotAllowedError, NotAuthorizedError
+from transactive.protocol.identity import KeyProof
 from transactive.protocol.market import MarketConfig
 from transactive.protocol.replies import error_reply
-from transactive.services.context import ServiceContext
+from transactive.services.context import ANONYMOUS, Credentials, ServiceContext
 from transactive.services.gate import GateResult, close_gate, gate_result, net_position
 from transactive.services.lifecycle import TenderStatus
 from transactive.services.positions import Position, position
-from transactive.services.requests import HANDLERS, MUTATING
+from transactive.services.requests import BY_PAYLOAD, HANDLERS, MUTATING
 from transactive.services.store import GateRow, Registration, Store, StoreError, TransactionRow
 
 __all__ = ["HANDLERS", "MUTATING", "VtnCore"]
@@ -45,26 +46,34 @@ class VtnCore:
         self.clock = clock
         self._ctx = ServiceContext(config, store, clock)
 
-    def handle(self, message: Model, *, token: str | None = None) -> Model:
-        """The reply to a request; refusals raise :class:`~transactive.errors.ProtocolError` subclasses
-        carrying the EI response code and the offending field. Durable before it returns."""
-        handler = HANDLERS.get(type(message))
-        if handler is None:
+    def handle(self, message: Model, *, token: str | None = None, proof: KeyProof | None = None,
+               auth: Credentials | None = None) -> Model:
+        """The reply to a request made with ``token`` and/or a checked signature ``proof`` (or both in
+        ``auth``); refusals raise :class:`~transactive.errors.ProtocolError` subclasses carrying the EI
+        response code and the offending field. Durable before it returns.
+
+        A writing request's requester must first prove it is the party owning the request (its token, or
+        for a registration its key): only then is the reply to an earlier request with the same id looked up,
+        so a stored reply (a registration's carries the token) goes to its owner only, and a 409 tells no one
+        else that an id exists."""
+        kind = BY_PAYLOAD.get(type(message))
+        if kind is None:
             raise NotAllowedError(f"{type(message).__tag__} is not a request this VTN accepts", field="/")
-        owner_field = MUTATING.get(type(message))
-        if owner_field is None:
-            return handler(self._ctx, message, token)
-        owner = getattr(message, owner_field) or ""
-        request_id: str = getattr(message, "request_id")  # noqa: B009  (every mutating payload has one)
+        if auth is None:
+            auth = Credentials(token, proof) if token is not None or proof is not None else ANONYMOUS
+        if kind.owner is None:
+            return kind.handler(self._ctx, message, auth)
+        request_id: str = getattr(message, "request_id")  # noqa: B009  (every writing payload has one)
         with self.store.transaction():
+            owner = kind.owner_of(self._ctx, message, auth)
             replayed = self._ctx.replayed(owner, request_id, message)
             if replayed is not None:
                 return replayed
-            reply = handler(self._ctx, message, token)
+            reply = kind.handler(self._ctx, message, auth)
             self._ctx.remember(owner, request_id, message, reply)
         return reply
 
-    def handle_many(self, requests: Sequence[tuple[Model, str | None]]) -> list[Model | Exception]:
+    def handle_many(self, requests: Sequence[tuple[Model, Credentials]]) -> list[Model | Exception]:
         """Handle several requests in **one** store transaction (group commit: one fsync for all), each in its
         own savepoint, in order. Per request: its reply, or the exception :meth:`handle` raised (its writes
         undone, the others unaffected). Nothing is durable before this returns; if the commit fails, every
@@ -72,20 +81,20 @@ class VtnCore:
         results: list[Model | Exception] = []
         try:
             with self.store.transaction():
-                for message, token in requests:
+                for message, auth in requests:
                     try:
-                        results.append(self.handle(message, token=token))
+                        results.append(self.handle(message, auth=auth))
                     except Exception as exc:  # handed to that request's caller, who re-raises it
                         results.append(exc)
         except StoreError as exc:
             return [exc] * len(requests)
         return results
 
-    def answer(self, message: Model, *, token: str | None = None) -> Model:
+    def answer(self, message: Model, *, token: str | None = None, proof: KeyProof | None = None) -> Model:
         """Like :meth:`handle`, but a refusal comes back as the request's reply payload with the error's
         code and field in its ``ei:eiResponse`` (what a transport sends)."""
         try:
-            return self.handle(message, token=token)
+            return self.handle(message, token=token, proof=proof)
         except ProtocolError as error:
             return self.error_reply(message, error)
 

@@ -24,7 +24,7 @@ from transactive.protocol.errors import (
     OutOfSequenceError,
     OutsideLimitsError,
 )
-from transactive.services.context import ServiceContext
+from transactive.services.context import Credentials, ServiceContext
 from transactive.services.store import DeliveryRow
 
 __all__ = ["create_delivery", "delivery_quantity"]
@@ -40,8 +40,8 @@ def delivery_quantity(delivery: Delivery) -> Decimal | None:
     return sum((Decimal(repr(q)) for q in quantities), Decimal(0)) if quantities else None
 
 
-def create_delivery(ctx: ServiceContext, msg: EiCreateDelivery, token: str | None) -> EiCreatedDelivery:
-    reg = ctx.authorize(token, msg.requestor_party_id, "ei:requestorPartyID")
+def create_delivery(ctx: ServiceContext, msg: EiCreateDelivery, auth: Credentials) -> EiCreatedDelivery:
+    reg = ctx.authorize(auth.token, msg.requestor_party_id, "ei:requestorPartyID")
     now = ctx.now()
     rows: list[tuple[Delivery, DeliveryRow, bool]] = []
     for i, delivery in enumerate(msg.deliveries, 1):

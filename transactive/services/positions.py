@@ -17,7 +17,7 @@ from decimal import Decimal
 from transactive.ei.ext import EiReplyPosition, EiRequestPosition, PositionInterval
 from transactive.emix import Side
 from transactive.protocol.errors import NotAuthorizedError
-from transactive.services.context import ServiceContext
+from transactive.services.context import Credentials, ServiceContext
 from transactive.services.store import Store, TransactionRow
 
 __all__ = ["Position", "position", "request_position"]
@@ -63,8 +63,8 @@ def position(store: Store, party_id: str, start: datetime, end: datetime) -> Pos
                     intervals=lines)
 
 
-def request_position(ctx: ServiceContext, msg: EiRequestPosition, token: str | None) -> EiReplyPosition:
-    reg = ctx.authenticate(token)
+def request_position(ctx: ServiceContext, msg: EiRequestPosition, auth: Credentials) -> EiReplyPosition:
+    reg = ctx.authenticate(auth.token)
     if msg.party_id != reg.party_id:
         raise NotAuthorizedError("a party may only see its own position", field="ei:partyID")
     pos = position(ctx.store, reg.party_id, msg.dtstart, msg.dtstart + msg.duration)

@@ -13,7 +13,7 @@ from transactive.ei.cts.quote import EiCreateQuote, EiQuote, EiReplyQuote, EiReq
 from transactive.emix import Side, TransactiveState, energy_tender_product
 from transactive.protocol.errors import InvalidIdError
 from transactive.protocol.market import MarketConfig
-from transactive.services.context import ServiceContext
+from transactive.services.context import Credentials, ServiceContext
 from transactive.services.store import GateRow
 
 __all__ = ["QUOTE_HISTORY", "quote_id", "quote_message", "quote_model", "request_quote", "stamp"]
@@ -49,8 +49,8 @@ def quote_message(config: MarketConfig, quote: EiQuote, subscriber: str) -> EiCr
                          subscriber_party_id=subscriber, quotes=(quote,))
 
 
-def request_quote(ctx: ServiceContext, msg: EiRequestQuote, token: str | None) -> EiReplyQuote:
-    ctx.authorize(token, msg.requestor_party_id, "ei:requestorPartyID")
+def request_quote(ctx: ServiceContext, msg: EiRequestQuote, auth: Credentials) -> EiReplyQuote:
+    ctx.authorize(auth.token, msg.requestor_party_id, "ei:requestorPartyID")
     if msg.publisher_party_id != ctx.config.market_party_id:
         raise InvalidIdError(f"the publisher is {ctx.config.market_party_id!r}", field="ei:publisherPartyID")
     for i, uri in enumerate(msg.market_contexts, 1):

@@ -24,23 +24,30 @@ from transactive.ei.cts.tender import EiCancelTender, EiCreateTender, EiRequestT
 from transactive.ei.cts.transaction import EiRequestTransaction
 from transactive.ei.ext import EiRequestPosition
 from transactive.model import Model
-from transactive.services.context import ServiceContext
+from transactive.services.context import Credentials, ServiceContext
 from transactive.services.deliveries import create_delivery
 from transactive.services.positions import request_position
 from transactive.services.quotes import request_quote
 from transactive.services.registration import (
     cancel_registration,
     create_registration,
+    registree,
     request_market_context,
     request_registration,
 )
 from transactive.services.tenders import cancel_tender, create_tender, request_tender
 from transactive.services.transactions import request_transaction
 
-__all__ = ["FACETS", "HANDLERS", "MUTATING", "REQUESTS", "Handler", "RequestKind"]
+__all__ = ["BY_PAYLOAD", "FACETS", "HANDLERS", "MUTATING", "REQUESTS", "Handler", "Identify", "RequestKind"]
 
-#: ``(context, message, token) -> reply``; refusals raise ``ProtocolError`` subclasses
-Handler = Callable[[ServiceContext, Any, str | None], Model]
+#: ``(context, message, credentials) -> reply``; refusals raise ``ProtocolError`` subclasses
+Handler = Callable[[ServiceContext, Any, Credentials], Model]
+#: ``(context, message, credentials) -> the party owning the request``, after proving the requester is it
+Identify = Callable[[ServiceContext, Any, Credentials], str]
+
+#: the wire name of each owner attribute
+_WIRE = {"registree_party_id": "ei:registreePartyID", "party_id": "ei:partyID",
+         "requestor_party_id": "ei:requestorPartyID"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +61,28 @@ class RequestKind:
     #: for a writing request, the attribute naming the party that owns its ``requestID`` (idempotency key
     #: ``(party, requestID)``); None for a request that only reads
     owner: str | None = None
+    #: for a writing request, how the requester proves it is the owner (default: a token of the owner's, also
+    #: a cancelled one: it may read the replies to its own requests); run before the reply to an earlier
+    #: request with the same id is looked up, so that reply goes to its owner only
+    identify: Identify | None = None
 
     @property
     def writes(self) -> bool:
         return self.owner is not None
 
+    def owner_of(self, ctx: ServiceContext, message: Model, auth: Credentials) -> str:
+        """The party owning this writing request; 463 (naming the owner field) unless the credentials are
+        that party's."""
+        if self.identify is not None:
+            return self.identify(ctx, message, auth)
+        assert self.owner is not None
+        party = getattr(message, self.owner) or ""
+        return ctx.owner(auth.token, party, _WIRE[self.owner]).party_id
+
 
 #: every request, in the order the documentation lists them
 REQUESTS: tuple[RequestKind, ...] = (
-    RequestKind(EiCreatePartyRegistration, "registration", create_registration, "registree_party_id"),
+    RequestKind(EiCreatePartyRegistration, "registration", create_registration, "registree_party_id", registree),
     RequestKind(EiRequestPartyRegistration, "registration", request_registration),
     RequestKind(EiCancelPartyRegistration, "registration", cancel_registration, "registree_party_id"),
     RequestKind(EiRequestEiMarketContext, "market-context", request_market_context),
@@ -75,7 +95,10 @@ REQUESTS: tuple[RequestKind, ...] = (
     RequestKind(EiRequestPosition, "position", request_position),
 )
 
-#: request payload → handler ``(context, message, token) -> reply``
+#: request payload → its row
+BY_PAYLOAD: dict[type[Model], RequestKind] = {r.payload: r for r in REQUESTS}
+
+#: request payload → handler ``(context, message, credentials) -> reply``
 HANDLERS: dict[type[Model], Handler] = {r.payload: r.handler for r in REQUESTS}
 
 #: writing request payload → the field naming the party that owns its ``requestID``

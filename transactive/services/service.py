@@ -31,10 +31,12 @@ from decimal import Decimal
 from transactive.ei.cts.delivery import EiCreateDelivery
 from transactive.errors import ProtocolError
 from transactive.model import Model
-from transactive.protocol.clock import Clock
+from transactive.protocol.clock import Clock, system_clock
+from transactive.protocol.identity import KeyProof, PartyIdentity, verify_request
 from transactive.protocol.market import MarketConfig
 from transactive.protocol.replies import reply_response
 from transactive.services.batching import TurnBatcher
+from transactive.services.context import ANONYMOUS, Credentials
 from transactive.services.core import MUTATING, VtnCore
 from transactive.services.gate import GateResult
 from transactive.services.settlement import Settlement
@@ -49,13 +51,24 @@ NoticeListener = Callable[[str, Model], Awaitable[None] | None]
 class VtnService:
     """A :class:`VtnCore` plus settlement and notice fan-out."""
 
-    def __init__(self, core: VtnCore, *, settlement: Settlement | None = None, group_commit: bool = True) -> None:
+    def __init__(self, core: VtnCore, *, settlement: Settlement | None = None, group_commit: bool = True,
+                 identity: PartyIdentity | None = None, wall: Clock = system_clock) -> None:
+        """``identity`` is the VTN's key: it signs the notices and must be the key the market rules publish
+        (``MarketConfig.signing_key``; without an identity notices go unsigned). ``wall`` is the clock request
+        signatures are checked for freshness against (the wall clock, not market time)."""
+        key = core.config.signing_key
+        if identity is not None and key is not None and identity.public.keyid != key:
+            raise ValueError("the market rules publish another signing key than the VTN's identity")
+        if identity is None and key is not None:
+            raise ValueError("the market rules publish a signing key but the service has no identity to sign with")
         self.core = core
         self.settlement = settlement
+        self.identity = identity
+        self.wall = wall
         self._listeners: list[NoticeListener] = []
         self.group_commit = group_commit
         #: the writing requests of one turn of the event loop, committed together
-        self._commits: TurnBatcher[tuple[Model, str | None], Model] = TurnBatcher(
+        self._commits: TurnBatcher[tuple[Model, Credentials], Model] = TurnBatcher(
             self._commit, name="transactive-group-commit")
 
     @property
@@ -78,12 +91,13 @@ class VtnService:
             if inspect.isawaitable(result):
                 await result
 
-    async def handle(self, message: Model, *, token: str | None = None) -> Model:
+    async def handle(self, message: Model, *, token: str | None = None, proof: KeyProof | None = None) -> Model:
         """The reply to a request; refusals raise (see :meth:`VtnCore.handle`)."""
+        auth = Credentials(token, proof) if token is not None or proof is not None else ANONYMOUS
         if self.group_commit and type(message) in MUTATING:
-            reply = await self._commits.submit((message, token))
+            reply = await self._commits.submit((message, auth))
         else:
-            reply = self.core.handle(message, token=token)
+            reply = self.core.handle(message, auth=auth)
         if self.settlement is not None and isinstance(message, EiCreateDelivery):
             response = reply_response(reply)
             if response is None or response.ok:
@@ -91,7 +105,7 @@ class VtnService:
                     await self.settlement.on_delivery(delivery.uid)
         return reply
 
-    def _commit(self, batch: list[tuple[Model, str | None]]) -> list[Model | Exception]:
+    def _commit(self, batch: list[tuple[Model, Credentials]]) -> list[Model | Exception]:
         return self.core.handle_many(batch)
 
     @property
@@ -104,10 +118,10 @@ class VtnService:
         """Requests written through them."""
         return self._commits.items
 
-    async def answer(self, message: Model, *, token: str | None = None) -> Model:
+    async def answer(self, message: Model, *, token: str | None = None, proof: KeyProof | None = None) -> Model:
         """The reply to a request, with refusals as error replies (what a transport sends)."""
         try:
-            return await self.handle(message, token=token)
+            return await self.handle(message, token=token, proof=proof)
         except ProtocolError as error:
             return self.core.error_reply(message, error)
 
@@ -122,6 +136,16 @@ class VtnService:
     def party_of(self, token: str | None, field: str = "Authorization") -> str:
         """The party whose active registration ``token`` is, else 463 naming ``field``."""
         return self.core.party_of(token, field)
+
+    def verify_request(self, signature: str, body: bytes) -> KeyProof:
+        """Check a request's ``Signature`` (header or MQTT property) against the bytes it came with, for this
+        market and now (wall clock); the proof a transport hands to :meth:`answer`, or 463 naming it."""
+        return verify_request(signature, body, audience=self.core.config.market_party_id, now=self.wall())
+
+    def sign_notice(self, party_id: str, body: bytes) -> str | None:
+        """The signature of a notice's bytes for ``party_id`` (``*``: the public quote), or None when this VTN
+        has no identity."""
+        return None if self.identity is None else self.identity.notice_signature(party_id, body)
 
     async def close_gate(self, interval_start: datetime, *, concurrency: int = 64) -> GateResult:
         """Clear the interval, anchor its transactions, send notices and the quote. Idempotent: an interval

@@ -44,11 +44,12 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredReply",
+    "PartyKeyRow",
     "TenderRow",
     "TransactionRow",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class StoreError(TransactiveError):
@@ -153,6 +154,16 @@ class SettlementStep:
 
 
 @dataclass(frozen=True, slots=True)
+class PartyKeyRow:
+    """The key a party id is bound to, for good (``key``: how it travels, ``ed25519:...`` or ``x509:...``)."""
+
+    party_id: str
+    fingerprint: str
+    key: str
+    bound_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StoredReply:
     """The reply once sent for ``(party_id, request_id)``; ``digest`` identifies the request's content."""
 
@@ -183,6 +194,12 @@ class Store(ABC):
     def cancel_registration(self, registration_id: str, at: datetime) -> None: ...
     @abstractmethod
     def registered_parties(self) -> list[str]: ...
+
+    # party keys (identity: a party id is bound to one key for good)
+    @abstractmethod
+    def party_key(self, party_id: str) -> PartyKeyRow | None: ...
+    @abstractmethod
+    def bind_party_key(self, row: PartyKeyRow) -> None: ...
 
     # request replies (idempotency)
     @abstractmethod
@@ -266,7 +283,15 @@ CREATE TABLE gates (interval_start TEXT PRIMARY KEY, closed_at TEXT NOT NULL, pr
     grid_import TEXT NOT NULL, grid_export TEXT NOT NULL);
 CREATE TABLE settlement_steps (transaction_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL,
     state TEXT NOT NULL, at TEXT NOT NULL, snapshot TEXT NOT NULL, PRIMARY KEY (transaction_id, seq));
+CREATE TABLE party_keys (party_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, key TEXT NOT NULL,
+    bound_at TEXT NOT NULL);
 """
+
+#: schema version -> the statements that bring a store of that version to the next one
+_MIGRATIONS: dict[int, str] = {
+    1: """CREATE TABLE party_keys (party_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, key TEXT NOT NULL,
+        bound_at TEXT NOT NULL)""",
+}
 
 
 # the columns each query reads and writes, by name (never by the table's column order)
@@ -278,6 +303,7 @@ _TX = ("transaction_id, party_id, counterparty_id, tender_id, tender_seq, side, 
 _DLV = "transaction_id, party_id, quantity, delivery_id, reported_at"
 _GATE = "interval_start, closed_at, price, quantity, grid_import, grid_export"
 _STEP = "transaction_id, seq, event, state, at, snapshot"
+_KEY = "party_id, fingerprint, key, bound_at"
 
 
 def _ts(value: datetime) -> str:
@@ -321,6 +347,15 @@ class SqliteStore(Store):
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._conn.execute(statement)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._conn.execute("COMMIT")
+        elif version in _MIGRATIONS:
+            self._conn.execute("BEGIN IMMEDIATE")
+            while version < SCHEMA_VERSION:
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                version += 1
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._conn.execute("COMMIT")
         elif version != SCHEMA_VERSION:
@@ -401,6 +436,15 @@ class SqliteStore(Store):
     def registered_parties(self) -> list[str]:
         rows = self._exec("SELECT DISTINCT party_id FROM registrations WHERE cancelled_at IS NULL ORDER BY party_id")
         return [r[0] for r in rows]
+
+    # party keys
+    def party_key(self, party_id: str) -> PartyKeyRow | None:
+        r = self._exec(f"SELECT {_KEY} FROM party_keys WHERE party_id = ?", (party_id,)).fetchone()
+        return None if r is None else PartyKeyRow(r[0], r[1], r[2], _dt(r[3]))
+
+    def bind_party_key(self, row: PartyKeyRow) -> None:
+        self._exec(f"INSERT INTO party_keys ({_KEY}) VALUES (?, ?, ?, ?)",
+                   (row.party_id, row.fingerprint, row.key, _ts(row.bound_at)))
 
     # replies
     def reply_for(self, party_id: str, request_id: str) -> StoredReply | None:

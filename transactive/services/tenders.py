@@ -3,9 +3,11 @@
 Checks, in order, each refusal naming its field (``ei:eiTender[i]/...``): the token's party is
 ``ei:partyID`` (463); the counterparty is the market (452); the item is an ``emix:product`` of this
 market context (454 / 452), in the market's currency, in state ``tender``, in kWh; ``xcal:dtStart`` on the
-market's interval grid and ``xcal:duration`` one interval (or one per stream interval) (454); no interval
-past its gate closure or already cleared (450); each quantity and price a multiple of the market's scale and
-within its limits (454). A request is all-or-nothing: one refused tender refuses the request.
+market's interval grid and ``xcal:duration`` one interval (or one per stream interval) (454); at most
+``max_tenders`` tenders in a request, ``max_stream_intervals`` intervals in a stream and nothing beyond
+``horizon`` from now (454); no interval begun, past its gate closure or already cleared (450); each quantity
+and price a multiple of the market's scale and within its limits (454). A request is all-or-nothing: one
+refused tender refuses the request.
 
 Idempotency: a tender id is the party's own; sending the same tender again (same id, same content) is
 accepted without a duplicate; the same id with other content is 409.
@@ -36,7 +38,7 @@ from transactive.protocol.errors import (
     OutOfSequenceError,
     OutsideLimitsError,
 )
-from transactive.services.context import ServiceContext
+from transactive.services.context import Credentials, ServiceContext
 from transactive.services.lifecycle import TenderEvent, TenderStatus, tender_step
 from transactive.services.store import TenderRow
 
@@ -55,11 +57,14 @@ def _from_document(document: str) -> EiTender:
     return wrapper.tenders[0]
 
 
-def create_tender(ctx: ServiceContext, msg: EiCreateTender, token: str | None) -> EiCreatedTender:
-    reg = ctx.authorize(token, msg.party_id, "ei:partyID")
+def create_tender(ctx: ServiceContext, msg: EiCreateTender, auth: Credentials) -> EiCreatedTender:
+    reg = ctx.authorize(auth.token, msg.party_id, "ei:partyID")
     market = ctx.config.market_party_id
     if msg.counter_party_id != market:
         raise InvalidIdError(f"tenders go to the market {market!r}", field="ei:counterPartyID")
+    if len(msg.tenders) > ctx.config.max_tenders:
+        raise OutsideLimitsError(f"{len(msg.tenders)} tenders in one request; this market takes at most "
+                                 f"{ctx.config.max_tenders}", field=f"ei:eiTender[{ctx.config.max_tenders + 1}]")
     seen: set[str] = set()
     accepted: list[tuple[EiTender, str, str, list[TenderRow]]] = []
     for i, tender in enumerate(msg.tenders, 1):
@@ -103,9 +108,15 @@ def tender_rows(ctx: ServiceContext, party_id: str, tender: EiTender, path: str)
     if product.dtstart is None or not cfg.is_aligned(product.dtstart):
         raise OutsideLimitsError(f"intervals start on the market's {cfg.interval} grid",
                                  field=f"{path}/xcal:dtStart")
+    if len(product.intervals) > cfg.max_stream_intervals:
+        raise OutsideLimitsError(f"a stream of {len(product.intervals)} intervals; this market takes at most "
+                                 f"{cfg.max_stream_intervals}", field=f"{path}/strm:intervals")
     slots = [(product.payload, path)] if not product.intervals else [
         (iv.payload, f"{path}/strm:intervals/strm:streamInterval[{k}]") for k, iv in enumerate(product.intervals, 1)
     ]
+    # the start first: a start near the end of time would overflow the end's arithmetic
+    if product.dtstart > now + cfg.horizon or product.dtstart + cfg.interval * len(slots) > now + cfg.horizon:
+        raise OutsideLimitsError(f"this market takes tenders up to {cfg.horizon} ahead", field=f"{path}/xcal:dtStart")
     if product.duration != cfg.interval * len(slots):
         raise OutsideLimitsError(f"the duration must be {len(slots)} x {cfg.interval}", field=f"{path}/xcal:duration")
     rows: list[TenderRow] = []
@@ -120,7 +131,8 @@ def tender_rows(ctx: ServiceContext, party_id: str, tender: EiTender, path: str)
 
 
 def _check_open(ctx: ServiceContext, start: datetime, now: datetime, field: str) -> None:
-    if now >= ctx.config.gate_time(start) or ctx.store.gate(start) is not None:
+    # an interval that has begun is closed, whatever its gate time (which, for the year 1, does not exist)
+    if start <= now or now >= ctx.config.gate_time(start) or ctx.store.gate(start) is not None:
         raise OutOfSequenceError(f"the gate for the interval starting {start.isoformat()} is closed", field=field)
 
 
@@ -160,8 +172,8 @@ def _own_rows(ctx: ServiceContext, party_id: str, tender_id: str, field: str) ->
     raise InvalidIdError(f"no tender {tender_id!r}", field=field)
 
 
-def cancel_tender(ctx: ServiceContext, msg: EiCancelTender, token: str | None) -> EiCanceledTender:
-    reg = ctx.authorize(token, msg.party_id, "ei:partyID")
+def cancel_tender(ctx: ServiceContext, msg: EiCancelTender, auth: Credentials) -> EiCanceledTender:
+    reg = ctx.authorize(auth.token, msg.party_id, "ei:partyID")
     market = ctx.config.market_party_id
     if msg.counter_party_id is not None and msg.counter_party_id != market:
         raise InvalidIdError(f"tenders go to the market {market!r}", field="ei:counterPartyID")
@@ -178,8 +190,8 @@ def cancel_tender(ctx: ServiceContext, msg: EiCancelTender, token: str | None) -
     return EiCanceledTender(response=ctx.ok(msg.request_id), party_id=reg.party_id, counter_party_id=market)
 
 
-def request_tender(ctx: ServiceContext, msg: EiRequestTender, token: str | None) -> EiReplyTender:
-    reg = ctx.authorize(token, msg.requestor_party_id, "ei:requestorPartyID")
+def request_tender(ctx: ServiceContext, msg: EiRequestTender, auth: Credentials) -> EiReplyTender:
+    reg = ctx.authorize(auth.token, msg.requestor_party_id, "ei:requestorPartyID")
     if msg.party_id != reg.party_id:
         raise NotAuthorizedError("a party may only see its own tenders", field="ei:partyID")
     ids = list(msg.tender_ids) or ctx.store.tender_ids(reg.party_id)

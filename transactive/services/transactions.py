@@ -15,7 +15,7 @@ from transactive.emix import TransactiveState, energy_tender_product
 from transactive.ledger.records import canonical_bytes, record_hash
 from transactive.protocol.errors import InvalidIdError, NotAuthorizedError
 from transactive.protocol.market import MarketConfig
-from transactive.services.context import ServiceContext
+from transactive.services.context import Credentials, ServiceContext
 from transactive.services.store import TransactionRow
 
 __all__ = ["document_hash", "notice", "request_transaction", "transaction_model"]
@@ -44,8 +44,8 @@ def document_hash(config: MarketConfig, row: TransactionRow) -> str:
     return record_hash(canonical_bytes(doc))
 
 
-def request_transaction(ctx: ServiceContext, msg: EiRequestTransaction, token: str | None) -> EiReplyTransaction:
-    reg = ctx.authorize(token, msg.requestor_party_id, "ei:requestorPartyID")
+def request_transaction(ctx: ServiceContext, msg: EiRequestTransaction, auth: Credentials) -> EiReplyTransaction:
+    reg = ctx.authorize(auth.token, msg.requestor_party_id, "ei:requestorPartyID")
     if msg.party_id != reg.party_id:
         raise NotAuthorizedError("a party may only see its own transactions", field="ei:partyID")
     if msg.transaction_ids:
