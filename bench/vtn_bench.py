@@ -368,6 +368,7 @@ async def bench_market(n_vens: int, *, mqtt: bool = True) -> dict[str, Any]:
     from transactive.ei.cts.tender import EiCreateTender, EiTender
     from transactive.emix import energy_tender_product
     from transactive.ledger import EmbeddedLedger
+    from transactive.protocol.identity import KeyProof, PartyIdentity
     from transactive.services import ManualClock, MarketConfig, Settlement, SqliteStore, VtnCore, VtnService
     from transactive.vtn import NoticeBoard
 
@@ -400,7 +401,8 @@ async def bench_market(n_vens: int, *, mqtt: bool = True) -> dict[str, Any]:
                 for i in range(n_vens):
                     party = f"ven-{i:05d}"
                     reply = service.core.handle(EiCreatePartyRegistration(request_id=f"r-{party}",
-                                                                          registree_party_id=party))
+                                                                          registree_party_id=party),
+                                                proof=KeyProof(PartyIdentity.generate().public, clock()))
                     tokens[party] = reply.registration_id  # type: ignore[attr-defined]
                 for i, party in enumerate(tokens):
                     side = "sell" if i % 2 else "buy"

@@ -13,6 +13,7 @@ functions over the client (:func:`join_market`, :func:`tender_and_wait`).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -48,14 +49,16 @@ from transactive.emix import (
     energy_tender_product,
     kwh,
 )
-from transactive.errors import InvalidMessageError
+from transactive.errors import FieldError, InvalidMessageError
 from transactive.model import Model
-from transactive.protocol.errors import NotAuthorizedError
+from transactive.protocol.clock import Clock, system_clock
+from transactive.protocol.errors import ForgedNoticeError, NotAuthorizedError, RequestRefusedError
+from transactive.protocol.identity import PartyIdentity, PartyKey
 from transactive.protocol.market import MarketConfig
-from transactive.protocol.replies import check_reply
+from transactive.protocol.replies import check_reply, reply_response
 from transactive.transport.base import Subscription, Transport, TransportTimeoutError
 
-__all__ = ["VenClient", "join_market", "tender_and_wait"]
+__all__ = ["VenClient", "discover_market_context", "join_market", "tender_and_wait"]
 
 
 M = TypeVar("M", bound=Model)
@@ -70,15 +73,25 @@ def _expect(reply: Model, cls: type[M]) -> M:
 
 
 class VenClient:
-    """One party's client. ``token`` is the bearer token from registration (set by :meth:`register`)."""
+    """One party's client. ``token`` is the bearer token from registration (set by :meth:`register`).
+
+    ``identity`` is the party's key: registration is signed with it, and the VTN binds the party id to it for
+    good, so keep it (:func:`~transactive.protocol.identity.load_or_create_identity`) to come back as the same
+    party; a client without one makes a new Ed25519 key (a party that lives as long as the client). Notices
+    are accepted only when the VTN's key verifies them: ``vtn_key`` pins that key (``ed25519:...``); without
+    it the key the market rules publish is used (learned over the same connection: pin it, or use TLS)."""
 
     def __init__(self, transport: Transport, party_id: str, *, token: str | None = None,
-                 request_ids: Callable[[], str] | None = None) -> None:
+                 request_ids: Callable[[], str] | None = None, identity: PartyIdentity | None = None,
+                 vtn_key: str | None = None, wall: Clock = system_clock) -> None:
         self.transport = transport
         self.party_id = party_id
         self.token = token
         self.registrar: str | None = None
         self.config: MarketConfig | None = None
+        self.identity = identity if identity is not None else PartyIdentity.generate()
+        self.vtn_key = PartyKey.from_keyid(vtn_key) if vtn_key is not None else None
+        self._wall = wall
         self._request_ids = request_ids or (lambda: f"{party_id}-{uuid.uuid4().hex}")
 
     def new_request_id(self) -> str:
@@ -91,10 +104,19 @@ class VenClient:
     # -- registration and market context --------------------------------------------------------------
 
     async def register(self, *, request_id: str | None = None) -> str:
-        """Register with the VTN; keeps and returns the token (the registration id)."""
+        """Register with the VTN, the request signed with this party's key for this market (asked for first
+        when not known yet: the signature names the VTN it is meant for); keeps and returns the token (the
+        registration id). A party whose key the VTN knows gets its registration back."""
+        if self.config is None:
+            await self.market_context(await discover_market_context(self))
+        audience = self._market().market_party_id
         msg = EiCreatePartyRegistration(request_id=request_id or self.new_request_id(),
                                         registree_party_id=self.party_id)
-        reply = _expect(await self.send(msg), EiCreatedPartyRegistration)
+
+        def sign(body: bytes) -> str:
+            return self.identity.request_signature(body, audience=audience, created=int(self._wall().timestamp()))
+
+        reply = _expect(await self.transport.request(msg, token=self.token, sign=sign), EiCreatedPartyRegistration)
         if reply.registration_id is None:
             raise InvalidMessageError("the registration reply carries no registration id")
         self.token = reply.registration_id
@@ -177,9 +199,21 @@ class VenClient:
                                    requestor_party_id=self.party_id, transaction_ids=transaction_ids)
         return _expect(await self.send(msg), EiReplyTransaction).transactions
 
+    def notice_key(self) -> PartyKey | None:
+        """The key the VTN's notices must verify with: the pinned one, else the market's published one (None:
+        the market signs nothing, and no key was pinned). A pinned key the market contradicts is refused."""
+        published = self.config.signing_key if self.config is not None else None
+        if self.vtn_key is not None:
+            if published is not None and published != self.vtn_key.keyid:
+                raise ForgedNoticeError("the market publishes another signing key than the one pinned (vtn_key)",
+                                        errors=[FieldError("tx:signingKey", "not the pinned key")])
+            return self.vtn_key
+        return PartyKey.from_keyid(published) if published is not None else None
+
     async def notices(self) -> Subscription:
-        """Subscribe to the party's notices (``eiCreateTransaction``, ``eiCreateQuote``)."""
-        return await self.transport.subscribe(self.party_id, token=self.token)
+        """Subscribe to the party's notices (``eiCreateTransaction``, ``eiCreateQuote``); those not signed by
+        the VTN's key (:meth:`notice_key`) are refused by the subscription, never delivered."""
+        return await self.transport.subscribe(self.party_id, token=self.token, notice_key=self.notice_key())
 
     async def report_delivery(self, transaction: EiTransaction | str, quantity_kwh: float, *,
                               request_id: str | None = None) -> EiDelivery:
@@ -214,12 +248,33 @@ class VenClient:
 # ---- multi-step procedures ------------------------------------------------------------------------
 
 
-async def join_market(transport: Transport, party_id: str, market_context: str) -> VenClient:
-    """Register, then read the market context: a client ready to tender."""
-    client = VenClient(transport, party_id)
-    await client.register()
+async def join_market(transport: Transport, party_id: str, market_context: str, *,
+                      identity: PartyIdentity | None = None) -> VenClient:
+    """Read the market context, then register (signed for that market): a client ready to tender."""
+    client = VenClient(transport, party_id, identity=identity)
     await client.market_context(market_context)
+    await client.register()
     return client
+
+
+_RUNS = re.compile(r"this VTN runs (?P<uri>\S+), not ")
+
+
+async def discover_market_context(client: VenClient, guess: str = "urn:transactive:discover") -> str:
+    """The VTN's market context URI when it is not known: ask about ``guess`` and, if the VTN says which
+    context it runs instead (its 452 refusal names it), take that one. An **extension** of the procedure:
+    CTS has no discovery of the market context."""
+    msg = EiRequestEiMarketContext(request_id=client.new_request_id(), market_contexts=(guess,),
+                                   party_id=client.party_id)
+    reply = await client.send(msg)
+    response = reply_response(reply)
+    if response is None or response.ok:
+        return guess
+    match = _RUNS.search(response.response_description or "")
+    if match is None:
+        raise RequestRefusedError("the VTN did not name its market context; pass it explicitly",
+                                  response_code=int(response.response_code), reply=reply)
+    return match["uri"]
 
 
 async def tender_and_wait(client: VenClient, subscription: Subscription, interval_start: datetime,

@@ -1,10 +1,13 @@
 """The runnable VTN: store + services + settlement + ledger + market clock + transports, in one process.
 
 ``DATA_DIR`` holds ``vtn.db`` (the :class:`~transactive.services.SqliteStore`), ``ledger.db`` and
-``ledger.db.key`` (the embedded ledger and its writer key, with ``--ledger embedded``) and ``clock.json``
-(the market time line, see :mod:`.clock`). :class:`VtnApp` starts, in order: the store, the ledger, the
-services, the HTTP server (:mod:`.http`), the gate scheduler (which first recovers overdue gates), and the
-optional MQTT bridge (``transactive.vtn.mqtt.run_mqtt_bridge``) and upstream link to a parent VTN
+``ledger.db.key`` (the embedded ledger and its writer key, with ``--ledger embedded``), ``clock.json``
+(the market time line, see :mod:`.clock`) and ``vtn.key`` (the VTN's identity: it signs every notice,
+the market rules publish its public half, and a child VTN registers upstream with it).
+
+:class:`VtnApp` starts, in order: the store, the ledger, the services, the HTTP server (:mod:`.http`), the
+gate scheduler (which first recovers overdue gates), and the optional MQTT bridge
+(``transactive.vtn.mqtt.run_mqtt_bridge``) and upstream link to a parent VTN
 (``transactive.vtn.fractal.run_upstream``); :meth:`VtnApp.stop` stops them in reverse order.
 """
 
@@ -16,7 +19,7 @@ import importlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +30,7 @@ from aiohttp import web
 from transactive.ledger import EmbeddedLedger, Ledger, LedgerError
 from transactive.market import ReservePrices
 from transactive.protocol.clock import Clock, MarketClock, TimeMapping, system_clock
+from transactive.protocol.identity import PartyIdentity, load_or_create_identity
 from transactive.protocol.market import MarketConfig
 from transactive.services import Settlement, SqliteStore, VtnCore, VtnService
 from transactive.transport.base import Transport
@@ -41,6 +45,8 @@ log = logging.getLogger("transactive.vtn")
 
 STORE_FILE = "vtn.db"
 LEDGER_FILE = "ledger.db"
+#: the VTN's own key (it signs the notices; a child VTN registers upstream with it): PEM, mode 0600
+KEY_FILE = "vtn.key"
 DEFAULT_MARKET_CONTEXT = "urn:transactive:market:rt15"
 
 
@@ -137,6 +143,7 @@ class VtnApp:
         self.store: SqliteStore | None = None
         self.ledger: Ledger | None = None
         self.service: VtnService | None = None
+        self.identity: PartyIdentity | None = None
         self.board = NoticeBoard()
         self.scheduler: GateScheduler | None = None
         self._runner: web.ServerRunner | None = None
@@ -171,10 +178,16 @@ class VtnApp:
         else:
             self.mapping = load_mapping(opts.data_dir, self.config, opts.interval_seconds, self.wall)
         self.clock = MarketClock(self.mapping, self.wall)
+        try:
+            self.identity = load_or_create_identity(opts.data_dir / KEY_FILE)
+        except ValueError as error:
+            raise VtnStartError(str(error)) from None
+        self.config = replace(self.config, signing_key=self.identity.public.keyid)
         self.store = SqliteStore(opts.data_dir / STORE_FILE)
         self.ledger = await self._open_ledger()
         settlement = Settlement(self.store, self.ledger, config=self.config, clock=self.clock)
-        self.service = VtnService(VtnCore(self.config, self.store, self.clock), settlement=settlement)
+        self.service = VtnService(VtnCore(self.config, self.store, self.clock), settlement=settlement,
+                                  identity=self.identity, wall=self.wall)
         self.scheduler = GateScheduler(self.service, self.config, self.clock)
         server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body)
         self._unlisten = self.service.listen(self.board.post)
@@ -197,7 +210,7 @@ class VtnApp:
             self._parent = HttpTransport(opts.parent)
             poll = min(max(self.wall_seconds_per_interval / 10, 0.05), 1.0)
             self._spawn(upstream(self.service, self.config, self._parent, opts.parent_party, stop=self.stop_event,
-                                 poll=poll), "upstream")
+                                 poll=poll, identity=self.identity), "upstream")
 
     @property
     def interval_seconds(self) -> float | None:

@@ -39,11 +39,11 @@ from decimal import Decimal
 from transactive.ei.cts.transaction import EiCreateTransaction, EiTransaction
 from transactive.emix import Side, energy_block
 from transactive.protocol.errors import RequestRefusedError
+from transactive.protocol.identity import PartyIdentity
 from transactive.protocol.market import MarketConfig
 from transactive.services.service import VtnService
 from transactive.transport.base import Subscription, Transport, TransportError
-from transactive.ven.client import VenClient
-from transactive.ven.runtime import discover_market_context
+from transactive.ven.client import VenClient, discover_market_context
 
 __all__ = ["run_upstream", "upstream_tender"]
 
@@ -64,13 +64,13 @@ def upstream_tender(local: MarketConfig, parent: MarketConfig, net: Decimal) -> 
 
 
 async def run_upstream(service: VtnService, config: MarketConfig, parent: Transport, party_id: str, *,
-                       stop: asyncio.Event, poll: float | None = None) -> None:
+                       stop: asyncio.Event, poll: float | None = None, identity: PartyIdentity | None = None) -> None:
     """Act as ``party_id`` in the parent market until ``stop`` is set (see the module docstring); the service is
     looked at for closed gates every ``poll`` wall-clock seconds (default: a tenth of the interval, at least
     50 ms and at most 1 s — right for a market on real time; an accelerated one passes its own)."""
-    client = VenClient(parent, party_id)
-    await client.register()
+    client = VenClient(parent, party_id, identity=identity)
     parent_config = await client.market_context(await discover_market_context(client))
+    await client.register()
     subscription = await client.notices()
     agreed: dict[str, EiTransaction] = {}
     reader = asyncio.create_task(_read(subscription, agreed))

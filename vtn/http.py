@@ -28,7 +28,10 @@ Content negotiation (the rules of :mod:`transactive.codec.wire`, which every tra
 honoured; absent or ``*/*`` = the request's format; nothing acceptable = 406).
 
 Authentication: ``Authorization: Bearer <token>``, the token registration issued (see
-:mod:`transactive.services.registration`); a header of another scheme is 401.
+:mod:`transactive.services.registration`); a header of another scheme is 401. A registration is signed
+(``Signature``, see :mod:`transactive.protocol.identity`): the signature is checked against the body's exact
+bytes before the services see the request; one that does not hold is 401 with EI 463. Each notice carries the
+VTN's signature in ``X-Notice-Signature``.
 
 Status codes: **200 for every reply the services produced, refusals included** — the EI response code is
 in the reply's ``ei:eiResponse`` (as OpenADR 2.0b does). A request that never reached the services gets a
@@ -54,6 +57,7 @@ from transactive.codec.wire import WireFormat, decode_as, encode_as, media_type,
 from transactive.errors import ProtocolError, RemoteProtocolError, ResponseCode
 from transactive.model import Model
 from transactive.protocol.errors import NotAllowedError, NotAuthorizedError
+from transactive.protocol.identity import NOTICE_SIGNATURE, REQUEST_SIGNATURE, KeyProof
 from transactive.services.requests import FACETS
 from transactive.services.service import VtnService
 from transactive.vtn.notices import NoticeBoard
@@ -212,13 +216,24 @@ class _Vtn:
                 message = decode_as(wire, data)
             except ProtocolError as error:
                 raise _Refusal(400, error) from None
+            proof = self._proof(request, data)
         except _Refusal as refusal:
             return self._refusal_response(request, refusal, reply_wire)
         if allowed is not None and not isinstance(message, allowed):
             refused = NotAllowedError(f"{type(message).__tag__} is not a request of the {facet} facet", field="/")
             return self._reply(self.service.error_reply(message, refused), reply_wire)
-        reply = await self.service.answer(message, token=token)
+        reply = await self.service.answer(message, token=token, proof=proof)
         return self._reply(reply, reply_wire)
+
+    def _proof(self, request: web.BaseRequest, body: bytes) -> KeyProof | None:
+        """The checked ``Signature`` of the request (None without one); 401 with EI 463 if it does not hold."""
+        header = request.headers.get(REQUEST_SIGNATURE)
+        if header is None:
+            return None
+        try:
+            return self.service.verify_request(header, body)
+        except NotAuthorizedError as error:
+            raise _Refusal(401, error, {"WWW-Authenticate": 'Signature realm="transactive"'}) from None
 
     # -- GET /cts/notices --
 
@@ -252,7 +267,12 @@ class _Vtn:
         if found is None:
             return web.Response(status=204, headers={"X-Notice-Seq": str(after)})
         seq, notice = found
-        return self._reply(notice, wire, headers={"X-Notice-Seq": str(seq)})
+        data = encode_as(wire, notice)
+        headers = {"X-Notice-Seq": str(seq)}
+        signature = self.service.sign_notice(party, data)
+        if signature is not None:
+            headers[NOTICE_SIGNATURE] = signature
+        return web.Response(body=data, content_type=media_type(wire), headers=headers)
 
     # -- GET /health, /openapi.json --
 

@@ -15,10 +15,13 @@ Per request (:meth:`MqttBridge.answer`), in this order:
 4. a payload naming another party than the topic → 463 (field: the party element);
 5. an ``authorization`` property that is not ``Bearer <token>``, or a token that is not the active
    registration of the topic's party → 463 (field ``authorization``);
-6. otherwise :meth:`VtnService.answer` (which refuses what the token may not do, with its own codes).
+6. a ``signature`` property that does not hold for the payload's bytes → 463 (field ``Signature``);
+7. otherwise :meth:`VtnService.answer` (which refuses what the token may not do, with its own codes).
 
 Nothing a peer sends can stop the bridge: an unexpected exception while answering is logged and answered
-with 500. The retained quote is the ``eiCreateQuote`` addressed to subscriber ``*`` (every party).
+with 500. The retained quote is the ``eiCreateQuote`` addressed to subscriber ``*`` (every party). Every
+notice and the retained quote carry the VTN's signature in the ``notice-signature`` property (for the party
+of the topic; ``*`` for the quote).
 After the first connection, a lost connection is retried (``reconnect_delay``, doubling up to 5 s) until
 ``stop`` is set; failing to connect the first time raises :class:`ConnectionFailedError`.
 """
@@ -42,6 +45,7 @@ from transactive.services.service import VtnService
 from transactive.transport.base import ConnectionFailedError
 from transactive.transport.mqtt import (
     AUTHORIZATION,
+    SIGNATURE,
     SOCKET_OPTIONS,
     map_mqtt_error,
     notices_topic,
@@ -51,6 +55,7 @@ from transactive.transport.mqtt import (
     request_filter,
     request_party,
     unsegment,
+    user_property,
 )
 
 __all__ = ["MAX_INFLIGHT", "PUBLIC_SUBSCRIBER", "MqttBridge", "run_mqtt_bridge"]
@@ -66,12 +71,11 @@ _MAX_DELAY = 5.0
 
 def _bearer(message: aiomqtt.Message) -> str | None:
     """The bearer token of the request (None without an ``authorization`` property); 463 if malformed."""
-    pairs: list[tuple[str, str]] = getattr(message.properties, "UserProperty", None) or []
-    values = [value for key, value in pairs if key.lower() == AUTHORIZATION]
-    if not values:
+    value = user_property(message, AUTHORIZATION)
+    if value is None:
         return None
-    scheme, _, token = values[0].partition(" ")
-    if len(values) > 1 or scheme.lower() != "bearer" or not token.strip():
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorizedError("the authorization property must be one 'Bearer <token>'", field=AUTHORIZATION)
     return token.strip()
 
@@ -120,9 +124,11 @@ class MqttBridge:
             token = _bearer(message)
             if token is not None:
                 service.authorize(token, party, AUTHORIZATION)
+            signature = user_property(message, SIGNATURE)
+            proof = None if signature is None else service.verify_request(signature, payload)
         except ProtocolError as error:
             return service.error_reply(request, error), reply_wire
-        return await self.service.answer(request, token=token), reply_wire
+        return await self.service.answer(request, token=token, proof=proof), reply_wire
 
     async def handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
         """Answer one request on its response topic (or drop it: see the module docstring)."""
@@ -164,15 +170,19 @@ class MqttBridge:
             self.unpublished += 1
             log.warning("not connected: notice %s for %s not published", type(notice).__tag__, party)
             return
-        props = publish_properties(self.wire)
-        messages = [(notices_topic(self.market, party), encode_as(self.wire, notice), False)]
+        data = encode_as(self.wire, notice)
+        messages = [(notices_topic(self.market, party), data, self._notice_properties(party, data), False)]
         if isinstance(notice, EiCreateQuote) and notice.quotes[0].quote_id != self._last_quote:
             public = EiCreateQuote(request_id=notice.quotes[0].quote_id, publisher_party_id=notice.publisher_party_id,
                                    subscriber_party_id=PUBLIC_SUBSCRIBER, quotes=notice.quotes)
-            messages.append((quotes_topic(self.market), encode_as(self.wire, public), True))
+            quote = encode_as(self.wire, public)
+            messages.append((quotes_topic(self.market), quote, self._notice_properties(PUBLIC_SUBSCRIBER, quote), True))
             self._last_quote = notice.quotes[0].quote_id
-        for topic, data, retain in messages:
-            await self._send(client, topic, data, props, retain=retain, what=f"notice for {party}")
+        for topic, payload, props, retain in messages:
+            await self._send(client, topic, payload, props, retain=retain, what=f"notice for {party}")
+
+    def _notice_properties(self, party: str, data: bytes) -> Any:
+        return publish_properties(self.wire, notice_signature=self.service.sign_notice(party, data))
 
     async def _send(self, client: aiomqtt.Client, topic: str, data: bytes, props: Any, *, what: str,
                     retain: bool = False) -> None:

@@ -59,7 +59,7 @@ async def bridge(service: VtnService, broker: MosquittoBroker, *, wire: WireForm
 async def raw_request(broker: MosquittoBroker, market: str, party: str, payload: bytes, *,
                       content_type: str | None = "application/json", token: str | None = None,
                       authorization: str | None = None, response_topic: str | bool | None = True,
-                      timeout: float = 2.0) -> tuple[bytes, Properties | None] | None:
+                      timeout: float = 2.0, signature: str | None = None) -> tuple[bytes, Properties | None] | None:
     """Publish ``payload`` on ``party``'s request topic as a bare MQTT 5 client; the reply (payload,
     properties) or None if none arrives within ``timeout``. ``response_topic=True``: the party's own."""
     client_id = f"raw-{uuid.uuid4().hex[:8]}"
@@ -73,8 +73,13 @@ async def raw_request(broker: MosquittoBroker, market: str, party: str, payload:
     props.CorrelationData = b"corr-1"
     if token is not None:
         authorization = f"Bearer {token}"
+    users = []
     if authorization is not None:
-        props.UserProperty = [("authorization", authorization)]
+        users.append(("authorization", authorization))
+    if signature is not None:
+        users.append(("signature", signature))
+    if users:
+        props.UserProperty = users
     async with aiomqtt.Client(broker.host, broker.port, identifier=client_id,
                               protocol=aiomqtt.ProtocolVersion.V5, socket_options=SOCKET_OPTIONS) as client:
         await client.subscribe(f"transactive/v1/{market}/reply/#", qos=1)

@@ -3,11 +3,13 @@ each is answered with its EI response code where there is a topic to answer on, 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from interop.mosquitto.broker import MosquittoBroker
 from tests.mqtt.conftest import bridge, raw_request
-from tests.services.conftest import MARKET
+from tests.services.conftest import MARKET, identity_of
 from transactive.codec import decode, encode_json, encode_xml
 from transactive.ei.cts.market_context import EiRequestEiMarketContext
 from transactive.ei.cts.registration import EiCreatePartyRegistration, EiRequestPartyRegistration
@@ -98,9 +100,14 @@ async def test_a_request_without_a_proper_response_topic_is_not_answered(
         await still_answers(mosquitto, market)
 
 
+def signature(party: str, body: bytes, audience: str = "market-lme") -> str:
+    """``party``'s signature of a request ``body`` (its key from the tests' key ring)."""
+    return identity_of(party).request_signature(body, audience=audience, created=int(time.time()))
+
+
 async def register(broker: MosquittoBroker, market: str, party: str) -> str:
-    answer = await raw_request(broker, market, party, encode_json(
-        EiCreatePartyRegistration(request_id=f"reg-{party}", registree_party_id=party)))
+    body = encode_json(EiCreatePartyRegistration(request_id=f"reg-{party}", registree_party_id=party))
+    answer = await raw_request(broker, market, party, body, signature=signature(party, body))
     assert answer is not None
     token = decode(answer[0]).registration_id
     assert isinstance(token, str)
@@ -157,9 +164,9 @@ async def test_a_payload_naming_another_party_than_the_topic_is_refused(config: 
         assert response is not None
         assert response.response_code == "463"
         assert "[field: ei:requestorPartyID]" in (response.response_description or "")
-        # registering someone else through one's own topic is refused as well
-        answer = await raw_request(mosquitto, market, "pv-1", encode_json(
-            EiCreatePartyRegistration(request_id="reg-x", registree_party_id="pv-3")))
+        # registering someone else through one's own topic is refused as well (however well signed)
+        body = encode_json(EiCreatePartyRegistration(request_id="reg-x", registree_party_id="pv-3"))
+        answer = await raw_request(mosquitto, market, "pv-1", body, signature=signature("pv-3", body))
         assert answer is not None
         assert reply_response(decode(answer[0])).response_code == "463"  # type: ignore[union-attr]
         assert "pv-3" not in service.core.registered_parties()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import timedelta
 
 import aiohttp
@@ -12,6 +13,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from tests.scenarios import three_ven_trade
+from tests.services.conftest import identity_of
 from tests.vtn.conftest import MARKET, QUARTER, Server, T
 from transactive.codec import decode_json, decode_xml, encode_json, encode_xml
 from transactive.codec.wire import negotiate
@@ -65,9 +67,15 @@ def _code(reply: Model) -> int:
     return int(response.response_code)
 
 
+def _signed(party: str, body: bytes, audience: str = "market-lme") -> dict[str, str]:
+    """The Signature header of ``party``'s request ``body`` (its key from the tests' key ring)."""
+    return {"Signature": identity_of(party).request_signature(body, audience=audience, created=int(time.time()))}
+
+
 async def _register(http: aiohttp.ClientSession, server: Server, party: str) -> str:
     msg = EiCreatePartyRegistration(request_id=f"reg-{party}", registree_party_id=party)
-    status, _, reply = await _post(http, server, encode_json(msg), JSON)
+    body = encode_json(msg)
+    status, _, reply = await _post(http, server, body, JSON, headers=_signed(party, body))
     assert status == 200
     token = check_reply(reply).registration_id  # type: ignore[attr-defined]
     assert isinstance(token, str)

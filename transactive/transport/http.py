@@ -23,15 +23,18 @@ from transactive.codec.wire import decode_as, encode_as, media_type, wire_of
 from transactive.errors import ProtocolError
 from transactive.model import Model
 from transactive.protocol.errors import NotAuthorizedError
+from transactive.protocol.identity import NOTICE_SIGNATURE, REQUEST_SIGNATURE, PartyKey
 from transactive.protocol.replies import check_reply
 from transactive.transport.base import (
     ConnectionFailedError,
     QueuedSubscription,
+    RequestSigner,
     Transport,
     TransportClosedError,
     TransportError,
     TransportTimeoutError,
     WireFormat,
+    backoff,
 )
 
 __all__ = ["HttpSubscription", "HttpTransport"]
@@ -82,10 +85,12 @@ class HttpTransport(Transport):
             raise TransportError(f"{what}: HTTP {status} without an EI payload ({content_type or 'no body'})")
         return decode_as(wire, body)
 
-    async def request(self, message: Model, *, token: str | None = None) -> Model:
+    async def request(self, message: Model, *, token: str | None = None, sign: RequestSigner | None = None) -> Model:
         data = encode_as(self.wire, message)
         headers = self._headers(token)
         headers["Content-Type"] = media_type(self.wire)
+        if sign is not None:
+            headers[REQUEST_SIGNATURE] = sign(data)
         what = f"POST {self.base_url}/cts"
         try:
             async with self._client().post(f"{self.base_url}/cts", data=data, headers=headers,
@@ -99,7 +104,15 @@ class HttpTransport(Transport):
 
     async def poll(self, *, token: str | None, after: int | None, timeout: float,
                    party_id: str | None = None) -> tuple[int, Model | None]:
-        """One long poll: ``(seq, notice)``, or ``(cursor, None)`` when no notice came."""
+        """One long poll: ``(seq, notice)``, or ``(cursor, None)`` when no notice came (its signature is not
+        checked here: a subscription does that)."""
+        seq, raw = await self.poll_raw(token=token, after=after, timeout=timeout, party_id=party_id)
+        return seq, None if raw is None else decode_as(raw[1], raw[0])
+
+    async def poll_raw(self, *, token: str | None, after: int | None, timeout: float, party_id: str | None = None
+                       ) -> tuple[int, tuple[bytes, WireFormat, str | None] | None]:
+        """One long poll: ``(seq, (body, format, notice signature))``, or ``(cursor, None)``; a refusal (a 4xx
+        with an EI payload) raises its :class:`~transactive.protocol.RequestRefusedError`."""
         params: dict[str, str] = {"timeout": str(timeout)}
         if after is not None:
             params["after"] = str(after)
@@ -114,24 +127,25 @@ class HttpTransport(Transport):
                 seq = int(response.headers.get("X-Notice-Seq", after or 0))
                 if response.status == 204:
                     return seq, None
-                notice = self._decode(body, response.content_type, response.status, what)
-                if response.status != 200:
-                    check_reply(notice)
+                wire = wire_of(response.content_type)
+                if response.status != 200 or wire is None:
+                    check_reply(self._decode(body, response.content_type, response.status, what))
                     raise TransportError(f"{what}: HTTP {response.status}")
-                return seq, notice
+                return seq, (body, wire, response.headers.get(NOTICE_SIGNATURE))
         except (ProtocolError, TransportError):
             raise
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
             raise _map(exc, what) from exc
 
-    async def subscribe(self, party_id: str, *, token: str | None = None) -> HttpSubscription:
+    async def subscribe(self, party_id: str, *, token: str | None = None,
+                        notice_key: PartyKey | None = None) -> HttpSubscription:
         """Start long-polling ``party_id``'s notices (463 raised here when the token is not the party's)."""
         try:
-            cursor, _ = await self.poll(token=token, after=None, timeout=0, party_id=party_id)
+            cursor, _ = await self.poll_raw(token=token, after=None, timeout=0, party_id=party_id)
         except ProtocolError as error:
             raise NotAuthorizedError(error.message, field="Authorization",
                                      response_code=error.response_code) from None
-        sub = HttpSubscription(self, party_id, token, cursor)
+        sub = HttpSubscription(self, party_id, token, cursor, notice_key)
         self._subscriptions.append(sub)
         return sub
 
@@ -147,10 +161,16 @@ class HttpTransport(Transport):
 
 
 class HttpSubscription(QueuedSubscription):
-    """One party's notices, fetched by a background long-poll task into a queue."""
+    """One party's notices, fetched by a background long-poll task into a queue.
 
-    def __init__(self, transport: HttpTransport, party_id: str, token: str | None, cursor: int) -> None:
-        super().__init__()
+    A lost VTN (connection refused or reset, no answer) does not end it: the task retries with exponential
+    backoff and jitter (0.1 s doubling up to :data:`MAX_BACKOFF`) for as long as the subscription is open, and
+    the reader sees one :class:`~.base.ConnectionFailedError` per outage (``follow`` waits it out). A refusal
+    (the token is no longer valid) or a closed transport ends it."""
+
+    def __init__(self, transport: HttpTransport, party_id: str, token: str | None, cursor: int,
+                 notice_key: PartyKey | None = None) -> None:
+        super().__init__(party_id, notice_key)
         self.transport = transport
         self.party_id = party_id
         self.cursor = cursor
@@ -161,22 +181,21 @@ class HttpSubscription(QueuedSubscription):
         failures = 0
         while not self._closed:
             try:
-                seq, notice = await self.transport.poll(token=self._token, after=self.cursor,
-                                                        timeout=self.transport.poll_seconds, party_id=self.party_id)
+                seq, raw = await self.transport.poll_raw(token=self._token, after=self.cursor,
+                                                         timeout=self.transport.poll_seconds, party_id=self.party_id)
             except (ConnectionFailedError, TransportTimeoutError) as exc:
+                if failures == 0:
+                    self.put(exc)  # once per outage: the reader knows, and carries on when notices come again
                 failures += 1
-                if failures > 5:
-                    self.put(exc)
-                    return
-                await asyncio.sleep(min(0.1 * 2 ** failures, 2.0))
+                await asyncio.sleep(backoff(failures))
                 continue
             except Exception as exc:  # protocol refusals, closed transport: end the subscription
                 self.put(exc)
                 return
             failures = 0
             self.cursor = max(self.cursor, seq)
-            if notice is not None:
-                self.put(notice)
+            if raw is not None:
+                self.receive(*raw)
 
     async def close(self) -> None:
         if self._closed:

@@ -20,9 +20,12 @@ MQTT 5 properties carry what HTTP headers carry:
   :mod:`transactive.codec.wire` (``*+json`` / ``*+xml`` too; absent: the first character tells the formats
   apart); a reply is in the request's format;
 * **user property** ``authorization: Bearer <token>`` — the registration token, as in the HTTP header
-  (kept out of the payload so the CTS documents stay the standard ones). The bridge refuses (463, the
-  ``ei:eiResponse`` of the request's own reply payload) a request whose token is not the token of the
-  ``{party}`` in its topic, or whose payload names another party than the topic.
+  (kept out of the payload so the CTS documents stay the standard ones); ``signature`` — a request's
+  signature by the party's key (a registration), as the HTTP ``Signature`` header; ``notice-signature`` —
+  the VTN's signature of a notice (:mod:`transactive.protocol.identity`), checked by the subscription when the
+  client knows the VTN's key. The bridge refuses (463, the ``ei:eiResponse`` of the request's own reply
+  payload) a request whose token is not the token of the ``{party}`` in its topic, or whose payload names
+  another party than the topic.
 
 The ``{party}`` of a request is the party the payload names (``requestorPartyID``, ``partyID``,
 ``registreePartyID``, in that order), else the transport's ``party``. Notices for a party are published
@@ -75,10 +78,12 @@ from transactive.ei.cts.registration import EiRequestPartyRegistration
 from transactive.errors import ProtocolError
 from transactive.model import Model
 from transactive.protocol.errors import NotAuthorizedError, RequestRefusedError
+from transactive.protocol.identity import REQUEST_SIGNATURE, PartyKey
 from transactive.protocol.replies import check_reply
 from transactive.transport.base import (
     ConnectionFailedError,
     QueuedSubscription,
+    RequestSigner,
     Transport,
     TransportClosedError,
     TransportError,
@@ -88,6 +93,8 @@ from transactive.transport.base import (
 
 __all__ = [
     "AUTHORIZATION",
+    "NOTICE_SIGNATURE_PROPERTY",
+    "SIGNATURE",
     "ERROR_MAP",
     "SOCKET_OPTIONS",
     "TOPIC_ROOT",
@@ -104,6 +111,7 @@ __all__ = [
     "request_topic",
     "segment",
     "unsegment",
+    "user_property",
 ]
 
 log = logging.getLogger(__name__)
@@ -111,6 +119,10 @@ log = logging.getLogger(__name__)
 TOPIC_ROOT = "transactive/v1"
 #: the user property carrying the bearer token
 AUTHORIZATION = "authorization"
+#: the user property carrying a request's signature (the HTTP ``Signature`` header's value)
+SIGNATURE = REQUEST_SIGNATURE.lower()
+#: the user property carrying a notice's signature by the VTN (the HTTP ``X-Notice-Signature`` header's value)
+NOTICE_SIGNATURE_PROPERTY = "notice-signature"
 #: small request/reply exchanges: no Nagle delay (with delayed ACKs it stalls every round trip)
 SOCKET_OPTIONS: tuple[tuple[int, int, int], ...] = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 #: payload fields naming the party a request is sent as, with their wire names, in order of precedence
@@ -171,17 +183,36 @@ def request_party(message: Model) -> tuple[str, str] | None:
 
 
 def publish_properties(wire: WireFormat, *, response_topic: str | None = None, correlation: bytes | None = None,
-                       token: str | None = None) -> Properties:
-    """PUBLISH properties: content type, and for a request its response topic, correlation data and token."""
+                       token: str | None = None, signature: str | None = None,
+                       notice_signature: str | None = None) -> Properties:
+    """PUBLISH properties: content type, and for a request its response topic, correlation data, token and
+    signature (:data:`SIGNATURE`); for a notice the VTN's signature (:data:`NOTICE_SIGNATURE_PROPERTY`)."""
     props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
     props.ContentType = media_type(wire)
     if response_topic is not None:
         props.ResponseTopic = response_topic
     if correlation is not None:
         props.CorrelationData = correlation
+    users: list[tuple[str, str]] = []
     if token is not None:
-        props.UserProperty = [(AUTHORIZATION, f"Bearer {token}")]
+        users.append((AUTHORIZATION, f"Bearer {token}"))
+    if signature is not None:
+        users.append((SIGNATURE, signature))
+    if notice_signature is not None:
+        users.append((NOTICE_SIGNATURE_PROPERTY, notice_signature))
+    if users:
+        props.UserProperty = users
     return props
+
+
+def user_property(message: aiomqtt.Message, name: str) -> str | None:
+    """The value of a publication's user property ``name`` (case-insensitive), None if absent; a property
+    given twice is refused (463 naming it): which one would count is ambiguous."""
+    pairs: list[tuple[str, str]] = getattr(message.properties, "UserProperty", None) or []
+    values = [value for key, value in pairs if key.lower() == name]
+    if len(values) > 1:
+        raise NotAuthorizedError(f"the {name} property is given {len(values)} times", field=name)
+    return values[0] if values else None
 
 
 # ---- error mapping --------------------------------------------------------------------------------
@@ -213,8 +244,9 @@ class MqttSubscription(QueuedSubscription):
     """The notices (or quotes) arriving on one topic, decoded; a bad notice raises its ``ProtocolError``
     from :meth:`get` (the next ``get`` goes on)."""
 
-    def __init__(self, transport: MqttTransport, topic: str) -> None:
-        super().__init__()
+    def __init__(self, transport: MqttTransport, topic: str, party: str = "*",
+                 notice_key: PartyKey | None = None) -> None:
+        super().__init__(party, notice_key)
         self.topic = topic
         self._transport = transport
 
@@ -254,7 +286,7 @@ class MqttTransport(Transport):
                 raise ValueError("a persistent session (session_expiry) needs a stable client_id: the broker "
                                  "finds the session again by it")
         self.session_expiry = session_expiry
-        self._early: dict[str, deque[Model | Exception]] = {}
+        self._early: dict[str, deque[tuple[bytes, WireFormat | None, str | None]]] = {}
         self.host = host
         self.port = port
         self.market = market
@@ -352,22 +384,19 @@ class MqttTransport(Transport):
         topic = message.topic.value
         payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
         wire = wire_of(getattr(message.properties, "ContentType", None))
-        if topic in self._subscriptions:
+        if topic in self._subscriptions or (
+                self.session_expiry is not None and not topic.startswith(self._reply_filter().split("+", 1)[0])):
             try:
-                item: Model | Exception = decode_as(wire, payload)
+                signature = user_property(message, NOTICE_SIGNATURE_PROPERTY)
             except ProtocolError as error:
-                log.warning("undecodable notice on %s: %s", topic, error)
-                item = error
-            for sub in self._subscriptions[topic]:
-                sub.put(item)
-            return
-        if self.session_expiry is not None and not topic.startswith(self._reply_filter().split("+", 1)[0]):
-            # a notice the persistent session kept while we were away, before anyone asked for it again
-            try:
-                early: Model | Exception = decode_as(wire, payload)
-            except ProtocolError as error:
-                early = error
-            self._early.setdefault(topic, deque(maxlen=MAX_EARLY)).append(early)
+                signature = None
+                log.warning("notice on %s: %s", topic, error)
+            notice = (payload, wire, signature)
+            if topic in self._subscriptions:
+                for sub in self._subscriptions[topic]:
+                    sub.receive(*notice)
+            else:  # a notice the persistent session kept while we were away, before anyone asked for it again
+                self._early.setdefault(topic, deque(maxlen=MAX_EARLY)).append(notice)
             return
         correlation = getattr(message.properties, "CorrelationData", None)
         future = self._pending.get(bytes(correlation)) if correlation is not None else None
@@ -376,7 +405,7 @@ class MqttTransport(Transport):
             return
         future.set_result(message)
 
-    async def request(self, message: Model, *, token: str | None = None) -> Model:
+    async def request(self, message: Model, *, token: str | None = None, sign: RequestSigner | None = None) -> Model:
         if self._closed:
             raise TransportClosedError("the transport is closed")
         named = request_party(message)
@@ -387,7 +416,8 @@ class MqttTransport(Transport):
         correlation = uuid.uuid4().bytes
         future: asyncio.Future[aiomqtt.Message] = asyncio.get_running_loop().create_future()
         props = publish_properties(self.wire, response_topic=reply_topic(self.market, party, self.client_id),
-                                   correlation=correlation, token=token)
+                                   correlation=correlation, token=token,
+                                   signature=None if sign is None else sign(data))
         try:
             async with asyncio.timeout(self.timeout):
                 client = await self._connection()
@@ -407,13 +437,14 @@ class MqttTransport(Transport):
         self.bytes_in += len(payload)
         return decode_as(wire_of(getattr(reply.properties, "ContentType", None)), payload)
 
-    async def _subscribe_topic(self, topic: str) -> MqttSubscription:
+    async def _subscribe_topic(self, topic: str, party: str = "*",
+                               notice_key: PartyKey | None = None) -> MqttSubscription:
         client = await self._connection()
-        sub = MqttSubscription(self, topic)
+        sub = MqttSubscription(self, topic, party, notice_key)
         first = topic not in self._subscriptions
         self._subscriptions.setdefault(topic, []).append(sub)
-        for item in self._early.pop(topic, ()):
-            sub.put(item)
+        for notice in self._early.pop(topic, ()):
+            sub.receive(*notice)
         if first:
             try:
                 await client.subscribe(topic, qos=1)
@@ -424,7 +455,8 @@ class MqttTransport(Transport):
                 raise map_mqtt_error(error, context=f"subscribe {topic}") from error
         return sub
 
-    async def subscribe(self, party_id: str, *, token: str | None = None) -> MqttSubscription:
+    async def subscribe(self, party_id: str, *, token: str | None = None,
+                        notice_key: PartyKey | None = None) -> MqttSubscription:
         """The party's notices (``eiCreateTransaction``, ``eiCreateQuote``) on its topic. The VTN confirms
         the token first (an ``eiRequestPartyRegistration``): :class:`NotAuthorizedError` (463) if not."""
         if self._closed:
@@ -436,13 +468,14 @@ class MqttTransport(Transport):
         except RequestRefusedError as refused:
             raise NotAuthorizedError(f"no notices for {party_id!r}: {refused.message}",
                                      field=refused.field) from refused
-        return await self._subscribe_topic(notices_topic(self.market, party_id))
+        return await self._subscribe_topic(notices_topic(self.market, party_id), party_id, notice_key)
 
-    async def quotes(self) -> MqttSubscription:
-        """The market's published quotes (public): the retained last one at once, then each new one."""
+    async def quotes(self, *, notice_key: PartyKey | None = None) -> MqttSubscription:
+        """The market's published quotes (public): the retained last one at once, then each new one (signed
+        for party ``*``: only those ``notice_key`` verifies, when given)."""
         if self._closed:
             raise TransportClosedError("the transport is closed")
-        return await self._subscribe_topic(quotes_topic(self.market))
+        return await self._subscribe_topic(quotes_topic(self.market), "*", notice_key)
 
     async def _forget(self, sub: MqttSubscription) -> None:
         subs = self._subscriptions.get(sub.topic)
