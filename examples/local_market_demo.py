@@ -126,7 +126,7 @@ def run_http(args: argparse.Namespace, data: Path) -> None:
                     "--capacity-kw", str(p.capacity_kw), "--strategy", p.strategy, "--seed", str(p.seed),
                     "--intervals", str(args.intervals), "--start", start.isoformat(),
                     "--sim-start", SIM_START.isoformat(), "--grid-prices", f"{GRID_BUY},{GRID_SELL}",
-                    "--record", str(data / f"{p.name}.jsonl")),
+                    "--record", str(data / f"{p.name}.jsonl"), "--state-dir", str(data / "ven-state" / p.name)),
                 stdout=log, stderr=subprocess.STDOUT))
         vens = procs[1:]
         limit = time.monotonic() + (args.intervals + lead + 10) * args.interval_seconds + 60

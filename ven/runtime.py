@@ -35,13 +35,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from transactive.ei.cts.market_context import EiRequestEiMarketContext
 from transactive.ei.cts.quote import EiCreateQuote
 from transactive.ei.cts.transaction import EiCreateTransaction, EiTransaction
 from transactive.emix import EmixBaseMember, EnergyBlock, Side, energy_block
@@ -49,9 +49,8 @@ from transactive.market import ReservePrices
 from transactive.protocol.clock import Clock
 from transactive.protocol.errors import RequestRefusedError
 from transactive.protocol.market import MarketConfig
-from transactive.protocol.replies import reply_response
-from transactive.transport.base import Subscription, TransportError
-from transactive.ven.client import VenClient
+from transactive.transport.base import Subscription, TransportError, backoff
+from transactive.ven.client import VenClient, discover_market_context
 from transactive.ven.personalities import Personality
 from transactive.ven.pricing import STRATEGIES, AaPricing, FixedPricing, Pricing, ZicPricing, create_pricing
 
@@ -66,7 +65,6 @@ __all__ = [
     "VenRuntime",
     "ZicPricing",
     "create_pricing",
-    "discover_market_context",
 ]
 
 _log = logging.getLogger("transactive.ven.runtime")
@@ -103,7 +101,7 @@ class SentTender:
 
     side: Side
     kwh: float
-    price: float
+    price: Decimal
     limit: float
     tender_id: str
 
@@ -135,7 +133,7 @@ class IntervalRecord:
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["tenders"] = [{**t, "side": t["side"].value} for t in out["tenders"]]
+        out["tenders"] = [{**t, "side": t["side"].value, "price": float(t["price"])} for t in out["tenders"]]
         out["interval_start"] = self.interval_start.isoformat()
         out["sim_start"] = self.sim_start.isoformat()
         out["bill"] = self.bill
@@ -155,28 +153,6 @@ class IntervalRecord:
                 f"mcp {price:<7} metered +{self.metered_bought_kwh:.3f}/-{self.metered_sold_kwh:.3f} "
                 f"grid +{self.grid_import_kwh:.3f}/-{self.grid_export_kwh:.3f}  bill {self.bill:+.4f} "
                 f"{currency}{soc}")
-
-
-# ---- discovery ------------------------------------------------------------------------------------------
-
-_RUNS = re.compile(r"this VTN runs (?P<uri>\S+), not ")
-
-
-async def discover_market_context(client: VenClient, guess: str = "urn:transactive:discover") -> str:
-    """The VTN's market context URI when it is not known: ask about ``guess`` and, if the VTN says which
-    context it runs instead (its 452 refusal names it), take that one. An **extension** of the procedure:
-    CTS has no discovery of the market context."""
-    msg = EiRequestEiMarketContext(request_id=client.new_request_id(), market_contexts=(guess,),
-                                   party_id=client.party_id)
-    reply = await client.send(msg)
-    response = reply_response(reply)
-    if response is None or response.ok:
-        return guess
-    match = _RUNS.search(response.response_description or "")
-    if match is None:
-        raise RequestRefusedError("the VTN did not name its market context; pass it explicitly",
-                                  response_code=int(response.response_code), reply=reply)
-    return match["uri"]
 
 
 # ---- the runtime ----------------------------------------------------------------------------------------
@@ -224,6 +200,8 @@ class VenRuntime:
         self._transactions: dict[datetime, dict[str, tuple[EiTransaction, EnergyBlock]]] = {}
         self._prices: dict[datetime, float] = {}
         self._tendered: dict[datetime, list[SentTender]] = {}
+        #: the tender ids the VTN has acknowledged (of intervals not settled yet)
+        self._accepted: set[str] = set()
         self._arrived = asyncio.Event()
 
     # -- set-up and tear-down -------------------------------------------------------------------------
@@ -235,10 +213,10 @@ class VenRuntime:
         return self.client.config
 
     async def start(self) -> MarketConfig:
-        """Register, read the market context, subscribe to the notices."""
-        await self.client.register()
+        """Read the market context, register (signed for that market), subscribe to the notices."""
         uri = self.market_context or await discover_market_context(self.client)
         config = await self.client.market_context(uri)
+        await self.client.register()
         self._subscription = await self.client.notices()
         self._reader = asyncio.create_task(self._read_notices(self._subscription))
         return config
@@ -294,22 +272,38 @@ class VenRuntime:
 
     # -- one interval -----------------------------------------------------------------------------------
 
-    async def tender_interval(self, interval_start: datetime) -> list[str]:
-        """Plan, price and send the tenders for one interval; returns the tender ids."""
+    def plan_interval(self, interval_start: datetime) -> list[SentTender]:
+        """The tenders for one interval: the personality's needs, priced by the strategy, snapped to the
+        market's scales. Planned once per interval; their ids are the party's, the interval's and the need's,
+        so sending one again (after a lost reply) is the same tender, never a second one."""
+        planned = self._tendered.get(interval_start)
+        if planned is not None:
+            return planned
         cfg = self.config
         band = self.band or cfg.band()
         sim = self._sim(interval_start)
-        ids: list[str] = []
-        sent = self._tendered.setdefault(interval_start, [])
-        for need in self.personality.plan(sim, self._sim_duration(), band):
+        planned = []
+        for k, need in enumerate(self.personality.plan(sim, self._sim_duration(), band)):
             kwh = cfg.snap_quantity(need.quantity_kwh)
             if kwh is None:
                 continue
             price = cfg.snap_price(self.strategy.price(need, band, sim), need.side)
-            tender_id = await self.client.tender(interval_start, need.side, float(kwh), price)
-            ids.append(tender_id)
-            sent.append(SentTender(side=need.side, kwh=float(kwh), price=float(price), limit=need.limit_price,
-                                   tender_id=tender_id))
+            tender_id = f"{self.client.party_id}-{interval_start:%Y%m%dT%H%M%SZ}-{k}"
+            planned.append(SentTender(side=need.side, kwh=float(kwh), price=price, limit=need.limit_price,
+                                      tender_id=tender_id))
+        self._tendered[interval_start] = planned
+        return planned
+
+    async def tender_interval(self, interval_start: datetime) -> list[str]:
+        """Send the interval's tenders (:meth:`plan_interval`) that the VTN has not accepted yet; returns the
+        tender ids. Safe to call again after a transport error."""
+        ids: list[str] = []
+        for tender in self.plan_interval(interval_start):
+            if tender.tender_id not in self._accepted:
+                await self.client.tender(interval_start, tender.side, tender.kwh, tender.price,
+                                         tender_id=tender.tender_id, request_id=f"{tender.tender_id}-create")
+                self._accepted.add(tender.tender_id)
+            ids.append(tender.tender_id)
         return ids
 
     async def _transactions_of(self, interval_start: datetime) -> list[tuple[EiTransaction, EnergyBlock]]:
@@ -325,12 +319,14 @@ class VenRuntime:
         return list((booked or {}).values())
 
     async def settle_interval(self, interval_start: datetime) -> IntervalRecord:
-        """After the interval: meter, report deliveries, book the imbalance with the grid, log."""
+        """After the interval: meter, report deliveries, book the imbalance with the grid, log. Safe to call
+        again after a transport error (the meter reads the same, a delivery reported twice is the same one);
+        the interval is forgotten only once it is done."""
         cfg = self.config
         band = self.band or cfg.band()
         sim = self._sim(interval_start)
         rec = IntervalRecord(party=self.client.party_id, interval_start=interval_start, sim_start=sim,
-                             tenders=self._tendered.pop(interval_start, []),
+                             tenders=list(self._tendered.get(interval_start, [])),
                              clearing_price=self._prices.get(interval_start))
         transactions = await self._transactions_of(interval_start)
         meter = self.personality.metered(sim, self._sim_duration())
@@ -358,6 +354,8 @@ class VenRuntime:
             self.strategy.observe(sent.side, matched, rec.clearing_price)
         rec.state_of_charge = self.personality.state_of_charge
         self._transactions.pop(interval_start, None)
+        for sent in self._tendered.pop(interval_start, []):
+            self._accepted.discard(sent.tender_id)
         self.records.append(rec)
         if self.log is not None:
             self.log(rec.line(cfg.currency))
@@ -393,7 +391,11 @@ class VenRuntime:
             if pending and (tender_due is None or self.settle_time(pending[0]) <= tender_due):
                 if await self._wait(self.settle_time(pending[0]), stop):
                     break
-                await self.settle_interval(pending.pop(0))
+                start = pending[0]
+                if not await self._persist(f"settling {start.isoformat()}", partial(self.settle_interval, start),
+                                           stop=stop):
+                    break  # stopped while the VTN was away: the interval stays unsettled (its deliveries too)
+                pending.pop(0)
                 done += 1
                 continue
             if tender_due is None:
@@ -402,13 +404,40 @@ class VenRuntime:
                 break
             if self.clock() < cfg.gate_time(nxt):
                 try:
-                    await self.tender_interval(nxt)
+                    await self._persist(f"tendering for {nxt.isoformat()}", partial(self.tender_interval, nxt),
+                                        stop=stop, until=cfg.gate_time(nxt))
                 except RequestRefusedError as error:
                     _log.warning("%s: tender for %s refused: %s", self.client.party_id, nxt.isoformat(), error)
             pending.append(nxt)
             planned += 1
             nxt += cfg.interval
         return self.records
+
+    async def _persist(self, what: str, step: Callable[[], Awaitable[object]], *, stop: asyncio.Event,
+                       until: datetime | None = None) -> bool:
+        """Run ``step``; while the VTN cannot be reached (a :class:`~transactive.transport.TransportError`), try
+        again after a backoff with jitter (0.1 s doubling up to 5 s, wall time), logging once per outage, until
+        it succeeds (True), ``stop`` is set or the market clock passes ``until`` (False: given up). Refusals
+        are not retried: they propagate."""
+        failures = 0
+        while True:
+            try:
+                await step()
+            except TransportError as error:
+                failures += 1
+                if failures == 1:
+                    _log.warning("%s: %s: the VTN is unreachable (%s); retrying", self.client.party_id, what, error)
+                if until is not None and self.clock() >= until:
+                    _log.warning("%s: %s: given up, its time has passed", self.client.party_id, what)
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff(failures))
+                if stop.is_set():
+                    return False
+                continue
+            if failures:
+                _log.warning("%s: %s: the VTN is back after %d attempts", self.client.party_id, what, failures + 1)
+            return True
 
     async def _wait(self, when: datetime, stop: asyncio.Event) -> bool:
         """Wait until ``when`` on the clock; True if ``stop`` was set first."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,9 +38,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_an_unreachable_vtn_exits_2_naming_the_url() -> None:
+def test_an_unreachable_vtn_exits_2_naming_the_url(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     done = subprocess.run([sys.executable, "-m", "transactive.cli", "ven", "run", "--vtn", url, "--party", "pv-1",
-                           "--personality", "pv"], capture_output=True, text=True, timeout=60)
+                           "--personality", "pv", "--state-dir", str(tmp_path)], capture_output=True, text=True,
+                          timeout=60)
     assert done.returncode == 2
     assert url in done.stderr

@@ -26,6 +26,7 @@ async def test_two_ven_processes_trade_and_settle_over_http(tmp_path: Path) -> N
                 "--personality", kind, "--capacity-kw", "8", "--strategy", strategy, "--intervals", "3",
                 "--start", start.isoformat(), "--sim-start", "2026-06-21T12:00:00Z", "--grid-prices", "0.30,0.05",
                 "--record", str(tmp_path / f"{party}.jsonl"), "--wire", "xml" if kind == "pv" else "json",
+                "--state-dir", str(tmp_path / "state" / party),
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT))
         outputs = [await asyncio.wait_for(p.communicate(), 60) for p in procs]
         assert [p.returncode for p in procs] == [0, 0], outputs

@@ -9,6 +9,7 @@ import json
 import signal
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from transactive.cli._io import usage
@@ -30,7 +31,15 @@ _RUN_EPILOG = """\
 Each market interval the VEN forecasts its energy, prices it with the strategy, tenders before the gate
 closes, books the transactions it is notified of, and after the interval reports its metered delivery
 (which the VTN settles); one line per interval is printed. The VTN's market time and context are read from
-its GET /health (an accelerated VTN, --interval-seconds, is followed).
+its GET /health (an accelerated VTN, --interval-seconds, is followed). If the VTN goes away during the run
+(a restart), the VEN retries with backoff and jitter and carries on its market day: tenders until their gate
+closes, deliveries until they are reported.
+
+Identity: the VEN registers with a key it keeps in --state-dir (party.key, created on the first run), so
+the VTN binds the party id to that key and a restarted VEN is the same party (another key cannot take the
+id). It accepts only notices signed by the VTN's key: the one pinned with --vtn-key, else the one the
+market published at the first run (kept in vtn-key.txt; a VTN that later shows another key is refused
+until that file is removed).
 
 personalities:
   pv        sells its forecast surplus (clear-sky curve x weather); limit: the grid's price for exports
@@ -82,6 +91,12 @@ def add_parser(sub: Any) -> None:
     r.add_argument("--wire", choices=("json", "xml"), default="json", help="wire format (json)")
     r.add_argument("--market", default=None, metavar="URI", help="the market context (default: the VTN's)")
     r.add_argument("--record", default=None, metavar="PATH", help="append one JSON line per interval to PATH")
+    r.add_argument("--state-dir", default=None, metavar="DIR",
+                   help="where the VEN keeps its key and the VTN's (default: $XDG_STATE_HOME or ~/.local/state, "
+                        "then transactive/ven/PARTY): a restarted VEN is the same party")
+    r.add_argument("--vtn-key", default=None, metavar="KEY",
+                   help="the VTN's notice-signing key (ed25519:...), pinned; default: the one the market publishes "
+                        "at the first run, kept in the state directory and required from then on")
     r.add_argument("--quiet", action="store_true", help="no line per interval")
     r.set_defaults(run=run)
 
@@ -135,7 +150,9 @@ async def _health(url: str) -> dict[str, Any] | None:
 
 async def _main(args: argparse.Namespace, start: datetime | None, sim_start: datetime | None,
                 grid: tuple[float, float] | None) -> int:
+    from transactive.errors import ProtocolError
     from transactive.market import ReservePrices
+    from transactive.protocol import ForgedNoticeError
     from transactive.protocol.clock import MarketClock, TimeMapping, system_clock
     from transactive.protocol.errors import RequestRefusedError
     from transactive.transport.base import ConnectionFailedError, TransportError
@@ -144,7 +161,12 @@ async def _main(args: argparse.Namespace, start: datetime | None, sim_start: dat
     from transactive.ven.personalities import create_personality
     from transactive.ven.pricing import create_pricing
     from transactive.ven.runtime import TimeMap, VenRuntime
+    from transactive.ven.state import VTN_KEY_FILE, VenState, default_state_dir
 
+    try:
+        state = VenState.open(Path(args.state_dir) if args.state_dir else default_state_dir(args.party))
+    except (OSError, ValueError) as error:
+        return _fail(f"--state-dir: {error}", 2)
     try:
         health = await _health(args.vtn)
     except ConnectionError as error:
@@ -174,7 +196,12 @@ async def _main(args: argparse.Namespace, start: datetime | None, sim_start: dat
             out.flush()
 
     personality = create_personality(args.personality, args.capacity_kw, seed=args.seed)
-    runtime = VenRuntime(VenClient(transport, args.party), personality, create_pricing(args.strategy, seed=args.seed),
+    pinned = args.vtn_key or state.vtn_key
+    try:
+        client = VenClient(transport, args.party, identity=state.identity, vtn_key=pinned)
+    except ProtocolError as error:
+        return _fail(f"--vtn-key {args.vtn_key!r}: {error.message}", 2)
+    runtime = VenRuntime(client, personality, create_pricing(args.strategy, seed=args.seed),
                          clock, market_context=market, log=None if args.quiet else _print, record=record,
                          speed=speed)
     try:
@@ -182,6 +209,12 @@ async def _main(args: argparse.Namespace, start: datetime | None, sim_start: dat
             config = await runtime.start()
         except ConnectionFailedError as error:
             return _fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
+        except ForgedNoticeError:
+            return _fail(f"the VTN at {args.vtn} now signs its notices with another key than the one "
+                         f"{'pinned with --vtn-key' if args.vtn_key else f'kept in {state.directory / VTN_KEY_FILE}'}"
+                         "; if the VTN's key really changed, remove that file (or give the new --vtn-key)", 1)
+        if pinned is None and config.signing_key is not None:
+            state.remember_vtn_key(config.signing_key)
         if grid is not None and config.reserve is None:
             runtime.band = ReservePrices(grid_buy=grid[0], grid_sell=grid[1])
         first = start or runtime.config.next_open_interval(clock())
