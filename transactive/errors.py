@@ -48,6 +48,7 @@ class ResponseCode(IntEnum):
     CONFLICT = 409
     PAYLOAD_TOO_LARGE = 413
     UNSUPPORTED_MEDIA_TYPE = 415
+    TOO_MANY_REQUESTS = 429
     OUT_OF_SEQUENCE = 450
     NOT_ALLOWED = 451
     INVALID_ID = 452
@@ -60,6 +61,7 @@ class ResponseCode(IntEnum):
     NOT_AUTHORIZED = 463
     DEPLOYMENT_ERROR = 469
     INTERNAL_ERROR = 500
+    SERVICE_UNAVAILABLE = 503
 
 
 class TransactiveError(Exception):

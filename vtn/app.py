@@ -19,7 +19,7 @@ import importlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +36,7 @@ from transactive.services import Settlement, SqliteStore, VtnCore, VtnService
 from transactive.transport.base import Transport
 from transactive.vtn.clock import GateScheduler, load_mapping, save_mapping, saved_mapping
 from transactive.vtn.http import DEFAULT_MAX_BODY, create_server
+from transactive.vtn.limits import Limits, raise_open_file_limit
 from transactive.vtn.notices import NoticeBoard
 
 __all__ = ["DEFAULT_MARKET_CONTEXT", "LEDGER_FILE", "PARENT_WAIT", "STORE_FILE", "VtnApp", "VtnOptions",
@@ -112,16 +113,21 @@ class VtnOptions:
     parent_wait: float = PARENT_WAIT
     #: the main grid's (selling, buying) prices per kWh, or None: no grid, the price band is [0, 10]
     reserve: tuple[float, float] | None = None
+    limits: Limits = field(default_factory=Limits)
+    max_tenders: int = 100
+    max_stream_intervals: int = 672
+    horizon: timedelta = timedelta(days=7)
 
     def market_config(self) -> MarketConfig:
-        if self.reserve is None:
-            return MarketConfig(market_context=self.market_context, market_party_id=self.market_party_id,
-                                interval=self.interval, gate_closure=self.gate_closure, max_price=Decimal("10"))
-        grid_buy, grid_sell = self.reserve
+        reserve, min_price, max_price = None, Decimal(0), Decimal("10")
+        if self.reserve is not None:
+            grid_buy, grid_sell = self.reserve
+            reserve = ReservePrices(grid_buy=grid_buy, grid_sell=grid_sell)
+            min_price, max_price = Decimal(repr(grid_sell)), Decimal(repr(grid_buy))
         return MarketConfig(market_context=self.market_context, market_party_id=self.market_party_id,
-                            interval=self.interval, gate_closure=self.gate_closure,
-                            reserve=ReservePrices(grid_buy=grid_buy, grid_sell=grid_sell),
-                            min_price=Decimal(repr(grid_sell)), max_price=Decimal(repr(grid_buy)))
+                            interval=self.interval, gate_closure=self.gate_closure, reserve=reserve,
+                            min_price=min_price, max_price=max_price, max_tenders=self.max_tenders,
+                            max_stream_intervals=self.max_stream_intervals, horizon=self.horizon)
 
 
 class VtnApp:
@@ -189,7 +195,9 @@ class VtnApp:
         self.service = VtnService(VtnCore(self.config, self.store, self.clock), settlement=settlement,
                                   identity=self.identity, wall=self.wall)
         self.scheduler = GateScheduler(self.service, self.config, self.clock)
-        server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body)
+        raise_open_file_limit()
+        server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body,
+                               limits=opts.limits)
         self._unlisten = self.service.listen(self.board.post)
         self._runner = web.ServerRunner(server, shutdown_timeout=2.0)
         await self._runner.setup()

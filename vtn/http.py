@@ -36,8 +36,10 @@ VTN's signature in ``X-Notice-Signature``.
 Status codes: **200 for every reply the services produced, refusals included** — the EI response code is
 in the reply's ``ei:eiResponse`` (as OpenADR 2.0b does). A request that never reached the services gets a
 4xx whose body is ``tx:eiResponsePayload`` with the same code: 400 not well-formed (EI 400), 400 unknown
-message (EI 453), 400 invalid field (EI 454), 401, 404, 405 (with ``Allow``), 406, 413 (body over
-``client_max_size``), 415, 417 (an ``Expect`` other than ``100-continue``, EI 400). Anything unexpected
+message (EI 453), 400 invalid field (EI 454), 401, 404, 405 (with ``Allow``), 406, 408 (the body did not
+arrive within the body timeout, EI 400), 413 (body over ``client_max_size``), 415, 417 (an ``Expect`` other
+than ``100-continue``, EI 400), 429 (registrations from one address beyond the limit, with ``Retry-After``),
+503 (the connection cap, see :mod:`.limits`). Anything unexpected
 is a 500 with EI code 500 and no traceback (it is logged). ``Expect: 100-continue`` is answered once the
 headers are acceptable, so a refused request's body is never sent.
 
@@ -48,18 +50,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from transactive.codec.wire import WireFormat, decode_as, encode_as, media_type, negotiate, wire_of
+from transactive.ei.cts.registration import EiCreatePartyRegistration
 from transactive.errors import ProtocolError, RemoteProtocolError, ResponseCode
 from transactive.model import Model
 from transactive.protocol.errors import NotAllowedError, NotAuthorizedError
 from transactive.protocol.identity import NOTICE_SIGNATURE, REQUEST_SIGNATURE, KeyProof
 from transactive.services.requests import FACETS
 from transactive.services.service import VtnService
+from transactive.vtn.limits import GuardedServer, Limits, RateLimiter
 from transactive.vtn.notices import NoticeBoard
 from transactive.vtn.openapi import openapi_document
 
@@ -106,9 +111,11 @@ class _Vtn:
     """The handlers and their dispatcher; one per server."""
 
     def __init__(self, service: VtnService, board: NoticeBoard, health: HealthProbe | None,
-                 openapi: dict[str, Any] | None, max_body: int) -> None:
+                 openapi: dict[str, Any] | None, max_body: int, limits: Limits) -> None:
         self.service = service
         self.max_body = max_body
+        self.limits = limits
+        self.registrations = RateLimiter(limits.registrations_per_minute / 60.0, limits.registration_burst)
         self.board = board
         self.health_probe = health
         self.openapi = openapi
@@ -209,14 +216,23 @@ class _Vtn:
             if "Expect" in headers:  # the headers are acceptable: ask for the body (a router would have)
                 await _continue(request)
             try:
-                data = await request.read()
+                data = await asyncio.wait_for(request.read(), self.limits.body_timeout)
             except web.HTTPRequestEntityTooLarge:
                 raise _error(413, f"request body over the {self.max_body} bytes allowed") from None
+            except TimeoutError:
+                raise _Refusal(408, RemoteProtocolError(
+                    f"the request body did not arrive within {self.limits.body_timeout:g} s",
+                    response_code=ResponseCode.BAD_REQUEST), {"Connection": "close"}) from None
             try:
-                message = decode_as(wire, data)
+                if len(data) > self.limits.decode_off_loop:  # a large document: off the event loop
+                    message = await asyncio.to_thread(decode_as, wire, data)
+                else:
+                    message = decode_as(wire, data)
             except ProtocolError as error:
                 raise _Refusal(400, error) from None
             proof = self._proof(request, data)
+            if isinstance(message, EiCreatePartyRegistration):
+                self._check_registration_rate(request)
         except _Refusal as refusal:
             return self._refusal_response(request, refusal, reply_wire)
         if allowed is not None and not isinstance(message, allowed):
@@ -224,6 +240,15 @@ class _Vtn:
             return self._reply(self.service.error_reply(message, refused), reply_wire)
         reply = await self.service.answer(message, token=token, proof=proof)
         return self._reply(reply, reply_wire)
+
+    def _check_registration_rate(self, request: web.BaseRequest) -> None:
+        """429 when the source address registers faster than the limits allow."""
+        wait = self.registrations.take(request.remote or "unknown")
+        if wait > 0:
+            raise _Refusal(429, RemoteProtocolError(
+                f"too many registrations from {request.remote}: at most {self.limits.registrations_per_minute:g} "
+                "a minute", response_code=ResponseCode.TOO_MANY_REQUESTS),
+                {"Retry-After": str(max(1, math.ceil(wait)))})
 
     def _proof(self, request: web.BaseRequest, body: bytes) -> KeyProof | None:
         """The checked ``Signature`` of the request (None without one); 401 with EI 463 if it does not hold."""
@@ -255,7 +280,10 @@ class _Vtn:
             timeout_text = request.query.get("timeout", "30")
             try:
                 after = None if after_text is None else int(after_text)
-                timeout = min(max(float(timeout_text), 0.0), MAX_POLL_SECONDS)
+                timeout = float(timeout_text)
+                if not math.isfinite(timeout):
+                    raise ValueError("timeout must be finite")
+                timeout = min(max(timeout, 0.0), MAX_POLL_SECONDS)
             except ValueError:
                 raise _error(400, "after must be an integer and timeout a number of seconds",
                              ResponseCode.INVALID_DATA) from None
@@ -309,23 +337,28 @@ def _not_allowed(method: str, path: str, allow: str) -> _Refusal:
 
 
 def create_server(service: VtnService, *, board: NoticeBoard | None = None, health: HealthProbe | None = None,
-                  openapi: dict[str, Any] | None = None, max_body: int = DEFAULT_MAX_BODY) -> web.Server:
+                  openapi: dict[str, Any] | None = None, max_body: int = DEFAULT_MAX_BODY,
+                  limits: Limits | None = None) -> GuardedServer:
     """The VTN's HTTP server: aiohttp's low-level :class:`~aiohttp.web.Server` (the protocol factory a
     :class:`~aiohttp.web.ServerRunner` listens with) around one dispatcher, no router or middleware in the
-    way of ``POST /cts``. Notices are read from ``board``; the caller subscribes it to ``service``
+    way of ``POST /cts``, within ``limits`` (:mod:`.limits`: idle and body timeouts, a connection cap,
+    the registration rate). Notices are read from ``board``; the caller subscribes it to ``service``
     (``stop = service.listen(board.post)``) for as long as the server runs."""
-    vtn = _Vtn(service, board if board is not None else NoticeBoard(), health, openapi, max_body)
-    return web.Server(vtn.dispatch, request_factory=vtn.make_request, access_log=None)
+    limits = limits or Limits()
+    vtn = _Vtn(service, board if board is not None else NoticeBoard(), health, openapi, max_body, limits)
+    return GuardedServer(vtn.dispatch, request_factory=vtn.make_request, access_log=None,
+                         keepalive_timeout=limits.idle_timeout, cap=limits.connection_cap())
 
 
 def create_app(service: VtnService, *, board: NoticeBoard | None = None, health: HealthProbe | None = None,
-               openapi: dict[str, Any] | None = None, max_body: int = DEFAULT_MAX_BODY) -> web.Application:
+               openapi: dict[str, Any] | None = None, max_body: int = DEFAULT_MAX_BODY,
+               limits: Limits | None = None) -> web.Application:
     """The same API as an :class:`aiohttp.web.Application`, to mount in a larger aiohttp application
     (``parent.add_subapp("/vtn/", app)``) or to run behind aiohttp's middlewares: every path below where it
     is mounted goes to the dispatcher :func:`create_server` uses. Notices go to ``board`` (a new one by
     default), subscribed to ``service`` while the application runs."""
     board = board if board is not None else NoticeBoard()
-    vtn = _Vtn(service, board, health, openapi, max_body)
+    vtn = _Vtn(service, board, health, openapi, max_body, limits or Limits())
     app = web.Application(client_max_size=max_body)
     app[BOARD] = board
 

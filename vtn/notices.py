@@ -3,8 +3,8 @@
 
 Sequence numbers start, per VTN process, at the boot time in microseconds since the Unix epoch, so a cursor
 from an earlier run of the VTN is always older than every notice of this one. Notices are kept in memory
-only, the last :data:`NOTICE_HISTORY` per party: after a restart a VEN reads missed transactions with
-``eiRequestTransaction``.
+only, the last :data:`NOTICE_HISTORY` per party and the latest quote: after a restart a VEN reads missed
+transactions with ``eiRequestTransaction``.
 """
 
 from __future__ import annotations
@@ -12,24 +12,31 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from transactive.ei.cts.quote import EiCreateQuote
 from transactive.model import Model
 
 __all__ = ["NOTICE_HISTORY", "NoticeBoard"]
 
-#: notices kept per party for long polls
-NOTICE_HISTORY = 256
+#: transaction notices kept per party for long polls (quotes: only the latest, see :class:`NoticeBoard`)
+NOTICE_HISTORY = 64
 
 
 @dataclass(slots=True)
 class _Inbox:
-    notices: deque[tuple[int, Model]] = field(default_factory=lambda: deque(maxlen=NOTICE_HISTORY))
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    notices: deque[tuple[int, Model]]
+    #: the latest quote (a newer one replaces it: only the last clearing price matters)
+    quote: tuple[int, Model] | None = None
+    #: set when a notice arrives; made only while someone waits
+    arrived: asyncio.Event | None = None
 
 
 class NoticeBoard:
-    """The notices :meth:`VtnService.listen` emits, kept per party for long polls (in memory)."""
+    """The notices :meth:`VtnService.listen` emits, kept per party for long polls (in memory), in bounded
+    memory: per party the last ``history`` notices that are not quotes (transactions: a VEN that was away
+    reads older ones with ``eiRequestTransaction``) and only the latest quote (``eiCreateQuote``: each gate
+    sends every registered party one, and only the last price matters; ``eiRequestQuote`` reads it too)."""
 
     def __init__(self, *, boot: int | None = None, history: int = NOTICE_HISTORY) -> None:
         self._seq = boot if boot is not None else time.time_ns() // 1000
@@ -53,22 +60,29 @@ class NoticeBoard:
         self._seq += 1
         self.posted += 1
         inbox = self._inbox(party_id)
-        inbox.notices.append((self._seq, notice))
-        inbox.arrived.set()
-        inbox.arrived = asyncio.Event()
+        if isinstance(notice, EiCreateQuote):
+            inbox.quote = (self._seq, notice)
+        else:
+            inbox.notices.append((self._seq, notice))
+        if inbox.arrived is not None:
+            inbox.arrived.set()
+            inbox.arrived = None
 
     def pending(self, party_id: str) -> int:
+        """Notices kept for ``party_id``."""
         inbox = self._inboxes.get(party_id)
-        return 0 if inbox is None else len(inbox.notices)
+        return 0 if inbox is None else len(inbox.notices) + (inbox.quote is not None)
 
     def next_after(self, party_id: str, after: int) -> tuple[int, Model] | None:
+        """The kept notice for ``party_id`` with the lowest sequence number above ``after``."""
         inbox = self._inboxes.get(party_id)
         if inbox is None:
             return None
-        for seq, notice in inbox.notices:
-            if seq > after:
-                return seq, notice
-        return None
+        found = next(((seq, notice) for seq, notice in inbox.notices if seq > after), None)
+        quote = inbox.quote
+        if quote is not None and quote[0] > after and (found is None or quote[0] < found[0]):
+            return quote
+        return found
 
     async def wait(self, party_id: str, after: int, timeout: float) -> tuple[int, Model] | None:
         """The first notice for ``party_id`` with a sequence number above ``after``, waiting up to
@@ -81,7 +95,10 @@ class NoticeBoard:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
                 return None
+            inbox = self._inbox(party_id)
+            if inbox.arrived is None:
+                inbox.arrived = asyncio.Event()
             try:
-                await asyncio.wait_for(self._inbox(party_id).arrived.wait(), left)
+                await asyncio.wait_for(inbox.arrived.wait(), left)
             except TimeoutError:
                 return None

@@ -33,8 +33,16 @@ exit codes: 0 success, 1 the ledger does not verify (report), 2 usage error or n
 
 _SERVE_EPILOG = """\
 DIR holds vtn.db (the SQLite store: every acknowledged request is durable), ledger.db and ledger.db.key
-(the embedded ledger and its writer key) and clock.json (the market time line). Restarting on the same
-DIR resumes: overdue gates are closed, nothing is cleared or anchored twice.
+(the embedded ledger and its writer key), clock.json (the market time line) and vtn.key (the VTN's
+identity: it signs every notice; the market rules publish its public half). Restarting on the same DIR
+resumes: overdue gates are closed, nothing is cleared or anchored twice.
+
+Identity: a party registers by signing its eiCreatePartyRegistration (the Signature header) and its id is
+bound to that key for good; later requests carry the registration's token (Authorization: Bearer).
+
+Limits (the group below): slow or idle connections are closed, connections beyond the cap get 503, too many
+registrations from one address get 429, and requests beyond the market rules (tenders per request, stream
+length, horizon) get 454 naming the field.
 
 Market time: by default the wall clock. --interval-seconds S makes one market interval (--interval-minutes,
 default 15) last S wall-clock seconds: market time = origin + (wall time - wall origin) x interval / S, the
@@ -81,6 +89,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text!r}")
+    return value
+
+
 def _host_port(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit():
@@ -122,6 +140,23 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--interval-minutes", type=_positive, default=15.0, help="market interval (default 15)")
     s.add_argument("--gate-closure-minutes", type=_positive, default=5.0,
                    help="tendering closes this long before an interval starts (default 5)")
+    lim = s.add_argument_group("limits", "what one client may take (see transactive.vtn.limits)")
+    lim.add_argument("--idle-timeout", type=_positive, default=15.0, metavar="S",
+                     help="close a connection that has not sent a complete request's headers S seconds after it "
+                          "opened or after its previous reply: idle keep-alive and slow headers (default 15)")
+    lim.add_argument("--body-timeout", type=_positive, default=30.0, metavar="S",
+                     help="a request body must arrive within S seconds of its headers, else 408 (default 30)")
+    lim.add_argument("--max-connections", type=_positive_int, default=None, metavar="N",
+                     help="answer further connections 503 and close them (default: the open file limit, raised "
+                          "to its hard limit at start, less 64)")
+    lim.add_argument("--registrations-per-minute", type=_positive, default=60.0, metavar="N",
+                     help="registrations from one address per minute, bursts of 30; beyond: 429 (default 60)")
+    lim.add_argument("--max-tenders", type=_positive_int, default=100, metavar="N",
+                     help="tenders in one eiCreateTender (market rule, published; default 100)")
+    lim.add_argument("--max-stream-intervals", type=_positive_int, default=672, metavar="N",
+                     help="intervals in one stream tender (market rule; default 672: a week of 15 minutes)")
+    lim.add_argument("--horizon-hours", type=_positive, default=168.0, metavar="H",
+                     help="how far ahead an interval may be tendered for (market rule; default 168: a week)")
     s.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     s.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                    help="auto (default): uvloop when installed (extra 'server'), else asyncio's own loop")
@@ -142,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from transactive.vtn.app import DEFAULT_MARKET_CONTEXT, VtnApp, VtnOptions, VtnStartError, serve
+    from transactive.vtn.limits import Limits
 
     prog = "transactive vtn serve"
     if args.ledger == "evm" and not args.evm_url:
@@ -164,6 +200,11 @@ def _serve(args: argparse.Namespace) -> int:
             market_party_id=args.market_party, interval=timedelta(minutes=args.interval_minutes),
             gate_closure=timedelta(minutes=args.gate_closure_minutes), parent_wait=args.parent_wait,
             reserve=args.reserve,
+            limits=Limits(idle_timeout=args.idle_timeout, body_timeout=args.body_timeout,
+                          max_connections=args.max_connections,
+                          registrations_per_minute=args.registrations_per_minute),
+            max_tenders=args.max_tenders, max_stream_intervals=args.max_stream_intervals,
+            horizon=timedelta(hours=args.horizon_hours),
         )
         options.market_config()
     except ValueError as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 
 import aiohttp
 
@@ -38,6 +39,10 @@ from transactive.transport.base import (
 )
 
 __all__ = ["HttpSubscription", "HttpTransport"]
+
+#: request bodies from this size on are streamed
+LARGE_BODY = 1024 * 1024
+
 
 def _map(exc: BaseException, what: str) -> TransportError:
     if isinstance(exc, TimeoutError | asyncio.TimeoutError | aiohttp.ServerTimeoutError):
@@ -93,7 +98,9 @@ class HttpTransport(Transport):
             headers[REQUEST_SIGNATURE] = sign(data)
         what = f"POST {self.base_url}/cts"
         try:
-            async with self._client().post(f"{self.base_url}/cts", data=data, headers=headers,
+            # a large body goes as a stream (aiohttp warns that raw bytes of over 1 MiB could hold up the loop)
+            body = data if len(data) < LARGE_BODY else io.BytesIO(data)
+            async with self._client().post(f"{self.base_url}/cts", data=body, headers=headers,
                                            timeout=aiohttp.ClientTimeout(total=self.timeout)) as response:
                 body = await response.read()
                 return self._decode(body, response.content_type, response.status, what)
