@@ -47,12 +47,16 @@ def _error(description: str) -> dict[str, Any]:
 
 _REQUEST_ERRORS = {
     "400": _error("Not decodable: not well-formed (EI 400), unknown message (EI 453) or an invalid field (EI 454)."),
-    "401": _error("An Authorization header that is not 'Bearer <token>' (EI 463)."),
+    "401": _error("An Authorization header that is not 'Bearer <token>', or a Signature that does not hold for "
+                  "the body (EI 463)."),
     "406": _error("Accept names neither JSON nor XML."),
+    "408": _error("The body did not arrive within the VTN's body timeout (EI 400)."),
     "413": _error("The body is larger than the VTN accepts."),
     "415": _error("Content-Type is neither JSON nor XML."),
     "417": _error("An Expect header other than 100-continue (EI 400)."),
+    "429": _error("Registrations from this address beyond the VTN's rate (EI 429); see Retry-After."),
     "500": _error("An unexpected error (logged by the VTN; no traceback is sent)."),
+    "503": _error("The VTN is at its connection limit (EI 503); see Retry-After."),
 }
 
 
