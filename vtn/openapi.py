@@ -66,7 +66,7 @@ def _post(summary: str, tags: list[str], operation_id: str, parameters: list[dic
         "summary": summary,
         "operationId": operation_id,
         "tags": ["cts"],
-        "security": [{"bearer": []}, {}],
+        "security": [{"bearer": []}, {"signature": []}, {}],
         "requestBody": {"required": True, "content": _content(tags)},
         "responses": {
             "200": {"description": "The reply payload. Refusals too: their EI code (450-463, 409, ...) is in "
@@ -98,9 +98,13 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
         },
         "tags": [{"name": "cts", "description": "The transactive services"},
                  {"name": "operations", "description": "Health and this document"}],
-        "components": {"securitySchemes": {"bearer": {
-            "type": "http", "scheme": "bearer",
-            "description": "The token eiCreatedPartyRegistration returned (its ei:registrationID)."}}},
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "The token eiCreatedPartyRegistration returned (its ei:registrationID)."},
+            "signature": {"type": "apiKey", "in": "header", "name": "Signature",
+                          "description": "The party's signature of the exact body (keyid=\"ed25519:...\" or "
+                                         "\"x509:...\", created=UNIX SECONDS, sig=\"...\"; see "
+                                         "transactive.protocol.identity). A registration needs it."}}},
         "paths": {
             "/cts": {"post": _post("Any CTS request (the payload's root element names the facet)", every,
                                    "ctsRequest")},
