@@ -35,9 +35,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from eth_account import Account
 
-from transactive.ledger.evm_keys import EvmKey
+from transactive.ledger.evm_keys import EvmKey  # before eth_account: see evm_keys (the recursion limit)
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = ROOT / "interop" / "anvil" / "install.sh"
@@ -166,6 +165,8 @@ class AnvilProcess:
     def wallet_send(self, key: EvmKey, to: str, *, value: int = 0, data: bytes = b"", gas: int | None = None) -> str:
         """Send a transaction the way a party's own wallet would: signed with eth-account directly (legacy,
         EIP-155, the node's gas price), not through the adapter; its hash."""
+        from eth_account import Account  # after transactive.ledger.evm_keys (see there)
+
         tx = {"to": bytes.fromhex(to.removeprefix("0x")), "value": value, "data": data,
               "gas": gas if gas is not None else 21_000 + 40 * len(data),
               "gasPrice": int(self.rpc("eth_gasPrice"), 16), "chainId": int(self.rpc("eth_chainId"), 16),

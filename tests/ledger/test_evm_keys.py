@@ -13,11 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from eth_account import Account
 
 from tests.ledger.anvil_process import AnvilProcess
 from tests.ledger.test_evm import BUYER, DEADLINE, NOW, SELLER, record, requested
-from transactive.ledger import EntryKind, LedgerError, PaymentStatus
+from transactive.codec.json import decode_json
+from transactive.errors import MalformedDocumentError
+from transactive.ledger import EntryKind, LedgerError, PaymentStatus, evm_keys
 from transactive.ledger.effects import execute
 from transactive.ledger.evm import EvmLedger, JsonRpcClient
 from transactive.ledger.evm_dev import DevFundedKeys, DevFunding
@@ -30,6 +31,8 @@ from transactive.ledger.evm_keys import (
     KeyMap,
 )
 from transactive.ledger.settlement import SettlementMachine, SettlementParams, State
+
+Account = evm_keys.Account  # eth-account, imported where its import is guarded (see evm_keys)
 
 MARKET = "market"
 CHEAP = 2**4  # scrypt's n for the tests' keystores (the default costs a second a file)
@@ -383,3 +386,18 @@ def test_nothing_funds_accounts_unless_asked() -> None:
         text = (root / name).read_text()
         assert "setBalance" not in text, name
         assert "eth_sendTransaction\"" not in text, name
+
+
+def test_importing_the_evm_ledger_leaves_the_recursion_limit_as_it_was() -> None:
+    """py_ecc (eth-account -> eth-keyfile -> py_ecc) raises the limit to 100,000 when imported; then a deeply
+    nested JSON document overflows the C stack instead of being refused. evm_keys puts the limit back."""
+    import subprocess
+    import sys
+
+    script = ("import sys; before = sys.getrecursionlimit()\n"
+              "import transactive.ledger.evm, transactive.vtn.app, eth_account\n"
+              "assert sys.getrecursionlimit() == before, sys.getrecursionlimit()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(MalformedDocumentError):  # in this process, with everything imported: refused
+        decode_json(b"[" * 100_000 + b"]" * 100_000)

@@ -12,8 +12,6 @@ import aiohttp
 import pytest
 import rlp
 from aiohttp import web
-from eth_account import Account
-from eth_account.typed_transactions import TypedTransaction
 from eth_utils import keccak
 from hexbytes import HexBytes
 
@@ -329,6 +327,10 @@ def fake_node(refuse: Callable[[int], bool], *, base_fee: int | None = 10**9, ti
     """A node that says chain id 7, nonce 5, the fees given (``base_fee=None``: before London; ``tip=None``: no
     eth_maxPriorityFeePerGas) and refuses the raw transactions whose nonce ``refuse`` picks; what it was sent
     (decoded) is recorded."""
+    # eth_account only after transactive.ledger.evm_keys, which undoes py_ecc's recursion limit (see there)
+    from eth_account import Account
+    from eth_account.typed_transactions import TypedTransaction
+
     seen: list[dict[str, Any]] = []
 
     def result(call: Any, value: Any) -> Any:

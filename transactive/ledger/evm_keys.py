@@ -33,17 +33,27 @@ import json
 import os
 import re
 import secrets
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_keys.datatypes import PrivateKey
+# eth-account imports eth-keyfile, which imports py_ecc, whose __init__ raises the interpreter's recursion
+# limit to 100,000 for the whole process. With that limit Python no longer stops a deep recursion before the
+# C stack overflows: a hostile, deeply nested JSON request would crash the VTN (segfault) instead of being
+# refused. The limit is put back as it was before this import; nothing used here needs the deep recursion
+# (py_ecc's is for BLS keys). Import eth-account through this module first (the tests do too).
+_RECURSION_LIMIT = sys.getrecursionlimit()
+try:
+    from eth_account import Account
+    from eth_account.signers.local import LocalAccount
+    from eth_keys.datatypes import PrivateKey
+finally:
+    sys.setrecursionlimit(_RECURSION_LIMIT)
 
-from transactive.ledger.evm_entries import parse_address
-from transactive.ledger.interface import LedgerError
+from transactive.ledger.evm_entries import parse_address  # noqa: E402  (after the guarded import above)
+from transactive.ledger.interface import LedgerError  # noqa: E402
 
 __all__ = [
     "INDEX_FILE",
