@@ -162,9 +162,11 @@ class AnvilProcess:
         self.fund(key.address, ether)
         return key
 
-    def wallet_send(self, key: EvmKey, to: str, *, value: int = 0, data: bytes = b"", gas: int | None = None) -> str:
+    def wallet_send(self, key: EvmKey, to: str, *, value: int = 0, data: bytes = b"", gas: int | None = None,
+                    wait: bool = True) -> str:
         """Send a transaction the way a party's own wallet would: signed with eth-account directly (legacy,
-        EIP-155, the node's gas price), not through the adapter; its hash."""
+        EIP-155, the node's gas price), not through the adapter; its hash, once it is mined (``wait=False``:
+        at once)."""
         from eth_account import Account  # after transactive.ledger.evm_keys (see there)
 
         tx = {"to": bytes.fromhex(to.removeprefix("0x")), "value": value, "data": data,
@@ -172,7 +174,13 @@ class AnvilProcess:
               "gasPrice": int(self.rpc("eth_gasPrice"), 16), "chainId": int(self.rpc("eth_chainId"), 16),
               "nonce": int(self.rpc("eth_getTransactionCount", key.address, "pending"), 16)}
         signed = Account.sign_transaction(tx, key.hex())
-        return str(self.rpc("eth_sendRawTransaction", "0x" + bytes(signed.raw_transaction).hex())).lower()
+        tx_hash = str(self.rpc("eth_sendRawTransaction", "0x" + bytes(signed.raw_transaction).hex())).lower()
+        deadline = time.monotonic() + 10
+        while wait and self.rpc("eth_getTransactionReceipt", tx_hash) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{tx_hash} not mined within 10 s")
+            time.sleep(0.005)
+        return tx_hash
 
     def _wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

@@ -277,7 +277,7 @@ async def test_unmined_transfer_is_pending_until_mined(anvil_manual: AnvilProces
         await requested(led, rec)
         wei = led.to_wei(rec.amount, "USD")
         assert isinstance(led.keys, KeyMap)
-        tx_hash = anvil_manual.wallet_send(led.keys.keys[BUYER], await led.account(SELLER), value=wei)
+        tx_hash = anvil_manual.wallet_send(led.keys.keys[BUYER], await led.account(SELLER), value=wei, wait=False)
         assert await led.confirm_payment(rec.transaction_id, now=NOW, reference=tx_hash) is PaymentStatus.PENDING
         await led.rpc.call("evm_mine")
         assert await led.confirm_payment(rec.transaction_id, now=NOW) is PaymentStatus.PAID
