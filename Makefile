@@ -13,14 +13,14 @@ help:
 	@echo "make demo-messages  build, print and validate sample messages"
 	@echo "make test    ruff + mypy (strict) + pytest with coverage (sets up .venv first)"
 	@echo "make bench   the benchmarks in bench/ (figures go to BENCHMARKS.md by hand)"
-	@echo "make install only create .venv and install transactive[dev,server,signing,market]"
+	@echo "make install only create .venv and install transactive[dev,server,signing,market,evm,iota]"
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,server,signing,market,iota]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,server,signing,market,evm,iota]'
 	@touch $(STAMP)
 
 demo: install

@@ -2,22 +2,26 @@
 
     python bench/evm_bench.py [--anchors 500] [--batch 100] [--rounds 5] [--json [PATH]]
 
-anvil (npm @foundry-rs/anvil, installed by interop/anvil/install.sh) is started on a free port of 127.0.0.1
-for each round (a fresh chain: anvil's cost per mined block grows over the first ~1,000 blocks, roughly
-1 ms -> 3 ms here, so rounds on one long-lived node would not be comparable) and stopped after it.
+anvil (npm @foundry-rs/anvil, installed by interop/anvil/install.sh) is started on a free port of 127.0.0.1,
+holding no account (every transaction is signed here with a key the bench makes and funds), for each round
+(a fresh chain: anvil's cost per mined block grows over the first ~1,000 blocks, roughly 1 ms -> 3 ms here,
+so rounds on one long-lived node would not be comparable) and stopped after it.
 Each round anchors ``--anchors`` fresh transaction records (the shape of a matched 15-minute trade; ~350 bytes
 of transaction data each) and is timed from the first send to the last receipt, in three modes:
 
   * ``sequential``: ``await ledger.anchor(record)`` one after the other (anvil automines each transaction into
     its own block; every call waits for its receipt);
-  * ``batched``: ``await ledger.anchor_many(chunk)`` for chunks of ``--batch`` records (the chunk's
-    eth_sendTransaction calls back to back with consecutive nonces, then one JSON-RPC batch of receipt reads;
-    still automining, so anvil mines blocks as the transactions arrive);
+  * ``batched``: ``await ledger.anchor_many(chunk)`` for chunks of ``--batch`` records (the chunk's signed
+    transactions sent back to back with eth_sendRawTransaction and consecutive nonces, then one JSON-RPC batch
+    of receipt reads; still automining, so anvil mines blocks as the transactions arrive);
   * ``batched_one_block``: the same on anvil started with ``--no-mining``, the ledger calling
     ``evm_mine`` after each batch, so a batch lands in one block;
-  * ``batch_requests_one_block``: the same, but each chunk's eth_sendTransaction calls go as one JSON-RPC batch
-    request (``EvmLedger(send_batches=True)``; safe here because nothing is mined while they arrive -- with
+  * ``batch_requests_one_block``: the same, but each chunk's eth_sendRawTransaction calls go as one JSON-RPC
+    batch request (``EvmLedger(send_batches=True)``; safe here because nothing is mined while they arrive -- with
     automining, anvil 1.7.1 leaves some of a batch queued forever, see EvmLedger).
+
+Signing costs CPU in this process: the bench also times ``EvmKey.sign`` alone on anchor-shaped transactions
+(``signing``: microseconds per transaction, and which secp256k1 backend eth-keys used).
 
 The report gives each mode's median anchors/s over the rounds, the machine, anvil's version and the command.
 """
@@ -45,7 +49,7 @@ from machine import machine_info  # noqa: E402  (bench/ is on sys.path when run 
 
 from tests.ledger.anvil_process import AnvilProcess, find_anvil  # noqa: E402
 from transactive.ledger import Receipt, TransactionRecord  # noqa: E402
-from transactive.ledger.evm import MAGIC, EvmLedger, encode_entry  # noqa: E402
+from transactive.ledger.evm import MAGIC, EvmKey, EvmLedger, encode_entry  # noqa: E402
 from transactive.ledger.records import EntryKind  # noqa: E402
 
 DEFAULT_JSON = ROOT / "bench" / "results" / "evm.json"
@@ -87,7 +91,7 @@ def batched(size: int) -> Callable[[EvmLedger, list[TransactionRecord]], Awaitab
 
 async def one_round(node: AnvilProcess, run: Callable[[EvmLedger, list[TransactionRecord]],
                     Awaitable[list[Receipt]]], recs: list[TransactionRecord], **options: Any) -> dict[str, Any]:
-    ledger = EvmLedger(node.url, **options)
+    ledger = EvmLedger(node.url, signer=node.funded_key(), **options)
     try:
         await ledger.anchor_many(records(20, "warmup"))  # HTTP session, nonce, first blocks
         started = time.perf_counter()
@@ -117,6 +121,24 @@ def run_mode(mode: str, run: Callable[[EvmLedger, list[TransactionRecord]], Awai
     return results
 
 
+def signing(n: int = 2000) -> dict[str, Any]:
+    """CPU time of signing alone: ``n`` anchor-shaped EIP-1559 transactions (best of 3)."""
+    from eth_keys.backends import get_backend
+
+    key = EvmKey.generate()
+    recs = records(n, "sign")
+    txs = [{"to": bytes(20), "value": 0, "data": MAGIC + encode_entry(EntryKind.ANCHOR, r.transaction_id, r.as_dict()),
+            "gas": 40_000, "nonce": i, "chainId": 31337, "type": 2, "maxFeePerGas": 2 * 10**9,
+            "maxPriorityFeePerGas": 10**9} for i, r in enumerate(recs)]
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for tx in txs:
+            key.sign(tx)
+        best = min(best, time.perf_counter() - started)
+    return {"transactions": n, "us_per_tx": best / n * 1e6, "backend": type(get_backend()).__name__}
+
+
 def anvil_version(binary: str) -> str:
     done = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
     return done.stdout.strip().splitlines()[0] if done.stdout.strip() else "unknown"
@@ -141,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"node: {version} ({binary}), 127.0.0.1, JSON-RPC over HTTP; {args.anchors} anchors per round, "
           f"batches of {args.batch}")
 
+    signed = signing()
+    print(f"signing alone: {signed['us_per_tx']:.0f} us per transaction ({signed['backend']})")
     modes: dict[str, list[dict[str, Any]]] = {}
     modes["sequential"] = run_mode("sequential", sequential, args.anchors, args.rounds)
     modes["batched"] = run_mode("batched", batched(args.batch), args.anchors, args.rounds)
@@ -163,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({
             "command": command, "machine": info, "node": {"anvil": version, "host": "127.0.0.1"},
             "setup": {"anchors_per_round": args.anchors, "batch": args.batch, "rounds": args.rounds},
-            "modes": modes, "median_anchors_per_s": medians,
+            "modes": modes, "median_anchors_per_s": medians, "signing": signed,
         }, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0

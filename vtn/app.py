@@ -1,9 +1,11 @@
 """The runnable VTN: store + services + settlement + ledger + market clock + transports, in one process.
 
 ``DATA_DIR`` holds ``vtn.db`` (the :class:`~transactive.services.SqliteStore`), ``ledger.db`` and
-``ledger.db.key`` (the embedded ledger and its writer key, with ``--ledger embedded``), ``clock.json``
-(the market time line, see :mod:`.clock`) and ``vtn.key`` (the VTN's identity: it signs every notice,
-the market rules publish its public half, and a child VTN registers upstream with it).
+``ledger.db.key`` (the embedded ledger and its writer key, with ``--ledger embedded``), ``evm-keys/`` (with
+``--ledger evm``: the keystore of the market's and the parties' EVM keys, see
+:meth:`VtnApp._open_evm_ledger`), ``clock.json`` (the market time line, see :mod:`.clock`) and ``vtn.key``
+(the VTN's identity: it signs every notice, the market rules publish its public half, and a child VTN
+registers upstream with it).
 
 :class:`VtnApp` starts, in order: the store, the ledger, the services, the HTTP server (:mod:`.http`), the
 gate scheduler (which first recovers overdue gates), and the optional MQTT bridge
@@ -39,7 +41,7 @@ from transactive.vtn.http import DEFAULT_MAX_BODY, create_server
 from transactive.vtn.limits import Limits, raise_open_file_limit
 from transactive.vtn.notices import NoticeBoard
 
-__all__ = ["DEFAULT_MARKET_CONTEXT", "LEDGER_FILE", "PARENT_WAIT", "STORE_FILE", "VtnApp", "VtnOptions",
+__all__ = ["DEFAULT_MARKET_CONTEXT", "EVM_KEYS_DIR", "LEDGER_FILE", "PARENT_WAIT", "STORE_FILE", "VtnApp", "VtnOptions",
            "VtnStartError", "serve"]
 
 log = logging.getLogger("transactive.vtn")
@@ -51,44 +53,14 @@ KEY_FILE = "vtn.key"
 DEFAULT_MARKET_CONTEXT = "urn:transactive:market:rt15"
 
 
-EVM_ACCOUNTS_FILE = "evm_accounts.json"
+#: the EVM keystore in the data directory (``--ledger evm``): one encrypted key file per party
+EVM_KEYS_DIR = "evm-keys"
 #: how long a child VTN waits for its parent's ``GET /health`` at start by default (seconds)
 PARENT_WAIT = 15.0
 
 
 class VtnStartError(RuntimeError):
     """The VTN cannot start as configured (the message says why; ``vtn serve`` exits 2)."""
-
-
-class DevAccounts:
-    """Party -> account on an EVM **development** node (anvil): the node's unlocked accounts are handed out
-    in order (the market first), and the mapping is kept in ``DATA_DIR/evm_accounts.json`` so a restarted VTN
-    pays from and to the same accounts. On a real chain the parties' own addresses would be registered
-    instead; this reference VTN does not do that yet.
-    """
-
-    def __init__(self, path: Path, node_accounts: list[str], market_party_id: str) -> None:
-        self.path = path
-        self.node_accounts = node_accounts
-        self.mapping: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-        if market_party_id not in self.mapping and node_accounts:
-            self._assign(market_party_id, node_accounts[0])
-
-    def _assign(self, party: str, account: str) -> str:
-        self.mapping[party] = account
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.mapping, indent=1))
-        tmp.replace(self.path)  # atomic: the file is always a whole mapping
-        return account
-
-    def __call__(self, party: str) -> str:
-        if party in self.mapping:
-            return self.mapping[party]
-        used = set(self.mapping.values())
-        free = [a for a in self.node_accounts if a not in used]
-        if not free:
-            raise LedgerError(f"no unlocked account left on the EVM node for party {party!r}")
-        return self._assign(party, free[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +73,10 @@ class VtnOptions:
     interval_seconds: float | None = None
     ledger: str = "embedded"
     evm_url: str | None = None
+    #: the EVM keystore's password file (its first line); None: a generated one in DATA_DIR/evm-keys/
+    evm_password_file: Path | None = None
+    #: development nodes only: top every EVM account the VTN uses up to this much ether (anvil_setBalance)
+    evm_dev_fund: Decimal | None = None
     mqtt: tuple[str, int] | None = None
     parent: str | None = None
     parent_party: str | None = None
@@ -138,6 +114,8 @@ class VtnApp:
             raise ValueError(f"unknown ledger {options.ledger!r}: embedded or evm")
         if options.ledger == "evm" and not options.evm_url:
             raise ValueError("--ledger evm needs --evm-url")
+        if options.ledger != "evm" and (options.evm_password_file is not None or options.evm_dev_fund is not None):
+            raise ValueError("--evm-password-file and --evm-dev-fund go with --ledger evm")
         if (options.parent is None) != (options.parent_party is None):
             raise ValueError("--parent and --parent-party go together")
         self.options = options
@@ -164,17 +142,54 @@ class VtnApp:
 
     async def _open_ledger(self) -> Ledger:
         if self.options.ledger == "evm":
-            from transactive.ledger.evm import EvmLedger
-
-            evm = EvmLedger(cast(str, self.options.evm_url))
-            node_accounts = await evm.rpc.call("eth_accounts")
-            if not isinstance(node_accounts, list):
-                node_accounts = []
-            evm.account_allocator = DevAccounts(self.options.data_dir / EVM_ACCOUNTS_FILE,
-                                                [str(a) for a in node_accounts], self.config.market_party_id)
-            await evm.rebuild_index()
-            return evm
+            try:
+                return await self._open_evm_ledger()
+            except LedgerError as exc:  # a keystore that does not open, a node that does not answer
+                raise VtnStartError(f"the EVM ledger does not open: {exc}") from exc
         return EmbeddedLedger(self.options.data_dir / LEDGER_FILE)
+
+    async def _open_evm_ledger(self) -> Ledger:
+        """The EVM ledger, signing locally. The keys are in ``DATA_DIR/evm-keys/`` (an
+        :class:`~transactive.ledger.evm_keys.EvmKeystore`): the market's, which writes the entries and pays
+        sellers, and one per party, made the first time the party pays or is paid, with which the VTN pays
+        on the party's behalf (``Settlement(auto_pay=True)``). Whoever holds that directory and its password
+        moves the money in those accounts. With ``evm_dev_fund`` (development nodes only) every account is
+        topped up with that much ether when first used; otherwise the accounts must be funded on chain."""
+        try:
+            from transactive.ledger.evm import EvmLedger
+            from transactive.ledger.evm_dev import DevFundedKeys, DevFunding
+            from transactive.ledger.evm_keys import EvmKeystore, PartyKeys
+        except ImportError as exc:
+            raise VtnStartError(f"--ledger evm needs the evm extra (pip install 'transactive[evm]'): {exc}") from exc
+
+        opts = self.options
+        keystore = EvmKeystore.open(opts.data_dir / EVM_KEYS_DIR, password_file=opts.evm_password_file)
+        if keystore.password_in_directory:
+            log.warning("the EVM keys in %s are encrypted with a password kept beside them: they are as safe as "
+                        "the data directory (give --evm-password-file to keep the password elsewhere)",
+                        keystore.directory)
+        market = await keystore.key(self.config.market_party_id)
+        evm = EvmLedger(cast(str, opts.evm_url), signer=market, keys=keystore)
+        try:
+            keys: PartyKeys = keystore
+            if opts.evm_dev_fund is not None:
+                funding = DevFunding(evm.rpc, opts.evm_dev_fund)
+                await funding.top_up(market.address)
+                keys = DevFundedKeys(keystore, funding)
+                log.warning("development funding: every EVM account this VTN uses is topped up to %s ether "
+                            "(anvil_setBalance)", opts.evm_dev_fund)
+            evm.keys = keys
+            balance = await evm.rpc.call("eth_getBalance", [market.address, "latest"])
+            if balance in ("0x0", "0x", 0):
+                log.warning("the market's EVM account %s holds no ether: fund it, or anchors fail (on a "
+                            "development node: --evm-dev-fund ETH)", market.address)
+            await evm.rebuild_index()
+        except BaseException:
+            await evm.close()
+            raise
+        log.info("EVM ledger at %s: market account %s, keys in %s", opts.evm_url, market.address,
+                 keystore.directory)
+        return evm
 
     async def start(self) -> None:
         opts = self.options

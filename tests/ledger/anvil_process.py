@@ -1,8 +1,14 @@
 """Run a real anvil (Foundry's Ethereum dev node) on 127.0.0.1 for tests and benchmarks.
 
-    with AnvilProcess.start() as node:       # free port, deterministic accounts, waits for eth_chainId
-        ledger = EvmLedger(node.url, ...)
+    with AnvilProcess.start() as node:       # free port, no unlocked account, waits for eth_chainId
+        market = node.funded_key()           # a key made here, its account given ether (anvil_setBalance)
+        ledger = EvmLedger(node.url, signer=market, ...)
     # stopped here (SIGTERM, then SIGKILL after 5 s): never left running
+
+The node holds no account (``--accounts 0``): ``eth_accounts`` is empty and ``eth_sendTransaction`` is
+refused ("No Signer available"), so whatever the adapter sends must be signed by a key it holds.
+``AnvilProcess.start(unlocked=N)`` starts one with N unlocked dev accounts instead (only a test that needs
+to show an unlocked node changes nothing asks for that).
 
 The binary: ``$ANVIL_BIN`` if set, else what ``interop/anvil/install.sh`` installed under ``.cache/anvil``
 (the per-platform npm package ``@foundry-rs/anvil-<os>-<arch>``; the script is run once, idempotently, when
@@ -30,14 +36,17 @@ from typing import IO, Any
 
 import pytest
 
+from transactive.ledger.evm_keys import EvmKey  # before eth_account: see evm_keys (the recursion limit)
+
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = ROOT / "interop" / "anvil" / "install.sh"
 
-#: anvil's (and hardhat's) well-known test mnemonic: account 0 is 0xf39F...2266, all funded with --balance ETH
+#: anvil's (and hardhat's) well-known test mnemonic (for unlocked=N: account 0 is 0xf39F...2266)
 MNEMONIC = "test test test test test test test test test test test junk"
 CHAIN_ID = 31337
-ACCOUNTS = 10
 BALANCE_ETH = 10_000
+#: what funded_key gives a new account
+FUND_ETH = 100
 
 
 class AnvilUnavailable(RuntimeError):
@@ -110,16 +119,16 @@ class AnvilProcess:
     @classmethod
     @contextlib.contextmanager
     def start(cls, *extra_args: str, host: str = "127.0.0.1", startup_timeout: float = 30.0,
-              binary: str | None = None) -> Iterator[AnvilProcess]:
-        """Start anvil on a free port of ``host`` with deterministic accounts, wait until it answers
-        ``eth_chainId``, yield it, and stop it on exit (also when the body raises). ``extra_args`` go to
-        anvil as they are (e.g. ``"--no-mining"``)."""
+              binary: str | None = None, unlocked: int = 0) -> Iterator[AnvilProcess]:
+        """Start anvil on a free port of ``host`` with ``unlocked`` dev accounts (default none), wait until
+        it answers ``eth_chainId``, yield it, and stop it on exit (also when the body raises). ``extra_args``
+        go to anvil as they are (e.g. ``"--no-mining"``)."""
         exe = binary or find_anvil()
         last_error = "did not start"
         for _attempt in range(3):  # the free port can be taken between probing and anvil's bind: retry
             port = free_port(host)
             log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
-            argv = [exe, "--host", host, "--port", str(port), "--mnemonic", MNEMONIC, "--accounts", str(ACCOUNTS),
+            argv = [exe, "--host", host, "--port", str(port), "--mnemonic", MNEMONIC, "--accounts", str(unlocked),
                     "--balance", str(BALANCE_ETH), "--chain-id", str(CHAIN_ID), "--silent", *extra_args]
             process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
             node = cls(process=process, host=host, port=port, log=log)
@@ -132,6 +141,46 @@ class AnvilProcess:
             finally:
                 node.stop()
         raise AnvilUnavailable(f"anvil did not start: {last_error}")
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        """One JSON-RPC call to the node (synchronous; the result, or RuntimeError with the node's error)."""
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+        request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.loads(response.read())
+        if "error" in answer:
+            raise RuntimeError(f"{method}: {answer['error']}")
+        return answer["result"]
+
+    def fund(self, address: str, ether: int = FUND_ETH) -> None:
+        """Give ``address`` a balance of ``ether`` (anvil_setBalance: a development-node call)."""
+        self.rpc("anvil_setBalance", address, hex(ether * 10**18))
+
+    def funded_key(self, ether: int = FUND_ETH) -> EvmKey:
+        """A new key, made here, whose account holds ``ether``."""
+        key = EvmKey.generate()
+        self.fund(key.address, ether)
+        return key
+
+    def wallet_send(self, key: EvmKey, to: str, *, value: int = 0, data: bytes = b"", gas: int | None = None,
+                    wait: bool = True) -> str:
+        """Send a transaction the way a party's own wallet would: signed with eth-account directly (legacy,
+        EIP-155, the node's gas price), not through the adapter; its hash, once it is mined (``wait=False``:
+        at once)."""
+        from eth_account import Account  # after transactive.ledger.evm_keys (see there)
+
+        tx = {"to": bytes.fromhex(to.removeprefix("0x")), "value": value, "data": data,
+              "gas": gas if gas is not None else 21_000 + 40 * len(data),
+              "gasPrice": int(self.rpc("eth_gasPrice"), 16), "chainId": int(self.rpc("eth_chainId"), 16),
+              "nonce": int(self.rpc("eth_getTransactionCount", key.address, "pending"), 16)}
+        signed = Account.sign_transaction(tx, key.hex())
+        tx_hash = str(self.rpc("eth_sendRawTransaction", "0x" + bytes(signed.raw_transaction).hex())).lower()
+        deadline = time.monotonic() + 10
+        while wait and self.rpc("eth_getTransactionReceipt", tx_hash) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{tx_hash} not mined within 10 s")
+            time.sleep(0.005)
+        return tx_hash
 
     def _wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -167,10 +216,10 @@ class AnvilProcess:
             self.log = None
 
 
-def anvil_or_skip(*extra_args: str) -> contextlib.AbstractContextManager[AnvilProcess]:
+def anvil_or_skip(*extra_args: str, unlocked: int = 0) -> contextlib.AbstractContextManager[AnvilProcess]:
     """:meth:`AnvilProcess.start`, or ``pytest.skip`` with the reason anvil is unavailable."""
     try:
         find_anvil()
     except AnvilUnavailable as exc:
         pytest.skip(str(exc))
-    return AnvilProcess.start(*extra_args)
+    return AnvilProcess.start(*extra_args, unlocked=unlocked)

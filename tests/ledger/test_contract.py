@@ -1,6 +1,7 @@
 """The Ledger contract: one rule for payment statuses, and the same expectations run against every backend
-that can run here -- the embedded ledger (a file in tmp_path), the EVM adapter against a real anvil process,
-and the IOTA adapter through the in-memory FakeIotaTransport."""
+that can run here -- the embedded ledger (a file in tmp_path), the EVM adapter against a real anvil process
+that holds no account (every transaction signed here with the market's or a party's key), and the IOTA
+adapter through the in-memory FakeIotaTransport."""
 
 from __future__ import annotations
 
@@ -132,7 +133,9 @@ async def evm_backend(node: AnvilProcess, *, own_node: bool) -> AsyncIterator[Ba
     rpc = JsonRpcClient(node.url)
     head = int(await rpc.call("eth_blockNumber"), 16)
     snapshot = await rpc.call("evm_snapshot") if own_node else None
-    ledger = EvmLedger(rpc, accounts={SELLER: node.accounts[1], BUYER: node.accounts[2]}, start_block=head + 1)
+    # signed here: the market's key and each party's own, on a node that holds no account
+    ledger = EvmLedger(rpc, signer=node.funded_key(), keys={SELLER: node.funded_key(), BUYER: node.funded_key()},
+                       start_block=head + 1)
 
     async def cut() -> None:  # the node stops
         if not own_node:

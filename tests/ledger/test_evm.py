@@ -1,5 +1,7 @@
 """EvmLedger against a real anvil process on 127.0.0.1 (started once per session, stopped at the end: the
-``anvil`` and ``anvil_manual`` fixtures of tests/ledger/conftest.py).
+``anvil`` and ``anvil_manual`` fixtures of tests/ledger/conftest.py). The nodes hold no account: every
+transaction is signed here with a key the test made (the market's, the parties'), whose account the test
+funds with anvil_setBalance.
 
 anvil comes from the npm registry (interop/anvil/install.sh, run by ``make anvil``, or here when missing);
 when it cannot be had, every test in this file skips with the reason.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,7 +20,7 @@ from uuid import uuid4
 
 import pytest
 
-from tests.ledger.anvil_process import AnvilProcess, free_port
+from tests.ledger.anvil_process import AnvilProcess, anvil_or_skip, free_port
 from transactive.ledger import (
     EntryKind,
     LedgerError,
@@ -27,7 +30,9 @@ from transactive.ledger import (
     TransactionRecord,
     UnknownTransactionError,
 )
-from transactive.ledger.evm import MAGIC, EvmLedger, JsonRpcClient, RpcError, encode_entry
+from transactive.ledger.evm import MAGIC, EvmKey, EvmLedger, JsonRpcClient, RpcError, encode_entry
+from transactive.ledger.evm_keys import KeyMap
+from transactive.ledger.jsonrpc import HttpPoster
 
 SELLER, BUYER = "pv-roof-7", "house-3"
 NOW = datetime(2026, 11, 21, 13, tzinfo=UTC)
@@ -35,15 +40,14 @@ DEADLINE = NOW + timedelta(days=1)
 WEI_PER_USD = 10**12
 
 
-def parties(node: AnvilProcess) -> dict[str, str]:
-    return {SELLER: node.accounts[1], BUYER: node.accounts[2], "stranger": node.accounts[5]}
-
-
 async def make_ledger(node: AnvilProcess, **kwargs: Any) -> EvmLedger:
-    rpc = JsonRpcClient(node.url)
+    """A ledger signing with a new market key, paying for the seller and the buyer with keys of their own."""
+    rpc = kwargs.pop("rpc", None) or JsonRpcClient(node.url)
     head = int(await rpc.call("eth_blockNumber"), 16)
     kwargs.setdefault("start_block", head + 1)
-    return EvmLedger(rpc, accounts=parties(node), **kwargs)
+    kwargs.setdefault("signer", node.funded_key())
+    kwargs.setdefault("keys", {SELLER: node.funded_key(), BUYER: node.funded_key()})
+    return EvmLedger(rpc, **kwargs)
 
 
 @pytest.fixture
@@ -64,7 +68,7 @@ def record(transaction_id: str | None = None, **changes: Any) -> TransactionReco
 
 
 async def balance(led: EvmLedger, party: str) -> int:
-    return int(await led.rpc.call("eth_getBalance", [led.account(party), "latest"]), 16)
+    return int(await led.rpc.call("eth_getBalance", [await led.account(party), "latest"]), 16)
 
 
 async def requested(led: EvmLedger, rec: TransactionRecord, deadline: datetime = DEADLINE) -> Receipt:
@@ -122,8 +126,7 @@ async def test_tampered_record_or_receipt_fails_verify(ledger: EvmLedger) -> Non
 async def test_same_record_sent_by_someone_else_does_not_verify(ledger: EvmLedger, anvil: AnvilProcess) -> None:
     rec = record()
     data = MAGIC + encode_entry(EntryKind.ANCHOR, rec.transaction_id, rec.as_dict())
-    tx_hash = await ledger.rpc.call("eth_sendTransaction", [
-        {"from": anvil.accounts[5], "to": ledger.anchor_address, "data": "0x" + data.hex()}])
+    tx_hash = anvil.wallet_send(anvil.funded_key(), ledger.anchor_address, data=data, gas=100_000)
     forged = Receipt(backend="evm", reference=tx_hash, sequence=None, entry_hash=hashlib.sha256(data[4:]).hexdigest())
     assert not await ledger.verify(rec, forged)
 
@@ -154,10 +157,11 @@ async def test_concurrent_anchors_share_the_nonce_counter(ledger: EvmLedger) -> 
     assert all([await ledger.verify(rec, rc) for rec, rc in zip(records, receipts, strict=True)])
 
 
-async def test_nonce_resyncs_after_someone_else_sends_from_the_account(ledger: EvmLedger) -> None:
+async def test_nonce_resyncs_after_someone_else_sends_from_the_account(ledger: EvmLedger,
+                                                                      anvil: AnvilProcess) -> None:
     await ledger.anchor(record())  # caches the nonce
-    sender = await ledger.sender()
-    await ledger.rpc.call("eth_sendTransaction", [{"from": sender, "to": ledger.anchor_address}])
+    assert ledger.signer is not None
+    anvil.wallet_send(ledger.signer, ledger.anchor_address)  # another holder of the same key sends
     rec = record()
     assert await ledger.verify(rec, await ledger.anchor(rec))
 
@@ -239,12 +243,12 @@ async def test_pending_then_expired(ledger: EvmLedger) -> None:
     assert await ledger.confirm_payment(rec.transaction_id, now=late, paid=Decimal("0.2")) is PaymentStatus.PAID
 
 
-async def test_transfer_made_elsewhere_confirmed_by_reference(ledger: EvmLedger) -> None:
+async def test_transfer_made_elsewhere_confirmed_by_reference(ledger: EvmLedger, anvil: AnvilProcess) -> None:
     rec = record()
     await requested(ledger, rec)
     wei = ledger.to_wei(rec.amount, "USD")
-    tx_hash = await ledger.rpc.call("eth_sendTransaction", [
-        {"from": ledger.account(BUYER), "to": ledger.account(SELLER), "value": hex(wei)}])
+    assert isinstance(ledger.keys, KeyMap)
+    tx_hash = anvil.wallet_send(ledger.keys.keys[BUYER], await ledger.account(SELLER), value=wei)
     with pytest.raises(LedgerError, match="moved"):
         await ledger.confirm_payment(rec.transaction_id, now=NOW, paid=Decimal("0.2"), reference=tx_hash)
     status = await ledger.confirm_payment(rec.transaction_id, now=NOW, paid=rec.amount, reference=tx_hash)
@@ -259,8 +263,7 @@ async def test_transfer_made_elsewhere_confirmed_by_reference(ledger: EvmLedger)
 async def test_reference_must_be_a_transfer_from_payer_to_payee(ledger: EvmLedger, anvil: AnvilProcess) -> None:
     rec = record()
     await requested(ledger, rec)
-    wrong = await ledger.rpc.call("eth_sendTransaction", [
-        {"from": anvil.accounts[5], "to": ledger.account(SELLER), "value": hex(10**12)}])
+    wrong = anvil.wallet_send(anvil.funded_key(), await ledger.account(SELLER), value=10**12)
     with pytest.raises(LedgerError, match="not a transfer from the payer"):
         await ledger.confirm_payment(rec.transaction_id, now=NOW, reference=wrong)
     with pytest.raises(LedgerError, match="no transaction"):
@@ -273,8 +276,8 @@ async def test_unmined_transfer_is_pending_until_mined(anvil_manual: AnvilProces
         rec = record()
         await requested(led, rec)
         wei = led.to_wei(rec.amount, "USD")
-        tx_hash = await led.rpc.call("eth_sendTransaction", [
-            {"from": led.account(BUYER), "to": led.account(SELLER), "value": hex(wei)}])
+        assert isinstance(led.keys, KeyMap)
+        tx_hash = anvil_manual.wallet_send(led.keys.keys[BUYER], await led.account(SELLER), value=wei, wait=False)
         assert await led.confirm_payment(rec.transaction_id, now=NOW, reference=tx_hash) is PaymentStatus.PENDING
         await led.rpc.call("evm_mine")
         assert await led.confirm_payment(rec.transaction_id, now=NOW) is PaymentStatus.PAID
@@ -287,7 +290,7 @@ async def test_payment_errors(ledger: EvmLedger) -> None:
     await ledger.anchor(rec)
     with pytest.raises(LedgerError, match="no payment requested"):
         await ledger.confirm_payment(rec.transaction_id, now=NOW)
-    with pytest.raises(LedgerError, match="no account for party"):
+    with pytest.raises(LedgerError, match="no key for party 'nobody'"):
         await ledger.request_payment(rec.transaction_id, amount=Decimal(1), currency="USD", payer="nobody",
                                      payee=SELLER, deadline=DEADLINE)
     with pytest.raises(LedgerError, match="whole"):
@@ -304,7 +307,7 @@ async def test_payment_errors(ledger: EvmLedger) -> None:
                                      payee=SELLER, deadline=datetime(2026, 1, 1))
 
 
-async def test_per_currency_rates(anvil: AnvilProcess) -> None:
+async def test_per_currency_rates(anvil: AnvilProcess) -> None:  # no key: reads only
     led = EvmLedger(anvil.url, wei_per_unit={"EUR": 10**15})
     try:
         assert led.to_wei(Decimal("0.25"), "EUR") == 25 * 10**13
@@ -342,8 +345,8 @@ async def test_audit_trail_order_kinds_and_data(ledger: EvmLedger) -> None:
     assert trail[1].data["payer"] == BUYER
     assert [e.data["party"] for e in trail[2:4]] == [SELLER, BUYER]
     assert trail[4].data["value_wei"] == str(2 * 10**11)
-    assert trail[4].data["from"] == ledger.account(BUYER)
-    assert trail[4].data["to"] == ledger.account(SELLER)
+    assert trail[4].data["from"] == await ledger.account(BUYER)
+    assert trail[4].data["to"] == await ledger.account(SELLER)
     assert trail[5].data == {"reason": "underpaid", "opened_by": SELLER, "details": {"short": "0.1"}}
 
 
@@ -361,14 +364,16 @@ async def test_unknown_transaction(ledger: EvmLedger) -> None:
 async def test_rebuild_index_from_blocks(ledger: EvmLedger, anvil: AnvilProcess) -> None:
     rec = await write_history(ledger)
     # someone else writes entries claiming the same transaction: a rebuild must not trust them
-    for kind in (EntryKind.DISPUTE, EntryKind.PAYMENT):
-        data = MAGIC + encode_entry(kind, rec.transaction_id, {"payer": BUYER, "payee": SELLER, "forged": True})
-        await ledger.rpc.call("eth_sendTransaction", [
-            {"from": anvil.accounts[5], "to": ledger.anchor_address if kind is EntryKind.DISPUTE
-             else ledger.account(SELLER), "data": "0x" + data.hex()}])
+    stranger = anvil.funded_key()
+    for kind in (EntryKind.PAYMENT_REQUEST, EntryKind.DISPUTE, EntryKind.PAYMENT):
+        data = MAGIC + encode_entry(kind, rec.transaction_id, {
+            "payer": BUYER, "payee": SELLER, "forged": True, "payer_account": stranger.address,
+            "payee_account": await ledger.account(SELLER)})
+        anvil.wallet_send(stranger, ledger.anchor_address if kind is not EntryKind.PAYMENT
+                          else await ledger.account(SELLER), data=data, gas=100_000)
     original = await ledger.audit_trail(rec.transaction_id)
 
-    fresh = await make_ledger(anvil, start_block=ledger.start_block)
+    fresh = await make_ledger(anvil, start_block=ledger.start_block, signer=ledger.signer, keys=ledger.keys)
     try:
         with pytest.raises(UnknownTransactionError):
             await fresh.audit_trail(rec.transaction_id)  # the index is in memory only
@@ -401,7 +406,7 @@ async def test_audit_trail_detects_a_vanished_entry(ledger: EvmLedger) -> None:
 
 
 async def test_node_down_is_unavailable() -> None:
-    led = EvmLedger(f"http://127.0.0.1:{free_port()}", timeout=2.0)
+    led = EvmLedger(f"http://127.0.0.1:{free_port()}", timeout=2.0, signer=EvmKey.generate())
     try:
         with pytest.raises(LedgerUnavailableError):
             await led.anchor(record())
@@ -418,9 +423,9 @@ async def test_rpc_error_carries_code_and_message(ledger: EvmLedger) -> None:
     assert info.value.code == -32601
     assert info.value.method == "eth_noSuchMethod"
     assert not isinstance(info.value, LedgerUnavailableError)
-    # a transaction the node refuses (an account it cannot sign for)
-    bad = EvmLedger(ledger.rpc, sender="0x" + "11" * 20)
-    with pytest.raises(RpcError) as refused:
+    # a transaction the node refuses (signed, but from an account without the ether for its gas)
+    bad = EvmLedger(ledger.rpc, signer=EvmKey.generate())
+    with pytest.raises(RpcError, match=r"(?i)insufficient funds") as refused:
         await bad.anchor(record())
     assert isinstance(refused.value.code, int)
     assert refused.value.message
@@ -436,7 +441,7 @@ async def test_capabilities_are_honest(ledger: EvmLedger) -> None:
     assert caps.finality.startswith("immediate")
     assert 0 < caps.expected_latency_s < 5
     assert "measured" in caps.notes
-    assert "eth_sendTransaction" in caps.notes
+    assert "eth_sendRawTransaction" in caps.notes
 
 
 def test_constructor_checks() -> None:
@@ -455,3 +460,88 @@ async def test_send_batches_on_a_manual_mining_node(anvil_manual: AnvilProcess) 
         assert all([await led.verify(rec, rc) for rec, rc in zip(records, receipts, strict=True)])
     finally:
         await led.close()
+
+
+# ---- local signing: the node holds no account ----------------------------------------------------------
+
+
+class RecordingPoster(HttpPoster):
+    """The real HTTP poster, noting every JSON-RPC method it carries."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.methods: list[str] = []
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        sent = json.loads(body)
+        self.methods.extend(c["method"] for c in (sent if isinstance(sent, list) else [sent]))
+        return await super().post(body)
+
+
+async def test_the_test_node_holds_no_account_so_an_unsigned_send_fails(anvil: AnvilProcess) -> None:
+    rpc = JsonRpcClient(anvil.url)
+    try:
+        assert await rpc.call("eth_accounts") == []
+        with pytest.raises(RpcError, match="No Signer"):
+            await rpc.call("eth_sendTransaction", [{"from": "0x" + "11" * 20, "to": "0x" + "22" * 20}])
+    finally:
+        await rpc.close()
+
+
+async def test_every_write_is_signed_here_and_sent_raw(anvil: AnvilProcess) -> None:
+    poster = RecordingPoster(anvil.url)
+    led = await make_ledger(anvil, rpc=JsonRpcClient(poster))
+    try:
+        rec = await write_history(led)
+        assert [e.kind for e in await led.audit_trail(rec.transaction_id)][-2:] == [EntryKind.PAYMENT,
+                                                                                    EntryKind.DISPUTE]
+        trail = await led.audit_trail(rec.transaction_id)
+        assert led.signer is not None
+        assert isinstance(led.keys, KeyMap)
+        # the entries come from the market's key, the payment from the buyer's, each recovered by the node
+        assert trail[4].data["from"] == led.keys.keys[BUYER].address
+        txs = [await led.rpc.call("eth_getTransactionByHash", [e.reference]) for e in trail]
+        assert {tx["from"].lower() for i, tx in enumerate(txs) if i != 4} == {led.signer.address}
+    finally:
+        await led.close()
+    assert "eth_sendRawTransaction" in poster.methods
+    assert not {m for m in poster.methods if m in ("eth_sendTransaction", "eth_accounts", "eth_sign",
+                                                    "eth_signTransaction") or m.startswith("personal_")}
+    assert poster.methods.count("eth_chainId") == 1  # read once
+
+
+async def test_eip1559_transactions_on_a_london_node(ledger: EvmLedger) -> None:
+    receipt = await ledger.anchor(record())
+    tx = await ledger.rpc.call("eth_getTransactionByHash", [receipt.reference])
+    assert tx["type"] == "0x2"
+    assert int(tx["chainId"], 16) == 31337
+    assert int(tx["maxFeePerGas"], 16) >= int(tx["maxPriorityFeePerGas"], 16)
+
+
+async def test_legacy_transactions_on_a_node_before_london() -> None:
+    with anvil_or_skip("--hardfork", "berlin") as node:
+        led = await make_ledger(node)
+        try:
+            rec = await write_history(led)
+            trail = await led.audit_trail(rec.transaction_id)
+            assert len(trail) == 6
+            tx = await led.rpc.call("eth_getTransactionByHash", [trail[0].reference])
+            assert tx["type"] == "0x0"
+            assert int(tx["gasPrice"], 16) > 0
+            assert int(tx["v"], 16) in (31337 * 2 + 35, 31337 * 2 + 36)  # EIP-155: the chain id is signed
+        finally:
+            await led.close()
+
+
+async def test_a_ledger_without_a_signer_reads_and_verifies_but_does_not_write(ledger: EvmLedger) -> None:
+    rec = record()
+    receipt = await ledger.anchor(rec)
+    auditor = EvmLedger(ledger.rpc, sender=ledger.sender, start_block=ledger.start_block)
+    assert await auditor.verify(rec, receipt)
+    assert await auditor.rebuild_index() >= 1
+    with pytest.raises(LedgerError, match="no key to sign with"):
+        await auditor.anchor(record())
+    with pytest.raises(LedgerError, match="neither a signer nor a sender"):
+        _ = EvmLedger(ledger.rpc).sender
+    with pytest.raises(LedgerError, match="is not the signer's address"):
+        EvmLedger(ledger.rpc, signer=EvmKey.generate(), sender="0x" + "11" * 20)

@@ -10,7 +10,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+import rlp
 from aiohttp import web
+from eth_utils import keccak
+from hexbytes import HexBytes
 
 from transactive.ledger import EntryKind, LedgerError, LedgerUnavailableError
 from transactive.ledger.evm import (
@@ -22,6 +25,8 @@ from transactive.ledger.evm import (
     encode_entry,
     map_transport_error,
 )
+from transactive.ledger.evm_keys import EvmKey
+from transactive.ledger.evm_nonces import FeeOracle, Fees, NonceSender, Unsigned
 
 Handler = Callable[[Any], Any]
 
@@ -314,18 +319,51 @@ def test_entry_round_trip_and_garbage() -> None:
 # ---- the ledger's sending, on a fake node ---------------------------------------------------------------
 
 
-def fake_node(refuse: Callable[[int], bool]) -> tuple[FakeTransport, list[int]]:
-    """eth_getTransactionCount says 5; eth_sendTransaction refuses the nonces ``refuse`` picks."""
-    seen: list[int] = []
+SENDER = EvmKey.from_hex("0x" + "42" * 32)
+
+
+def fake_node(refuse: Callable[[int], bool], *, base_fee: int | None = 10**9, tip: int | None = 10**8,
+              gas_price: int = 3 * 10**9, wrong_hash: bool = False) -> tuple[FakeTransport, list[dict[str, Any]]]:
+    """A node that says chain id 7, nonce 5, the fees given (``base_fee=None``: before London; ``tip=None``: no
+    eth_maxPriorityFeePerGas) and refuses the raw transactions whose nonce ``refuse`` picks; what it was sent
+    (decoded) is recorded."""
+    # eth_account only after transactive.ledger.evm_keys, which undoes py_ecc's recursion limit (see there)
+    from eth_account import Account
+    from eth_account.typed_transactions import TypedTransaction
+
+    seen: list[dict[str, Any]] = []
+
+    def result(call: Any, value: Any) -> Any:
+        return {"jsonrpc": "2.0", "id": call["id"], "result": value}
 
     def answer(call: Any) -> Any:
-        if call["method"] == "eth_getTransactionCount":
-            return {"jsonrpc": "2.0", "id": call["id"], "result": "0x5"}
-        nonce = int(call["params"][0]["nonce"], 16)
-        seen.append(nonce)
+        method = call["method"]
+        if method == "eth_getTransactionCount":
+            return result(call, "0x5")
+        if method == "eth_chainId":
+            return result(call, "0x7")
+        if method == "eth_getBlockByNumber":
+            return result(call, {"number": "0x9"} if base_fee is None else {"number": "0x9",
+                                                                          "baseFeePerGas": hex(base_fee)})
+        if method == "eth_maxPriorityFeePerGas":
+            if tip is None:
+                return {"jsonrpc": "2.0", "id": call["id"], "error": {"code": -32601, "message": "no such method"}}
+            return result(call, hex(tip))
+        if method == "eth_gasPrice":
+            return result(call, hex(gas_price))
+        assert method == "eth_sendRawTransaction", method
+        raw = bytes.fromhex(call["params"][0][2:])
+        if raw[0] < 0x7F:  # a typed (EIP-2718) transaction
+            tx = dict(TypedTransaction.from_bytes(HexBytes(raw)).as_dict())
+        else:
+            tx = {"legacy": True, "nonce": int.from_bytes(rlp.decode(raw)[0], "big")}
+        tx["sender"] = Account.recover_transaction(raw).lower()
+        tx["raw"] = raw
+        seen.append(tx)
+        nonce = tx.get("nonce", -1)
         if refuse(nonce):
             return {"jsonrpc": "2.0", "id": call["id"], "error": {"code": -32003, "message": "nonce too low"}}
-        return {"jsonrpc": "2.0", "id": call["id"], "result": "0x" + f"{nonce:064x}"}
+        return result(call, "0x" + ("00" * 32 if wrong_hash else keccak(raw).hex()))
 
     def handle(req: Any) -> Any:
         return [answer(c) for c in req] if isinstance(req, list) else answer(req)
@@ -333,29 +371,83 @@ def fake_node(refuse: Callable[[int], bool]) -> tuple[FakeTransport, list[int]]:
     return FakeTransport(handle), seen
 
 
+def unsigned(n: int) -> list[Unsigned]:
+    return [Unsigned("0x" + "22" * 20, 0, MAGIC + b"{}", 21_000 + 40 * 6) for _ in range(n)]
+
+
 @pytest.mark.parametrize("send_batches", [False, True])
 async def test_partial_send_names_what_went_out(send_batches: bool) -> None:
     from transactive.ledger.evm import EvmLedger
 
     transport, seen = fake_node(lambda nonce: nonce == 6)
-    led = EvmLedger(JsonRpcClient(transport), sender="0x" + "11" * 20, send_batches=send_batches)
+    led = EvmLedger(JsonRpcClient(transport), signer=SENDER, send_batches=send_batches)
     assert led.send_batches is send_batches
     assert led.nonces.send_batches is send_batches
-    txs = [{"from": "0x" + "11" * 20} for _ in range(3)]
     with pytest.raises(RpcError, match=r"[12] of 3 transactions were sent") as info:
-        await led.nonces.send("0x" + "11" * 20, txs)
+        await led.nonces.send(SENDER, unsigned(3))
     assert info.value.code == -32003
-    assert seen[:2] == [5, 6]
+    assert [tx["nonce"] for tx in seen[:2]] == [5, 6]
     if not send_batches:
-        assert seen == [5, 6]  # in-order sending stops at the refusal: no gap in the nonces
+        assert [tx["nonce"] for tx in seen] == [5, 6]  # in-order sending stops at the refusal: no gap
 
 
-async def test_all_refused_resyncs_the_nonce_once() -> None:
+async def test_all_refused_resyncs_the_nonce_and_the_fees_once() -> None:
     from transactive.ledger.evm import EvmLedger
 
     transport, seen = fake_node(lambda nonce: True)
-    led = EvmLedger(JsonRpcClient(transport), sender="0x" + "11" * 20)
+    led = EvmLedger(JsonRpcClient(transport), signer=SENDER)
     with pytest.raises(RpcError, match="nonce too low"):
-        await led.nonces.send("0x" + "11" * 20, [{"from": "0x" + "11" * 20}])
-    assert seen == [5, 5]
-    assert [r["method"] for r in transport.sent if isinstance(r, dict)].count("eth_getTransactionCount") == 2
+        await led.nonces.send(SENDER, unsigned(1))
+    assert [tx["nonce"] for tx in seen] == [5, 5]
+    methods = [r["method"] for r in transport.sent if isinstance(r, dict)]
+    assert methods.count("eth_getTransactionCount") == 2
+    assert methods.count("eth_chainId") == 1  # the chain id does not change
+    fee_reads = [r for r in transport.sent if isinstance(r, list) and r[0]["method"] == "eth_getBlockByNumber"]
+    assert len(fee_reads) == 2
+
+
+async def test_transactions_are_signed_here_with_eip1559_fees_the_chain_id_and_consecutive_nonces() -> None:
+    transport, seen = fake_node(lambda nonce: False)
+    sender = NonceSender(JsonRpcClient(transport))
+    hashes = await sender.send(SENDER, unsigned(3))
+    assert [tx["nonce"] for tx in seen] == [5, 6, 7]
+    assert {tx["sender"] for tx in seen} == {SENDER.address}  # recovered from the signature
+    assert {(tx["type"], tx["chainId"], tx["maxPriorityFeePerGas"], tx["maxFeePerGas"]) for tx in seen} == {
+        (2, 7, 10**8, 2 * 10**9 + 10**8)}
+    assert hashes == ["0x" + keccak(tx["raw"]).hex() for tx in seen]
+    assert await sender.send(SENDER, unsigned(1))  # the next nonce from the cache, fees from the quote
+    assert seen[-1]["nonce"] == 8
+    methods = [r["method"] if isinstance(r, dict) else r[0]["method"] for r in transport.sent]
+    assert methods.count("eth_getTransactionCount") == 1
+    assert methods.count("eth_getBlockByNumber") == 1  # within fee_ttl
+
+
+async def test_legacy_fees_before_london_and_the_tip_from_the_gas_price_without_eth_max_priority_fee() -> None:
+    transport, seen = fake_node(lambda nonce: False, base_fee=None)
+    await NonceSender(JsonRpcClient(transport)).send(SENDER, unsigned(1))
+    assert seen[0]["legacy"] is True
+    raw = seen[0]["raw"]
+    fields = rlp.decode(raw)
+    assert int.from_bytes(fields[1], "big") == 3 * 10**9  # gasPrice = eth_gasPrice
+    assert int.from_bytes(fields[6], "big") in (7 * 2 + 35, 7 * 2 + 36)  # EIP-155 v carries chain id 7
+    transport, seen = fake_node(lambda nonce: False, tip=None)
+    await NonceSender(JsonRpcClient(transport)).send(SENDER, unsigned(1))
+    assert seen[0]["maxPriorityFeePerGas"] == 3 * 10**9 - 10**9  # gas price - base fee
+    assert seen[0]["maxFeePerGas"] == 2 * 10**9 + 2 * 10**9
+
+
+async def test_a_hash_the_node_did_not_compute_from_the_signed_bytes_is_refused() -> None:
+    transport, _seen = fake_node(lambda nonce: False, wrong_hash=True)
+    with pytest.raises(LedgerError, match="signed here as 0x"):
+        await NonceSender(JsonRpcClient(transport)).send(SENDER, unsigned(1))
+
+
+async def test_fee_quotes_expire() -> None:
+    transport, _seen = fake_node(lambda nonce: False)
+    oracle = FeeOracle(JsonRpcClient(transport), ttl=0.0)
+    first = await oracle.fees()
+    await asyncio.sleep(0.01)
+    assert await oracle.fees() == first
+    assert sum(1 for r in transport.sent if isinstance(r, list)) == 2
+    assert first.eip1559
+    assert not Fees(gas_price=1).eip1559

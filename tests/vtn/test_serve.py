@@ -287,6 +287,9 @@ async def test_a_vtn_killed_mid_interval_loses_no_acknowledged_tender_and_duplic
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--ledger", "evm"], "--ledger evm needs --evm-url"),
+    (["--evm-dev-fund", "10"], "--evm-password-file and --evm-dev-fund go with --ledger evm"),
+    (["--ledger", "evm", "--evm-url", "http://127.0.0.1:9", "--evm-dev-fund", "-1"], "positive amount of ether"),
+    (["--ledger", "evm", "--evm-url", "http://127.0.0.1:9", "--evm-dev-fund", "x"], "not an amount of ether"),
     (["--parent", "http://127.0.0.1:9"], "--parent and --parent-party go together"),
     (["--reserve", "0.05,0.30"], "must be above its buying price"),
     (["--reserve", "0.30"], "expected BUY,SELL"),
@@ -300,50 +303,113 @@ def test_vtn_serve_refuses_incomplete_or_wrong_options_with_exit_2(tmp_path: Pat
     assert message in out.stderr
 
 
-# ---- with an EVM ledger (a real anvil process) -------------------------------------------------------
+# ---- with an EVM ledger (a real anvil process that holds no account) ---------------------------------------
 
 
-async def test_the_vtn_settles_on_an_evm_ledger_with_real_value_transfers(tmp_path: Path) -> None:
-    from tests.ledger.anvil_process import AnvilProcess
+async def _audit_evm(node_url: str, data: Path, parties: set[str]) -> dict[str, str]:
+    """Read what the VTN agreed back from the chain alone, as an auditor would (knowing only the market's
+    address); the party -> account mapping of the keystore."""
     from transactive.ledger import EntryKind
+    from transactive.ledger.evm import EvmLedger
+    from transactive.ledger.evm_keys import EvmKeystore
+    from transactive.services import SqliteStore
+    from transactive.vtn.app import EVM_KEYS_DIR, STORE_FILE
+
+    accounts = EvmKeystore.open(data / EVM_KEYS_DIR).accounts()
+    assert {"market", *parties} <= set(accounts)
+    assert len(set(accounts.values())) == len(accounts)  # one account each
+    store = SqliteStore(data / STORE_FILE)
+    try:
+        rows = store.transactions()
+    finally:
+        store.close()
+    assert len(rows) == 3  # one transaction per matched tender
+    auditor = EvmLedger(node_url, sender=accounts["market"])
+    try:
+        # per transaction: anchor, two readings, payment request, payment
+        assert await auditor.rebuild_index() == 5 * len(rows)
+        for row in rows:
+            trail = await auditor.audit_trail(row.transaction_id)
+            assert trail[0].kind is EntryKind.ANCHOR
+            assert [e.kind for e in trail][-2:] == [EntryKind.PAYMENT_REQUEST, EntryKind.PAYMENT]
+            payer, payee = (row.party_id, "market") if row.side.value == "buy" else ("market", row.party_id)
+            # each payment was signed with the payer's own key, from its own account to the payee's
+            assert (trail[-1].data["from"], trail[-1].data["to"]) == (accounts[payer], accounts[payee])
+            assert int(trail[-1].data["value_wei"]) > 0
+    finally:
+        await auditor.close()
+    return accounts
+
+
+async def test_the_vtn_settles_on_an_evm_ledger_signing_with_its_own_keys(tmp_path: Path) -> None:
+    from tests.ledger.anvil_process import AnvilProcess
     from transactive.ledger.evm import EvmLedger
 
     with AnvilProcess.start() as node:
+        assert node.rpc("eth_accounts") == []  # an unsigned send could not go anywhere
         data = tmp_path / "vtn"
-        vtn = VtnApp(VtnOptions(data_dir=data, interval_seconds=1.0, ledger="evm", evm_url=node.url))
+        options = VtnOptions(data_dir=data, interval_seconds=1.0, ledger="evm", evm_url=node.url,
+                             evm_dev_fund=Decimal(10))
+        vtn = VtnApp(options)
         await vtn.start()
         try:
             await _trade_one_interval(vtn.url, WireFormat.JSON)
         finally:
             await vtn.stop()
-        accounts = json.loads((data / "evm_accounts.json").read_text())
-        assert accounts["market"] == node.accounts[0]
-        assert {"pv-1", "pv-2", "home-1"} <= set(accounts)
-        assert len(set(accounts.values())) == len(accounts)
+        accounts = await _audit_evm(node.url, data, set(SELLERS) | set(BUYERS))
+        balance = {p: int(node.rpc("eth_getBalance", a, "latest"), 16) for p, a in accounts.items()}
+        assert balance["pv-1"] > 10 * 10**18  # funded with 10 ether, then paid
+        assert balance["home-1"] < 10 * 10**18  # funded with 10 ether, then paid the market
+        keys = data / "evm-keys"
+        assert (keys / "password").stat().st_mode & 0o077 == 0
+        assert all(f.stat().st_mode & 0o077 == 0 for f in keys.glob("*.json"))
 
-        # the transactions the VTN agreed, read back from the chain alone, as an auditor would
-        from transactive.services import SqliteStore
-        from transactive.vtn.app import STORE_FILE
+        # restarted on the same data directory: the same market account, the same parties' accounts
+        again = VtnApp(options)
+        await again.start()
+        try:
+            assert isinstance(again.ledger, EvmLedger)
+            assert again.ledger.sender == accounts["market"]
+            assert await again.ledger.account("home-1") == accounts["home-1"]
+        finally:
+            await again.stop()
 
-        store = SqliteStore(data / STORE_FILE)
-        try:
-            rows = store.transactions()
-        finally:
-            store.close()
-        assert len(rows) == 3  # one transaction per matched tender
-        auditor = EvmLedger(node.url, accounts=accounts)
-        try:
-            # per transaction: anchor, two readings, payment request, payment
-            assert await auditor.rebuild_index() == 5 * len(rows)
-            for row in rows:
-                kinds = [e.kind for e in await auditor.audit_trail(row.transaction_id)]
-                assert kinds[0] is EntryKind.ANCHOR
-                assert kinds[-2:] == [EntryKind.PAYMENT_REQUEST, EntryKind.PAYMENT]
-            # the payments moved real value from each buyer's account to the market's (and on to sellers)
-            balances = {p: int(await auditor.rpc.call("eth_getBalance", [a, "latest"]), 16)
-                        for p, a in accounts.items()}
-            initial = int(await auditor.rpc.call("eth_getBalance", [node.accounts[-1], "latest"]), 16)
-            assert balances["pv-1"] > initial
-            assert balances["home-1"] < initial
-        finally:
-            await auditor.close()
+
+async def test_vtn_serve_on_an_evm_node_without_unlocked_accounts_end_to_end(
+        tmp_path: Path, vtn_processes: list[VtnProcess]) -> None:
+    from tests.ledger.anvil_process import AnvilProcess
+
+    with AnvilProcess.start() as node:
+        data = tmp_path / "vtn"
+        vtn = start_vtn(data, "--interval-seconds", "1.5", "--ledger", "evm", "--evm-url", node.url,
+                        "--evm-dev-fund", "10")
+        vtn_processes.append(vtn)
+        await _trade_one_interval(vtn.url, WireFormat.XML)
+        assert vtn.terminate() == 0
+        await _audit_evm(node.url, data, set(SELLERS) | set(BUYERS))
+        assert "encrypted with a password kept beside them" in vtn.log.read_text()
+        assert "development funding" in vtn.log.read_text()
+
+
+async def test_vtn_serve_refuses_a_keystore_it_cannot_open_naming_the_file(tmp_path: Path) -> None:
+    from transactive.ledger.evm_keys import EvmKeystore
+
+    data = tmp_path / "vtn"
+    first = tmp_path / "first-password"
+    first.write_text("one\n")
+    made = EvmKeystore(data / "evm-keys", "one", iterations=2**4)
+    await made.key("market")
+    wrong = tmp_path / "second-password"
+    wrong.write_text("two\n")
+    out = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "serve", "--data-dir", str(data),
+                          "--ledger", "evm", "--evm-url", "http://127.0.0.1:9", "--evm-password-file", str(wrong)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    assert out.returncode == 2
+    assert f"keystore file {made.path('market')} does not decrypt (wrong password" in out.stderr
+    made.path("market").unlink()
+    out = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "serve", "--data-dir", str(data),
+                          "--ledger", "evm", "--evm-url", "http://127.0.0.1:9", "--evm-password-file", str(first)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    assert out.returncode == 2
+    assert f"keystore file {made.path('market')} of party 'market'" in out.stderr
+    assert "is missing" in out.stderr

@@ -10,6 +10,7 @@ import math
 import signal
 import sys
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,20 @@ Limits (the group below): slow or idle connections are closed, connections beyon
 registrations from one address get 429, and requests beyond the market rules (tenders per request, stream
 length, horizon) get 454 naming the field.
 
+EVM ledger (--ledger evm --evm-url URL): every transaction is signed by the VTN with the key of the account
+it spends from and sent signed (eth_sendRawTransaction); the node needs no unlocked account. The keys are
+in DIR/evm-keys/, one encrypted keystore file (Web3 Secret Storage v3, wallets import it) per party and
+one for the market, made on first use and reused after a restart (the same party pays from the same
+address; DIR/evm-keys/accounts.json lists them). Who moves which money: the market's key writes the
+entries and pays the sellers; because this VTN pays on each buyer's behalf, it holds a key for every party
+(buyers pay from theirs, sellers are paid into theirs), so whoever holds DIR/evm-keys/ and its password
+moves the money in all those accounts -- the node's operator moves none of it. The password:
+--evm-password-file FILE (its first line; keep the file outside DIR), or else one generated into
+DIR/evm-keys/password (0600), and the keys are then as safe as DIR itself (a warning says so). A missing
+or wrong key file stops the VTN naming the file; back DIR/evm-keys/ up. The accounts hold ether only if
+someone sends them some: on a development node (anvil), --evm-dev-fund ETH tops every account the VTN uses
+up to ETH ether (anvil_setBalance) -- never give it for a real chain, whose node refuses the call.
+
 Market time: by default the wall clock. --interval-seconds S makes one market interval (--interval-minutes,
 default 15) last S wall-clock seconds: market time = origin + (wall time - wall origin) x interval / S, the
 origins fixed in clock.json when DIR is first used. Gates close --gate-closure-minutes (default 5) of market
@@ -64,7 +79,10 @@ stops cleanly on SIGTERM or SIGINT.
 examples:
   transactive vtn serve --host 127.0.0.1 --port 8080 --data-dir /tmp/vtn
   transactive vtn serve --port 0 --data-dir /tmp/vtn --interval-seconds 5       any free port, 5-s intervals
-  transactive vtn serve --port 8080 --data-dir /tmp/vtn --ledger evm --evm-url http://127.0.0.1:8545
+  transactive vtn serve --port 8080 --data-dir /tmp/vtn --ledger evm --evm-url http://127.0.0.1:8545 \\
+      --evm-dev-fund 100                                                        anvil, accounts given ether
+  transactive vtn serve --port 8080 --data-dir /var/lib/vtn --ledger evm --evm-url URL \\
+      --evm-password-file /etc/transactive/evm-password
   transactive vtn serve --port 8080 --data-dir /tmp/grid --interval-seconds 5 --gate-closure-minutes 1
   transactive vtn serve --port 8081 --data-dir /tmp/feeder --parent http://127.0.0.1:8080 --parent-party feeder-7 \\
       --reserve 0.30,0.05
@@ -99,6 +117,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _ether(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"not an amount of ether: {text!r}") from None
+    if not (value.is_finite() and value > 0 and value == (value * 10**18).to_integral_value() / 10**18):
+        raise argparse.ArgumentTypeError(f"must be a positive amount of ether (at most 18 decimals), not {text!r}")
+    return value
+
+
 def _host_port(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit():
@@ -127,6 +155,12 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--ledger", choices=("embedded", "evm"), default="embedded",
                    help="where transactions are anchored (default embedded: DIR/ledger.db)")
     s.add_argument("--evm-url", metavar="URL", help="JSON-RPC URL of the EVM node (with --ledger evm)")
+    s.add_argument("--evm-password-file", type=Path, metavar="FILE",
+                   help="the password of the EVM keystore DIR/evm-keys/ (its first line; default: a generated "
+                        "one kept in DIR/evm-keys/password)")
+    s.add_argument("--evm-dev-fund", type=_ether, metavar="ETH",
+                   help="development nodes only (anvil): top every EVM account the VTN uses up to ETH ether "
+                        "with anvil_setBalance")
     s.add_argument("--mqtt", type=_host_port, metavar="HOST:PORT", help="also serve over the MQTT broker there")
     s.add_argument("--parent", metavar="URL", help="a parent VTN to trade with upstream (fractal markets)")
     s.add_argument("--parent-party", metavar="NAME", help="this VTN's party id at the parent")
@@ -183,6 +217,9 @@ def _serve(args: argparse.Namespace) -> int:
     if args.ledger == "evm" and not args.evm_url:
         print(f"{prog}: --ledger evm needs --evm-url", file=sys.stderr)
         return 2
+    if args.ledger != "evm" and (args.evm_password_file is not None or args.evm_dev_fund is not None):
+        print(f"{prog}: --evm-password-file and --evm-dev-fund go with --ledger evm", file=sys.stderr)
+        return 2
     if (args.parent is None) != (args.parent_party is None):
         print(f"{prog}: --parent and --parent-party go together", file=sys.stderr)
         return 2
@@ -195,7 +232,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         options = VtnOptions(
             data_dir=args.data_dir, host=args.host, port=args.port, interval_seconds=args.interval_seconds,
-            ledger=args.ledger, evm_url=args.evm_url, mqtt=args.mqtt, parent=args.parent,
+            ledger=args.ledger, evm_url=args.evm_url, evm_password_file=args.evm_password_file,
+            evm_dev_fund=args.evm_dev_fund, mqtt=args.mqtt, parent=args.parent,
             parent_party=args.parent_party, market_context=args.market_context or DEFAULT_MARKET_CONTEXT,
             market_party_id=args.market_party, interval=timedelta(minutes=args.interval_minutes),
             gate_closure=timedelta(minutes=args.gate_closure_minutes), parent_wait=args.parent_wait,

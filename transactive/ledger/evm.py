@@ -5,35 +5,46 @@ What goes on chain
     has the encoding). An anchor's ``data`` is :meth:`TransactionRecord.as_dict` (the EMIX document hash and
     the trade's fields). The receipt's ``entry_hash`` is the hex SHA-256 of the entry's canonical JSON, its
     ``reference`` the transaction hash and its ``sequence`` the block number. Anchors, deliveries, payment
-    requests and disputes are 0-value transactions from the adapter's ``sender`` account to ``anchor_address``
-    (by default an address derived from a fixed string, whose key nobody holds). Payments are real value
-    transfers (wei) from the payer's account to the payee's, tagged with a ``payment`` entry in their data.
+    requests and disputes are 0-value transactions from the ``signer``'s account (the market's) to
+    ``anchor_address`` (by default an address derived from a fixed string, whose key nobody holds). Payments
+    are real value transfers (wei) from the payer's account to the payee's, tagged with a ``payment`` entry in
+    their data.
 
-Signing
-    No well-kept secp256k1/keccak/RLP library is in the environment, so the adapter does not sign:
-    transactions go out with ``eth_sendTransaction`` and the node signs them with its unlocked accounts
-    (anvil's dev accounts; on a real chain, a node or signer proxy that holds the keys). The adapter assigns
-    nonces itself (:mod:`transactive.ledger.evm_nonces`) so it can pipeline: :meth:`EvmLedger.anchor_many`
-    sends a whole batch, in nonce order, without waiting for any to be mined, then reads all the receipts in
-    one JSON-RPC batch request. Gas is the
-    intrinsic cost of a plain transfer with data, so the payees and the anchor address must be plain
+Keys and signing
+    Whoever holds an account's key moves its money, so every transaction is signed here, with the key of the
+    account it spends from, and sent signed (``eth_sendRawTransaction``): the node needs no unlocked account
+    and ``eth_sendTransaction`` is never called (:mod:`transactive.ledger.evm_nonces`: chain id from
+    ``eth_chainId``, EIP-1559 fees when the node has a base fee, else legacy; nonces per account, assigned
+    here so the adapter can pipeline: :meth:`EvmLedger.anchor_many` sends a whole batch, in nonce order,
+    without waiting for any to be mined, then reads all the receipts in one JSON-RPC batch request). Gas is
+    the intrinsic cost of a plain transfer with data, so the payees and the anchor address must be plain
     accounts, not contracts.
+
+    Who holds which key (:mod:`transactive.ledger.evm_keys`): ``signer`` is the market's key (it writes the
+    entries and pays what the market owes); ``keys`` (a :class:`~.evm_keys.PartyKeys`, e.g. an
+    :class:`~.evm_keys.EvmKeystore`) holds the keys of the parties whose payments this process makes on their
+    behalf (the reference VTN's ``auto_pay``), and gives each a key, so an account, on first use; ``accounts``
+    names the accounts of the parties that hold their own keys: they pay from them themselves, and the
+    payment is counted by reference (``confirm_payment(reference=tx_hash)``). Without ``signer`` the adapter
+    only reads and verifies (an auditor: give ``sender``, the market's address).
 
 Money
     ``wei = amount * wei_per_unit[currency]`` exactly (a fixed rate, default ``10**12`` wei, i.e. 10^-6 ether,
     per unit of any currency); an amount that does not convert to a whole number of wei is refused.
-    :meth:`EvmLedger.confirm_payment` sums the mined, successful transfers from the payer's account to the
-    payee's recorded for the transaction (made by the adapter with ``paid=`` or read back by hash with
-    ``reference=``) and reports :func:`~transactive.ledger.interface.payment_status` of those wei against the
-    requested wei.
+    A payment request names the payer's and the payee's accounts (``payer_account``, ``payee_account``);
+    :meth:`EvmLedger.confirm_payment` sums the mined, successful transfers between those two accounts
+    recorded for the transaction (made by the adapter with ``paid=``, signed with the payer's key, or read
+    back by hash with ``reference=``, made by whoever holds the payer's key) and reports
+    :func:`~transactive.ledger.interface.payment_status` of those wei against the requested wei.
 
 The index
     The adapter keeps, in memory, the transaction hashes of the entries it wrote (or read back) per
     transaction id; :meth:`EvmLedger.audit_trail` reads those transactions back from the chain. After a
     restart, :meth:`EvmLedger.rebuild_index` rebuilds it by scanning blocks from ``start_block``: it keeps
-    the tagged transactions sent by ``sender`` (and payments sent between the mapped accounts of the
-    payer and payee they name), so nobody else can inject entries. Untagged transfers confirmed by
-    ``reference`` are not found by a rescan.
+    the tagged transactions sent by ``sender`` (the market's account), and tagged payments sent between the
+    accounts that a payment request of the same transaction, sent by ``sender`` before them, names -- so
+    nobody else can inject entries. Untagged transfers confirmed by ``reference`` are not found by a
+    rescan.
 
 Errors
     :class:`~transactive.ledger.jsonrpc.JsonRpcClient` maps every failure on the way in (unreachable node,
@@ -49,7 +60,7 @@ import json
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation, localcontext
@@ -65,7 +76,8 @@ from transactive.ledger.evm_entries import (
     parse_address,
     sha256_hex,
 )
-from transactive.ledger.evm_nonces import NonceSender
+from transactive.ledger.evm_keys import EvmKey, KeyMap, PartyKeys
+from transactive.ledger.evm_nonces import NonceSender, Unsigned
 from transactive.ledger.interface import (
     Capabilities,
     Ledger,
@@ -89,6 +101,7 @@ __all__ = [
     "DEFAULT_ANCHOR_ADDRESS",
     "DEFAULT_WEI_PER_UNIT",
     "MAGIC",
+    "EvmKey",
     "EvmLedger",
     "HttpPoster",
     "JsonRpcClient",
@@ -119,7 +132,7 @@ class _Indexed:
 
 @dataclass(frozen=True, slots=True)
 class _Outgoing:
-    sender: str
+    key: EvmKey  # of the account it spends from
     to: str
     value_wei: int
     kind: EntryKind
@@ -134,32 +147,41 @@ class _Outgoing:
 class EvmLedger(Ledger):
     """The :class:`Ledger` on an EVM chain through JSON-RPC; see the module docstring for the design.
 
-    ``rpc`` is a node URL or a :class:`JsonRpcClient`; ``sender`` writes the data entries (default: the
-    node's first account); ``accounts`` maps party names to the accounts that pay and get paid;
-    ``confirmations`` is how many blocks (the entry's own included) make an entry durable (1 on a dev node);
-    ``mine=True`` calls ``evm_mine`` after sending, for a dev node started without automining (then a batch
-    lands in one block); ``start_block`` is where :meth:`rebuild_index` starts scanning; ``send_batches``
-    sends a batch's transactions as one JSON-RPC batch request instead of one request after the other (only
-    for nodes that handle batch items in order: anvil 1.7.1 handles them concurrently, the nonces arrive out
-    of order, and its pool then leaves some queued for good -- seen here as ``txpool_status`` queued 0x20).
+    ``rpc`` is a node URL or a :class:`JsonRpcClient`; ``signer`` is the market's key, which signs the data
+    entries and the market's own payments (without it the ledger reads and verifies only, and ``sender``
+    names the market's address); ``keys`` gives the keys of the parties this process pays for (made on first
+    use by an :class:`~.evm_keys.EvmKeystore`; a mapping party -> :class:`EvmKey` is taken as it is);
+    ``accounts`` maps the parties that hold their own keys to their addresses (they pay themselves, reported
+    by reference); ``confirmations`` is how many blocks (the entry's own included) make an entry durable (1 on
+    a dev node); ``mine=True`` calls ``evm_mine`` after sending, for a dev node started without automining
+    (then a batch lands in one block); ``start_block`` is where :meth:`rebuild_index` starts scanning;
+    ``send_batches`` sends a batch's transactions as one JSON-RPC batch request instead of one request after
+    the other (only for nodes that handle batch items in order: anvil 1.7.1 handles them concurrently, the
+    nonces arrive out of order, and its pool then leaves some queued for good -- seen here as
+    ``txpool_status`` queued 0x20); ``fee_ttl`` is how long a fee quote is reused (seconds).
     """
 
     backend = "evm"
 
-    def __init__(self, rpc: JsonRpcClient | str, *, sender: str | None = None,
-                 accounts: Mapping[str, str] | None = None, anchor_address: str = DEFAULT_ANCHOR_ADDRESS,
+    def __init__(self, rpc: JsonRpcClient | str, *, signer: EvmKey | None = None, sender: str | None = None,
+                 keys: PartyKeys | Mapping[str, EvmKey] | None = None, accounts: Mapping[str, str] | None = None,
+                 anchor_address: str = DEFAULT_ANCHOR_ADDRESS,
                  wei_per_unit: int | Mapping[str, int] = DEFAULT_WEI_PER_UNIT, confirmations: int = 1,
                  mine: bool = False, start_block: int = 0, receipt_timeout: float = 30.0,
                  poll_interval: float = 0.05, timeout: float = 10.0, max_batch: int = 100,
-                 send_batches: bool = False, measured_throughput: float | None = None,
-                 account_allocator: Callable[[str], str] | None = None) -> None:
+                 send_batches: bool = False, fee_ttl: float = 5.0,
+                 measured_throughput: float | None = None) -> None:
         self.rpc = rpc if isinstance(rpc, JsonRpcClient) else JsonRpcClient(
             rpc, timeout=timeout, max_batch=max_batch, peer=f"the EVM node at {rpc}")
+        self.signer = signer
         self._sender = parse_address(sender, "sender") if sender is not None else None
+        if signer is not None and self._sender is not None and signer.address != self._sender:
+            raise LedgerError(f"sender {self._sender} is not the signer's address {signer.address}")
+        self.keys: PartyKeys | None = KeyMap(keys) if isinstance(keys, Mapping) else keys
+        #: parties holding their own keys -> their accounts (never asked of ``keys``)
         self.accounts = {party: parse_address(addr, f"account of {party!r}")
                          for party, addr in (accounts or {}).items()}
-        #: gives an account to a party not in ``accounts`` (e.g. a dev node's unlocked accounts, in order)
-        self.account_allocator = account_allocator
+        self._key_accounts: dict[str, str] = {}  # parties whose keys are in ``keys`` -> their accounts
         self.anchor_address = parse_address(anchor_address, "anchor_address")
         if isinstance(wei_per_unit, int):
             self._default_rate: int | None = wei_per_unit
@@ -174,12 +196,14 @@ class EvmLedger(Ledger):
         self.start_block = start_block
         self.receipt_timeout = receipt_timeout
         self.poll_interval = poll_interval
-        self.nonces = NonceSender(self.rpc, send_batches=send_batches)
+        self.nonces = NonceSender(self.rpc, send_batches=send_batches, fee_ttl=fee_ttl)
         self.measured_throughput = measured_throughput
         self._index: dict[str, list[_Indexed]] = {}
         self._known: set[str] = set()
         self._reserved: set[str] = set()
         self._pending_refs: dict[str, set[str]] = {}
+        #: per transaction, the (payer, payee) accounts its trusted payment requests name
+        self._request_accounts: dict[str, set[tuple[str, str]]] = {}
         self._latencies: deque[float] = deque(maxlen=200)
 
     @property
@@ -193,22 +217,44 @@ class EvmLedger(Ledger):
 
     # ---- plumbing ----------------------------------------------------------------------------------
 
-    async def sender(self) -> str:
-        """The account that writes data entries (the node's first account unless given)."""
+    @property
+    def sender(self) -> str:
+        """The market's account, which writes the data entries (the signer's, or ``sender``)."""
+        if self.signer is not None:
+            return self.signer.address
         if self._sender is None:
-            accounts = await self.rpc.call("eth_accounts")
-            if not isinstance(accounts, list) or not accounts:
-                raise LedgerError("the node has no unlocked account to send from; pass sender=")
-            self._sender = parse_address(str(accounts[0]), "eth_accounts[0]")
+            raise LedgerError("this EvmLedger has neither a signer nor a sender: give signer= (to write) or "
+                              "sender= (the market's address, to read and verify)")
         return self._sender
 
-    def account(self, party: str) -> str:
-        found = self.accounts.get(party)
-        if found is None and self.account_allocator is not None:
-            found = self.accounts[party] = parse_address(self.account_allocator(party), f"account of {party!r}")
+    def _writer(self) -> EvmKey:
+        if self.signer is None:
+            raise LedgerError("this EvmLedger has no key to sign with (EvmLedger(signer=...)): it reads and "
+                              "verifies only")
+        return self.signer
+
+    async def account(self, party: str) -> str:
+        """The party's account: the one given in ``accounts`` (a party holding its own key), else the one of
+        its key in ``keys`` (made on first use by a keystore)."""
+        found = self.accounts.get(party) or self._key_accounts.get(party)
         if found is None:
-            raise LedgerError(f"no account for party {party!r} (EvmLedger(accounts=...))")
+            if self.keys is None:
+                raise LedgerError(f"no account for party {party!r} (EvmLedger(accounts=...) or keys=...)")
+            found = self._key_accounts[party] = (await self.keys.key(party)).address
         return found
+
+    async def _payer_key(self, payer: str, account: str) -> EvmKey:
+        """The key that pays from ``account`` for ``payer``: the market's, or the party's in ``keys``."""
+        if self.signer is not None and self.signer.address == account:
+            return self.signer
+        if self.keys is not None and payer not in self.accounts:
+            key = await self.keys.key(payer)
+            if key.address != account:
+                raise LedgerError(f"the key held here for {payer!r} is {key.address}'s, but the payment request "
+                                  f"names {account}")
+            return key
+        raise LedgerError(f"no key for {payer!r} here: the party holds its own key, pays from {account} itself and "
+                          "the payment is counted with confirm_payment(reference=TX_HASH)")
 
     def to_wei(self, amount: Decimal, currency: str) -> int:
         """``amount * wei_per_unit[currency]``, exactly; refused when negative or not a whole number of wei."""
@@ -272,26 +318,24 @@ class EvmLedger(Ledger):
         return times
 
     async def _write(self, outgoing: Sequence[_Outgoing]) -> list[Receipt]:
-        """Send entries (pipelined per sender), wait until durable, index them; their receipts in order."""
+        """Sign and send entries (pipelined per spending account), wait until durable, index them; their receipts
+        in order."""
         started = time.perf_counter()
         by_sender: dict[str, list[int]] = {}
         for i, out in enumerate(outgoing):
-            by_sender.setdefault(out.sender, []).append(i)
+            by_sender.setdefault(out.key.address, []).append(i)
         hashes: list[str] = [""] * len(outgoing)
 
-        async def send(sender: str, positions: list[int]) -> None:
+        async def send(positions: list[int]) -> None:
             txs = []
             for i in positions:
-                out = outgoing[i]
-                data = MAGIC + out.body
-                tx = {"from": sender, "to": out.to, "data": "0x" + data.hex(), "gas": hex(intrinsic_gas(data))}
-                if out.value_wei:
-                    tx["value"] = hex(out.value_wei)
-                txs.append(tx)
-            for i, tx_hash in zip(positions, await self.nonces.send(sender, txs), strict=True):
+                data = MAGIC + outgoing[i].body
+                txs.append(Unsigned(outgoing[i].to, outgoing[i].value_wei, data, intrinsic_gas(data)))
+            key = outgoing[positions[0]].key
+            for i, tx_hash in zip(positions, await self.nonces.send(key, txs), strict=True):
                 hashes[i] = tx_hash
 
-        await asyncio.gather(*(send(s, p) for s, p in by_sender.items()))
+        await asyncio.gather(*(send(p) for p in by_sender.values()))
         if self.mine:
             await self.rpc.call("evm_mine")
         receipts = await self._wait_receipts(hashes)
@@ -310,7 +354,7 @@ class EvmLedger(Ledger):
                 backend=self.backend, reference=tx_hash, sequence=block, entry_hash=entry_hash,
                 timestamp=times.get(block),
                 extra={"kind": out.kind.value, "block_hash": receipt.get("blockHash"), "transaction_index": position,
-                       "from": out.sender, "to": out.to, "value_wei": out.value_wei,
+                       "from": out.key.address, "to": out.to, "value_wei": out.value_wei,
                        "gas_used": hex_quantity(receipt.get("gasUsed", "0x0"), "gasUsed")}))
         return out_receipts
 
@@ -331,9 +375,21 @@ class EvmLedger(Ledger):
 
     async def _data_entry(self, kind: EntryKind, transaction_id: str, data: Mapping[str, Any]) -> Receipt:
         self._entries(transaction_id)
-        out = _Outgoing(await self.sender(), self.anchor_address, 0, kind, transaction_id,
+        out = _Outgoing(self._writer(), self.anchor_address, 0, kind, transaction_id,
                         encode_entry(kind, transaction_id, data))
-        return (await self._write([out]))[0]
+        receipt = (await self._write([out]))[0]
+        if kind is EntryKind.PAYMENT_REQUEST:
+            self._trust_request(transaction_id, data)
+        return receipt
+
+    def _trust_request(self, transaction_id: str, data: Mapping[str, Any]) -> None:
+        """Remember the accounts a payment request by ``sender`` names: payments between them are trusted."""
+        try:
+            pair = (parse_address(str(data.get("payer_account")), "payer_account"),
+                    parse_address(str(data.get("payee_account")), "payee_account"))
+        except LedgerError:
+            return
+        self._request_accounts.setdefault(transaction_id, set()).add(pair)
 
     # ---- the Ledger interface -------------------------------------------------------------------------
 
@@ -341,9 +397,9 @@ class EvmLedger(Ledger):
         return (await self.anchor_many([record]))[0]
 
     async def anchor_many(self, records: Sequence[TransactionRecord]) -> list[Receipt]:
-        """Anchor several records at once: their ``eth_sendTransaction`` calls back to back (consecutive
-        nonces, nobody waiting for a block), then one batch request for all receipts; the receipts in the
-        records' order."""
+        """Anchor several records at once: their signed transactions sent back to back (consecutive nonces,
+        nobody waiting for a block), then one batch request for all receipts; the receipts in the records'
+        order."""
         ids = [r.transaction_id for r in records]
         if len(set(ids)) != len(ids):
             raise LedgerError("the same transaction id twice in one batch")
@@ -352,8 +408,8 @@ class EvmLedger(Ledger):
             raise LedgerError(f"already anchored: {', '.join(taken[:5])}")
         self._reserved.update(ids)
         try:
-            sender = await self.sender()
-            outgoing = [_Outgoing(sender, self.anchor_address, 0, EntryKind.ANCHOR, r.transaction_id,
+            writer = self._writer()
+            outgoing = [_Outgoing(writer, self.anchor_address, 0, EntryKind.ANCHOR, r.transaction_id,
                                   encode_entry(EntryKind.ANCHOR, r.transaction_id, r.as_dict())) for r in records]
             return await self._write(outgoing) if outgoing else []
         finally:
@@ -371,9 +427,10 @@ class EvmLedger(Ledger):
         if deadline.tzinfo is None:
             raise ValueError("deadline needs a UTC offset")
         wei = self.to_wei(amount, currency)
+        self._entries(transaction_id)  # an unknown transaction gives nobody an account
         return await self._data_entry(EntryKind.PAYMENT_REQUEST, transaction_id, {
             "amount": str(amount), "currency": currency, "payer": payer, "payee": payee,
-            "payer_account": self.account(payer), "payee_account": self.account(payee),
+            "payer_account": await self.account(payer), "payee_account": await self.account(payee),
             "amount_wei": str(wei), "deadline": deadline.isoformat()})
 
     async def open_dispute(self, transaction_id: str, *, reason: str, opened_by: str,
@@ -399,13 +456,16 @@ class EvmLedger(Ledger):
 
     async def confirm_payment(self, transaction_id: str, *, now: datetime,
                               paid: Decimal | None = None, reference: str | None = None) -> PaymentStatus:
-        """With ``reference`` (a transfer's tx hash): read that transfer back and count it (``paid``, if
-        also given, must equal its value); with ``paid`` alone: transfer that amount now from the payer's
-        account to the payee's; with neither: just report. The status counts every mined, successful
-        transfer payer -> payee recorded for the transaction (see the module docstring)."""
+        """With ``reference`` (a transfer's tx hash, made and signed by whoever holds the payer's key): read
+        that transfer back and count it (``paid``, if also given, must equal its value); with ``paid`` alone:
+        transfer that amount now from the payer's account to the payee's, signed here with the payer's key
+        (the market's ``signer`` or the party's in ``keys``); with neither: just report. The accounts are
+        the ones the payment request names; the status counts every mined, successful transfer between them
+        recorded for the transaction (see the module docstring)."""
         request_hash, request = await self._payment_request(transaction_id)
         payer, payee = str(request["payer"]), str(request["payee"])
-        payer_account, payee_account = self.account(payer), self.account(payee)
+        payer_account = parse_address(str(request.get("payer_account")), "the payment request's payer_account")
+        payee_account = parse_address(str(request.get("payee_account")), "the payment request's payee_account")
         if reference is not None:
             await self._observe(transaction_id, reference.lower(), payer_account, payee_account,
                                 None if paid is None else self.to_wei(paid, str(request["currency"])))
@@ -415,7 +475,8 @@ class EvmLedger(Ledger):
                 raise LedgerError("a payment of nothing")
             data = {"amount": str(paid), "currency": request["currency"], "payer": payer, "payee": payee,
                     "amount_wei": str(wei), "request": request_hash}
-            await self._write([_Outgoing(payer_account, payee_account, wei, EntryKind.PAYMENT, transaction_id,
+            key = await self._payer_key(payer, payer_account)
+            await self._write([_Outgoing(key, payee_account, wei, EntryKind.PAYMENT, transaction_id,
                                          encode_entry(EntryKind.PAYMENT, transaction_id, data))])
         total = await self._paid_wei(transaction_id, payer_account, payee_account)
         return payment_status(due=int(request["amount_wei"]), paid=total,
@@ -503,7 +564,7 @@ class EvmLedger(Ledger):
                 return False
         except LedgerError:
             return False
-        if lower_hex(tx.get("from")) != await self.sender() or lower_hex(tx.get("to")) != self.anchor_address:
+        if lower_hex(tx.get("from")) != self.sender or lower_hex(tx.get("to")) != self.anchor_address:
             return False
         decoded = decode_entry(tx.get("input") or tx.get("data"))
         if decoded is None:
@@ -519,7 +580,7 @@ class EvmLedger(Ledger):
         """Scan blocks ``from_block`` (default ``start_block``) .. ``to_block`` (default: the head) for the
         entries this adapter trusts and add them to the index; the number of entries added. Start at or before
         the block of the first anchor you want back: a transaction whose anchor was not scanned stays unknown."""
-        sender = await self.sender()
+        sender = self.sender
         first = self.start_block if from_block is None else from_block
         last = hex_quantity(await self.rpc.call("eth_blockNumber"), "eth_blockNumber") if to_block is None \
             else to_block
@@ -541,12 +602,14 @@ class EvmLedger(Ledger):
             return False
         kind, transaction_id, data, body = decoded
         origin, target = lower_hex(tx.get("from")), lower_hex(tx.get("to"))
-        if kind is EntryKind.PAYMENT:
-            if origin != self.accounts.get(str(data.get("payer"))) or target != self.accounts.get(
-                    str(data.get("payee"))):
+        if kind is EntryKind.PAYMENT:  # between the accounts of a trusted request (scanned before it)
+            if origin is None or target is None or (origin, target) not in self._request_accounts.get(
+                    transaction_id, set()):
                 return False
         elif origin != sender or target != self.anchor_address:
             return False
+        if kind is EntryKind.PAYMENT_REQUEST:
+            self._trust_request(transaction_id, data)
         tx_hash = str(tx.get("hash", "")).lower()
         position = hex_quantity(tx.get("transactionIndex"), "transactionIndex")
         return self._add(transaction_id, _Indexed(tx_hash, block, position, kind, sha256_hex(body)))
@@ -560,7 +623,8 @@ class EvmLedger(Ledger):
         return Capabilities(
             backend=self.backend, native_payments=True, finality=finality, expected_latency_s=latency,
             measured_throughput=self.measured_throughput, multi_writer=True,
-            notes=("node-signed (eth_sendTransaction, the node's unlocked accounts); entries are data "
+            notes=("signed here with each paying account's own key, sent with eth_sendRawTransaction (no "
+                   "unlocked node account); entries are data "
                    f"transactions to {self.anchor_address}; payments are wei transfers at "
                    f"{self._default_rate if self._default_rate is not None else self._rates} wei per unit; "
                    "expected_latency_s is the median submit-to-receipt time measured here"
