@@ -17,7 +17,7 @@ trial need a small one that is made in a second and thrown away. This module mak
   (``F5:D2:...:9A``, 29 characters);
 * :func:`load_certificates`, :func:`load_private_key`, :func:`check_key_pair` — reading PEM files back;
   every problem is a :class:`CertificateError` naming the file (missing, unreadable, not PEM, encrypted,
-  a key that does not belong to the certificate).
+  a key that does not belong to the certificate); :func:`validity_problem` — expired or not yet valid.
 
 Keys are ECDSA on P-256 by default (``key_type="ecdsa"``), or 2048-bit RSA (``"rsa"``); signatures are
 SHA-256. A certificate is valid from an hour before it is made (clock skew between machines) for ``days``
@@ -75,6 +75,7 @@ __all__ = [
     "new_key",
     "set_files",
     "subject_alternative_names",
+    "validity_problem",
     "write_private",
     "write_public",
 ]
@@ -302,6 +303,15 @@ def load_private_key(path: str | os.PathLike[str]) -> PrivateKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         raise CertificateError(path, f"a {type(key).__name__}: only RSA and elliptic-curve keys are supported")
     return key
+
+
+def validity_problem(certificate: x509.Certificate, now: datetime) -> str | None:
+    """Why ``certificate`` is not valid at ``now`` (expired, or not yet valid), or None when it is."""
+    if now >= certificate.not_valid_after_utc:
+        return f"expired on {certificate.not_valid_after_utc.isoformat()}"
+    if now < certificate.not_valid_before_utc:
+        return f"not valid before {certificate.not_valid_before_utc.isoformat()}"
+    return None
 
 
 def _public_der(key: Any) -> bytes:
