@@ -1,7 +1,8 @@
 """MQTT over TLS through a real Mosquitto whose listener speaks TLS only and requires client certificates:
-VENs on ``MqttTransport(tls=...)``, the VTN's bridge (``run_mqtt_bridge(tls=...)``); requests get replies
-and notices arrive; a client that does not trust the broker, or that the broker does not trust, gets a
-``ConnectionFailedError`` saying why."""
+VENs on ``MqttTransport(tls=...)``, the VTN's bridge (``run_mqtt_bridge(tls=...)`` and ``transactive vtn serve
+--mqtt --mqtt-tls-ca --mqtt-tls-cert --mqtt-tls-key``); requests get replies and notices arrive; a client
+that does not trust the broker, or that the broker does not trust, gets a ``ConnectionFailedError`` saying
+why."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ from tests.mqtt.conftest import bridge
 from tests.pki import Pki
 from tests.scenarios import three_ven_trade
 from tests.services.conftest import MARKET, T
+from tests.vtn.conftest import start_vtn
 from transactive.ledger import EmbeddedLedger
 from transactive.services import ManualClock, MarketConfig, MemoryStore, Settlement, VtnCore, VtnService
 from transactive.transport import ConnectionFailedError
 from transactive.transport.mqtt import MqttTransport
+from transactive.ven import join_market
+from transactive.vtn.app import DEFAULT_MARKET_CONTEXT
 from transactive.vtn.mqtt import run_mqtt_bridge
 
 
@@ -92,3 +96,26 @@ async def test_the_bridge_that_does_not_trust_the_broker_fails_its_first_connect
     with pytest.raises(ConnectionFailedError, match="TLS: the server's certificate is not trusted"):
         await asyncio.wait_for(run_mqtt_bridge(service, tls_broker.host, tls_broker.port, stop=asyncio.Event(),
                                                tls=pki.client("vtn", ca=pki.other_ca)), 20)
+
+
+async def test_vtn_serve_answers_over_an_mqtt_broker_with_tls(tls_broker: MosquittoBroker, pki: Pki,
+                                                              tmp_path: Path) -> None:
+    cert, key = pki.pair("vtn")
+    vtn = start_vtn(tmp_path / "vtn", "--mqtt", f"{tls_broker.host}:{tls_broker.port}", "--mqtt-tls-ca", str(pki.ca),
+                    "--mqtt-tls-cert", str(cert), "--mqtt-tls-key", str(key))
+    try:
+        async with MqttTransport(tls_broker.host, tls_broker.port, market="market", timeout=2,
+                                 tls=pki.client("ven-2")) as transport:
+            for attempt in range(50):  # the bridge connects once the VTN is up: retry the first request briefly
+                try:
+                    client = await join_market(transport, "ven-2", DEFAULT_MARKET_CONTEXT)
+                    break
+                except TimeoutError:
+                    assert attempt < 49, vtn.log.read_text()[-2000:]
+            assert client.config is not None
+            assert client.config.market_context == DEFAULT_MARKET_CONTEXT
+        assert vtn.terminate() == 0
+    finally:
+        if vtn.proc.poll() is None:
+            vtn.proc.kill()
+            vtn.proc.wait(10)
