@@ -215,3 +215,19 @@ def test_a_read_only_directory_is_exit_2_with_one_line(tmp_path: Path) -> None:
 def test_certs_without_a_command_prints_help_and_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["certs"]) == 2
     assert "certs create" in capsys.readouterr().err
+
+
+def test_force_never_writes_through_a_symbolic_link(tmp_path: Path) -> None:
+    assert _create(tmp_path, "certs", "--vtn", "vtn-1", "--ven", "ven-1")[0] == 0
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("not yours")
+    link = tmp_path / "certs" / "ven-1.key"
+    link.unlink()
+    link.symlink_to(elsewhere)
+    before = (tmp_path / "certs" / "ca.crt").read_bytes()
+    code, _out, err = _create(tmp_path, "certs", "--vtn", "vtn-1", "--ven", "ven-1", "--force")
+    assert code == 2
+    assert err == f"transactive certs create: {link} is a symbolic link: certificates and keys are not written " \
+                  "through one\n"
+    assert elsewhere.read_text() == "not yours"
+    assert (tmp_path / "certs" / "ca.crt").read_bytes() == before  # refused before anything was written

@@ -342,13 +342,12 @@ def check_name(name: str) -> str:
 
 
 def _write(path: Path, data: bytes, mode: int, force: bool) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (0 if force else os.O_EXCL)
+    # never through a symbolic link; an existing file (force) gets the mode too, before the data, whatever the umask
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | (0 if force else os.O_EXCL)
     fd = os.open(path, flags, mode)
-    try:
-        os.fchmod(fd, mode)  # an existing file (--force) gets the mode too, whatever the umask
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+    with os.fdopen(fd, "wb") as file:
+        os.fchmod(fd, mode)
+        file.write(data)
 
 
 def write_private(path: Path, data: bytes, *, force: bool = False) -> None:
@@ -404,9 +403,9 @@ def create_set(directory: str | os.PathLike[str], *, vtn: str, vens: Sequence[st
     (created if missing) as ``ca.crt``/``ca.key`` and ``NAME.crt``/``NAME.key``.
 
     ``ValueError`` for a name that cannot name files or is given twice, a bad host or ``days``;
-    ``FileExistsError`` (naming the first) when a file is already there and ``force`` is false — checked
-    before anything is written, so a refused set leaves the directory as it was; ``OSError`` when the
-    directory cannot be created or written.
+    ``FileExistsError`` (naming the first) when a file is already there and ``force`` is false, and
+    ``ValueError`` when one is a symbolic link — checked before anything is written, so a refused set leaves
+    the directory as it was; ``OSError`` when the directory cannot be created or written.
     """
     names = [check_name(vtn), *(check_name(v) for v in vens)]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -418,6 +417,9 @@ def create_set(directory: str | os.PathLike[str], *, vtn: str, vens: Sequence[st
     start, _end = _window(days, valid_from, clock)  # one validity window for the whole set
     root = Path(directory).absolute()
     targets = [p for n in (CA_NAME, *names) for p in set_files(root, n)]
+    link = next((p for p in targets if p.is_symlink()), None)
+    if link is not None:
+        raise ValueError(f"{link} is a symbolic link: certificates and keys are not written through one")
     if not force:
         existing = next((p for p in targets if os.path.lexists(p)), None)
         if existing is not None:

@@ -51,10 +51,11 @@ __all__ = [
 #: the oldest protocol version either side accepts
 MINIMUM_VERSION = ssl.TLSVersion.TLSv1_2
 
-Path = str | os.PathLike[str]
+#: a file name
+FileName = str | os.PathLike[str]
 
 
-def _load_chain(context: ssl.SSLContext, cert: Path, key: Path) -> None:
+def _load_chain(context: ssl.SSLContext, cert: FileName, key: FileName) -> None:
     check_key_pair(cert, key)
     try:
         context.load_cert_chain(cert, key)
@@ -62,7 +63,7 @@ def _load_chain(context: ssl.SSLContext, cert: Path, key: Path) -> None:
         raise CertificateError(cert, f"ssl cannot use this certificate with the key in {key} ({error})") from None
 
 
-def _load_ca(context: ssl.SSLContext, ca: Path) -> None:
+def _load_ca(context: ssl.SSLContext, ca: FileName) -> None:
     load_certificates(ca)
     try:
         context.load_verify_locations(cafile=os.fspath(ca))
@@ -70,7 +71,7 @@ def _load_ca(context: ssl.SSLContext, ca: Path) -> None:
         raise CertificateError(ca, f"ssl cannot use these CA certificates ({error})") from None
 
 
-def server_context(cert: Path, key: Path, *, client_ca: Path | None = None) -> ssl.SSLContext:
+def server_context(cert: FileName, key: FileName, *, client_ca: FileName | None = None) -> ssl.SSLContext:
     """A server's context: ``cert`` (PEM; its chain may follow it in the file) and its ``key``; with
     ``client_ca`` every client must present a certificate signed by a CA in that file."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -94,7 +95,8 @@ class _ClosingSSLSocket(ssl.SSLSocket):
             raise
 
 
-def client_context(ca: Path | None = None, *, cert: Path | None = None, key: Path | None = None) -> ssl.SSLContext:
+def client_context(ca: FileName | None = None, *, cert: FileName | None = None,
+                   key: FileName | None = None) -> ssl.SSLContext:
     """A client's context: trust the CAs in ``ca`` (default: the system's), check the host name, and
     present ``cert``/``key`` (given together) when the server asks for a certificate. Blocking sockets it
     wraps close themselves when their handshake fails (``sslsocket_class``)."""
@@ -116,10 +118,10 @@ def client_context(ca: Path | None = None, *, cert: Path | None = None, key: Pat
 class ServerTls:
     """A TLS server's files (``vtn serve --tls-cert --tls-key [--tls-ca]``)."""
 
-    cert: Path
-    key: Path
+    cert: FileName
+    key: FileName
     #: clients must present a certificate signed by a CA in this file (None: no client certificates)
-    client_ca: Path | None = None
+    client_ca: FileName | None = None
 
     def context(self) -> ssl.SSLContext:
         return server_context(self.cert, self.key, client_ca=self.client_ca)
@@ -129,9 +131,9 @@ class ServerTls:
 class ClientTls:
     """A TLS client's files: the CA it trusts (None: the system's) and its own certificate and key."""
 
-    ca: Path | None = None
-    cert: Path | None = None
-    key: Path | None = None
+    ca: FileName | None = None
+    cert: FileName | None = None
+    key: FileName | None = None
 
     def __post_init__(self) -> None:
         if (self.cert is None) != (self.key is None):
