@@ -1,4 +1,5 @@
-"""Shared fixtures: sample messages of every family, collected from the packages' ``examples()``."""
+"""Shared fixtures: sample messages of every family, collected from the packages' ``examples()``; a throwaway
+PKI for the TLS tests."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import importlib
 from typing import Any
 
 import pytest
+
+from tests.pki import Pki, make_pki
 
 _EXAMPLE_MODULES = (
     "transactive.ei.oadr.examples",
@@ -30,3 +33,9 @@ def all_examples() -> list[Any]:
 @pytest.fixture(scope="session")
 def examples() -> list[Any]:
     return all_examples()
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A throwaway CA with a VTN's and VENs' certificates, a second CA, and bad certificates (tests/pki.py)."""
+    return make_pki(tmp_path_factory.mktemp("pki"))

@@ -11,6 +11,12 @@ registers upstream with it).
 gate scheduler (which first recovers overdue gates), and the optional MQTT bridge
 (``transactive.vtn.mqtt.run_mqtt_bridge``) and upstream link to a parent VTN
 (``transactive.vtn.fractal.run_upstream``); :meth:`VtnApp.stop` stops them in reverse order.
+
+TLS (:mod:`transactive.transport.tls`): ``VtnOptions.tls`` makes the HTTP server HTTPS (and, with a client
+CA, requires client certificates); ``parent_tls`` is how the child connects to an ``https://`` parent (its
+``GET /health`` at start and the upstream link), ``mqtt_tls`` how the bridge connects to the broker. The SSL
+contexts are built when :class:`VtnApp` is made, so a bad file stops it before anything starts
+(:class:`~transactive.protocol.certs.CertificateError` naming the file).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import contextlib
 import importlib
 import json
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -31,11 +38,14 @@ from aiohttp import web
 
 from transactive.ledger import EmbeddedLedger, Ledger, LedgerError
 from transactive.market import ReservePrices
+from transactive.protocol.certs import load_certificate, validity_problem
 from transactive.protocol.clock import Clock, MarketClock, TimeMapping, system_clock
 from transactive.protocol.identity import PartyIdentity, load_or_create_identity
 from transactive.protocol.market import MarketConfig
 from transactive.services import Settlement, SqliteStore, VtnCore, VtnService
 from transactive.transport.base import Transport
+from transactive.transport.http import HttpTransport, https_failure
+from transactive.transport.tls import ClientTls, ServerTls
 from transactive.vtn.clock import GateScheduler, load_mapping, save_mapping, saved_mapping
 from transactive.vtn.http import DEFAULT_MAX_BODY, create_server
 from transactive.vtn.limits import Limits, raise_open_file_limit
@@ -89,6 +99,12 @@ class VtnOptions:
     parent_wait: float = PARENT_WAIT
     #: the main grid's (selling, buying) prices per kWh, or None: no grid, the price band is [0, 10]
     reserve: tuple[float, float] | None = None
+    #: serve HTTPS with these files (None: plain HTTP)
+    tls: ServerTls | None = None
+    #: how to connect to an https:// parent (None: the system's trusted CAs, no client certificate)
+    parent_tls: ClientTls | None = None
+    #: connect to the MQTT broker over TLS with these files (None: plain MQTT)
+    mqtt_tls: ClientTls | None = None
     limits: Limits = field(default_factory=Limits)
     max_tenders: int = 100
     max_stream_intervals: int = 672
@@ -118,7 +134,19 @@ class VtnApp:
             raise ValueError("--evm-password-file and --evm-dev-fund go with --ledger evm")
         if (options.parent is None) != (options.parent_party is None):
             raise ValueError("--parent and --parent-party go together")
+        if options.parent_tls is not None and not (options.parent or "").lower().startswith("https://"):
+            raise ValueError("TLS settings for the parent need an https:// parent URL")
+        if options.mqtt_tls is not None and options.mqtt is None:
+            raise ValueError("TLS settings for MQTT need an MQTT broker (--mqtt)")
         self.options = options
+        #: the SSL contexts, built now so that a bad file stops the VTN before it starts anything
+        self.server_ssl: ssl.SSLContext | None = options.tls.context() if options.tls else None
+        if options.tls is not None:  # served all the same: clients refuse it, and say why
+            problem = validity_problem(load_certificate(options.tls.cert), wall())
+            if problem is not None:
+                log.warning("the TLS certificate %s is %s: clients will refuse it", options.tls.cert, problem)
+        self.parent_ssl: ssl.SSLContext | None = options.parent_tls.context() if options.parent_tls else None
+        self.mqtt_ssl: ssl.SSLContext | None = options.mqtt_tls.context() if options.mqtt_tls else None
         self.config = options.market_config()
         self.wall = wall
         self.stop_event = asyncio.Event()
@@ -137,8 +165,14 @@ class VtnApp:
         self.port: int | None = None
 
     @property
+    def client_certificates(self) -> bool:
+        """Whether HTTPS clients must present a certificate (``--tls-ca``)."""
+        return self.server_ssl is not None and self.server_ssl.verify_mode == ssl.CERT_REQUIRED
+
+    @property
     def url(self) -> str:
-        return f"http://{self.options.host}:{self.port}"
+        scheme = "https" if self.server_ssl is not None else "http"
+        return f"{scheme}://{self.options.host}:{self.port}"
 
     async def _open_ledger(self) -> Ledger:
         if self.options.ledger == "evm":
@@ -216,7 +250,7 @@ class VtnApp:
         self._unlisten = self.service.listen(self.board.post)
         self._runner = web.ServerRunner(server, shutdown_timeout=2.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, opts.host, opts.port)
+        site = web.TCPSite(self._runner, opts.host, opts.port, ssl_context=self.server_ssl)
         await site.start()
         self.port = int(self._runner.addresses[0][1]) if self._runner.addresses else opts.port
         if opts.scheduler:
@@ -224,13 +258,12 @@ class VtnApp:
         if opts.mqtt is not None:
             module = importlib.import_module("transactive.vtn.mqtt")
             bridge = cast(Callable[..., Awaitable[None]], module.run_mqtt_bridge)
-            self._spawn(bridge(self.service, opts.mqtt[0], opts.mqtt[1], stop=self.stop_event), "mqtt-bridge")
+            self._spawn(bridge(self.service, opts.mqtt[0], opts.mqtt[1], stop=self.stop_event, tls=self.mqtt_ssl),
+                        "mqtt-bridge")
         if opts.parent is not None and opts.parent_party is not None:
-            from transactive.transport.http import HttpTransport
-
             module = importlib.import_module("transactive.vtn.fractal")
             upstream = cast(Callable[..., Awaitable[None]], module.run_upstream)
-            self._parent = HttpTransport(opts.parent)
+            self._parent = HttpTransport(opts.parent, tls=self.parent_ssl)
             poll = min(max(self.wall_seconds_per_interval / 10, 0.05), 1.0)
             self._spawn(upstream(self.service, self.config, self._parent, opts.parent_party, stop=self.stop_event,
                                  poll=poll, identity=self.identity), "upstream")
@@ -251,20 +284,25 @@ class VtnApp:
     async def _adopt_parent_clock(self, parent: str) -> TimeMapping:
         """A child VTN runs on its parent's market time (fractal markets: both must agree which interval is
         open): the parent's time mapping, read from its ``GET /health``, becomes this VTN's (and is saved in
-        the data directory). The parent may still be starting: it is asked for up to ``parent_wait`` seconds."""
+        the data directory). The parent may still be starting: it is asked for up to ``parent_wait`` seconds;
+        a failed TLS handshake is not waited out (retrying cannot mend a certificate)."""
         import aiohttp
 
         url = parent.rstrip("/") + "/health"
         loop = asyncio.get_running_loop()
         wait = self.options.parent_wait
         deadline = loop.time() + wait
+        https = url.lower().startswith("https://")
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0)) as session:
             while True:
                 try:
-                    async with session.get(url) as response:
+                    async with session.get(url, ssl=self.parent_ssl or True) as response:
                         text = await response.read()
                     break
                 except (aiohttp.ClientError, TimeoutError) as exc:
+                    failure = https_failure(exc, https=https)
+                    if failure is not None:
+                        raise VtnStartError(f"the parent VTN at {url}: {failure}") from None
                     if loop.time() > deadline:
                         raise VtnStartError(f"the parent VTN did not answer GET {url} within {wait:g} s: "
                                             f"{exc or type(exc).__name__}") from None
@@ -326,6 +364,8 @@ class VtnApp:
             "last_closed_interval": None if last is None else last.isoformat(),
             "store": "ok" if store_ok else "error",
             "ledger": self.options.ledger,
+            "tls": self.server_ssl is not None,
+            "client_certificates": self.client_certificates,
             "event_loop": "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio",
         }
 

@@ -21,7 +21,8 @@ Per request (:meth:`MqttBridge.answer`), in this order:
 Nothing a peer sends can stop the bridge: an unexpected exception while answering is logged and answered
 with 500. The retained quote is the ``eiCreateQuote`` addressed to subscriber ``*`` (every party). Every
 notice and the retained quote carry the VTN's signature in the ``notice-signature`` property (for the party
-of the topic; ``*`` for the quote).
+of the topic; ``*`` for the quote). With ``tls`` (an :class:`ssl.SSLContext`, ``vtn serve --mqtt-tls-ca``)
+the bridge connects to the broker over TLS.
 After the first connection, a lost connection is retried (``reconnect_delay``, doubling up to 5 s) until
 ``stop`` is set; failing to connect the first time raises :class:`ConnectionFailedError`.
 """
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import uuid
 from typing import Any
 
@@ -57,6 +59,7 @@ from transactive.transport.mqtt import (
     unsegment,
     user_property,
 )
+from transactive.transport.tls import diagnose, tls_failure
 
 __all__ = ["MAX_INFLIGHT", "PUBLIC_SUBSCRIBER", "MqttBridge", "run_mqtt_bridge"]
 
@@ -217,17 +220,20 @@ class MqttBridge:
     # -- the connection ----------------------------------------------------------------------------------
 
     async def serve(self, host: str, port: int, *, stop: asyncio.Event, ready: asyncio.Event | None = None,
-                    timeout: float = 10.0) -> None:
-        """One connection: answer requests until ``stop`` is set (returns) or the connection is lost
-        (raises ``aiomqtt.MqttError``). :class:`ConnectionFailedError` if it cannot connect."""
+                    timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> None:
+        """One connection (over TLS with ``tls``): answer requests until ``stop`` is set (returns) or the
+        connection is lost (raises ``aiomqtt.MqttError``). :class:`ConnectionFailedError` if it cannot connect."""
         client = aiomqtt.Client(host, port, identifier=self.client_id, protocol=aiomqtt.ProtocolVersion.V5,
-                                timeout=timeout, socket_options=SOCKET_OPTIONS)
+                                timeout=timeout, socket_options=SOCKET_OPTIONS, tls_context=tls)
         # aiomqtt warns above 10 unacknowledged calls; the notices are pipelined up to MAX_INFLIGHT on purpose
         client.pending_calls_threshold = MAX_INFLIGHT + 16
         try:
             await client.__aenter__()
         except aiomqtt.MqttError as error:
-            raise ConnectionFailedError(f"MQTT broker {host}:{port}: {error}") from error
+            failure = tls_failure(error)
+            if failure is None and tls is not None:
+                failure = await diagnose(host, port, tls)
+            raise ConnectionFailedError(f"MQTT broker {host}:{port}: {failure or error}") from error
         self.connected_once = True
         unlisten = self.service.listen(self.publish_notice)
         try:
@@ -261,11 +267,12 @@ class MqttBridge:
 
 async def run_mqtt_bridge(service: VtnService, host: str, port: int, *, stop: asyncio.Event,
                           market: str | None = None, wire: WireFormat | str = WireFormat.JSON,
-                          ready: asyncio.Event | None = None, reconnect_delay: float = 0.5) -> None:
+                          ready: asyncio.Event | None = None, reconnect_delay: float = 0.5,
+                          tls: ssl.SSLContext | None = None) -> None:
     """Serve ``service`` through the MQTT broker at ``host:port`` until ``stop`` is set.
 
     ``market`` is the ``{market}`` topic level (default: the market's party id); ``wire`` the format of
-    notices and quotes; ``ready`` is set while connected and subscribed. Raises
+    notices and quotes; ``ready`` is set while connected and subscribed; ``tls`` connects over TLS. Raises
     :class:`~transactive.transport.ConnectionFailedError` if the first connection fails; later losses are
     retried.
     """
@@ -273,7 +280,7 @@ async def run_mqtt_bridge(service: VtnService, host: str, port: int, *, stop: as
     delay = reconnect_delay
     while not stop.is_set():
         try:
-            await bridge.serve(host, port, stop=stop, ready=ready)
+            await bridge.serve(host, port, stop=stop, ready=ready, tls=tls)
             delay = reconnect_delay
         except ConnectionFailedError as error:
             if not bridge.connected_once:

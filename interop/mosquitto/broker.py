@@ -8,6 +8,11 @@ The broker runs ``mosquitto -c <tmp>/mosquitto.conf`` with a generated config: o
 exactly that process (terminate, then kill) and removes the directory; :meth:`start` may be called again
 (same port), which tests use to take the broker down and bring it back. ``python -m
 interop.mosquitto.broker [--port N]`` runs one in the foreground.
+
+With ``tls=BrokerTls(cafile, certfile, keyfile)`` the listener speaks MQTT over TLS only (TLS 1.2 or later),
+presenting ``certfile``; with ``require_certificate=True`` it also refuses clients without a certificate
+signed by a CA in ``cafile``. ``extra_config`` adds lines to the configuration (e.g. an authentication
+plugin and its options, or ``allow_anonymous false`` — a later line wins).
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["INSTALL_SCRIPT", "BrokerError", "MosquittoBroker", "find_mosquitto", "free_port", "install"]
+__all__ = ["INSTALL_SCRIPT", "BrokerError", "BrokerTls", "MosquittoBroker", "find_mosquitto", "free_port", "install"]
 
 INSTALL_SCRIPT = Path(__file__).resolve().parent / "install.sh"
 _SEARCH = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/opt/homebrew/sbin/mosquitto")
@@ -76,16 +82,45 @@ def _listening(host: str, port: int) -> bool:
         return False
 
 
+@dataclass(frozen=True, slots=True)
+class BrokerTls:
+    """A TLS listener's files (PEM): the CA client certificates are checked against, the broker's own
+    certificate (it must name 127.0.0.1 for clients that check the host) and key."""
+
+    cafile: Path
+    certfile: Path
+    keyfile: Path
+    #: refuse clients that present no certificate signed by a CA in ``cafile``
+    require_certificate: bool = False
+
+    def check(self) -> None:
+        """:class:`BrokerError` naming a file that is not there (Mosquitto would only log it)."""
+        for path in (self.cafile, self.certfile, self.keyfile):
+            if not Path(path).is_file():
+                raise BrokerError(f"{path}: no such file (a TLS listener needs it)")
+
+    def config(self) -> list[str]:
+        """The listener's mosquitto.conf lines."""
+        return [
+            f"cafile {Path(self.cafile).resolve()}",
+            f"certfile {Path(self.certfile).resolve()}",
+            f"keyfile {Path(self.keyfile).resolve()}",
+            "tls_version tlsv1.2",  # the minimum (Mosquitto 2)
+            f"require_certificate {'true' if self.require_certificate else 'false'}",
+        ]
+
+
 class MosquittoBroker:
-    """One mosquitto process on ``127.0.0.1:port`` (a free port unless given)."""
+    """One mosquitto process on ``127.0.0.1:port`` (a free port unless given); over TLS with ``tls``."""
 
     host = "127.0.0.1"
 
     def __init__(self, port: int | None = None, *, binary: str | None = None, startup_timeout: float = 5.0,
-                 extra_config: Sequence[str] = ()) -> None:
+                 extra_config: Sequence[str] = (), tls: BrokerTls | None = None) -> None:
         self.port = port or free_port(self.host)
         #: more mosquitto.conf lines (e.g. ``max_queued_messages 0``)
         self.extra_config = list(extra_config)
+        self.tls = tls
         self.binary = binary or install()
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
@@ -98,6 +133,7 @@ class MosquittoBroker:
     def config(self, directory: Path) -> str:
         lines = [
             f"listener {self.port} {self.host}",
+            *(self.tls.config() if self.tls is not None else ()),
             "allow_anonymous true",
             "persistence false",
             "set_tcp_nodelay true",
@@ -118,6 +154,8 @@ class MosquittoBroker:
         """Start the broker and wait until it accepts connections."""
         if self.process is not None and self.process.poll() is None:
             return self
+        if self.tls is not None:
+            self.tls.check()
         self.directory = Path(tempfile.mkdtemp(prefix="mosquitto-"))
         conf = self.directory / "mosquitto.conf"
         conf.write_text(self.config(self.directory))
@@ -167,14 +205,22 @@ class MosquittoBroker:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run a throw-away Mosquitto broker on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    parser.add_argument("--cafile", type=Path, help="TLS: the CA of client certificates (with --certfile, --keyfile)")
+    parser.add_argument("--certfile", type=Path, help="TLS: the broker's certificate")
+    parser.add_argument("--keyfile", type=Path, help="TLS: the broker's key")
+    parser.add_argument("--require-certificate", action="store_true", help="TLS: clients must present a certificate")
     args = parser.parse_args(argv)
+    files = (args.cafile, args.certfile, args.keyfile)
+    if any(files) and not all(files):
+        parser.error("--cafile, --certfile and --keyfile go together")
+    tls = BrokerTls(args.cafile, args.certfile, args.keyfile, args.require_certificate) if all(files) else None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        broker = MosquittoBroker(args.port).start()
+        broker = MosquittoBroker(args.port, tls=tls).start()
     except BrokerError as error:
         print(error, file=sys.stderr)
         return 1
-    print(f"mqtt://{broker.host}:{broker.port}", flush=True)
+    print(f"{'mqtts' if broker.tls else 'mqtt'}://{broker.host}:{broker.port}", flush=True)
     try:
         assert broker.process is not None
         broker.process.wait()

@@ -10,7 +10,8 @@ import pytest
 from transactive.cli import main
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["validate", "--help"], ["convert", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["validate", "--help"], ["convert", "--help"], ["certs", "--help"],
+                                  ["certs", "create", "--help"], ["vtn", "serve", "--help"], ["ven", "run", "--help"]])
 def test_help_shows_an_example_and_exit_codes(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)

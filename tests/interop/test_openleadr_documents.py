@@ -22,17 +22,13 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from tests.interop.conftest import PEER
 from transactive.codec import decode_xml, encode_xml
 from transactive.ei.oadr import OadrMessage
 from transactive.ei.oadr.examples import examples
 from transactive.schemas import validate
 
 pytestmark = pytest.mark.interop
-
-ROOT = Path(__file__).resolve().parents[2]
-PEER = ROOT / "interop" / "openleadr_peer"
-VENV = ROOT / ".venv-openleadr"
-PYTHON = VENV / "bin" / "python"
 
 #: the documents emit_messages.py writes: every message type openleadr can create
 OPENLEADR_DOCUMENTS = [
@@ -65,25 +61,6 @@ OPENLEADR_DOCUMENTS = [
 
 EXAMPLES = examples()
 EXAMPLE_FILES = [f"{i:02d}-{type(m).__name__}.xml" for i, m in enumerate(EXAMPLES)]
-
-
-@pytest.fixture(scope="session")
-def openleadr_python() -> Path:
-    """The interpreter of the openleadr virtual environment, built by make_venv.sh if needed."""
-    try:
-        done = subprocess.run(
-            ["bash", str(PEER / "make_venv.sh"), str(VENV)],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot build the openleadr virtual environment: {exc}")
-    if done.returncode != 0 or not PYTHON.exists():
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        pytest.skip(f"cannot build the openleadr virtual environment (offline?): {' | '.join(tail)}")
-    return PYTHON
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -37,12 +38,14 @@ def mosquitto() -> Iterator[MosquittoBroker]:
 
 @contextlib.asynccontextmanager
 async def bridge(service: VtnService, broker: MosquittoBroker, *, wire: WireFormat = WireFormat.JSON,
-                 market: str | None = None, reconnect_delay: float = 0.5) -> AsyncIterator[str]:
-    """Run :func:`run_mqtt_bridge` for ``service`` until the block ends; yields the market topic level."""
+                 market: str | None = None, reconnect_delay: float = 0.5,
+                 tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
+    """Run :func:`run_mqtt_bridge` for ``service`` (over TLS with ``tls``) until the block ends; yields the market
+    topic level."""
     market = market or f"market-{uuid.uuid4().hex[:8]}"
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(run_mqtt_bridge(service, broker.host, broker.port, stop=stop, market=market,
-                                               wire=wire, ready=ready, reconnect_delay=reconnect_delay))
+                                               wire=wire, ready=ready, reconnect_delay=reconnect_delay, tls=tls))
     waiter = asyncio.create_task(ready.wait())
     await asyncio.wait({task, waiter}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
     if task.done():

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import ssl
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,13 +53,19 @@ strategies (bid relative to the limit):
 The price band is the market's grid prices when it publishes them, else --grid-prices, else its
 [min price, max price].
 
+HTTPS: an https:// VTN's certificate is checked against --tls-ca FILE (default: the system's trusted CAs),
+its dates and the host name in the URL; --tls-cert FILE --tls-key FILE present this VEN's certificate to a
+VTN that requires one (vtn serve --tls-ca). A failed handshake is exit 2 with the reason.
+
 examples:
   transactive ven run --vtn http://127.0.0.1:8080 --party pv-1 --personality pv --capacity-kw 5
   transactive ven run --vtn http://127.0.0.1:8080 --party bat-1 --personality battery --strategy aa \\
       --intervals 96 --record bat-1.jsonl
+  transactive ven run --vtn https://127.0.0.1:8443 --party pv-1 --personality pv --tls-ca certs/ca.crt \\
+      --tls-cert certs/pv-1.crt --tls-key certs/pv-1.key
 
 exit codes: 0 success (after --intervals, or stopped by Ctrl-C/SIGTERM), 1 the VTN refused a request or was
-lost, 2 usage error or the VTN unreachable at start.
+lost, 2 usage error (a TLS file missing or unusable, too), or the VTN unreachable at start.
 """
 
 
@@ -98,6 +105,9 @@ def add_parser(sub: Any) -> None:
                    help="the VTN's notice-signing key (ed25519:...), pinned; default: the one the market publishes "
                         "at the first run, kept in the state directory and required from then on")
     r.add_argument("--quiet", action="store_true", help="no line per interval")
+    r.add_argument("--tls-ca", type=Path, metavar="FILE", help="trust an https:// VTN by the CAs in FILE")
+    r.add_argument("--tls-cert", type=Path, metavar="FILE", help="this VEN's client certificate (PEM)")
+    r.add_argument("--tls-key", type=Path, metavar="FILE", help="its private key (PEM)")
     r.set_defaults(run=run)
 
 
@@ -125,31 +135,49 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--capacity-kw must be positive")
         if args.intervals is not None and args.intervals < 1:
             raise ValueError("--intervals must be at least 1")
-    except ValueError as error:
+        tls = _tls(args)
+    except ValueError as error:  # CertificateError too: it names the file
         return _fail(str(error), 2)
     try:
-        return asyncio.run(_main(args, start, sim_start, grid))
+        return asyncio.run(_main(args, start, sim_start, grid, tls))
     except KeyboardInterrupt:  # pragma: no cover (the signal handler normally stops first)
         return 0
 
 
-async def _health(url: str) -> dict[str, Any] | None:
+def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The client context the --tls-* flags ask for (None without them); ValueError for flags that do not go
+    together, CertificateError (a ValueError) for a file that cannot be used."""
+    from transactive.transport.tls import client_context
+
+    if args.tls_ca is None and args.tls_cert is None and args.tls_key is None:
+        return None
+    if not args.vtn.lower().startswith("https://"):
+        raise ValueError(f"--tls-* are for an https:// VTN, not {args.vtn}")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise ValueError("--tls-cert and --tls-key go together")
+    return client_context(args.tls_ca, cert=args.tls_cert, key=args.tls_key)
+
+
+async def _health(url: str, tls: ssl.SSLContext | None) -> dict[str, Any] | None:
     """The VTN's GET /health, None if it has none; ConnectionError if it cannot be reached."""
     import aiohttp
 
+    from transactive.transport.http import https_failure
+
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, \
-                session.get(url.rstrip("/") + "/health") as response:
+                session.get(url.rstrip("/") + "/health", ssl=tls or True) as response:
             if response.status != 200:
                 return None
             data: dict[str, Any] = await response.json()
             return data
     except (aiohttp.ClientError, OSError, TimeoutError) as error:
-        raise ConnectionError(f"{error.__class__.__name__}: {error}") from error
+        why = https_failure(error, https=url.lower().startswith("https://"))
+        raise ConnectionError(why or f"{error.__class__.__name__}: {error}") from error
 
 
 async def _main(args: argparse.Namespace, start: datetime | None, sim_start: datetime | None,
-                grid: tuple[float, float] | None) -> int:
+                grid: tuple[float, float] | None, tls: ssl.SSLContext | None = None) -> int:
     from transactive.errors import ProtocolError
     from transactive.market import ReservePrices
     from transactive.protocol import ForgedNoticeError
@@ -168,7 +196,7 @@ async def _main(args: argparse.Namespace, start: datetime | None, sim_start: dat
     except (OSError, ValueError) as error:
         return _fail(f"--state-dir: {error}", 2)
     try:
-        health = await _health(args.vtn)
+        health = await _health(args.vtn, tls)
     except ConnectionError as error:
         return _fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
     clock: Any = system_clock
@@ -188,7 +216,7 @@ async def _main(args: argparse.Namespace, start: datetime | None, sim_start: dat
             loop.add_signal_handler(sig, stop.set)
 
     out: TextIO | None = open(args.record, "a", encoding="utf-8") if args.record else None  # noqa: SIM115
-    transport = HttpTransport(args.vtn, wire=args.wire)
+    transport = HttpTransport(args.vtn, wire=args.wire, tls=tls)
 
     def record(rec: Any) -> None:
         if out is not None:

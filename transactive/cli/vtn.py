@@ -27,6 +27,7 @@ commands:
 examples:
   transactive vtn serve --port 8080 --data-dir /var/lib/vtn
   transactive vtn serve --port 8080 --data-dir /tmp/vtn --interval-seconds 10     a 15-min market in 10-s steps
+  transactive vtn serve --port 8443 --data-dir /tmp/vtn --tls-cert certs/vtn-1.crt --tls-key certs/vtn-1.key
   transactive vtn report --data-dir /tmp/vtn --json
 
 exit codes: 0 success, 1 the ledger does not verify (report), 2 usage error or no VTN data directory.
@@ -76,6 +77,15 @@ Accept picks the reply's format), Authorization: Bearer <registration token>; GE
 (long poll); GET /health; GET /openapi.json (the OpenAPI 3.1 document). Prints the URL it listens on;
 stops cleanly on SIGTERM or SIGINT.
 
+TLS: --tls-cert FILE --tls-key FILE serve HTTPS (TLS 1.2 or later; the URL printed is https://) with that
+certificate, which must name the host clients connect to; --tls-ca FILE also requires every client to
+present a certificate signed by a CA in FILE (a client without one fails the handshake). GET /health says
+"tls" and "client_certificates". An https:// --parent is checked against --parent-tls-ca FILE (default: the
+system's trusted CAs); --parent-tls-cert/--parent-tls-key are this VTN's client certificate there. --mqtt-tls-ca
+FILE (and --mqtt-tls-cert/--mqtt-tls-key) connect to the MQTT broker over TLS. A certificate or key that is
+missing, unreadable, not PEM or not a pair stops the VTN with exit 2 and one line naming the file.
+`transactive certs create` makes a throwaway set for tests and demos.
+
 examples:
   transactive vtn serve --host 127.0.0.1 --port 8080 --data-dir /tmp/vtn
   transactive vtn serve --port 0 --data-dir /tmp/vtn --interval-seconds 5       any free port, 5-s intervals
@@ -87,6 +97,14 @@ examples:
   transactive vtn serve --port 8081 --data-dir /tmp/feeder --parent http://127.0.0.1:8080 --parent-party feeder-7 \\
       --reserve 0.30,0.05
   transactive vtn serve --port 8080 --data-dir /tmp/vtn --mqtt 127.0.0.1:1883
+  transactive vtn serve --port 8443 --data-dir /tmp/vtn --tls-cert certs/vtn-1.crt --tls-key certs/vtn-1.key \\
+      --tls-ca certs/ca.crt                                   HTTPS; clients need certificates from certs/ca.crt
+  transactive vtn serve --port 8081 --data-dir /tmp/feeder --parent https://127.0.0.1:8443 --parent-party feeder-7 \\
+      --parent-tls-ca certs/ca.crt --parent-tls-cert certs/feeder-7.crt --parent-tls-key certs/feeder-7.key
+  transactive vtn serve --port 8080 --data-dir /tmp/vtn --mqtt 127.0.0.1:8883 --mqtt-tls-ca certs/ca.crt
+
+exit codes: 0 stopped by SIGTERM or SIGINT, 2 usage error, a certificate or key that cannot be used, or a VTN
+that cannot start (port taken, parent unreachable, ...).
 """
 
 _REPORT_EPILOG = """\
@@ -191,6 +209,19 @@ def add_parser(sub: Any) -> None:
                      help="intervals in one stream tender (market rule; default 672: a week of 15 minutes)")
     lim.add_argument("--horizon-hours", type=_positive, default=168.0, metavar="H",
                      help="how far ahead an interval may be tendered for (market rule; default 168: a week)")
+    tls = s.add_argument_group("TLS (see below)")
+    tls.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS with this certificate (PEM)")
+    tls.add_argument("--tls-key", type=Path, metavar="FILE", help="the certificate's private key (PEM)")
+    tls.add_argument("--tls-ca", type=Path, metavar="FILE",
+                     help="require client certificates signed by a CA in FILE")
+    tls.add_argument("--parent-tls-ca", type=Path, metavar="FILE",
+                     help="trust an https:// parent by the CAs in FILE (default: the system's)")
+    tls.add_argument("--parent-tls-cert", type=Path, metavar="FILE", help="this VTN's client certificate at the parent")
+    tls.add_argument("--parent-tls-key", type=Path, metavar="FILE", help="its private key")
+    tls.add_argument("--mqtt-tls-ca", type=Path, metavar="FILE",
+                     help="connect to the MQTT broker over TLS, trusting the CAs in FILE")
+    tls.add_argument("--mqtt-tls-cert", type=Path, metavar="FILE", help="a client certificate for the broker")
+    tls.add_argument("--mqtt-tls-key", type=Path, metavar="FILE", help="its private key")
     s.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     s.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                    help="auto (default): uvloop when installed (extra 'server'), else asyncio's own loop")
@@ -209,7 +240,32 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
+def _tls_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``VtnOptions``' TLS fields from the flags; ``ValueError`` saying which flags do not go together."""
+    from transactive.transport.tls import ClientTls, ServerTls
+
+    options: dict[str, Any] = {}
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise ValueError("--tls-cert and --tls-key go together")
+    if args.tls_ca is not None and args.tls_cert is None:
+        raise ValueError("--tls-ca (client certificates) needs --tls-cert and --tls-key (HTTPS)")
+    if args.tls_cert is not None:
+        options["tls"] = ServerTls(args.tls_cert, args.tls_key, client_ca=args.tls_ca)
+    for prefix, needs, ok in (("parent", "an https:// --parent", (args.parent or "").lower().startswith("https://")),
+                              ("mqtt", "--mqtt", args.mqtt is not None)):
+        ca, cert, key = (getattr(args, f"{prefix}_tls_{part}") for part in ("ca", "cert", "key"))
+        if ca is None and cert is None and key is None:
+            continue
+        if not ok:
+            raise ValueError(f"--{prefix}-tls-* need {needs}")
+        if (cert is None) != (key is None):
+            raise ValueError(f"--{prefix}-tls-cert and --{prefix}-tls-key go together")
+        options[f"{prefix}_tls"] = ClientTls(ca, cert, key)
+    return options
+
+
 def _serve(args: argparse.Namespace) -> int:
+    from transactive.protocol.certs import CertificateError
     from transactive.vtn.app import DEFAULT_MARKET_CONTEXT, VtnApp, VtnOptions, VtnStartError, serve
     from transactive.vtn.limits import Limits
 
@@ -222,6 +278,11 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     if (args.parent is None) != (args.parent_party is None):
         print(f"{prog}: --parent and --parent-party go together", file=sys.stderr)
+        return 2
+    try:
+        tls = _tls_options(args)
+    except ValueError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     problem = event_loop_problem(args.event_loop)
     if problem is not None:
@@ -237,7 +298,7 @@ def _serve(args: argparse.Namespace) -> int:
             parent_party=args.parent_party, market_context=args.market_context or DEFAULT_MARKET_CONTEXT,
             market_party_id=args.market_party, interval=timedelta(minutes=args.interval_minutes),
             gate_closure=timedelta(minutes=args.gate_closure_minutes), parent_wait=args.parent_wait,
-            reserve=args.reserve,
+            reserve=args.reserve, **tls,
             limits=Limits(idle_timeout=args.idle_timeout, body_timeout=args.body_timeout,
                           max_connections=args.max_connections,
                           registrations_per_minute=args.registrations_per_minute),
@@ -250,8 +311,9 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
 
     def ready(vtn: VtnApp) -> None:
+        note = ", client certificates required" if vtn.client_certificates else ""
         print(f"transactive VTN listening on {vtn.url} (data dir {options.data_dir}, market "
-              f"{vtn.config.market_context}, ledger {options.ledger})", flush=True)
+              f"{vtn.config.market_context}, ledger {options.ledger}{note})", flush=True)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -262,7 +324,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         run_loop(main(), args.event_loop)
-    except (OSError, VtnStartError) as exc:
+    except (OSError, VtnStartError, CertificateError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     print("transactive VTN stopped", flush=True)

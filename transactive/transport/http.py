@@ -6,17 +6,25 @@ Requests are ``POST {base}/cts`` with the payload in the transport's wire format
 carrying a ``tx:eiResponsePayload`` is returned like any reply). Notices are long polls on
 ``GET {base}/cts/notices`` (see :mod:`transactive.vtn.http`), run by a task per :class:`HttpSubscription`.
 
+HTTPS: an ``https://`` URL is checked against the system's trusted CAs; ``tls=`` an :class:`ssl.SSLContext`
+(:func:`transactive.transport.tls.client_context`: a CA file to trust, and a client certificate for a VTN
+that asks for one) replaces that.
+
 Errors are mapped where they enter: connection refused/reset/lost → :class:`ConnectionFailedError`, no reply
 in ``timeout`` seconds → :class:`TransportTimeoutError`, a reply without an EI payload (a proxy's 502, ...)
 → :class:`TransportError`, use after :meth:`close` → :class:`TransportClosedError`; an undecodable EI body
-stays a :class:`~transactive.errors.ProtocolError`.
+stays a :class:`~transactive.errors.ProtocolError`. A failed TLS handshake (a server certificate not
+trusted, expired or for another host; a client certificate refused) is a :class:`ConnectionFailedError`
+whose message starts with ``TLS:`` and says why (:func:`transactive.transport.tls.tls_failure`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import io
+import ssl
 
 import aiohttp
 
@@ -37,16 +45,32 @@ from transactive.transport.base import (
     WireFormat,
     backoff,
 )
+from transactive.transport.tls import REFUSED_AFTER_HANDSHAKE, tls_failure
 
-__all__ = ["HttpSubscription", "HttpTransport"]
+__all__ = ["HttpSubscription", "HttpTransport", "https_failure"]
 
 #: request bodies from this size on are streamed
 LARGE_BODY = 1024 * 1024
 
+def https_failure(exc: BaseException, *, https: bool = True) -> str | None:
+    """What TLS problem an aiohttp error stands for (``"TLS: ..."``), or None. Over ``https``, a connection the
+    server closes or resets before it replies is how a server refuses a client certificate
+    (:data:`~transactive.transport.tls.REFUSED_AFTER_HANDSHAKE`)."""
+    failure = tls_failure(exc)
+    if failure is not None or not https:
+        return failure
+    connected = not isinstance(exc, aiohttp.ClientConnectorError)  # the failure came after the handshake
+    reset = isinstance(exc, ConnectionResetError) or (isinstance(exc, OSError) and exc.errno == errno.ECONNRESET)
+    closed = isinstance(exc, aiohttp.ServerDisconnectedError)
+    return REFUSED_AFTER_HANDSHAKE if connected and (reset or closed) else None
 
-def _map(exc: BaseException, what: str) -> TransportError:
+
+def _map(exc: BaseException, what: str, *, https: bool = False) -> TransportError:
     if isinstance(exc, TimeoutError | asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return TransportTimeoutError(f"{what}: no reply in time")
+    failure = https_failure(exc, https=https)
+    if failure is not None:
+        return ConnectionFailedError(f"{what}: {failure}")
     if isinstance(exc, aiohttp.ClientConnectionError | OSError):
         return ConnectionFailedError(f"{what}: {exc.__class__.__name__}: {exc}")
     return TransportError(f"{what}: {exc.__class__.__name__}: {exc}")
@@ -56,11 +80,18 @@ class HttpTransport(Transport):
     """Talks to the VTN at ``base_url`` (e.g. ``http://127.0.0.1:8080``) in ``wire`` format.
 
     ``timeout`` bounds each request (seconds); ``poll_seconds`` is how long one notice long poll waits;
-    ``session`` may be shared (it is then not closed here).
+    ``session`` may be shared (it is then not closed here); ``tls`` is the context an ``https://`` URL is
+    connected with (default: the system's trusted CAs, no client certificate).
     """
 
     def __init__(self, base_url: str, *, wire: WireFormat | str = WireFormat.JSON, timeout: float = 30.0,
-                 poll_seconds: float = 20.0, session: aiohttp.ClientSession | None = None) -> None:
+                 poll_seconds: float = 20.0, session: aiohttp.ClientSession | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
+        self.https = base_url.lower().startswith("https://")
+        if tls is not None and not self.https:
+            raise ValueError(f"tls= is for an https:// URL, not {base_url!r}")
+        #: aiohttp's ``ssl`` argument: the context, or True (verify with the system's CAs)
+        self._ssl: ssl.SSLContext | bool = tls if tls is not None else True
         self.base_url = base_url.rstrip("/")
         self.wire = WireFormat(wire)
         self.timeout = timeout
@@ -99,15 +130,15 @@ class HttpTransport(Transport):
         what = f"POST {self.base_url}/cts"
         try:
             # a large body goes as a stream (aiohttp warns that raw bytes of over 1 MiB could hold up the loop)
-            body = data if len(data) < LARGE_BODY else io.BytesIO(data)
-            async with self._client().post(f"{self.base_url}/cts", data=body, headers=headers,
+            payload = data if len(data) < LARGE_BODY else io.BytesIO(data)
+            async with self._client().post(f"{self.base_url}/cts", data=payload, headers=headers, ssl=self._ssl,
                                            timeout=aiohttp.ClientTimeout(total=self.timeout)) as response:
                 body = await response.read()
                 return self._decode(body, response.content_type, response.status, what)
         except (ProtocolError, TransportError):
             raise
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise _map(exc, what) from exc
+            raise _map(exc, what, https=self.https) from exc
 
     async def poll(self, *, token: str | None, after: int | None, timeout: float,
                    party_id: str | None = None) -> tuple[int, Model | None]:
@@ -128,7 +159,7 @@ class HttpTransport(Transport):
         what = f"GET {self.base_url}/cts/notices"
         try:
             async with self._client().get(f"{self.base_url}/cts/notices", params=params,
-                                          headers=self._headers(token),
+                                          headers=self._headers(token), ssl=self._ssl,
                                           timeout=aiohttp.ClientTimeout(total=timeout + self.timeout)) as response:
                 body = await response.read()
                 seq = int(response.headers.get("X-Notice-Seq", after or 0))
@@ -142,7 +173,7 @@ class HttpTransport(Transport):
         except (ProtocolError, TransportError):
             raise
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
-            raise _map(exc, what) from exc
+            raise _map(exc, what, https=self.https) from exc
 
     async def subscribe(self, party_id: str, *, token: str | None = None,
                         notice_key: PartyKey | None = None) -> HttpSubscription:

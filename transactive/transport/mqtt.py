@@ -43,6 +43,15 @@ Failures of aiomqtt/paho are mapped where they enter (:func:`map_mqtt_error`, co
     aiomqtt.MqttError            "Operation timed out"           → TransportTimeoutError
                                  anything else (socket errors)   → ConnectionFailedError
 
+TLS: ``tls=`` an :class:`ssl.SSLContext` connects over TLS; the broker's certificate must name the host
+connected to. Make the context with :func:`transactive.transport.tls.client_context` (the CA the broker's
+certificate is checked against, and a client certificate for a broker that requires one): its sockets
+close themselves when a handshake fails, which paho leaves to the garbage collector. A failed handshake is
+a :class:`~.base.ConnectionFailedError` whose message starts with ``TLS:``
+(:func:`transactive.transport.tls.tls_failure`; a refusal that paho only logs is found by
+:func:`~transactive.transport.tls.diagnose`). Who may read and write which topics (per-party credentials,
+ACLs) is the broker's configuration, not the transport's.
+
 No reply within ``timeout`` raises :class:`~.base.TransportTimeoutError`. A lost connection fails the
 pending requests and each open subscription's next ``get`` with :class:`~.base.ConnectionFailedError`; the
 next request or ``get`` connects again (and subscribes again).
@@ -64,6 +73,7 @@ import asyncio
 import logging
 import math
 import socket
+import ssl
 import uuid
 from collections import deque
 from typing import Any
@@ -90,6 +100,7 @@ from transactive.transport.base import (
     TransportTimeoutError,
     WireFormat,
 )
+from transactive.transport.tls import diagnose, tls_failure
 
 __all__ = [
     "AUTHORIZATION",
@@ -273,12 +284,13 @@ class MqttTransport(Transport):
     ``party`` is the party for requests whose payload names none; ``timeout`` bounds each request (seconds);
     ``connect_timeout`` each connection attempt. ``session_expiry`` (seconds, with a stable ``client_id``):
     keep a persistent session, so notices published while disconnected are delivered on return (see the
-    module docstring).
+    module docstring). ``tls``: connect over TLS with this context.
     """
 
     def __init__(self, host: str, port: int = 1883, *, market: str, wire: WireFormat | str = WireFormat.JSON,
                  party: str | None = None, timeout: float = 10.0, connect_timeout: float = 5.0,
-                 client_id: str | None = None, session_expiry: float | None = None) -> None:
+                 client_id: str | None = None, session_expiry: float | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         if session_expiry is not None:
             if not (math.isfinite(session_expiry) and session_expiry > 0):
                 raise ValueError(f"session_expiry must be a positive number of seconds, not {session_expiry!r}")
@@ -286,6 +298,7 @@ class MqttTransport(Transport):
                 raise ValueError("a persistent session (session_expiry) needs a stable client_id: the broker "
                                  "finds the session again by it")
         self.session_expiry = session_expiry
+        self.tls = tls
         self._early: dict[str, deque[tuple[bytes, WireFormat | None, str | None]]] = {}
         self.host = host
         self.port = port
@@ -331,12 +344,15 @@ class MqttTransport(Transport):
                 return self._client
             client = aiomqtt.Client(self.host, self.port, identifier=self.client_id,
                                     protocol=aiomqtt.ProtocolVersion.V5, timeout=self.connect_timeout,
-                                    socket_options=SOCKET_OPTIONS, **self._session_options())
+                                    socket_options=SOCKET_OPTIONS, tls_context=self.tls, **self._session_options())
             where = f"MQTT broker {self.host}:{self.port}"
             try:
                 await client.__aenter__()
             except aiomqtt.MqttError as error:
-                raise ConnectionFailedError(f"{where}: {error}") from error
+                failure = tls_failure(error)
+                if failure is None and self.tls is not None:
+                    failure = await diagnose(self.host, self.port, self.tls)
+                raise ConnectionFailedError(f"{where}: {failure or error}") from error
             try:
                 await client.subscribe(self._reply_filter(), qos=1)
                 for topic in self._subscriptions:
@@ -518,7 +534,8 @@ class MqttTransport(Transport):
         if self.session_expiry is None:
             return
         client = aiomqtt.Client(self.host, self.port, identifier=self.client_id, protocol=aiomqtt.ProtocolVersion.V5,
-                                timeout=self.connect_timeout, socket_options=SOCKET_OPTIONS, clean_start=True)
+                                timeout=self.connect_timeout, socket_options=SOCKET_OPTIONS, clean_start=True,
+                                tls_context=self.tls)
         try:
             await client.__aenter__()
         except aiomqtt.MqttError as error:
