@@ -88,6 +88,10 @@ class VtnOptions:
     #: development nodes only: top every EVM account the VTN uses up to this much ether (anvil_setBalance)
     evm_dev_fund: Decimal | None = None
     mqtt: tuple[str, int] | None = None
+    #: the bridge's (name, password) at the broker
+    mqtt_login: tuple[str, str] | None = None
+    #: keep per-party broker logins and ACLs (the broker's Dynamic Security plugin; ``mqtt_login`` administers it)
+    mqtt_acl: bool = False
     parent: str | None = None
     parent_party: str | None = None
     market_context: str = DEFAULT_MARKET_CONTEXT
@@ -258,8 +262,8 @@ class VtnApp:
         if opts.mqtt is not None:
             module = importlib.import_module("transactive.vtn.mqtt")
             bridge = cast(Callable[..., Awaitable[None]], module.run_mqtt_bridge)
-            self._spawn(bridge(self.service, opts.mqtt[0], opts.mqtt[1], stop=self.stop_event, tls=self.mqtt_ssl),
-                        "mqtt-bridge")
+            self._spawn(bridge(self.service, opts.mqtt[0], opts.mqtt[1], stop=self.stop_event, tls=self.mqtt_ssl,
+                               login=opts.mqtt_login, acl=opts.mqtt_acl), "mqtt-bridge")
         if opts.parent is not None and opts.parent_party is not None:
             module = importlib.import_module("transactive.vtn.fractal")
             upstream = cast(Callable[..., Awaitable[None]], module.run_upstream)

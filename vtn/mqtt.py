@@ -60,8 +60,9 @@ from transactive.transport.mqtt import (
     user_property,
 )
 from transactive.transport.tls import diagnose, tls_failure
+from transactive.vtn.mqtt_acl import DynamicSecurity, DynamicSecurityError
 
-__all__ = ["MAX_INFLIGHT", "PUBLIC_SUBSCRIBER", "MqttBridge", "run_mqtt_bridge"]
+__all__ = ["MAX_HANDLING", "MAX_INFLIGHT", "PUBLIC_SUBSCRIBER", "MqttBridge", "run_mqtt_bridge"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ log = logging.getLogger(__name__)
 PUBLIC_SUBSCRIBER = "*"
 #: notices published but not yet acknowledged by the broker, at most (see :meth:`MqttBridge.publish_notice`)
 MAX_INFLIGHT = 64
+#: requests answered at the same time, at most
+MAX_HANDLING = 256
 _MAX_DELAY = 5.0
 
 
@@ -86,9 +89,14 @@ def _bearer(message: aiomqtt.Message) -> str | None:
 class MqttBridge:
     """Answers one market's requests arriving through a broker and publishes its notices."""
 
-    def __init__(self, service: VtnService, *, market: str, wire: WireFormat | str = WireFormat.JSON) -> None:
+    def __init__(self, service: VtnService, *, market: str, wire: WireFormat | str = WireFormat.JSON,
+                 login: tuple[str, str] | None = None, acl: bool = False) -> None:
         self.service = service
         self.market = market
+        #: the bridge's broker login (name, password)
+        self.login = login
+        #: keep per-party credentials and ACLs in the broker's Dynamic Security plugin (see :mod:`.mqtt_acl`)
+        self.acl = DynamicSecurity(market) if acl else None
         #: the format of notices and quotes (a reply is in its request's format)
         self.wire = WireFormat(wire)
         self.client_id = f"vtn-{uuid.uuid4().hex}"
@@ -223,8 +231,22 @@ class MqttBridge:
                     timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> None:
         """One connection (over TLS with ``tls``): answer requests until ``stop`` is set (returns) or the
         connection is lost (raises ``aiomqtt.MqttError``). :class:`ConnectionFailedError` if it cannot connect."""
-        client = aiomqtt.Client(host, port, identifier=self.client_id, protocol=aiomqtt.ProtocolVersion.V5,
-                                timeout=timeout, socket_options=SOCKET_OPTIONS, tls_context=tls)
+        username, password = self.login if self.login is not None else (None, None)
+
+        def connect(identifier: str) -> aiomqtt.Client:
+            return aiomqtt.Client(host, port, identifier=identifier, protocol=aiomqtt.ProtocolVersion.V5,
+                                  timeout=timeout, socket_options=SOCKET_OPTIONS, tls_context=tls,
+                                  username=username, password=password)
+
+        if self.acl is not None:
+            if username is None:
+                raise ConnectionFailedError("MQTT access control needs the bridge's login (the Dynamic Security "
+                                            "plugin's administrator)")
+            try:
+                await self.acl.grant_self(connect, username)
+            except aiomqtt.MqttError as error:
+                raise ConnectionFailedError(f"MQTT broker {host}:{port}: {error}") from error
+        client = connect(self.client_id)
         # aiomqtt warns above 10 unacknowledged calls; the notices are pipelined up to MAX_INFLIGHT on purpose
         client.pending_calls_threshold = MAX_INFLIGHT + 16
         try:
@@ -236,13 +258,17 @@ class MqttBridge:
             raise ConnectionFailedError(f"MQTT broker {host}:{port}: {failure or error}") from error
         self.connected_once = True
         unlisten = self.service.listen(self.publish_notice)
+        unwatch = self.service.watch_registrations(self._registration_changed) if self.acl is not None else None
+        reader: asyncio.Task[None] | None = None
         try:
             await client.subscribe(request_filter(self.market), qos=1)
+            reader = asyncio.create_task(self._read(client))
+            if self.acl is not None:  # the plugin answers through the reader
+                await self.acl.setup(client, self.service.active_registrations())
             self._client = client
             log.info("MQTT bridge for %s on %s:%s", self.market, host, port)
             if ready is not None:
                 ready.set()
-            reader = asyncio.create_task(self._read(client))
             stopper = asyncio.create_task(stop.wait())
             done, pending = await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
@@ -251,7 +277,12 @@ class MqttBridge:
             if reader in done:
                 reader.result()
         finally:
+            if reader is not None:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
             unlisten()
+            if unwatch is not None:
+                unwatch()
             if not await self.drain():
                 log.warning("MQTT bridge: %d publications still unacknowledged at shutdown", len(self._inflight))
             self._client = None
@@ -261,22 +292,60 @@ class MqttBridge:
                 await client.__aexit__(None, None, None)
 
     async def _read(self, client: aiomqtt.Client) -> None:
-        async for message in client.messages:
-            await self.handle(client, message)
+        """Read the broker's messages: the access-control plugin's answers at once, requests each in a task of
+        its own (at most :data:`MAX_HANDLING` at a time), so a request that waits for the plugin (a
+        registration: the party's credentials) never holds up the answer it waits for."""
+        slots = asyncio.Semaphore(MAX_HANDLING)
+        handling: set[asyncio.Task[None]] = set()
+
+        def done(task: asyncio.Task[None]) -> None:
+            handling.discard(task)
+            slots.release()
+
+        try:
+            async for message in client.messages:
+                if self.acl is not None and self.acl.receive(message):
+                    continue
+                await slots.acquire()
+                task = asyncio.create_task(self.handle(client, message))
+                handling.add(task)
+                task.add_done_callback(done)
+        except aiomqtt.MqttError as error:
+            if self.acl is not None:
+                self.acl.abandon(error)  # what waits for the plugin's answer learns the connection is gone
+            raise
+        finally:
+            if handling:
+                await asyncio.gather(*handling, return_exceptions=True)
+
+    async def _registration_changed(self, party: str, token: str | None) -> None:
+        """A :meth:`VtnService.watch_registrations` callback: the party's broker client made, refreshed or
+        deleted before the registration's reply leaves (so the party can log in at once). While the bridge is
+        not connected nothing is done: the next connection synchronises every party."""
+        client = self._client
+        if self.acl is None or client is None:
+            return
+        try:
+            await self.acl.party(client, party, token)
+        except (DynamicSecurityError, aiomqtt.MqttError) as error:
+            log.warning("MQTT access control for %s not updated (%s); the next connection will", party, error)
 
 
 async def run_mqtt_bridge(service: VtnService, host: str, port: int, *, stop: asyncio.Event,
                           market: str | None = None, wire: WireFormat | str = WireFormat.JSON,
                           ready: asyncio.Event | None = None, reconnect_delay: float = 0.5,
-                          tls: ssl.SSLContext | None = None) -> None:
+                          tls: ssl.SSLContext | None = None, login: tuple[str, str] | None = None,
+                          acl: bool = False) -> None:
     """Serve ``service`` through the MQTT broker at ``host:port`` until ``stop`` is set.
 
     ``market`` is the ``{market}`` topic level (default: the market's party id); ``wire`` the format of
-    notices and quotes; ``ready`` is set while connected and subscribed; ``tls`` connects over TLS. Raises
-    :class:`~transactive.transport.ConnectionFailedError` if the first connection fails; later losses are
-    retried.
+    notices and quotes; ``ready`` is set while connected and subscribed; ``tls`` connects over TLS; ``login``
+    is the bridge's (name, password) at the broker; with ``acl`` the bridge keeps each registered party's
+    credentials and ACLs in the broker's Dynamic Security plugin (:mod:`.mqtt_acl`; ``login`` must be the
+    plugin's administrator). Raises :class:`~transactive.transport.ConnectionFailedError` if the first
+    connection fails; later losses are retried.
     """
-    bridge = MqttBridge(service, market=market or service.config.market_party_id, wire=wire)
+    bridge = MqttBridge(service, market=market or service.config.market_party_id, wire=wire, login=login, acl=acl)
     delay = reconnect_delay
     while not stop.is_set():
         try:

@@ -13,12 +13,19 @@ With ``tls=BrokerTls(cafile, certfile, keyfile)`` the listener speaks MQTT over 
 presenting ``certfile``; with ``require_certificate=True`` it also refuses clients without a certificate
 signed by a CA in ``cafile``. ``extra_config`` adds lines to the configuration (e.g. an authentication
 plugin and its options, or ``allow_anonymous false`` — a later line wins).
+
+With ``admin=("name", "password")`` the broker authenticates every client through Mosquitto's Dynamic
+Security plugin (``mosquitto_dynamic_security.so``, in Debian's mosquitto package): anonymous access is off,
+``mosquitto_ctrl dynsec init`` creates the one client that exists at first (the plugin's administrator, who
+may manage clients and roles over ``$CONTROL/dynamic-security/v1`` and nothing else), and everything else
+is created at run time (the VTN's MQTT bridge does that, :mod:`transactive.vtn.mqtt_acl`).
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import glob
 import os
 import shutil
 import signal
@@ -32,7 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["INSTALL_SCRIPT", "BrokerError", "BrokerTls", "MosquittoBroker", "find_mosquitto", "free_port", "install"]
+__all__ = ["INSTALL_SCRIPT", "BrokerError", "BrokerTls", "MosquittoBroker", "find_dynsec_plugin", "find_mosquitto",
+           "free_port", "install"]
 
 INSTALL_SCRIPT = Path(__file__).resolve().parent / "install.sh"
 _SEARCH = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/opt/homebrew/sbin/mosquitto")
@@ -51,6 +59,16 @@ def find_mosquitto() -> str | None:
     if found:
         return found
     return next((p for p in _SEARCH if os.access(p, os.X_OK)), None)
+
+
+def find_dynsec_plugin() -> str | None:
+    """Path of Mosquitto's Dynamic Security plugin (``$MOSQUITTO_DYNSEC``, then where packages put it)."""
+    env = os.environ.get("MOSQUITTO_DYNSEC")
+    if env and os.path.isfile(env):
+        return env
+    candidates = [*sorted(glob.glob("/usr/lib/*/mosquitto_dynamic_security.so")),
+                  "/usr/lib/mosquitto_dynamic_security.so", "/usr/local/lib/mosquitto_dynamic_security.so"]
+    return next((p for p in candidates if os.path.isfile(p)), None)
 
 
 def install() -> str:
@@ -116,8 +134,11 @@ class MosquittoBroker:
     host = "127.0.0.1"
 
     def __init__(self, port: int | None = None, *, binary: str | None = None, startup_timeout: float = 5.0,
-                 extra_config: Sequence[str] = (), tls: BrokerTls | None = None) -> None:
+                 extra_config: Sequence[str] = (), tls: BrokerTls | None = None,
+                 admin: tuple[str, str] | None = None) -> None:
         self.port = port or free_port(self.host)
+        #: the Dynamic Security plugin's administrator (name, password); None: an anonymous broker
+        self.admin = admin
         #: more mosquitto.conf lines (e.g. ``max_queued_messages 0``)
         self.extra_config = list(extra_config)
         self.tls = tls
@@ -134,7 +155,7 @@ class MosquittoBroker:
         lines = [
             f"listener {self.port} {self.host}",
             *(self.tls.config() if self.tls is not None else ()),
-            "allow_anonymous true",
+            *(self._dynsec(directory) if self.admin is not None else ["allow_anonymous true"]),
             "persistence false",
             "set_tcp_nodelay true",
             f"log_dest file {directory / 'mosquitto.log'}",
@@ -149,6 +170,21 @@ class MosquittoBroker:
             # mosquitto drops root privileges to `mosquitto`, who could not write the log in our directory
             lines.append(f"user {getpass.getuser()}")
         return "\n".join(lines) + "\n"
+
+    def _dynsec(self, directory: Path) -> list[str]:
+        """The Dynamic Security plugin's lines; its configuration file created with ``mosquitto_ctrl``."""
+        assert self.admin is not None
+        plugin = find_dynsec_plugin()
+        ctrl = shutil.which("mosquitto_ctrl") or os.path.join(os.path.dirname(self.binary), "mosquitto_ctrl")
+        if plugin is None or not os.access(ctrl, os.X_OK):
+            raise BrokerError("Mosquitto's Dynamic Security plugin or mosquitto_ctrl is missing "
+                              "(Debian: the mosquitto package has both)")
+        config = directory / "dynamic-security.json"
+        done = subprocess.run([ctrl, "dynsec", "init", str(config), *self.admin], capture_output=True, text=True,
+                              check=False)
+        if done.returncode != 0:
+            raise BrokerError(f"mosquitto_ctrl dynsec init failed: {done.stderr.strip() or done.stdout.strip()}")
+        return ["allow_anonymous false", f"plugin {plugin}", f"plugin_opt_config_file {config}"]
 
     def start(self) -> MosquittoBroker:
         """Start the broker and wait until it accepts connections."""

@@ -18,6 +18,7 @@ from paho.mqtt.properties import Properties
 
 from interop.mosquitto.broker import BrokerError, MosquittoBroker, install
 from tests.services.conftest import clock, config  # noqa: F401  (fixtures shared with the service tests)
+from tests.vtn.conftest import vtn_processes  # noqa: F401  (a fixture: the VTN processes a test starts)
 from transactive.services import VtnService
 from transactive.transport import WireFormat
 from transactive.transport.mqtt import SOCKET_OPTIONS, reply_topic, request_topic

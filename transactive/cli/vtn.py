@@ -180,6 +180,12 @@ def add_parser(sub: Any) -> None:
                    help="development nodes only (anvil): top every EVM account the VTN uses up to ETH ether "
                         "with anvil_setBalance")
     s.add_argument("--mqtt", type=_host_port, metavar="HOST:PORT", help="also serve over the MQTT broker there")
+    s.add_argument("--mqtt-user", metavar="NAME", help="the bridge's login at the broker (with --mqtt-password-file)")
+    s.add_argument("--mqtt-password-file", type=Path, metavar="FILE", help="its password: the file's first line")
+    s.add_argument("--mqtt-acl", action="store_true",
+                   help="keep per-party broker logins and ACLs in Mosquitto's Dynamic Security plugin (the login "
+                        "must be the plugin's administrator): each party logs in with its id and registration "
+                        "token and reaches only its own topics")
     s.add_argument("--parent", metavar="URL", help="a parent VTN to trade with upstream (fractal markets)")
     s.add_argument("--parent-party", metavar="NAME", help="this VTN's party id at the parent")
     s.add_argument("--parent-wait", type=_positive, default=15.0, metavar="S",
@@ -264,6 +270,25 @@ def _tls_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _mqtt_login(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The bridge's broker login from the flags; ``ValueError`` naming the problem."""
+    if (args.mqtt_user is None) != (args.mqtt_password_file is None):
+        raise ValueError("--mqtt-user and --mqtt-password-file go together")
+    if args.mqtt_acl and args.mqtt_user is None:
+        raise ValueError("--mqtt-acl needs the bridge's login (--mqtt-user, --mqtt-password-file)")
+    if (args.mqtt_user is not None or args.mqtt_acl) and args.mqtt is None:
+        raise ValueError("--mqtt-user, --mqtt-password-file and --mqtt-acl go with --mqtt")
+    if args.mqtt_user is None:
+        return None
+    try:
+        lines = args.mqtt_password_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"--mqtt-password-file {args.mqtt_password_file}: {error}") from None
+    if not lines or not lines[0]:
+        raise ValueError(f"--mqtt-password-file {args.mqtt_password_file}: the first line is empty")
+    return args.mqtt_user, lines[0]
+
+
 def _serve(args: argparse.Namespace) -> int:
     from transactive.protocol.certs import CertificateError
     from transactive.vtn.app import DEFAULT_MARKET_CONTEXT, VtnApp, VtnOptions, VtnStartError, serve
@@ -281,6 +306,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         tls = _tls_options(args)
+        mqtt_login = _mqtt_login(args)
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
@@ -294,7 +320,8 @@ def _serve(args: argparse.Namespace) -> int:
         options = VtnOptions(
             data_dir=args.data_dir, host=args.host, port=args.port, interval_seconds=args.interval_seconds,
             ledger=args.ledger, evm_url=args.evm_url, evm_password_file=args.evm_password_file,
-            evm_dev_fund=args.evm_dev_fund, mqtt=args.mqtt, parent=args.parent,
+            evm_dev_fund=args.evm_dev_fund, mqtt=args.mqtt, mqtt_login=mqtt_login, mqtt_acl=args.mqtt_acl,
+            parent=args.parent,
             parent_party=args.parent_party, market_context=args.market_context or DEFAULT_MARKET_CONTEXT,
             market_party_id=args.market_party, interval=timedelta(minutes=args.interval_minutes),
             gate_closure=timedelta(minutes=args.gate_closure_minutes), parent_wait=args.parent_wait,

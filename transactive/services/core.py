@@ -128,6 +128,16 @@ class VtnCore:
     def registered_parties(self) -> list[str]:
         return self.store.registered_parties()
 
+    def active_registrations(self) -> list[tuple[str, str]]:
+        """``(party_id, token)`` of every active registration (for the VTN's own bookkeeping: a broker's
+        credentials)."""
+        found = []
+        for party in self.store.registered_parties():
+            registration = self.store.active_registration(party)
+            if registration is not None:
+                found.append((party, registration.token))
+        return found
+
     # -- what the VTN's scheduler, health check and fractal link read ------------------------------
 
     def overdue_intervals(self) -> list[datetime]:

@@ -29,6 +29,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from transactive.ei.cts.delivery import EiCreateDelivery
+from transactive.ei.cts.registration import (
+    EiCancelPartyRegistration,
+    EiCreatedPartyRegistration,
+    EiCreatePartyRegistration,
+)
 from transactive.errors import ProtocolError
 from transactive.model import Model
 from transactive.protocol.clock import Clock, system_clock
@@ -42,10 +47,12 @@ from transactive.services.gate import GateResult
 from transactive.services.settlement import Settlement
 from transactive.services.store import GateRow, Registration
 
-__all__ = ["NoticeListener", "VtnService"]
+__all__ = ["NoticeListener", "RegistrationWatcher", "VtnService"]
 
 #: ``callback(party_id, notice)``; may be async
 NoticeListener = Callable[[str, Model], Awaitable[None] | None]
+#: ``callback(party_id, token)`` on a registration (``token`` None: cancelled); may be async
+RegistrationWatcher = Callable[[str, str | None], Awaitable[None] | None]
 
 
 class VtnService:
@@ -66,6 +73,7 @@ class VtnService:
         self.identity = identity
         self.wall = wall
         self._listeners: list[NoticeListener] = []
+        self._watchers: list[RegistrationWatcher] = []
         self.group_commit = group_commit
         #: the writing requests of one turn of the event loop, committed together
         self._commits: TurnBatcher[tuple[Model, Credentials], Model] = TurnBatcher(
@@ -103,7 +111,35 @@ class VtnService:
             if response is None or response.ok:
                 for delivery in message.deliveries:
                     await self.settlement.on_delivery(delivery.uid)
+        if self._watchers and isinstance(message, EiCreatePartyRegistration | EiCancelPartyRegistration):
+            await self._registration_changed(message, reply)
         return reply
+
+    def watch_registrations(self, callback: RegistrationWatcher) -> Callable[[], None]:
+        """Call ``callback(party_id, token)`` after every accepted registration (``token``: its bearer token)
+        and cancellation (``token`` None), e.g. to keep a broker's credentials in step; returns the function
+        that stops it. :meth:`active_registrations` gives the state to start from."""
+        self._watchers.append(callback)
+        return lambda: self._watchers.remove(callback) if callback in self._watchers else None
+
+    def active_registrations(self) -> list[tuple[str, str]]:
+        """``(party_id, token)`` of every active registration."""
+        return self.core.active_registrations()
+
+    async def _registration_changed(self, message: Model, reply: Model) -> None:
+        response = reply_response(reply)
+        if response is not None and not response.ok:
+            return
+        if isinstance(reply, EiCreatedPartyRegistration) and reply.registree_party_id and reply.registration_id:
+            change: tuple[str, str | None] = (reply.registree_party_id, reply.registration_id)
+        elif isinstance(message, EiCancelPartyRegistration):
+            change = (message.registree_party_id, None)
+        else:
+            return
+        for watcher in list(self._watchers):
+            result = watcher(*change)
+            if inspect.isawaitable(result):
+                await result
 
     def _commit(self, batch: list[tuple[Model, Credentials]]) -> list[Model | Exception]:
         return self.core.handle_many(batch)

@@ -31,7 +31,10 @@ The ``{party}`` of a request is the party the payload names (``requestorPartyID`
 ``registreePartyID``, in that order), else the transport's ``party``. Notices for a party are published
 only on that party's topic; :meth:`MqttTransport.subscribe` asks the VTN to confirm the token first (463
 otherwise), but on an anonymous broker that check is advisory: confidentiality between parties needs broker
-ACLs (e.g. Mosquitto ``pattern read transactive/v1/+/notices/%u`` with the party id as user name).
+ACLs. The VTN keeps them itself in Mosquitto's Dynamic Security plugin (``vtn serve --mqtt-acl``,
+:mod:`transactive.vtn.mqtt_acl`): a party then logs in with ``username=`` its id and ``password=`` its
+registration token, gives ``party=`` (its replies come on its own reply topic), and reaches only its own
+request, reply and notice topics and the public quotes.
 :meth:`MqttTransport.quotes` follows the public quote topic (the retained last quote arrives at once).
 
 Failures of aiomqtt/paho are mapped where they enter (:func:`map_mqtt_error`, complete over the
@@ -290,7 +293,8 @@ class MqttTransport(Transport):
     def __init__(self, host: str, port: int = 1883, *, market: str, wire: WireFormat | str = WireFormat.JSON,
                  party: str | None = None, timeout: float = 10.0, connect_timeout: float = 5.0,
                  client_id: str | None = None, session_expiry: float | None = None,
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None, username: str | None = None,
+                 password: str | None = None) -> None:
         if session_expiry is not None:
             if not (math.isfinite(session_expiry) and session_expiry > 0):
                 raise ValueError(f"session_expiry must be a positive number of seconds, not {session_expiry!r}")
@@ -299,6 +303,9 @@ class MqttTransport(Transport):
                                  "finds the session again by it")
         self.session_expiry = session_expiry
         self.tls = tls
+        #: the broker login (a broker with per-party credentials: the party id and its registration token)
+        self.username = username
+        self._password = password
         self._early: dict[str, deque[tuple[bytes, WireFormat | None, str | None]]] = {}
         self.host = host
         self.port = port
@@ -327,7 +334,13 @@ class MqttTransport(Transport):
         return self._client is not None
 
     def _reply_filter(self) -> str:
-        return f"{TOPIC_ROOT}/{segment(self.market)}/reply/+/{segment(self.client_id)}"
+        """Where this client's replies arrive: for a transport of one ``party`` (required by a broker with
+        per-party access control) its own reply topic, else that of any party."""
+        party = segment(self.party) if self.party is not None else "+"
+        return f"{TOPIC_ROOT}/{segment(self.market)}/reply/{party}/{segment(self.client_id)}"
+
+    def _is_reply(self, topic: str) -> bool:
+        return topic.startswith(f"{TOPIC_ROOT}/{segment(self.market)}/reply/")
 
     async def connect(self) -> None:
         """Connect (and subscribe) unless connected; :class:`ConnectionFailedError` when the broker cannot
@@ -344,7 +357,8 @@ class MqttTransport(Transport):
                 return self._client
             client = aiomqtt.Client(self.host, self.port, identifier=self.client_id,
                                     protocol=aiomqtt.ProtocolVersion.V5, timeout=self.connect_timeout,
-                                    socket_options=SOCKET_OPTIONS, tls_context=self.tls, **self._session_options())
+                                    socket_options=SOCKET_OPTIONS, tls_context=self.tls, username=self.username,
+                                    password=self._password, **self._session_options())
             where = f"MQTT broker {self.host}:{self.port}"
             try:
                 await client.__aenter__()
@@ -401,7 +415,7 @@ class MqttTransport(Transport):
         payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
         wire = wire_of(getattr(message.properties, "ContentType", None))
         if topic in self._subscriptions or (
-                self.session_expiry is not None and not topic.startswith(self._reply_filter().split("+", 1)[0])):
+                self.session_expiry is not None and not self._is_reply(topic)):
             try:
                 signature = user_property(message, NOTICE_SIGNATURE_PROPERTY)
             except ProtocolError as error:
@@ -535,7 +549,7 @@ class MqttTransport(Transport):
             return
         client = aiomqtt.Client(self.host, self.port, identifier=self.client_id, protocol=aiomqtt.ProtocolVersion.V5,
                                 timeout=self.connect_timeout, socket_options=SOCKET_OPTIONS, clean_start=True,
-                                tls_context=self.tls)
+                                tls_context=self.tls, username=self.username, password=self._password)
         try:
             await client.__aenter__()
         except aiomqtt.MqttError as error:
