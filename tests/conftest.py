@@ -4,6 +4,8 @@ PKI for the TLS tests."""
 from __future__ import annotations
 
 import importlib
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,3 +41,16 @@ def examples() -> list[Any]:
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """A throwaway CA with a VTN's and VENs' certificates, a second CA, and bad certificates (tests/pki.py)."""
     return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every VEN the tests start without --state-dir keeps its key in a folder of the test session, never in the
+    home directory of whoever runs the tests (a key left there by an earlier run would be another party)."""
+    previous = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state-home"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = previous
