@@ -18,6 +18,15 @@ It adds to :class:`~.core.VtnCore` what needs awaiting or fan-out, and nothing t
   never reaches into the store;
 * :meth:`VtnService.listen` — register ``callback(party_id, message)`` for outgoing notices; a transport
   turns them into MQTT publications, HTTP pushes or in-memory queues.
+
+Storage faults: when the store or the ledger cannot write (a full disk, an I/O error, a file locked past
+its timeout) a request is answered with :class:`StorageUnavailableError` — EI code **503**, a description
+that names the part (``store``, ``ledger``) and the cause — instead of an internal error; nothing it did
+not acknowledge is half written (see :mod:`.store`). The failing part is remembered in :attr:`VtnService.faults`
+(what ``GET /health`` reports) and forgotten when a write to it succeeds again: the next request or gate,
+or the probe (one small durable write, at most once a second per part) that :meth:`storage_faults` makes
+while a part is failing. ``read_only`` (``vtn serve --read-only``) answers reads and refuses every writing
+request with 503.
 """
 
 from __future__ import annotations
@@ -27,9 +36,11 @@ import inspect
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol, runtime_checkable
 
 from transactive.ei.cts.delivery import EiCreateDelivery
 from transactive.errors import ProtocolError
+from transactive.ledger import LedgerUnavailableError
 from transactive.model import Model
 from transactive.protocol.clock import Clock
 from transactive.protocol.market import MarketConfig
@@ -38,20 +49,49 @@ from transactive.services.batching import TurnBatcher
 from transactive.services.core import MUTATING, VtnCore
 from transactive.services.gate import GateResult
 from transactive.services.settlement import Settlement
-from transactive.services.store import GateRow, Registration
+from transactive.services.store import GateRow, Registration, StoreUnavailableError
 
-__all__ = ["NoticeListener", "VtnService"]
+__all__ = ["STORAGE_UNAVAILABLE", "NoticeListener", "StorageUnavailableError", "VtnService"]
 
 #: ``callback(party_id, notice)``; may be async
 NoticeListener = Callable[[str, Model], Awaitable[None] | None]
+
+#: the EI response code of a request the VTN could not serve because its storage failed (HTTP's 503: Energy
+#: Interoperation's codes outside 450-469 follow HTTP); HTTP sends it with status 503 too
+STORAGE_UNAVAILABLE = 503
+#: a failing part is probed at most this often (seconds); a ledger probe waits at most PROBE_TIMEOUT
+PROBE_INTERVAL = 1.0
+PROBE_TIMEOUT = 1.0
+
+
+class StorageUnavailableError(ProtocolError):
+    """The VTN could not serve a request because its storage failed (``part``: ``"store"`` or ``"ledger"``)
+    or because it runs read-only: EI 503. Not the request's fault; the same request may succeed later."""
+
+    def __init__(self, message: str, *, part: str) -> None:
+        super().__init__(message, response_code=STORAGE_UNAVAILABLE)
+        self.part = part
+
+
+@runtime_checkable
+class _Probed(Protocol):
+    """A ledger that can check its writes (the embedded one); others recover on their next write."""
+
+    async def probe(self) -> None: ...
 
 
 class VtnService:
     """A :class:`VtnCore` plus settlement and notice fan-out."""
 
-    def __init__(self, core: VtnCore, *, settlement: Settlement | None = None, group_commit: bool = True) -> None:
+    def __init__(self, core: VtnCore, *, settlement: Settlement | None = None, group_commit: bool = True,
+                 read_only: str | None = None) -> None:
         self.core = core
         self.settlement = settlement
+        #: why the VTN runs read-only (None: it writes)
+        self.read_only = read_only
+        #: the parts of storage whose latest write failed, and why
+        self.faults: dict[str, str] = {}
+        self._probed: dict[str, float] = {}
         self._listeners: list[NoticeListener] = []
         self.group_commit = group_commit
         #: the writing requests of one turn of the event loop, committed together
@@ -79,17 +119,75 @@ class VtnService:
                 await result
 
     async def handle(self, message: Model, *, token: str | None = None) -> Model:
-        """The reply to a request; refusals raise (see :meth:`VtnCore.handle`)."""
-        if self.group_commit and type(message) in MUTATING:
-            reply = await self._commits.submit((message, token))
-        else:
-            reply = self.core.handle(message, token=token)
+        """The reply to a request; refusals raise (see :meth:`VtnCore.handle`), a storage fault raises
+        :class:`StorageUnavailableError`."""
+        writes = type(message) in MUTATING
+        if writes and self.read_only is not None:
+            raise StorageUnavailableError(f"storage unavailable: this VTN runs read-only ({self.read_only}); "
+                                          "writing requests are refused", part="store")
+        try:
+            if self.group_commit and writes:
+                reply = await self._commits.submit((message, token))
+            else:
+                reply = self.core.handle(message, token=token)
+        except StoreUnavailableError as exc:
+            raise self._failed("store", exc, "nothing of this request was stored; send it again later") from exc
+        if writes:
+            self._recovered("store")
         if self.settlement is not None and isinstance(message, EiCreateDelivery):
             response = reply_response(reply)
             if response is None or response.ok:
-                for delivery in message.deliveries:
-                    await self.settlement.on_delivery(delivery.uid)
+                try:
+                    for delivery in message.deliveries:
+                        await self.settlement.on_delivery(delivery.uid)
+                except (StoreUnavailableError, LedgerUnavailableError) as exc:
+                    part = "store" if isinstance(exc, StoreUnavailableError) else "ledger"
+                    raise self._failed(part, exc, "the delivery is stored, its settlement is not complete; send "
+                                                  "the request again to complete it") from exc
+                self._recovered("ledger")
         return reply
+
+    # -- storage faults --
+
+    def _failed(self, part: str, exc: Exception, consequence: str) -> StorageUnavailableError:
+        """Remember that ``part`` failed; the error to answer with."""
+        self.faults[part] = str(exc)
+        return StorageUnavailableError(f"storage unavailable ({part}: {exc}); {consequence}", part=part)
+
+    def _recovered(self, part: str) -> None:
+        self.faults.pop(part, None)
+
+    def _note(self, exc: BaseException) -> None:
+        """Remember the part a storage fault came from (for what raises it on)."""
+        if isinstance(exc, StoreUnavailableError):
+            self.faults["store"] = str(exc)
+        elif isinstance(exc, LedgerUnavailableError):
+            self.faults["ledger"] = str(exc)
+
+    async def storage_faults(self) -> dict[str, str]:
+        """The parts of storage whose writes fail now (``"store"``, ``"ledger"`` → why); empty when they
+        work. A failing part is probed first (one small durable write, at most once per
+        :data:`PROBE_INTERVAL`), so the answer recovers by itself once the storage does."""
+        loop = asyncio.get_running_loop()
+        for part in list(self.faults):
+            if loop.time() - self._probed.get(part, float("-inf")) < PROBE_INTERVAL:
+                continue
+            self._probed[part] = loop.time()
+            try:
+                if part == "store":
+                    self.core.store.probe()
+                else:
+                    ledger = self.settlement.ledger if self.settlement is not None else None
+                    if not isinstance(ledger, _Probed):
+                        continue  # it recovers with its next successful write
+                    await asyncio.wait_for(ledger.probe(), PROBE_TIMEOUT)
+            except (StoreUnavailableError, LedgerUnavailableError) as exc:
+                self.faults[part] = str(exc)
+                continue
+            except TimeoutError:
+                continue
+            self._recovered(part)
+        return dict(self.faults)
 
     def _commit(self, batch: list[tuple[Model, str | None]]) -> list[Model | Exception]:
         return self.core.handle_many(batch)
@@ -116,12 +214,20 @@ class VtnService:
         return self.core.error_reply(message, error)
 
     def authorize(self, token: str | None, party_id: str, field: str = "ei:partyID") -> Registration:
-        """The active registration of ``party_id`` if ``token`` is its token, else 463 naming ``field``."""
-        return self.core.authorize(token, party_id, field)
+        """The active registration of ``party_id`` if ``token`` is its token, else 463 naming ``field``
+        (503 if the store cannot be read)."""
+        try:
+            return self.core.authorize(token, party_id, field)
+        except StoreUnavailableError as exc:
+            raise self._failed("store", exc, "the token could not be checked") from exc
 
     def party_of(self, token: str | None, field: str = "Authorization") -> str:
-        """The party whose active registration ``token`` is, else 463 naming ``field``."""
-        return self.core.party_of(token, field)
+        """The party whose active registration ``token`` is, else 463 naming ``field`` (503 if the store
+        cannot be read)."""
+        try:
+            return self.core.party_of(token, field)
+        except StoreUnavailableError as exc:
+            raise self._failed("store", exc, "the token could not be checked") from exc
 
     async def close_gate(self, interval_start: datetime, *, concurrency: int = 64) -> GateResult:
         """Clear the interval, anchor its transactions, send notices and the quote. Idempotent: an interval
@@ -150,8 +256,12 @@ class VtnService:
 
     async def anchor_pending(self) -> None:
         """Anchor every transaction not anchored yet (after a crash between clearing and anchoring)."""
-        if self.settlement is not None:
-            await self.settlement.anchor(self.core.transactions())
+        if self.settlement is not None and self.read_only is None:
+            try:
+                await self.settlement.anchor(self.core.transactions())
+            except (StoreUnavailableError, LedgerUnavailableError) as exc:
+                self._note(exc)
+                raise
 
     def cleared_gates(self, limit: int) -> list[GateRow]:
         """The ``limit`` most recently cleared intervals, latest first."""
