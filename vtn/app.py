@@ -20,7 +20,7 @@ Start-up checks (:func:`startup_problems`), before anything in ``DATA_DIR`` is o
 * ``vtn.db`` damaged: ``PRAGMA quick_check`` (every page: b-tree structure, free list, record formats; not a
   value changed inside a well-formed record — SQLite keeps no page checksums);
 * ``ledger.db`` (``--ledger embedded``) missing although its key or anchored transactions in the store show
-  it existed; not a readable ledger; a chain that does not verify by
+  it existed; its key missing beside it; not a readable ledger; a chain that does not verify by
   :func:`~transactive.ledger.embedded.verify_tail`: the signed head names the last entry and is signed, the
   sequence runs from 1 without a gap, and the last :data:`LEDGER_TAIL_CHECK` entries have the right hash,
   link and signature. Entries before those are not re-hashed at every start (a ledger grows by millions of
@@ -143,6 +143,9 @@ def _ledger_problems(path: Path, store: SqliteStore | None) -> list[str]:
             return [f"{path}: missing, but {why}: every ledger entry is gone"]
         return []
     problems = [p for p in [wal_problem(path)] if p is not None]
+    if not key.exists():
+        problems.append(f"{key}: missing, but {path.name} is there: the key that signed its entries is gone (the "
+                        "ledger still verifies with the public key it holds; no new entry could be signed)")
     try:
         report = verify_tail(path, entries=LEDGER_TAIL_CHECK)
     except (LedgerError, sqlite3.Error) as exc:

@@ -449,6 +449,8 @@ class SqliteStore(Store):
             self._depth -= 1
             self._exec(f"RELEASE {name}")
             return
+        if self.read_only:
+            raise StoreUnavailableError(f"store {self.path} is open read-only: nothing is written")
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -543,7 +545,10 @@ class SqliteStore(Store):
         """What ``PRAGMA quick_check`` finds wrong with the file's structure (empty: nothing). It walks every
         page: b-tree structure, free list, record formats; not index contents, and not a value changed inside
         a well-formed record (SQLite keeps no page checksums)."""
-        rows = self._all("PRAGMA quick_check(20)")
+        try:
+            rows = self._conn.execute("PRAGMA quick_check(20)").fetchall()
+        except sqlite3.DatabaseError as exc:  # too damaged to be walked at all
+            return [str(exc)]
         found = [str(r[0]) for r in rows]
         return [] if found == ["ok"] else found
 
