@@ -30,8 +30,8 @@ Gate closure (:class:`GateScheduler`)
 
     (``0 kWh (no price)`` when nothing matched)
 
-    with ``, N attempts over S s`` when it was retried and ``, T s after its gate time`` when it was
-    closed a second or more late (recovery, a retry, a busy loop).
+    (the duration is the close that succeeded) with ``, N attempts over S s`` when it was retried and
+    ``, T s after its gate time`` when it was closed a second or more late (recovery, a retry, a busy loop).
 """
 
 from __future__ import annotations
@@ -126,12 +126,15 @@ class GateScheduler:
         return self.service.overdue_intervals()
 
     async def _until_done(self, what: str, interval: datetime | None, call: Callable[[], Awaitable[R]],
-                          stop: asyncio.Event) -> tuple[R, int] | None:
-        """``call()`` until it succeeds: its result and the attempts it took; None if ``stop`` was set first."""
+                          stop: asyncio.Event) -> tuple[R, int, float] | None:
+        """``call()`` until it succeeds: its result, the attempts it took and how long the last one took;
+        None if ``stop`` was set first."""
+        loop = asyncio.get_running_loop()
         delay = self.retry_first
         attempts = 0
         while True:
             attempts += 1
+            began = loop.time()
             try:
                 result = await call()
             except asyncio.CancelledError:
@@ -152,7 +155,7 @@ class GateScheduler:
                 delay = min(delay * 2, self.retry_max)
                 continue
             self.retrying = None
-            return result, attempts
+            return result, attempts, loop.time() - began
 
     async def _close(self, start: datetime, stop: asyncio.Event) -> GateResult | None:
         """Close the gate of ``start``, retrying until it closes (None: stopped first); one log line."""
@@ -161,14 +164,14 @@ class GateScheduler:
         done = await self._until_done("gate", start, lambda: self.service.close_gate(start), stop)
         if done is None:
             return None
-        result, attempts = done
+        result, attempts, seconds = done
         late = -self.clock.seconds_until(self.config.gate_time(start))
         price = "(no price)" if result.price is None else f"at {result.price}"
         extra = f", {attempts} attempts over {loop.time() - began:.1f} s" if attempts > 1 else ""
         if late >= 1.0:
             extra += f", {late:.1f} s after its gate time"
         log.info("gate %s closed: %d tenders, %s kWh %s, %d transactions, %.3f s%s", start.isoformat(),
-                 result.tenders, result.quantity, price, len(result.transactions), loop.time() - began, extra)
+                 result.tenders, result.quantity, price, len(result.transactions), seconds, extra)
         self.last_closed = start
         self.closed += 1
         if self.on_close is not None:

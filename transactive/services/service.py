@@ -235,12 +235,29 @@ class VtnService:
         treat a repeated ``requestID`` as a duplicate).
 
         The anchoring is shared by up to ``concurrency`` concurrent workers, so a ledger that group-commits
-        (the embedded one) writes many anchors per commit."""
-        result = self.core.close_gate(interval_start)
-        if self.settlement is not None and result.transactions:
-            rows = result.transactions
-            step = max(1, -(-len(rows) // max(1, concurrency)))
-            await asyncio.gather(*(self.settlement.anchor(rows[i:i + step]) for i in range(0, len(rows), step)))
+        (the embedded one) writes many anchors per commit.
+
+        A storage fault (:class:`~.store.StoreUnavailableError`, :class:`~transactive.ledger.LedgerUnavailableError`)
+        is raised as it is, and remembered in :attr:`faults`: calling again later resumes where it stopped."""
+        if self.read_only is not None:
+            raise StorageUnavailableError(f"this VTN runs read-only ({self.read_only}): no gate is closed",
+                                          part="store")
+        try:
+            result = self.core.close_gate(interval_start)
+            self._recovered("store")
+            if self.settlement is not None and result.transactions:
+                rows = result.transactions
+                step = max(1, -(-len(rows) // max(1, concurrency)))
+                # every worker runs to its end (no write is abandoned half way); the first error is raised
+                outcomes = await asyncio.gather(*(self.settlement.anchor(rows[i:i + step])
+                                                  for i in range(0, len(rows), step)), return_exceptions=True)
+                for outcome in outcomes:
+                    if isinstance(outcome, BaseException):
+                        raise outcome
+                self._recovered("ledger")
+        except (StoreUnavailableError, LedgerUnavailableError) as exc:
+            self._note(exc)
+            raise
         for party, notice in result.notices.items():
             await self._emit(party, notice)
         if result.quote is not None:
