@@ -330,13 +330,13 @@ class VtnApp:
         except OSError as exc:
             raise VtnStartError(f"cannot listen on {opts.host}:{opts.port} ({exc.strerror or exc})") from None
         self.port = int(self._runner.addresses[0][1]) if self._runner.addresses else opts.port
+        if opts.mqtt is not None:  # (before the scheduler: a refused start closes no gate)
+            await self._start_mqtt(opts.mqtt)
         if opts.scheduler and not opts.read_only:
             retry_max = min(5.0, max(0.05, self.wall_seconds_per_interval / 4))
             self.scheduler = GateScheduler(self.service, self.config, self.clock, retry_first=min(0.1, retry_max),
                                            retry_max=retry_max)
             self._spawn(self.scheduler.run(self.stop_event), "gate-scheduler")
-        if opts.mqtt is not None:
-            await self._start_mqtt(opts.mqtt)
         if opts.parent is not None and opts.parent_party is not None and not opts.read_only:
             from transactive.transport.http import HttpTransport
 

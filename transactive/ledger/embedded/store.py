@@ -85,8 +85,11 @@ class NotALedgerError(LedgerError):
 
 
 def readonly_uri(path: Path) -> str:
-    """The SQLite URI that opens ``path`` read-only."""
-    return path.resolve().as_uri() + "?mode=ro"
+    """The SQLite URI that opens ``path`` read-only, creating nothing: ``mode=ro`` reads the WAL (and would
+    create an empty one if there were none); without a WAL no writer has the file open (a writer's WAL
+    exists until it closes), and ``immutable=1`` reads the main file alone."""
+    wal = path.with_name(path.name + "-wal")
+    return path.resolve().as_uri() + ("?mode=ro" if wal.exists() else "?immutable=1")
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:
