@@ -81,7 +81,7 @@ EVM_ACCOUNTS_FILE = "evm_accounts.json"
 PARENT_WAIT = 15.0
 #: the start-up check re-hashes and verifies the signatures of this many of the ledger's last entries (about
 #: a second on the project's 2-core machine); ``transactive ledger verify`` walks the whole chain
-LEDGER_TAIL_CHECK = 20_000
+LEDGER_TAIL_CHECK = 10_000
 #: how long the first connection to the MQTT broker may take before the start is refused (seconds)
 MQTT_CONNECT_WAIT = 15.0
 

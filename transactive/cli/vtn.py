@@ -42,7 +42,7 @@ per closed gate.
 
 Start-up checks, before anything is written: the store (PRAGMA quick_check), its WAL (damaged frames, or
 missing after an unclean shutdown), a store missing from a DIR that was used before, the embedded ledger
-(missing, its WAL, the signed head, no gap in the sequence, hash and signature of the last 20,000 entries;
+(missing, its WAL, the signed head, no gap in the sequence, hash and signature of the last 10,000 entries;
 'transactive ledger verify' walks the whole chain), and store and ledger agreeing on which transactions
 are anchored. A problem stops the start with exit code 2 and one line naming the file and what is wrong;
 --read-only starts it anyway for inspection: it answers reads, refuses writes with 503, closes no gate.
