@@ -82,6 +82,8 @@ PARENT_WAIT = 15.0
 #: the start-up check re-hashes and verifies the signatures of this many of the ledger's last entries (about
 #: a second on the project's 2-core machine); ``transactive ledger verify`` walks the whole chain
 LEDGER_TAIL_CHECK = 10_000
+#: how long a store write waits for the database's write lock before it fails (seconds; see _open_for_writing)
+STORE_BUSY_TIMEOUT = 1.0
 #: how long the first connection to the MQTT broker may take before the start is refused (seconds)
 MQTT_CONNECT_WAIT = 15.0
 
@@ -356,7 +358,9 @@ class VtnApp:
             raise VtnStartError(f"{_beside(store_path, '.lock')}: cannot be locked, is another VTN running on "
                                 f"{data}? ({exc})") from None
         try:
-            self.store = SqliteStore(store_path)
+            # the store is used on the event loop: a write waits at most STORE_BUSY_TIMEOUT for the lock (which
+            # only an outside tool can hold, vtn.db.lock keeps other VTNs out), then it is a 503
+            self.store = SqliteStore(store_path, busy_timeout=STORE_BUSY_TIMEOUT)
             self.store.mark_running()
         except StoreError as exc:
             raise VtnStartError(f"{store_path}: {exc}") from None

@@ -306,7 +306,7 @@ async def test_with_a_broker_that_answers_the_vtn_serves_over_mqtt_too(tmp_path:
     assert os.path.exists(tmp_path / "vtn" / "vtn.db")
 
 
-def test_refused_starts_write_no_store(tmp_path: Path) -> None:
+def test_a_start_refused_after_the_store_was_opened_leaves_it_marked_clean(tmp_path: Path) -> None:
     refused(tmp_path / "vtn", "--parent", f"http://127.0.0.1:{_free_port()}", "--parent-party", "f",
             "--parent-wait", "0.2")
     conn = sqlite3.connect(f"file:{tmp_path / 'vtn' / 'vtn.db'}?mode=ro", uri=True)

@@ -131,7 +131,8 @@ class VtnService:
             else:
                 reply = self.core.handle(message, token=token)
         except StoreUnavailableError as exc:
-            raise self._failed("store", exc, "nothing of this request was stored; send it again later") from exc
+            consequence = "nothing of this request was stored" if writes else "it could not be read"
+            raise self._failed("store", exc, f"{consequence}; send it again later") from exc
         if writes:
             self._recovered("store")
         if self.settlement is not None and isinstance(message, EiCreateDelivery):
@@ -158,7 +159,7 @@ class VtnService:
         self.faults.pop(part, None)
 
     def _note(self, exc: BaseException) -> None:
-        """Remember the part a storage fault came from (for what raises it on)."""
+        """Remember the part of storage a fault came from (the caller raises it on)."""
         if isinstance(exc, StoreUnavailableError):
             self.faults["store"] = str(exc)
         elif isinstance(exc, LedgerUnavailableError):
