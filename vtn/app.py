@@ -3,13 +3,13 @@
 ``DATA_DIR`` holds ``vtn.db`` (the :class:`~transactive.services.SqliteStore`), ``ledger.db`` and
 ``ledger.db.key`` (the embedded ledger and its writer key, with ``--ledger embedded``), ``evm-keys/`` (with
 ``--ledger evm``: the keystore of the market's and the parties' EVM keys, see
-:meth:`VtnApp._open_evm_ledger`), ``clock.json`` (the market time line, see :mod:`.clock`) and ``vtn.key``
-(the VTN's identity: it signs every notice, the market rules publish its public half, and a child VTN
-registers upstream with it).
+:meth:`VtnApp._open_evm_ledger`), ``clock.json`` (the market time line, see :mod:`.clock`), ``vtn.key`` (the
+VTN's identity: it signs every notice, the market rules publish its public half, and a child VTN registers
+upstream with it) and ``vtn.db.lock`` (held while a VTN writes there: one VTN per data directory).
 
-:class:`VtnApp` starts, in order: the store, the ledger, the services, the HTTP server (:mod:`.http`), the
-gate scheduler (which first recovers overdue gates), and the optional MQTT bridge
-(``transactive.vtn.mqtt.run_mqtt_bridge``) and upstream link to a parent VTN
+:class:`VtnApp` starts, in order: the start-up checks, the store, the market clock, the ledger (and the
+VTN's key), the services, the HTTP server (:mod:`.http`), the gate scheduler (which first recovers overdue
+gates), and the optional MQTT bridge (``transactive.vtn.mqtt.run_mqtt_bridge``) and upstream link to a parent VTN
 (``transactive.vtn.fractal.run_upstream``); :meth:`VtnApp.stop` stops them in reverse order.
 
 TLS (:mod:`transactive.transport.tls`): ``VtnOptions.tls`` makes the HTTP server HTTPS (and, with a client
@@ -17,6 +17,32 @@ CA, requires client certificates); ``parent_tls`` is how the child connects to a
 ``GET /health`` at start and the upstream link), ``mqtt_tls`` how the bridge connects to the broker. The SSL
 contexts are built when :class:`VtnApp` is made, so a bad file stops it before anything starts
 (:class:`~transactive.protocol.certs.CertificateError` naming the file).
+
+Start-up checks (:func:`startup_problems`), before anything in ``DATA_DIR`` is opened for writing:
+
+* ``vtn.db`` missing although the directory shows the VTN ran there (``clock.json``, ``ledger.db``, its key,
+  or ``vtn.db-wal`` present; ``vtn.key`` and ``evm-keys/`` are not traces: they may be made before the first
+  start);
+* the store's WAL (``vtn.db-wal``) damaged: frames that SQLite would drop although later ones were committed,
+  a damaged header (:func:`transactive.ledger.embedded.wal.wal_problem`); the same for ``ledger.db-wal``;
+* ``vtn.db-wal`` missing after an unclean shutdown: the store's shutdown marker (kept in its main file) says
+  a writer had it open and never closed it, yet there is no WAL: what was written since the last
+  checkpoint is gone;
+* ``vtn.db`` damaged: ``PRAGMA quick_check`` (every page: b-tree structure, free list, record formats; not a
+  value changed inside a well-formed record — SQLite keeps no page checksums);
+* ``ledger.db`` (``--ledger embedded``) missing although its key or anchored transactions in the store show
+  it existed; its key missing beside it; not a readable ledger; a chain that does not verify by
+  :func:`~transactive.ledger.embedded.verify_tail`: the signed head names the last entry and is signed, the
+  sequence runs from 1 without a gap, and the last :data:`LEDGER_TAIL_CHECK` entries have the right hash,
+  link and signature. Entries before those are not re-hashed at every start (a ledger grows by millions of
+  entries; walking it all takes minutes): ``transactive ledger verify`` walks the whole chain;
+* the store and the ledger disagree: a transaction the settlement log says is anchored that the ledger does
+  not hold, or a transaction on the ledger that the store does not know.
+
+Any of these refuses the start (:class:`VtnStartError`: one line naming the file and the problem; ``vtn
+serve`` exits 2) unless ``read_only`` (``--read-only``) is set: then the VTN starts for inspection, opens
+nothing for writing (the store read-only, or an empty one in memory when it is missing; no ledger, no gate
+scheduler, no upstream link), answers reads and refuses every writing request with EI 503.
 """
 
 from __future__ import annotations
@@ -26,8 +52,9 @@ import contextlib
 import importlib
 import json
 import logging
+import sqlite3
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
@@ -37,40 +64,141 @@ from typing import Any, cast
 from aiohttp import web
 
 from transactive.ledger import EmbeddedLedger, Ledger, LedgerError
+from transactive.ledger.embedded import LedgerReader, verify_tail
+from transactive.ledger.embedded.keys import default_key_path
+from transactive.ledger.embedded.lock import WriterLock
+from transactive.ledger.embedded.wal import wal_problem
 from transactive.market import ReservePrices
 from transactive.protocol.certs import load_certificate, validity_problem
 from transactive.protocol.clock import Clock, MarketClock, TimeMapping, system_clock
 from transactive.protocol.identity import PartyIdentity, load_or_create_identity
 from transactive.protocol.market import MarketConfig
-from transactive.services import Settlement, SqliteStore, VtnCore, VtnService
+from transactive.services import MemoryStore, Settlement, SqliteStore, VtnCore, VtnService
+from transactive.services.store import RUNNING, StoreError
 from transactive.transport.base import Transport
 from transactive.transport.http import HttpTransport, https_failure
 from transactive.transport.tls import ClientTls, ServerTls
-from transactive.vtn.clock import GateScheduler, load_mapping, save_mapping, saved_mapping
+from transactive.vtn.clock import CLOCK_FILE, GateScheduler, load_mapping, save_mapping, saved_mapping
 from transactive.vtn.http import DEFAULT_MAX_BODY, create_server
 from transactive.vtn.limits import Limits, raise_open_file_limit
 from transactive.vtn.notices import NoticeBoard
 
-__all__ = ["DEFAULT_MARKET_CONTEXT", "EVM_KEYS_DIR", "LEDGER_FILE", "PARENT_WAIT", "STORE_FILE", "VtnApp", "VtnOptions",
-           "VtnStartError", "serve"]
+__all__ = ["DEFAULT_MARKET_CONTEXT", "EVM_KEYS_DIR", "KEY_FILE", "LEDGER_FILE", "LEDGER_TAIL_CHECK", "PARENT_WAIT",
+           "STORE_FILE", "VtnApp", "VtnOptions", "VtnStartError", "serve", "startup_problems"]
 
 log = logging.getLogger("transactive.vtn")
 
 STORE_FILE = "vtn.db"
 LEDGER_FILE = "ledger.db"
+DEFAULT_MARKET_CONTEXT = "urn:transactive:market:rt15"
 #: the VTN's own key (it signs the notices; a child VTN registers upstream with it): PEM, mode 0600
 KEY_FILE = "vtn.key"
-DEFAULT_MARKET_CONTEXT = "urn:transactive:market:rt15"
-
-
 #: the EVM keystore in the data directory (``--ledger evm``): one encrypted key file per party
 EVM_KEYS_DIR = "evm-keys"
 #: how long a child VTN waits for its parent's ``GET /health`` at start by default (seconds)
 PARENT_WAIT = 15.0
+#: the start-up check re-hashes and verifies the signatures of this many of the ledger's last entries (about
+#: a second on the project's 2-core machine); ``transactive ledger verify`` walks the whole chain
+LEDGER_TAIL_CHECK = 10_000
+#: how long a store write waits for the database's write lock before it fails (seconds; see _open_for_writing)
+STORE_BUSY_TIMEOUT = 1.0
+#: how long the first connection to the MQTT broker may take before the start is refused (seconds)
+MQTT_CONNECT_WAIT = 15.0
 
 
 class VtnStartError(RuntimeError):
     """The VTN cannot start as configured (the message says why; ``vtn serve`` exits 2)."""
+
+
+def _beside(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def startup_problems(data_dir: Path, ledger: str = "embedded") -> list[str]:
+    """What is wrong with a VTN data directory, one ``"FILE: problem"`` per finding (see the module docstring);
+    empty when it may be served. Opens nothing for writing and creates no file."""
+    store_path, ledger_path = data_dir / STORE_FILE, data_dir / LEDGER_FILE
+    problems: list[str] = []
+    store: SqliteStore | None = None
+    if not store_path.exists():
+        traces = [p.name for p in (data_dir / CLOCK_FILE, ledger_path, default_key_path(ledger_path),
+                                   _beside(store_path, "-wal")) if p.exists()]
+        if traces:
+            problems.append(f"{store_path}: missing, but this data directory was used before ({', '.join(traces)} "
+                            "are there): every acknowledged request is gone")
+    else:
+        wal_missing = not _beside(store_path, "-wal").exists()
+        damaged_wal = wal_problem(store_path)
+        if damaged_wal is not None:
+            problems.append(damaged_wal)
+        try:
+            store = SqliteStore(store_path, read_only=True)
+            damage = store.quick_check()
+            if damage:
+                problems.append(f"{store_path}: damaged (quick_check: {'; '.join(damage[:3])})")
+            elif wal_missing and store.shutdown_marker() == RUNNING:
+                problems.append(f"{_beside(store_path, '-wal')}: missing after an unclean shutdown (the store was "
+                                "not closed by the VTN that wrote it): the writes acknowledged since its last "
+                                "checkpoint are gone")
+        except StoreError as exc:
+            problems.append(f"{store_path}: cannot be read ({exc})")
+    try:
+        if ledger == "embedded":
+            problems += _ledger_problems(ledger_path, store)
+    finally:
+        if store is not None:
+            store.close()
+    return problems
+
+
+def _ledger_problems(path: Path, store: SqliteStore | None) -> list[str]:
+    key = default_key_path(path)
+    if not path.exists():
+        try:
+            anchored = next(store.anchored_ids(), None) if store is not None else None
+        except StoreError:
+            anchored = None
+        if key.exists() or anchored is not None:
+            why = f"{key.name} is there" if key.exists() else f"the store says {anchored} was anchored on it"
+            return [f"{path}: missing, but {why}: every ledger entry is gone"]
+        return []
+    problems = [p for p in [wal_problem(path)] if p is not None]
+    if not key.exists():
+        problems.append(f"{key}: missing, but {path.name} is there: the key that signed its entries is gone (the "
+                        "ledger still verifies with the public key it holds; no new entry could be signed)")
+    try:
+        report = verify_tail(path, entries=LEDGER_TAIL_CHECK)
+    except (LedgerError, sqlite3.Error) as exc:
+        return [*problems, f"{exc}" if str(path) in str(exc) else f"{path}: cannot be read ({exc})"]
+    if not report.valid:
+        problems.append(f"{path}: does not verify at entry {report.first_bad}: {report.reason}")
+    if store is not None:
+        try:
+            with LedgerReader(path) as reader:
+                lost = _missing(store.anchored_ids(), reader.transaction_ids())
+                unknown = _missing(reader.transaction_ids(), store.transaction_ids())
+        except (LedgerError, StoreError, sqlite3.Error) as exc:
+            return [*problems, f"{path}: cannot be compared with {STORE_FILE} ({exc})"]
+        if lost[0]:
+            problems.append(f"{path}: {lost[0]} transaction(s) that {STORE_FILE} records as anchored are not on "
+                            f"the ledger (the first: {lost[1]}): ledger entries were lost")
+        if unknown[0]:
+            problems.append(f"{path}: holds {unknown[0]} transaction(s) that {STORE_FILE} does not know (the first: "
+                            f"{unknown[1]}): the store lost transactions, or the ledger is another store's")
+    return problems
+
+
+def _missing(wanted: Iterator[str], present: Iterator[str]) -> tuple[int, str | None]:
+    """How many of ``wanted`` are not in ``present``, and the first of them (both iterate in sorted order)."""
+    count, first = 0, None
+    other = next(present, None)
+    for item in wanted:
+        while other is not None and other < item:
+            other = next(present, None)
+        if other != item:
+            count += 1
+            first = first if first is not None else item
+    return count, first
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +229,8 @@ class VtnOptions:
     max_body: int = DEFAULT_MAX_BODY
     scheduler: bool = True
     parent_wait: float = PARENT_WAIT
+    #: start even when the start-up checks find problems, for inspection: answer reads, refuse writes (503)
+    read_only: bool = False
     #: the main grid's (selling, buying) prices per kWh, or None: no grid, the price band is [0, 10]
     reserve: tuple[float, float] | None = None
     #: serve HTTPS with these files (None: plain HTTP)
@@ -134,10 +264,10 @@ class VtnApp:
             raise ValueError(f"unknown ledger {options.ledger!r}: embedded or evm")
         if options.ledger == "evm" and not options.evm_url:
             raise ValueError("--ledger evm needs --evm-url")
-        if options.ledger != "evm" and (options.evm_password_file is not None or options.evm_dev_fund is not None):
-            raise ValueError("--evm-password-file and --evm-dev-fund go with --ledger evm")
         if (options.parent is None) != (options.parent_party is None):
             raise ValueError("--parent and --parent-party go together")
+        if options.ledger != "evm" and (options.evm_password_file is not None or options.evm_dev_fund is not None):
+            raise ValueError("--evm-password-file and --evm-dev-fund go with --ledger evm")
         if options.parent_tls is not None and not (options.parent or "").lower().startswith("https://"):
             raise ValueError("TLS settings for the parent need an https:// parent URL")
         if options.mqtt_tls is not None and options.mqtt is None:
@@ -162,6 +292,10 @@ class VtnApp:
         self.identity: PartyIdentity | None = None
         self.board = NoticeBoard()
         self.scheduler: GateScheduler | None = None
+        #: what the start-up checks found (see :func:`startup_problems`; only a read-only VTN starts with any)
+        self.problems: list[str] = []
+        self._lock: WriterLock | None = None
+        self._marked = False  #: the store is marked running (and is marked clean when it stops)
         self._runner: web.ServerRunner | None = None
         self._unlisten: Callable[[], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -179,11 +313,8 @@ class VtnApp:
         return f"{scheme}://{self.options.host}:{self.port}"
 
     async def _open_ledger(self) -> Ledger:
-        if self.options.ledger == "evm":
-            try:
-                return await self._open_evm_ledger()
-            except LedgerError as exc:  # a keystore that does not open, a node that does not answer
-                raise VtnStartError(f"the EVM ledger does not open: {exc}") from exc
+        if self.options.ledger == "evm":  # a keystore that does not open, a node that does not answer: LedgerError
+            return await self._open_evm_ledger()
         return EmbeddedLedger(self.options.data_dir / LEDGER_FILE)
 
     async def _open_evm_ledger(self) -> Ledger:
@@ -202,10 +333,6 @@ class VtnApp:
 
         opts = self.options
         keystore = EvmKeystore.open(opts.data_dir / EVM_KEYS_DIR, password_file=opts.evm_password_file)
-        if keystore.password_in_directory:
-            log.warning("the EVM keys in %s are encrypted with a password kept beside them: they are as safe as "
-                        "the data directory (give --evm-password-file to keep the password elsewhere)",
-                        keystore.directory)
         market = await keystore.key(self.config.market_party_id)
         evm = EvmLedger(cast(str, opts.evm_url), signer=market, keys=keystore)
         try:
@@ -227,27 +354,31 @@ class VtnApp:
             raise
         log.info("EVM ledger at %s: market account %s, keys in %s", opts.evm_url, market.address,
                  keystore.directory)
+        if keystore.password_in_directory:
+            log.warning("the EVM keys in %s are encrypted with a password kept beside them: they are as safe as "
+                        "the data directory (give --evm-password-file to keep the password elsewhere)",
+                        keystore.directory)
         return evm
 
     async def start(self) -> None:
+        """Check the data directory, open it and serve; :class:`VtnStartError` (one line naming the file or
+        the option and what is wrong) for anything that stops the VTN from starting as configured."""
         opts = self.options
-        opts.data_dir.mkdir(parents=True, exist_ok=True)
-        if opts.parent is not None:
-            self.mapping = await self._adopt_parent_clock(opts.parent)
-        else:
-            self.mapping = load_mapping(opts.data_dir, self.config, opts.interval_seconds, self.wall)
-        self.clock = MarketClock(self.mapping, self.wall)
+        data = opts.data_dir
         try:
-            self.identity = load_or_create_identity(opts.data_dir / KEY_FILE)
-        except ValueError as error:
-            raise VtnStartError(str(error)) from None
-        self.config = replace(self.config, signing_key=self.identity.public.keyid)
-        self.store = SqliteStore(opts.data_dir / STORE_FILE)
-        self.ledger = await self._open_ledger()
-        settlement = Settlement(self.store, self.ledger, config=self.config, clock=self.clock)
-        self.service = VtnService(VtnCore(self.config, self.store, self.clock), settlement=settlement,
-                                  identity=self.identity, wall=self.wall)
-        self.scheduler = GateScheduler(self.service, self.config, self.clock)
+            data.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise VtnStartError(f"{data}: cannot use this data directory ({exc.strerror or exc})") from None
+        self.problems = startup_problems(data, opts.ledger)
+        if self.problems and not opts.read_only:
+            more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+            raise VtnStartError(f"{self.problems[0]}{more}; not started (--read-only starts it for inspection)")
+        if opts.read_only:
+            await self._open_read_only()
+        else:
+            await self._open_for_writing()
+        assert self.service is not None
+        assert self.clock is not None
         raise_open_file_limit()
         server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body,
                                limits=opts.limits)
@@ -255,22 +386,115 @@ class VtnApp:
         self._runner = web.ServerRunner(server, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, opts.host, opts.port, ssl_context=self.server_ssl)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise VtnStartError(f"cannot listen on {opts.host}:{opts.port} ({exc.strerror or exc})") from None
         self.port = int(self._runner.addresses[0][1]) if self._runner.addresses else opts.port
-        if opts.scheduler:
+        if opts.mqtt is not None:  # (before the scheduler: a refused start closes no gate)
+            await self._start_mqtt(opts.mqtt)
+        if opts.scheduler and not opts.read_only:
+            retry_max = min(5.0, max(0.05, self.wall_seconds_per_interval / 4))
+            self.scheduler = GateScheduler(self.service, self.config, self.clock, retry_first=min(0.1, retry_max),
+                                           retry_max=retry_max)
             self._spawn(self.scheduler.run(self.stop_event), "gate-scheduler")
-        if opts.mqtt is not None:
-            module = importlib.import_module("transactive.vtn.mqtt")
-            bridge = cast(Callable[..., Awaitable[None]], module.run_mqtt_bridge)
-            self._spawn(bridge(self.service, opts.mqtt[0], opts.mqtt[1], stop=self.stop_event, tls=self.mqtt_ssl,
-                               login=opts.mqtt_login, acl=opts.mqtt_acl), "mqtt-bridge")
-        if opts.parent is not None and opts.parent_party is not None:
+        if opts.parent is not None and opts.parent_party is not None and not opts.read_only:
             module = importlib.import_module("transactive.vtn.fractal")
             upstream = cast(Callable[..., Awaitable[None]], module.run_upstream)
             self._parent = HttpTransport(opts.parent, tls=self.parent_ssl)
             poll = min(max(self.wall_seconds_per_interval / 10, 0.05), 1.0)
             self._spawn(upstream(self.service, self.config, self._parent, opts.parent_party, stop=self.stop_event,
                                  poll=poll, identity=self.identity), "upstream")
+
+    async def _open_for_writing(self) -> None:
+        opts, data = self.options, self.options.data_dir
+        store_path = data / STORE_FILE
+        try:
+            self._lock = WriterLock(store_path)
+        except LedgerError as exc:
+            raise VtnStartError(f"{_beside(store_path, '.lock')}: cannot be locked, is another VTN running on "
+                                f"{data}? ({exc})") from None
+        try:
+            # the store is used on the event loop: a write waits at most STORE_BUSY_TIMEOUT for the lock (which
+            # only an outside tool can hold, vtn.db.lock keeps other VTNs out), then it is a 503
+            self.store = SqliteStore(store_path, busy_timeout=STORE_BUSY_TIMEOUT)
+            self.store.mark_running()
+        except StoreError as exc:
+            raise VtnStartError(f"{store_path}: {exc}") from None
+        self._marked = True
+        await self._open_clock(save=True)
+        try:
+            self.identity = load_or_create_identity(data / KEY_FILE)
+        except ValueError as error:
+            raise VtnStartError(str(error)) from None
+        self.config = replace(self.config, signing_key=self.identity.public.keyid)
+        try:
+            self.ledger = await self._open_ledger()
+        except (LedgerError, OSError, ValueError) as exc:
+            where = f"--evm-url {opts.evm_url}" if opts.ledger == "evm" else str(data / LEDGER_FILE)
+            raise VtnStartError(f"{where}: {exc}" if where not in str(exc) else str(exc)) from None
+        assert self.clock is not None
+        settlement = Settlement(self.store, self.ledger, config=self.config, clock=self.clock)
+        self.service = VtnService(VtnCore(self.config, self.store, self.clock), settlement=settlement,
+                                  identity=self.identity, wall=self.wall)
+
+    async def _open_read_only(self) -> None:
+        """For inspection: the store read-only (an empty one in memory if it cannot be opened), no ledger."""
+        data = self.options.data_dir
+        store_path = data / STORE_FILE
+        for problem in self.problems:
+            log.warning("%s", problem)
+        try:
+            self.store = SqliteStore(store_path, read_only=True)
+            why = "--read-only"
+        except StoreError as exc:
+            log.warning("%s: serving an empty store instead (%s)", store_path, exc)
+            self.store = MemoryStore()
+            why = f"--read-only; {store_path} could not be opened, an empty store is served"
+        await self._open_clock(save=False)
+        assert self.clock is not None
+        self.service = VtnService(VtnCore(self.config, self.store, self.clock), read_only=why)
+        log.warning("serving %s read-only for inspection: writing requests are answered with 503", data)
+
+    async def _open_clock(self, *, save: bool) -> None:
+        opts = self.options
+        path = opts.data_dir / CLOCK_FILE
+        if opts.parent is not None:
+            self.mapping = await self._adopt_parent_clock(opts.parent, save=save)
+        else:
+            try:
+                if save:
+                    self.mapping = load_mapping(opts.data_dir, self.config, opts.interval_seconds, self.wall)
+                else:
+                    self.mapping = saved_mapping(opts.data_dir) or TimeMapping.for_market(
+                        self.config, opts.interval_seconds, self.wall())
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise VtnStartError(f"{path}: not a readable market clock ({type(exc).__name__}: {exc})") from None
+        self.clock = MarketClock(self.mapping, self.wall)
+
+    async def _start_mqtt(self, where: tuple[str, int]) -> None:
+        """Serve over the broker too; the first connection must succeed (else :class:`VtnStartError`)."""
+        assert self.service is not None
+        module = importlib.import_module("transactive.vtn.mqtt")
+        bridge = cast(Callable[..., Coroutine[Any, Any, None]], module.run_mqtt_bridge)
+        ready = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(
+            bridge(self.service, where[0], where[1], stop=self.stop_event, ready=ready, tls=self.mqtt_ssl,
+                   login=self.options.mqtt_login, acl=self.options.mqtt_acl),
+            name="transactive-vtn-mqtt-first")
+        waiter = asyncio.get_running_loop().create_task(ready.wait())
+        await asyncio.wait({task, waiter}, timeout=MQTT_CONNECT_WAIT, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if not ready.is_set():
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                error = task.exception()
+            else:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                error = TimeoutError(f"no connection within {MQTT_CONNECT_WAIT:g} s")
+            raise VtnStartError(f"--mqtt {where[0]}:{where[1]}: cannot connect to the broker ({error})")
+        self._spawn(task, "mqtt-bridge")
 
     @property
     def interval_seconds(self) -> float | None:
@@ -285,7 +509,7 @@ class VtnApp:
         speed = self.mapping.speed if self.mapping is not None else 1.0
         return self.config.interval.total_seconds() / speed
 
-    async def _adopt_parent_clock(self, parent: str) -> TimeMapping:
+    async def _adopt_parent_clock(self, parent: str, *, save: bool = True) -> TimeMapping:
         """A child VTN runs on its parent's market time (fractal markets: both must agree which interval is
         open): the parent's time mapping, read from its ``GET /health``, becomes this VTN's (and is saved in
         the data directory). The parent may still be starting: it is asked for up to ``parent_wait`` seconds;
@@ -323,13 +547,17 @@ class VtnApp:
                     f"--interval-seconds {self.options.interval_seconds:g} runs this market {speed:g} times real "
                     f"time, its parent runs {mapping.speed:g} times: omit --interval-seconds (a child keeps its "
                     f"parent's clock) or give {self.config.interval.total_seconds() / mapping.speed:g}")
-        saved = saved_mapping(self.options.data_dir)
+        try:
+            saved = saved_mapping(self.options.data_dir)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise VtnStartError(f"{self.options.data_dir / CLOCK_FILE}: not a readable market clock "
+                                f"({type(exc).__name__}: {exc})") from None
         now = self.wall()
         if saved is not None and saved.market(now) - mapping.market(now) > self.config.interval:
             log.warning("the parent's market time %s is behind this data directory's %s: intervals closed here "
                         "already are not closed again", mapping.market(now).isoformat(),
                         saved.market(now).isoformat())
-        if mapping != saved:
+        if mapping != saved and save:
             save_mapping(self.options.data_dir, mapping)
         log.info("market clock from the parent %s: %g times real time", parent, mapping.speed)
         return mapping
@@ -346,16 +574,25 @@ class VtnApp:
         self._tasks.append(asyncio.get_running_loop().create_task(guarded(), name=f"transactive-vtn-{name}"))
 
     async def health(self) -> dict[str, Any]:
-        """The facts ``GET /health`` reports beside ``status``."""
+        """The facts ``GET /health`` reports beside ``status`` (``"degraded"``, answered with HTTP 503, while
+        a part of storage fails, a gate is being retried, or the VTN runs read-only).
+
+        ``faults``: the parts of storage whose writes fail now (``"store"``, ``"ledger"``) and why; a failing
+        part is probed with a small write when asked, so this recovers by itself. ``gate_retry``: what the gate
+        scheduler is retrying (``what``, ``interval``, ``attempts``, ``error``) or null. ``read_only``: why the
+        VTN refuses writes (``--read-only``) or null; ``start_problems``: what the start-up checks found."""
         assert self.clock is not None
         assert self.service is not None
         now = self.clock()
         cfg = self.config
-        store_ok = self.service.store_ok()
+        faults = await self.service.storage_faults()
+        store_ok = self.service.store_ok() and "store" not in faults
         nxt = cfg.next_open_interval(now)
         last = self.scheduler.last_closed if self.scheduler else None
+        retry = self.scheduler.retrying if self.scheduler else None
+        degraded = bool(faults) or not store_ok or retry is not None or self.service.read_only is not None
         return {
-            "status": "ok" if store_ok else "degraded",
+            "status": "degraded" if degraded else "ok",
             "market": cfg.market_context,
             "market_party_id": cfg.market_party_id,
             "market_time": now.isoformat(),
@@ -368,13 +605,19 @@ class VtnApp:
             "last_closed_interval": None if last is None else last.isoformat(),
             "store": "ok" if store_ok else "error",
             "ledger": self.options.ledger,
+            "faults": faults,
+            "gate_retry": None if retry is None else {
+                "what": retry.what, "interval": None if retry.interval is None else retry.interval.isoformat(),
+                "attempts": retry.attempts, "error": retry.error},
+            "read_only": self.service.read_only,
+            "start_problems": list(self.problems),
             "tls": self.server_ssl is not None,
             "client_certificates": self.client_certificates,
             "event_loop": "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio",
         }
 
     async def stop(self) -> None:
-        """Stop everything this VTN started (idempotent)."""
+        """Stop everything this VTN started (idempotent); a store it wrote is marked cleanly shut down."""
         self.stop_event.set()
         if self._tasks:
             _done, pending = await asyncio.wait(self._tasks, timeout=5.0)
@@ -397,8 +640,17 @@ class VtnApp:
             await self.ledger.close()
             self.ledger = None
         if self.store is not None:
+            if self._marked:
+                try:
+                    self.store.mark_clean()
+                except StoreError as exc:  # the next start sees "running" beside the WAL that holds the rest
+                    log.warning("%s: not marked as cleanly shut down (%s)", self.store.path, exc)
+                self._marked = False
             self.store.close()
             self.store = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 async def serve(options: VtnOptions, *, stop: asyncio.Event,

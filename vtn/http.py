@@ -43,6 +43,13 @@ than ``100-continue``, EI 400), 429 (registrations from one address beyond the l
 is a 500 with EI code 500 and no traceback (it is logged). ``Expect: 100-continue`` is answered once the
 headers are acceptable, so a refused request's body is never sent.
 
+Storage faults: a request the VTN could not serve because its store or ledger cannot write (a full disk, an
+I/O error, a file locked past its timeout) or because it runs read-only is answered with **HTTP 503**
+(``Retry-After: 1``) and the request's reply payload whose ``ei:eiResponse`` carries EI code 503 and a
+description naming the part of storage (``tx:eiResponsePayload`` when the request has no reply type or
+never reached the services). Nothing of such a request was acknowledged; sending it again later is safe.
+``GET /health`` answers 503 with ``"status": "degraded"`` and the failing part in ``faults`` meanwhile.
+
 Notices are kept by a :class:`~transactive.vtn.notices.NoticeBoard` (sequence numbers, history).
 """
 
@@ -62,8 +69,9 @@ from transactive.errors import ProtocolError, RemoteProtocolError, ResponseCode
 from transactive.model import Model
 from transactive.protocol.errors import NotAllowedError, NotAuthorizedError
 from transactive.protocol.identity import NOTICE_SIGNATURE, REQUEST_SIGNATURE, KeyProof
+from transactive.protocol.replies import reply_response
 from transactive.services.requests import FACETS
-from transactive.services.service import VtnService
+from transactive.services.service import STORAGE_UNAVAILABLE, StorageUnavailableError, VtnService
 from transactive.vtn.limits import GuardedServer, Limits, RateLimiter
 from transactive.vtn.notices import NoticeBoard
 from transactive.vtn.openapi import openapi_document
@@ -150,6 +158,8 @@ class _Vtn:
             raise _error(404, f"no resource {path!r}: see GET /openapi.json")
         except _Refusal as refusal:
             return self._refusal_response(request, refusal)
+        except StorageUnavailableError as error:
+            return self._refusal_response(request, _Refusal(503, error, dict(_RETRY)))
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
@@ -239,6 +249,9 @@ class _Vtn:
             refused = NotAllowedError(f"{type(message).__tag__} is not a request of the {facet} facet", field="/")
             return self._reply(self.service.error_reply(message, refused), reply_wire)
         reply = await self.service.answer(message, token=token, proof=proof)
+        response = reply_response(reply)
+        if response is not None and response.response_code == f"{STORAGE_UNAVAILABLE:03d}":
+            return self._reply(reply, reply_wire, 503, dict(_RETRY))  # storage failed: nothing acknowledged
         return self._reply(reply, reply_wire)
 
     def _check_registration_rate(self, request: web.BaseRequest) -> None:
@@ -318,6 +331,8 @@ class _Vtn:
 
 
 _GET = frozenset({"GET", "HEAD"})
+#: sent with every 503: storage faults are expected to pass
+_RETRY = {"Retry-After": "1"}
 
 
 async def _continue(request: web.BaseRequest) -> None:

@@ -186,6 +186,24 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
             "last_closed_interval": {"type": ["string", "null"], "format": "date-time"},
             "store": {"type": "string", "enum": ["ok", "error"]},
             "ledger": {"type": "string"},
+            "faults": {"type": "object", "additionalProperties": {"type": "string"},
+                       "description": "The parts of storage whose writes fail now (store, ledger) and why; a "
+                                      "failing part is probed when asked, so this clears by itself."},
+            "gate_retry": {
+                "type": ["object", "null"],
+                "description": "What the gate scheduler is retrying after a storage failure (null: nothing).",
+                "required": ["what", "interval", "attempts", "error"],
+                "properties": {"what": {"type": "string"},
+                               "interval": {"type": ["string", "null"], "format": "date-time"},
+                               "attempts": {"type": "integer", "minimum": 1},
+                               "error": {"type": "string"}},
+            },
+            "read_only": {"type": ["string", "null"],
+                          "description": "Why the VTN refuses every writing request with 503 (vtn serve "
+                                         "--read-only), or null."},
+            "start_problems": {"type": "array", "items": {"type": "string"},
+                               "description": "What the start-up checks found in the data directory (only a "
+                                              "read-only VTN starts with any)."},
             "tls": {"type": "boolean", "description": "Whether the VTN serves HTTPS (vtn serve --tls-cert)."},
             "client_certificates": {"type": "boolean",
                                     "description": "Whether clients must present a certificate (--tls-ca)."},

@@ -222,8 +222,8 @@ async def test_concurrent_calls_are_group_committed_with_consecutive_sequences(t
 
 
 async def test_the_database_is_wal_with_full_sync(ledger: EmbeddedLedger) -> None:
-    conn = ledger.store._conn
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn = ledger.store._conn  # (it reads text as bytes: a row that is not UTF-8 is reported, not a crash)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == b"wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: fsync at every commit
 
 

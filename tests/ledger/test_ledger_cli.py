@@ -166,6 +166,40 @@ def test_verify_as_a_separate_process(ledger_file: Path) -> None:
                                          "reason": "entry 8 is missing (the chain continues at 9)"}
 
 
+#: rows that cannot be entries: text that is not UTF-8 (CAST of raw bytes AS TEXT), a hash that is no bytes
+UNDECODABLE = [
+    ("UPDATE ledger_entries SET data = CAST(X'7B22A9FF227D' AS TEXT) WHERE seq=5", "data is not UTF-8 text"),
+    ("UPDATE ledger_entries SET kind = CAST(X'616E63C3' AS TEXT) WHERE seq=5", "kind is not UTF-8 text"),
+    ("UPDATE ledger_entries SET ts = CAST(X'FE' AS TEXT) WHERE seq=5", "ts is not UTF-8 text"),
+    ("UPDATE ledger_entries SET signature = 42 WHERE seq=5", "signature is not a byte string"),
+]
+
+
+@pytest.mark.parametrize(("statement", "reason"), UNDECODABLE)
+def test_verify_reports_a_row_that_is_not_utf8_as_a_bad_entry(ledger_file: Path, statement: str, reason: str) -> None:
+    sql(ledger_file, statement)
+    result = subprocess.run(  # a separate process: what used to crash with a traceback
+        [sys.executable, "-m", "transactive.cli", "ledger", "verify", str(ledger_file), "--json"],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ""
+    report = json.loads(result.stdout)
+    assert set(report) == {"valid", "entries", "first_bad", "reason"}
+    assert (report["valid"], report["entries"], report["first_bad"]) == (False, 12, 5)
+    assert report["reason"].startswith(f"entry 5: {reason}")
+
+
+@pytest.mark.parametrize(("statement", "reason"), UNDECODABLE)
+def test_audit_reports_a_row_that_is_not_utf8_with_its_sequence(ledger_file: Path, statement: str, reason: str,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    sql(ledger_file, statement)
+    code, out, err = run(capsys, "ledger", "audit", str(ledger_file), "tx-5")
+    assert (code, out) == (1, "")
+    assert f"entry 5: {reason}" in err
+    assert run(capsys, "ledger", "audit", str(ledger_file), "tx-6")[0] == 0  # the other entries still read
+
+
 # ---- audit -----------------------------------------------------------------------------------------
 
 

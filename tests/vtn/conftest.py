@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -20,7 +21,7 @@ from aiohttp import web
 
 from transactive.ledger import EmbeddedLedger
 from transactive.services import ManualClock, MarketConfig, Settlement, SqliteStore, VtnCore, VtnService
-from transactive.vtn import NoticeBoard, create_server
+from transactive.vtn import NoticeBoard, create_server, openapi_document
 
 MARKET = "https://lme.example.com/markets/rt15"
 #: the interval the in-process tests trade in (gate closes 11:55)
@@ -138,3 +139,16 @@ def vtn_processes() -> Iterator[list[VtnProcess]]:
         if p.proc.poll() is None:
             p.proc.kill()
             p.proc.wait(10)
+
+
+def checked_health(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` (a ``GET /health`` answer) after checking it against the Health schema the OpenAPI document
+    publishes: what the VTN reports is what it documents."""
+    from jsonschema import Draft202012Validator
+
+    schema = openapi_document()["components"]["schemas"]["Health"]
+    errors = sorted(Draft202012Validator(schema).iter_errors(body), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
+    undocumented = set(body) - set(schema["properties"])
+    assert not undocumented, f"GET /health reports fields its schema does not document: {sorted(undocumented)}"
+    return body

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.vtn.conftest import ROOT, VtnProcess, start_vtn
+from tests.vtn.conftest import ROOT, VtnProcess, checked_health, start_vtn
 from transactive.ei.cts.quote import EiCreateQuote
 from transactive.ei.cts.transaction import EiCreateTransaction, EiTransaction
 from transactive.ledger import verify_file
@@ -35,8 +35,7 @@ BUYERS = {"home-1": (4.0, "0.20")}
 async def _health(url: str) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http, http.get(url + "/health") as response:
         assert response.status == 200
-        body: dict[str, Any] = await response.json()
-        return body
+        return checked_health(await response.json())
 
 
 async def _open_interval(url: str, ahead: int = 1) -> datetime:

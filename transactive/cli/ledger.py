@@ -52,9 +52,10 @@ exit codes: 0 success, 1 a write failed, 2 usage error or FILE is not a ledger (
 _VERIFY_EPILOG = """\
 Checks every entry in order: no sequence gap, the link to the previous entry's hash, the hash of its
 contents, its Ed25519 signature; then the signed head (so entries removed from the end are found too).
-The first bad entry is named: altered, removed, reordered, inserted or wrongly signed. By default the
-writer's public key stored in FILE is trusted; --public-key pins the expected one. Large files are
-checked by worker processes in parallel; progress goes to standard error.
+The first bad entry is named: altered, removed, reordered, inserted or wrongly signed, or a row that cannot
+be an entry (text that is not UTF-8, a hash or signature that is not bytes), or where the file is damaged.
+By default the writer's public key stored in FILE is trusted; --public-key pins the expected one. Large
+files are checked by worker processes in parallel; progress goes to standard error.
 
 output: a line; --json prints {"valid": bool, "entries": int, "first_bad": int|null, "reason": str|null}.
 
@@ -71,13 +72,15 @@ _AUDIT_EPILOG = """\
 Prints every ledger entry about TRANSACTION_ID in ledger order (sequence, time, kind, the key data) and
 the settlement status derived from them through the workflow's transition table (agreed, anchored,
 seller_metered, buyer_metered, metered, payment_requested, paid, disputed). Entries are read as stored:
-run 'transactive ledger verify FILE' to check the chain.
+run 'transactive ledger verify FILE' to check the chain. A row of the transaction that cannot be read (text
+that is not UTF-8) is named with its sequence number (exit 1).
 
 examples:
   transactive ledger audit settlement.ledger tx-2025-0001
   transactive ledger audit settlement.ledger tx-2025-0001 --json
 
-exit codes: 0 success, 1 the transaction is not on the ledger, 2 usage error or FILE is not a ledger.
+exit codes: 0 success, 1 the transaction is not on the ledger or a row of it cannot be read, 2 usage error
+or FILE is not a ledger.
 """
 
 _PROGRESS_MIN = 100_000

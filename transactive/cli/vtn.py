@@ -9,10 +9,11 @@ import logging
 import math
 import signal
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from transactive.cli._io import event_loop_problem, reserve_prices, run_loop, usage
 
@@ -30,14 +31,29 @@ examples:
   transactive vtn serve --port 8443 --data-dir /tmp/vtn --tls-cert certs/vtn-1.crt --tls-key certs/vtn-1.key
   transactive vtn report --data-dir /tmp/vtn --json
 
-exit codes: 0 success, 1 the ledger does not verify (report), 2 usage error or no VTN data directory.
+exit codes: 0 success, 1 the ledger does not verify (report), 2 usage error, no VTN data directory, or a VTN
+that refuses to start (one line on standard error says which file or option and what is wrong).
 """
 
 _SERVE_EPILOG = """\
 DIR holds vtn.db (the SQLite store: every acknowledged request is durable), ledger.db and ledger.db.key
 (the embedded ledger and its writer key), clock.json (the market time line) and vtn.key (the VTN's
 identity: it signs every notice; the market rules publish its public half). Restarting on the same DIR
-resumes: overdue gates are closed, nothing is cleared or anchored twice.
+resumes: overdue gates are closed, nothing is cleared or anchored twice. Gates close in interval
+order; one that fails (store or ledger unavailable) is retried until it closes, and the log has one line
+per closed gate.
+
+Start-up checks, before anything is written: the store (PRAGMA quick_check), its WAL (damaged frames, or
+missing after an unclean shutdown), a store missing from a DIR that was used before, the embedded ledger
+(missing, its WAL, the signed head, no gap in the sequence, hash and signature of the last 10,000 entries;
+'transactive ledger verify' walks the whole chain), and store and ledger agreeing on which transactions
+are anchored. A problem stops the start with exit code 2 and one line naming the file and what is wrong;
+--read-only starts it anyway for inspection: it answers reads, refuses writes with 503, closes no gate.
+
+Storage faults while running: a write that cannot be stored (disk full, I/O error, database locked) is
+answered with HTTP 503 and an EI error (code 503, the description names the store or the ledger); nothing
+acknowledged is lost. GET /health answers 503 {"status": "degraded", "faults": {"store": ...}} meanwhile
+and recovers by itself once writes succeed again.
 
 Identity: a party registers by signing its eiCreatePartyRegistration (the Signature header) and its id is
 bound to that key for good; later requests carry the registration's token (Authorization: Bearer).
@@ -114,6 +130,27 @@ output: readable lines; --json prints {"parties", "tenders", "transactions", "tr
 exit codes: 0 success, 1 the ledger does not verify, 2 DIR holds no VTN store.
 """
 
+_SERVE_EXIT = """
+exit codes: 0 stopped by SIGTERM or SIGINT, 2 usage error or a refused start (one line on standard error:
+the file or option and what is wrong; bad options, a damaged or inconsistent DIR, a port in use, a parent
+VTN, EVM node or MQTT broker that does not answer).
+"""
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line on standard error (exit 2): what is wrong, and where the help is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        # an argument this command does not know is its own usage error (else the top parser reports it)
+        parsed, extra = super().parse_known_args(args, namespace)
+        if extra:
+            self.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed, extra
+
 
 def _positive(text: str) -> float:
     try:
@@ -147,9 +184,15 @@ def _ether(text: str) -> Decimal:
 
 def _host_port(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit():
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
     return host, int(port)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, not {text!r}")
+    return int(text)
 
 
 def add_parser(sub: Any) -> None:
@@ -161,12 +204,12 @@ def add_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.set_defaults(run=lambda args: usage(p))
-    group = p.add_subparsers(dest="vtn_command", metavar="COMMAND")
+    group = p.add_subparsers(dest="vtn_command", metavar="COMMAND", parser_class=_OneLineParser)
 
     s = group.add_parser("serve", help="run the VTN", description="Run the VTN until SIGTERM or SIGINT.",
-                         epilog=_SERVE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                         epilog=_SERVE_EPILOG + _SERVE_EXIT, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port; default 8080)")
+    s.add_argument("--port", type=_port, default=8080, help="port to listen on (0: any free port; default 8080)")
     s.add_argument("--data-dir", required=True, type=Path, metavar="DIR", help="store, ledger and clock")
     s.add_argument("--interval-seconds", type=_positive, metavar="S",
                    help="wall-clock seconds one market interval lasts (default: real time)")
@@ -198,6 +241,9 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--interval-minutes", type=_positive, default=15.0, help="market interval (default 15)")
     s.add_argument("--gate-closure-minutes", type=_positive, default=5.0,
                    help="tendering closes this long before an interval starts (default 5)")
+    s.add_argument("--read-only", action="store_true",
+                   help="start even if the start-up checks find a problem, for inspection: answer reads, refuse "
+                        "writes with 503, close no gate, write nothing to DIR")
     lim = s.add_argument_group("limits", "what one client may take (see transactive.vtn.limits)")
     lim.add_argument("--idle-timeout", type=_positive, default=15.0, metavar="S",
                      help="close a connection that has not sent a complete request's headers S seconds after it "
@@ -325,7 +371,7 @@ def _serve(args: argparse.Namespace) -> int:
             parent_party=args.parent_party, market_context=args.market_context or DEFAULT_MARKET_CONTEXT,
             market_party_id=args.market_party, interval=timedelta(minutes=args.interval_minutes),
             gate_closure=timedelta(minutes=args.gate_closure_minutes), parent_wait=args.parent_wait,
-            reserve=args.reserve, **tls,
+            reserve=args.reserve, **tls, read_only=args.read_only,
             limits=Limits(idle_timeout=args.idle_timeout, body_timeout=args.body_timeout,
                           max_connections=args.max_connections,
                           registrations_per_minute=args.registrations_per_minute),
@@ -339,8 +385,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     def ready(vtn: VtnApp) -> None:
         note = ", client certificates required" if vtn.client_certificates else ""
+        mode = ", READ-ONLY" if options.read_only else ""
         print(f"transactive VTN listening on {vtn.url} (data dir {options.data_dir}, market "
-              f"{vtn.config.market_context}, ledger {options.ledger}{note})", flush=True)
+              f"{vtn.config.market_context}, ledger {options.ledger}{note}{mode})", flush=True)
 
     async def main() -> None:
         stop = asyncio.Event()

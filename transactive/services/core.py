@@ -32,7 +32,14 @@ from transactive.services.gate import GateResult, close_gate, gate_result, net_p
 from transactive.services.lifecycle import TenderStatus
 from transactive.services.positions import Position, position
 from transactive.services.requests import BY_PAYLOAD, HANDLERS, MUTATING
-from transactive.services.store import GateRow, Registration, Store, StoreError, TransactionRow
+from transactive.services.store import (
+    GateRow,
+    Registration,
+    Store,
+    StoreError,
+    StoreUnavailableError,
+    TransactionRow,
+)
 
 __all__ = ["HANDLERS", "MUTATING", "VtnCore"]
 
@@ -77,13 +84,17 @@ class VtnCore:
         """Handle several requests in **one** store transaction (group commit: one fsync for all), each in its
         own savepoint, in order. Per request: its reply, or the exception :meth:`handle` raised (its writes
         undone, the others unaffected). Nothing is durable before this returns; if the commit fails, every
-        entry is that :class:`~.store.StoreError`."""
+        entry is that :class:`~.store.StoreError`. So is a :class:`~.store.StoreUnavailableError` inside one
+        request (a full disk, an I/O error): the storage failed, not that request, and the database may have
+        undone the whole transaction already, so the whole batch is undone and every request gets it."""
         results: list[Model | Exception] = []
         try:
             with self.store.transaction():
                 for message, auth in requests:
                     try:
                         results.append(self.handle(message, auth=auth))
+                    except StoreUnavailableError:
+                        raise
                     except Exception as exc:  # handed to that request's caller, who re-raises it
                         results.append(exc)
         except StoreError as exc:

@@ -47,6 +47,8 @@ class GateResult:
     #: the quote to publish (None when nothing cleared)
     quote: EiQuote | None = None
     config: MarketConfig | None = None
+    #: the interval's tender rows (one per tender, one per interval of a stream tender), any status
+    tenders: int = 0
     _notices: dict[str, EiCreateTransaction] | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -140,7 +142,7 @@ def gate_result(ctx: ServiceContext, interval_start: datetime) -> GateResult:
         raise OutsideLimitsError("the interval is not closed yet", field="interval_start")
     transactions = tuple(ctx.store.transactions(interval_start=interval_start))
     return GateResult(interval_start=interval_start, gate=gate, transactions=transactions,
-                      quote=quote_model(cfg, gate), config=cfg)
+                      quote=quote_model(cfg, gate), config=cfg, tenders=ctx.store.tender_count(interval_start))
 
 
 def net_position(store: Store, interval_start: datetime) -> Decimal:

@@ -21,7 +21,10 @@ Durability: each step is written to the ledger (durable on return) and then logg
 (``settlement_steps``, with a snapshot of the machine; steps logged in the same turn of the event loop share
 one store transaction) before the caller replies; a restarted VTN resumes
 each transaction from its last logged step. An anchor that reached the ledger but not the log (a crash in
-between) is recognised from the ledger's audit trail and not written twice.
+between) is recognised from the ledger's audit trail and not written twice. A step that failed part way in
+a running VTN (the ledger or the store unavailable: a full disk, a locked file) is resumed when it is tried
+again: the entries it already wrote are not written twice (a crash in the middle of a step other than the
+anchor is not covered: its entries may be written again after the restart).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from transactive.protocol.clock import Clock
 from transactive.protocol.errors import InvalidIdError
 from transactive.protocol.market import MarketConfig
 from transactive.services.batching import TurnBatcher
-from transactive.services.store import SettlementStep, Store, TransactionRow
+from transactive.services.store import SettlementStep, Store, StoreUnavailableError, TransactionRow
 
 __all__ = ["Settlement", "transaction_record"]
 
@@ -82,6 +85,9 @@ class Settlement:
         self.auto_pay = auto_pay
         #: one lock per transaction while someone holds or awaits it (then dropped: the dict stays small)
         self._locks: dict[str, _TransactionLock] = {}
+        #: transaction id -> (steps logged, effects of the next step already on the ledger) after a step that
+        #: failed part way (see :meth:`_write`)
+        self._partial: dict[str, tuple[int, int]] = {}
         #: the steps logged in one turn of the event loop, committed together
         self._log_batches: TurnBatcher[SettlementStep, None] = TurnBatcher(self._write_steps,
                                                                           name="transactive-settlement-log")
@@ -132,6 +138,8 @@ class Settlement:
                             seq = len(self.store.settlement_steps(step.transaction_id)) + 1
                             self.store.add_settlement_step(replace(step, seq=seq))
                         results.append(None)
+                    except StoreUnavailableError:
+                        raise  # the storage failed, not this step: nothing of the batch stands
                     except Exception as exc:  # this step only (its savepoint is undone); handed to its caller
                         results.append(exc)
         except Exception as exc:  # the commit: nothing of the batch was written
@@ -139,8 +147,22 @@ class Settlement:
         return results
 
     async def _write(self, machine: SettlementMachine, effects: list[Effect], event: str) -> None:
-        await execute(self.ledger, machine.record.transaction_id, effects)
-        await self._log(machine, event)
+        """Write a step's effects on the ledger, one by one, then log the step. If a write or the log fails
+        part way (the ledger or the store unavailable), what reached the ledger is remembered, and the same
+        step tried again from the same logged state skips it: an entry is never written twice."""
+        txid = machine.record.transaction_id
+        logged = len(self.store.settlement_steps(txid))
+        partial = self._partial.get(txid)
+        done = partial[1] if partial is not None and partial[0] == logged else 0
+        try:
+            for effect in effects[done:]:
+                await execute(self.ledger, txid, [effect])
+                done += 1
+            await self._log(machine, event)
+        except BaseException:
+            self._partial[txid] = (logged, done)
+            raise
+        self._partial.pop(txid, None)
 
     @asynccontextmanager
     async def _lock(self, transaction_id: str) -> AsyncIterator[None]:

@@ -9,6 +9,9 @@ One concern per module:
 * :mod:`~transactive.ledger.embedded.store` -- the SQLite file: :class:`LedgerReader` and the synchronous
   writer :class:`LedgerStore` (what is durable when);
 * :mod:`~transactive.ledger.embedded.verify` -- :func:`verify_file`, the whole chain, in parallel;
+  :func:`verify_tail`, the bounded check a VTN makes at every start;
+* :mod:`~transactive.ledger.embedded.wal` -- :func:`~transactive.ledger.embedded.wal.wal_problem`: is an
+  SQLite WAL intact (SQLite itself silently drops what follows a damaged frame);
 * :mod:`~transactive.ledger.embedded.ledger` -- :class:`EmbeddedLedger`, the async :class:`Ledger` with
   group commit.
 """
@@ -28,7 +31,7 @@ from transactive.ledger.embedded.format import (
 )
 from transactive.ledger.embedded.ledger import MEASURED_ENTRIES_PER_S, EmbeddedLedger, request_status
 from transactive.ledger.embedded.store import TABLE, LedgerReader, LedgerStore, NotALedgerError
-from transactive.ledger.embedded.verify import VerificationReport, verify_file
+from transactive.ledger.embedded.verify import VerificationReport, verify_file, verify_tail
 
 __all__ = [
     "BACKEND",
@@ -51,4 +54,5 @@ __all__ = [
     "entry_preimage",
     "request_status",
     "verify_file",
+    "verify_tail",
 ]

@@ -40,7 +40,9 @@ __all__ = [
     "canonical_json",
     "entry_hash",
     "entry_preimage",
+    "entry_preimage_bytes",
     "head_message",
+    "row_problem",
     "timestamp",
     "utc_now",
 ]
@@ -75,9 +77,31 @@ _LEN = struct.Struct(">I")
 
 def entry_preimage(seq: int, prev_hash: bytes, kind: str, transaction_id: str, data: str, ts: str) -> bytes:
     """The exact bytes an entry hash covers (see the module docstring)."""
-    k, t, d, s = kind.encode(), transaction_id.encode(), data.encode(), ts.encode()
+    return entry_preimage_bytes(seq, prev_hash, kind.encode(), transaction_id.encode(), data.encode(), ts.encode())
+
+
+def entry_preimage_bytes(seq: int, prev_hash: bytes, k: bytes, t: bytes, d: bytes, s: bytes) -> bytes:
+    """:func:`entry_preimage` of the UTF-8 bytes of kind, transaction id, data and timestamp (as stored)."""
     return b"".join((ENTRY_DOMAIN, seq.to_bytes(8, "big", signed=True), prev_hash,
                      _LEN.pack(len(k)), k, _LEN.pack(len(t)), t, _LEN.pack(len(d)), d, _LEN.pack(len(s)), s))
+
+
+def row_problem(seq: int, texts: tuple[object, ...], blobs: tuple[object, ...]) -> str | None:
+    """Why a stored row cannot be an entry, or None: ``texts`` (kind, transaction id, data, timestamp) must be
+    UTF-8 text, ``blobs`` (previous hash, entry hash, signature) byte strings. Rows are read with SQLite's text
+    as bytes, so a damaged row is reported, not a crash of the reader."""
+    for name, value in zip(("kind", "transaction_id", "data", "ts"), texts, strict=True):
+        if not isinstance(value, bytes | str):
+            return f"entry {seq}: {name} is not text (a stored {type(value).__name__})"
+        if isinstance(value, bytes):
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return f"entry {seq}: {name} is not UTF-8 text (invalid byte {value[exc.start]:#04x} at {exc.start})"
+    for name, value in zip(("prev_hash", "entry_hash", "signature"), blobs, strict=True):
+        if not isinstance(value, bytes):
+            return f"entry {seq}: {name} is not a byte string (a stored {type(value).__name__})"
+    return None
 
 
 def entry_hash(seq: int, prev_hash: bytes, kind: str, transaction_id: str, data: str, ts: str) -> bytes:
@@ -125,8 +149,17 @@ class StoredEntry:
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> StoredEntry:
-        return cls(int(row[0]), bytes(row[1]), str(row[2]), str(row[3]), str(row[4]), str(row[5]), bytes(row[6]),
-                   bytes(row[7]))
+        """The entry of a stored row (text read as str or as UTF-8 bytes); :class:`LedgerError` naming the
+        entry and the column when the row is damaged (text that is not UTF-8, a hash that is not bytes)."""
+        seq = int(row[0])
+        problem = row_problem(seq, (row[2], row[3], row[4], row[5]), (row[1], row[6], row[7]))
+        if problem is not None:
+            raise LedgerError(problem)
+
+        def text(value: str | bytes) -> str:
+            return value if isinstance(value, str) else value.decode("utf-8")
+
+        return cls(seq, row[1], text(row[2]), text(row[3]), text(row[4]), text(row[5]), row[6], row[7])
 
     def computed_hash(self) -> bytes:
         return entry_hash(self.seq, self.prev_hash, self.kind, self.transaction_id, self.data, self.ts)

@@ -30,6 +30,8 @@ def load_or_create_key(key_path: Path) -> Ed25519PrivateKey:
     """The key in ``key_path``; a new one written there (mode 0600, durably) when the file is missing."""
     try:
         pem = key_path.read_bytes()
+    except IsADirectoryError:
+        raise LedgerError(f"{key_path}: a directory, not a key") from None
     except FileNotFoundError:
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -44,7 +46,10 @@ def load_or_create_key(key_path: Path) -> Ed25519PrivateKey:
             os.fsync(out.fileno())
         fsync_dir(key_path.parent)
         return key
-    loaded = serialization.load_pem_private_key(pem, password=None)
+    try:
+        loaded = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise LedgerError(f"{key_path}: not a PEM private key without a password ({exc})") from None
     if not isinstance(loaded, Ed25519PrivateKey):
         raise LedgerError(f"{key_path}: not an Ed25519 private key")
     return loaded

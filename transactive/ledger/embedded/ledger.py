@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -74,7 +75,15 @@ class EmbeddedLedger(Ledger):
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._closed:
             raise LedgerError("the ledger is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        except sqlite3.Error as exc:  # a read that failed: the file, not the caller (I/O error, damage)
+            raise LedgerUnavailableError(f"{self.path}: read failed ({exc})") from None
+
+    async def probe(self) -> None:
+        """One small durable write beside the chain (see :meth:`LedgerStore.probe`): returns once writes work,
+        :class:`LedgerUnavailableError` while they fail."""
+        await self._call(self._store.probe)
 
     async def submit(self, item: NewEntry) -> StoredEntry:
         """Queue one entry for the next group commit; returns once its batch committed."""

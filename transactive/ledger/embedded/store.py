@@ -22,7 +22,7 @@ import hashlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -53,6 +53,7 @@ __all__ = [
     "LedgerStore",
     "NotALedgerError",
     "open_readonly",
+    "read_meta",
     "readonly_uri",
 ]
 
@@ -84,8 +85,11 @@ class NotALedgerError(LedgerError):
 
 
 def readonly_uri(path: Path) -> str:
-    """The SQLite URI that opens ``path`` read-only."""
-    return path.resolve().as_uri() + "?mode=ro"
+    """The SQLite URI that opens ``path`` read-only, creating nothing: ``mode=ro`` reads the WAL (and would
+    create an empty one if there were none); without a WAL no writer has the file open (a writer's WAL
+    exists until it closes), and ``immutable=1`` reads the main file alone."""
+    wal = path.with_name(path.name + "-wal")
+    return path.resolve().as_uri() + ("?mode=ro" if wal.exists() else "?immutable=1")
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:
@@ -101,6 +105,7 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     except BaseException:
         conn.close()
         raise
+    conn.text_factory = bytes  # a row that is not UTF-8 is reported by the reader, not a crash of sqlite3
     return conn
 
 
@@ -111,6 +116,12 @@ def _check_is_ledger(conn: sqlite3.Connection, path: Path) -> None:
         raise NotALedgerError(f"{path}: not an SQLite database ({exc})") from None
     if not row or not row[0]:
         raise NotALedgerError(f"{path}: not a ledger (no {TABLE} table)")
+
+
+def read_meta(conn: sqlite3.Connection) -> dict[str, bytes]:
+    """``ledger_meta`` as key -> value bytes (keys as text whatever the connection's text factory)."""
+    rows = conn.execute("SELECT CAST(key AS BLOB), CAST(value AS BLOB) FROM ledger_meta").fetchall()
+    return {bytes(k).decode("utf-8", "replace"): bytes(v) for k, v in rows}
 
 
 # ---- reading and writing ---------------------------------------------------------------------------
@@ -138,6 +149,15 @@ class LedgerReader:
 
     def count(self) -> int:
         return int(self._conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
+
+    def transaction_ids(self) -> Iterator[str]:
+        """The id of every transaction on the ledger, in id order (each was anchored first: the ledger
+        refuses other entries for an id it has no anchor of). An id that is not UTF-8 is decoded with
+        ``surrogateescape`` (it matches no valid id)."""
+        cursor = self._conn.execute(f"SELECT DISTINCT transaction_id FROM {TABLE} ORDER BY transaction_id")
+        while rows := cursor.fetchmany(4096):
+            for (value,) in rows:
+                yield value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
 
     def entry(self, seq: int) -> StoredEntry | None:
         row = self._conn.execute(f"SELECT {COLUMNS} FROM {TABLE} WHERE seq=?", (seq,)).fetchone()
@@ -198,6 +218,7 @@ class LedgerStore(LedgerReader):
         if not create and not path.is_file():
             raise NotALedgerError(f"{path}: no such file")
         self.now = now or utc_now
+        self._busy_ms = int(busy_timeout * 1000)
         self._write_lock = threading.Lock()
         self._writer_lock = WriterLock(path)
         try:
@@ -232,6 +253,7 @@ class LedgerStore(LedgerReader):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
+            conn.text_factory = bytes  # see open_readonly
         except BaseException:
             conn.close()
             raise
@@ -240,7 +262,7 @@ class LedgerStore(LedgerReader):
         return conn
 
     def _init_meta(self) -> None:
-        meta = dict(self._conn.execute("SELECT key, CAST(value AS BLOB) FROM ledger_meta").fetchall())
+        meta = read_meta(self._conn)
         if "public_key" not in meta:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute("INSERT OR IGNORE INTO ledger_meta VALUES ('format', ?)", (FORMAT.encode(),))
@@ -254,6 +276,27 @@ class LedgerStore(LedgerReader):
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
             self._writer_lock.release()
+
+    def probe(self) -> None:
+        """One small durable write beside the chain (the time in ``ledger_meta``, key ``write_probe``, which
+        verification ignores), waiting at most 0.2 s for the write lock: returns once writes work again,
+        :class:`LedgerUnavailableError` while they fail (a full disk, an I/O error, a locked file)."""
+        with self._write_lock:
+            conn = self._conn
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {min(self._busy_ms, 200)}")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute("INSERT OR REPLACE INTO ledger_meta VALUES ('write_probe', ?)",
+                                 (timestamp(utc_now()).encode(),))
+                    conn.execute("COMMIT")
+                finally:
+                    if conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
+                    conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+            except sqlite3.Error as exc:
+                raise LedgerUnavailableError(f"{self.path}: write failed ({exc})") from None
 
     @property
     def public_key_bytes(self) -> bytes:
@@ -316,8 +359,9 @@ class LedgerStore(LedgerReader):
                     conn.execute("INSERT OR REPLACE INTO ledger_meta VALUES ('head', ?)", (head,))
                 conn.execute("COMMIT")
             except BaseException as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite may have rolled back already (a full disk, an I/O error)
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
                     raise LedgerUnavailableError(f"{self.path}: write failed ({exc})") from None
                 raise

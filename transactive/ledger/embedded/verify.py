@@ -2,9 +2,14 @@
 
 :func:`verify_file` walks the chain and checks, for every entry, the sequence (no gap), the link to the
 previous hash, the hash of its contents and its signature, then the signed head; it reports the first bad
-entry (altered, removed, reordered, inserted, wrongly signed). Large files are checked in ranges of entries
-by a pool of worker processes (each opens the file read-only): signature verification dominates the cost,
-so the work splits across cores. BENCHMARKS.md has the measured rates.
+entry (altered, removed, reordered, inserted, wrongly signed, or a row that cannot be an entry: text that is
+not UTF-8, a hash that is not a byte string). Large files are checked in ranges of entries by a pool of
+worker processes (each opens the file read-only): signature verification dominates the cost, so the work
+splits across cores. BENCHMARKS.md has the measured rates.
+
+:func:`verify_tail` is the bounded check a VTN makes at every start: the signed head, the sequence from 1 to
+the head without a gap, and hash, link and signature of the last N entries only (an entry altered before
+those is found by :func:`verify_file`, not by it).
 """
 
 from __future__ import annotations
@@ -22,10 +27,16 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from transactive.ledger.embedded.format import GENESIS, SIGNATURE_DOMAIN, entry_preimage, head_message
-from transactive.ledger.embedded.store import COLUMNS, TABLE, NotALedgerError, open_readonly, readonly_uri
+from transactive.ledger.embedded.format import (
+    GENESIS,
+    SIGNATURE_DOMAIN,
+    entry_preimage_bytes,
+    head_message,
+    row_problem,
+)
+from transactive.ledger.embedded.store import COLUMNS, TABLE, NotALedgerError, open_readonly, read_meta, readonly_uri
 
-__all__ = ["VerificationReport", "verify_file"]
+__all__ = ["VerificationReport", "verify_file", "verify_tail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,7 @@ def _verify_range(uri: str, public_key: bytes, lo: int, hi: int) -> _RangeResult
     verify = key.verify
     sha256 = hashlib.sha256
     conn = sqlite3.connect(uri, uri=True)
+    conn.text_factory = bytes  # text that is not UTF-8 is a bad entry, not a crash
     try:
         before = conn.execute(f"SELECT seq, entry_hash FROM {TABLE} WHERE seq < ? ORDER BY seq DESC LIMIT 1",
                               (lo,)).fetchone()
@@ -69,9 +81,12 @@ def _verify_range(uri: str, public_key: bytes, lo: int, hi: int) -> _RangeResult
                             f"entries {expected}..{seq - 1} are missing")
                         return count, expected, f"{missing} (the chain continues at {seq})"
                     return count, seq, f"entry {seq} is out of sequence (expected {expected})"
+                problem = row_problem(seq, (kind, txid, data, ts), (prev_hash, digest, signature))
+                if problem is not None:
+                    return count, seq, problem
                 if prev_hash != prev:
                     return count, seq, f"entry {seq} does not link to entry {seq - 1} (previous hash differs)"
-                if sha256(entry_preimage(seq, prev_hash, kind, txid, data, ts)).digest() != digest:
+                if sha256(entry_preimage_bytes(seq, prev_hash, kind, txid, data, ts)).digest() != digest:
                     return count, seq, f"entry {seq} was altered (its hash does not match its contents)"
                 try:
                     verify(signature, SIGNATURE_DOMAIN + digest)
@@ -79,6 +94,8 @@ def _verify_range(uri: str, public_key: bytes, lo: int, hi: int) -> _RangeResult
                     return count, seq, f"entry {seq} has an invalid signature"
                 expected, prev = seq + 1, bytes(digest)
         return count, None, None
+    except sqlite3.DatabaseError as exc:  # the file itself is damaged (truncated, overwritten pages)
+        return count, expected, f"the file is damaged from entry {expected} on ({exc})"
     finally:
         conn.close()
 
@@ -102,17 +119,7 @@ def verify_file(path: str | os.PathLike[str], *, public_key: bytes | None = None
     """
     started = time.perf_counter()
     p = Path(path)
-    conn = open_readonly(p)
-    try:  # one read transaction: the signed head and the range of entries from the same snapshot
-        conn.execute("BEGIN")
-        meta = {str(k): bytes(v) for k, v in conn.execute("SELECT key, CAST(value AS BLOB) FROM ledger_meta")}
-        total, lo, hi = conn.execute(f"SELECT count(*), min(seq), max(seq) FROM {TABLE}").fetchone()
-        conn.execute("COMMIT")
-    except sqlite3.DatabaseError as exc:
-        raise NotALedgerError(f"{p}: not a ledger ({exc})") from None
-    finally:
-        conn.close()
-    total = int(total)
+    meta, total, lo, hi = _read_head(p)
 
     def report(first_bad: int | None, reason: str | None) -> VerificationReport:
         return VerificationReport(first_bad is None and reason is None, total, first_bad, reason,
@@ -164,6 +171,61 @@ def verify_file(path: str | os.PathLike[str], *, public_key: bytes | None = None
     return report(*_check_head(meta.get("head"), key, int(hi), uri))
 
 
+def _read_head(p: Path) -> tuple[dict[str, bytes], int, int, int]:
+    """``ledger_meta``, the number of entries and the first and last sequence, from one snapshot."""
+    conn = open_readonly(p)
+    try:  # one read transaction: the signed head and the range of entries from the same snapshot
+        conn.execute("BEGIN")
+        meta = read_meta(conn)
+        total, lo, hi = conn.execute(f"SELECT count(*), min(seq), max(seq) FROM {TABLE}").fetchone()
+        conn.execute("COMMIT")
+    except sqlite3.DatabaseError as exc:
+        raise NotALedgerError(f"{p}: not a ledger ({exc})") from None
+    finally:
+        conn.close()
+    return meta, int(total), int(lo or 0), int(hi or 0)
+
+
+def verify_tail(path: str | os.PathLike[str], *, entries: int, public_key: bytes | None = None) -> VerificationReport:
+    """The bounded check of a ledger (what a VTN runs at every start): the writer's key is there, the
+    sequence runs from 1 to the last entry without a gap (counted, not walked), the last ``entries`` entries
+    have the right hash, link and signature, and the signed head names the last entry. Entries before the
+    last ``entries`` are not re-hashed: an entry altered there is found by :func:`verify_file` only. Raises
+    :class:`NotALedgerError` for a file that is not a ledger."""
+    started = time.perf_counter()
+    p = Path(path)
+    meta, total, lo, hi = _read_head(p)
+
+    def report(first_bad: int | None, reason: str | None) -> VerificationReport:
+        return VerificationReport(first_bad is None and reason is None, total, first_bad, reason,
+                                  time.perf_counter() - started)
+
+    key = public_key if public_key is not None else meta.get("public_key")
+    if key is None or len(key) != 32:
+        return report(1 if total else None, "the writer's public key is missing from ledger_meta")
+    if total == 0:
+        if "head" in meta:
+            return report(1, "the ledger is empty but its signed head names entries: all were removed")
+        return report(None, None)
+    uri = readonly_uri(p)
+    if lo != 1:
+        return report(1, f"entries 1..{lo - 1} are missing (the chain starts at {lo})")
+    if total != hi - lo + 1:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            gap = conn.execute(f"SELECT seq + 1 FROM {TABLE} AS e WHERE seq < ? AND NOT EXISTS "
+                               f"(SELECT 1 FROM {TABLE} WHERE seq = e.seq + 1) ORDER BY seq LIMIT 1",
+                               (hi,)).fetchone()
+        finally:
+            conn.close()
+        first = int(gap[0]) if gap else 1
+        return report(first, f"{hi - total} entries are missing, the first of them entry {first}")
+    _count, first_bad, reason = _verify_range(uri, key, max(lo, hi - max(1, entries) + 1), hi + 1)
+    if first_bad is not None and reason is not None:
+        return report(first_bad, reason)
+    return report(*_check_head(meta.get("head"), key, hi, uri))
+
+
 def _completed(futures: dict[Future[_RangeResult], int]) -> Iterator[Future[_RangeResult]]:
     from concurrent.futures import as_completed
 
@@ -187,6 +249,7 @@ def _check_head(head: bytes | None, key: bytes, last: int, uri: str) -> tuple[in
     if seq < last:
         return seq + 1, f"entry {seq + 1} is not covered by the signed head (which names entry {seq})"
     conn = sqlite3.connect(uri, uri=True)
+    conn.text_factory = bytes
     try:
         row = conn.execute(f"SELECT entry_hash FROM {TABLE} WHERE seq=?", (seq,)).fetchone()
     finally:
