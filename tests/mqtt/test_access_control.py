@@ -16,7 +16,8 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from interop.mosquitto.broker import BrokerError, MosquittoBroker, install
+from interop.mosquitto.broker import BrokerError, BrokerTls, MosquittoBroker, install
+from tests.pki import Pki
 from tests.services.conftest import MARKET, T, proof_of
 from tests.vtn.conftest import VtnProcess, start_vtn
 from transactive.codec import encode_json
@@ -237,3 +238,71 @@ async def test_vtn_serve_with_mqtt_acl_gives_a_party_registered_over_https_its_b
         await (await mqtt_client.notices()).close()  # its own notices: allowed
     finally:
         await transport.close()
+
+
+async def test_vtn_serve_over_mqtt_with_tls_and_per_party_logins_end_to_end(
+        pki: Pki, tmp_path: Path, vtn_processes: list[VtnProcess]) -> None:
+    """The whole of the issue's MQTT requirement at once: a broker that speaks TLS only and admits nobody
+    anonymously; ``vtn serve`` connects to it over TLS as its administrator and keeps the parties' logins; a
+    party registered over HTTPS trades its market context over MQTT with TLS and its own login, a TLS client
+    without a login is refused, and one with a login reads nothing of another party's topics."""
+    cert, key = pki.pair("vtn")
+    try:
+        broker = MosquittoBroker(binary=install(), admin=ADMIN, tls=BrokerTls(pki.ca, cert, key)).start()
+    except BrokerError as error:
+        pytest.skip(str(error))
+    try:
+        password = tmp_path / "mqtt.password"
+        password.write_text(ADMIN[1] + "\n")
+        vtn = start_vtn(tmp_path / "vtn", "--tls-cert", str(cert), "--tls-key", str(key),
+                        "--mqtt", f"{broker.host}:{broker.port}", "--mqtt-tls-ca", str(pki.ca),
+                        "--mqtt-user", ADMIN[0], "--mqtt-password-file", str(password), "--mqtt-acl")
+        vtn_processes.append(vtn)
+        assert vtn.url.startswith("https://")
+        tokens, identities = {}, {}
+        async with HttpTransport(vtn.url, tls=pki.client()) as https:
+            for party in ("pv-7", "home-7"):
+                identities[party] = PartyIdentity.generate()
+                tokens[party] = await VenClient(https, party, identity=identities[party]).register()
+        market = "market"
+
+        def over_tls(party: str | None, token: str | None = None) -> MqttTransport:
+            return MqttTransport(broker.host, broker.port, market=market, party=party, username=party,
+                                 password=token, timeout=3, connect_timeout=2, tls=pki.client())
+
+        anonymous = over_tls(None)
+        try:
+            with pytest.raises(ConnectionFailedError):
+                await anonymous.connect()
+        finally:
+            await anonymous.close()
+
+        transport = over_tls("pv-7", tokens["pv-7"])
+        try:
+            for _ in range(50):  # the bridge may still be connecting and granting the logins
+                try:
+                    await transport.connect()
+                    break
+                except ConnectionFailedError:
+                    await asyncio.sleep(0.1)
+            client = VenClient(transport, "pv-7", identity=identities["pv-7"], token=tokens["pv-7"])
+            assert (await client.market_context(DEFAULT_MARKET_CONTEXT)).market_context == DEFAULT_MARKET_CONTEXT
+        finally:
+            await transport.close()
+
+        # pv-7's login, a TLS connection, a subscription to everything: home-7's notices never arrive
+        async with aiomqtt.Client(broker.host, broker.port, username="pv-7", password=tokens["pv-7"],
+                                  protocol=aiomqtt.ProtocolVersion.V5, tls_context=pki.client()) as spy:
+            await spy.subscribe("#", qos=1)
+            home = VenClient(over_tls("home-7", tokens["home-7"]), "home-7", identity=identities["home-7"],
+                             token=tokens["home-7"])
+            try:
+                await home.market_context(DEFAULT_MARKET_CONTEXT)  # a request and its reply on home-7's topics
+            finally:
+                await home.transport.close()
+            seen = []
+            while (message := await _next_message(spy, within=1.0)) is not None:
+                seen.append(str(message.topic))
+            assert not [topic for topic in seen if "home-7" in topic], f"pv-7 read {seen}"
+    finally:
+        broker.stop()
