@@ -245,14 +245,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--certfile", type=Path, help="TLS: the broker's certificate")
     parser.add_argument("--keyfile", type=Path, help="TLS: the broker's key")
     parser.add_argument("--require-certificate", action="store_true", help="TLS: clients must present a certificate")
+    parser.add_argument("--admin-user", metavar="NAME",
+                        help="no anonymous access: Dynamic Security with this administrator (give the same name and "
+                             "password to vtn serve --mqtt-user/--mqtt-password-file --mqtt-acl)")
+    parser.add_argument("--admin-password-file", type=Path, metavar="FILE",
+                        help="the administrator's password (the file's first line); with --admin-user")
     args = parser.parse_args(argv)
     files = (args.cafile, args.certfile, args.keyfile)
     if any(files) and not all(files):
         parser.error("--cafile, --certfile and --keyfile go together")
+    if (args.admin_user is None) != (args.admin_password_file is None):
+        parser.error("--admin-user and --admin-password-file go together")
+    admin = None
+    if args.admin_user is not None:
+        try:
+            admin = (args.admin_user, args.admin_password_file.read_text().splitlines()[0])
+        except (OSError, IndexError) as exc:
+            parser.error(f"--admin-password-file {args.admin_password_file}: no password ({exc})")
     tls = BrokerTls(args.cafile, args.certfile, args.keyfile, args.require_certificate) if all(files) else None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        broker = MosquittoBroker(args.port, tls=tls).start()
+        broker = MosquittoBroker(args.port, tls=tls, admin=admin).start()
     except BrokerError as error:
         print(error, file=sys.stderr)
         return 1
