@@ -181,7 +181,9 @@ class VtnProcess:
         with open(self.out, "wb") as stdout, open(self.err, "wb") as stderr:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "transactive.cli", "vtn", "serve", "--host", "127.0.0.1", "--port", "0",
-                 "--data-dir", str(data_dir), "--log-level", "WARNING", *extra],
+                 "--data-dir", str(data_dir), "--log-level", "WARNING",
+                 # the load generator registers its parties from one address, faster than a real site would
+                 "--registrations-per-minute", "1000000", *extra],
                 stdout=stdout, stderr=stderr, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
