@@ -382,7 +382,9 @@ async def bench_market(n_vens: int, *, mqtt: bool = True) -> dict[str, Any]:
         ledger = EmbeddedLedger(Path(tmp) / "ledger.db", now=clock)
         try:
             settlement = Settlement(store, ledger, config=config, clock=clock)
-            service = VtnService(VtnCore(config, store, clock), settlement=settlement)
+            # as vtn serve runs it: every notice signed with the VTN's key where it leaves (MQTT, HTTP poll)
+            service = VtnService(VtnCore(config, store, clock), settlement=settlement,
+                                 identity=PartyIdentity.generate())
             board = NoticeBoard()
             service.listen(board.post)
             broker = spy = None
