@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from transactive.codec import decode_json, encode_json
@@ -38,11 +40,33 @@ def digest(message: Model) -> str:
     return hashlib.sha256(encode_json(message)).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ServiceContext:
     config: MarketConfig
     store: Store
     clock: Clock
+    #: while a request is handled (:meth:`request`): the registration each token it presented is, so that its
+    #: owner check and its handler's authorization read it once; None between requests (nothing is kept)
+    _tokens: dict[str, Registration | None] | None = field(default=None, repr=False, compare=False)
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Handle one request: what it reads about its token is read once and forgotten afterwards."""
+        self._tokens = {}
+        try:
+            yield
+        finally:
+            self._tokens = None
+
+    def registration_of(self, token: str | None) -> Registration | None:
+        """The registration (active or cancelled) ``token`` is."""
+        if not token:
+            return None
+        if self._tokens is None:
+            return self.store.registration_by_token(token)
+        if token not in self._tokens:
+            self._tokens[token] = self.store.registration_by_token(token)
+        return self._tokens[token]
 
     def now(self) -> datetime:
         return self.clock()
@@ -52,7 +76,7 @@ class ServiceContext:
 
     def authenticate(self, token: str | None) -> Registration:
         """The active registration the bearer token belongs to, or 463."""
-        registration = self.store.registration_by_token(token) if token else None
+        registration = self.registration_of(token)
         if registration is None or not registration.active:
             raise NotAuthorizedError("not registered: register with eiCreatePartyRegistration and present "
                                      "the registration's token", field="ei:partyID")
@@ -62,7 +86,7 @@ class ServiceContext:
         """The registration of ``party_id`` that ``token`` is, active or cancelled, else 463 naming ``field``:
         who may see the replies to the requests that party made (a new request needs an active one,
         :meth:`authorize`)."""
-        registration = self.store.registration_by_token(token) if token else None
+        registration = self.registration_of(token)
         if registration is None or registration.party_id != party_id:
             raise NotAuthorizedError("not the party's token: requests and their replies are the party's own",
                                      field=field)

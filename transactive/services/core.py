@@ -69,9 +69,10 @@ class VtnCore:
         if auth is None:
             auth = Credentials(token, proof) if token is not None or proof is not None else ANONYMOUS
         if kind.owner is None:
-            return kind.handler(self._ctx, message, auth)
+            with self._ctx.request():
+                return kind.handler(self._ctx, message, auth)
         request_id: str = getattr(message, "request_id")  # noqa: B009  (every writing payload has one)
-        with self.store.transaction():
+        with self.store.transaction(), self._ctx.request():
             owner = kind.owner_of(self._ctx, message, auth)
             replayed = self._ctx.replayed(owner, request_id, message)
             if replayed is not None:
