@@ -16,7 +16,7 @@ from typing import Any
 
 from transactive.emix import Side
 from transactive.ledger.embedded import verify_file
-from transactive.services.store import SqliteStore
+from transactive.services.sqlite_store import SqliteStore
 
 __all__ = ["format_report", "vtn_report"]
 

@@ -24,7 +24,8 @@ from transactive.protocol.replies import reply_response
 from transactive.services import ManualClock, MarketConfig, MemoryStore, Settlement, SqliteStore, VtnCore, VtnService
 from transactive.services import service as service_module
 from transactive.services.context import Credentials
-from transactive.services.store import CLEAN, RUNNING, GateRow, StoreError, StoreUnavailableError
+from transactive.services.sqlite_store import CLEAN, RUNNING
+from transactive.services.store import GateRow, StoreError, StoreUnavailableError
 
 
 @pytest.fixture

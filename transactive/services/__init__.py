@@ -41,13 +41,12 @@ from transactive.services.positions import Position
 from transactive.services.requests import FACETS, REQUESTS, RequestKind
 from transactive.services.service import NoticeListener, VtnService
 from transactive.services.settlement import Settlement, transaction_record
+from transactive.services.sqlite_store import MemoryStore, SqliteStore
 from transactive.services.store import (
     DeliveryRow,
     GateRow,
-    MemoryStore,
     Registration,
     SettlementStep,
-    SqliteStore,
     Store,
     StoreError,
     TenderRow,
