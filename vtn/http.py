@@ -226,7 +226,11 @@ class _Vtn:
             if "Expect" in headers:  # the headers are acceptable: ask for the body (a router would have)
                 await _continue(request)
             try:
-                data = await asyncio.wait_for(request.read(), self.limits.body_timeout)
+                if request.content.is_eof():  # the whole body came with the headers (most requests): no timer
+                    data = await request.read()
+                else:
+                    async with asyncio.timeout(self.limits.body_timeout):
+                        data = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 raise _error(413, f"request body over the {self.max_body} bytes allowed") from None
             except TimeoutError:

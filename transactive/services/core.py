@@ -68,9 +68,8 @@ class VtnCore:
             raise NotAllowedError(f"{type(message).__tag__} is not a request this VTN accepts", field="/")
         if auth is None:
             auth = Credentials(token, proof) if token is not None or proof is not None else ANONYMOUS
-        if kind.owner is None:
-            with self._ctx.request():
-                return kind.handler(self._ctx, message, auth)
+        if kind.owner is None:  # a read: it checks its token once
+            return kind.handler(self._ctx, message, auth)
         request_id: str = getattr(message, "request_id")  # noqa: B009  (every writing payload has one)
         with self.store.transaction(), self._ctx.request():
             owner = kind.owner_of(self._ctx, message, auth)
