@@ -41,6 +41,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
+import aiohttp
 from aiohttp import web
 
 from transactive.ledger import EmbeddedLedger, Ledger, LedgerError
@@ -59,6 +60,8 @@ from transactive.vtn.clock import CLOCK_FILE, GateScheduler, load_mapping, save_
 from transactive.vtn.http import DEFAULT_MAX_BODY, create_server
 from transactive.vtn.limits import Limits, raise_open_file_limit
 from transactive.vtn.notices import NoticeBoard
+from transactive.vtn.oadr_app import OadrConfig, OadrStartError, http_pusher, open_oadr
+from transactive.vtn.oadr_http import OadrOptions
 from transactive.vtn.startup import LEDGER_FILE, LEDGER_TAIL_CHECK, STORE_FILE, beside, startup_problems
 
 __all__ = ["DEFAULT_MARKET_CONTEXT", "EVM_KEYS_DIR", "KEY_FILE", "LEDGER_FILE", "LEDGER_TAIL_CHECK", "PARENT_WAIT",
@@ -125,6 +128,8 @@ class VtnOptions:
     max_tenders: int = 100
     max_stream_intervals: int = 672
     horizon: timedelta = timedelta(days=7)
+    #: the OpenADR 2.0b role (served beside the CTS services under /OpenADR2/Simple/2.0b/)
+    oadr: OadrConfig = field(default_factory=OadrConfig)
 
     def market_config(self) -> MarketConfig:
         reserve, min_price, max_price = None, Decimal(0), Decimal("10")
@@ -183,6 +188,9 @@ class VtnApp:
         self._tasks: list[asyncio.Task[None]] = []
         self._parent: Transport | None = None
         self.port: int | None = None
+        #: the OpenADR 2.0b role (services, operator token, signer), once started
+        self.oadr: OadrOptions | None = None
+        self._push_session: aiohttp.ClientSession | None = None
 
     @property
     def client_certificates(self) -> bool:
@@ -262,8 +270,20 @@ class VtnApp:
         assert self.service is not None
         assert self.clock is not None
         raise_open_file_limit()
+        assert self.store is not None
+        try:
+            self.oadr = open_oadr(self.service, self.store, self.clock, data, opts.oadr, wall=self.wall,
+                                  market_context=self.config.market_context, currency=self.config.currency,
+                                  read_only=opts.read_only)
+        except OadrStartError as exc:
+            raise VtnStartError(str(exc)) from None
+        # pushes to push VENs: as a TLS client with the VTN's own certificate, trusting the CA of its clients
+        push_ssl = (ClientTls(opts.tls.client_ca, opts.tls.cert, opts.tls.key).context() if opts.tls is not None
+                    else None)
+        self._push_session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=push_ssl or True))
+        self.oadr.service.pusher = http_pusher(self.oadr.service, self._push_session, self.oadr.signer)
         server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body,
-                               limits=opts.limits)
+                               limits=opts.limits, oadr=self.oadr)
         self._unlisten = self.service.listen(self.board.post)
         self._runner = web.ServerRunner(server, shutdown_timeout=2.0)
         await self._runner.setup()
@@ -518,6 +538,9 @@ class VtnApp:
         if self._parent is not None:
             await self._parent.close()
             self._parent = None
+        if self._push_session is not None:
+            await self._push_session.close()
+            self._push_session = None
         if self.ledger is not None:
             await self.ledger.close()
             self.ledger = None

@@ -74,6 +74,7 @@ from transactive.services.requests import FACETS
 from transactive.services.service import STORAGE_UNAVAILABLE, StorageUnavailableError, VtnService
 from transactive.vtn.limits import GuardedServer, Limits, RateLimiter
 from transactive.vtn.notices import NoticeBoard
+from transactive.vtn.oadr_http import OadrEdge, OadrOptions
 from transactive.vtn.openapi import openapi_document
 
 __all__ = [
@@ -119,8 +120,10 @@ class _Vtn:
     """The handlers and their dispatcher; one per server."""
 
     def __init__(self, service: VtnService, board: NoticeBoard, health: HealthProbe | None,
-                 openapi: dict[str, Any] | None, max_body: int, limits: Limits) -> None:
+                 openapi: dict[str, Any] | None, max_body: int, limits: Limits,
+                 oadr: OadrOptions | None = None) -> None:
         self.service = service
+        self.oadr = None if oadr is None else OadrEdge(oadr, read_body=self.read_body)
         self.max_body = max_body
         self.limits = limits
         self.registrations = RateLimiter(limits.registrations_per_minute / 60.0, limits.registration_burst)
@@ -147,6 +150,11 @@ class _Vtn:
                     if method == "POST":
                         return await self.cts(request, facet)
                     raise _not_allowed(method, path, "GET, HEAD" if facet == "notices" else "POST")
+            elif self.oadr is not None and self.oadr.handles(path):
+                try:
+                    return await self.oadr.dispatch(request, path)
+                except _Refusal as refusal:
+                    return self.oadr.refusal(refusal.status, refusal.error, refusal.headers)
             elif path == "/health":
                 if method in _GET:
                     return await self.health(request)
@@ -202,6 +210,23 @@ class _Vtn:
                            {"WWW-Authenticate": 'Bearer realm="transactive"'})
         return token.strip()
 
+    async def read_body(self, request: web.BaseRequest) -> bytes:
+        """The request's body, within the limits: 413 over ``max_body``, 408 when it does not arrive within the
+        body timeout (``Expect: 100-continue`` answered first: the headers were acceptable)."""
+        if "Expect" in request.headers:  # the headers are acceptable: ask for the body (a router would have)
+            await _continue(request)
+        try:
+            if request.content.is_eof():  # the whole body came with the headers (most requests): no timer
+                return await request.read()
+            async with asyncio.timeout(self.limits.body_timeout):
+                return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise _error(413, f"request body over the {self.max_body} bytes allowed") from None
+        except TimeoutError:
+            raise _Refusal(408, RemoteProtocolError(
+                f"the request body did not arrive within {self.limits.body_timeout:g} s",
+                response_code=ResponseCode.BAD_REQUEST), {"Connection": "close"}) from None
+
     # -- POST /cts, /cts/{facet} --
 
     async def cts(self, request: web.BaseRequest, facet: str | None) -> web.Response:
@@ -223,20 +248,7 @@ class _Vtn:
                                                                "application/xml"), wire)
         try:
             token = self._token(request)
-            if "Expect" in headers:  # the headers are acceptable: ask for the body (a router would have)
-                await _continue(request)
-            try:
-                if request.content.is_eof():  # the whole body came with the headers (most requests): no timer
-                    data = await request.read()
-                else:
-                    async with asyncio.timeout(self.limits.body_timeout):
-                        data = await request.read()
-            except web.HTTPRequestEntityTooLarge:
-                raise _error(413, f"request body over the {self.max_body} bytes allowed") from None
-            except TimeoutError:
-                raise _Refusal(408, RemoteProtocolError(
-                    f"the request body did not arrive within {self.limits.body_timeout:g} s",
-                    response_code=ResponseCode.BAD_REQUEST), {"Connection": "close"}) from None
+            data = await self.read_body(request)
             try:
                 if len(data) > self.limits.decode_off_loop:  # a large document: off the event loop
                     message = await asyncio.to_thread(decode_as, wire, data)
@@ -357,14 +369,15 @@ def _not_allowed(method: str, path: str, allow: str) -> _Refusal:
 
 def create_server(service: VtnService, *, board: NoticeBoard | None = None, health: HealthProbe | None = None,
                   openapi: dict[str, Any] | None = None, max_body: int = DEFAULT_MAX_BODY,
-                  limits: Limits | None = None) -> GuardedServer:
+                  limits: Limits | None = None, oadr: OadrOptions | None = None) -> GuardedServer:
     """The VTN's HTTP server: aiohttp's low-level :class:`~aiohttp.web.Server` (the protocol factory a
     :class:`~aiohttp.web.ServerRunner` listens with) around one dispatcher, no router or middleware in the
     way of ``POST /cts``, within ``limits`` (:mod:`.limits`: idle and body timeouts, a connection cap,
     the registration rate). Notices are read from ``board``; the caller subscribes it to ``service``
-    (``stop = service.listen(board.post)``) for as long as the server runs."""
+    (``stop = service.listen(board.post)``) for as long as the server runs. ``oadr``: also serve the OpenADR
+    2.0b services and the operator's API (:mod:`.oadr_http`)."""
     limits = limits or Limits()
-    vtn = _Vtn(service, board if board is not None else NoticeBoard(), health, openapi, max_body, limits)
+    vtn = _Vtn(service, board if board is not None else NoticeBoard(), health, openapi, max_body, limits, oadr)
     return GuardedServer(vtn.dispatch, request_factory=vtn.make_request, access_log=None,
                          keepalive_timeout=limits.idle_timeout, cap=limits.connection_cap())
 

@@ -5,7 +5,10 @@ counted once), ``transactions``, ``traded_kwh`` (energy the parties sold through
 sell-side transactions' quantities, equal to the buy side's when no reserve prices apply),
 ``ledger_entries`` and ``ledger_valid`` (the embedded ledger walked by
 :func:`~transactive.ledger.embedded.verify_file`; an absent ledger counts as empty and valid). Extra keys:
-``bought_kwh``, ``sold_kwh``, ``ledger_reason``.
+``bought_kwh``, ``sold_kwh``, ``ledger_reason``, and ``openadr``: the OpenADR 2.0b role's ``vens`` (active
+registrations), ``events`` (every event, the market's price events included), ``opt_ins`` and ``opt_outs``
+(the VENs' latest answer per event), ``reports_registered`` (reports the VENs registered) and
+``report_values`` (values they reported).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from transactive.emix import Side
 from transactive.ledger.embedded import verify_file
+from transactive.services.oadr.records import EventOptRecord, EventRecord, ReportOffer, VenRecord
 from transactive.services.sqlite_store import SqliteStore
 
 __all__ = ["format_report", "vtn_report"]
@@ -31,6 +35,7 @@ def vtn_report(data_dir: Path) -> dict[str, Any]:
         parties = len(store.registered_parties())
         tenders = len({(row.party_id, row.tender_id) for row in store.tenders()})
         transactions = store.transactions()
+        openadr = _openadr(store)
     finally:
         store.close()
     sold = sum((t.quantity for t in transactions if t.side is Side.SELL), Decimal(0))
@@ -50,7 +55,17 @@ def vtn_report(data_dir: Path) -> dict[str, Any]:
         "sold_kwh": float(sold),
         "bought_kwh": float(bought),
         "ledger_reason": reason,
+        "openadr": openadr,
     }
+
+
+def _openadr(store: SqliteStore) -> dict[str, int]:
+    vens = [VenRecord.load(o.document) for o in store.oadr_objects(VenRecord.KIND)]
+    opts = [EventOptRecord.load(o.document).opt_type for o in store.oadr_objects(EventOptRecord.KIND)]
+    return {"vens": sum(1 for v in vens if v.active), "events": len(store.oadr_objects(EventRecord.KIND)),
+            "opt_ins": opts.count("optIn"), "opt_outs": opts.count("optOut"),
+            "reports_registered": len(store.oadr_objects(ReportOffer.KIND)),
+            "report_values": store.report_value_count()}
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -60,4 +75,12 @@ def format_report(report: dict[str, Any]) -> str:
             f"tenders        {report['tenders']}\n"
             f"transactions   {report['transactions']}\n"
             f"traded         {report['traded_kwh']:g} kWh (bought {report['bought_kwh']:g} kWh)\n"
-            f"ledger         {report['ledger_entries']} entries, {ledger}\n")
+            f"ledger         {report['ledger_entries']} entries, {ledger}\n"
+            + _format_openadr(report.get("openadr")))
+
+
+def _format_openadr(o: dict[str, int] | None) -> str:
+    if not o:
+        return ""
+    return (f"OpenADR        {o['vens']} VENs, {o['events']} events ({o['opt_ins']} opted in, {o['opt_outs']} out), "
+            f"{o['reports_registered']} reports registered, {o['report_values']} values\n")

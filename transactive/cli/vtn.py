@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from transactive.cli._io import event_loop_problem, reserve_prices, run_loop, usage
+from transactive.cli.oadr import add_event_parser, add_serve_flags, oadr_config
 
 __all__ = ["add_parser", "run"]
 
@@ -198,7 +199,7 @@ def _port(text: str) -> int:
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "vtn",
-        help="run the reference VTN (serve) or report on its data directory (report)",
+        help="run the reference VTN (serve), its OpenADR events (event), or report on its data directory (report)",
         description="The reference VTN: Common Transactive Services over HTTP, a market clock, settlement.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -274,10 +275,13 @@ def add_parser(sub: Any) -> None:
                      help="connect to the MQTT broker over TLS, trusting the CAs in FILE")
     tls.add_argument("--mqtt-tls-cert", type=Path, metavar="FILE", help="a client certificate for the broker")
     tls.add_argument("--mqtt-tls-key", type=Path, metavar="FILE", help="its private key")
+    add_serve_flags(s)
     s.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     s.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                    help="auto (default): uvloop when installed (extra 'server'), else asyncio's own loop")
     s.set_defaults(run=_serve)
+
+    add_event_parser(group, _OneLineParser)
 
     r = group.add_parser("report", help="what a data directory holds; whether its ledger verifies",
                          description="Report on a VTN data directory.", epilog=_REPORT_EPILOG,
@@ -353,6 +357,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         tls = _tls_options(args)
         mqtt_login = _mqtt_login(args)
+        oadr = oadr_config(args)
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
@@ -376,7 +381,7 @@ def _serve(args: argparse.Namespace) -> int:
                           max_connections=args.max_connections,
                           registrations_per_minute=args.registrations_per_minute),
             max_tenders=args.max_tenders, max_stream_intervals=args.max_stream_intervals,
-            horizon=timedelta(hours=args.horizon_hours),
+            horizon=timedelta(hours=args.horizon_hours), oadr=oadr,
         )
         options.market_config()
     except ValueError as exc:

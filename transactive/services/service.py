@@ -115,6 +115,7 @@ class VtnService:
         self._probed: dict[str, float] = {}
         self._listeners: list[NoticeListener] = []
         self._watchers: list[RegistrationWatcher] = []
+        self._gate_watchers: list[Callable[[GateResult], Awaitable[None] | None]] = []
         self.group_commit = group_commit
         #: the writing requests of one turn of the event loop, committed together
         self._commits: TurnBatcher[tuple[Model, Credentials], Model] = TurnBatcher(
@@ -179,6 +180,19 @@ class VtnService:
         that stops it. :meth:`active_registrations` gives the state to start from."""
         self._watchers.append(callback)
         return lambda: self._watchers.remove(callback) if callback in self._watchers else None
+
+    def watch_gates(self, callback: Callable[[GateResult], Awaitable[None] | None]) -> Callable[[], None]:
+        """Call ``callback(result)`` after every gate closed (before its notices go out), e.g. to publish the
+        price to the OpenADR VENs; returns the function that stops it."""
+        self._gate_watchers.append(callback)
+        return lambda: self._gate_watchers.remove(callback) if callback in self._gate_watchers else None
+
+    def storage_failed(self, part: str, exc: Exception, consequence: str) -> StorageUnavailableError:
+        """Remember that ``part`` of storage failed (what ``/health`` shows); the error to answer with."""
+        return self._failed(part, exc, consequence)
+
+    def storage_recovered(self, part: str) -> None:
+        self._recovered(part)
 
     def active_registrations(self) -> list[tuple[str, str]]:
         """``(party_id, token)`` of every active registration."""
@@ -320,6 +334,10 @@ class VtnService:
         except (StoreUnavailableError, LedgerUnavailableError) as exc:
             self._note(exc)
             raise
+        for watcher in list(self._gate_watchers):
+            watched = watcher(result)
+            if inspect.isawaitable(watched):
+                await watched
         for party, notice in result.notices.items():
             await self._emit(party, notice)
         if result.quote is not None:

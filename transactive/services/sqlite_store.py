@@ -39,8 +39,10 @@ from transactive.services.lifecycle import TenderStatus
 from transactive.services.store import (
     DeliveryRow,
     GateRow,
+    OadrObject,
     PartyKeyRow,
     Registration,
+    ReportValueRow,
     SettlementStep,
     Store,
     StoredReply,
@@ -52,7 +54,7 @@ from transactive.services.store import (
 
 __all__ = ["CLEAN", "RUNNING", "SCHEMA_VERSION", "MemoryStore", "SqliteStore"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: sqlite3 primary result codes that mean the storage failed (not the statement or the data)
 _UNAVAILABLE = frozenset({
@@ -105,12 +107,31 @@ CREATE TABLE settlement_steps (transaction_id TEXT NOT NULL, seq INTEGER NOT NUL
     state TEXT NOT NULL, at TEXT NOT NULL, snapshot TEXT NOT NULL, PRIMARY KEY (transaction_id, seq));
 CREATE TABLE party_keys (party_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, key TEXT NOT NULL,
     bound_at TEXT NOT NULL);
+CREATE TABLE oadr_objects (kind TEXT NOT NULL, key TEXT NOT NULL, ven_id TEXT, document TEXT NOT NULL,
+    updated_at TEXT NOT NULL, PRIMARY KEY (kind, key));
+CREATE INDEX oadr_objects_ven ON oadr_objects(kind, ven_id);
+CREATE TABLE oadr_report_values (seq INTEGER PRIMARY KEY AUTOINCREMENT, ven_id TEXT NOT NULL,
+    report_request_id TEXT NOT NULL, r_id TEXT NOT NULL, start TEXT, duration REAL, value TEXT NOT NULL,
+    received_at TEXT NOT NULL);
+CREATE INDEX oadr_report_values_ven ON oadr_report_values(ven_id, seq);
+CREATE TABLE oadr_nonces (nonce TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
+CREATE INDEX oadr_nonces_seen ON oadr_nonces(seen_at);
 """
 
 #: schema version -> the statements that bring a store of that version to the next one
 _MIGRATIONS: dict[int, str] = {
     1: """CREATE TABLE party_keys (party_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, key TEXT NOT NULL,
         bound_at TEXT NOT NULL)""",
+    # the OpenADR 2.0b services' objects, report values and signature nonces
+    2: """CREATE TABLE oadr_objects (kind TEXT NOT NULL, key TEXT NOT NULL, ven_id TEXT, document TEXT NOT NULL,
+    updated_at TEXT NOT NULL, PRIMARY KEY (kind, key));
+CREATE INDEX oadr_objects_ven ON oadr_objects(kind, ven_id);
+CREATE TABLE oadr_report_values (seq INTEGER PRIMARY KEY AUTOINCREMENT, ven_id TEXT NOT NULL,
+    report_request_id TEXT NOT NULL, r_id TEXT NOT NULL, start TEXT, duration REAL, value TEXT NOT NULL,
+    received_at TEXT NOT NULL);
+CREATE INDEX oadr_report_values_ven ON oadr_report_values(ven_id, seq);
+CREATE TABLE oadr_nonces (nonce TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
+CREATE INDEX oadr_nonces_seen ON oadr_nonces(seen_at)""",
 }
 
 #: additive, read by nothing older: created when missing, without a new schema version
@@ -131,6 +152,8 @@ _DLV = "transaction_id, party_id, quantity, delivery_id, reported_at"
 _GATE = "interval_start, closed_at, price, quantity, grid_import, grid_export"
 _STEP = "transaction_id, seq, event, state, at, snapshot"
 _KEY = "party_id, fingerprint, key, bound_at"
+_OBJ = "kind, key, ven_id, document, updated_at"
+_VALUE = "ven_id, report_request_id, r_id, start, duration, value, received_at"
 
 
 def _ts(value: datetime) -> str:
@@ -536,6 +559,57 @@ class SqliteStore(Store):
         rows = self._all(f"SELECT {_STEP} FROM settlement_steps WHERE transaction_id = ? ORDER BY seq",
                          (transaction_id,))
         return [SettlementStep(r[0], r[1], r[2], r[3], _dt(r[4]), json.loads(r[5])) for r in rows]
+
+
+    # OpenADR 2.0b
+    @staticmethod
+    def _object(r: tuple[Any, ...]) -> OadrObject:
+        return OadrObject(r[0], r[1], r[2], r[3], _dt(r[4]))
+
+    def oadr_object(self, kind: str, key: str) -> OadrObject | None:
+        row = self._one(f"SELECT {_OBJ} FROM oadr_objects WHERE kind = ? AND key = ?", (kind, key))
+        return None if row is None else self._object(row)
+
+    def put_oadr_object(self, obj: OadrObject) -> None:
+        self._exec(f"INSERT OR REPLACE INTO oadr_objects ({_OBJ}) VALUES (?, ?, ?, ?, ?)",
+                   (obj.kind, obj.key, obj.ven_id, obj.document, _ts(obj.updated_at)))
+
+    def delete_oadr_object(self, kind: str, key: str) -> None:
+        self._exec("DELETE FROM oadr_objects WHERE kind = ? AND key = ?", (kind, key))
+
+    def oadr_objects(self, kind: str, *, ven_id: str | None = None) -> list[OadrObject]:
+        if ven_id is None:
+            rows = self._all(f"SELECT {_OBJ} FROM oadr_objects WHERE kind = ? ORDER BY key", (kind,))
+        else:
+            rows = self._all(f"SELECT {_OBJ} FROM oadr_objects WHERE kind = ? AND ven_id = ? ORDER BY key",
+                             (kind, ven_id))
+        return [self._object(r) for r in rows]
+
+    def add_report_values(self, rows: list[ReportValueRow]) -> None:
+        try:
+            self._conn.executemany(
+                f"INSERT INTO oadr_report_values ({_VALUE}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(r.ven_id, r.report_request_id, r.r_id, None if r.start is None else _ts(r.start),
+                  r.duration_seconds, r.value, _ts(r.received_at)) for r in rows])
+        except sqlite3.Error as exc:
+            raise _mapped("store error", exc) from exc
+
+    def report_values(self, *, ven_id: str | None = None, limit: int | None = None) -> list[ReportValueRow]:
+        where, params = ("WHERE ven_id = ?", (ven_id,)) if ven_id is not None else ("", ())
+        if limit is None:
+            rows = self._all(f"SELECT {_VALUE} FROM oadr_report_values {where} ORDER BY seq", params)
+        else:
+            rows = self._all(f"SELECT {_VALUE} FROM oadr_report_values {where} ORDER BY seq DESC LIMIT ?",
+                             (*params, limit))[::-1]
+        return [ReportValueRow(r[0], r[1], r[2], _opt_dt(r[3]), r[4], r[5], _dt(r[6])) for r in rows]
+
+    def report_value_count(self) -> int:
+        return int(self._one("SELECT COUNT(*) FROM oadr_report_values")[0])
+
+    def remember_nonce(self, nonce: str, at: datetime, forget_before: datetime) -> bool:
+        self._exec("DELETE FROM oadr_nonces WHERE seen_at < ?", (_ts(forget_before),))
+        cursor = self._exec("INSERT OR IGNORE INTO oadr_nonces (nonce, seen_at) VALUES (?, ?)", (nonce, _ts(at)))
+        return cursor.rowcount == 1
 
 
 class MemoryStore(SqliteStore):

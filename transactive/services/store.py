@@ -33,8 +33,10 @@ from transactive.services.lifecycle import TenderStatus
 __all__ = [
     "DeliveryRow",
     "GateRow",
+    "OadrObject",
     "PartyKeyRow",
     "Registration",
+    "ReportValueRow",
     "SettlementStep",
     "Store",
     "StoreError",
@@ -171,6 +173,34 @@ class StoredReply:
     reply: str
 
 
+@dataclass(frozen=True, slots=True)
+class OadrObject:
+    """One object of the OpenADR 2.0b services (:mod:`transactive.services.oadr`): a VEN's registration, an
+    event, an opt, a report registration or request, an outgoing message; ``document`` is its JSON, ``kind``
+    and ``key`` identify it, ``ven_id`` (None: not one VEN's) lets the VTN list one VEN's objects."""
+
+    kind: str
+    key: str
+    ven_id: str | None
+    document: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReportValueRow:
+    """One value an OpenADR VEN reported: data point ``r_id`` of report request ``report_request_id``, for the
+    interval starting at ``start`` (None: the report's own start) of ``duration_seconds``; ``value`` is the
+    payload as JSON (a number, or a resource status object)."""
+
+    ven_id: str
+    report_request_id: str
+    r_id: str
+    start: datetime | None
+    duration_seconds: float | None
+    value: str
+    received_at: datetime
+
+
 # ---- the interface -------------------------------------------------------------------------------
 
 
@@ -253,6 +283,29 @@ class Store(ABC):
     def add_settlement_step(self, step: SettlementStep) -> None: ...
     @abstractmethod
     def settlement_steps(self, transaction_id: str) -> list[SettlementStep]: ...
+
+    # OpenADR 2.0b objects, values and signature nonces (services/oadr)
+    @abstractmethod
+    def oadr_object(self, kind: str, key: str) -> OadrObject | None: ...
+    @abstractmethod
+    def put_oadr_object(self, obj: OadrObject) -> None:
+        """Insert or replace the object ``(kind, key)``."""
+    @abstractmethod
+    def delete_oadr_object(self, kind: str, key: str) -> None: ...
+    @abstractmethod
+    def oadr_objects(self, kind: str, *, ven_id: str | None = None) -> list[OadrObject]:
+        """Every object of ``kind`` (of one VEN when ``ven_id`` is given), in key order."""
+    @abstractmethod
+    def add_report_values(self, rows: list[ReportValueRow]) -> None: ...
+    @abstractmethod
+    def report_values(self, *, ven_id: str | None = None, limit: int | None = None) -> list[ReportValueRow]:
+        """The reported values in arrival order (the latest ``limit`` when given)."""
+    @abstractmethod
+    def report_value_count(self) -> int: ...
+    @abstractmethod
+    def remember_nonce(self, nonce: str, at: datetime, forget_before: datetime) -> bool:
+        """Record a signature's nonce seen at ``at``; False if it was recorded before (a replay). Nonces seen
+        before ``forget_before`` are forgotten (their timestamps are refused as stale anyway)."""
 
     # health
     @abstractmethod

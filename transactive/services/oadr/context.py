@@ -1,0 +1,176 @@
+"""The OpenADR 2.0b core's context: its settings, who is asking (:class:`Peer`), and typed access to the store
+with the caches a poll needs to be answered without reading the events.
+
+Caches (the active VENs and the events that can still be distributed) are written through inside the
+request's transaction and dropped whenever a transaction fails (:meth:`OadrContext.forget`), so they never
+hold what the store does not; they are rebuilt from the store on the next read. ``dirty`` is the set of VENs
+whose next poll must look for something to send (an event changed for them, a message waits in their
+outbox); every VEN is dirty when the VTN starts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from transactive.protocol.clock import Clock
+from transactive.protocol.errors import NotAuthorizedError
+from transactive.protocol.oadr import DEFAULT_POLL
+from transactive.services.oadr.records import EventRecord, OutboxRecord, R, Record, VenRecord
+from transactive.services.store import OadrObject, Store
+
+__all__ = ["ANONYMOUS_PEER", "OadrContext", "OadrSettings", "Peer"]
+
+#: events that ended longer ago than this are no longer loaded into the cache (they stay in the store)
+EVENT_MEMORY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class OadrSettings:
+    """How the VTN runs its OpenADR 2.0b services."""
+
+    #: the VTN's id in every reply (``ei:vtnID``; not all lower case: openleadr refuses that)
+    vtn_id: str = "TRANSACTIVE-VTN"
+    market_context: str = "http://transactive.invalid/market"
+    currency: str = "USD"
+    poll_frequency: timedelta = DEFAULT_POLL
+    #: refuse a message without a valid XML signature (463)
+    require_signatures: bool = False
+    #: VEN name -> the fingerprint of the certificate it must present; None: any VEN may register
+    allowed_vens: dict[str, str] | None = None
+    #: how long a signature's nonce is remembered (longer than the verifier accepts a timestamp)
+    nonce_window: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """What the transport proved about the sender: the fingerprint of its TLS client certificate, of the
+    certificate that signed the message, and whether the message was signed (and verified)."""
+
+    tls_fingerprint: str | None = None
+    signature_fingerprint: str | None = None
+    #: the signature's ReplayProtect nonce and timestamp (recorded with the message's effects)
+    nonce: str | None = None
+    signed_at: datetime | None = None
+
+    @property
+    def signed(self) -> bool:
+        return self.signature_fingerprint is not None
+
+    def fingerprint(self) -> str | None:
+        """The sender's certificate fingerprint (TLS first); 463 when its TLS and signing certificates differ."""
+        if self.tls_fingerprint and self.signature_fingerprint and self.tls_fingerprint != self.signature_fingerprint:
+            raise NotAuthorizedError("the message is signed with another certificate than the TLS client's",
+                                     field="ds:Signature")
+        return self.tls_fingerprint or self.signature_fingerprint
+
+
+ANONYMOUS_PEER = Peer()
+
+
+def new_id(prefix: str) -> str:
+    """A fresh unguessable id (a venID also authenticates a VEN that has no certificate)."""
+    return f"{prefix}{secrets.token_hex(12)}"
+
+
+@dataclass
+class OadrContext:
+    """Settings, store and clock, with typed record access and the poll caches."""
+
+    settings: OadrSettings
+    store: Store
+    clock: Clock
+    _vens: dict[str, VenRecord] | None = field(default=None, repr=False)
+    _events: dict[str, EventRecord] | None = field(default=None, repr=False)
+    #: VENs whose next poll looks for something to send (None: all, as after a start)
+    dirty: set[str] | None = field(default=None, repr=False)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # -- records --
+    def get(self, cls: type[R], key: str) -> R | None:
+        obj = self.store.oadr_object(cls.KIND, key)
+        return None if obj is None else cls.load(obj.document)
+
+    def put(self, record: Record, key: str, ven_id: str | None) -> None:
+        self.store.put_oadr_object(OadrObject(record.KIND, key, ven_id, record.dump(), self.now()))
+
+    def all(self, cls: type[R], *, ven_id: str | None = None) -> list[R]:
+        return [cls.load(o.document) for o in self.store.oadr_objects(cls.KIND, ven_id=ven_id)]
+
+    # -- VENs --
+    def vens(self) -> dict[str, VenRecord]:
+        """Every VEN ever registered, by venID (cached)."""
+        if self._vens is None:
+            self._vens = {v.ven_id: v for v in self.all(VenRecord)}
+        return self._vens
+
+    def put_ven(self, ven: VenRecord) -> None:
+        self.put(ven, ven.ven_id, ven.ven_id)
+        self.vens()[ven.ven_id] = ven
+
+    def active_by_name(self, name: str) -> VenRecord | None:
+        for ven in self.vens().values():
+            if ven.active and ven.ven_name == name:
+                return ven
+        return None
+
+    def ven(self, ven_id: str | None, peer: Peer, field: str = "ei:venID") -> VenRecord:
+        """The active registration ``ven_id`` names, if ``peer`` may speak for it; else 463 naming ``field``."""
+        ven = self.vens().get(ven_id or "")
+        if ven is None or not ven.active:
+            raise NotAuthorizedError(f"venID {ven_id!r} is not registered with this VTN", field=field)
+        self.check_fingerprint(ven, peer)
+        return ven
+
+    def check_fingerprint(self, ven: VenRecord, peer: Peer) -> None:
+        presented = peer.fingerprint()
+        if ven.fingerprint is not None and presented != ven.fingerprint:
+            what = "no certificate" if presented is None else f"certificate {presented}"
+            raise NotAuthorizedError(f"VEN {ven.ven_name!r} is bound to certificate {ven.fingerprint}; this "
+                                     f"message came with {what}", field="ei:venID")
+
+    # -- events --
+    def events(self) -> dict[str, EventRecord]:
+        """The events that can still be distributed (not ended more than a day ago), by eventID (cached)."""
+        if self._events is None:
+            horizon = self.now() - EVENT_MEMORY
+            self._events = {e.event_id: e for e in self.all(EventRecord) if e.end > horizon}
+        return self._events
+
+    def put_event(self, event: EventRecord) -> None:
+        self.put(event, event.event_id, None)
+        self.events()[event.event_id] = event
+        if event.targets is None:
+            self.dirty = None
+        else:
+            self.mark(*event.targets)
+
+    # -- outbox --
+    def queue(self, ven_id: str, document: bytes) -> None:
+        """Keep a message for the VEN's next poll (or push)."""
+        existing = self.store.oadr_objects(OutboxRecord.KIND, ven_id=ven_id)
+        seq = 1 + max((OutboxRecord.load(o.document).seq for o in existing), default=0)
+        record = OutboxRecord(ven_id=ven_id, seq=seq, document=document.decode(), queued_at=self.now())
+        self.put(record, f"{ven_id}/{seq:012d}", ven_id)
+        self.mark(ven_id)
+
+    def mark(self, *ven_ids: str) -> None:
+        if self.dirty is not None:
+            self.dirty.update(ven_ids)
+
+    def is_dirty(self, ven_id: str) -> bool:
+        return self.dirty is None or ven_id in self.dirty
+
+    def clean(self, ven_id: str) -> None:
+        if self.dirty is None:
+            self.dirty = {v.ven_id for v in self.vens().values() if v.active}
+        self.dirty.discard(ven_id)
+
+    def forget(self) -> None:
+        """Drop the caches (a transaction failed: they may hold what was rolled back)."""
+        self._vens = None
+        self._events = None
+        self.dirty = None
