@@ -123,10 +123,11 @@ class _Vtn:
                  openapi: dict[str, Any] | None, max_body: int, limits: Limits,
                  oadr: OadrOptions | None = None) -> None:
         self.service = service
-        self.oadr = None if oadr is None else OadrEdge(oadr, read_body=self.read_body)
-        self.max_body = max_body
         self.limits = limits
         self.registrations = RateLimiter(limits.registrations_per_minute / 60.0, limits.registration_burst)
+        self.oadr = None if oadr is None else OadrEdge(oadr, read_body=self.read_body,
+                                                       registration_rate=self._check_registration_rate)
+        self.max_body = max_body
         self.board = board
         self.health_probe = health
         self.openapi = openapi

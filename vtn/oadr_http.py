@@ -45,6 +45,7 @@ from lxml import etree
 
 from transactive.codec import decode_xml, encode_xml
 from transactive.codec.xml import decode_element
+from transactive.ei.oadr import OadrCreatePartyRegistration
 from transactive.errors import ProtocolError, RemoteProtocolError, ResponseCode
 from transactive.model import Model
 from transactive.model.types import format_duration, parse_duration
@@ -147,9 +148,13 @@ class OadrOptions:
 class OadrEdge:
     """The OpenADR routes; ``read_body(request)`` is the server's body reader (limits, timeouts)."""
 
-    def __init__(self, options: OadrOptions, *, read_body: Callable[[web.BaseRequest], Awaitable[bytes]]) -> None:
+    def __init__(self, options: OadrOptions, *, read_body: Callable[[web.BaseRequest], Awaitable[bytes]],
+                 registration_rate: Callable[[web.BaseRequest], None] | None = None) -> None:
+        """``registration_rate(request)`` raises when the source address registers too fast (the server's
+        limit, shared with CTS registrations)."""
         self.service = options.service
         self.read_body = read_body
+        self.registration_rate = registration_rate
         self.operator_token = options.operator_token
         self.verifier = options.verifier
         self.signer = options.signer
@@ -191,6 +196,8 @@ class OadrEdge:
             return self._xml(self.service.error_reply(None, exc.error), 400)
         except ProtocolError as error:
             return self._xml(self.service.error_reply(None, error))
+        if self.registration_rate is not None and isinstance(message, OadrCreatePartyRegistration):
+            self.registration_rate(request)
         reply = await self.service.answer(message, peer, service)
         code = getattr(getattr(reply, "response", None), "response_code", 200)
         return self._xml(reply, 503 if code == 503 else 200)
