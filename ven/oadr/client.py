@@ -50,7 +50,7 @@ from transactive.errors import ProtocolError, ResponseCode
 from transactive.protocol.clock import Clock, system_clock
 from transactive.protocol.errors import RequestRefusedError
 from transactive.protocol.oadr import Service
-from transactive.transport.base import TransportError, backoff
+from transactive.transport.base import ConnectionFailedError, TransportError, backoff
 from transactive.ven.oadr.core import EventBatch, OadrVen, Outgoing, Step
 from transactive.ven.oadr.events import ReceivedEvent
 from transactive.ven.oadr.http import DocumentSigner, DocumentVerifier, OadrHttp, Observer
@@ -351,13 +351,15 @@ class OadrVenClient:
 
     async def _connect(self, stop: asyncio.Event) -> bool:
         """Register, register reports, request events; an unreachable VTN is retried with backoff (one log
-        line per attempt). False when stopped first."""
+        line per attempt), a failed TLS handshake is not (it raises). False when stopped first."""
         failures = 0
         while not stop.is_set():
             try:
                 await self.reregister()
                 return True
             except TransportError as error:
+                if isinstance(error, ConnectionFailedError) and "TLS:" in str(error):
+                    raise  # a certificate problem: trying again changes nothing
                 failures += 1
                 wait = max(backoff(failures, first=0.5, cap=self.retry_cap), 0.2)
                 _log.warning("%s: cannot reach the VTN at %s (attempt %d: %s); retrying in %.1f s", self.ven_name,
