@@ -86,8 +86,9 @@ examples:
       --vtn-fingerprint 3B:9A:...:C4 --poll-seconds 5
 
 exit codes: 0 success (after --intervals, or stopped by Ctrl-C/SIGTERM), 1 the VTN refused a request or was
-lost (OpenADR: refused the registration, cancelled it, or showed another certificate than --vtn-fingerprint),
-2 usage error (a TLS file missing or unusable, too; a failed TLS handshake), or the VTN unreachable at start
+lost (OpenADR: refused or cancelled the registration, or its signatures do not verify),
+2 usage error (a TLS file missing or unusable, too; a failed TLS handshake, OpenADR: also a VTN certificate
+that does not have --vtn-fingerprint), or the VTN unreachable at start
 (CTS; an OpenADR VEN keeps retrying).
 """
 

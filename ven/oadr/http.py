@@ -9,8 +9,9 @@ Security hooks, all optional:
 * ``ssl``: an :class:`ssl.SSLContext` for an ``https://`` VTN (:func:`transactive.transport.tls.client_context`:
   the CA the VTN's certificate must chain to, and this VEN's certificate for mutual TLS);
 * ``vtn_fingerprint``: the OpenADR fingerprint (last 10 bytes of the SHA-256 of the certificate,
-  :func:`transactive.protocol.certs.fingerprint`) the VTN's TLS certificate must have — checked on every
-  answer — and the one its XML signatures must be made with when a ``verifier`` is given;
+  :func:`transactive.protocol.certs.fingerprint`) the VTN's TLS certificate must have — checked in every
+  handshake, before anything is sent (:func:`pin_fingerprint`; a mismatch is a failed handshake) — and the
+  one its XML signatures must be made with when a ``verifier`` is given;
 * ``signer`` (:class:`DocumentSigner`): signs every outgoing document (``sign(bytes) -> bytes``);
 * ``verifier`` (:class:`DocumentVerifier`): checks every incoming document's XML signature
   (``verify(bytes, expected_fingerprint=...)``), and the message decoded is the one it says was signed.
@@ -23,9 +24,10 @@ Errors are mapped where they enter: the VTN unreachable or the connection lost �
 ``timeout`` seconds → :class:`~transactive.transport.base.TransportTimeoutError`, a 5xx or an answer that is not
 an OpenADR document → :class:`~transactive.transport.base.TransportError`; a 4xx (openleadr answers a failed
 schema check with 400, a refused certificate or signature with 403) →
-:class:`~transactive.protocol.errors.RequestRefusedError` with that code; a VTN certificate or signature of the
-wrong fingerprint → :class:`~transactive.protocol.errors.ForgedNoticeError` (463); an undecodable document stays
-the codec's :class:`~transactive.errors.ProtocolError`.
+:class:`~transactive.protocol.errors.RequestRefusedError` with that code; a VTN certificate of the wrong
+fingerprint → :class:`~transactive.transport.base.ConnectionFailedError` (``TLS: ...``), a signature that does
+not verify or was made with another certificate → :class:`~transactive.protocol.errors.ForgedNoticeError`
+(463); an undecodable document stays the codec's :class:`~transactive.errors.ProtocolError`.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from transactive.protocol.oadr import Service, service_url
 from transactive.transport.base import ConnectionFailedError, TransportError, TransportTimeoutError
 from transactive.transport.http import https_failure
 
-__all__ = ["DocumentSigner", "DocumentVerifier", "Observer", "OadrHttp", "VerifiedDocument"]
+__all__ = ["DocumentSigner", "DocumentVerifier", "OadrHttp", "Observer", "VerifiedDocument", "pin_fingerprint"]
 
 _log = logging.getLogger("transactive.ven.oadr.http")
 
@@ -101,21 +103,30 @@ def _message_of(element: etree._Element) -> OadrMessage:
     return message
 
 
-def _peer_fingerprint(response: aiohttp.ClientResponse) -> str | None:
-    """The OpenADR fingerprint of the TLS certificate the VTN presented on this answer's connection."""
-    connection = response.connection
-    transport = connection.transport if connection is not None else None
-    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
-    getpeercert = getattr(ssl_object, "getpeercert", None)
-    der = getpeercert(binary_form=True) if getpeercert is not None else None
-    return fingerprint_der(der) if isinstance(der, bytes) and der else None
-
-
 def _same_fingerprint(a: str, b: str) -> bool:
     def norm(text: str) -> str:
         return text.replace(":", "").strip().upper()
 
     return hmac.compare_digest(norm(a), norm(b))
+
+
+def pin_fingerprint(context: ssl_module.SSLContext, expected: str) -> ssl_module.SSLContext:
+    """Make every TLS connection ``context`` makes check, as its handshake ends and before a byte of data is
+    sent, that the server's certificate has the OpenADR fingerprint ``expected``; a mismatch fails the handshake
+    (``ssl.SSLCertVerificationError``, CERTIFICATE_VERIFY_FAILED). The context is changed (its
+    ``sslobject_class``) and returned."""
+
+    class PinnedSSLObject(ssl_module.SSLObject):
+        def do_handshake(self) -> None:
+            super().do_handshake()
+            der = self.getpeercert(binary_form=True)
+            seen = fingerprint_der(der) if der else None
+            if seen is None or not _same_fingerprint(seen, expected):
+                raise ssl_module.SSLCertVerificationError(
+                    1, f"CERTIFICATE_VERIFY_FAILED: the VTN's certificate has fingerprint {seen}, not {expected}")
+
+    context.sslobject_class = PinnedSSLObject
+    return context
 
 
 class OadrHttp:
@@ -130,6 +141,8 @@ class OadrHttp:
         if vtn_fingerprint is not None and not self.https and verifier is None:
             raise ValueError("a VTN fingerprint is checked on an https:// VTN's certificate or its XML "
                              f"signatures; {vtn_url} is neither")
+        if vtn_fingerprint is not None and self.https:
+            ssl = pin_fingerprint(ssl if ssl is not None else ssl_module.create_default_context(), vtn_fingerprint)
         self.ssl = ssl
         self.signer = signer
         self.verifier = verifier
@@ -182,14 +195,10 @@ class OadrHttp:
             self.observer("sent", service, body)
         try:
             async with self._client().post(url, data=body) as response:
-                seen = _peer_fingerprint(response) if self.https and self.vtn_fingerprint else None
                 content = await response.read()
                 status = response.status
         except (aiohttp.ClientError, OSError, TimeoutError) as error:
             raise self._map(error, what) from None
-        if self.https and self.vtn_fingerprint and (seen is None or not _same_fingerprint(seen, self.vtn_fingerprint)):
-            raise ForgedNoticeError(f"{what}: the VTN's TLS certificate has fingerprint {seen}, not the expected "
-                                    f"{self.vtn_fingerprint}", errors=[FieldError("tls", "fingerprint mismatch")])
         if self.observer is not None and content:
             self.observer("received", service, content)
         if 400 <= status < 500:
