@@ -1,4 +1,5 @@
-"""``transactive ven``: run a reference VEN (a device personality trading on a VTN over HTTP)."""
+"""``transactive ven``: run a reference VEN (a device personality trading on a VTN over HTTP, or taking part
+in an OpenADR 2.0b VTN's events with ``--protocol openadr``)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ commands:
 examples:
   transactive ven run --vtn http://127.0.0.1:8080 --party pv-1 --personality pv --capacity-kw 5
   transactive ven run --vtn http://127.0.0.1:8080 --party home-1 --personality load --strategy zic
+  transactive ven run --protocol openadr --vtn http://127.0.0.1:8080 --party bat-1 --personality battery
 
 exit codes: 0 success, 1 the VTN refused or was lost during the run, 2 usage error or VTN unreachable.
 """
@@ -57,15 +59,37 @@ HTTPS: an https:// VTN's certificate is checked against --tls-ca FILE (default: 
 its dates and the host name in the URL; --tls-cert FILE --tls-key FILE present this VEN's certificate to a
 VTN that requires one (vtn serve --tls-ca). A failed handshake is exit 2 with the reason.
 
+OpenADR 2.0b (--protocol openadr): the VEN registers with an OpenADR 2.0b VTN (simple HTTP, pull), offers a
+TELEMETRY_USAGE report (its power in W, from the personality's model) and sends it as the VTN asks, requests
+its events and polls every --poll-seconds (default: the frequency the VTN requests), answering each new or
+modified event (oadrCreatedEvent, when the VTN wants an answer): a battery follows ELECTRICITY_PRICE (charges
+in the cheap third of the event's prices, discharges in the dear third) and SIMPLE/LOAD_DISPATCH within its
+power; a load sheds on SIMPLE levels and on LOAD_DISPATCH within half its demand; PV opts in to price events
+and out of dispatch it cannot follow. Cancelled and completed events are dropped. One line per event and
+registration is printed (--record PATH: one JSON line per event answer, dropped event and power reading).
+The venID and registrationID are kept in --state-dir (openadr.json), so a restarted VEN re-registers as
+itself. An unreachable VTN is retried with backoff, one line per attempt, until stopped. --vtn-fingerprint FP
+is the OpenADR fingerprint (transactive certs create prints it) the https:// VTN's certificate must have.
+--sign-cert FILE --sign-key FILE sign every message (XML signature); they need transactive's OpenADR signing
+module (transactive.protocol.oadr_sign). --strategy, --intervals, --start, --sim-start, --grid-prices,
+--wire, --market and --vtn-key are for --protocol cts only.
+
 examples:
   transactive ven run --vtn http://127.0.0.1:8080 --party pv-1 --personality pv --capacity-kw 5
   transactive ven run --vtn http://127.0.0.1:8080 --party bat-1 --personality battery --strategy aa \\
       --intervals 96 --record bat-1.jsonl
   transactive ven run --vtn https://127.0.0.1:8443 --party pv-1 --personality pv --tls-ca certs/ca.crt \\
       --tls-cert certs/pv-1.crt --tls-key certs/pv-1.key
+  transactive ven run --protocol openadr --vtn http://127.0.0.1:8080 --party bat-1 --personality battery
+  transactive ven run --protocol openadr --vtn https://127.0.0.1:8443 --party home-1 --personality load \\
+      --tls-ca certs/ca.crt --tls-cert certs/home-1.crt --tls-key certs/home-1.key \\
+      --vtn-fingerprint 3B:9A:...:C4 --poll-seconds 5
 
 exit codes: 0 success (after --intervals, or stopped by Ctrl-C/SIGTERM), 1 the VTN refused a request or was
-lost, 2 usage error (a TLS file missing or unusable, too), or the VTN unreachable at start.
+lost (OpenADR: refused or cancelled the registration, or its signatures do not verify),
+2 usage error (a TLS file missing or unusable, too; a failed TLS handshake, OpenADR: also a VTN certificate
+that does not have --vtn-fingerprint), or the VTN unreachable at start
+(CTS; an OpenADR VEN keeps retrying).
 """
 
 
@@ -108,6 +132,15 @@ def add_parser(sub: Any) -> None:
     r.add_argument("--tls-ca", type=Path, metavar="FILE", help="trust an https:// VTN by the CAs in FILE")
     r.add_argument("--tls-cert", type=Path, metavar="FILE", help="this VEN's client certificate (PEM)")
     r.add_argument("--tls-key", type=Path, metavar="FILE", help="its private key (PEM)")
+    r.add_argument("--protocol", choices=("cts", "openadr"), default="cts",
+                   help="cts: trade on a transactive VTN (default); openadr: an OpenADR 2.0b VEN")
+    r.add_argument("--poll-seconds", type=float, default=None, metavar="S",
+                   help="openadr: poll every S seconds (default: as the VTN requests)")
+    r.add_argument("--vtn-fingerprint", default=None, metavar="FP",
+                   help="openadr: the OpenADR fingerprint the VTN's TLS certificate (and signatures) must have")
+    r.add_argument("--sign-cert", type=Path, default=None, metavar="FILE",
+                   help="openadr: sign every message with this certificate (needs transactive.protocol.oadr_sign)")
+    r.add_argument("--sign-key", type=Path, default=None, metavar="FILE", help="openadr: the signing key (PEM)")
     r.set_defaults(run=run)
 
 
@@ -124,6 +157,11 @@ def _parse_time(text: str, option: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.protocol == "openadr":
+        return _run_openadr(args)
+    for flag in ("poll_seconds", "vtn_fingerprint", "sign_cert", "sign_key"):
+        if getattr(args, flag) is not None:
+            return _fail(f"--{flag.replace('_', '-')} is for --protocol openadr", 2)
     try:
         start = _parse_time(args.start, "--start") if args.start else None
         sim_start = _parse_time(args.sim_start, "--sim-start") if args.sim_start else None
@@ -267,3 +305,162 @@ async def _main(args: argparse.Namespace, start: datetime | None, sim_start: dat
 def _print(line: str) -> None:
     print(line, flush=True)
 
+
+
+# ---- --protocol openadr --------------------------------------------------------------------------------
+
+#: the flags of the CTS mode an OpenADR VEN has no use for (their defaults, to tell whether they were given)
+_CTS_ONLY = {"strategy": "fixed", "intervals": None, "start": None, "sim_start": None, "grid_prices": None,
+             "wire": "json", "market": None, "vtn_key": None}
+#: the module that signs and verifies OpenADR 2.0b documents (XML signatures)
+_SIGNING_MODULE = "transactive.protocol.oadr_sign"
+
+
+def _openadr_signing(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The signer and verifier --sign-cert/--sign-key ask for ((None, None) without them); ValueError naming the
+    flag when they cannot be used."""
+    import importlib
+    import importlib.util
+
+    if args.sign_cert is None and args.sign_key is None:
+        return None, None
+    if args.sign_cert is None or args.sign_key is None:
+        raise ValueError("--sign-cert and --sign-key go together")
+    if importlib.util.find_spec(_SIGNING_MODULE) is None:
+        raise ValueError(f"--sign-cert: XML signing needs {_SIGNING_MODULE}, which this installation does not have")
+    module = importlib.import_module(_SIGNING_MODULE)
+    try:
+        cert, key = args.sign_cert.read_bytes(), args.sign_key.read_bytes()
+        signer = module.OadrSigner(cert, key)
+        verifier = module.OadrVerifier() if args.vtn_fingerprint else None
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(f"--sign-cert {args.sign_cert}: {error}") from None
+    return signer, verifier
+
+
+def _openadr_logging(quiet: bool) -> None:
+    """Progress lines (INFO) on stdout unless --quiet; warnings and errors on stderr."""
+    import logging
+
+    log = logging.getLogger("transactive.ven.oadr")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+    errors = logging.StreamHandler(sys.stderr)
+    errors.setLevel(logging.WARNING)
+    errors.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(errors)
+    if not quiet:
+        progress = logging.StreamHandler(sys.stdout)
+        progress.setLevel(logging.INFO)
+        progress.addFilter(lambda record: record.levelno < logging.WARNING)
+        progress.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(progress)
+
+
+def _run_openadr(args: argparse.Namespace) -> int:
+    """``ven run --protocol openadr``: check the flags (exit 2, naming the flag), then run the VEN."""
+    from transactive.ven.oadr.state import OadrRegistrationState
+    from transactive.ven.state import default_state_dir
+
+    for flag, default in _CTS_ONLY.items():
+        if getattr(args, flag) != default:
+            return _fail(f"--{flag.replace('_', '-')} is for --protocol cts", 2)
+    try:
+        if args.poll_seconds is not None and not args.poll_seconds > 0:
+            raise ValueError("--poll-seconds must be positive")
+        if args.capacity_kw is not None and not args.capacity_kw > 0:
+            raise ValueError("--capacity-kw must be positive")
+        if not args.vtn.lower().startswith(("http://", "https://")):
+            raise ValueError(f"--vtn: expected an http:// or https:// URL, not {args.vtn!r}")
+        if args.vtn_fingerprint is not None and not args.vtn.lower().startswith("https://") \
+                and args.sign_cert is None:
+            raise ValueError("--vtn-fingerprint is checked on an https:// VTN's certificate (or with --sign-cert)")
+        tls = _tls(args)
+        signer, verifier = _openadr_signing(args)
+    except ValueError as error:  # CertificateError too: it names the file
+        return _fail(str(error), 2)
+    state_dir = Path(args.state_dir) if args.state_dir else default_state_dir(args.party)
+    try:
+        OadrRegistrationState.load(state_dir, args.vtn, args.party)
+    except ValueError as error:
+        return _fail(f"--state-dir: {error}", 2)
+    _openadr_logging(args.quiet)
+    try:
+        return asyncio.run(_openadr_main(args, state_dir, tls, signer, verifier))
+    except KeyboardInterrupt:  # pragma: no cover (the signal handler normally stops first)
+        return 0
+
+
+async def _openadr_main(args: argparse.Namespace, state_dir: Path, tls: ssl.SSLContext | None, signer: Any,
+                        verifier: Any) -> int:
+    from transactive.errors import ProtocolError
+    from transactive.protocol.errors import ForgedNoticeError, RequestRefusedError
+    from transactive.transport.base import ConnectionFailedError, TransportError
+    from transactive.ven.oadr.behaviour import TELEMETRY_SAMPLING, OadrBehaviour
+    from transactive.ven.oadr.client import OadrVenClient
+    from transactive.ven.oadr.events import ReceivedEvent
+    from transactive.ven.personalities import create_personality
+
+    out: TextIO | None = open(args.record, "a", encoding="utf-8") if args.record else None  # noqa: SIM115
+
+    def record(kind: str, **fields: Any) -> None:
+        if out is not None:
+            out.write(json.dumps({"kind": kind, "at": datetime.now(UTC).isoformat(), **fields}) + "\n")
+            out.flush()
+
+    personality = create_personality(args.personality, args.capacity_kw, seed=args.seed)
+    behaviour = OadrBehaviour(personality)
+    try:
+        client = OadrVenClient(args.vtn, args.party, ssl=tls, signer=signer, verifier=verifier,
+                               vtn_fingerprint=args.vtn_fingerprint, poll_seconds=args.poll_seconds,
+                               state_dir=state_dir)
+    except ValueError as error:
+        return _fail(str(error), 2)
+
+    def decide(event: ReceivedEvent) -> Any:
+        opt = behaviour.decide(event)
+        record("event", event_id=event.event_id, modification_number=event.modification_number,
+               status=event.status.value, opt=opt.value, update=event.is_update,
+               signals=[s.signal_name for s in event.signals])
+        return opt
+
+    def ended(event: ReceivedEvent) -> None:
+        behaviour.ended(event)
+        record("dropped", event_id=event.event_id, modification_number=event.modification_number,
+               status=event.status.value)
+
+    def power() -> float:
+        value = behaviour.power_w()
+        record("power", power_w=value)
+        return value
+
+    client.on_event(decide)
+    client.on_event_end(ended)
+    client.add_report(power, f"{args.party}-{personality.name}", "power", sampling_rate=TELEMETRY_SAMPLING)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if not args.quiet:
+        _print(f"{args.party}: {personality.describe()}, OpenADR 2.0b VEN of {args.vtn}")
+    try:
+        await client.run(stop)
+        if not stop.is_set():
+            return _fail(f"the VTN at {args.vtn} cancelled this VEN's registration", 1)
+    except ConnectionFailedError as error:  # only a failed TLS handshake ends the run: the rest is retried
+        return _fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
+    except ForgedNoticeError as error:
+        return _fail(f"the VTN at {args.vtn} is not the one expected: {error.message}", 1)
+    except RequestRefusedError as error:
+        return _fail(f"the VTN refused: {error.message} (code {error.response_code})", 1)
+    except (TransportError, ProtocolError) as error:
+        return _fail(f"lost the VTN at {args.vtn} ({error})", 1)
+    finally:
+        await client.close()
+        if out is not None:
+            out.close()
+    return 0
