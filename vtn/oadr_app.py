@@ -15,6 +15,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ from transactive.services.service import VtnService
 from transactive.services.store import Store
 from transactive.vtn.oadr_http import OadrOptions, Signer, Verifier
 
-__all__ = ["OPERATOR_TOKEN_FILE", "OadrConfig", "OadrStartError", "http_pusher", "load_operator_token", "open_oadr"]
+__all__ = ["OPERATOR_TOKEN_FILE", "OadrConfig", "OadrStartError", "http_pusher", "interval_price",
+           "load_operator_token", "open_oadr"]
 
 log = logging.getLogger("transactive.vtn.oadr")
 
@@ -99,6 +101,22 @@ def _signing(config: OadrConfig, wall: Clock) -> tuple[Signer | None, Verifier |
     return signer, verifier
 
 
+def interval_price(result: GateResult) -> Decimal | None:
+    """The price of energy in a closed interval: the local clearing price; where nothing cleared locally
+    and the main grid is the reserve, the grid's price for the side the market was on (its buying price
+    when the market imported, its selling price when it exported); None when there is no price."""
+    if result.price is not None:
+        return result.price
+    reserve = None if result.config is None else result.config.reserve
+    if reserve is None:
+        return None
+    if result.gate.grid_import > 0:
+        return Decimal(repr(reserve.grid_buy))
+    if result.gate.grid_export > 0:
+        return Decimal(repr(reserve.grid_sell))
+    return None
+
+
 def open_oadr(vtn: VtnService, store: Store, clock: Clock, data_dir: Path, config: OadrConfig, *, wall: Clock,
               market_context: str, currency: str, read_only: bool = False) -> OadrOptions:
     settings = OadrSettings(vtn_id=config.vtn_id, market_context=market_context, currency=currency,
@@ -112,13 +130,14 @@ def open_oadr(vtn: VtnService, store: Store, clock: Clock, data_dir: Path, confi
         if result.config is None:
             return
         seconds = int(result.config.interval.total_seconds())
+        price = interval_price(result)
         try:
-            event = await service.publish_price(result.interval_start, seconds, result.price)
+            event = await service.publish_price(result.interval_start, seconds, price)
         except ProtocolError as exc:
             log.warning("price event for %s not published: %s", result.interval_start.isoformat(), exc)
             return
         if event is not None:
-            log.info("price event %s: %s %s/kWh for %s", event.event_id, result.price, currency,
+            log.info("price event %s: %s %s/kWh for %s", event.event_id, price, currency,
                      result.interval_start.isoformat())
 
     if not read_only:

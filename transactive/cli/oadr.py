@@ -54,8 +54,8 @@ def add_serve_flags(serve: argparse.ArgumentParser) -> None:
         "operator's token is written to DIR/operator.token")
     g.add_argument("--oadr-vtn-id", default="TRANSACTIVE-VTN", metavar="ID",
                    help="the VTN's ei:vtnID (default TRANSACTIVE-VTN; not all lower case)")
-    g.add_argument("--oadr-poll-seconds", type=float, default=10.0, metavar="S",
-                   help="how often VENs are asked to poll (oadrRequestedOadrPollFreq; default 10)")
+    g.add_argument("--oadr-poll-seconds", type=int, default=10, metavar="S",
+                   help="how often VENs are asked to poll, whole seconds (oadrRequestedOadrPollFreq; default 10)")
     g.add_argument("--sign-cert", type=Path, metavar="FILE", help="sign every OpenADR reply with this certificate")
     g.add_argument("--sign-key", type=Path, metavar="FILE", help="its private key (RSA or ECDSA, PEM)")
     g.add_argument("--require-signatures", action="store_true",
@@ -103,8 +103,8 @@ def oadr_config(args: argparse.Namespace) -> Any:
 
     if (args.sign_cert is None) != (args.sign_key is None):
         raise ValueError("--sign-cert and --sign-key go together")
-    if not 0.1 <= args.oadr_poll_seconds <= 86_400:
-        raise ValueError("--oadr-poll-seconds must be between 0.1 and 86400")
+    if not 1 <= args.oadr_poll_seconds <= 86_400:
+        raise ValueError("--oadr-poll-seconds must be a whole number of seconds from 1 to 86400")
     if not args.oadr_vtn_id.strip() or args.oadr_vtn_id.islower():
         raise ValueError("--oadr-vtn-id must not be empty or all lower case (OpenADR 2.0b VENs refuse it)")
     return OadrConfig(vtn_id=args.oadr_vtn_id, poll_frequency=timedelta(seconds=args.oadr_poll_seconds),

@@ -214,6 +214,25 @@ async def _health(url: str, tls: ssl.SSLContext | None) -> dict[str, Any] | None
         raise ConnectionError(why or f"{error.__class__.__name__}: {error}") from error
 
 
+async def _market_clock(url: str, tls: ssl.SSLContext | None) -> Any:
+    """The clock an OpenADR VEN reads event times against: the wall clock, or the market clock of a
+    transactive VTN that runs faster than real time (a simulation: its ``GET /health`` says so). Any other
+    OpenADR VTN has no such resource, and an unreachable one is retried by the client itself."""
+    from transactive.protocol.clock import MarketClock, TimeMapping, system_clock
+
+    try:
+        health = await _health(url, tls)
+    except ConnectionError:
+        return system_clock
+    if not health or not health.get("interval_seconds") or not health.get("market_time"):
+        return system_clock
+    try:
+        speed = float(health["interval"]) / float(health["interval_seconds"])
+        return MarketClock(TimeMapping(system_clock(), datetime.fromisoformat(health["market_time"]), speed))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return system_clock
+
+
 async def _main(args: argparse.Namespace, start: datetime | None, sim_start: datetime | None,
                 grid: tuple[float, float] | None, tls: ssl.SSLContext | None = None) -> int:
     from transactive.errors import ProtocolError
@@ -405,13 +424,16 @@ async def _openadr_main(args: argparse.Namespace, state_dir: Path, tls: ssl.SSLC
 
     out: TextIO | None = open(args.record, "a", encoding="utf-8") if args.record else None  # noqa: SIM115
 
+    personality = create_personality(args.personality, args.capacity_kw, seed=args.seed)
+    clock = await _market_clock(args.vtn, tls)
+
     def record(kind: str, **fields: Any) -> None:
         if out is not None:
-            out.write(json.dumps({"kind": kind, "at": datetime.now(UTC).isoformat(), **fields}) + "\n")
+            out.write(json.dumps({"kind": kind, "at": datetime.now(UTC).isoformat(),
+                                  "market_time": clock().isoformat(), **fields}) + "\n")
             out.flush()
 
-    personality = create_personality(args.personality, args.capacity_kw, seed=args.seed)
-    behaviour = OadrBehaviour(personality)
+    behaviour = OadrBehaviour(personality, clock=clock)
     try:
         client = OadrVenClient(args.vtn, args.party, ssl=tls, signer=signer, verifier=verifier,
                                vtn_fingerprint=args.vtn_fingerprint, poll_seconds=args.poll_seconds,

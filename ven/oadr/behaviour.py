@@ -25,6 +25,7 @@ on. Power is signed as the meter sees it: positive imports (consumption, chargin
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -70,8 +71,13 @@ def _kw(signal: EventSignal, value: float) -> float:
     return value
 
 
+#: how many recent prices the battery ranks a new price against (a day of 15-minute intervals)
+PRICE_MEMORY = 96
+
+
 class OadrBehaviour:
-    """A personality answering OpenADR events (see the module's description). ``clock`` is the wall clock."""
+    """A personality answering OpenADR events (see the module's description). ``clock`` is what event times are
+    read against: the wall clock, or in a simulation the market's faster clock."""
 
     def __init__(self, personality: Personality, *, clock: Clock = system_clock, flexible_share: float = 0.5) -> None:
         self.personality = personality
@@ -81,6 +87,8 @@ class OadrBehaviour:
         self.plans: dict[str, tuple[Action, ...]] = {}
         self._last_reading: datetime | None = None
         self._last_kw = 0.0
+        #: the prices of the latest price intervals seen (a market's price events carry one interval each)
+        self.prices: deque[float] = deque(maxlen=PRICE_MEMORY)
 
     def attach(self, client: OadrVenClient, *, resource_id: str | None = None) -> tuple[str, str]:
         """Give ``client`` this device's handlers and its ``TELEMETRY_USAGE`` power report (W, sampled as the
@@ -134,10 +142,14 @@ class OadrBehaviour:
         return OptType.OPT_OUT, ()
 
     def _arbitrage(self, values: tuple[SignalValue, ...]) -> tuple[Action, ...]:
-        """Charge in the cheapest third of the event's price range, discharge in the dearest third."""
+        """Charge in the cheapest third of the price range, discharge in the dearest third; the range is the
+        event's prices and the last :data:`PRICE_MEMORY` prices seen before, so a battery also follows a
+        market that publishes one price per interval (the VTN's price events)."""
         if not values:
             return ()
-        low, high = min(v.value for v in values), max(v.value for v in values)
+        seen = [*self.prices, *(v.value for v in values)]
+        self.prices.extend(v.value for v in values)
+        low, high = min(seen), max(seen)
         if high - low <= 1e-12:
             return ()
         power = self.personality.capacity_kw

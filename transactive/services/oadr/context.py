@@ -42,6 +42,11 @@ class OadrSettings:
     #: how long a signature's nonce is remembered (longer than the verifier accepts a timestamp)
     nonce_window: timedelta = timedelta(minutes=10)
 
+    def __post_init__(self) -> None:
+        seconds = self.poll_frequency.total_seconds()
+        if seconds < 1 or seconds != int(seconds):
+            raise ValueError("the poll frequency is a whole number of seconds, at least 1 (OpenADR durations)")
+
 
 @dataclass(frozen=True, slots=True)
 class Peer:

@@ -239,6 +239,13 @@ class OadrCore:
         response = EiResponse(response_code=error.response_code, response_description=description[:1000],
                               request_id=request_id)
         ven_id = getattr(message, "ven_id", None)
+        try:
+            return self._error_reply(message, response, ven_id)
+        except (ProtocolError, ValueError):  # the paired reply cannot carry it: the plain answer always can
+            return OadrResponse(response=response, ven_id=ven_id if isinstance(ven_id, str) else None)
+
+    def _error_reply(self, message: Model | None, response: EiResponse, ven_id: Any) -> Model:
+        request_id = response.request_id
         if isinstance(message, OadrQueryRegistration | OadrCreatePartyRegistration):
             reply = created_registration(self.ctx, request_id, None)
             return reply.model_copy(update={"response": response})
