@@ -421,13 +421,16 @@ class OadrVerifier:
         :func:`transactive.codec.parse_xml`), or :class:`SignatureError` naming what failed."""
         root = parse_xml(document) if isinstance(document, bytes | str) else document
         signature, signed_object = _parts(root)
-        object_ref, property_ref = _references(signature, signed_object)
+        method, object_ref, property_ref = _references(signature, signed_object)
         _check_replay_reference(root, signature, property_ref)
         signer = self._signer(signature)
         if expected_fingerprint is not None and signer.fingerprint != expected_fingerprint.upper():
             raise _refuse(SignatureProblem.FINGERPRINT_MISMATCH,
                           f"signed with certificate {signer.fingerprint}, expected {expected_fingerprint}",
                           f"{_SIG_PATH}/ds:KeyInfo/ds:X509Data/ds:X509Certificate")
+        if not issubclass(signer.key_type, _SIGNATURE_METHODS[method]):
+            raise _refuse(SignatureProblem.UNSUPPORTED_ALGORITHM, f"signature method {method} does not fit the "
+                          f"signer's {signer.key_type.__name__}", f"{_SIG_PATH}/ds:SignedInfo/ds:SignatureMethod")
         if signer.untrusted is not None:
             raise _refuse(SignatureProblem.UNTRUSTED_CERTIFICATE, signer.untrusted,
                           f"{_SIG_PATH}/ds:KeyInfo/ds:X509Data")
@@ -556,16 +559,17 @@ def _algorithm(element: etree._Element | None, what: str, allowed: object, field
     return algorithm
 
 
-def _references(signature: etree._Element, signed_object: etree._Element) -> tuple[int, int]:
-    """Check the algorithms; the indexes of the reference to the signed object and of the other one."""
+def _references(signature: etree._Element, signed_object: etree._Element) -> tuple[str, int, int]:
+    """Check the algorithms; the signature method, the indexes of the reference to the signed object and of
+    the other one."""
     signed_info = signature.find("ds:SignedInfo", _NS)
     if signed_info is None or signature.find("ds:SignatureValue", _NS) is None:
         raise _refuse(SignatureProblem.MALFORMED, "no ds:SignedInfo or ds:SignatureValue", _SIG_PATH)
     info = f"{_SIG_PATH}/ds:SignedInfo"
     _algorithm(signed_info.find("ds:CanonicalizationMethod", _NS), "canonicalization", _C14N_ALLOWED,
                f"{info}/ds:CanonicalizationMethod")
-    _algorithm(signed_info.find("ds:SignatureMethod", _NS), "signature method", _SIGNATURE_METHODS,
-               f"{info}/ds:SignatureMethod")
+    method = _algorithm(signed_info.find("ds:SignatureMethod", _NS), "signature method", _SIGNATURE_METHODS,
+                        f"{info}/ds:SignatureMethod")
     references = signed_info.findall("ds:Reference", _NS)
     if len(references) != 2:
         raise _refuse(SignatureProblem.MALFORMED, f"{len(references)} references: OpenADR signs the signed "
@@ -590,7 +594,7 @@ def _references(signature: etree._Element, signed_object: etree._Element) -> tup
     if holders != [signed_object]:
         raise _refuse(SignatureProblem.WRAPPED, f"{len(holders)} elements carry the signed object's Id "
                       f"{object_id!r}: only the payload's oadr:oadrSignedObject may", "oadr:oadrPayload")
-    return object_ref, property_ref
+    return method, object_ref, property_ref
 
 
 def _check_replay_reference(root: etree._Element, signature: etree._Element, property_ref: int) -> None:
