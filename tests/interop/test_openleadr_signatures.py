@@ -6,6 +6,8 @@
 * openleadr → transactive: documents openleadr's ``create_message`` signed verify with :class:`OadrVerifier`
   (inclusive c14n, its ``#prop`` layout), decode to the message openleadr meant, and a changed one is refused.
 
+Both signing engines (the fast path, and signxml for every message) are checked by openleadr.
+
 openleadr runs in its own virtual environment through ``interop/openleadr_peer/signatures.py``; its replay
 window is 5 seconds, so each test signs right before openleadr verifies.
 """
@@ -24,13 +26,14 @@ from tests.interop.conftest import PEER
 from transactive.codec import encode_xml
 from transactive.ei.oadr.examples import examples
 from transactive.protocol.certs import CertificateSet, create_set
-from transactive.protocol.oadr_sign import OadrSigner, OadrVerifier, SignatureError, SignatureProblem
+from transactive.protocol.oadr_sign import Engine, OadrSigner, OadrVerifier, SignatureError, SignatureProblem
 from transactive.schemas import validate
 
 pytestmark = pytest.mark.interop
 
 TYPES = ["oadrPoll", "oadrCreatePartyRegistration", "oadrDistributeEvent", "oadrResponse"]
 KEY_TYPES = ["rsa", "ecdsa"]
+ENGINES: list[Engine] = ["fast", "signxml"]
 NS = {"ei": "http://docs.oasis-open.org/ns/energyinterop/201110"}
 
 
@@ -47,10 +50,12 @@ def openleadr(python: Path, *args: str) -> Any:
     return json.loads(done.stdout)
 
 
-def test_openleadr_verifies_what_we_sign(openleadr_python: Path, pki: CertificateSet, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_openleadr_verifies_what_we_sign(openleadr_python: Path, pki: CertificateSet, tmp_path: Path,
+                                         engine: Engine) -> None:
     cert, key = pki.files(pki.vens[0])
-    signer = OadrSigner.from_files(cert, key)
-    wanted = {type(m).__tag__.split(":")[1]: m for m in examples()}
+    signer = OadrSigner.from_files(cert, key, engine=engine)
+    wanted = {str(type(m).__tag__).split(":")[1]: m for m in examples()}
     files = []
     for name in TYPES:
         signed = signer.sign(encode_xml(wanted[name]))
