@@ -7,7 +7,11 @@
 * :mod:`.market` — :class:`MarketConfig`: the market's rules as a VTN runs them and a VEN reads them from the
   market-context reply, with the interval grid and the scales tenders are snapped to;
 * :mod:`.clock` — the injected clock, and :class:`TimeMapping` / :class:`MarketClock`: the market's time line;
-* :mod:`.identity` — party keys, signed requests and notices, what a party id may be.
+* :mod:`.identity` — party keys, signed requests and notices, what a party id may be;
+* :mod:`.oadr_sign` — OpenADR 2.0b XML signatures (signxml): :class:`~.oadr_sign.OadrSigner` signs an
+  ``oadrPayload``, :class:`~.oadr_sign.OadrVerifier` checks one (certificate, replay protection, signature
+  wrapping) and returns exactly what was signed. Imported on its own (the ``signing`` extra), like
+  :mod:`.certs`.
 
 The wire formats (media types, encode/decode by format) are :mod:`transactive.codec.wire`.
 
