@@ -173,9 +173,10 @@ def test_an_event_for_one_ven_reaches_that_ven_only(deployment: Deployment) -> N
     assert wait_for(lambda: deployment.listed()[targeted["event_id"]]["opts"][IN], WAIT, "its opt") == "optIn"
 
 
+@pytest.mark.parametrize("required", ["always", "never"])
 def test_a_cancelled_event_does_not_make_openleadr_opt_out_of_the_events_sent_after_it(
-        deployment: Deployment) -> None:
-    first = _create(deployment, "--intervals", "PT10M:1")["event_id"]
+        deployment: Deployment, required: str) -> None:
+    first = _create(deployment, "--intervals", "PT10M:1", "--response-required", required)["event_id"]
     _seen_by_both(deployment, first, modification_number=0)
     deployment.event("cancel", first)
     _seen_by_both(deployment, first, status="cancelled")
