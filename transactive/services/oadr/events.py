@@ -62,10 +62,27 @@ MAX_INTERVALS = 10_000
 # ---- distribution --------------------------------------------------------------------------------
 
 def versions_for(ctx: OadrContext, ven: VenRecord) -> dict[str, tuple[int, bool]]:
-    """``eventID -> (modificationNumber, cancelled)`` of every event the VEN is to know now."""
+    """``eventID -> (modificationNumber, cancelled)`` of every event the VEN is to know now: its events that
+    have not ended, less the cancelled ones whose cancellation the VEN already has (:func:`cancellation_known`)."""
+    if ven.report_only:
+        return {}
     now = ctx.now()
     return {e.event_id: (e.modification_number, e.cancelled) for e in ctx.events().values()
-            if e.targets_ven(ven.ven_id) and e.end > now and not ven.report_only}
+            if e.targets_ven(ven.ven_id) and e.end > now and not (e.cancelled and cancellation_known(ctx, ven, e))}
+
+
+def cancellation_known(ctx: OadrContext, ven: VenRecord, event: EventRecord) -> bool:
+    """Has the VEN got the cancellation of ``event``: it answered it (``oadrCreatedEvent`` at the cancelled
+    modificationNumber), or, for an event that asks no answer, it was sent it? Such an event is left out of the
+    VEN's later ``oadrDistributeEvent`` s (they carry its pending and active events; this one is neither for the
+    VEN any more). Sent again, openleadr 0.5.36 fails on the cancellation it already answered and opts out of
+    every event of that distribution."""
+    if event.response_required == "always":
+        answer = ctx.get(EventOptRecord, f"{ven.ven_id}/{event.event_id}")
+        return answer is not None and answer.modification_number >= event.modification_number
+    delivered = ctx.get(DeliveredRecord, ven.ven_id)
+    sent = None if delivered is None else delivered.versions.get(event.event_id)
+    return sent is not None and tuple(sent) == (event.modification_number, True)
 
 
 def _oadr_event(ctx: OadrContext, event: EventRecord, ven: VenRecord, now: datetime) -> OadrEvent:
