@@ -82,6 +82,10 @@ STORE_BUSY_TIMEOUT = 1.0
 MQTT_CONNECT_WAIT = 15.0
 
 
+def _path(name: object) -> Path | None:
+    return None if name is None else Path(str(name))
+
+
 class VtnStartError(RuntimeError):
     """The VTN cannot start as configured (the message says why; ``vtn serve`` exits 2)."""
 
@@ -274,7 +278,8 @@ class VtnApp:
         try:
             self.oadr = open_oadr(self.service, self.store, self.clock, data, opts.oadr, wall=self.wall,
                                   market_context=self.config.market_context, currency=self.config.currency,
-                                  read_only=opts.read_only)
+                                  read_only=opts.read_only,
+                                  trusted_ca=None if opts.tls is None else _path(opts.tls.client_ca))
         except OadrStartError as exc:
             raise VtnStartError(str(exc)) from None
         # pushes to push VENs: as a TLS client with the VTN's own certificate, trusting the CA of its clients

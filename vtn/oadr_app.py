@@ -83,7 +83,9 @@ def load_operator_token(data_dir: Path, *, create: bool = True) -> str | None:
     return token
 
 
-def _signing(config: OadrConfig, wall: Clock) -> tuple[Signer | None, Verifier | None]:
+def _signing(config: OadrConfig, wall: Clock, trusted_ca: Path | None) -> tuple[Signer | None, Verifier | None]:
+    """The reply signer (``--sign-cert``) and the signature checker: a signing certificate must chain to
+    ``trusted_ca`` (the CA of the TLS client certificates, when the VTN asks for them)."""
     try:
         module: Any = importlib.import_module("transactive.protocol.oadr_sign")
     except ImportError as exc:
@@ -97,7 +99,7 @@ def _signing(config: OadrConfig, wall: Clock) -> tuple[Signer | None, Verifier |
             signer = module.OadrSigner.from_files(config.sign_cert, config.sign_key)
         except (OSError, ValueError) as exc:
             raise OadrStartError(f"--sign-cert {config.sign_cert} / --sign-key {config.sign_key}: {exc}") from None
-    verifier = module.OadrVerifier(max_age=config.signature_max_age, clock=wall)
+    verifier = module.OadrVerifier(max_age=config.signature_max_age, clock=wall, trusted_ca=trusted_ca)
     return signer, verifier
 
 
@@ -118,13 +120,14 @@ def interval_price(result: GateResult) -> Decimal | None:
 
 
 def open_oadr(vtn: VtnService, store: Store, clock: Clock, data_dir: Path, config: OadrConfig, *, wall: Clock,
-              market_context: str, currency: str, read_only: bool = False) -> OadrOptions:
+              market_context: str, currency: str, read_only: bool = False,
+              trusted_ca: Path | None = None) -> OadrOptions:
     settings = OadrSettings(vtn_id=config.vtn_id, market_context=market_context, currency=currency,
                             poll_frequency=config.poll_frequency, require_signatures=config.require_signatures,
                             allowed_vens=dict(config.ven_fingerprints) or None,
                             nonce_window=2 * config.signature_max_age)
     service = OadrService(OadrCore(store, clock, settings, wall=wall), vtn)
-    signer, verifier = _signing(config, wall)
+    signer, verifier = _signing(config, wall, trusted_ca)
 
     async def on_gate(result: GateResult) -> None:
         if result.config is None:

@@ -41,16 +41,14 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from aiohttp import web
-from lxml import etree
 
 from transactive.codec import decode_xml, encode_xml
-from transactive.codec.xml import decode_element
 from transactive.ei.oadr import OadrCreatePartyRegistration
 from transactive.errors import ProtocolError, RemoteProtocolError, ResponseCode
 from transactive.model import Model
 from transactive.model.types import format_duration, parse_duration
 from transactive.protocol.certs import fingerprint_der
-from transactive.protocol.errors import InvalidIdError, NotAuthorizedError, OutsideLimitsError, ServiceError
+from transactive.protocol.errors import InvalidIdError, NotAuthorizedError, ServiceError
 from transactive.protocol.oadr import BASE_PATH, SERVICES
 from transactive.services.oadr import events as oadr_events
 from transactive.services.oadr import registration as oadr_registration
@@ -69,7 +67,7 @@ _XML = "application/xml"
 
 
 class Verified(Protocol):
-    """What a signature check proved (see :mod:`transactive.protocol.oadr_sign`)."""
+    """What a signature check proved (:class:`transactive.protocol.oadr_sign.VerifiedSignature`)."""
 
     @property
     def fingerprint(self) -> str: ...
@@ -77,8 +75,7 @@ class Verified(Protocol):
     def nonce(self) -> str: ...
     @property
     def timestamp(self) -> datetime: ...
-    @property
-    def signed_object(self) -> etree._Element: ...
+    def decode(self) -> Model: ...
 
 
 class Verifier(Protocol):
@@ -87,6 +84,11 @@ class Verifier(Protocol):
 
 class Signer(Protocol):
     def sign(self, document: bytes) -> bytes: ...
+
+
+def is_signed_bytes(data: bytes) -> bool:
+    """Does the document carry an XML signature (a quick look before it is parsed)?"""
+    return b"Signature" in data and b"http://www.w3.org/2000/09/xmldsig#" in data
 
 
 def tls_fingerprint(request: web.BaseRequest) -> str | None:
@@ -203,7 +205,7 @@ class OadrEdge:
         return self._xml(reply, 503 if code == 503 else 200)
 
     def _decode(self, data: bytes, tls: str | None) -> tuple[Model, Peer]:
-        if self.verifier is not None and b"Signature" in data:
+        if self.verifier is not None and is_signed_bytes(data):
             try:
                 verified = self.verifier.verify(data)
             except ProtocolError:
@@ -211,12 +213,9 @@ class OadrEdge:
             except Exception as exc:  # the verifier's own failure on hostile input: refused, never a 500
                 raise NotAuthorizedError(f"the signature could not be checked: {exc}", field="ds:Signature") from exc
             try:
-                message: Model = decode_element(verified.signed_object[0])
+                message: Model = verified.decode()
             except ProtocolError as error:
                 raise _Undecodable(error) from error
-            except IndexError:
-                raise _Undecodable(OutsideLimitsError("oadrSignedObject is empty",
-                                                      field="oadr:oadrSignedObject")) from None
             return message, Peer(tls, verified.fingerprint, verified.nonce, verified.timestamp)
         try:
             message = decode_xml(data)
