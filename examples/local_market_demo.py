@@ -3,7 +3,9 @@
 Starts ``transactive vtn serve`` on a free 127.0.0.1 port with a temporary data directory and accelerated
 market time (``--interval-seconds``, one 15-minute interval per second by default), then one
 ``transactive ven run`` process per party — several PV systems, households and a battery, with the fixed,
-ZI-C and AA strategies — all trading the same 96 intervals (a simulated day from 00:00). Each VEN tenders
+ZI-C and AA strategies — all trading the same 96 intervals (a simulated day from 00:00), and one OpenADR 2.0b
+battery (``ven run --protocol openadr``) that does not trade but follows the ELECTRICITY_PRICE event the VTN
+publishes for every cleared interval. Each VEN tenders
 before every gate closure, receives its transactions, reports its metered delivery (settled on the VTN's
 embedded ledger) and books what it could not trade locally with the main grid (at 0.30 USD/kWh retail,
 0.05 USD/kWh for exports). Then it prints a summary (energy traded locally and with the grid, prices, each
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import shutil
@@ -62,6 +65,8 @@ PARTIES = (
     Party("home-4", "load", 3.0, "fixed", 7),
     Party("bat-1", "battery", 5.0, "aa", 8),
 )
+#: an OpenADR 2.0b device beside the CTS parties: it does not trade, it follows the market's price events
+OADR_VEN = Party("adr-bat", "battery", 5.0, "-", 9)
 
 
 def cli(*args: str) -> list[str]:
@@ -128,7 +133,17 @@ def run_http(args: argparse.Namespace, data: Path) -> None:
                     "--sim-start", SIM_START.isoformat(), "--grid-prices", f"{GRID_BUY},{GRID_SELL}",
                     "--record", str(data / f"{p.name}.jsonl"), "--state-dir", str(data / "ven-state" / p.name)),
                 stdout=log, stderr=subprocess.STDOUT))
+        # the OpenADR 2.0b battery: registers with the same VTN's /OpenADR2/Simple/2.0b/, receives each cleared
+        # interval's ELECTRICITY_PRICE event and charges or discharges by it (it runs until stopped)
+        oadr_log = open(data / f"{OADR_VEN.name}.log", "wb")  # noqa: SIM115
+        oadr = subprocess.Popen(
+            cli("ven", "run", "--protocol", "openadr", "--vtn", url, "--party", OADR_VEN.name,
+                "--personality", OADR_VEN.personality, "--capacity-kw", str(OADR_VEN.capacity_kw),
+                "--poll-seconds", str(max(0.2, args.interval_seconds / 2)),
+                "--state-dir", str(data / "ven-state" / OADR_VEN.name), "--record", str(oadr_records(data))),
+            stdout=oadr_log, stderr=subprocess.STDOUT)
         vens = procs[1:]
+        procs.append(oadr)
         limit = time.monotonic() + (args.intervals + lead + 10) * args.interval_seconds + 60
         last = -1
         while any(v.poll() is None for v in vens):
@@ -145,6 +160,29 @@ def run_http(args: argparse.Namespace, data: Path) -> None:
     finally:
         for proc in reversed(procs):
             stop_process(proc)
+
+
+def oadr_records(data: Path) -> Path:
+    return data / f"{OADR_VEN.name}.jsonl"
+
+
+def summarize_oadr(data: Path) -> None:
+    """What the OpenADR battery did: the price events it received and the energy it moved (its meter's
+    power readings integrated over market time)."""
+    path = oadr_records(data)
+    if not path.exists():
+        return
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    prices = [r for r in records if r["kind"] == "event" and "ELECTRICITY_PRICE" in r["signals"]]
+    readings = [(datetime.fromisoformat(r["market_time"]), r["power_w"]) for r in records if r["kind"] == "power"]
+    charged = discharged = 0.0
+    for (t0, w), (t1, _w) in itertools.pairwise(readings):
+        kwh = w / 1000.0 * (t1 - t0).total_seconds() / 3600.0
+        charged += max(kwh, 0.0)
+        discharged += max(-kwh, 0.0)
+    print(f"\nOpenADR 2.0b VEN {OADR_VEN.name} ({OADR_VEN.personality}, {OADR_VEN.capacity_kw:g} kW): "
+          f"{len(prices)} ELECTRICITY_PRICE events received, {sum(r['opt'] == 'optIn' for r in prices)} followed; "
+          f"charged {charged:.2f} kWh, discharged {discharged:.2f} kWh ({len(readings)} meter readings)")
 
 
 def count_lines(path: Path) -> int:
@@ -336,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             asyncio.run(run_memory(args, data))
         summarize(load_records(data), args.out)
+        if args.transport == "http":
+            summarize_oadr(data)
         print("\n$ transactive vtn report --data-dir DIR --json")
         report = subprocess.run(cli("vtn", "report", "--data-dir", str(data / "vtn"), "--json"),
                                 capture_output=True, text=True, timeout=120)
