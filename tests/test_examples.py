@@ -36,6 +36,10 @@ def test_the_local_market_demo_trades_settles_and_plots(transport: str, tmp_path
     assert report["ledger_valid"] is True
     assert png.stat().st_size > 10_000  # a real plot, not an empty file
     assert "energy traded locally:" in out
+    if transport == "http":  # the OpenADR 2.0b battery registered with the same VTN and reported its meter
+        assert report["openadr"]["vens"] == 1
+        assert report["openadr"]["report_values"] > 0
+        assert "OpenADR 2.0b VEN adr-bat" in out
 
 
 @pytest.mark.slow
