@@ -24,12 +24,15 @@ _EPILOG = """\
 commands:
   serve       run the VTN: the CTS services over HTTP (JSON and XML), gate closure on the market clock,
               settlement on the ledger
+  event       the operator's OpenADR 2.0b events on a running VTN: create, modify, cancel, list
   report      parties, tenders, transactions and traded kWh in a data directory; whether its ledger verifies
 
 examples:
   transactive vtn serve --port 8080 --data-dir /var/lib/vtn
   transactive vtn serve --port 8080 --data-dir /tmp/vtn --interval-seconds 10     a 15-min market in 10-s steps
   transactive vtn serve --port 8443 --data-dir /tmp/vtn --tls-cert certs/vtn-1.crt --tls-key certs/vtn-1.key
+  transactive vtn event create --vtn http://127.0.0.1:8080 --operator-token @/tmp/vtn/operator.token \\
+      --signal SIMPLE --start now+PT5M --intervals PT15M:1
   transactive vtn report --data-dir /tmp/vtn --json
 
 exit codes: 0 success, 1 the ledger does not verify (report), 2 usage error, no VTN data directory, or a VTN
@@ -89,6 +92,14 @@ time, read from the parent's GET /health at start (waiting up to --parent-wait s
 shorter --gate-closure-minutes. With --reserve BUY,SELL the child buys upward at most at BUY and sells at
 least at SELL (without it: the ends of its price band).
 
+OpenADR 2.0b (the group below): the same VTN serves 2.0b VENs under /OpenADR2/Simple/2.0b/ (EiRegisterParty,
+EiEvent, EiReport, EiOpt, OadrPoll; pull, or push to a VEN's transport address) on the same store. Every
+cleared gate becomes an ELECTRICITY_PRICE event for them. The operator creates, modifies and cancels events
+with 'transactive vtn event' and the token in DIR/operator.token (0600). A VEN presenting a certificate (TLS
+client or XML signature) is bound to it (463 on another); --ven-fingerprint/--allowed-vens admit only the
+listed VENs; --sign-cert/--sign-key sign every reply; --require-signatures refuses unsigned messages (463),
+and a signature's nonce is kept in the store, so a replay is refused even after a restart.
+
 API: POST /cts (or /cts/{facet}) with a CTS payload (Content-Type application/json or application/xml;
 Accept picks the reply's format), Authorization: Bearer <registration token>; GET /cts/notices?after=SEQ
 (long poll); GET /health; GET /openapi.json (the OpenAPI 3.1 document). Prints the URL it listens on;
@@ -119,6 +130,9 @@ examples:
   transactive vtn serve --port 8081 --data-dir /tmp/feeder --parent https://127.0.0.1:8443 --parent-party feeder-7 \\
       --parent-tls-ca certs/ca.crt --parent-tls-cert certs/feeder-7.crt --parent-tls-key certs/feeder-7.key
   transactive vtn serve --port 8080 --data-dir /tmp/vtn --mqtt 127.0.0.1:8883 --mqtt-tls-ca certs/ca.crt
+  transactive vtn serve --port 8443 --data-dir /tmp/vtn --tls-cert certs/vtn-1.crt --tls-key certs/vtn-1.key \\
+      --tls-ca certs/ca.crt --sign-cert certs/vtn-1.crt --sign-key certs/vtn-1.key --require-signatures \\
+      --ven-fingerprint ven-1=AB:CD:EF:01:23:45:67:89:AB:CD        OpenADR 2.0b over mTLS, signed both ways
 
 exit codes: 0 stopped by SIGTERM or SIGINT, 2 usage error, a certificate or key that cannot be used, or a VTN
 that cannot start (port taken, parent unreachable, ...).
