@@ -503,7 +503,8 @@ def main() -> None:
                         help="concurrent keep-alive connections, for polls and registrations (default 50)")
     parser.add_argument("--json", metavar="PATH", type=Path, help="also write the results as JSON to PATH")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 1 round, 20 VENs, 4 clients, 1-s polls (checks it works; figures mean nothing)")
+                        help="smoke run: 1 round, 20 VENs, 4 clients, 1-s polls (checks that it works; the figures "
+                             "mean nothing)")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.vens, args.clients = 1, 1.0, 20, 4

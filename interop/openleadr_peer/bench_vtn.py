@@ -17,13 +17,14 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 import uuid
 from importlib.metadata import version
 from typing import Any
 
-from openleadr import OpenADRServer
+from openleadr import OpenADRServer  # type: ignore[import-not-found, unused-ignore]
 
 
 def main() -> None:
@@ -56,7 +57,8 @@ async def serve(port: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.buffer.read1(1) else None)
+    stdin = sys.stdin.fileno()
+    loop.add_reader(stdin, lambda: stop.set() if not os.read(stdin, 1) else None)
     await stop.wait()
     await server.stop()
 

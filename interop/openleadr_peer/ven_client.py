@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
 from datetime import timedelta
+from typing import Any
 
-from openleadr import OpenADRClient, enums
+from openleadr import OpenADRClient, enums  # type: ignore[import-not-found, unused-ignore]
 
 
 def main() -> int:
@@ -47,15 +49,15 @@ def main() -> int:
                            disable_signature=args.cert is None)
     counter = {"n": 0}
 
-    async def on_event(event: dict) -> str:
+    async def on_event(event: dict[str, Any]) -> str:
         signal = event["event_signals"][0]
         log(kind="event", event_id=event["event_descriptor"]["event_id"],
             modification_number=event["event_descriptor"]["modification_number"],
             status=event["event_descriptor"]["event_status"], signal=signal["signal_name"],
             values=[i["signal_payload"] for i in signal["intervals"]])
-        return args.opt
+        return str(args.opt)
 
-    async def on_update_event(event: dict) -> str:
+    async def on_update_event(event: dict[str, Any]) -> str:
         return await on_event(event)
 
     def power() -> float:
@@ -82,10 +84,8 @@ def main() -> int:
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         loop.run_until_complete(run())
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
