@@ -278,8 +278,7 @@ class OadrCore:
     def pushable(self) -> list[VenRecord]:
         """Active push VENs (registered with a transport address and ``oadrHttpPullModel`` false) with
         something waiting."""
-        return [v for v in self.ctx.vens().values()
-                if v.active and not v.http_pull_model and v.transport_address and self.ctx.is_dirty(v.ven_id)]
+        return [v for v in self.ctx.push_vens() if self.ctx.is_dirty(v.ven_id)]
 
     def next_for(self, ven: VenRecord) -> tuple[Model, Callable[[OadrContext], None]] | None:
         """The next message for a push VEN and what marks it delivered (run it with :meth:`operate` once the
