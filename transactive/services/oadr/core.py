@@ -147,12 +147,15 @@ class OadrCore:
         return kind
 
     def quick(self, message: Model, peer: Peer, service: Service | str | None = None) -> Model | None:
-        """The reply without a store transaction when there is one (a poll with nothing waiting), else None.
-        Refusals raise as in :meth:`handle`."""
-        if type(message) is not OadrPoll or peer.nonce is not None:  # a signed poll records its nonce
-            return None
+        """The reply without a store transaction when there is one, else None: a poll with nothing waiting,
+        and ``oadrQueryRegistration`` (it writes nothing). Refusals raise as in :meth:`handle`."""
+        kind = type(message)
+        if (kind is not OadrPoll and kind is not OadrQueryRegistration) or peer.nonce is not None:
+            return None  # (a signed message records its nonce: a transaction)
         self.kind_of(message, service)
         self._check_signed(peer)
+        if isinstance(message, OadrQueryRegistration):
+            return query_registration(self.ctx, message, peer)
         assert isinstance(message, OadrPoll)
         return quick_poll(self.ctx, message, peer)
 
