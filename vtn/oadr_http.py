@@ -45,6 +45,7 @@ from lxml import etree
 
 from transactive.codec import decode_xml, encode_xml
 from transactive.codec.xml import decode_element
+from transactive.ei.oadr import OadrResponse
 from transactive.errors import ProtocolError, RemoteProtocolError, ResponseCode
 from transactive.model import Model
 from transactive.model.types import format_duration, parse_duration
@@ -65,6 +66,8 @@ log = logging.getLogger("transactive.vtn.oadr")
 
 OPERATOR_PREFIX = "/operator/openadr"
 _XML = "application/xml"
+#: the most encoded plain replies kept (one per VEN that polls; only registered VENs get one)
+_PLAIN_MAX = 1_000_000
 
 
 class Verified(Protocol):
@@ -153,6 +156,9 @@ class OadrEdge:
         self.operator_token = options.operator_token
         self.verifier = options.verifier
         self.signer = options.signer
+        #: per venID, its last plain oadrResponse (code 200) and its bytes: a poll with nothing waiting is
+        #: answered with the same reply object each time (``OadrContext.plain_replies``), encoded once here
+        self._plain: dict[str, tuple[Model, bytes]] = {}
 
     def refusal(self, status: int, error: ProtocolError, headers: dict[str, str]) -> web.Response:
         """A request refused before it was read (body too large or too slow): 2.0b XML or operator JSON."""
@@ -170,8 +176,20 @@ class OadrEdge:
 
     # -- the simple HTTP services --
 
-    def _xml(self, message: Model, status: int = 200) -> web.Response:
+    def _encode(self, message: Model) -> bytes:
+        if type(message) is not OadrResponse or message.ven_id is None or message.response.response_code != 200:
+            return encode_xml(message)
+        known = self._plain.get(message.ven_id)
+        if known is not None and known[0] is message:
+            return known[1]
         body = encode_xml(message)
+        if len(self._plain) >= _PLAIN_MAX:
+            self._plain.clear()
+        self._plain[message.ven_id] = (message, body)
+        return body
+
+    def _xml(self, message: Model, status: int = 200) -> web.Response:
+        body = self._encode(message)
         if self.signer is not None:
             body = self.signer.sign(body)
         return web.Response(body=body, status=status, content_type=_XML)

@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from transactive.model import Model
 from transactive.protocol.clock import Clock
 from transactive.protocol.errors import NotAuthorizedError
 from transactive.protocol.oadr import DEFAULT_POLL
@@ -90,6 +91,8 @@ class OadrContext:
     _push: dict[str, None] = field(default_factory=dict, repr=False)
     #: VENs whose next poll looks for something to send (None: all, as after a start)
     dirty: set[str] | None = field(default=None, repr=False)
+    #: per venID, the reply to its polls while nothing waits (one object, so the edge can keep its bytes)
+    plain_replies: dict[str, Model] = field(default_factory=dict, repr=False)
 
     def now(self) -> datetime:
         return self.clock()
@@ -209,3 +212,4 @@ class OadrContext:
         self._names, self._push = {}, {}
         self._events = None
         self.dirty = None
+        self.plain_replies = {}
