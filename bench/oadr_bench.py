@@ -226,9 +226,10 @@ async def register_all(url: str, documents: list[tuple[bytes, bytes]], clients: 
 
 
 def bench_registration(server: Server, documents: list[tuple[bytes, bytes]], clients: int) -> dict[str, Any]:
-    cpu0 = cpu_seconds(server.proc.pid)
+    cpu0, own0 = cpu_seconds(server.proc.pid), time.process_time()
     result = asyncio.run(register_all(server.url, documents, clients))
     result["server_cpu_s"] = cpu_seconds(server.proc.pid) - cpu0
+    result["client_cpu_s"] = time.process_time() - own0
     if result["failures"] or result["distinct_ven_ids"] != len(documents):
         raise RuntimeError(f"{server.name}: {result['failures']} failed registrations, "
                            f"{result['distinct_ven_ids']} distinct venIDs for {len(documents)} VENs: "
