@@ -493,10 +493,7 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog="Each round starts both VTNs afresh, registers --vens VENs with each, then loads each with polls "
-               "(alternating which goes first). Every reply is checked. See the module docstring for details.")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each measuring both VTNs (default 3)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of wrk load per poll run (default 10)")
     parser.add_argument("--vens", type=int, default=5000, help="VENs registered per VTN per round (default 5000)")
