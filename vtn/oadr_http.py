@@ -45,7 +45,7 @@ from lxml import etree
 
 from transactive.codec import decode_xml, encode_xml
 from transactive.codec.xml import decode_element
-from transactive.ei.oadr import OadrResponse
+from transactive.ei.oadr import OadrPoll, OadrResponse
 from transactive.errors import ProtocolError, RemoteProtocolError, ResponseCode
 from transactive.model import Model
 from transactive.model.types import format_duration, parse_duration
@@ -68,6 +68,9 @@ OPERATOR_PREFIX = "/operator/openadr"
 _XML = "application/xml"
 #: the most encoded plain replies kept (one per VEN that polls; only registered VENs get one)
 _PLAIN_MAX = 1_000_000
+#: decoded oadrPoll documents kept (one per polling VEN; only of registered VENs, up to 1 kB each: at most
+#: about 50 MB however a VEN varies its bytes; then they are all dropped and the cache fills again)
+_POLLS_MAX, _POLL_BYTES = 50_000, 1024
 
 
 class Verified(Protocol):
@@ -159,6 +162,9 @@ class OadrEdge:
         #: per venID, its last plain oadrResponse (code 200) and its bytes: a poll with nothing waiting is
         #: answered with the same reply object each time (``OadrContext.plain_replies``), encoded once here
         self._plain: dict[str, tuple[Model, bytes]] = {}
+        #: unsigned oadrPoll documents of registered VENs already decoded: a VEN's polls are the same bytes
+        #: every time, and decoding is a pure function of them (the models are immutable)
+        self._polls: dict[bytes, Model] = {}
 
     def refusal(self, status: int, error: ProtocolError, headers: dict[str, str]) -> web.Response:
         """A request refused before it was read (body too large or too slow): 2.0b XML or operator JSON."""
@@ -229,10 +235,17 @@ class OadrEdge:
                 raise _Undecodable(OutsideLimitsError("oadrSignedObject is empty",
                                                       field="oadr:oadrSignedObject")) from None
             return message, Peer(tls, verified.fingerprint, verified.nonce, verified.timestamp)
+        known = self._polls.get(data)
+        if known is not None:
+            return known, Peer(tls)
         try:
             message = decode_xml(data)
         except ProtocolError as error:
             raise _Undecodable(error) from error
+        if type(message) is OadrPoll and len(data) <= _POLL_BYTES and message.ven_id in self.service.core.ctx.vens():
+            if len(self._polls) >= _POLLS_MAX:
+                self._polls.clear()
+            self._polls[data] = message
         return message, Peer(tls)
 
     # -- the operator --

@@ -1,4 +1,4 @@
-"""The OpenADR edge encodes a VEN's plain poll reply once: a poll with nothing waiting gets the same reply object
+"""The OpenADR edge decodes a registered VEN's unsigned oadrPoll document once, and encodes its plain reply once: a poll with nothing waiting gets the same reply object
 (``OadrContext.plain_replies``) and the same bytes, which are those ``encode_xml`` writes and are valid 2.0b;
 any other reply (another oadrResponse of the VEN, an error) is encoded afresh, and error replies are not kept."""
 
@@ -64,3 +64,22 @@ def test_a_plain_poll_reply_is_encoded_once_and_stays_valid() -> None:
     assert again is not None
     assert again is not first
     assert edge._encode(again) == body
+
+
+def test_a_registered_vens_poll_document_is_decoded_once() -> None:
+    clock = ManualClock(T0)
+    core = OadrCore(MemoryStore(), clock, wall=clock)
+    edge = OadrEdge(OadrOptions(service=OadrService(core)), read_body=_no_body)
+    created = core.handle(OadrCreatePartyRegistration(request_id="r", ven_name="a"), Peer())
+    assert isinstance(created, OadrCreatedPartyRegistration)
+    document = encode_xml(OadrPoll(ven_id=created.ven_id))
+    first, peer = edge._decode(document, None)
+    assert first == OadrPoll(ven_id=created.ven_id)
+    assert peer == Peer()
+    again, tls_peer = edge._decode(bytes(document), "AA:BB")  # equal bytes, another object: the same model
+    assert again is first
+    assert tls_peer == Peer(tls_fingerprint="AA:BB")
+    # a poll of a venID nobody registered is decoded every time (and kept nowhere)
+    stranger = encode_xml(OadrPoll(ven_id="ven-nobody"))
+    assert edge._decode(stranger, None)[0] is not edge._decode(stranger, None)[0]
+    assert stranger not in edge._polls
