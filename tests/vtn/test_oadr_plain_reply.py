@@ -1,6 +1,7 @@
-"""The OpenADR edge decodes a registered VEN's unsigned oadrPoll document once, and encodes its plain reply once: a poll with nothing waiting gets the same reply object
-(``OadrContext.plain_replies``) and the same bytes, which are those ``encode_xml`` writes and are valid 2.0b;
-any other reply (another oadrResponse of the VEN, an error) is encoded afresh, and error replies are not kept."""
+"""The OpenADR edge decodes a registered VEN's unsigned oadrPoll document once and encodes its plain reply once:
+a poll with nothing waiting gets the same reply object (``OadrContext.plain_replies``) and the same bytes, which
+are those ``encode_xml`` writes and are valid 2.0b; any other reply (another oadrResponse of the VEN, an error)
+is encoded afresh, and error replies are not kept."""
 
 from __future__ import annotations
 
