@@ -437,6 +437,7 @@ def run(rounds: int, seconds: float, vens: int, clients: int) -> dict[str, Any]:
             "vens": vens, "load_generator": f"aiohttp, {clients} concurrent keep-alive clients, this process",
             "seconds": reg_seconds,
             "server_cpu_s": summarize(registration, "server_cpu_s"),
+            "client_cpu_s": summarize(registration, "client_cpu_s"),
             "speedup_of_medians": speedup,
             "paired_speedups": [g["openleadr"]["seconds"] / g["transactive"]["seconds"] for g in registration],
             "goal": GOALS["registration_speedup"], "met": speedup >= GOALS["registration_speedup"],
