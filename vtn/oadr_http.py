@@ -43,7 +43,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from transactive.codec import decode_xml, encode_xml
-from transactive.ei.oadr import OadrCreatePartyRegistration
+from transactive.ei.oadr import OadrCreatePartyRegistration, OadrPoll, OadrResponse
 from transactive.errors import ProtocolError, RemoteProtocolError, ResponseCode
 from transactive.model import Model
 from transactive.model.types import format_duration, parse_duration
@@ -64,6 +64,11 @@ log = logging.getLogger("transactive.vtn.oadr")
 
 OPERATOR_PREFIX = "/operator/openadr"
 _XML = "application/xml"
+#: the most encoded plain replies kept (one per VEN that polls; only registered VENs get one)
+_PLAIN_MAX = 1_000_000
+#: decoded oadrPoll documents kept (one per polling VEN; only of registered VENs, up to 1 kB each: at most
+#: about 50 MB however a VEN varies its bytes; then they are all dropped and the cache fills again)
+_POLLS_MAX, _POLL_BYTES = 50_000, 1024
 
 
 class Verified(Protocol):
@@ -160,6 +165,12 @@ class OadrEdge:
         self.operator_token = options.operator_token
         self.verifier = options.verifier
         self.signer = options.signer
+        #: per venID, its last plain oadrResponse (code 200) and its bytes: a poll with nothing waiting is
+        #: answered with the same reply object each time (``OadrContext.plain_replies``), encoded once here
+        self._plain: dict[str, tuple[Model, bytes]] = {}
+        #: unsigned oadrPoll documents of registered VENs already decoded: a VEN's polls are the same bytes
+        #: every time, and decoding is a pure function of them (the models are immutable)
+        self._polls: dict[bytes, Model] = {}
 
     def refusal(self, status: int, error: ProtocolError, headers: dict[str, str]) -> web.Response:
         """A request refused before it was read (body too large or too slow): 2.0b XML or operator JSON."""
@@ -177,8 +188,20 @@ class OadrEdge:
 
     # -- the simple HTTP services --
 
-    def _xml(self, message: Model, status: int = 200) -> web.Response:
+    def _encode(self, message: Model) -> bytes:
+        if type(message) is not OadrResponse or message.ven_id is None or message.response.response_code != 200:
+            return encode_xml(message)
+        known = self._plain.get(message.ven_id)
+        if known is not None and known[0] is message:
+            return known[1]
         body = encode_xml(message)
+        if len(self._plain) >= _PLAIN_MAX:
+            self._plain.clear()
+        self._plain[message.ven_id] = (message, body)
+        return body
+
+    def _xml(self, message: Model, status: int = 200) -> web.Response:
+        body = self._encode(message)
         if self.signer is not None:
             body = self.signer.sign(body)
         return web.Response(body=body, status=status, content_type=_XML)
@@ -217,10 +240,17 @@ class OadrEdge:
             except ProtocolError as error:
                 raise _Undecodable(error) from error
             return message, Peer(tls, verified.fingerprint, verified.nonce, verified.timestamp)
+        known = self._polls.get(data)
+        if known is not None:
+            return known, Peer(tls)
         try:
             message = decode_xml(data)
         except ProtocolError as error:
             raise _Undecodable(error) from error
+        if type(message) is OadrPoll and len(data) <= _POLL_BYTES and message.ven_id in self.service.core.ctx.vens():
+            if len(self._polls) >= _POLLS_MAX:
+                self._polls.clear()
+            self._polls[data] = message
         return message, Peer(tls)
 
     # -- the operator --

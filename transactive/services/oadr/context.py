@@ -1,9 +1,10 @@
 """The OpenADR 2.0b core's context: its settings, who is asking (:class:`Peer`), and typed access to the store
 with the caches a poll needs to be answered without reading the events.
 
-Caches (the active VENs and the events that can still be distributed) are written through inside the
-request's transaction and dropped whenever a transaction fails (:meth:`OadrContext.forget`), so they never
-hold what the store does not; they are rebuilt from the store on the next read. ``dirty`` is the set of VENs
+Caches (the VENs, with indexes by name and of the push VENs, and the events that can still be distributed)
+are written through inside the request's transaction and dropped whenever a transaction fails
+(:meth:`OadrContext.forget`), so they never hold what the store does not; they are rebuilt from the store on
+the next read. ``dirty`` is the set of VENs
 whose next poll must look for something to send (an event changed for them, a message waits in their
 outbox); every VEN is dirty when the VTN starts.
 """
@@ -14,6 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from transactive.model import Model
 from transactive.protocol.clock import Clock
 from transactive.protocol.errors import NotAuthorizedError
 from transactive.protocol.oadr import DEFAULT_POLL
@@ -88,8 +90,14 @@ class OadrContext:
     clock: Clock
     _vens: dict[str, VenRecord] | None = field(default=None, repr=False)
     _events: dict[str, EventRecord] | None = field(default=None, repr=False)
+    #: with ``_vens``: VEN name -> the venIDs of every registration by that name, in registration order
+    _names: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    #: with ``_vens``: the venIDs of the active push VENs (an ordered set)
+    _push: dict[str, None] = field(default_factory=dict, repr=False)
     #: VENs whose next poll looks for something to send (None: all, as after a start)
     dirty: set[str] | None = field(default=None, repr=False)
+    #: per venID, the reply to its polls while nothing waits (one object, so the edge can keep its bytes)
+    plain_replies: dict[str, Model] = field(default_factory=dict, repr=False)
 
     def now(self) -> datetime:
         return self.clock()
@@ -110,17 +118,46 @@ class OadrContext:
         """Every VEN ever registered, by venID (cached)."""
         if self._vens is None:
             self._vens = {v.ven_id: v for v in self.all(VenRecord)}
+            self._names, self._push = {}, {}
+            for ven in self._vens.values():
+                self._index(ven, None)
         return self._vens
+
+    def _index(self, ven: VenRecord, old: VenRecord | None) -> None:
+        """Keep the name and push indexes in step with ``ven`` (which replaces ``old``)."""
+        if old is not None and old.ven_name != ven.ven_name:
+            ids = self._names.get(old.ven_name, [])
+            if ven.ven_id in ids:
+                ids.remove(ven.ven_id)
+            if not ids:
+                self._names.pop(old.ven_name, None)
+        ids = self._names.setdefault(ven.ven_name, [])
+        if ven.ven_id not in ids:
+            ids.append(ven.ven_id)
+        if ven.active and not ven.http_pull_model and ven.transport_address:
+            self._push[ven.ven_id] = None
+        else:
+            self._push.pop(ven.ven_id, None)
 
     def put_ven(self, ven: VenRecord) -> None:
         self.put(ven, ven.ven_id, ven.ven_id)
-        self.vens()[ven.ven_id] = ven
+        vens = self.vens()
+        old = vens.get(ven.ven_id)
+        vens[ven.ven_id] = ven
+        self._index(ven, old)
 
     def active_by_name(self, name: str) -> VenRecord | None:
-        for ven in self.vens().values():
-            if ven.active and ven.ven_name == name:
+        vens = self.vens()
+        for ven_id in self._names.get(name, ()):
+            ven = vens[ven_id]
+            if ven.active:
                 return ven
         return None
+
+    def push_vens(self) -> list[VenRecord]:
+        """The active push VENs (``oadrHttpPullModel`` false, with a transport address)."""
+        vens = self.vens()
+        return [vens[ven_id] for ven_id in self._push]
 
     def ven(self, ven_id: str | None, peer: Peer, field: str = "ei:venID") -> VenRecord:
         """The active registration ``ven_id`` names, if ``peer`` may speak for it; else 463 naming ``field``."""
@@ -177,5 +214,7 @@ class OadrContext:
     def forget(self) -> None:
         """Drop the caches (a transaction failed: they may hold what was rolled back)."""
         self._vens = None
+        self._names, self._push = {}, {}
         self._events = None
         self.dirty = None
+        self.plain_replies = {}

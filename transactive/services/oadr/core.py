@@ -147,12 +147,15 @@ class OadrCore:
         return kind
 
     def quick(self, message: Model, peer: Peer, service: Service | str | None = None) -> Model | None:
-        """The reply without a store transaction when there is one (a poll with nothing waiting), else None.
-        Refusals raise as in :meth:`handle`."""
-        if type(message) is not OadrPoll or peer.nonce is not None:  # a signed poll records its nonce
-            return None
+        """The reply without a store transaction when there is one, else None: a poll with nothing waiting,
+        and ``oadrQueryRegistration`` (it writes nothing). Refusals raise as in :meth:`handle`."""
+        kind = type(message)
+        if (kind is not OadrPoll and kind is not OadrQueryRegistration) or peer.nonce is not None:
+            return None  # (a signed message records its nonce: a transaction)
         self.kind_of(message, service)
         self._check_signed(peer)
+        if isinstance(message, OadrQueryRegistration):
+            return query_registration(self.ctx, message, peer)
         assert isinstance(message, OadrPoll)
         return quick_poll(self.ctx, message, peer)
 
@@ -285,8 +288,7 @@ class OadrCore:
     def pushable(self) -> list[VenRecord]:
         """Active push VENs (registered with a transport address and ``oadrHttpPullModel`` false) with
         something waiting."""
-        return [v for v in self.ctx.vens().values()
-                if v.active and not v.http_pull_model and v.transport_address and self.ctx.is_dirty(v.ven_id)]
+        return [v for v in self.ctx.push_vens() if self.ctx.is_dirty(v.ven_id)]
 
     def next_for(self, ven: VenRecord) -> tuple[Model, Callable[[OadrContext], None]] | None:
         """The next message for a push VEN and what marks it delivered (run it with :meth:`operate` once the

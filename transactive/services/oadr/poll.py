@@ -26,9 +26,15 @@ def nothing(ven: VenRecord) -> OadrResponse:
 
 
 def quick_poll(ctx: OadrContext, message: OadrPoll, peer: Peer) -> Model | None:
-    """The answer to a poll when nothing waits for the VEN (no transaction needed), else None."""
+    """The answer to a poll when nothing waits for the VEN (no transaction needed), else None. The answer is
+    the same object for every such poll of a VEN (``ctx.plain_replies``), so the edge encodes it once."""
     ven = ctx.ven(message.ven_id, peer)
-    return None if ctx.is_dirty(ven.ven_id) else nothing(ven)
+    if ctx.is_dirty(ven.ven_id):
+        return None
+    reply = ctx.plain_replies.get(ven.ven_id)
+    if reply is None:
+        reply = ctx.plain_replies[ven.ven_id] = nothing(ven)
+    return reply
 
 
 def next_message(ctx: OadrContext, ven: VenRecord) -> tuple[Model, Callable[[OadrContext], None]] | None:

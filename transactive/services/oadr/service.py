@@ -1,7 +1,8 @@
 """``OadrService``: the async shell the OpenADR 2.0b edge drives, beside :class:`~transactive.services.VtnService`.
 
 * :meth:`OadrService.answer` — the reply to a message (refusals become the 2.0b error reply). A poll with
-  nothing waiting is answered from memory; every other message is handled with **group commit**: the
+  nothing waiting and an unsigned ``oadrQueryRegistration`` (which writes nothing) are answered from memory,
+  without waiting for a commit; every other message is handled with **group commit**: the
   messages of one turn of the event loop share one store transaction and one fsync, each in its own
   savepoint, and each is answered after that commit.
 * :meth:`OadrService.publish_price` — the market bridge: when the VTN closes a gate with a price, an
