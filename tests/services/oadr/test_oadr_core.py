@@ -410,3 +410,22 @@ def test_everything_is_durable_on_a_real_file(tmp_path: Path, clock: ManualClock
     distribution = next(m for m in sent if isinstance(m, OadrDistributeEvent))
     assert distribution.events[0].event.descriptor.event_id == event.event_id
     reopened.store.close()
+
+
+def test_a_cancellation_the_ven_has_is_not_sent_again_when_other_events_change(core: OadrCore) -> None:
+    ven = register(core, "ven-1").ven_id
+    assert ven
+    drain(core, ven)
+    quiet = core.operate(lambda ctx: create_event(ctx, spec(response_required="never")))
+    drain(core, ven)
+    core.operate(lambda ctx: cancel_event(ctx, quiet.event_id))
+    (cancelled,) = drain(core, ven)
+    assert isinstance(cancelled, OadrDistributeEvent)
+    assert cancelled.events[0].event.descriptor.event_status == "cancelled"
+    for n in range(3):  # each new event is news once, and never brings the old cancellation back
+        core.operate(lambda ctx, n=n: create_event(ctx, spec(priority=n + 1)))
+        sent = drain(core, ven)
+        assert len(sent) == 1
+        ids = [e.event.descriptor.event_id for e in sent[0].events]  # type: ignore[attr-defined]
+        assert quiet.event_id not in ids
+        assert len(ids) == n + 1

@@ -49,7 +49,7 @@ from transactive.services.oadr.records import (
     VenRecord,
 )
 
-__all__ = ["EventSpec", "cancel_event", "cancel_opt", "create_event", "create_opt", "created_event",
+__all__ = ["EventSpec", "record_delivered", "cancel_event", "cancel_opt", "create_event", "create_opt", "created_event",
            "distribution", "list_events", "modify_event", "request_event", "versions_for"]
 
 _SIGNAL_NAMES = frozenset(s.value for s in SignalName)
@@ -69,6 +69,19 @@ def versions_for(ctx: OadrContext, ven: VenRecord) -> dict[str, tuple[int, bool]
     now = ctx.now()
     return {e.event_id: (e.modification_number, e.cancelled) for e in ctx.events().values()
             if e.targets_ven(ven.ven_id) and e.end > now and not (e.cancelled and cancellation_known(ctx, ven, e))}
+
+
+def record_delivered(ctx: OadrContext, ven: VenRecord, versions: dict[str, tuple[int, bool]]) -> None:
+    """Remember that the VEN was sent ``versions``; cancellations it was sent before stay remembered (they are
+    left out of its distributions, :func:`cancellation_known`, and must not come back as news)."""
+    before = ctx.get(DeliveredRecord, ven.ven_id)
+    kept = dict(versions)
+    if before is not None:
+        events = ctx.events()
+        for event_id, (number, cancelled) in before.versions.items():
+            if cancelled and event_id not in kept and event_id in events:
+                kept[event_id] = (number, cancelled)
+    ctx.put(DeliveredRecord(ven_id=ven.ven_id, versions=kept, at=ctx.now()), ven.ven_id, ven.ven_id)
 
 
 def cancellation_known(ctx: OadrContext, ven: VenRecord, event: EventRecord) -> bool:
@@ -141,7 +154,7 @@ def changed_for(ctx: OadrContext, ven: VenRecord) -> bool:
 def request_event(ctx: OadrContext, message: OadrRequestEvent, peer: Peer) -> Model:
     ven = ctx.ven(message.ven_id, peer)
     reply = distribution(ctx, ven, message.request_id, message.reply_limit)
-    ctx.put(DeliveredRecord(ven_id=ven.ven_id, versions=versions_for(ctx, ven), at=ctx.now()), ven.ven_id, ven.ven_id)
+    record_delivered(ctx, ven, versions_for(ctx, ven))
     return reply
 
 
