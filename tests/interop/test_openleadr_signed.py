@@ -235,7 +235,8 @@ def test_our_ven_and_openleadr_s_vtn_verifying_signatures_and_refusing_another_s
         peer.command(op="add", ven_id="ven-id-ven-1", event_id="shed-1", signal_name="SIMPLE", signal_type="level",
                      values=[2], interval_seconds=60, start_in_seconds=60)
         peer.wait("the opt", lambda log: answers(log, "shed-1") == [(0, "optIn")])
-        assert [e["opt_type"] for e in peer.log() if e["kind"] == "opt"] == ["optIn"]
+        opts = peer.wait("the opt callback", lambda log: [e["opt_type"] for e in log if e["kind"] == "opt"])
+        assert opts == ["optIn"]
         peer.wait("TELEMETRY_USAGE values", lambda log: len([e for e in log if e["kind"] == "report"]) >= 2)
         peer.command(op="modify", ven_id="ven-id-ven-1", event_id="shed-1", values=[3])
         peer.wait("the answer to the modified event", lambda log: (1, "optIn") in answers(log, "shed-1"))
