@@ -14,7 +14,7 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,15 @@ def load_operator_token(data_dir: Path, *, create: bool = True) -> str | None:
     return token
 
 
+class _InTheStore:
+    """The verifier's replay memory when the VTN keeps nonces in its store: the services record each nonce in
+    the same transaction as the message's effects (durable, and not spent by a message that was not
+    stored, e.g. refused with 503: that message may be sent again as it was)."""
+
+    def seen(self, nonce: str, at: datetime) -> bool:
+        return False
+
+
 def _signing(config: OadrConfig, wall: Clock, trusted_ca: Path | None) -> tuple[Signer | None, Verifier | None]:
     """The reply signer (``--sign-cert``) and the signature checker: a signing certificate must chain to
     ``trusted_ca`` (the CA of the TLS client certificates, when the VTN asks for them)."""
@@ -99,7 +108,8 @@ def _signing(config: OadrConfig, wall: Clock, trusted_ca: Path | None) -> tuple[
             signer = module.OadrSigner.from_files(config.sign_cert, config.sign_key)
         except (OSError, ValueError) as exc:
             raise OadrStartError(f"--sign-cert {config.sign_cert} / --sign-key {config.sign_key}: {exc}") from None
-    verifier = module.OadrVerifier(max_age=config.signature_max_age, clock=wall, trusted_ca=trusted_ca)
+    verifier = module.OadrVerifier(nonces=_InTheStore(), max_age=config.signature_max_age, clock=wall,
+                                   trusted_ca=trusted_ca)
     return signer, verifier
 
 

@@ -41,8 +41,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from aiohttp import web
+from lxml import etree
 
-from transactive.codec import decode_xml, encode_xml
+from transactive.codec import decode_xml, encode_xml, parse_xml
 from transactive.ei.oadr import OadrCreatePartyRegistration, OadrPoll, OadrResponse
 from transactive.errors import ProtocolError, RemoteProtocolError, ResponseCode
 from transactive.model import Model
@@ -84,16 +85,32 @@ class Verified(Protocol):
 
 
 class Verifier(Protocol):
-    def verify(self, document: bytes, *, expected_fingerprint: str | None = None) -> Verified: ...
+    """Checks a document (bytes, or the root of a tree :func:`~transactive.codec.parse_xml` made)."""
+
+    def verify(self, document: bytes | etree._Element, *, expected_fingerprint: str | None = None) -> Verified: ...
 
 
 class Signer(Protocol):
     def sign(self, document: bytes) -> bytes: ...
 
 
+_DS = "http://www.w3.org/2000/09/xmldsig#"
+_SIGNATURE = f"{{{_DS}}}Signature"
+_PAYLOAD = "{http://openadr.org/oadr-2.0b/2012/07}oadrPayload"
+
+
 def is_signed_bytes(data: bytes) -> bool:
-    """Does the document carry an XML signature (a quick look before it is parsed)?"""
-    return b"Signature" in data and b"http://www.w3.org/2000/09/xmldsig#" in data
+    """Might the document carry an XML signature (a quick look before it is parsed: False means it does not)?"""
+    return b"Signature" in data and _DS.encode() in data
+
+
+def signature_of(data: bytes) -> etree._Element | None:
+    """The parsed root of a document that carries an XML signature (an ``oadrPayload`` with a ``ds:Signature``
+    child), None for one that does not; a document that does not parse raises the codec's error."""
+    if not is_signed_bytes(data):
+        return None
+    root = parse_xml(data)
+    return root if root.tag == _PAYLOAD and root.find(_SIGNATURE) is not None else None
 
 
 def tls_fingerprint(request: web.BaseRequest) -> str | None:
@@ -228,9 +245,13 @@ class OadrEdge:
         return self._xml(reply, 503 if code == 503 else 200)
 
     def _decode(self, data: bytes, tls: str | None) -> tuple[Model, Peer]:
-        if self.verifier is not None and is_signed_bytes(data):
+        try:
+            signed = None if self.verifier is None else signature_of(data)
+        except ProtocolError as error:
+            raise _Undecodable(error) from error
+        if self.verifier is not None and signed is not None:
             try:
-                verified = self.verifier.verify(data)
+                verified = self.verifier.verify(signed)
             except ProtocolError:
                 raise
             except Exception as exc:  # the verifier's own failure on hostile input: refused, never a 500

@@ -2,6 +2,7 @@
 
     .venv-openleadr/bin/python interop/openleadr_peer/vtn_server.py WORKDIR [--port N] [--poll-seconds S]
         [--report-seconds S] [--tls-cert F --tls-key F --tls-ca F] [--ven-fingerprint NAME=FP ...]
+        [--sign-cert F --sign-key F] [--verify-signatures]
 
 Starts openleadr's ``OpenADRServer`` on 127.0.0.1 (``--port 0``: a free port) with handlers that:
 
@@ -14,6 +15,10 @@ Starts openleadr's ``OpenADRServer`` on 127.0.0.1 (``--port 0``: a free port) wi
 
 With ``--tls-*`` it serves HTTPS and requires client certificates; ``--ven-fingerprint`` gives the OpenADR
 fingerprint each VEN name's certificate must have (openleadr's ``fingerprint_lookup``, by venID).
+``--sign-cert``/``--sign-key``: openleadr signs every reply (XML signature) with that certificate.
+``--verify-signatures`` (with ``--tls-*``): openleadr checks the XML signature of every message that names a
+venID, and that it was made with the certificate ``--ven-fingerprint`` gives for that VEN
+(``verify_message_signatures``; off by default).
 
 It writes to WORKDIR:
 
@@ -114,7 +119,7 @@ class Peer:
                                                   "ven_id": payload.get("ven_id")}
 
     def fingerprint_lookup(self, ven_id: str) -> str | None:
-        return self.fingerprints.get(ven_id.removeprefix("ven-id-"))
+        return self.fingerprints.get((ven_id or "").removeprefix("ven-id-"))
 
     async def on_register_report(self, ven_id: str, resource_id: str, measurement: str, unit: str, scale: str,
                                  min_sampling_interval: timedelta,
@@ -205,6 +210,9 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--tls-key")
     parser.add_argument("--tls-ca")
     parser.add_argument("--ven-fingerprint", action="append", default=[], metavar="NAME=FP")
+    parser.add_argument("--sign-cert")
+    parser.add_argument("--sign-key")
+    parser.add_argument("--verify-signatures", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     fingerprints = dict(item.split("=", 1) for item in args.ven_fingerprint)
@@ -214,8 +222,9 @@ async def main(argv: list[str]) -> int:
     server = OpenADRServer(vtn_id="openleadr-vtn", http_port=port, http_host="127.0.0.1",
                            requested_poll_freq=timedelta(seconds=args.poll_seconds),
                            http_cert=args.tls_cert, http_key=args.tls_key, http_ca_file=args.tls_ca,
+                           cert=args.sign_cert, key=args.sign_key,
                            fingerprint_lookup=peer.fingerprint_lookup if tls else None,
-                           verify_message_signatures=False, show_fingerprint=False)
+                           verify_message_signatures=args.verify_signatures, show_fingerprint=False)
     peer.server = server
     server.add_handler("on_create_party_registration", peer.on_create_party_registration)
     server.add_handler("on_cancel_party_registration", peer.on_cancel_party_registration)

@@ -90,13 +90,14 @@ class OpenleadrVen:
         self.proc.wait(10)
 
 
-def start_ven(python: Path, vtn_url: str, name: str, workdir: Path, *, opt: str = "optIn") -> OpenleadrVen:
-    """``ven_client.py --vtn URL/OpenADR2/Simple/2.0b --name NAME --opt OPT`` (does not wait for it)."""
+def start_ven(python: Path, vtn_url: str, name: str, workdir: Path, *extra: str, opt: str = "optIn") -> OpenleadrVen:
+    """``ven_client.py --vtn URL/OpenADR2/Simple/2.0b --name NAME --opt OPT EXTRA`` (does not wait for it);
+    ``extra``: e.g. ``--cert F --key F --ca F --vtn-fingerprint FP``."""
     log = workdir / f"{name}.jsonl"
     err = workdir / f"{name}.err"
     with open(workdir / f"{name}.out", "wb") as stdout, open(err, "wb") as stderr:
         proc = subprocess.Popen([str(python), str(PEER / "ven_client.py"), "--vtn", f"{vtn_url}/OpenADR2/Simple/2.0b",
-                                 "--name", name, "--log", str(log), "--opt", opt],
+                                 "--name", name, "--log", str(log), "--opt", opt, *extra],
                                 stdout=stdout, stderr=stderr, cwd=workdir)
     return OpenleadrVen(name, proc, log, err)
 

@@ -5,6 +5,7 @@ before decoding it. No VTN answer may be a 500."""
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -41,11 +42,11 @@ class Answer:
 
 
 def http(url: str, body: bytes | None = None, *, method: str = "POST", headers: dict[str, str] | None = None,
-         timeout: float = 30) -> Answer:
-    """One request; the answer whatever its status (a 500 fails the test)."""
+         timeout: float = 30, context: ssl.SSLContext | None = None) -> Answer:
+    """One request (over HTTPS with ``context``); the answer whatever its status (a 500 fails the test)."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             answer = Answer(response.status, response.headers.get_content_type(), response.read())
     except urllib.error.HTTPError as exc:
         answer = Answer(exc.code, exc.headers.get_content_type(), exc.read())

@@ -113,6 +113,16 @@ def test_a_body_over_the_limit_is_413_with_an_oadr_response(probe: Probe) -> Non
     assert code_of(reply) == 413
 
 
+def test_an_unsigned_message_that_mentions_the_xml_signature_namespace_is_not_taken_for_a_signed_one(
+        probe: Probe) -> None:
+    # this VTN does not require signatures: the text of a field is not a signature to check (it was 463 once)
+    name = "Signature of http://www.w3.org/2000/09/xmldsig#"
+    reply = probe.send("EiRegisterParty", OadrCreatePartyRegistration(request_id="reg-ds", ven_name=name,
+                                                                     http_pull_model=True))
+    assert isinstance(reply, OadrCreatedPartyRegistration)
+    assert code_of(reply) == 200
+
+
 # ---- messages in the wrong place ---------------------------------------------------------------------
 
 

@@ -236,6 +236,27 @@ def test_the_event_lifecycle_reaches_the_ven_on_its_polls(core: OadrCore, clock:
     assert again.value.response_code == 450
 
 
+def test_a_cancellation_that_asks_no_answer_is_sent_once_and_not_again_with_the_next_event(core: OadrCore) -> None:
+    # openleadr 0.5.36 opts out of every event of a distribution that repeats a cancellation it already has
+    ven = register(core, "ven-1").ven_id
+    assert ven is not None
+    drain(core, ven)
+    first = core.operate(lambda ctx: create_event(ctx, spec(response_required="never")))
+    drain(core, ven)
+    core.operate(lambda ctx: cancel_event(ctx, first.event_id))
+    (cancelled,) = drain(core, ven)
+    assert isinstance(cancelled, OadrDistributeEvent)
+    assert [e.event.descriptor.event_status for e in cancelled.events] == ["cancelled"]
+    later = core.operate(lambda ctx: create_event(ctx, spec()))
+    (distributed,) = drain(core, ven)  # the later event alone, and nothing after it
+    assert isinstance(distributed, OadrDistributeEvent)
+    assert [e.event.descriptor.event_id for e in distributed.events] == [later.event_id]
+    reply = core.handle(OadrRequestEvent(request_id="req-1", ven_id=ven), PLAIN)
+    assert isinstance(reply, OadrDistributeEvent)
+    assert [e.event.descriptor.event_id for e in reply.events] == [later.event_id]
+    assert drain(core, ven) == []
+
+
 def test_every_active_event_is_in_each_distribution_and_targets_are_kept(core: OadrCore) -> None:
     one = register(core, "ven-1").ven_id
     two = register(core, "ven-2").ven_id

@@ -49,8 +49,8 @@ from transactive.services.oadr.records import (
     VenRecord,
 )
 
-__all__ = ["EventSpec", "record_delivered", "cancel_event", "cancel_opt", "create_event", "create_opt", "created_event",
-           "distribution", "list_events", "modify_event", "request_event", "versions_for"]
+__all__ = ["EventSpec", "cancel_event", "cancel_opt", "create_event", "create_opt", "created_event",
+           "distribution", "list_events", "modify_event", "request_event", "sent_versions", "versions_for"]
 
 _SIGNAL_NAMES = frozenset(s.value for s in SignalName)
 _SIGNAL_TYPES = frozenset(s.value for s in SignalType)
@@ -71,17 +71,15 @@ def versions_for(ctx: OadrContext, ven: VenRecord) -> dict[str, tuple[int, bool]
             if e.targets_ven(ven.ven_id) and e.end > now and not (e.cancelled and cancellation_known(ctx, ven, e))}
 
 
-def record_delivered(ctx: OadrContext, ven: VenRecord, versions: dict[str, tuple[int, bool]]) -> None:
-    """Remember that the VEN was sent ``versions``; cancellations it was sent before stay remembered (they are
-    left out of its distributions, :func:`cancellation_known`, and must not come back as news)."""
-    before = ctx.get(DeliveredRecord, ven.ven_id)
-    kept = dict(versions)
-    if before is not None:
-        events = ctx.events()
-        for event_id, (number, cancelled) in before.versions.items():
-            if cancelled and event_id not in kept and event_id in events:
-                kept[event_id] = (number, cancelled)
-    ctx.put(DeliveredRecord(ven_id=ven.ven_id, versions=kept, at=ctx.now()), ven.ven_id, ven.ven_id)
+def sent_versions(ctx: OadrContext, ven: VenRecord) -> dict[str, tuple[int, bool]]:
+    """What the VEN has once it was sent its :func:`distribution`, to record as delivered: :func:`versions_for`
+    and the cancellations it already has (left out of the distribution, kept in the record so that they stay
+    known: :func:`cancellation_known` reads them there)."""
+    if ven.report_only:
+        return {}
+    now = ctx.now()
+    return {e.event_id: (e.modification_number, e.cancelled) for e in ctx.events().values()
+            if e.targets_ven(ven.ven_id) and e.end > now}
 
 
 def cancellation_known(ctx: OadrContext, ven: VenRecord, event: EventRecord) -> bool:
@@ -154,7 +152,7 @@ def changed_for(ctx: OadrContext, ven: VenRecord) -> bool:
 def request_event(ctx: OadrContext, message: OadrRequestEvent, peer: Peer) -> Model:
     ven = ctx.ven(message.ven_id, peer)
     reply = distribution(ctx, ven, message.request_id, message.reply_limit)
-    record_delivered(ctx, ven, versions_for(ctx, ven))
+    ctx.put(DeliveredRecord(ven_id=ven.ven_id, versions=sent_versions(ctx, ven), at=ctx.now()), ven.ven_id, ven.ven_id)
     return reply
 
 

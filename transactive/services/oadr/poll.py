@@ -14,8 +14,8 @@ from transactive.codec import decode_xml
 from transactive.ei.oadr import EiResponse, OadrCancelPartyRegistration, OadrPoll, OadrResponse
 from transactive.model import Model
 from transactive.services.oadr.context import OadrContext, Peer
-from transactive.services.oadr.events import changed_for, distribution, record_delivered, versions_for
-from transactive.services.oadr.records import OutboxRecord, VenRecord
+from transactive.services.oadr.events import changed_for, distribution, sent_versions
+from transactive.services.oadr.records import DeliveredRecord, OutboxRecord, VenRecord
 
 __all__ = ["next_message", "nothing", "poll", "quick_poll"]
 
@@ -42,8 +42,9 @@ def next_message(ctx: OadrContext, ven: VenRecord) -> tuple[Model, Callable[[Oad
     same transaction for a poll, after the VEN accepted it for a push); None when nothing waits."""
     if changed_for(ctx, ven):
         message = distribution(ctx, ven)
-        versions = versions_for(ctx, ven)
-        return message, lambda c: record_delivered(c, ven, versions)
+        versions = sent_versions(ctx, ven)
+        return message, lambda c: c.put(DeliveredRecord(ven_id=ven.ven_id, versions=versions, at=c.now()),
+                                        ven.ven_id, ven.ven_id)
     waiting = ctx.store.oadr_objects(OutboxRecord.KIND, ven_id=ven.ven_id)
     if waiting:
         obj = waiting[0]
