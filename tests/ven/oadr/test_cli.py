@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 import socket
 import subprocess
@@ -54,11 +53,15 @@ def test_openadr_flags_are_refused_in_the_cts_mode(capsys: pytest.CaptureFixture
     assert "--poll-seconds is for --protocol openadr" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("transactive.protocol.oadr_sign") is not None,
-                    reason="the signing module is installed")
-def test_signing_is_refused_until_the_signing_module_exists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([*BASE, "--state-dir", str(tmp_path), "--sign-cert", "a.crt", "--sign-key", "a.key"]) == 2
-    assert "transactive.protocol.oadr_sign" in capsys.readouterr().err
+def test_signing_flags_that_cannot_be_used_are_one_line_naming_the_flag(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*BASE, "--state-dir", str(tmp_path), "--sign-cert", "a.crt"]) == 2
+    assert "--sign-cert and --sign-key go together" in capsys.readouterr().err
+    missing = tmp_path / "missing.crt"
+    assert main([*BASE, "--state-dir", str(tmp_path), "--sign-cert", str(missing), "--sign-key", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert "--sign-cert" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_an_unreadable_state_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
