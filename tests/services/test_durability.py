@@ -61,3 +61,25 @@ def test_a_store_of_another_schema_version_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreError, match="schema version 99"):
         SqliteStore(path)
+
+
+def test_a_schema_2_store_is_migrated_to_3_keeping_its_data(tmp_path: Path, config: MarketConfig,
+                                                            clock: ManualClock) -> None:
+    """A store written before the OpenADR 2.0b role (schema 2) opens with the role's tables added and
+    nothing of its own changed."""
+    path = tmp_path / "vtn.db"
+    core = VtnCore(config, SqliteStore(path), clock)
+    tokens = _market(core)
+    core.store.close()
+    conn = sqlite3.connect(path)
+    for table in ("oadr_objects", "oadr_report_values", "oadr_nonces"):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    store = SqliteStore(path)
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert store.registration_by_token(tokens["s1"]) is not None
+    assert store.oadr_objects("ven") == []
+    assert store.remember_nonce("n", clock(), clock())
+    store.close()

@@ -81,6 +81,18 @@ def _mapped(what: str, exc: sqlite3.Error) -> StoreError:
 
 # ---- SQLite --------------------------------------------------------------------------------------
 
+#: the OpenADR 2.0b services' objects, report values and signature nonces (schema 3)
+_OADR_SCHEMA = """
+CREATE TABLE oadr_objects (kind TEXT NOT NULL, key TEXT NOT NULL, ven_id TEXT, document TEXT NOT NULL,
+    updated_at TEXT NOT NULL, PRIMARY KEY (kind, key));
+CREATE INDEX oadr_objects_ven ON oadr_objects(kind, ven_id);
+CREATE TABLE oadr_report_values (seq INTEGER PRIMARY KEY AUTOINCREMENT, ven_id TEXT NOT NULL,
+    report_request_id TEXT NOT NULL, r_id TEXT NOT NULL, start TEXT, duration REAL, value TEXT NOT NULL,
+    received_at TEXT NOT NULL);
+CREATE INDEX oadr_report_values_ven ON oadr_report_values(ven_id, seq);
+CREATE TABLE oadr_nonces (nonce TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
+CREATE INDEX oadr_nonces_seen ON oadr_nonces(seen_at)"""
+
 _SCHEMA = """
 CREATE TABLE registrations (registration_id TEXT PRIMARY KEY, party_id TEXT NOT NULL, token TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL, cancelled_at TEXT);
@@ -107,31 +119,14 @@ CREATE TABLE settlement_steps (transaction_id TEXT NOT NULL, seq INTEGER NOT NUL
     state TEXT NOT NULL, at TEXT NOT NULL, snapshot TEXT NOT NULL, PRIMARY KEY (transaction_id, seq));
 CREATE TABLE party_keys (party_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, key TEXT NOT NULL,
     bound_at TEXT NOT NULL);
-CREATE TABLE oadr_objects (kind TEXT NOT NULL, key TEXT NOT NULL, ven_id TEXT, document TEXT NOT NULL,
-    updated_at TEXT NOT NULL, PRIMARY KEY (kind, key));
-CREATE INDEX oadr_objects_ven ON oadr_objects(kind, ven_id);
-CREATE TABLE oadr_report_values (seq INTEGER PRIMARY KEY AUTOINCREMENT, ven_id TEXT NOT NULL,
-    report_request_id TEXT NOT NULL, r_id TEXT NOT NULL, start TEXT, duration REAL, value TEXT NOT NULL,
-    received_at TEXT NOT NULL);
-CREATE INDEX oadr_report_values_ven ON oadr_report_values(ven_id, seq);
-CREATE TABLE oadr_nonces (nonce TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
-CREATE INDEX oadr_nonces_seen ON oadr_nonces(seen_at);
 """
+_SCHEMA += _OADR_SCHEMA + ";"
 
 #: schema version -> the statements that bring a store of that version to the next one
 _MIGRATIONS: dict[int, str] = {
     1: """CREATE TABLE party_keys (party_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, key TEXT NOT NULL,
         bound_at TEXT NOT NULL)""",
-    # the OpenADR 2.0b services' objects, report values and signature nonces
-    2: """CREATE TABLE oadr_objects (kind TEXT NOT NULL, key TEXT NOT NULL, ven_id TEXT, document TEXT NOT NULL,
-    updated_at TEXT NOT NULL, PRIMARY KEY (kind, key));
-CREATE INDEX oadr_objects_ven ON oadr_objects(kind, ven_id);
-CREATE TABLE oadr_report_values (seq INTEGER PRIMARY KEY AUTOINCREMENT, ven_id TEXT NOT NULL,
-    report_request_id TEXT NOT NULL, r_id TEXT NOT NULL, start TEXT, duration REAL, value TEXT NOT NULL,
-    received_at TEXT NOT NULL);
-CREATE INDEX oadr_report_values_ven ON oadr_report_values(ven_id, seq);
-CREATE TABLE oadr_nonces (nonce TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
-CREATE INDEX oadr_nonces_seen ON oadr_nonces(seen_at)""",
+    2: _OADR_SCHEMA,
 }
 
 #: additive, read by nothing older: created when missing, without a new schema version
