@@ -19,10 +19,10 @@ import contextlib
 import json
 import logging
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from openleadr import OpenADRClient, enums  # type: ignore[import-not-found, unused-ignore]
+from openleadr import OpenADRClient, enums, objects  # type: ignore[import-not-found, unused-ignore]
 
 
 def main() -> int:
@@ -37,6 +37,8 @@ def main() -> int:
     p.add_argument("--vtn-fingerprint")
     p.add_argument("--seconds", type=float)
     p.add_argument("--poll-seconds", type=float)
+    p.add_argument("--opt-schedule", action="store_true",
+                   help="after registering, send an opt-out availability schedule (oadrCreateOpt), then cancel it")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 
@@ -76,6 +78,14 @@ def main() -> int:
         if args.poll_seconds:
             client.poll_frequency = timedelta(seconds=args.poll_seconds)
         log(kind="registered", ven_id=client.ven_id, registration_id=client.registration_id)
+        if args.opt_schedule:
+            start = datetime.now(UTC) + timedelta(hours=1)
+            availability = objects.VavailabilityComponent(dtstart=start, duration=timedelta(hours=2))
+            opt_id = await client.create_opt("optOut", "mustRun", targets=[objects.Target(ven_id=client.ven_id)],
+                                             vavailability=objects.Vavailability(components=[availability]))
+            log(kind="opt_created", opt_id=opt_id)
+            if opt_id:
+                log(kind="opt_cancelled", opt_id=opt_id, ok=await client.cancel_opt(opt_id))
         if args.seconds:
             await asyncio.sleep(args.seconds)
         else:
