@@ -450,3 +450,12 @@ def test_a_cancellation_the_ven_has_is_not_sent_again_when_other_events_change(c
         ids = [e.event.descriptor.event_id for e in sent[0].events]  # type: ignore[attr-defined]
         assert quiet.event_id not in ids
         assert len(ids) == n + 1
+
+
+def test_a_retried_registration_is_answered_from_its_record_and_only_to_its_certificate(core: OadrCore) -> None:
+    first = register(core, "ven-1", CERT_A, request_id="boot-1")
+    again = register(core, "ven-1", CERT_A, request_id="boot-1")  # the reply was lost: the same again
+    assert (again.ven_id, again.registration_id) == (first.ven_id, first.registration_id)
+    other = refused(core, OadrCreatePartyRegistration(request_id="boot-1", ven_name="ven-1"), CERT_B)
+    assert other.response_code == 463
+    assert core.store.reply_for("oadr-name:ven-1", "boot-1") is None  # nothing stored beside the VEN's record

@@ -75,9 +75,6 @@ __all__ = ["BY_PAYLOAD", "REQUESTS", "OadrCore", "OadrRequest"]
 Handler = Callable[[OadrContext, Any, Peer], Model]
 
 
-def _by_name(message: Any) -> str | None:
-    return None if message.ven_name is None else f"oadr-name:{message.ven_name}"
-
 
 def _by_ven(message: Any) -> str | None:
     return None if message.ven_id is None else f"oadr:{message.ven_id}"
@@ -94,7 +91,7 @@ class OadrRequest:
 
 REQUESTS: tuple[OadrRequest, ...] = (
     OadrRequest(OadrQueryRegistration, Service.REGISTER_PARTY, query_registration),
-    OadrRequest(OadrCreatePartyRegistration, Service.REGISTER_PARTY, create_registration, _by_name),
+    OadrRequest(OadrCreatePartyRegistration, Service.REGISTER_PARTY, create_registration),
     OadrRequest(OadrCancelPartyRegistration, Service.REGISTER_PARTY, cancel_registration),
     OadrRequest(OadrCanceledPartyRegistration, Service.REGISTER_PARTY, canceled_registration),
     OadrRequest(OadrResponse, Service.REGISTER_PARTY, acknowledged),

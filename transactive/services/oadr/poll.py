@@ -16,6 +16,7 @@ from transactive.model import Model
 from transactive.services.oadr.context import OadrContext, Peer
 from transactive.services.oadr.events import changed_for, distribution, sent_versions
 from transactive.services.oadr.records import DeliveredRecord, OutboxRecord, VenRecord
+from transactive.services.oadr.reports import vtn_metadata
 
 __all__ = ["next_message", "nothing", "poll", "quick_poll"]
 
@@ -38,13 +39,20 @@ def quick_poll(ctx: OadrContext, message: OadrPoll, peer: Peer) -> Model | None:
 
 
 def next_message(ctx: OadrContext, ven: VenRecord) -> tuple[Model, Callable[[OadrContext], None]] | None:
-    """The next message for the VEN (events first, then its outbox) and what marks it delivered (run in the
+    """The next message for the VEN (its events first, then the VTN's METADATA report after its registration,
+    then its outbox) and what marks it delivered (run in the
     same transaction for a poll, after the VEN accepted it for a push); None when nothing waits."""
     if changed_for(ctx, ven):
         message = distribution(ctx, ven)
         versions = sent_versions(ctx, ven)
         return message, lambda c: c.put(DeliveredRecord(ven_id=ven.ven_id, versions=versions, at=c.now()),
                                         ven.ven_id, ven.ven_id)
+    if ven.metadata_pending:
+        def sent_metadata(c: OadrContext) -> None:
+            current = c.vens().get(ven.ven_id)
+            if current is not None and current.metadata_pending:
+                c.put_ven(current.model_copy(update={"metadata_pending": False}))
+        return vtn_metadata(ven), sent_metadata
     waiting = ctx.store.oadr_objects(OutboxRecord.KIND, ven_id=ven.ven_id)
     if waiting:
         obj = waiting[0]

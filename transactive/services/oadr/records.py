@@ -68,6 +68,12 @@ class VenRecord(Record):
     transport_address: str | None = None
     xml_signature: bool = False
     report_only: bool = False
+    #: the VTN's METADATA report waits for the VEN's next poll (or push)
+    metadata_pending: bool = False
+    #: the requestID and content digest of the registration request that made or renewed this record: a
+    #: retry of it gets the same reply
+    request_id: str | None = None
+    request_digest: str | None = None
 
     @property
     def active(self) -> bool:

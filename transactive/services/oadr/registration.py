@@ -11,6 +11,8 @@ register, each only with its certificate.
 
 from __future__ import annotations
 
+import hashlib
+
 from transactive.codec import encode_xml
 from transactive.ei.oadr import (
     EiResponse,
@@ -26,10 +28,9 @@ from transactive.ei.oadr import (
 )
 from transactive.ei.oadr.enums import ProfileName, TransportName
 from transactive.model import Model
-from transactive.protocol.errors import InvalidIdError, NotAuthorizedError, OutsideLimitsError
+from transactive.protocol.errors import ConflictError, InvalidIdError, NotAuthorizedError, OutsideLimitsError
 from transactive.services.oadr.context import OadrContext, Peer, new_id
 from transactive.services.oadr.records import VenRecord
-from transactive.services.oadr.reports import vtn_metadata
 
 __all__ = ["acknowledged", "cancel_registration", "canceled_registration", "create_registration",
            "created_registration", "query_registration", "request_reregistration", "vtn_cancel_registration"]
@@ -88,6 +89,10 @@ def create_registration(ctx: OadrContext, message: OadrCreatePartyRegistration, 
                                  field="oadr:oadrTransportAddress")
     if push and not str(message.transport_address).startswith(("http://", "https://")):
         raise OutsideLimitsError("oadrTransportAddress must be an http(s) URL", field="oadr:oadrTransportAddress")
+    digest = request_digest(message)
+    repeated = _repeated(ctx, message, name, digest, presented)
+    if repeated is not None:
+        return created_registration(ctx, message.request_id, repeated)
     existing = _existing(ctx, message, presented, name)
     now = ctx.now()
     if existing is None:
@@ -99,20 +104,42 @@ def create_registration(ctx: OadrContext, message: OadrCreatePartyRegistration, 
             raise NotAuthorizedError(
                 f"VEN name {name!r} is registered already; re-register with its venID or registrationID",
                 field="oadr:oadrVenName")
+        # 2.0b: both parties register their reports; the VTN's METADATA report (it offers none) is the VEN's
+        # first message on its first poll (metadata_pending)
         ven = VenRecord(ven_id=new_id("ven-"), registration_id=new_id("reg-"), ven_name=name, registered_at=now,
-                        fingerprint=presented)
-        # 2.0b: both parties register their reports; the VTN's METADATA report (it offers none) follows
-        ctx.queue(ven.ven_id, encode_xml(vtn_metadata(ven)))
+                        fingerprint=presented, metadata_pending=True)
     else:
         ven = existing
         if name and name != ven.ven_name and ctx.active_by_name(name) not in (None, ven):
             raise NotAuthorizedError(f"VEN name {name!r} is registered already", field="oadr:oadrVenName")
         ven = ven.model_copy(update={"ven_name": name or ven.ven_name, "fingerprint": ven.fingerprint or presented})
     ven = ven.model_copy(update={"http_pull_model": not push, "transport_address": message.transport_address,
-                                 "xml_signature": message.xml_signature, "report_only": message.report_only})
+                                 "xml_signature": message.xml_signature, "report_only": message.report_only,
+                                 "request_id": message.request_id, "request_digest": digest})
     ctx.put_ven(ven)
     ctx.mark(ven.ven_id)
     return created_registration(ctx, message.request_id, ven)
+
+
+def request_digest(message: Model) -> str:
+    """What identifies a request's content (a repeated requestID with other content is 409)."""
+    return hashlib.sha256(message.model_dump_json().encode()).hexdigest()
+
+
+def _repeated(ctx: OadrContext, message: OadrCreatePartyRegistration, name: str | None, digest: str,
+              presented: str | None) -> VenRecord | None:
+    """The registration this very request made before (a retry: the same reply again, nothing written), if
+    it is one; the same requestID with other content is 409. Only the VEN that made it may see it again: a
+    registration bound to a certificate is not shown to another."""
+    ven = ctx.active_by_name(name) if name else None
+    if ven is None or ven.request_id != message.request_id:
+        return None
+    if ven.request_digest != digest:
+        raise ConflictError(f"requestID {message.request_id!r} was used before with other content",
+                            field="pyld:requestID")
+    if ven.fingerprint is not None and ven.fingerprint != presented:
+        raise NotAuthorizedError(f"VEN name {name!r} is registered already", field="oadr:oadrVenName")
+    return ven
 
 
 def _existing(ctx: OadrContext, message: OadrCreatePartyRegistration, presented: str | None,
