@@ -343,7 +343,7 @@ class _Vtn:
 
     async def openapi_json(self, request: web.BaseRequest) -> web.Response:
         if self.openapi is None:
-            self.openapi = openapi_document()
+            self.openapi = openapi_document(openadr=self.oadr is not None)
         return web.json_response(self.openapi)
 
 

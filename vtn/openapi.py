@@ -10,6 +10,7 @@ from transactive import __version__
 from transactive.model import Model
 from transactive.services.requests import FACETS
 from transactive.vtn.notices import NOTICE_HISTORY
+from transactive.vtn.openapi_oadr import add_openadr
 
 __all__ = ["openapi_document"]
 
@@ -80,8 +81,9 @@ def _post(summary: str, tags: list[str], operation_id: str, parameters: list[dic
     return op
 
 
-def openapi_document(server_url: str | None = None) -> dict[str, Any]:
-    """The OpenAPI 3.1 document (a JSON-ready dict)."""
+def openapi_document(server_url: str | None = None, *, openadr: bool = False) -> dict[str, Any]:
+    """The OpenAPI 3.1 document (a JSON-ready dict); ``openadr``: with the OpenADR 2.0b services and the
+    operator's API (:mod:`transactive.vtn.oadr_http`), as ``vtn serve`` serves them."""
     every = sorted(t for types in FACETS.values() for t in _tags(types))
     facet_param = {"name": "facet", "in": "path", "required": True,
                    "schema": {"type": "string", "enum": list(FACETS)},
@@ -211,6 +213,8 @@ def openapi_document(server_url: str | None = None) -> dict[str, Any]:
                            "description": "The event loop the VTN runs on (vtn serve --event-loop)."},
         },
     }}
+    if openadr:
+        add_openadr(doc)
     if server_url is not None:
         doc["servers"] = [{"url": server_url}]
     return doc

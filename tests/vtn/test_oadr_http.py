@@ -276,3 +276,32 @@ def test_after_all_that_the_vtn_still_serves_a_ven(probe: Probe, vtn: VtnProcess
     assert is_nothing(probe.poll_until(OadrResponse))
     health = http(f"{vtn.url}/health", method="GET")
     assert health.status == 200
+
+
+def test_the_openapi_document_has_the_openadr_services_and_the_operator_api_as_served(
+        vtn: VtnProcess, token: str, probe: Probe) -> None:
+    """``GET /openapi.json`` of ``vtn serve`` is valid OpenAPI 3.1, lists the 2.0b services and the operator's
+    resources, and what the operator API answers fits the schemas it documents."""
+    import jsonschema
+    from openapi_spec_validator import validate
+
+    doc = http(f"{vtn.url}/openapi.json", method="GET").json()
+    validate(doc)
+    assert {f"{BASE}/{{service}}", "/operator/openadr/events", "/operator/openadr/events/{event_id}/modify",
+            "/operator/openadr/events/{event_id}/cancel", "/operator/openadr/vens",
+            "/operator/openadr/vens/{name}/{action}"} <= set(doc["paths"])
+
+    def fits(instance: Any, name: str) -> None:
+        jsonschema.validate(instance, {"$ref": f"#/components/schemas/{name}", "components": doc["components"]})
+
+    _registered(probe, "ven-openapi")
+    body = b'{"signal_name": "SIMPLE", "start": "now+PT1H", "intervals": [{"duration": "PT10M", "value": 1}]}'
+    created = _operator(vtn, "/events", token=token, method="POST", body=body)
+    assert created.status == 201
+    fits(created.json(), "EventSummary")
+    listed = _operator(vtn, "/events", token=token).json()
+    for event in listed:
+        fits(event, "Event")
+    for ven in _operator(vtn, "/vens", token=token).json():
+        fits(ven, "Ven")
+    fits(_operator(vtn, "/events/evt-nope/cancel", token=token, method="POST", body=b"{}").json(), "OperatorError")
