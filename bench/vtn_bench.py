@@ -123,13 +123,10 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def run_wrk(wrk: str, target: Target, duration: float, clients: int, directory: Path,
-            start: int = 0) -> dict[str, Any]:
-    """One wrk run; ``start`` seeds the request counter (so templated ids never repeat across runs)."""
-    script = target.script(directory, start)
-    cmd = [wrk, "-t1", f"-c{clients}", f"-d{int(duration)}s", "--latency", "-s", str(script), target.url]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
-    result: dict[str, Any] = {"non_2xx": 0, "socket_errors": 0}
+def parse_wrk(out: str) -> dict[str, Any]:
+    """What ``wrk --latency`` printed: ``per_s``, ``requests``, ``non_2xx``, ``socket_errors``, ``latency_ms_p50``
+    and ``latency_ms_p99`` (those it printed), and ``lines``: the other lines (a Lua hook's own output)."""
+    result: dict[str, Any] = {"non_2xx": 0, "socket_errors": 0, "lines": []}
     for line in out.splitlines():
         line = line.strip()
         if line.startswith("Requests/sec:"):
@@ -143,6 +140,19 @@ def run_wrk(wrk: str, target: Target, duration: float, clients: int, directory: 
         elif re.match(r"(50|99)(\.0+)?%\s", line):
             pct, value = line.split()[:2]
             result[f"latency_ms_p{pct.split('.')[0].rstrip('%')}"] = _ms(value)
+        else:
+            result["lines"].append(line)
+    return result
+
+
+def run_wrk(wrk: str, target: Target, duration: float, clients: int, directory: Path,
+            start: int = 0) -> dict[str, Any]:
+    """One wrk run; ``start`` seeds the request counter (so templated ids never repeat across runs)."""
+    script = target.script(directory, start)
+    cmd = [wrk, "-t1", f"-c{clients}", f"-d{int(duration)}s", "--latency", "-s", str(script), target.url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
+    result = parse_wrk(out)
+    del result["lines"]
     if "per_s" not in result:
         raise RuntimeError(f"wrk printed no rate:\n{out}")
     return result
