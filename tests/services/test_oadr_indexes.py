@@ -40,11 +40,19 @@ def agrees_with_a_scan(core: OadrCore, names: list[str]) -> None:
         assert core.ctx.active_by_name(name) == scanned, name
     push = [v for v in vens if v.active and not v.http_pull_model and v.transport_address]
     assert core.ctx.push_vens() == push
+    for fingerprint in {v.fingerprint for v in vens if v.fingerprint is not None}:
+        active = [v for v in vens if v.active and v.fingerprint == fingerprint]
+        found = core.ctx.active_by_fingerprint(fingerprint)
+        assert (found in active) if active else found is None, fingerprint
 
 
 def test_the_indexes_agree_with_a_scan_of_every_ven(core: OadrCore) -> None:
-    names = ["a", "b", "c", "d"]
+    names = ["a", "b", "c", "d", "e"]
     a1 = register(core, "a", 1)
+    certified = Peer(tls_fingerprint="AA:BB:CC:DD:EE:FF:00:11:22:33")
+    reply = core.handle(OadrCreatePartyRegistration(request_id="reg-e", ven_name="e"), certified)
+    assert isinstance(reply, OadrCreatedPartyRegistration)
+    assert core.ctx.active_by_fingerprint("AA:BB:CC:DD:EE:FF:00:11:22:33") is not None
     register(core, "b", 1, http_pull_model=False, transport_address=PUSH_URL)
     agrees_with_a_scan(core, names)
     assert [v.ven_name for v in core.pushable()] == ["b"]  # registered, so something waits for it

@@ -92,6 +92,8 @@ class OadrContext:
     _events: dict[str, EventRecord] | None = field(default=None, repr=False)
     #: with ``_vens``: VEN name -> the venIDs of every registration by that name, in registration order
     _names: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    #: with ``_vens``: certificate fingerprint -> the venIDs bound to it, in registration order
+    _fingerprints: dict[str, list[str]] = field(default_factory=dict, repr=False)
     #: with ``_vens``: the venIDs of the active push VENs (an ordered set)
     _push: dict[str, None] = field(default_factory=dict, repr=False)
     #: VENs whose next poll looks for something to send (None: all, as after a start)
@@ -118,7 +120,7 @@ class OadrContext:
         """Every VEN ever registered, by venID (cached)."""
         if self._vens is None:
             self._vens = {v.ven_id: v for v in self.all(VenRecord)}
-            self._names, self._push = {}, {}
+            self._names, self._fingerprints, self._push = {}, {}, {}
             for ven in self._vens.values():
                 self._index(ven, None)
         return self._vens
@@ -134,6 +136,10 @@ class OadrContext:
         ids = self._names.setdefault(ven.ven_name, [])
         if ven.ven_id not in ids:
             ids.append(ven.ven_id)
+        if ven.fingerprint is not None:  # bound for good: it only ever goes from None to a value
+            bound = self._fingerprints.setdefault(ven.fingerprint, [])
+            if ven.ven_id not in bound:
+                bound.append(ven.ven_id)
         if ven.active and not ven.http_pull_model and ven.transport_address:
             self._push[ven.ven_id] = None
         else:
@@ -149,6 +155,15 @@ class OadrContext:
     def active_by_name(self, name: str) -> VenRecord | None:
         vens = self.vens()
         for ven_id in self._names.get(name, ()):
+            ven = vens[ven_id]
+            if ven.active:
+                return ven
+        return None
+
+    def active_by_fingerprint(self, fingerprint: str) -> VenRecord | None:
+        """The first active registration bound to the certificate ``fingerprint``."""
+        vens = self.vens()
+        for ven_id in self._fingerprints.get(fingerprint, ()):
             ven = vens[ven_id]
             if ven.active:
                 return ven

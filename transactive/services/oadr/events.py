@@ -325,15 +325,17 @@ def cancel_event(ctx: OadrContext, event_id: str) -> EventRecord:
     return changed
 
 
-def event_opts(ctx: OadrContext, event: EventRecord) -> dict[str, str | None]:
-    """VEN name -> its answer to the event (``optIn``/``optOut``; None: none yet), for every targeted VEN."""
-    vens = ctx.vens()
-    answers = {o.ven_id: o.opt_type for o in ctx.all(EventOptRecord) if o.event_id == event.event_id}
-    ids = event.targets if event.targets is not None else tuple(v.ven_id for v in vens.values() if v.active)
-    return {vens[i].ven_name if i in vens else i: answers.get(i) for i in ids}
-
-
 def list_events(ctx: OadrContext) -> list[tuple[EventRecord, dict[str, str | None]]]:
-    """Every event (newest first) with the VENs' answers."""
-    events = sorted(ctx.all(EventRecord), key=lambda e: (e.created_at, e.event_id), reverse=True)
-    return [(e, event_opts(ctx, e)) for e in events]
+    """Every event (newest first) with the VENs' answers: VEN name -> ``optIn``/``optOut`` (None: none yet)
+    for every VEN the event targets (every active VEN when it names none). The answers are read once."""
+    vens = ctx.vens()
+    active = tuple(v.ven_id for v in vens.values() if v.active)
+    answers: dict[str, dict[str, str]] = {}
+    for opt in ctx.all(EventOptRecord):
+        answers.setdefault(opt.event_id, {})[opt.ven_id] = opt.opt_type
+    listed = []
+    for event in sorted(ctx.all(EventRecord), key=lambda e: (e.created_at, e.event_id), reverse=True):
+        given = answers.get(event.event_id, {})
+        ids = event.targets if event.targets is not None else active
+        listed.append((event, {vens[i].ven_name if i in vens else i: given.get(i) for i in ids}))
+    return listed

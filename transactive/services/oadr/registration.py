@@ -55,7 +55,7 @@ def query_registration(ctx: OadrContext, message: OadrQueryRegistration, peer: P
     presented = peer.fingerprint()
     known = None
     if presented is not None:
-        known = next((v for v in ctx.vens().values() if v.active and v.fingerprint == presented), None)
+        known = ctx.active_by_fingerprint(presented)
     return created_registration(ctx, message.request_id, known)
 
 
@@ -165,7 +165,7 @@ def _existing(ctx: OadrContext, message: OadrCreatePartyRegistration, presented:
             raise NotAuthorizedError(f"venID {ven.ven_id} is bound to another certificate", field="ei:venID")
         return ven
     if presented is not None:
-        ven = next((v for v in vens.values() if v.active and v.fingerprint == presented), None)
+        ven = ctx.active_by_fingerprint(presented)
         if ven is not None and (not name or name == ven.ven_name):
             return ven
     return None
