@@ -117,21 +117,10 @@ def verify_file(path: str | os.PathLike[str], *, public_key: bytes | None = None
     ``parallel_threshold`` entries (default: 2, or 1 on a single core). ``progress(done, total)`` is called
     after each range. Raises :class:`NotALedgerError` for a file that is not a ledger.
     """
-    started = time.perf_counter()
-    p = Path(path)
-    meta, total, lo, hi = _read_head(p)
-
-    def report(first_bad: int | None, reason: str | None) -> VerificationReport:
-        return VerificationReport(first_bad is None and reason is None, total, first_bad, reason,
-                                  time.perf_counter() - started)
-
-    key = public_key if public_key is not None else meta.get("public_key")
-    if key is None or len(key) != 32:
-        return report(1 if total else None, "the writer's public key is missing from ledger_meta")
-    if total == 0:
-        if "head" in meta:
-            return report(1, "the ledger is empty but its signed head names entries: all were removed")
-        return report(None, None)
+    head = _Head.read(path, public_key)
+    if head.verdict is not None:
+        return head.verdict
+    p, meta, total, lo, hi, key, report = head.path, head.meta, head.total, head.lo, head.hi, head.key, head.report
 
     uri = readonly_uri(p)
     spans = list(_ranges(int(lo), int(hi) + 1, max(1, chunk)))
@@ -171,6 +160,39 @@ def verify_file(path: str | os.PathLike[str], *, public_key: bytes | None = None
     return report(*_check_head(meta.get("head"), key, int(hi), uri))
 
 
+@dataclass
+class _Head:
+    """What both checks read first: the meta rows, the entry count and range, the writer's key, and the verdict
+    when that already decides (no key, or no entries)."""
+
+    path: Path
+    meta: dict[str, bytes]
+    total: int
+    lo: int
+    hi: int
+    key: bytes
+    started: float
+    verdict: VerificationReport | None = None
+
+    def report(self, first_bad: int | None, reason: str | None) -> VerificationReport:
+        return VerificationReport(first_bad is None and reason is None, self.total, first_bad, reason,
+                                  time.perf_counter() - self.started)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str], public_key: bytes | None) -> _Head:
+        started = time.perf_counter()
+        p = Path(path)
+        meta, total, lo, hi = _read_head(p)
+        key = public_key if public_key is not None else meta.get("public_key")
+        head = cls(p, meta, total, lo, hi, key or b"", started)
+        if key is None or len(key) != 32:
+            head.verdict = head.report(1 if total else None, "the writer's public key is missing from ledger_meta")
+        elif total == 0:
+            head.verdict = head.report(1, "the ledger is empty but its signed head names entries: all were "
+                                          "removed") if "head" in meta else head.report(None, None)
+        return head
+
+
 def _read_head(p: Path) -> tuple[dict[str, bytes], int, int, int]:
     """``ledger_meta``, the number of entries and the first and last sequence, from one snapshot."""
     conn = open_readonly(p)
@@ -192,21 +214,10 @@ def verify_tail(path: str | os.PathLike[str], *, entries: int, public_key: bytes
     have the right hash, link and signature, and the signed head names the last entry. Entries before the
     last ``entries`` are not re-hashed: an entry altered there is found by :func:`verify_file` only. Raises
     :class:`NotALedgerError` for a file that is not a ledger."""
-    started = time.perf_counter()
-    p = Path(path)
-    meta, total, lo, hi = _read_head(p)
-
-    def report(first_bad: int | None, reason: str | None) -> VerificationReport:
-        return VerificationReport(first_bad is None and reason is None, total, first_bad, reason,
-                                  time.perf_counter() - started)
-
-    key = public_key if public_key is not None else meta.get("public_key")
-    if key is None or len(key) != 32:
-        return report(1 if total else None, "the writer's public key is missing from ledger_meta")
-    if total == 0:
-        if "head" in meta:
-            return report(1, "the ledger is empty but its signed head names entries: all were removed")
-        return report(None, None)
+    head = _Head.read(path, public_key)
+    if head.verdict is not None:
+        return head.verdict
+    p, meta, total, lo, hi, key, report = head.path, head.meta, head.total, head.lo, head.hi, head.key, head.report
     uri = readonly_uri(p)
     if lo != 1:
         return report(1, f"entries 1..{lo - 1} are missing (the chain starts at {lo})")
