@@ -92,7 +92,8 @@ class Suite(Generic[C]):
         self.title = title
         self._entries: list[_Entry[C]] = []
 
-    def case(self, case_id: str, title: str, *rules: Rule, needs: Iterable[str] = ()) -> Callable[[CaseFn[C]], CaseFn[C]]:
+    def case(self, case_id: str, title: str, *rules: Rule,
+             needs: Iterable[str] = ()) -> Callable[[CaseFn[C]], CaseFn[C]]:
         """Register the decorated function as case ``case_id``."""
         if not rules:
             raise ValueError(f"case {case_id} cites no rule")
