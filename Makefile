@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install demo demo-messages test lint typecheck unit bench wheel-check clean anvil iota-vectors mosquitto
+.PHONY: help install demo demo-messages test lint typecheck unit bench wheel-check clean anvil iota-vectors mosquitto chromium
 
 help:
 	@echo "make demo    a VTN and a microgrid of VENs on loopback trade for a simulated day (sets up .venv first)"
@@ -49,7 +49,11 @@ iota-vectors:
 mosquitto:
 	@interop/mosquitto/install.sh >/dev/null
 
-unit: install anvil iota-vectors mosquitto
+# headless Chromium (apt-get, if missing) for the test that looks at the conformance kit's HTML report
+chromium:
+	@interop/chromium/install.sh >/dev/null
+
+unit: install anvil iota-vectors mosquitto chromium
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 test: lint typecheck unit

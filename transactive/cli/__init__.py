@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from transactive import __version__
-from transactive.cli import certs, convert, ledger, market, validate, ven, vtn
+from transactive.cli import certs, conformance, convert, ledger, market, validate, ven, vtn
 
 __all__ = ["main"]
 
@@ -23,12 +23,14 @@ examples:
                                                     run a VEN: a PV system trading on that VTN
   transactive certs create certs --vtn vtn-1 --ven pv-1
                                                     a throwaway CA and certificates for HTTPS/MQTT over TLS
+  transactive conformance probe http://127.0.0.1:8080 --role vtn --html report.html
+                                                    test a live VTN against OpenADR 2.0b, case by case
 
 exit codes: 0 success, 1 invalid input, 2 usage error or unreadable file.
 Run 'transactive COMMAND --help' for the options of one command.
 """
 
-_COMMANDS = (validate, convert, market, ledger, vtn, ven, certs)
+_COMMANDS = (validate, convert, market, ledger, vtn, ven, certs, conformance)
 
 
 def build_parser() -> argparse.ArgumentParser:
