@@ -1,0 +1,107 @@
+"""``transactive conformance``: the command-line contract (commands, flags, exit codes, JSON keys) as a user
+meets it. Usage errors and unreachable endpoints are exit 2 with one line naming the flag; the runs against
+live endpoints are in tests/conformance and tests/interop."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.pki import Pki
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "transactive.cli", "conformance", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=timeout, check=False)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_without_a_command_it_prints_its_help_and_exits_2() -> None:
+    done = cli()
+    assert done.returncode == 2
+    assert "probe" in done.stderr
+    assert "listen" in done.stderr
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["probe", "http://127.0.0.1:1"], "--role"),
+    (["probe", "http://127.0.0.1:1", "--role", "ven"], "--role"),
+    (["probe", "ftp://127.0.0.1:1", "--role", "vtn"], "URL"),
+    (["probe", "http://127.0.0.1:1", "--role", "vtn", "--standard", "3.1"], "--standard"),
+    (["probe", "http://127.0.0.1:1", "--role", "vtn", "--tls-cert", "README.md"], "--tls-key"),
+    (["probe", "http://127.0.0.1:1", "--role", "vtn", "--sign-key", "README.md"], "--sign-cert"),
+    (["probe", "http://127.0.0.1:1", "--role", "vtn", "--tls-ca", "/nonexistent/ca.crt"], "--tls-ca"),
+    (["probe", "http://127.0.0.1:1", "--role", "vtn", "--html", "/nonexistent/dir/r.html"], "--html"),
+    (["probe", "http://127.0.0.1:1", "--role", "vtn", "--party", " "], "--party"),
+    (["probe", "http://127.0.0.1:1", "--role", "vtn", "--timeout", "-1"], "--timeout"),
+    (["probe", "http://127.0.0.1:1", "--role", "vtn", "--cases", "Z9_*"], "--cases"),
+    (["listen", "--role", "ven", "--host", "127.0.0.1", "--port", "99999"], "--port"),
+    (["listen", "--role", "ven", "--host", "127.0.0.1"], "--port"),
+    (["listen", "--role", "vtn", "--host", "127.0.0.1", "--port", "1"], "--role"),
+    (["listen", "--role", "ven", "--host", "127.0.0.1", "--port", "8", "--vtn-fingerprint", "AA:BB"],
+     "--vtn-fingerprint"),
+    (["cases", "--standard", "openadr3"], "--standard"),
+])
+def test_usage_errors_exit_2_naming_the_flag(args: list[str], named: str) -> None:
+    done = cli(*args)
+    assert done.returncode == 2, done.stderr
+    assert named in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_listen_checks_the_fingerprint_against_the_kits_own_certificate(pki: Pki) -> None:
+    cert, key = pki.pair("vtn")
+    done = cli("listen", "--role", "ven", "--host", "127.0.0.1", "--port", str(closed_port()), "--tls-cert",
+               str(cert), "--tls-key", str(key), "--tls-ca", str(pki.ca), "--vtn-fingerprint", "00:11:22")
+    assert done.returncode == 2
+    assert "--vtn-fingerprint 00:11:22: the kit's certificate has fingerprint" in done.stderr
+
+
+@pytest.mark.parametrize("standard", ["openadr20b", "cts"])
+def test_an_endpoint_that_cannot_be_reached_is_exit_2(standard: str) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    done = cli("probe", url, "--role", "vtn", "--standard", standard, "--json")
+    assert done.returncode == 2, done.stderr
+    assert f"{url}: cannot be reached" in done.stderr
+    assert done.stdout == ""
+
+
+def test_listen_on_a_port_in_use_is_exit_2() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = cli("listen", "--role", "ven", "--host", "127.0.0.1", "--port", str(port), "--timeout", "1")
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def test_cases_lists_every_suite_with_ids_titles_and_rules() -> None:
+    done = cli("cases", "--json")
+    assert done.returncode == 0, done.stderr
+    cases = json.loads(done.stdout)
+    ids = [c["id"] for c in cases]
+    assert len(ids) == len(set(ids))
+    assert {c["standard"] for c in cases} == {"openadr20b", "cts"}
+    assert {c["role"] for c in cases if c["standard"] == "openadr20b"} == {"vtn", "ven"}
+    for case in cases:
+        assert case["title"]
+        assert case["rules"]
+        assert all(isinstance(r, str) and r for r in case["rules"])
+    text = cli("cases", "--standard", "cts")
+    assert text.returncode == 0
+    assert all(c["id"] in text.stdout for c in cases if c["standard"] == "cts")
+    assert not any(c["id"] in text.stdout for c in cases if c["standard"] == "openadr20b")
