@@ -8,10 +8,12 @@ the evidence — every document of the exchange, pretty-printed, open for a fail
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from html import escape
 
 from lxml import etree
 
+from transactive import __version__
 from transactive.interop.conformance.model import Exchange, Outcome, Report, Result
 
 __all__ = ["pretty_document", "render_html"]
@@ -36,7 +38,8 @@ h1 { font-size: 1.5em; margin: 0 0 4px; } h2 { font-size: 1.15em; margin: 32px 0
 table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: #eceef2; font-weight: 600; }
-td.id { white-space: nowrap; font-family: ui-monospace, Menlo, Consolas, monospace; }
+td.id { white-space: nowrap; font-family: ui-monospace, Menlo, Consolas, monospace; width: 9em; }
+td.result { width: 5em; } td .why { display: block; color: var(--muted); font-size: .9em; }
 .badge { display: inline-block; min-width: 3.2em; text-align: center; border-radius: 4px; padding: 0 6px;
          font-size: .85em; font-weight: 600; color: #fff; text-transform: uppercase; }
 .badge.fail { background: var(--fail); } .badge.pass { background: var(--pass); }
@@ -107,16 +110,28 @@ def _case(outcome: Outcome) -> str:
     return "".join(parts)
 
 
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _why(outcome: Outcome, limit: int = 160) -> str:
+    if outcome.result is Result.PASS or not outcome.detail:
+        return ""
+    text = outcome.detail if len(outcome.detail) <= limit else outcome.detail[: limit - 1] + "…"
+    return f'<span class="why">{escape(text)}</span>'
+
+
 def render_html(report: Report) -> str:
     """The whole report as one HTML page."""
     ordered = sorted(report.outcomes, key=lambda o: _ORDER[o.result])
     verdict = ("fail", f"{report.failed} case{'s' if report.failed != 1 else ''} failed") if report.failed else (
         "pass", "no case failed")
     title = f"{report.standard} {report.role.upper()} conformance — {report.target}"
-    finished = report.finished.isoformat(timespec="seconds") if report.finished else "not finished"
+    finished = _when(report.finished) if report.finished else "not finished"
     rows = "".join(
         f'<tr><td class="id"><a href="#{escape(o.case.id)}">{escape(o.case.id)}</a></td>'
-        f'<td><span class="badge {o.result.value}">{o.result.value}</span></td><td>{escape(o.case.title)}</td></tr>'
+        f'<td class="result"><span class="badge {o.result.value}">{o.result.value}</span></td>'
+        f"<td>{escape(o.case.title)}{_why(o)}</td></tr>"
         for o in ordered)
     counts = "".join(f'<div class="count {k}"><b>{n}</b>{label}</div>' for k, n, label in (
         ("fail", report.failed, "failed"), ("pass", report.passed, "passed"), ("skip", report.skipped, "skipped")))
@@ -126,7 +141,7 @@ def render_html(report: Report) -> str:
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body><main>"
         f"<h1>Conformance report: {escape(str(report.standard))} {escape(report.role.upper())}</h1>"
         f'<p class="meta">Endpoint <code>{escape(report.target)}</code> · tested as a {escape(report.role.upper())}'
-        f" by the transactive conformance kit · {escape(report.started.isoformat(timespec='seconds'))} → "
+        f" by the transactive {escape(__version__)} conformance kit · {escape(_when(report.started))} → "
         f"{escape(finished)}</p>"
         f'<div class="verdict {verdict[0]}">{escape(verdict[1])}</div>'
         f'<div class="counts">{counts}</div>'
