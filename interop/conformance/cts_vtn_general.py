@@ -27,6 +27,7 @@ from transactive.interop.conformance.cts_probe_rules import (
     MEDIA_TYPE,
     NOT_A_SERVER_ERROR,
     OWN_DATA_ONLY,
+    REFUSAL_NAMES_FIELD,
     REFUSED_WITH_4XX,
     REGISTRATION,
 )
@@ -80,12 +81,13 @@ def _with_unknown_element(body: bytes, wire: WireFormat) -> bytes:
 
 
 @SUITE.case("CTS_G_0020", "A well-formed request that breaks the CTS schema (an element no schema declares) is "
-                          "refused (4xx)", REFUSED_WITH_4XX, NOT_A_SERVER_ERROR, CTS_SCHEMA)
+                          "refused (4xx), naming that element", REFUSED_WITH_4XX, REFUSAL_NAMES_FIELD,
+            NOT_A_SERVER_ERROR, CTS_SCHEMA)
 async def schema_invalid(ctx: CtsProbe) -> str | None:
     token = await ensure_registered(ctx)
     body = _with_unknown_element(ctx.wire.encode(_transactions(ctx)), ctx.wire.wire)
     answer = await ctx.wire.post(f"eiRequestTransaction with an undeclared {UNKNOWN_ELEMENT}", body, token=token)
-    response = expect_refusal(answer, None, "the answer to a schema-invalid request")
+    response = expect_refusal(answer, None, "the answer to a schema-invalid request", fields=(UNKNOWN_ELEMENT,))
     return f"refused with HTTP {answer.status}" + (f", responseCode {response.response_code}" if response else "")
 
 

@@ -169,8 +169,9 @@ def _past_interval(ctx: CtsProbe) -> tuple[datetime, timedelta]:
     return start - 4 * length, length
 
 
-@SUITE.case("CTS_D_0010", "A delivery reported for a transaction the market does not know is refused (4xx)",
-            RULE_DELIVERY, REFUSED_WITH_4XX, EI_RESPONSE, CTS_SCHEMA)
+@SUITE.case("CTS_D_0010", "A delivery reported for a transaction the market does not know is refused (4xx), "
+                          "saying the transaction is unknown", RULE_DELIVERY, REFUSAL_NAMES_FIELD, EI_RESPONSE,
+            CTS_SCHEMA)
 async def delivery_unknown(ctx: CtsProbe) -> str | None:
     token = await ensure_registered(ctx)
     start, length = _past_interval(ctx)
@@ -182,7 +183,7 @@ async def delivery_unknown(ctx: CtsProbe) -> str | None:
     if (why := not_offered(answer)) is not None:
         raise CaseSkipped(f"the VTN does not offer the delivery facet: {why}")
     response = expect_refusal(answer, request.request_id, "the reply to a delivery for an unknown transaction",
-                              rule=RULE_DELIVERY)
+                              rule=RULE_DELIVERY, fields=("uid", "transaction"))
     return f"refused: {response.response_code if response else answer.status}"
 
 

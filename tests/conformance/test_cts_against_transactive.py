@@ -111,6 +111,11 @@ async def test_nothing_answering_is_endpoint_unreachable() -> None:
         await probe(f"http://127.0.0.1:{_closed_port()}", Options())
 
 
+async def test_a_vtn_refusing_the_kits_tls_is_endpoint_unreachable_saying_tls(mtls_vtn: VtnProcess, pki: Pki) -> None:
+    with pytest.raises(EndpointUnreachable, match="TLS"):
+        await probe(mtls_vtn.url, Options(tls_ca=pki.other_ca))
+
+
 async def test_tls_flags_with_an_http_url_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="https://"):
         await probe("http://127.0.0.1:9", Options(tls_ca=tmp_path / "ca.pem"))

@@ -223,6 +223,18 @@ def schema_invalid_taken(seen: Seen) -> Up | None:
     return None
 
 
+def schema_refusal_names_nothing(seen: Seen, up: Up) -> Up:
+    if b"conformanceUnknownElement" in seen.body:
+        return _set(up, "responseDescription", "invalid request")
+    return up
+
+
+def delivery_refusal_names_nothing(seen: Seen, up: Up) -> Up:
+    if _is(up, "eiCreatedDelivery"):
+        return _set(up, "responseDescription", "refused")
+    return up
+
+
 def text_plain_taken(seen: Seen) -> Up | None:
     if seen.content_type.startswith("text/plain"):
         seen.content_type = "application/xml"
@@ -252,11 +264,15 @@ BREAKAGES = [
     Breakage("transactions reply echoes another requestID", "CTS_X_0010", EI_RESPONSE, transactions_refid),
     Breakage("transactions reply that is not JSON", "CTS_X_0010", JSON_TEXT, transactions_not_json, wire="json"),
     Breakage("a delivery for an unknown transaction accepted", "CTS_D_0010", RULE_DELIVERY, delivery_accepted),
+    Breakage("a delivery refusal that does not say what is unknown", "CTS_D_0010", REFUSAL_NAMES_FIELD,
+             delivery_refusal_names_nothing),
     Breakage("a position reply that is not well-formed", "CTS_S_0010", WELL_FORMED, position_cut),
     Breakage("a quote reply that breaks the schema", "CTS_Q_0010", CTS_SCHEMA, quote_schema_invalid),
     Breakage("500 for a body that is not well-formed", "CTS_G_0010", NOT_A_SERVER_ERROR,
              before=server_error_on_garbage),
     Breakage("a schema-invalid request answered", "CTS_G_0020", REFUSED_WITH_4XX, before=schema_invalid_taken),
+    Breakage("a schema-invalid request refused without naming the element", "CTS_G_0020", REFUSAL_NAMES_FIELD,
+             schema_refusal_names_nothing),
     Breakage("another party's transactions given", "CTS_G_0030", OWN_DATA_ONLY, others_transactions_given),
     Breakage("a text/plain body taken", "CTS_G_0040", MEDIA_TYPE, before=text_plain_taken),
     Breakage("registration cancellation echoes another requestID", "CTS_N_0090", EI_RESPONSE, cancellation_refid),
