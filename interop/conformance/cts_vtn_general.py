@@ -1,8 +1,8 @@
 """CTS cases every VTN answers alike, whatever it trades (``CTS_G_*``), and the last case of a run, the
 cancellation of the kit's registration (``CTS_N_0090``).
 
-The broken documents are made from good ones (:func:`~.cts_vtn_trade.patch`, a cut body, an unknown element),
-in the run's wire format; each is a read-only request, so a VTN that wrongly takes one changes nothing.
+The broken documents are made from a good request (cut in half, or with an element no schema declares), in the
+run's wire format; each is a read-only request, so a VTN that wrongly takes one changes nothing.
 """
 
 from __future__ import annotations
@@ -114,8 +114,8 @@ async def wrong_media_type(ctx: CtsProbe) -> str | None:
     return None
 
 
-@SUITE.case("CTS_N_0090", "The kit's registration is cancelled (eiCanceledPartyRegistration, success)",
-            REGISTRATION, EI_RESPONSE, CTS_SCHEMA)
+@SUITE.case("CTS_N_0090", "The kit's registration is cancelled (eiCanceledPartyRegistration, success), and its "
+                          "token is refused afterwards", REGISTRATION, EI_RESPONSE, CTS_SCHEMA)
 async def cancel_registration(ctx: CtsProbe) -> str | None:
     token = await ensure_registered(ctx)
     if ctx.open_tenders:  # left by a failed case: withdrawn before the party goes
@@ -124,4 +124,9 @@ async def cancel_registration(ctx: CtsProbe) -> str | None:
                             token=token, label="eiCancelTender (the kit's tenders still open)")
         ctx.open_tenders.clear()
     await cancel_checked(ctx)
-    return f"{ctx.party}'s registration cancelled"
+    request = _transactions(ctx)
+    answer = await ctx.wire.send(request, token=token, label="eiRequestTransaction with the cancelled registration's "
+                                                             "token")
+    expect_refusal(answer, request.request_id, "the answer to a request made with a cancelled registration",
+                   rule=REGISTRATION)
+    return f"{ctx.party}'s registration cancelled; its token is refused now"

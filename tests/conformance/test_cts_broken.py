@@ -197,7 +197,7 @@ def quote_schema_invalid(seen: Seen, up: Up) -> Up:
 
 
 def others_transactions_given(seen: Seen, up: Up) -> Up:
-    if _is(up, "eiReplyTransaction") and _code(up) == "463":
+    if b"someone-else" in seen.body and _is(up, "eiReplyTransaction") and _code(up) == "463":
         return _set(up, "responseCode", "200")
     return up
 
@@ -205,6 +205,14 @@ def others_transactions_given(seen: Seen, up: Up) -> Up:
 def cancellation_refid(seen: Seen, up: Up) -> Up:
     if _is(up, "eiCanceledPartyRegistration"):
         return _set(up, "refID", "someone-elses-request")
+    return up
+
+
+def cancelled_token_still_works(seen: Seen, up: Up) -> Up:
+    if seen.root == "eiCancelPartyRegistration":
+        seen.memory["cancelled"] = True
+    if seen.memory.get("cancelled") and _is(up, "eiReplyTransaction") and _code(up) == "463":
+        return _set(up, "responseCode", "200")
     return up
 
 
@@ -276,6 +284,8 @@ BREAKAGES = [
     Breakage("another party's transactions given", "CTS_G_0030", OWN_DATA_ONLY, others_transactions_given),
     Breakage("a text/plain body taken", "CTS_G_0040", MEDIA_TYPE, before=text_plain_taken),
     Breakage("registration cancellation echoes another requestID", "CTS_N_0090", EI_RESPONSE, cancellation_refid),
+    Breakage("a cancelled registration's token still answered", "CTS_N_0090", REGISTRATION,
+             cancelled_token_still_works),
 ]
 
 
