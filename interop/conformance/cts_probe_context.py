@@ -20,7 +20,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from transactive.ei.cts.market_context import EiReplyEiMarketContext, EiRequestEiMarketContext
 from transactive.ei.cts.registration import (
@@ -116,11 +115,12 @@ class CtsProbe:
         start = config.interval_containing(datetime.now(UTC) + ahead)
         return max(start, config.next_open_interval(datetime.now(UTC)) + config.interval)
 
-    def safe_tender(self, tender_id: str, *, quantity: Decimal | None = None) -> EiCreateTender:
-        """A buy of the market's smallest quantity at its lowest price: nothing sells below it."""
+    def safe_tender(self, tender_id: str) -> EiCreateTender:
+        """A buy of the market's smallest quantity at its lowest price, for an interval whose gate closes days
+        later: only a sell at that very price could meet it, and the kit withdraws it long before."""
         config = self.config()
         counter = self.counter_party()
-        product = energy_tender_product(side=Side.BUY, quantity_kwh=float(quantity or config.min_quantity_kwh),
+        product = energy_tender_product(side=Side.BUY, quantity_kwh=float(config.min_quantity_kwh),
                                         price=config.min_price, currency=config.currency,
                                         market_context=config.market_context, dtstart=self.safe_interval(),
                                         duration=config.interval, uid=tender_id)
