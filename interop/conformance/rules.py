@@ -45,7 +45,7 @@ OADR_SECURITY = Rule(SPEC_20B, "§10",
                      "with XML signatures in use, payloads are signed over oadrSignedObject and carry replay "
                      "protection (timestamp and nonce); TLS 1.2 with client and server certificates")
 
-EI_RESPONSE = Rule("OASIS Energy Interoperation 1.0", "eiResponse (§10.1)",
+EI_RESPONSE = Rule("OASIS Energy Interoperation 1.0", "eiResponse",
                    "every reply carries an eiResponse whose responseCode follows HTTP: 2xx success, 4xx the "
                    "request was refused, and echoes the requestID it answers")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.pki import Pki
+from tests.vtn.conftest import start_vtn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,3 +106,31 @@ def test_cases_lists_every_suite_with_ids_titles_and_rules() -> None:
     assert text.returncode == 0
     assert all(c["id"] in text.stdout for c in cases if c["standard"] == "cts")
     assert not any(c["id"] in text.stdout for c in cases if c["standard"] == "openadr20b")
+
+
+def test_a_cts_probe_from_the_command_line_reports_in_json_and_html(tmp_path: Path) -> None:
+    vtn = start_vtn(tmp_path / "vtn")
+    try:
+        report = tmp_path / "cts.html"
+        done = cli("probe", vtn.url, "--role", "vtn", "--standard", "cts", "--wire", "json", "--json",
+                   "--html", str(report), "--party", "cli-probe")
+        text = cli("probe", vtn.url, "--role", "vtn", "--standard", "cts", "--cases", "CTS_M_*,CTS_N_0010")
+    finally:
+        vtn.kill()
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert (data["target"], data["role"], data["standard"]) == (vtn.url, "vtn", "cts")
+    assert data["failed"] == 0
+    assert data["passed"] == len(data["cases"]) > 10
+    assert all(f"{c['id']} " in done.stderr for c in data["cases"])  # one progress line per case
+    page = report.read_text(encoding="utf-8")
+    assert "no case failed" in page
+    assert all(f'id="{c["id"]}"' in page for c in data["cases"])
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.startswith(f"cts VTN at {vtn.url}: 2 passed, 0 failed, 0 skipped")
+
+
+def test_the_cts_flags_are_refused_with_openadr() -> None:
+    done = cli("probe", "http://127.0.0.1:1", "--role", "vtn", "--wire", "json")
+    assert done.returncode == 2
+    assert "--wire and --market-context go with --standard cts" in done.stderr

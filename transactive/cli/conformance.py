@@ -81,6 +81,11 @@ def add_parser(sub: Any) -> None:
     probe.add_argument("--standard", default="openadr20b", choices=[s.value for s in Standard],
                        help="the standard to test against (default openadr20b)")
     probe.add_argument("--party", metavar="NAME", help="the kit's own party / VEN name (default conformance-<random>)")
+    cts = probe.add_argument_group("CTS only")
+    cts.add_argument("--wire", choices=["xml", "json"], help="the CTS wire format to probe in (default xml)")
+    cts.add_argument("--market-context", metavar="URI",
+                     help="the market context to probe (default: the one a transactive VTN names when asked about "
+                     "another; any other VTN needs it)")
     _security(probe)
     _output(probe)
     probe.add_argument("--timeout", type=_seconds, default=30.0, metavar="S",
@@ -226,11 +231,21 @@ def run_probe(args: argparse.Namespace) -> int:
     if not args.url.startswith(("http://", "https://")):
         print(f"transactive conformance probe: URL {args.url!r}: expected http:// or https://", file=sys.stderr)
         return 2
-    module = catalogue.module_for(Standard(args.standard), args.role)
+    standard = Standard(args.standard)
+    extra: dict[str, Any] = {}
+    if standard is Standard.CTS:
+        extra = {"wire": args.wire or "xml", "market_context": args.market_context}
+    elif args.wire or args.market_context:
+        print("transactive conformance probe: --wire and --market-context go with --standard cts", file=sys.stderr)
+        return 2
+    module = catalogue.module_for(standard, args.role)
     try:
-        report: Report = asyncio.run(module.probe(args.url, options, progress=_progress))
+        report: Report = asyncio.run(module.probe(args.url, options, progress=_progress, **extra))
     except EndpointUnreachable as exc:
         print(f"transactive conformance probe: {args.url}: cannot be reached: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"transactive conformance probe: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("transactive conformance probe: interrupted", file=sys.stderr)
