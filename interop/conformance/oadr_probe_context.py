@@ -92,10 +92,12 @@ class ProbeContext:
     open_opts: list[str] = field(default_factory=list)
     observed: bool = False
     reregistration_asked: bool = False
+    queried: bool = False
 
     # -- registration ----------------------------------------------------------------------------------
 
     async def query(self) -> OadrCreatedPartyRegistration:
+        self.queried = True
         request = OadrQueryRegistration(request_id=new_id())
         answer = await self.session.send(Service.REGISTER_PARTY, request)
         reply = self.session.accepted(answer, request, (OadrCreatedPartyRegistration,), QUERY_REGISTRATION)
@@ -116,7 +118,7 @@ class ProbeContext:
 
     async def register(self) -> OadrCreatedPartyRegistration:
         """Register as the probe's party (query first, as a VEN does)."""
-        if self.vtn_id is None:
+        if not self.queried:  # once: a query that failed fails its case, not every later one
             await self.query()
         request = self.registration_request()
         answer = await self.session.send(Service.REGISTER_PARTY, request)
@@ -146,7 +148,7 @@ class ProbeContext:
         reply = self.session.accepted(answer, request, (OadrDistributeEvent,), EXCHANGE_PATTERN)
         assert isinstance(reply, OadrDistributeEvent)
         self.distributions.append(Seen(datetime.now(UTC), f"the reply to oadrRequestEvent {request.request_id}",
-                                       reply))
+                                       reply, answer.body))
         return reply
 
     async def latest_events(self) -> OadrDistributeEvent:
@@ -205,14 +207,15 @@ class ProbeContext:
         if not isinstance(message, POLL_ANSWERS):
             fail(POLL, f"oadrPoll answered with {tag_of(message)}, not a message a VTN sends a VEN")
         self.session.check_ven_id(message, "the reply to oadrPoll")
-        await self.handle(message)
+        await self.handle(message, answer.body)
         return message
 
-    async def handle(self, message: OadrMessage) -> None:
-        """Do what a message a poll brought asks of a VEN."""
+    async def handle(self, message: OadrMessage, document: bytes = b"") -> None:
+        """Do what a message a poll brought (in ``document``) asks of a VEN."""
         assert self.ven_id is not None
         if isinstance(message, OadrDistributeEvent):
-            self.distributions.append(Seen(datetime.now(UTC), "the reply to oadrPoll", message))
+            label = f"the reply to oadrPoll #{len(self.distributions) + 1}"
+            self.distributions.append(Seen(datetime.now(UTC), label, message, document))
             await self.answer_events(message)
         elif isinstance(message, OadrRegisterReport):
             await self._acknowledge(Service.REPORT, OadrRegisteredReport(response=_ok(message.request_id),
@@ -262,6 +265,14 @@ class ProbeContext:
                 break
             await asyncio.sleep(every)
         return rounds
+
+    def evidence_again(self, detail: str) -> None:
+        """Record again the distributions ``detail`` names (received earlier in the run, maybe during another
+        case), so that the case failing on them carries them as its evidence."""
+        for seen in self.distributions:
+            if seen.label in detail and seen.document:
+                self.session.recorder.record("received", f"{seen.label} (received at {seen.at.isoformat()})",
+                                             seen.document)
 
     # -- the end ----------------------------------------------------------------------------------------
 

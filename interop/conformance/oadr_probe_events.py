@@ -33,11 +33,13 @@ _SIMPLE_LEVELS = (0.0, 1.0, 2.0, 3.0)
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """One ``oadrDistributeEvent`` the probe received: when, what answered (``label``) and the message."""
+    """One ``oadrDistributeEvent`` the probe received: when, what answered (``label``, unique in a run), the
+    message and the document it came in (evidence again for a case that fails on it later)."""
 
     at: datetime
     label: str
     message: OadrDistributeEvent
+    document: bytes = b""
 
 
 def end_of(item: OadrEvent) -> datetime | None:

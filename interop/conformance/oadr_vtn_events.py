@@ -12,7 +12,7 @@ from transactive.ei.oadr.enums import OptType, ResponseRequired
 from transactive.ei.oadr.event import EventResponse, OadrCreatedEvent
 from transactive.interop.conformance import oadr_vtn_registration  # noqa: F401  (its cases run before these)
 from transactive.interop.conformance.checks import ensure
-from transactive.interop.conformance.model import CaseSkipped
+from transactive.interop.conformance.model import CaseFailed, CaseSkipped
 from transactive.interop.conformance.oadr_probe_context import SUITE, ProbeContext
 from transactive.interop.conformance.oadr_probe_events import check_event, check_lists, check_versions
 from transactive.interop.conformance.oadr_probe_rules import (
@@ -72,7 +72,11 @@ async def event_versions(ctx: ProbeContext) -> str:
     rounds = await ctx.observe()
     if not any(seen.message.events for seen in ctx.distributions):
         raise CaseSkipped(_NO_EVENT)
-    versions = check_versions(ctx.distributions)
+    try:
+        versions = check_versions(ctx.distributions)
+    except CaseFailed as failed:
+        ctx.evidence_again(failed.detail)
+        raise
     return f"{versions} event version(s) over {len(ctx.distributions)} distributions ({rounds} rounds watched)"
 
 
@@ -82,7 +86,11 @@ async def event_lists(ctx: ProbeContext) -> str:
     await ctx.observe()
     if not any(seen.message.events for seen in ctx.distributions):
         raise CaseSkipped(_NO_EVENT)
-    compared = check_lists(ctx.distributions)
+    try:
+        compared = check_lists(ctx.distributions)
+    except CaseFailed as failed:
+        ctx.evidence_again(failed.detail)
+        raise
     return f"{compared} distributions compared"
 
 

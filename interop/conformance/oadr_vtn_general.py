@@ -93,7 +93,7 @@ async def signed_replies(ctx: ProbeContext) -> str:
     ensure(reply.signed, OADR_SECURITY, "the reply to a signed oadrPoll carries no XML signature")
     pinned = f" by the certificate {ctx.options.vtn_fingerprint}" if ctx.options.vtn_fingerprint else ""
     if reply.message is not None:
-        await ctx.handle(reply.message)
+        await ctx.handle(reply.message, answer.body)
     return f"signed{pinned}, and it verifies"
 
 
@@ -107,7 +107,7 @@ async def replayed(ctx: ProbeContext) -> str:
     code = response_code(reply.message)
     ensure(code is None or 200 <= code < 300, OADR_SECURITY, f"a signed oadrPoll was refused (code {code})")
     if reply.message is not None:
-        await ctx.handle(reply.message)
+        await ctx.handle(reply.message, first.body)
     again = await ctx.session.post(Service.POLL, document)
     return ctx.session.refusal(again, None, OADR_SECURITY, "the same signed oadrPoll sent again")
 
