@@ -107,12 +107,13 @@ def check_event(item: OadrEvent, at: datetime) -> None:
 
 
 def _content(item: OadrEvent) -> Any:
-    """The event as data, less what changes without a new version (its status, the current values, the
-    time of the last modification)."""
+    """The event as data, less what says when or in which state, not what: its status, the current values and
+    the descriptor's timestamps (openleadr 0.5.36 sets createdDateTime anew when the status changes)."""
     data: dict[str, Any] = item.model_dump(mode="json")
     descriptor = data["event"]["descriptor"]
     descriptor.pop("event_status", None)
     descriptor.pop("modification_date_time", None)
+    descriptor.pop("created_date_time", None)
     for signal in data["event"]["signals"]:
         signal.pop("current_value", None)
     return data

@@ -26,7 +26,7 @@ from transactive.ei.oadr.report import (
 from transactive.ei.oadr.target import Target
 from transactive.interop.conformance import oadr_vtn_events  # noqa: F401  (its cases run before these)
 from transactive.interop.conformance.checks import ensure, fail
-from transactive.interop.conformance.model import CaseSkipped
+from transactive.interop.conformance.model import CaseFailed, CaseSkipped
 from transactive.interop.conformance.oadr_probe_context import SUITE, ProbeContext
 from transactive.interop.conformance.oadr_probe_rules import (
     EXCHANGE_PATTERN,
@@ -76,7 +76,13 @@ async def create_opt(ctx: ProbeContext) -> str:
 @SUITE.case("P1_0020", "oadrCancelOpt is answered with oadrCanceledOpt", OPT, EXCHANGE_PATTERN, OADR_SCHEMA,
             EI_RESPONSE)
 async def cancel_opt(ctx: ProbeContext) -> str:
-    opt_id = ctx.open_opts[-1] if ctx.open_opts else await _create_opt(ctx)
+    if ctx.open_opts:
+        opt_id = ctx.open_opts[-1]
+    else:
+        try:
+            opt_id = await _create_opt(ctx)
+        except CaseFailed as failed:
+            raise CaseSkipped(f"there is no opt to cancel: creating one failed ({failed.detail})") from None
     reply = await ctx.cancel_opt(opt_id)
     assert isinstance(reply, OadrCanceledOpt)
     ensure(reply.opt_id in (None, opt_id), OPT, f"oadrCanceledOpt names optID {reply.opt_id!r}, not {opt_id!r}")
