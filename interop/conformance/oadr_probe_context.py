@@ -39,7 +39,7 @@ from transactive.ei.oadr.report import (
     ReportRequest,
 )
 from transactive.interop.conformance.checks import ensure, fail
-from transactive.interop.conformance.model import Options, Standard
+from transactive.interop.conformance.model import CaseFailed, CaseSkipped, Options, Standard
 from transactive.interop.conformance.oadr_probe_events import Seen
 from transactive.interop.conformance.oadr_probe_rules import (
     CREATED_EVENT,
@@ -93,6 +93,7 @@ class ProbeContext:
     observed: bool = False
     reregistration_asked: bool = False
     queried: bool = False
+    registration_failed: str | None = None
 
     # -- registration ----------------------------------------------------------------------------------
 
@@ -117,9 +118,19 @@ class ProbeContext:
             xml_signature=self.session.signer is not None)
 
     async def register(self) -> OadrCreatedPartyRegistration:
-        """Register as the probe's party (query first, as a VEN does)."""
+        """Register as the probe's party (query first, as a VEN does). A refused registration fails the case
+        that tried; the later cases that need one are skipped, saying why."""
+        if self.registration_failed is not None:
+            raise CaseSkipped(f"the probe could not register: {self.registration_failed}")
         if not self.queried:  # once: a query that failed fails its case, not every later one
             await self.query()
+        try:
+            return await self._register()
+        except CaseFailed as failed:
+            self.registration_failed = failed.detail
+            raise
+
+    async def _register(self) -> OadrCreatedPartyRegistration:
         request = self.registration_request()
         answer = await self.session.send(Service.REGISTER_PARTY, request)
         reply = self.session.accepted(answer, request, (OadrCreatedPartyRegistration,), REGISTRATION)

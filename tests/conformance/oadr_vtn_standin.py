@@ -70,6 +70,7 @@ class Breakage(StrEnum):
 
     QUERY_REQUEST_ID = "query-request-id"            # N1_0010: oadrCreatedPartyRegistration echoes another requestID
     QUERY_NO_SIMPLE_HTTP = "query-no-simple-http"    # N1_0010: offers 2.0b over xmpp only
+    REGISTRATION_REFUSED = "registration-refused"    # N1_0020: every new registration refused (463)
     REREGISTRATION_NEW_VEN = "reregistration-new-ven"  # N1_0030: registering again gives another venID
     UNKNOWN_VEN_ACCEPTED = "unknown-ven-accepted"    # N1_0040: oadrRequestEvent for an unknown venID: 200
     STATUS_WRONG = "status-wrong"                    # E1_0010: the active event says it is far
@@ -209,6 +210,8 @@ class StandIn:
                     ven = _Ven(self._id("ven-"), self._id("reg-"), message.ven_name)
                     self.vens[ven.ven_id] = ven
                 return self._reply(self._registration(message.request_id, ven))
+            if b is Breakage.REGISTRATION_REFUSED:
+                return self._error(463, "registration refused", message.request_id)
             ven = _Ven(self._id("ven-"), self._id("reg-"), message.ven_name)
             self.vens[ven.ven_id] = ven
             return self._reply(self._registration(message.request_id, ven))

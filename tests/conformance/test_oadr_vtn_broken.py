@@ -23,6 +23,7 @@ B = Breakage
 PLAIN: list[tuple[Breakage, str, bytes]] = [
     (B.QUERY_REQUEST_ID, "N1_0010", b"someone-else"),
     (B.QUERY_NO_SIMPLE_HTTP, "N1_0010", b"xmpp"),
+    (B.REGISTRATION_REFUSED, "N1_0020", b"registration refused"),
     (B.REREGISTRATION_NEW_VEN, "N1_0030", b"oadrCreatedPartyRegistration"),
     (B.UNKNOWN_VEN_ACCEPTED, "N1_0040", b"oadrDistributeEvent"),
     (B.STATUS_WRONG, "E1_0010", b"event-active"),
@@ -133,6 +134,17 @@ async def test_a_broken_rule_fails_exactly_its_case(serve: Callable[..., Awaitab
                                                     case_id: str, marker: bytes) -> None:
     report = await probe(await serve(StandIn(breakage)), Options(observe_seconds=0.5, timeout=5))
     _assert_only(report, case_id, marker)
+
+
+async def test_a_refused_registration_skips_the_cases_that_need_one(serve: Callable[..., Awaitable[str]]) -> None:
+    report = await probe(await serve(StandIn(B.REGISTRATION_REFUSED)), Options(observe_seconds=0.5, timeout=5))
+    results = {o.case.id: o.result for o in report.outcomes}
+    assert results["N1_0010"] is Result.PASS
+    assert results["N1_0020"] is Result.FAIL
+    assert {i for i, r in results.items() if r is Result.SKIP} == set(results) - {"N1_0010", "N1_0020"}
+    skipped = next(o for o in report.outcomes if o.case.id == "N1_0090")
+    assert "could not register" in skipped.detail
+    assert "registration refused" in skipped.detail
 
 
 @pytest.mark.parametrize(("breakage", "case_id", "marker"), SECURE, ids=[b.value for b, _, _ in SECURE])
