@@ -50,6 +50,7 @@ from transactive.interop.conformance.oadr_probe_rules import (
     REGISTRATION,
 )
 from transactive.interop.conformance.oadr_probe_session import ProbeSession, new_id, tag_of
+from transactive.interop.conformance.rules import OADR_HTTP_CODES
 from transactive.interop.conformance.suite import Suite
 from transactive.protocol.oadr import Service
 
@@ -94,6 +95,7 @@ class ProbeContext:
     reregistration_asked: bool = False
     queried: bool = False
     registration_failed: str | None = None
+    events_failed: str | None = None
 
     # -- registration ----------------------------------------------------------------------------------
 
@@ -153,6 +155,17 @@ class ProbeContext:
     # -- events ----------------------------------------------------------------------------------------
 
     async def request_events(self) -> OadrDistributeEvent:
+        """oadrRequestEvent, its answer checked and kept. Once an answer failed, the later event cases that
+        need one are skipped, saying why (the case that asked has failed)."""
+        if self.events_failed is not None:
+            raise CaseSkipped(f"the VTN's answer to oadrRequestEvent failed: {self.events_failed}")
+        try:
+            return await self._request_events()
+        except CaseFailed as failed:
+            self.events_failed = failed.detail
+            raise
+
+    async def _request_events(self) -> OadrDistributeEvent:
         ven_id = await self.registered()
         request = OadrRequestEvent(request_id=new_id(), ven_id=ven_id)
         answer = await self.session.send(Service.EVENT, request)
@@ -210,6 +223,7 @@ class ProbeContext:
         ven_id = await self.registered()
         request = OadrPoll(ven_id=ven_id)
         answer = await self.session.send(Service.POLL, request)
+        ensure(answer.status < 500, OADR_HTTP_CODES, f"oadrPoll answered with HTTP {answer.status}")
         ensure(answer.status == 200, POLL, f"oadrPoll answered with HTTP {answer.status}")
         reply = self.session.read(answer, "the reply to oadrPoll")
         message = reply.message

@@ -42,13 +42,16 @@ PLAIN_FINDINGS = {
 #: over mutual TLS with signatures, the refusal of an unknown venID fails: the error reply openleadr builds
 #: for oadrRequestEvent (an oadrDistributeEvent without events) breaks its own preflight (KeyError), HTTP 500
 SECURE_FINDINGS = {**PLAIN_FINDINGS, "N1_0040": "HTTP 500"}
+#: with no event for the VEN, EventService.request_event answers oadrRequestEvent with an oadrResponse, not the
+#: oadrDistributeEvent (with no oadrEvent: the schema allows none) the EiEvent exchange pairs with it
+NO_EVENT_FINDINGS = {**PLAIN_FINDINGS, "E1_0010": "oadrResponse where oadrDistributeEvent was expected"}
 
 
 @pytest.fixture
 def start_openleadr(openleadr_python: Path, tmp_path: Path) -> Iterator[Callable[..., tuple[str, Path]]]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(*extra: str) -> tuple[str, Path]:
+    def start(*extra: str, events: bool = True) -> tuple[str, Path]:
         workdir = tmp_path / f"openleadr-vtn-{len(started)}"
         workdir.mkdir()
         with (workdir / "stderr.txt").open("w") as errors:  # the child keeps its own descriptor
@@ -61,7 +64,8 @@ def start_openleadr(openleadr_python: Path, tmp_path: Path) -> Iterator[Callable
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"the openleadr VTN did not start:\n{(workdir / 'stderr.txt').read_text()}")
             time.sleep(0.1)
-        add_events(workdir)
+        if events:
+            add_events(workdir)
         return json.loads((workdir / "ready.json").read_text())["url"], workdir
 
     yield start
@@ -118,3 +122,11 @@ async def test_openleadr_vtn_over_mutual_tls_with_signatures_fails_exactly_the_c
                       vtn_fingerprint=fingerprint(vtn_cert.read_bytes()), observe_seconds=2.5, timeout=10)
     report = await probe(url, options)
     assert_findings(report, SECURE_FINDINGS, {"P1_0020"})
+
+
+async def test_openleadr_vtn_without_events_answers_a_request_for_events_with_the_wrong_payload(
+        start_openleadr: Callable[..., tuple[str, Path]]) -> None:
+    url, _ = start_openleadr(events=False)
+    report = await probe(url, Options(party=PARTY, observe_seconds=2.5, timeout=10))
+    assert_findings(report, NO_EVENT_FINDINGS, {"E1_0020", "E1_0030", "E1_0040", "E1_0050", "P1_0020", "G1_0050",
+                                                "G1_0060", "G1_0070", "G1_0080"})
