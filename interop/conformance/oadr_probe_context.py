@@ -74,6 +74,8 @@ def _ok(request_id: str) -> EiResponse:
 
 @dataclass
 class ProbeContext:
+    """The VEN the probe plays, shared by the cases (see the module's description)."""
+
     session: ProbeSession
     options: Options
     party: str
@@ -209,8 +211,9 @@ class ProbeContext:
             return 0
         answer = await self.session.send(Service.EVENT, message)
         reply = self.session.accepted(answer, message, (OadrResponse,), CREATED_EVENT)
-        ensure(reply.response.response_code == 200, CREATED_EVENT,  # type: ignore[attr-defined]
-               f"oadrCreatedEvent acknowledged with code {reply.response.response_code}")  # type: ignore[attr-defined]
+        assert isinstance(reply, OadrResponse)
+        code = reply.response.response_code
+        ensure(code == 200, CREATED_EVENT, f"oadrCreatedEvent acknowledged with code {code}, not 200")
         for response in message.event_responses:
             q = response.qualified_event_id
             self.answered[q.event_id] = q.modification_number
