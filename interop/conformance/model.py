@@ -141,6 +141,8 @@ class Options:
     vtn_fingerprint: str | None = None
     cases: str | None = None
     timeout: float = 30.0
+    #: how long a probe watches the endpoint over several polls (event distributions, ...), seconds
+    observe_seconds: float = 5.0
 
     @property
     def signs(self) -> bool:
