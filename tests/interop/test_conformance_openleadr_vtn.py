@@ -20,6 +20,7 @@ import pytest
 
 from tests.interop.conftest import PEER
 from tests.pki import make_pki
+from transactive.interop.conformance.html import render_html
 from transactive.interop.conformance.model import Options, Report, Result
 from transactive.interop.conformance.oadr_vtn import probe
 from transactive.protocol.certs import fingerprint
@@ -27,6 +28,7 @@ from transactive.protocol.certs import fingerprint
 pytestmark = pytest.mark.interop
 
 PARTY = "conformance-probe"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
 
 #: case id -> what openleadr 0.5.36 does, plain HTTP (each traced in openleadr's source)
 PLAIN_FINDINGS = {
@@ -121,6 +123,8 @@ async def test_openleadr_vtn_over_mutual_tls_with_signatures_fails_exactly_the_c
     options = Options(party=PARTY, tls_cert=cert, tls_key=key, tls_ca=pki.ca, sign_cert=cert, sign_key=key,
                       vtn_fingerprint=fingerprint(vtn_cert.read_bytes()), observe_seconds=2.5, timeout=10)
     report = await probe(url, options)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # the report a person looks at (docs/conformance-example.html)
+    (ARTIFACTS / "openleadr-vtn-report.html").write_text(render_html(report), encoding="utf-8")
     assert_findings(report, SECURE_FINDINGS, {"P1_0020"})
 
 

@@ -81,6 +81,9 @@ def add_parser(sub: Any) -> None:
     probe.add_argument("--standard", default="openadr20b", choices=[s.value for s in Standard],
                        help="the standard to test against (default openadr20b)")
     probe.add_argument("--party", metavar="NAME", help="the kit's own party / VEN name (default conformance-<random>)")
+    probe.add_argument("--observe", type=_seconds, default=5.0, metavar="S",
+                       help="OpenADR: how long to watch the VTN's event distributions, at its poll frequency, for "
+                       "the modificationNumber and lifecycle cases (default 5; at least two rounds)")
     cts = probe.add_argument_group("CTS only")
     cts.add_argument("--wire", choices=["xml", "json"], help="the CTS wire format to probe in (default xml)")
     cts.add_argument("--market-context", metavar="URI",
@@ -177,7 +180,8 @@ def _options(args: argparse.Namespace) -> Options:
         raise _Usage(f"--cases {args.cases!r} selects no case of this suite (see 'transactive conformance cases')")
     return Options(party=party, tls_cert=args.tls_cert, tls_key=args.tls_key, tls_ca=args.tls_ca,
                    sign_cert=args.sign_cert, sign_key=args.sign_key,
-                   vtn_fingerprint=getattr(args, "vtn_fingerprint", None), cases=args.cases, timeout=args.timeout)
+                   vtn_fingerprint=getattr(args, "vtn_fingerprint", None), cases=args.cases, timeout=args.timeout,
+                   observe_seconds=getattr(args, "observe", 5.0))
 
 
 def catalogue_matches(args: argparse.Namespace) -> bool:
@@ -244,7 +248,7 @@ def run_probe(args: argparse.Namespace) -> int:
     except EndpointUnreachable as exc:
         print(f"transactive conformance probe: {args.url}: cannot be reached: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         print(f"transactive conformance probe: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
