@@ -134,3 +134,27 @@ def test_the_cts_flags_are_refused_with_openadr() -> None:
     done = cli("probe", "http://127.0.0.1:1", "--role", "vtn", "--wire", "json")
     assert done.returncode == 2
     assert "--wire and --market-context go with --standard cts" in done.stderr
+
+
+def test_an_openadr_probe_from_the_command_line_against_vtn_serve_passes(tmp_path: Path) -> None:
+    vtn = start_vtn(tmp_path / "vtn", "--oadr-poll-seconds", "1")
+    try:
+        token = f"@{tmp_path / 'vtn' / 'operator.token'}"
+        made = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "event", "create", "--vtn", vtn.url,
+                               "--operator-token", token, "--signal", "SIMPLE", "--start", "now",
+                               "--intervals", "PT10M:1,PT10M:2"], capture_output=True, text=True, timeout=60,
+                              check=False)
+        assert made.returncode == 0, made.stderr
+        report = tmp_path / "oadr.html"
+        done = cli("probe", vtn.url, "--role", "vtn", "--observe", "2", "--json", "--html", str(report))
+    finally:
+        vtn.kill()
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["standard"] == "openadr20b"
+    assert data["failed"] == 0
+    results = {c["id"]: c["result"] for c in data["cases"]}
+    assert results["E1_0010"] == "pass"  # the operator's event reached the probe
+    assert all(results[i] == "skip" for i in ("G1_0050", "G1_0080"))  # no signing or TLS flags: said why
+    assert "give --sign-cert and --sign-key" in {c["id"]: c["detail"] for c in data["cases"]}["G1_0050"]
+    assert "no case failed" in report.read_text(encoding="utf-8")
