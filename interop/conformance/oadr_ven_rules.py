@@ -1,0 +1,78 @@
+"""The requirements the ``listen --role ven`` cases check (the kit plays a VTN), in our own words.
+
+Conformance rules are cited by number only where the number was checked (rule 21); everything else is cited
+by the service or the section of the 2.0b Profile Specification that states it, or by the schema.
+"""
+
+from __future__ import annotations
+
+from transactive.interop.conformance.model import Rule
+from transactive.interop.conformance.rules import SPEC_20B
+
+__all__ = [
+    "CANCEL_REGISTRATION",
+    "EVENT_ANSWER",
+    "EXCHANGE_PATTERN",
+    "MODIFICATION",
+    "POLL_FREQUENCY",
+    "PUSH",
+    "REGISTER_PARTY",
+    "REGISTRATION_FIELDS",
+    "REPORT_METADATA",
+    "REPORT_REQUEST",
+    "REPORT_UPDATE",
+    "REQUEST_ID_ECHO",
+    "REREGISTRATION",
+    "RESPONSE_NEVER",
+    "SIGNED_REQUESTS",
+    "UNSIGNED_NOT_ACTED_ON",
+    "VEN_ID_USED",
+]
+
+EXCHANGE_PATTERN = Rule(SPEC_20B, "§9.1.2 and each service's exchanges",
+                        "a VEN posts each request to the endpoint of its service and sends only the requests and "
+                        "answers the exchange allows at that point")
+REQUEST_ID_ECHO = Rule("OASIS Energy Interoperation 1.0", "eiResponse (§10.1)",
+                       "an answer's eiResponse carries the requestID of the request it answers")
+REGISTER_PARTY = Rule(SPEC_20B, "EiRegisterParty service",
+                      "a VEN registers with oadrCreatePartyRegistration (after an optional oadrQueryRegistration) "
+                      "before it uses any other service")
+REGISTRATION_FIELDS = Rule(SPEC_20B, "EiRegisterParty service, oadrCreatePartyRegistration",
+                           "the registration names profile 2.0b, transport simpleHttp, the VEN's name and its pull "
+                           "model; oadrXmlSignature says whether it signs; a first registration carries no venID "
+                           "and no registrationID (the VTN assigns them)")
+VEN_ID_USED = Rule(SPEC_20B, "conformance rule 21",
+                   "after registering, a VEN puts the venID the VTN assigned in every payload that carries a venID")
+REPORT_METADATA = Rule(SPEC_20B, "EiReport service, oadrRegisterReport",
+                       "a VEN describes its reports in METADATA reports whose descriptions each name an rID, a "
+                       "reportType, a readingType and a samplingRate")
+REPORT_REQUEST = Rule(SPEC_20B, "EiReport service, oadrCreatedReport",
+                      "a VEN acknowledges the reports a VTN requests with oadrCreatedReport listing them as pending")
+REPORT_UPDATE = Rule(SPEC_20B, "EiReport service, oadrUpdateReport",
+                     "report data names the reportRequestID the VTN gave and only the rIDs it requested")
+EVENT_ANSWER = Rule(SPEC_20B, "EiEvent service, oadrCreatedEvent",
+                    "a VEN answers each event whose responseRequired is always with an eventResponse naming the "
+                    "eventID, its modificationNumber and an optType, with a success code")
+MODIFICATION = Rule(SPEC_20B, "EiEvent service, modificationNumber",
+                    "a modified event carries a higher modificationNumber; the VEN's answer names the version it "
+                    "answers")
+RESPONSE_NEVER = Rule(SPEC_20B, "EiEvent service, oadrResponseRequired",
+                      "an event whose oadrResponseRequired is never is not answered with oadrCreatedEvent")
+REREGISTRATION = Rule(SPEC_20B, "EiRegisterParty service, oadrRequestReregistration",
+                      "a VEN asked to re-register acknowledges with oadrResponse and registers again with its "
+                      "registrationID and venID")
+CANCEL_REGISTRATION = Rule(SPEC_20B, "EiRegisterParty service, oadrCancelPartyRegistration",
+                           "a VEN whose registration the VTN cancels answers oadrCanceledPartyRegistration with a "
+                           "success code and the registrationID cancelled")
+POLL_FREQUENCY = Rule(SPEC_20B, "§9.1.8",
+                      "a pull VEN polls no more often than the oadrRequestedOadrPollFreq of its registration (a poll "
+                      "right after one that brought a message is allowed: the VTN may have more queued)")
+SIGNED_REQUESTS = Rule(SPEC_20B, "§10",
+                       "when XML signatures are in use every payload a VEN sends is signed over oadrSignedObject, "
+                       "verifies, and carries a fresh timestamp and nonce")
+UNSIGNED_NOT_ACTED_ON = Rule(SPEC_20B, "§10",
+                             "when XML signatures are in use a VEN does not act on a payload whose signature does "
+                             "not verify")
+PUSH = Rule(SPEC_20B, "§9.1.2 (push)",
+            "a push VEN (oadrHttpPullModel false) takes the VTN's requests at {transportAddress}/OpenADR2/Simple/2.0b/"
+            "{service} and answers each with its reply")
