@@ -93,6 +93,7 @@ class Signing:
 @dataclass(slots=True)
 class _Poll:
     at: float
+    exchange: Exchange
     #: the kit's answer to it was an empty oadrResponse (nothing queued): the next poll must wait its turn
     empty: bool = True
 
@@ -160,6 +161,7 @@ class ListenContext:
         naming ``what`` — or None with ``silence_ok`` (the VEN may rightly send nothing)."""
         limit = self.options.timeout if within is None else within
         deadline = time.monotonic() + limit
+        others = 0
         while True:
             if self.gone is not None and self.server.queue.empty() and not silence_ok:
                 raise CaseFailed(rule, f"no {what}: {self.gone}")
@@ -168,13 +170,17 @@ class ListenContext:
             except TimeoutError:
                 if silence_ok:
                     return None
-                self.gone = f"the VEN has sent nothing since {what} was awaited for {limit:g} s"
-                raise CaseFailed(rule, f"no {what} within {limit:g} s") from None
+                if not others:
+                    self.gone = f"the VEN has sent nothing since {what} was awaited for {limit:g} s"
+                    raise CaseFailed(rule, f"no {what} within {limit:g} s (no request at all)") from None
+                raise CaseFailed(rule, f"no {what} within {limit:g} s ({others} other request(s) meanwhile, "
+                                 "answered as a VTN would)") from None
             got = self._take(incoming)
             if got is None:
                 raise self.findings[-1]
             if got.kind in kinds:
                 return got
+            others += 1
             self.background(got)
 
     def _take(self, incoming: Incoming) -> Received | None:
@@ -214,7 +220,7 @@ class ListenContext:
                     self.ven_id_findings.append((f"{kind} carries venID {ven_id!r}, not the assigned "
                                                  f"{self.ven_id!r}", exchange))
         if kind == "oadrPoll":
-            self.polls.append(_Poll(incoming.at))
+            self.polls.append(_Poll(incoming.at, exchange))
         return Received(incoming, kind, message, exchange)
 
     def _verify(self, root: etree._Element, exchange: Exchange) -> OadrMessage | None:
@@ -303,9 +309,10 @@ class ListenContext:
         """What a request gets once the run is over."""
         return OadrResponse(response=ok(""), ven_id=self.ven_id)
 
-    def poll_gaps(self) -> list[float]:
-        """The gaps (seconds) between polls that followed an empty answer — the VEN's own rhythm."""
-        return [b.at - a.at for a, b in zip(self.polls, self.polls[1:], strict=False) if a.empty]
+    def poll_gaps(self) -> list[tuple[float, Exchange]]:
+        """The gaps (seconds) between polls that followed an empty answer — the VEN's own rhythm — each with
+        the later poll."""
+        return [(b.at - a.at, b.exchange) for a, b in zip(self.polls, self.polls[1:], strict=False) if a.empty]
 
     @property
     def poll_seconds(self) -> int:

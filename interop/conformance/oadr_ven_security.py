@@ -30,12 +30,11 @@ TOLERANCE = 0.5
 _MARK, _FORGED = b">kit-signed<", b">kit-forged<"
 
 
-def _judge(ctx: ListenContext, found: list[tuple[str, Exchange]], rule: Rule, summary: str) -> None:
+def _judge(ctx: ListenContext, found: list[tuple[str, Exchange]], rule: Rule, *, count: bool = True) -> None:
     for _, exchange in found[:QUOTED]:
         ctx.recorder.record(exchange.direction, f"{exchange.label} (quoted)", exchange.document, exchange.status)
-    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 and count else ""
     ensure(not found, rule, (found[0][0] + more) if found else "")
-    del summary
 
 
 @case("N1_0020", "The VEN uses the venID the kit assigned in every later payload that carries one",
@@ -43,7 +42,7 @@ def _judge(ctx: ListenContext, found: list[tuple[str, Exchange]], rule: Rule, su
 async def n1_0020(ctx: ListenContext) -> str | None:
     if ctx.ven_id is None:
         raise CaseSkipped("the VEN never registered: no venID was assigned")
-    _judge(ctx, ctx.ven_id_findings, VEN_ID_USED, "venID")
+    _judge(ctx, ctx.ven_id_findings, VEN_ID_USED)
     return f"venID {ctx.ven_id} throughout"
 
 
@@ -54,11 +53,12 @@ async def g1_0010(ctx: ListenContext) -> str | None:
     if not gaps:
         raise CaseSkipped("the VEN polled fewer than twice after an empty answer: nothing to judge")
     least = ctx.poll_seconds * TOLERANCE
-    early = [g for g in gaps if g < least]
-    ensure(not early, POLL_FREQUENCY, f"{len(early)} of {len(gaps)} polls came {min(early, default=0):.2f} s or "
-           f"less after the previous one; the kit asked for one every {ctx.poll_seconds} s "
-           f"(a gap under {least:g} s is too early)")
-    return f"{len(gaps)} gaps, the shortest {min(gaps):.2f} s (asked: {ctx.poll_seconds} s)"
+    early = [(g, e) for g, e in gaps if g < least]
+    shortest = min(g for g, _ in gaps)
+    why = (f"{len(early)} of {len(gaps)} polls came less than {least:g} s after an empty answer to the previous "
+           f"one (the shortest gap {shortest:.2f} s); the kit asked for a poll every {ctx.poll_seconds} s")
+    _judge(ctx, [(why, e) for _, e in early], POLL_FREQUENCY, count=False)
+    return f"{len(gaps)} gaps, the shortest {shortest:.2f} s (asked: {ctx.poll_seconds} s)"
 
 
 @case("G1_0050", "Every payload the VEN sends is signed, verifies and carries a fresh nonce", SIGNED_REQUESTS,
@@ -66,7 +66,7 @@ async def g1_0010(ctx: ListenContext) -> str | None:
 async def g1_0050(ctx: ListenContext) -> str | None:
     if not ctx.verified and not ctx.sign_findings:
         raise CaseSkipped("the VEN sent nothing")
-    _judge(ctx, ctx.sign_findings, SIGNED_REQUESTS, "signatures")
+    _judge(ctx, ctx.sign_findings, SIGNED_REQUESTS)
     return f"{len(ctx.verified)} signed payloads verified"
 
 
