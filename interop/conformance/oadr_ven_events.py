@@ -19,9 +19,9 @@ from transactive.interop.conformance.oadr_listen_messages import event
 from transactive.interop.conformance.oadr_ven_registration import push
 from transactive.interop.conformance.oadr_ven_rules import (
     EVENT_ANSWER,
+    EVENT_ANSWER_IDS,
     MODIFICATION,
     PUSH,
-    REQUEST_ID_ECHO,
     RESPONSE_NEVER,
 )
 from transactive.interop.conformance.oadr_ven_suite import case
@@ -67,16 +67,16 @@ def _check_answer(answer: OadrCreatedEvent, distribution: OadrDistributeEvent, e
     code = answer.response.response_code
     ensure(200 <= code < 300, EVENT_ANSWER, f"oadrCreatedEvent's eiResponse has code {code}: "
            f"{answer.response.response_description}")
-    ensure(answer.response.request_id == distribution.request_id, REQUEST_ID_ECHO,
-           f"oadrCreatedEvent's eiResponse echoes requestID {answer.response.request_id!r}, not the distribution's "
-           f"{distribution.request_id!r}")
     found = event_answers(answer, event_id)
+    ensure(not answer.response.request_id, EVENT_ANSWER_IDS,
+           f"oadrCreatedEvent's eiResponse carries requestID {answer.response.request_id!r}; with eventResponses it is "
+           "left empty")
     ensure(found, EVENT_ANSWER, f"oadrCreatedEvent has no eventResponse for {event_id}")
     for response_code, number, _opt, request_id in found:
         ensure(200 <= response_code < 300, EVENT_ANSWER, f"the eventResponse for {event_id} has code {response_code}")
         ensure(number == modification, MODIFICATION, f"the eventResponse for {event_id} names modificationNumber "
                f"{number}; the distribution carried {modification}")
-        ensure(request_id == distribution.request_id, REQUEST_ID_ECHO,
+        ensure(request_id == distribution.request_id, EVENT_ANSWER_IDS,
                f"the eventResponse for {event_id} carries requestID {request_id!r}, not the distribution's "
                f"{distribution.request_id!r}")
     return f"{event_id} #{modification}: {found[0][2]}"
@@ -94,7 +94,7 @@ def _first(ctx: ListenContext) -> OadrEvent:
 
 
 @case("E1_0010", "A new event (responseRequired always): the VEN answers oadrCreatedEvent naming the eventID, "
-      "modificationNumber 0 and an optType, echoing the distribution's requestID", EVENT_ANSWER, REQUEST_ID_ECHO)
+      "modificationNumber 0 and an optType, with the distribution's requestID", EVENT_ANSWER, EVENT_ANSWER_IDS)
 async def e1_0010(ctx: ListenContext) -> str | None:
     new = event(ctx.new_id("event"), ctx.ven_id)
     ctx.events[_event_id(new)] = new
@@ -113,7 +113,7 @@ def _changed(old: OadrEvent, *, status: EventStatus | None = None, value: float 
 
 
 @case("E1_0020", "The event modified (modificationNumber + 1): the VEN's oadrCreatedEvent names the new "
-      "modificationNumber", MODIFICATION, EVENT_ANSWER, REQUEST_ID_ECHO)
+      "modificationNumber", MODIFICATION, EVENT_ANSWER, EVENT_ANSWER_IDS)
 async def e1_0020(ctx: ListenContext) -> str | None:
     modified = _changed(_first(ctx))
     ctx.events[_event_id(modified)] = modified
@@ -185,7 +185,7 @@ async def e1_0060(ctx: ListenContext) -> str | None:
 
 
 @case("E0_0010", "Push: an event posted to the VEN's transportAddress is answered with oadrCreatedEvent "
-      "(eventID, modificationNumber, optType, requestID)", PUSH, EVENT_ANSWER, REQUEST_ID_ECHO, model="push")
+      "(eventID, modificationNumber, optType, requestID)", PUSH, EVENT_ANSWER, EVENT_ANSWER_IDS, model="push")
 async def e0_0010(ctx: ListenContext) -> str | None:
     new = event(ctx.new_id("event"), ctx.ven_id)
     ctx.events[_event_id(new)] = new

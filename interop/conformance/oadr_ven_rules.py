@@ -12,6 +12,7 @@ from transactive.interop.conformance.rules import SPEC_20B
 __all__ = [
     "CANCEL_REGISTRATION",
     "EVENT_ANSWER",
+    "EVENT_ANSWER_IDS",
     "EXCHANGE_PATTERN",
     "MODIFICATION",
     "POLL_FREQUENCY",
@@ -53,6 +54,9 @@ REPORT_UPDATE = Rule(SPEC_20B, "EiReport service, oadrUpdateReport",
 EVENT_ANSWER = Rule(SPEC_20B, "EiEvent service, oadrCreatedEvent",
                     "a VEN answers each event whose responseRequired is always with an eventResponse naming the "
                     "eventID, its modificationNumber and an optType, with a success code")
+EVENT_ANSWER_IDS = Rule(SPEC_20B, "EiEvent service, oadrCreatedEvent",
+                        "each eventResponse carries the requestID of the distribution it answers; the eiResponse's "
+                        "requestID is left empty when eventResponses are present (the VTN reads them)")
 MODIFICATION = Rule(SPEC_20B, "EiEvent service, modificationNumber",
                     "a modified event carries a higher modificationNumber; the VEN's answer names the version it "
                     "answers")

@@ -82,8 +82,7 @@ BREAKAGES: dict[str, tuple[Breakage, str]] = {
         tamper=lambda m: m.model_copy(update={"ven_id": "someone-else"}) if isinstance(m, OadrPoll) else None,
         every=True), "N1_0020"),
     "an event answer without the distribution's requestID": (Breakage(tamper=_created_event(
-        _names("kit-event"), lambda m: m.model_copy(update={"response": m.response.model_copy(
-            update={"request_id": "not-the-distribution"})}))), "E1_0010"),
+        _names("kit-event"), lambda m: _with_response(m, request_id="not-the-distribution"))), "E1_0010"),
     "the wrong modificationNumber in the answer to a modified event": (Breakage(tamper=_created_event(
         lambda m: _first_response(m) is not None and _first_response(m).qualified_event_id.modification_number == 1,
         lambda m: _with_response(m, qualified_event_id=_first_response(m).qualified_event_id.model_copy(
