@@ -128,7 +128,7 @@ def event(event_id: str, ven_id: str | None, *, modification: int = 0, status: E
 def report_request(report_request_id: str, specifier_id: str, description: ReportDescription) -> ReportRequest:
     """A request for one data point, sampled and reported at the fastest rate the VEN offers (at least a
     second), so that its first oadrUpdateReport comes within seconds."""
-    granularity = timedelta(seconds=2)
+    granularity = timedelta(seconds=1)
     rate = description.sampling_rate
     if rate is not None:
         granularity = max(rate.min_period, min(rate.max_period, granularity))
