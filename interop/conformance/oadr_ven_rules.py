@@ -19,6 +19,7 @@ __all__ = [
     "PUSH",
     "REGISTER_PARTY",
     "REGISTRATION_FIELDS",
+    "REPLAY_NOT_ACTED_ON",
     "REPORT_METADATA",
     "REPORT_REQUEST",
     "REPORT_UPDATE",
@@ -77,6 +78,9 @@ SIGNED_REQUESTS = Rule(SPEC_20B, "§10",
 UNSIGNED_NOT_ACTED_ON = Rule(SPEC_20B, "§10",
                              "when XML signatures are in use a VEN does not act on a payload whose signature does "
                              "not verify")
+REPLAY_NOT_ACTED_ON = Rule(SPEC_20B, "§10",
+                           "when XML signatures are in use a VEN does not act on a signed payload it has already "
+                           "received (the same nonce: a replay)")
 PUSH = Rule(SPEC_20B, "§9.1.2 (push)",
             "a push VEN (oadrHttpPullModel false) takes the VTN's requests at {transportAddress}/OpenADR2/Simple/2.0b/"
             "{service} and answers each with its reply")

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import re
 
+from transactive.ei.oadr import OadrRequestReregistration
 from transactive.interop.conformance.checks import ensure
 from transactive.interop.conformance.model import CaseSkipped, Exchange, Rule
 from transactive.interop.conformance.oadr_listen_context import ListenContext
 from transactive.interop.conformance.oadr_listen_messages import event
 from transactive.interop.conformance.oadr_ven_rules import (
     POLL_FREQUENCY,
+    REPLAY_NOT_ACTED_ON,
     SIGNED_REQUESTS,
     UNSIGNED_NOT_ACTED_ON,
     VEN_ID_USED,
 )
 from transactive.interop.conformance.oadr_ven_suite import case
 
-__all__ = ["QUOTED", "TOLERANCE", "g1_0010", "g1_0050", "g1_0060", "n1_0020"]
+__all__ = ["QUOTED", "TOLERANCE", "g1_0010", "g1_0050", "g1_0060", "g1_0070", "n1_0020"]
 
 #: at most this many offending documents are quoted as a whole-run case's evidence
 QUOTED = 3
@@ -89,3 +91,28 @@ async def g1_0060(ctx: ListenContext) -> str | None:
     ensure(not (answer.kind == "oadrCreatedEvent" and named), UNSIGNED_NOT_ACTED_ON,
            f"the VEN answered the event {event_id} of a distribution whose signature does not verify")
     return "the VEN did not act on the forged distribution"
+
+
+@case("G1_0070", "A replayed signed payload (an oadrRequestReregistration the VEN already acted on, sent again "
+      "byte for byte) is not acted on", REPLAY_NOT_ACTED_ON, needs=("sign",))
+async def g1_0070(ctx: ListenContext) -> str | None:
+    if ctx.ven_id is None:
+        raise CaseSkipped("the VEN is not registered")
+    got = await ctx.next("oadrPoll", rule=REPLAY_NOT_ACTED_ON, what="oadrPoll to answer with oadrRequestReregistration")
+    assert got is not None
+    signed = ctx.encode(OadrRequestReregistration(ven_id=ctx.ven_id))
+    ctx.send(got, signed)
+    fresh = await ctx.next("oadrCreatePartyRegistration", rule=REPLAY_NOT_ACTED_ON,
+                           what="oadrCreatePartyRegistration after a fresh oadrRequestReregistration")
+    assert fresh is not None
+    ctx.background(fresh)
+    got = await ctx.next("oadrPoll", rule=REPLAY_NOT_ACTED_ON, what="oadrPoll to answer with the replay")
+    assert got is not None
+    ctx.send(got, signed)
+    after = await ctx.next("oadrPoll", "oadrResponse", "oadrQueryRegistration", "oadrCreatePartyRegistration",
+                           rule=REPLAY_NOT_ACTED_ON, what="the next oadrPoll after the replay")
+    assert after is not None
+    ctx.background(after)
+    ensure(after.kind == "oadrPoll", REPLAY_NOT_ACTED_ON, f"the VEN acted on the replayed oadrRequestReregistration "
+           f"(it sent {after.kind})")
+    return "the replay was ignored; the fresh request was acted on"

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,10 @@ class Breakage:
     client: dict[str, Any] = field(default_factory=dict)
     signed: bool = False
     verify: bool = True
+    #: the VEN's verifier forgets nonces (takes a replay for a fresh payload)
+    replays: bool = False
+    #: the cases to run (--cases; None: all)
+    cases: str | None = None
 
 
 def _created_event(when: Callable[[OadrCreatedEvent], bool],
@@ -103,7 +107,9 @@ BREAKAGES: dict[str, tuple[Breakage, str]] = {
     "polling too often": (Breakage(client={"poll_seconds": 0.2}), "G1_0010"),
     "an unsigned poll when signing": (Breakage(tamper=lambda m: m if isinstance(m, OadrPoll) else None,
                                                signed=True), "G1_0050"),
-    "acting on a distribution whose signature does not verify": (Breakage(signed=True, verify=False), "G1_0060"),
+    "acting on a distribution whose signature does not verify": (Breakage(
+        signed=True, verify=False, cases="N*,R*,E*,G1_0010,G1_0050,G1_0060"), "G1_0060"),  # it takes replays too
+    "acting on a replayed signed payload": (Breakage(signed=True, replays=True), "G1_0070"),
 }
 
 
@@ -119,6 +125,13 @@ def _misbehave(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
             return Step(send=step.send)
 
         monkeypatch.setitem(core.HANDLERS, OadrRequestReregistration, acknowledge_only)
+
+
+class _Forgetful:
+    """A nonce store that has seen nothing, ever."""
+
+    def seen(self, nonce: str, at: datetime) -> bool:
+        return False
 
 
 @dataclass
@@ -147,16 +160,17 @@ class _Tampering:
 
 async def run_broken(breakage: Breakage, tmp_path: Path, timeout: float = 4) -> Report:
     signer = verifier = None
-    options = Options(timeout=timeout)
+    options = Options(timeout=timeout, cases=breakage.cases)
     fingerprint_ = None
     if breakage.signed:
         pki = make_pki(tmp_path / "pki")
         vtn_cert, vtn_key = pki.pair("vtn")
         ven_cert, ven_key = pki.pair("ven-1")
-        options = Options(timeout=timeout, sign_cert=vtn_cert, sign_key=vtn_key)
+        options = Options(timeout=timeout, sign_cert=vtn_cert, sign_key=vtn_key, cases=breakage.cases)
         signer = OadrSigner(ven_cert.read_bytes(), ven_key.read_bytes())
         if breakage.verify:
-            verifier, fingerprint_ = OadrVerifier(), fingerprint(vtn_cert.read_bytes())
+            nonces = _Forgetful() if breakage.replays else None
+            verifier, fingerprint_ = OadrVerifier(nonces=nonces), fingerprint(vtn_cert.read_bytes())
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     clients: list[OadrVenClient] = []
