@@ -21,6 +21,7 @@ E1_0030    the event cancelled: answered without an error
 E1_0040    a cancelled event the VEN never knew: no error (rule 21's exception)
 E1_0050    a distribution with another vtnID: not taken (rule 21)
 E1_0060    responseRequired never: no answer
+R1_0050    oadrCancelReport: oadrCanceledReport, the report no longer pending
 N1_0030    oadrRequestReregistration: acknowledged, then a registration with the registrationID
 R1_0040    the kit's metadata (oadrRegisterReport): oadrRegisteredReport
 G1_0060    (signed runs) a distribution whose signature does not verify is not acted on
@@ -51,7 +52,7 @@ from transactive.interop.conformance.oadr_ven_events import (
     e1_0060,
 )
 from transactive.interop.conformance.oadr_ven_registration import n0_0040, n1_0010, n1_0030, n1_0040
-from transactive.interop.conformance.oadr_ven_reports import r1_0010, r1_0020, r1_0030, r1_0040
+from transactive.interop.conformance.oadr_ven_reports import r1_0010, r1_0020, r1_0030, r1_0040, r1_0050
 from transactive.interop.conformance.oadr_ven_security import g1_0010, g1_0050, g1_0060, g1_0070, n1_0020
 from transactive.interop.conformance.oadr_ven_suite import SUITE, register
 from transactive.interop.conformance.suite import Progress, Recorder, run_suite
@@ -59,7 +60,7 @@ from transactive.interop.conformance.suite import Progress, Recorder, run_suite
 __all__ = ["SUITE", "listen"]
 
 register(n1_0010, r1_0010, r1_0020, e1_0010, e0_0010, r1_0030, e1_0020, e1_0030, e1_0040, e1_0050, e1_0060,
-         n1_0030, r1_0040, g1_0060, g1_0070, n1_0040, n0_0040, n1_0020, g1_0010, g1_0050)
+         r1_0050, n1_0030, r1_0040, g1_0060, g1_0070, n1_0040, n0_0040, n1_0020, g1_0010, g1_0050)
 
 
 def _signing(options: Options) -> Signing | None:

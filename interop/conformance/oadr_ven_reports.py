@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from transactive.ei.oadr import (
+    OadrCanceledReport,
+    OadrCancelReport,
     OadrCreatedReport,
     OadrRegisteredReport,
     OadrRegisterReport,
@@ -23,6 +25,7 @@ from transactive.interop.conformance.model import CaseSkipped
 from transactive.interop.conformance.oadr_listen_context import ListenContext
 from transactive.interop.conformance.oadr_listen_messages import ok, report_request
 from transactive.interop.conformance.oadr_ven_rules import (
+    REPORT_CANCEL,
     REPORT_METADATA,
     REPORT_REQUEST,
     REPORT_UPDATE,
@@ -30,7 +33,7 @@ from transactive.interop.conformance.oadr_ven_rules import (
 )
 from transactive.interop.conformance.oadr_ven_suite import case
 
-__all__ = ["r1_0010", "r1_0020", "r1_0030", "r1_0040"]
+__all__ = ["r1_0010", "r1_0020", "r1_0030", "r1_0040", "r1_0050"]
 
 
 @case("R1_0010", "The VEN registers its reports: oadrRegisterReport with METADATA reports whose descriptions "
@@ -153,3 +156,28 @@ async def r1_0040(ctx: ListenContext) -> str | None:
     ensure(m.response.request_id == request.request_id, REQUEST_ID_ECHO,
            f"oadrRegisteredReport echoes requestID {m.response.request_id!r}, not {request.request_id!r}")
     return f"acknowledged ({code})" + (f"; it asks for {len(m.report_requests)} report(s)" if m.report_requests else "")
+
+
+@case("R1_0050", "The kit cancels the report (oadrCancelReport in a poll answer): the VEN answers "
+      "oadrCanceledReport with a success code and the requestID, the report no longer pending",
+      REPORT_CANCEL, REQUEST_ID_ECHO)
+async def r1_0050(ctx: ListenContext) -> str | None:
+    rr_id = _requested(ctx)
+    poll = await ctx.next("oadrPoll", rule=REPORT_CANCEL, what="oadrPoll to answer with oadrCancelReport")
+    assert poll is not None
+    request = OadrCancelReport(request_id=ctx.new_id("cancel-report"), report_request_ids=(rr_id,),
+                               report_to_follow=False, ven_id=ctx.ven_id)
+    ctx.send(poll, request)
+    got = await ctx.next("oadrCanceledReport", rule=REPORT_CANCEL, what="oadrCanceledReport")
+    assert got is not None
+    ctx.background(got)
+    m = got.message
+    assert isinstance(m, OadrCanceledReport)
+    code = m.response.response_code
+    ensure(200 <= code < 300, REPORT_CANCEL, f"the VEN answered the cancellation with {code}: "
+           f"{m.response.response_description}")
+    ensure(m.response.request_id == request.request_id, REQUEST_ID_ECHO,
+           f"oadrCanceledReport echoes requestID {m.response.request_id!r}, not {request.request_id!r}")
+    pending = m.pending_reports.report_request_ids
+    ensure(rr_id not in pending, REPORT_CANCEL, f"oadrCanceledReport still lists {rr_id} as pending")
+    return f"report {rr_id} cancelled"

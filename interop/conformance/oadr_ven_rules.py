@@ -20,6 +20,7 @@ __all__ = [
     "REGISTER_PARTY",
     "REGISTRATION_FIELDS",
     "REPLAY_NOT_ACTED_ON",
+    "REPORT_CANCEL",
     "REPORT_METADATA",
     "REPORT_REQUEST",
     "REPORT_UPDATE",
@@ -50,6 +51,9 @@ REPORT_METADATA = Rule(SPEC_20B, "EiReport service, oadrRegisterReport",
                        "reportType, a readingType and a samplingRate")
 REPORT_REQUEST = Rule(SPEC_20B, "EiReport service, oadrCreatedReport",
                       "a VEN acknowledges the reports a VTN requests with oadrCreatedReport listing them as pending")
+REPORT_CANCEL = Rule(SPEC_20B, "EiReport service, oadrCancelReport",
+                     "a VEN answers oadrCancelReport with oadrCanceledReport (success, the requestID) and no longer "
+                     "lists the cancelled report as pending")
 REPORT_UPDATE = Rule(SPEC_20B, "EiReport service, oadrUpdateReport",
                      "report data names the reportRequestID the VTN gave and only the rIDs it requested")
 EVENT_ANSWER = Rule(SPEC_20B, "EiEvent service, oadrCreatedEvent",

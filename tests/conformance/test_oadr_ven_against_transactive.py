@@ -12,7 +12,7 @@ from transactive.interop.conformance.model import Options, Result
 from transactive.protocol.certs import fingerprint
 
 PULL_CASES = {"N1_0010", "R1_0010", "R1_0020", "R1_0030", "E1_0010", "E1_0020", "E1_0030", "E1_0040", "E1_0050",
-              "E1_0060", "N1_0030", "R1_0040", "N1_0040", "N1_0020", "G1_0010"}
+              "E1_0060", "R1_0050", "N1_0030", "R1_0040", "N1_0040", "N1_0020", "G1_0010"}
 
 
 async def test_every_pull_case_passes_against_transactive_ven(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from tests.conformance.oadr_ven_run import explain, listen_with, results
 from tests.pki import make_pki
 from transactive.ei.oadr import (
     OadrCanceledPartyRegistration,
+    OadrCanceledReport,
     OadrCreatedEvent,
     OadrMessage,
     OadrPoll,
@@ -57,6 +58,8 @@ class Breakage:
     replays: bool = False
     #: the cases to run (--cases; None: all)
     cases: str | None = None
+    #: --timeout (a VEN that does not send what a case waits for costs this much)
+    timeout: float = 4
 
 
 def _created_event(when: Callable[[OadrCreatedEvent], bool],
@@ -96,11 +99,14 @@ BREAKAGES: dict[str, tuple[Breakage, str]] = {
             update={"response_code": 452})}))), "E1_0040"),
     "an answer to a distribution from another VTN": (Breakage(), "E1_0050"),
     "an answer to an event with responseRequired never": (Breakage(), "E1_0060"),
-    "no registration after oadrRequestReregistration": (Breakage(), "N1_0030"),
+    "no registration after oadrRequestReregistration": (Breakage(timeout=2.5), "N1_0030"),
     "a schema-invalid oadrRegisteredReport": (Breakage(
         tamper=lambda m: m if isinstance(m, OadrRegisteredReport) else None,
         raw=lambda b: b.replace(b"</oadr:oadrRegisteredReport>", b"<oadr:unheardOf/></oadr:oadrRegisteredReport>")),
         "R1_0040"),
+    "a report cancellation answered with another requestID": (Breakage(
+        tamper=lambda m: m.model_copy(update={"response": m.response.model_copy(update={"request_id": "other"})})
+        if isinstance(m, OadrCanceledReport) else None), "R1_0050"),
     "the wrong registrationID in oadrCanceledPartyRegistration": (Breakage(
         tamper=lambda m: m.model_copy(update={"registration_id": "another"})
         if isinstance(m, OadrCanceledPartyRegistration) else None), "N1_0040"),
@@ -158,7 +164,8 @@ class _Tampering:
         return encode
 
 
-async def run_broken(breakage: Breakage, tmp_path: Path, timeout: float = 4) -> Report:
+async def run_broken(breakage: Breakage, tmp_path: Path) -> Report:
+    timeout = breakage.timeout
     signer = verifier = None
     options = Options(timeout=timeout, cases=breakage.cases)
     fingerprint_ = None
