@@ -129,6 +129,8 @@ class ListenContext:
     polls: list[_Poll] = field(default_factory=list)
     #: why the kit takes the VEN for gone (None: it is not)
     gone: str | None = None
+    #: requests taken and not answered yet (settled with a plain answer when a case ends without answering)
+    unanswered: list[Incoming] = field(default_factory=list)
     _ids: int = 0
 
     # -- ids and answers -------------------------------------------------------------------------------
@@ -147,6 +149,8 @@ class ListenContext:
         """Answer a request with ``message`` (a model, encoded and signed; or the bytes to send)."""
         incoming = got.incoming if isinstance(got, Received) else got
         body = message if isinstance(message, bytes) else self.encode(message)
+        if incoming in self.unanswered:
+            self.unanswered.remove(incoming)
         self.recorder.record("sent", f"answer to POST {incoming.service}", body, status)
         incoming.settle(body, status)
         if isinstance(got, Received) and got.kind == "oadrPoll" and self.polls:
@@ -177,7 +181,7 @@ class ListenContext:
                                  "answered as a VTN would)") from None
             got = self._take(incoming)
             if got is None:
-                raise self.findings[-1]
+                raise self.findings.pop()
             if got.kind in kinds:
                 return got
             others += 1
@@ -185,6 +189,8 @@ class ListenContext:
 
     def _take(self, incoming: Incoming) -> Received | None:
         label = f"POST {incoming.service}"
+        self.gone = None
+        self.unanswered.append(incoming)
         self.recorder.record("received", label, incoming.body)
         exchange = self.recorder.exchanges[-1]
         try:
@@ -244,6 +250,11 @@ class ListenContext:
     def _refuse(self, incoming: Incoming, why: str) -> None:
         answer = OadrResponse(response=ok("", 400, why), ven_id=self.ven_id)
         self.send(incoming, answer, 400)
+
+    def answer_the_rest(self) -> None:
+        """Settle what a case took and left unanswered (it failed half-way) with a plain answer."""
+        for incoming in list(self.unanswered):
+            self.send(incoming, self.plain_answer())
 
     def take_findings(self) -> list[CaseFailed]:
         found, self.findings = self.findings, []

@@ -133,10 +133,10 @@ def _cancel(ctx: ListenContext) -> OadrCancelPartyRegistration:
 @case("N1_0040", "oadrCancelPartyRegistration in a poll answer: the VEN answers oadrCanceledPartyRegistration "
       "with a success code, the requestID and its registrationID", CANCEL_REGISTRATION, REQUEST_ID_ECHO)
 async def n1_0040(ctx: ListenContext) -> str | None:
+    request = _cancel(ctx)
     poll = await ctx.next("oadrPoll", rule=CANCEL_REGISTRATION,
                           what="oadrPoll to answer with oadrCancelPartyRegistration")
     assert poll is not None
-    request = _cancel(ctx)
     ctx.send(poll, request)
     reply = await ctx.next("oadrCanceledPartyRegistration", "oadrResponse", rule=CANCEL_REGISTRATION,
                            what="oadrCanceledPartyRegistration")

@@ -76,11 +76,12 @@ async def g1_0050(ctx: ListenContext) -> str | None:
       "event", UNSIGNED_NOT_ACTED_ON, needs=("sign",))
 async def g1_0060(ctx: ListenContext) -> str | None:
     forged = event(ctx.new_id("forged-event"), ctx.ven_id, comment="kit-signed")
-    got = await ctx.next("oadrPoll", rule=UNSIGNED_NOT_ACTED_ON, what="oadrPoll to answer with a forged distribution")
-    assert got is not None
     distribution = ctx.distribution(events=(*ctx.events.values(), forged))
     signed = ctx.encode(distribution)
-    ensure(signed.count(_MARK) == 1, UNSIGNED_NOT_ACTED_ON, "kit error: the mark to forge is not in the document")
+    if signed.count(_MARK) != 1:
+        raise RuntimeError("the mark to forge is not in the signed distribution")  # a kit error, not a finding
+    got = await ctx.next("oadrPoll", rule=UNSIGNED_NOT_ACTED_ON, what="oadrPoll to answer with a forged distribution")
+    assert got is not None
     ctx.send(got, signed.replace(_MARK, _FORGED))
     event_id = forged.event.descriptor.event_id
     answer = await ctx.next("oadrCreatedEvent", "oadrPoll", rule=UNSIGNED_NOT_ACTED_ON,

@@ -61,6 +61,8 @@ def _wrap(spec: CaseSpec) -> CaseBody:
             if found:
                 raise CaseFailed(found[0].rule, f"{found[0].detail}; and: {failure.detail}") from None
             raise
+        finally:
+            ctx.answer_the_rest()
         found = ctx.take_findings()
         if found:
             more = f" (and {len(found) - 1} more finding(s): " + "; ".join(f.detail for f in found[1:]) + ")" \
