@@ -22,6 +22,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -62,6 +63,9 @@ from transactive.interop.conformance.oadr_ven_rules import EXCHANGE_PATTERN, REG
 from transactive.interop.conformance.rules import OADR_SCHEMA
 from transactive.interop.conformance.suite import Recorder
 
+if TYPE_CHECKING:
+    from transactive.protocol.oadr_sign import OadrSigner, OadrVerifier
+
 __all__ = ["DEFAULT_VTN_ID", "ListenContext", "Received", "Signing", "event_answers"]
 
 #: the kit's vtnID unless --party names one
@@ -86,8 +90,8 @@ class Received:
 class Signing:
     """The kit's signer (its answers) and verifier (the VEN's requests), when --sign-cert/--sign-key are given."""
 
-    signer: object
-    verifier: object
+    signer: OadrSigner
+    verifier: OadrVerifier
 
 
 @dataclass(slots=True)
@@ -142,7 +146,7 @@ class ListenContext:
     def encode(self, message: OadrMessage) -> bytes:
         document = encode_xml(message)
         if self.signing is not None:
-            document = self.signing.signer.sign(document)  # type: ignore[attr-defined]
+            document = self.signing.signer.sign(document)
         return bytes(document)
 
     def send(self, got: Received | Incoming, message: OadrMessage | bytes, status: int = 200) -> None:
@@ -158,22 +162,18 @@ class ListenContext:
 
     # -- receiving -------------------------------------------------------------------------------------
 
-    async def next(self, *kinds: str, rule: Rule, what: str, within: float | None = None,
-                   silence_ok: bool = False) -> Received | None:
+    async def next(self, *kinds: str, rule: Rule, what: str) -> Received:
         """The VEN's next request of one of ``kinds`` (message element names), answering the others as a VTN
-        would. No such request within ``within`` (default ``--timeout``) seconds: a failure of ``rule``
-        naming ``what`` — or None with ``silence_ok`` (the VEN may rightly send nothing)."""
-        limit = self.options.timeout if within is None else within
+        would. No such request within ``--timeout`` seconds: a failure of ``rule`` naming ``what``."""
+        limit = self.options.timeout
         deadline = time.monotonic() + limit
         others = 0
         while True:
-            if self.gone is not None and self.server.queue.empty() and not silence_ok:
+            if self.gone is not None and self.server.queue.empty():
                 raise CaseFailed(rule, f"no {what}: {self.gone}")
             try:
                 incoming = await asyncio.wait_for(self.server.queue.get(), max(deadline - time.monotonic(), 0.0))
             except TimeoutError:
-                if silence_ok:
-                    return None
                 if not others:
                     self.gone = f"the VEN has sent nothing since {what} was awaited for {limit:g} s"
                     raise CaseFailed(rule, f"no {what} within {limit:g} s (no request at all)") from None
@@ -239,7 +239,7 @@ class ListenContext:
             self.sign_findings.append(("the payload is not signed", exchange))
             return None
         try:
-            verified = self.signing.verifier.verify(root)  # type: ignore[attr-defined]
+            verified = self.signing.verifier.verify(root)
         except (SignatureError, ProtocolError, ValueError) as error:
             self.sign_findings.append((f"the signature does not verify: {error}", exchange))
             return None

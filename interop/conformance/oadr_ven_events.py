@@ -14,7 +14,7 @@ from transactive.ei.oadr import (
 )
 from transactive.interop.conformance.checks import ensure, fail
 from transactive.interop.conformance.model import Rule
-from transactive.interop.conformance.oadr_listen_context import ListenContext, Received, event_answers
+from transactive.interop.conformance.oadr_listen_context import ListenContext, event_answers
 from transactive.interop.conformance.oadr_listen_messages import event
 from transactive.interop.conformance.oadr_ven_registration import push
 from transactive.interop.conformance.oadr_ven_rules import (
@@ -38,7 +38,6 @@ async def distribute(ctx: ListenContext, rule: Rule, *, events: tuple[OadrEvent,
     """Answer the VEN's next poll (or one of ``kinds``) with a distribution of ``events`` (default: every
     current event)."""
     got = await ctx.next(*kinds, rule=rule, what="oadrPoll to answer with oadrDistributeEvent")
-    assert got is not None
     echo = got.message.request_id if isinstance(got.message, OadrRequestEvent) else None
     distribution = ctx.distribution(echo, events=events, vtn_id=vtn_id)
     ctx.send(got, distribution)
@@ -47,7 +46,6 @@ async def distribute(ctx: ListenContext, rule: Rule, *, events: tuple[OadrEvent,
 
 async def _answer(ctx: ListenContext, event_id: str, rule: Rule) -> OadrCreatedEvent:
     got = await ctx.next("oadrCreatedEvent", rule=rule, what=f"oadrCreatedEvent for {event_id}")
-    assert got is not None
     ctx.background(got)
     assert isinstance(got.message, OadrCreatedEvent)
     return got.message
@@ -55,9 +53,7 @@ async def _answer(ctx: ListenContext, event_id: str, rule: Rule) -> OadrCreatedE
 
 async def _answer_or_silence(ctx: ListenContext, rule: Rule) -> OadrCreatedEvent | None:
     """The VEN's oadrCreatedEvent, or None when it polls again first (it did not answer)."""
-    got: Received | None = await ctx.next("oadrCreatedEvent", "oadrPoll", rule=rule,
-                                          what="oadrCreatedEvent or the next oadrPoll")
-    assert got is not None
+    got = await ctx.next("oadrCreatedEvent", "oadrPoll", rule=rule, what="oadrCreatedEvent or the next oadrPoll")
     ctx.background(got)
     return got.message if isinstance(got.message, OadrCreatedEvent) else None
 

@@ -37,12 +37,10 @@ __all__ = ["n0_0040", "n1_0010", "n1_0030", "n1_0040"]
 async def n1_0010(ctx: ListenContext) -> str | None:
     got = await ctx.next("oadrQueryRegistration", "oadrCreatePartyRegistration", rule=REGISTER_PARTY,
                          what="registration request (oadrQueryRegistration or oadrCreatePartyRegistration)")
-    assert got is not None
     queried = isinstance(got.message, OadrQueryRegistration)
     if isinstance(got.message, OadrQueryRegistration):
         ctx.send(got, registration_answer(got.message.request_id, ctx.vtn_id))
         got = await ctx.next("oadrCreatePartyRegistration", rule=REGISTER_PARTY, what="oadrCreatePartyRegistration")
-        assert got is not None
     m = got.message
     assert isinstance(m, OadrCreatePartyRegistration)
     first = ctx.registration_id is None
@@ -71,12 +69,10 @@ async def n1_0010(ctx: ListenContext) -> str | None:
       "registers again with its registrationID and venID", REREGISTRATION)
 async def n1_0030(ctx: ListenContext) -> str | None:
     poll = await ctx.next("oadrPoll", rule=REREGISTRATION, what="oadrPoll to answer with oadrRequestReregistration")
-    assert poll is not None
     assert ctx.ven_id is not None
     ctx.send(poll, OadrRequestReregistration(ven_id=ctx.ven_id))
     ack = await ctx.next("oadrResponse", "oadrQueryRegistration", "oadrCreatePartyRegistration", rule=REREGISTRATION,
                          what="oadrResponse acknowledging oadrRequestReregistration")
-    assert ack is not None
     acknowledged = isinstance(ack.message, OadrResponse)
     if acknowledged:
         assert isinstance(ack.message, OadrResponse)
@@ -91,8 +87,6 @@ async def n1_0030(ctx: ListenContext) -> str | None:
             ctx.background(again)
             again = await ctx.next("oadrCreatePartyRegistration", rule=REREGISTRATION,
                                    what="oadrCreatePartyRegistration after oadrRequestReregistration")
-            assert again is not None
-    assert again is not None
     m = again.message
     assert isinstance(m, OadrCreatePartyRegistration)
     registration_id = ctx.registration_id
@@ -136,11 +130,9 @@ async def n1_0040(ctx: ListenContext) -> str | None:
     request = _cancel(ctx)
     poll = await ctx.next("oadrPoll", rule=CANCEL_REGISTRATION,
                           what="oadrPoll to answer with oadrCancelPartyRegistration")
-    assert poll is not None
     ctx.send(poll, request)
     reply = await ctx.next("oadrCanceledPartyRegistration", "oadrResponse", rule=CANCEL_REGISTRATION,
                            what="oadrCanceledPartyRegistration")
-    assert reply is not None
     ctx.background(reply)
     return _check_canceled(ctx, reply.message, request)
 
@@ -153,7 +145,6 @@ async def n0_0040(ctx: ListenContext) -> str | None:
     if reply is None:
         got = await ctx.next("oadrCanceledPartyRegistration", rule=CANCEL_REGISTRATION,
                              what="oadrCanceledPartyRegistration")
-        assert got is not None
         ctx.background(got)
         reply = got.message
     return _check_canceled(ctx, reply, request)

@@ -40,7 +40,6 @@ __all__ = ["r1_0010", "r1_0020", "r1_0030", "r1_0040", "r1_0050"]
       "name an rID, reportType and readingType; the kit asks for one data point", REPORT_METADATA, model="any")
 async def r1_0010(ctx: ListenContext) -> str | None:
     got = await ctx.next("oadrRegisterReport", rule=REPORT_METADATA, what="oadrRegisterReport (the VEN's metadata)")
-    assert got is not None
     m = got.message
     assert isinstance(m, OadrRegisterReport)
     ctx.report_register_id = m.request_id
@@ -91,7 +90,6 @@ def _requested(ctx: ListenContext) -> str:
 async def r1_0020(ctx: ListenContext) -> str | None:
     rr_id = _requested(ctx)
     got = await ctx.next("oadrCreatedReport", rule=REPORT_REQUEST, what="oadrCreatedReport")
-    assert got is not None
     m = got.message
     assert isinstance(m, OadrCreatedReport)
     ctx.send(got, OadrResponse(response=ok(m.response.request_id), ven_id=ctx.ven_id))
@@ -112,7 +110,6 @@ async def r1_0020(ctx: ListenContext) -> str | None:
 async def r1_0030(ctx: ListenContext) -> str | None:
     rr_id = _requested(ctx)
     got = await ctx.next("oadrUpdateReport", rule=REPORT_UPDATE, what=f"oadrUpdateReport for {rr_id}")
-    assert got is not None
     m = got.message
     assert isinstance(m, OadrUpdateReport)
     ctx.send(got, OadrUpdatedReport(response=ok(m.request_id), ven_id=ctx.ven_id))
@@ -136,7 +133,6 @@ async def r1_0030(ctx: ListenContext) -> str | None:
       "oadrRegisteredReport with a success code and the requestID", REPORT_METADATA, REQUEST_ID_ECHO)
 async def r1_0040(ctx: ListenContext) -> str | None:
     poll = await ctx.next("oadrPoll", rule=REPORT_METADATA, what="oadrPoll to answer with the kit's oadrRegisterReport")
-    assert poll is not None
     rate = SamplingRate(min_period=timedelta(minutes=1), max_period=timedelta(hours=1), on_change=False)
     description = ReportDescription(r_id="kit-price", report_type=ReportType.PRICE,
                                     reading_type=ReadingType.DIRECT_READ, sampling_rate=rate)
@@ -146,7 +142,6 @@ async def r1_0040(ctx: ListenContext) -> str | None:
     request = OadrRegisterReport(request_id=ctx.new_id("register-report"), reports=(metadata,))
     ctx.send(poll, request)
     got = await ctx.next("oadrRegisteredReport", rule=REPORT_METADATA, what="oadrRegisteredReport")
-    assert got is not None
     m = got.message
     assert isinstance(m, OadrRegisteredReport)
     ctx.background(got)
@@ -164,12 +159,10 @@ async def r1_0040(ctx: ListenContext) -> str | None:
 async def r1_0050(ctx: ListenContext) -> str | None:
     rr_id = _requested(ctx)
     poll = await ctx.next("oadrPoll", rule=REPORT_CANCEL, what="oadrPoll to answer with oadrCancelReport")
-    assert poll is not None
     request = OadrCancelReport(request_id=ctx.new_id("cancel-report"), report_request_ids=(rr_id,),
                                report_to_follow=False, ven_id=ctx.ven_id)
     ctx.send(poll, request)
     got = await ctx.next("oadrCanceledReport", rule=REPORT_CANCEL, what="oadrCanceledReport")
-    assert got is not None
     ctx.background(got)
     m = got.message
     assert isinstance(m, OadrCanceledReport)
