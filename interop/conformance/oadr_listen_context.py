@@ -72,6 +72,10 @@ __all__ = ["DEFAULT_VTN_ID", "ListenContext", "Received", "Signing", "event_answ
 DEFAULT_VTN_ID = "TRANSACTIVE-CONFORMANCE-VTN"
 
 
+#: the VEN's opt payloads (judged over the run by P1_0010)
+_OPT_KINDS = frozenset({"oadrCreateOpt", "oadrCancelOpt"})
+
+
 @dataclass(frozen=True, slots=True)
 class Received:
     """A request of the VEN that passed the checks far enough to be decoded."""
@@ -128,6 +132,11 @@ class ListenContext:
     #: (what was wrong, the document) for N1_0020 and G1_0050
     ven_id_findings: list[tuple[str, Exchange]] = field(default_factory=list)
     sign_findings: list[tuple[str, Exchange]] = field(default_factory=list)
+    #: (what was wrong, the document) of the VEN's opts, for P1_0010; and the opts it created and cancelled
+    opt_findings: list[tuple[str, Exchange]] = field(default_factory=list)
+    opts: dict[str, str] = field(default_factory=dict)
+    #: every (eventID, modificationNumber) the kit distributed
+    distributed: set[tuple[str, int]] = field(default_factory=set)
     #: the documents whose signature verified (ids of their exchanges)
     verified: set[int] = field(default_factory=set)
     polls: list[_Poll] = field(default_factory=list)
@@ -205,7 +214,10 @@ class ListenContext:
         try:
             schema_valid(root, "oadr20b", OADR_SCHEMA, f"the VEN's {kind}")
         except CaseFailed as failure:
-            self.findings.append(failure)
+            if kind in _OPT_KINDS:  # the VEN opts when it likes: judged by P1_0010, not the case running
+                self.opt_findings.append((failure.detail, exchange))
+            else:
+                self.findings.append(failure)
         try:
             message = decoded if decoded is not None else decode_element(element)
         except ProtocolError as error:
@@ -265,9 +277,11 @@ class ListenContext:
     def distribution(self, request_id: str | None = None, *, events: tuple[OadrEvent, ...] | None = None,
                      vtn_id: str | None = None) -> OadrDistributeEvent:
         """An oadrDistributeEvent listing ``events`` (default: every current event of the kit)."""
+        listed = tuple(self.events.values()) if events is None else events
+        self.distributed.update((e.event.descriptor.event_id, e.event.descriptor.modification_number) for e in listed)
         return OadrDistributeEvent(response=ok(request_id) if request_id is not None else None,
                                    request_id=self.new_id("distribution"), vtn_id=vtn_id or self.vtn_id,
-                                   events=tuple(self.events.values()) if events is None else events)
+                                   events=listed)
 
     def background(self, got: Received) -> None:
         """Answer a request no case waits for, as a VTN would."""
@@ -288,8 +302,12 @@ class ListenContext:
         elif isinstance(m, OadrRegisterReport):
             answer = OadrRegisteredReport(response=ok(m.request_id), ven_id=self.ven_id)
         elif isinstance(m, OadrCreateOpt):
+            self._judge_opt(m, got.exchange)
             answer = OadrCreatedOpt(response=ok(m.request_id), opt_id=m.opt_id)
         elif isinstance(m, OadrCancelOpt):
+            if m.opt_id not in self.opts:
+                self.opt_findings.append((f"oadrCancelOpt names optID {m.opt_id!r}, which the VEN never created",
+                                          got.exchange))
             answer = OadrCanceledOpt(response=ok(m.request_id), opt_id=m.opt_id)
         elif isinstance(m, OadrCancelPartyRegistration):
             answer = OadrCanceledPartyRegistration(response=ok(m.request_id), registration_id=m.registration_id,
@@ -304,6 +322,15 @@ class ListenContext:
             self.findings.append(CaseFailed(EXCHANGE_PATTERN, f"{got.kind} is not a request a VEN sends a VTN"))
             answer = OadrResponse(response=ok(echo, 400, f"{got.kind} is not a VEN's request"), ven_id=self.ven_id)
         self.send(got, answer)
+
+    def _judge_opt(self, m: OadrCreateOpt, exchange: Exchange) -> None:
+        self.opts[m.opt_id] = m.request_id
+        q = m.qualified_event_id
+        if q is not None and (q.event_id, q.modification_number) not in self.distributed:
+            self.opt_findings.append((f"oadrCreateOpt names event {q.event_id} #{q.modification_number}, which the "
+                                      "kit never sent", exchange))
+        if q is None and not m.available:
+            self.opt_findings.append(("oadrCreateOpt names neither an event nor an availability schedule", exchange))
 
     def register(self, m: OadrCreatePartyRegistration) -> OadrMessage:
         """Take a registration (the first assigns the IDs; later ones keep them) and answer it."""

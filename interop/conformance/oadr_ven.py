@@ -28,6 +28,7 @@ G1_0060    (signed runs) a distribution whose signature does not verify is not a
 G1_0070    (signed runs) a replayed signed oadrRequestReregistration is not acted on
 N1_0040    oadrCancelPartyRegistration: oadrCanceledPartyRegistration; N0_0040 for push VENs
 N1_0020    over the run: the assigned venID in every payload (rule 21)
+P1_0010    over the run: the VEN's opts (if any) name an event version it was sent or a schedule
 G1_0010    over the run: polls no more often than requested (§9.1.8)
 G1_0050    (signed runs) over the run: every payload signed and verified (§10)
 =========  ==================================================================================================
@@ -53,14 +54,21 @@ from transactive.interop.conformance.oadr_ven_events import (
 )
 from transactive.interop.conformance.oadr_ven_registration import n0_0040, n1_0010, n1_0030, n1_0040
 from transactive.interop.conformance.oadr_ven_reports import r1_0010, r1_0020, r1_0030, r1_0040, r1_0050
-from transactive.interop.conformance.oadr_ven_security import g1_0010, g1_0050, g1_0060, g1_0070, n1_0020
+from transactive.interop.conformance.oadr_ven_security import (
+    g1_0010,
+    g1_0050,
+    g1_0060,
+    g1_0070,
+    n1_0020,
+    p1_0010,
+)
 from transactive.interop.conformance.oadr_ven_suite import SUITE, register
 from transactive.interop.conformance.suite import Progress, Recorder, run_suite
 
 __all__ = ["SUITE", "listen"]
 
 register(n1_0010, r1_0010, r1_0020, e1_0010, e0_0010, r1_0030, e1_0020, e1_0030, e1_0040, e1_0050, e1_0060,
-         r1_0050, n1_0030, r1_0040, g1_0060, g1_0070, n1_0040, n0_0040, n1_0020, g1_0010, g1_0050)
+         r1_0050, n1_0030, r1_0040, g1_0060, g1_0070, n1_0040, n0_0040, n1_0020, p1_0010, g1_0010, g1_0050)
 
 
 def _signing(options: Options) -> Signing | None:

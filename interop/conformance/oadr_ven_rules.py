@@ -15,6 +15,7 @@ __all__ = [
     "EVENT_ANSWER_IDS",
     "EXCHANGE_PATTERN",
     "MODIFICATION",
+    "OPTS",
     "POLL_FREQUENCY",
     "PUSH",
     "REGISTER_PARTY",
@@ -85,6 +86,9 @@ UNSIGNED_NOT_ACTED_ON = Rule(SPEC_20B, "§10",
 REPLAY_NOT_ACTED_ON = Rule(SPEC_20B, "§10",
                            "when XML signatures are in use a VEN does not act on a signed payload it has already "
                            "received (the same nonce: a replay)")
+OPTS = Rule(SPEC_20B, "EiOpt service",
+            "a VEN's oadrCreateOpt names either a version of an event it was sent or an availability schedule, and "
+            "its oadrCancelOpt names an opt it created")
 PUSH = Rule(SPEC_20B, "§9.1.2 (push)",
             "a push VEN (oadrHttpPullModel false) takes the VTN's requests at {transportAddress}/OpenADR2/Simple/2.0b/"
             "{service} and answers each with its reply")

@@ -15,6 +15,7 @@ from transactive.interop.conformance.model import CaseSkipped, Exchange, Rule
 from transactive.interop.conformance.oadr_listen_context import ListenContext
 from transactive.interop.conformance.oadr_listen_messages import event
 from transactive.interop.conformance.oadr_ven_rules import (
+    OPTS,
     POLL_FREQUENCY,
     REPLAY_NOT_ACTED_ON,
     SIGNED_REQUESTS,
@@ -23,7 +24,7 @@ from transactive.interop.conformance.oadr_ven_rules import (
 )
 from transactive.interop.conformance.oadr_ven_suite import case
 
-__all__ = ["QUOTED", "TOLERANCE", "g1_0010", "g1_0050", "g1_0060", "g1_0070", "n1_0020"]
+__all__ = ["QUOTED", "TOLERANCE", "g1_0010", "g1_0050", "g1_0060", "g1_0070", "n1_0020", "p1_0010"]
 
 #: at most this many offending documents are quoted as a whole-run case's evidence
 QUOTED = 3
@@ -111,3 +112,12 @@ async def g1_0070(ctx: ListenContext) -> str | None:
     ensure(after.kind == "oadrPoll", REPLAY_NOT_ACTED_ON, f"the VEN acted on the replayed oadrRequestReregistration "
            f"(it sent {after.kind})")
     return "the replay was ignored; the fresh request was acted on"
+
+
+@case("P1_0010", "The VEN's opts, if it sends any: each names an event version it was sent or an availability "
+      "schedule; each cancellation names an opt it created", OPTS, model="any")
+async def p1_0010(ctx: ListenContext) -> str | None:
+    if not ctx.opts and not ctx.opt_findings:
+        raise CaseSkipped("the VEN sent no oadrCreateOpt during the run (a VEN opts when it likes)")
+    _judge(ctx, ctx.opt_findings, OPTS)
+    return f"{len(ctx.opts)} opt(s), each well-formed and about something the VEN knew"

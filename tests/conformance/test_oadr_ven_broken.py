@@ -23,6 +23,7 @@ from tests.pki import make_pki
 from transactive.ei.oadr import (
     OadrCanceledPartyRegistration,
     OadrCanceledReport,
+    OadrCancelOpt,
     OadrCreatedEvent,
     OadrMessage,
     OadrPoll,
@@ -34,6 +35,7 @@ from transactive.ei.oadr import (
 from transactive.interop.conformance.model import Options, Report, Result
 from transactive.interop.conformance.rules import OADR_SCHEMA, WELL_FORMED
 from transactive.protocol.certs import fingerprint
+from transactive.protocol.oadr import Service
 from transactive.protocol.oadr_sign import OadrSigner, OadrVerifier
 from transactive.ven.oadr import core
 from transactive.ven.oadr.client import OadrVenClient
@@ -61,6 +63,8 @@ class Breakage:
     cases: str | None = None
     #: --timeout (a VEN that does not send what a case waits for costs this much)
     timeout: float = 4
+    #: sent once, right after the VEN registered
+    extra: Callable[[str], OadrMessage] | None = None
 
 
 def _created_event(when: Callable[[OadrCreatedEvent], bool],
@@ -111,6 +115,8 @@ BREAKAGES: dict[str, tuple[Breakage, str]] = {
     "the wrong registrationID in oadrCanceledPartyRegistration": (Breakage(
         tamper=lambda m: m.model_copy(update={"registration_id": "another"})
         if isinstance(m, OadrCanceledPartyRegistration) else None), "N1_0040"),
+    "cancelling an opt it never created": (Breakage(
+        extra=lambda ven_id: OadrCancelOpt(request_id="c-1", opt_id="never-created", ven_id=ven_id)), "P1_0010"),
     "polling too often": (Breakage(client={"poll_seconds": 0.2}), "G1_0010"),
     "an unsigned poll when signing": (Breakage(tamper=lambda m: m if isinstance(m, OadrPoll) else None,
                                                signed=True), "G1_0050"),
@@ -165,6 +171,12 @@ class _Tampering:
         return encode
 
 
+async def _once_registered(client: OadrVenClient, extra: Callable[[str], OadrMessage]) -> None:
+    while client.ven_id is None:
+        await asyncio.sleep(0.05)
+    await client.send(Service.OPT, extra(client.ven_id))
+
+
 async def run_broken(breakage: Breakage, tmp_path: Path) -> Report:
     timeout = breakage.timeout
     signer = verifier = None
@@ -193,6 +205,8 @@ async def run_broken(breakage: Breakage, tmp_path: Path) -> Report:
         client.http.encode = _Tampering(breakage, signer=signer).encoder(client.http.encode)  # type: ignore[method-assign]
         clients.append(client)
         tasks.append(asyncio.create_task(client.run(stop)))
+        if breakage.extra is not None:
+            tasks.append(asyncio.create_task(_once_registered(client, breakage.extra)))
 
     try:
         return await listen_with(options, start)
