@@ -27,7 +27,7 @@ R1_0040    the kit's metadata (oadrRegisterReport): oadrRegisteredReport
 G1_0060    (signed runs) a distribution whose signature does not verify is not acted on
 G1_0070    (signed runs) a replayed signed oadrRequestReregistration is not acted on
 N1_0040    oadrCancelPartyRegistration: oadrCanceledPartyRegistration; N0_0040 for push VENs
-N1_0020    over the run: the assigned venID in every payload (rule 21)
+N1_0020    over the run: the assigned venID in every payload
 P1_0010    over the run: the VEN's opts (if any) name an event version it was sent or a schedule
 G1_0010    over the run: polls no more often than requested (§9.1.8)
 G1_0050    (signed runs) over the run: every payload signed and verified (§10)

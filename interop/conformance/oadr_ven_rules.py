@@ -42,14 +42,16 @@ REGISTER_PARTY = Rule(SPEC_20B, "EiRegisterParty service",
                       "a VEN registers with oadrCreatePartyRegistration (after an optional oadrQueryRegistration) "
                       "before it uses any other service")
 REGISTRATION_FIELDS = Rule(SPEC_20B, "EiRegisterParty service, oadrCreatePartyRegistration",
-                           "the registration names profile 2.0b, transport simpleHttp, the VEN's name and its pull "
-                           "model; oadrXmlSignature says whether it signs; a first registration carries no venID "
-                           "and no registrationID (the VTN assigns them)")
-VEN_ID_USED = Rule(SPEC_20B, "conformance rule 21",
-                   "after registering, a VEN puts the venID the VTN assigned in every payload that carries a venID")
+                           "the registration names profile 2.0b, transport simpleHttp and, for simpleHttp, whether "
+                           "the VEN pulls (a push VEN gives its transportAddress); oadrXmlSignature is true when the "
+                           "VEN signs (it says whether it supports signatures); a first registration carries no "
+                           "venID and no registrationID (the VTN assigns them)")
+VEN_ID_USED = Rule(SPEC_20B, "EiRegisterParty service, venID",
+                   "after registering, a VEN puts the venID the VTN assigned in every payload that carries a venID "
+                   "(the VTN checks it: conformance rule 21)")
 REPORT_METADATA = Rule(SPEC_20B, "EiReport service, oadrRegisterReport",
-                       "a VEN describes its reports in METADATA reports whose descriptions each name an rID, a "
-                       "reportType, a readingType and a samplingRate")
+                       "a VEN describes its reports in METADATA reports, each with at least one description "
+                       "(an rID, a reportType, a readingType)")
 REPORT_REQUEST = Rule(SPEC_20B, "EiReport service, oadrCreatedReport",
                       "a VEN acknowledges the reports a VTN requests with oadrCreatedReport listing them as pending")
 REPORT_CANCEL = Rule(SPEC_20B, "EiReport service, oadrCancelReport",
