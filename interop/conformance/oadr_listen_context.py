@@ -144,6 +144,8 @@ class ListenContext:
     gone: str | None = None
     #: requests taken and not answered yet (settled with a plain answer when a case ends without answering)
     unanswered: list[Incoming] = field(default_factory=list)
+    #: a request a case took and left for the next one (a poll that showed the VEN did not answer)
+    held: Received | None = None
     _ids: int = 0
 
     # -- ids and answers -------------------------------------------------------------------------------
@@ -178,6 +180,12 @@ class ListenContext:
         deadline = time.monotonic() + limit
         others = 0
         while True:
+            held, self.held = self.held, None
+            if held is not None:
+                if held.kind in kinds:
+                    return held
+                self.background(held)
+                continue
             if self.gone is not None and self.server.queue.empty():
                 raise CaseFailed(rule, f"no {what}: {self.gone}")
             try:
@@ -262,6 +270,12 @@ class ListenContext:
     def _refuse(self, incoming: Incoming, why: str) -> None:
         answer = OadrResponse(response=ok("", 400, why), ven_id=self.ven_id)
         self.send(incoming, answer, 400)
+
+    def hold(self, got: Received) -> None:
+        """Leave ``got`` unanswered for the next case's :meth:`next` (a poll it can answer at once)."""
+        if got.incoming in self.unanswered:
+            self.unanswered.remove(got.incoming)
+        self.held = got
 
     def answer_the_rest(self) -> None:
         """Settle what a case took and left unanswered (it failed half-way) with a plain answer."""

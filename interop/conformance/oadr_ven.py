@@ -98,5 +98,7 @@ async def listen(host: str, port: int, options: Options, *, progress: Progress |
         return await run_suite(SUITE, ctx, ctx.recorder, options, target=url, progress=progress)
     finally:
         server.closing = True
+        if ctx.held is not None:
+            ctx.send(ctx.held, ctx.plain_answer())
         server.drain(ctx.encode(ctx.plain_answer()))
         await server.stop()

@@ -54,8 +54,11 @@ async def _answer(ctx: ListenContext, event_id: str, rule: Rule) -> OadrCreatedE
 async def _answer_or_silence(ctx: ListenContext, rule: Rule) -> OadrCreatedEvent | None:
     """The VEN's oadrCreatedEvent, or None when it polls again first (it did not answer)."""
     got = await ctx.next("oadrCreatedEvent", "oadrPoll", rule=rule, what="oadrCreatedEvent or the next oadrPoll")
+    if not isinstance(got.message, OadrCreatedEvent):
+        ctx.hold(got)  # the next case answers this poll
+        return None
     ctx.background(got)
-    return got.message if isinstance(got.message, OadrCreatedEvent) else None
+    return got.message
 
 
 def _check_answer(answer: OadrCreatedEvent, distribution: OadrDistributeEvent, event_id: str,

@@ -86,7 +86,10 @@ async def g1_0060(ctx: ListenContext) -> str | None:
     event_id = forged.event.descriptor.event_id
     answer = await ctx.next("oadrCreatedEvent", "oadrPoll", rule=UNSIGNED_NOT_ACTED_ON,
                             what="oadrCreatedEvent or the next oadrPoll")
-    ctx.background(answer)
+    if answer.kind == "oadrPoll":
+        ctx.hold(answer)
+    else:
+        ctx.background(answer)
     named = re.search(re.escape(event_id).encode(), answer.exchange.document) is not None
     ensure(not (answer.kind == "oadrCreatedEvent" and named), UNSIGNED_NOT_ACTED_ON,
            f"the VEN answered the event {event_id} of a distribution whose signature does not verify")
@@ -108,7 +111,10 @@ async def g1_0070(ctx: ListenContext) -> str | None:
     ctx.send(got, signed)
     after = await ctx.next("oadrPoll", "oadrResponse", "oadrQueryRegistration", "oadrCreatePartyRegistration",
                            rule=REPLAY_NOT_ACTED_ON, what="the next oadrPoll after the replay")
-    ctx.background(after)
+    if after.kind == "oadrPoll":
+        ctx.hold(after)
+    else:
+        ctx.background(after)
     ensure(after.kind == "oadrPoll", REPLAY_NOT_ACTED_ON, f"the VEN acted on the replayed oadrRequestReregistration "
            f"(it sent {after.kind})")
     return "the replay was ignored; the fresh request was acted on"
