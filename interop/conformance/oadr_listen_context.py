@@ -10,6 +10,10 @@ belongs to, so that one broken rule fails one case:
 * the venID the kit assigned, wherever a payload carries one — findings of ``N1_0020``;
 * the time of each poll — judged by ``G1_0010``.
 
+The kit is lenient where a VTN would refuse: a request with a wrong venID or a bad signature is still
+answered (the finding is kept), so that one broken rule does not derail the cases after it; only a
+document that is not well-formed or cannot be read is refused (HTTP 400) and fails its case at once.
+
 A request of a kind the case does not wait for is answered as a VTN would (a poll with ``oadrResponse``, a
 request for events with every current event, report data with ``oadrUpdatedReport``, ...): the VEN may poll
 and report at any time. A case that waits for a request which does not come within ``--timeout`` seconds
