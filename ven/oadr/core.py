@@ -282,7 +282,8 @@ class OadrVen:
             self.events.pop(received.event_id, None)
         if not responses:
             return None
-        return OadrCreatedEvent(response=ok(batch.request_id), event_responses=tuple(responses),
+        # the eiResponse's requestID stays empty: each eventResponse carries the distribution's (2.0b, oadrCreatedEvent)
+        return OadrCreatedEvent(response=ok(""), event_responses=tuple(responses),
                                 ven_id=self._ven_id())
 
     @staticmethod
@@ -298,7 +299,7 @@ class OadrVen:
             raise InvalidIdError(f"no event {event_id!r} is known", field="ei:eventID")
         known.opt = opt
         rid = request_id or known.received.request_id
-        return OadrCreatedEvent(response=ok(rid), event_responses=(self._event_response(rid, known.received, opt),),
+        return OadrCreatedEvent(response=ok(""), event_responses=(self._event_response(rid, known.received, opt),),
                                 ven_id=self._ven_id())
 
     # -- opts ------------------------------------------------------------------------------------------

@@ -115,6 +115,7 @@ def test_a_new_event_is_decided_and_answered_with_its_modification_number() -> N
     (response,) = answer.event_responses
     assert (response.qualified_event_id.event_id, response.qualified_event_id.modification_number,
             response.opt_type, response.request_id, answer.ven_id) == ("ev-1", 3, OptType.OPT_IN, "d-7", "ven-1")
+    assert answer.response.request_id == ""  # the VTN reads each eventResponse's requestID, this one stays empty
 
 
 def test_the_same_version_again_needs_no_answer() -> None:
