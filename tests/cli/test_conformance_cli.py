@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conformance.oadr_ven_run import stop, transactive_ven
 from tests.pki import Pki
 from tests.vtn.conftest import start_vtn
 
@@ -49,6 +50,7 @@ def test_without_a_command_it_prints_its_help_and_exits_2() -> None:
     (["probe", "http://127.0.0.1:1", "--role", "vtn", "--timeout", "-1"], "--timeout"),
     (["probe", "http://127.0.0.1:1", "--role", "vtn", "--cases", "Z9_*"], "--cases"),
     (["listen", "--role", "ven", "--host", "127.0.0.1", "--port", "99999"], "--port"),
+    (["listen", "--role", "ven", "--host", "127.0.0.1", "--port", "-1"], "--port"),
     (["listen", "--role", "ven", "--host", "127.0.0.1"], "--port"),
     (["listen", "--role", "vtn", "--host", "127.0.0.1", "--port", "1"], "--role"),
     (["listen", "--role", "ven", "--host", "127.0.0.1", "--port", "8", "--vtn-fingerprint", "AA:BB"],
@@ -94,8 +96,8 @@ def test_cases_lists_every_suite_with_ids_titles_and_rules() -> None:
     done = cli("cases", "--json")
     assert done.returncode == 0, done.stderr
     cases = json.loads(done.stdout)
-    ids = [c["id"] for c in cases]
-    assert len(ids) == len(set(ids))
+    keys = [(c["standard"], c["role"], c["id"]) for c in cases]
+    assert len(keys) == len(set(keys))  # an id names one case of its suite (the VTN and VEN suites share N1_0010)
     assert {c["standard"] for c in cases} == {"openadr20b", "cts"}
     assert {c["role"] for c in cases if c["standard"] == "openadr20b"} == {"vtn", "ven"}
     for case in cases:
@@ -158,3 +160,34 @@ def test_an_openadr_probe_from_the_command_line_against_vtn_serve_passes(tmp_pat
     assert all(results[i] == "skip" for i in ("G1_0050", "G1_0080"))  # no signing or TLS flags: said why
     assert "give --sign-cert and --sign-key" in {c["id"]: c["detail"] for c in data["cases"]}["G1_0050"]
     assert "no case failed" in report.read_text(encoding="utf-8")
+
+
+def test_listen_from_the_command_line_walks_transactives_ven_through_the_cases(tmp_path: Path) -> None:
+    report = tmp_path / "ven.html"
+    kit = subprocess.Popen([sys.executable, "-m", "transactive.cli", "conformance", "listen", "--role", "ven",
+                            "--host", "127.0.0.1", "--port", "0", "--timeout", "20", "--json", "--html", str(report)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert kit.stderr is not None
+    first = kit.stderr.readline()
+    assert "its VTN URL is " in first, first
+    url = first.rsplit("its VTN URL is ", 1)[1].strip()
+    (tmp_path / "ven").mkdir()
+    ven = transactive_ven(url, tmp_path / "ven")
+    try:
+        out, err = kit.communicate(timeout=120)
+    finally:
+        stop([ven])
+    assert kit.returncode == 0, first + err
+    data = json.loads(out)
+    assert (data["role"], data["standard"], data["failed"]) == ("ven", "openadr20b", 0)
+    assert data["passed"] >= 15
+    assert {c["id"] for c in data["cases"] if c["result"] == "skip"} >= {"E0_0010", "N0_0040"}  # a pull VEN
+    assert "no case failed" in report.read_text(encoding="utf-8")
+
+
+def test_a_broken_pipe_on_stdout_is_not_a_traceback() -> None:
+    shell = subprocess.run(f"{sys.executable} -m transactive.cli conformance cases --json | head -c 1", shell=True,
+                           capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    assert shell.stdout == "["  # head took one byte and left: the rest of the 40 kB hits a closed pipe
+    assert "Traceback" not in shell.stderr
+    assert "BrokenPipe" not in shell.stderr

@@ -100,9 +100,12 @@ def add_parser(sub: Any) -> None:
                                  epilog=_LISTEN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     listen.add_argument("--role", required=True, choices=["ven"], help="the role of the endpoint under test")
     listen.add_argument("--host", required=True, help="the address to listen on")
-    listen.add_argument("--port", required=True, type=_port, help="the port to listen on (1-65535)")
+    listen.add_argument("--port", required=True, type=_port,
+                        help="the port to listen on (0: any free port; the URL to give the VEN is printed)")
     listen.add_argument("--standard", default="openadr20b", choices=["openadr20b"],
                         help="the standard to test against (default openadr20b)")
+    listen.add_argument("--party", metavar="NAME",
+                        help="the kit's vtnID as the VEN will see it (default TRANSACTIVE-CONFORMANCE-VTN)")
     _security(listen)
     listen.add_argument("--timeout", type=_seconds, default=60.0, metavar="S",
                         help="seconds to wait for each step of the VEN (default 60)")
@@ -151,8 +154,8 @@ def _port(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a port number, not {text!r}") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 1-65535, not {value}")
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535, not {value}")
     return value
 
 
@@ -276,7 +279,7 @@ def run_listen(args: argparse.Namespace) -> int:
 
     try:
         report: Report = asyncio.run(module.listen(args.host, args.port, options, progress=_progress, ready=ready))
-    except EndpointUnreachable as exc:
+    except (EndpointUnreachable, ValueError) as exc:
         print(f"transactive conformance listen: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
