@@ -200,7 +200,8 @@ class ProbeContext:
                 opt_type=OptType.OPT_OUT))
         if not responses:
             return None
-        return OadrCreatedEvent(response=_ok(distribution.request_id), event_responses=tuple(responses),
+        # the eiResponse's requestID stays empty: each eventResponse carries the distribution's (2.0b EiEvent)
+        return OadrCreatedEvent(response=_ok(""), event_responses=tuple(responses),
                                 ven_id=self.ven_id)
 
     async def answer_events(self, distribution: OadrDistributeEvent, *, all_events: bool = False) -> int:

@@ -102,7 +102,7 @@ async def unknown_event(ctx: ProbeContext) -> str:
         raise CaseSkipped(_NO_EVENT)
     stranger = new_id("conformance-unknown-event-")
     message = OadrCreatedEvent(
-        response=EiResponse(response_code=200, response_description="OK", request_id=latest.request_id), ven_id=ven_id,
+        response=EiResponse(response_code=200, response_description="OK", request_id=""), ven_id=ven_id,
         event_responses=(EventResponse(response_code=200, response_description="OK", request_id=latest.request_id,
                                        qualified_event_id=QualifiedEventID(event_id=stranger, modification_number=0),
                                        opt_type=OptType.OPT_OUT),))
