@@ -11,7 +11,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-__all__ = ["UnreadableFile", "event_loop_problem", "looks_like_json", "read_input", "run_loop", "usage"]
+__all__ = ["UnreadableFile", "event_loop_problem", "looks_like_json", "port_number", "read_input", "run_loop", "usage"]
 
 
 class UnreadableFile(Exception):
@@ -59,6 +59,13 @@ def run_loop(main: Coroutine[Any, Any, None], choice: str = "auto") -> None:
         uvloop.run(main)
         return
     asyncio.run(main)
+
+
+def port_number(text: str) -> int:
+    """``--port``: a TCP port, 0 (any free port) to 65535 (an argparse type)."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, not {text!r}")
+    return int(text)
 
 
 def reserve_prices(text: str) -> tuple[float, float]:

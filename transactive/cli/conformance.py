@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from transactive.cli._io import usage
+from transactive.cli._io import port_number, usage
 from transactive.interop.conformance import catalogue
 from transactive.interop.conformance.html import render_html
 from transactive.interop.conformance.model import EndpointUnreachable, Options, Outcome, Report, Result, Standard
@@ -100,7 +100,7 @@ def add_parser(sub: Any) -> None:
                                  epilog=_LISTEN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     listen.add_argument("--role", required=True, choices=["ven"], help="the role of the endpoint under test")
     listen.add_argument("--host", required=True, help="the address to listen on")
-    listen.add_argument("--port", required=True, type=_port,
+    listen.add_argument("--port", required=True, type=port_number,
                         help="the port to listen on (0: any free port; the URL to give the VEN is printed)")
     listen.add_argument("--standard", default="openadr20b", choices=["openadr20b"],
                         help="the standard to test against (default openadr20b)")
@@ -146,16 +146,6 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
     if not 0 < value <= 86_400:
         raise argparse.ArgumentTypeError(f"expected seconds in (0, 86400], not {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, not {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0-65535, not {value}")
     return value
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
-from transactive.cli._io import event_loop_problem, reserve_prices, run_loop, usage
+from transactive.cli._io import event_loop_problem, port_number, reserve_prices, run_loop, usage
 from transactive.cli.oadr import add_event_parser, add_serve_flags, oadr_config
 
 __all__ = ["add_parser", "run"]
@@ -204,12 +204,6 @@ def _host_port(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, not {text!r}")
-    return int(text)
-
-
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "vtn",
@@ -224,7 +218,7 @@ def add_parser(sub: Any) -> None:
     s = group.add_parser("serve", help="run the VTN", description="Run the VTN until SIGTERM or SIGINT.",
                          epilog=_SERVE_EPILOG + _SERVE_EXIT, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    s.add_argument("--port", type=_port, default=8080, help="port to listen on (0: any free port; default 8080)")
+    s.add_argument("--port", type=port_number, default=8080, help="port to listen on (0: any free port; default 8080)")
     s.add_argument("--data-dir", required=True, type=Path, metavar="DIR", help="store, ledger and clock")
     s.add_argument("--interval-seconds", type=_positive, metavar="S",
                    help="wall-clock seconds one market interval lasts (default: real time)")
