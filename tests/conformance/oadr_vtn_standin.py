@@ -96,6 +96,7 @@ class Breakage(StrEnum):
     NO_CLIENT_CERTIFICATE = "no-client-certificate"  # G1_0080: TLS without a client certificate accepted
     CANCELED_VEN_ID = "canceled-ven-id"              # N1_0090: oadrCanceledPartyRegistration names another venID
     CANCELED_STILL_POLLS = "canceled-still-polls"    # N1_0090: a cancelled venID's poll answered 200
+    POLL_WRONG_PAYLOAD = "poll-wrong-payload"        # G1_0010: a poll answered with a registration reply
 
 
 @dataclass
@@ -228,6 +229,8 @@ class StandIn:
             return self._error(463, "unknown venID", str(getattr(message, "request_id", "") or ""))
         ok = EiResponse(response_code=200, response_description="OK", request_id="")
         if isinstance(message, OadrPoll):
+            if b is Breakage.POLL_WRONG_PAYLOAD and ven is not None:
+                return self._reply(self._registration("", ven))
             return self._reply(OadrResponse(response=ok, ven_id=ven_id))
         if isinstance(message, OadrCreatedEvent):
             known = {"event-active", "event-pending"}

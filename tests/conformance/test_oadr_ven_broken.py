@@ -25,10 +25,13 @@ from transactive.ei.oadr import (
     OadrCanceledReport,
     OadrCancelOpt,
     OadrCreatedEvent,
+    OadrCreatedReport,
     OadrMessage,
     OadrPoll,
     OadrRegisteredReport,
+    OadrRegisterReport,
     OadrRequestReregistration,
+    OadrUpdateReport,
     OptType,
     SamplingRate,
 )
@@ -102,6 +105,20 @@ BREAKAGES: dict[str, tuple[Breakage, str]] = {
     "an error for a cancelled event it never knew": (Breakage(tamper=_created_event(
         _names("unknown-event"), lambda m: m.model_copy(update={"response": m.response.model_copy(
             update={"response_code": 452})}))), "E1_0040"),
+    "an error in the answer to the cancellation of its event": (Breakage(tamper=_created_event(
+        lambda m: _first_response(m) is not None and _first_response(m).qualified_event_id.modification_number == 2,
+        lambda m: _with_response(m, response_code=452))), "E1_0030"),
+    "report metadata registered as a telemetry report": (Breakage(
+        tamper=lambda m: m.model_copy(update={"reports": tuple(r.model_copy(update={"report_name": "TELEMETRY_USAGE"})
+                                                               for r in m.reports)})
+        if isinstance(m, OadrRegisterReport) else None), "R1_0010"),
+    "an oadrCreatedReport that does not echo the request": (Breakage(
+        tamper=lambda m: m.model_copy(update={"response": m.response.model_copy(update={"request_id": "other"})})
+        if isinstance(m, OadrCreatedReport) else None), "R1_0020"),
+    "an oadrUpdateReport for a report nobody asked for": (Breakage(
+        tamper=lambda m: m.model_copy(update={"reports": tuple(r.model_copy(update={"report_request_id": "unasked"})
+                                                               for r in m.reports)})
+        if isinstance(m, OadrUpdateReport) and m.reports else None), "R1_0030"),
     "an answer to a distribution from another VTN": (Breakage(), "E1_0050"),
     "an answer to an event with responseRequired never": (Breakage(), "E1_0060"),
     "no registration after oadrRequestReregistration": (Breakage(timeout=2.5), "N1_0030"),

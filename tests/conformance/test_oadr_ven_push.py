@@ -45,10 +45,12 @@ PUSH_CASES = {"N1_0010", "R1_0010", "R1_0020", "R1_0030", "E0_0010", "N0_0040", 
 
 class PushVen:
     """Registers for push, describes one data point, acknowledges the kit's request and sends one value; then
-    answers the kit's pushes. ``skew`` is added to the modificationNumber it answers with (0: correct)."""
+    answers the kit's pushes. ``skew`` is added to the modificationNumber it answers with (0: correct);
+    ``registration_id`` replaces the registrationID its cancellation names (None: its own, correct)."""
 
-    def __init__(self, skew: int = 0) -> None:
+    def __init__(self, skew: int = 0, cancels_as: str | None = None) -> None:
         self.skew = skew
+        self.cancels_as = cancels_as
         self.ven_id = ""
         self.registration_id = ""
 
@@ -65,7 +67,7 @@ class PushVen:
         else:
             assert isinstance(message, OadrCancelPartyRegistration)
             reply = OadrCanceledPartyRegistration(response=ok(message.request_id), ven_id=self.ven_id,
-                                                  registration_id=message.registration_id)
+                                                  registration_id=self.cancels_as or message.registration_id)
         return web.Response(body=encode_xml(reply), content_type="application/xml")
 
     async def run(self, vtn: str, address: str) -> None:
@@ -122,3 +124,8 @@ async def test_a_push_ven_is_walked_through_the_push_cases() -> None:
 async def test_a_push_ven_answering_the_wrong_modification_number_fails_e0_0010() -> None:
     _, failed, why = await _run_push(PushVen(skew=1))
     assert failed == {"E0_0010"}, why
+
+
+async def test_a_push_ven_naming_another_registration_when_cancelled_fails_n0_0040() -> None:
+    _, failed, why = await _run_push(PushVen(cancels_as="someone-elses-registration"))
+    assert failed == {"N0_0040"}, why

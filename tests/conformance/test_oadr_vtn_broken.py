@@ -136,6 +136,14 @@ async def test_a_broken_rule_fails_exactly_its_case(serve: Callable[..., Awaitab
     _assert_only(report, case_id, marker)
 
 
+async def test_a_poll_answered_with_a_payload_no_poll_may_bring_fails_the_poll_case(
+        serve: Callable[..., Awaitable[str]]) -> None:
+    # every case that polls would fail: the run is narrowed to the poll case and the registration it needs
+    report = await probe(await serve(StandIn(B.POLL_WRONG_PAYLOAD)),
+                         Options(observe_seconds=0.5, timeout=5, cases="N1_0010,N1_0020,G1_0010"))
+    _assert_only(report, "G1_0010", b"oadrCreatedPartyRegistration")
+
+
 async def test_a_refused_registration_skips_the_cases_that_need_one(serve: Callable[..., Awaitable[str]]) -> None:
     report = await probe(await serve(StandIn(B.REGISTRATION_REFUSED)), Options(observe_seconds=0.5, timeout=5))
     results = {o.case.id: o.result for o in report.outcomes}
