@@ -15,6 +15,7 @@ withdraws whatever is still open and cancels the registration, whatever happened
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -41,6 +42,8 @@ from transactive.protocol.identity import PartyIdentity
 from transactive.protocol.market import MarketConfig
 from transactive.protocol.replies import reply_response
 from transactive.transport.base import TransportError
+
+_log = logging.getLogger("transactive.conformance")
 
 __all__ = ["DISCOVERY_GUESS", "SUITE", "CtsProbe", "Market", "MarketReply", "cancel_checked", "ensure_market",
            "ensure_registered", "read_market", "register"]
@@ -130,8 +133,8 @@ class CtsProbe:
     # -- cleaning up --------------------------------------------------------------------------------
 
     async def cleanup(self) -> None:
-        """Withdraw the kit's open tenders and cancel its registration; failures are ignored (the report is
-        written already)."""
+        """Withdraw the kit's open tenders and cancel its registration. A failure does not change the report
+        (the cases have run) but is logged, naming what may be left at the VTN."""
         if self.token is None:
             return
         try:
@@ -142,8 +145,11 @@ class CtsProbe:
                 self.open_tenders.clear()
             if self.registration_id is not None:
                 await self.cancel_registration()
-        except (TransportError, TransactiveError, ValueError):
-            pass
+        except (TransportError, TransactiveError, CaseFailed, ValueError) as exc:
+            left = [f"tender {t}" for t in self.open_tenders] + ([f"registration {self.registration_id}"]
+                                                                  if self.registration_id else [])
+            _log.warning("conformance probe: cleaning up at the VTN failed (%s); may be left there: %s", exc,
+                         ", ".join(left) or "nothing")
 
     async def cancel_registration(self) -> tuple[str, Answer]:
         registrar = self.registrar or self.counter_party() or "market"

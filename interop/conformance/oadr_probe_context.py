@@ -38,6 +38,7 @@ from transactive.ei.oadr.report import (
     PendingReports,
     ReportRequest,
 )
+from transactive.errors import TransactiveError
 from transactive.interop.conformance.checks import ensure, fail
 from transactive.interop.conformance.model import CaseFailed, CaseSkipped, Options, Standard
 from transactive.interop.conformance.oadr_probe_events import Seen
@@ -53,6 +54,7 @@ from transactive.interop.conformance.oadr_probe_session import ProbeSession, new
 from transactive.interop.conformance.rules import OADR_HTTP_CODES
 from transactive.interop.conformance.suite import Suite
 from transactive.protocol.oadr import Service
+from transactive.transport.base import TransportError
 
 __all__ = ["POLL_ANSWERS", "SUITE", "ProbeContext"]
 
@@ -325,5 +327,7 @@ class ProbeContext:
                                                       ven_id=self.ven_id)
                 await self.session.send(Service.REGISTER_PARTY, request)
                 self.cancelled = True
-        except Exception as exc:  # the cases have run; a failure here is only worth a log line
-            _log.warning("conformance probe: cleaning up at the VTN failed: %s", exc)
+        except (TransportError, TransactiveError, CaseFailed) as exc:  # the cases have run: a log line, naming
+            left = [f"opt {o}" for o in self.open_opts] + ([] if self.cancelled else ["the registration"])
+            _log.warning("conformance probe: cleaning up at the VTN failed (%s); may be left there: %s", exc,
+                         ", ".join(left) or "nothing")
