@@ -18,6 +18,8 @@ E0_0010    push VENs: the same, the event posted to the VEN's transportAddress
 R1_0030    oadrUpdateReport with the reportRequestID and rIDs asked for
 E1_0020    the event modified: the answer names the new modificationNumber
 E1_0030    the event cancelled: answered without an error
+E0_0020    push VENs: the event modified and posted: the answer names the new modificationNumber
+E0_0030    push VENs: the event cancelled and posted: answered without an error
 E1_0040    a cancelled event the VEN never knew: no error (rule 21's exception)
 E1_0050    a distribution with another vtnID: not taken (rule 21)
 E1_0060    responseRequired never: no answer
@@ -45,6 +47,8 @@ from transactive.interop.conformance.oadr_listen_context import DEFAULT_VTN_ID, 
 from transactive.interop.conformance.oadr_listen_server import ListenServer
 from transactive.interop.conformance.oadr_ven_events import (
     e0_0010,
+    e0_0020,
+    e0_0030,
     e1_0010,
     e1_0020,
     e1_0030,
@@ -67,8 +71,9 @@ from transactive.interop.conformance.suite import Progress, Recorder, run_suite
 
 __all__ = ["SUITE", "listen"]
 
-register(n1_0010, r1_0010, r1_0020, e1_0010, e0_0010, r1_0030, e1_0020, e1_0030, e1_0040, e1_0050, e1_0060,
-         r1_0050, n1_0030, r1_0040, g1_0060, g1_0070, n1_0040, n0_0040, n1_0020, p1_0010, g1_0010, g1_0050)
+register(n1_0010, r1_0010, r1_0020, e1_0010, e0_0010, r1_0030, e1_0020, e1_0030, e0_0020, e0_0030, e1_0040,
+         e1_0050, e1_0060, r1_0050, n1_0030, r1_0040, g1_0060, g1_0070, n1_0040, n0_0040, n1_0020, p1_0010,
+         g1_0010, g1_0050)
 
 
 def _signing(options: Options) -> Signing | None:

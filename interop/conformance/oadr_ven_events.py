@@ -27,7 +27,8 @@ from transactive.interop.conformance.oadr_ven_rules import (
 from transactive.interop.conformance.oadr_ven_suite import case
 from transactive.interop.conformance.rules import OADR_IDS_VALIDATED
 
-__all__ = ["e0_0010", "e1_0010", "e1_0020", "e1_0030", "e1_0040", "e1_0050", "e1_0060", "distribute"]
+__all__ = ["distribute", "e0_0010", "e0_0020", "e0_0030", "e1_0010", "e1_0020", "e1_0030", "e1_0040", "e1_0050",
+           "e1_0060"]
 
 #: the vtnID of a distribution that is not the kit's (E1_0050)
 OTHER_VTN_ID = "SOME-OTHER-VTN"
@@ -188,8 +189,32 @@ async def e1_0060(ctx: ListenContext) -> str | None:
 async def e0_0010(ctx: ListenContext) -> str | None:
     new = event(ctx.new_id("event"), ctx.ven_id)
     ctx.events[_event_id(new)] = new
+    return await _pushed(ctx, new, EVENT_ANSWER)
+
+
+async def _pushed(ctx: ListenContext, version: OadrEvent, rule: Rule) -> str:
+    """Push every current event (``version`` among them) and check the VEN's answer about ``version``: in the
+    reply to the push, or as a request of its own right after."""
     distribution = ctx.distribution()
+    if version.event.descriptor.event_status is EventStatus.CANCELLED:
+        del ctx.events[_event_id(version)]
     reply: OadrMessage | None = await push(ctx, "EiEvent", distribution, PUSH)
     if not isinstance(reply, OadrCreatedEvent):
-        reply = await _answer(ctx, _event_id(new), EVENT_ANSWER)
-    return _check_answer(reply, distribution, _event_id(new), 0)
+        reply = await _answer(ctx, _event_id(version), rule)
+    return _check_answer(reply, distribution, _event_id(version), version.event.descriptor.modification_number)
+
+
+@case("E0_0020", "Push: the event modified (modificationNumber + 1) and posted again: the VEN's oadrCreatedEvent "
+      "names the new modificationNumber", PUSH, MODIFICATION, EVENT_ANSWER_IDS, model="push")
+async def e0_0020(ctx: ListenContext) -> str | None:
+    modified = _changed(_first(ctx))
+    ctx.events[_event_id(modified)] = modified
+    return await _pushed(ctx, modified, MODIFICATION)
+
+
+@case("E0_0030", "Push: the event cancelled and posted again: the VEN answers without an error", PUSH,
+      EVENT_ANSWER, MODIFICATION, model="push")
+async def e0_0030(ctx: ListenContext) -> str | None:
+    cancelled = _changed(_first(ctx), status=EventStatus.CANCELLED, value=0.0)
+    ctx.events[_event_id(cancelled)] = cancelled
+    return await _pushed(ctx, cancelled, EVENT_ANSWER)

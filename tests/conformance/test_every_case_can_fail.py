@@ -9,7 +9,8 @@ from transactive.interop.conformance import cts_vtn, oadr_ven, oadr_vtn
 
 #: cases whose failing stand-in is a test of its own rather than a row of the module's table
 VTN_ALONE = {"G1_0010"}  # test_oadr_vtn_broken: a poll answered with a registration reply
-VEN_ALONE = {"E0_0010", "N0_0040"}  # test_oadr_ven_push: the push VEN's wrong modificationNumber, registrationID
+#: test_oadr_ven_push: the push VEN's wrong modificationNumbers, refused cancellation, wrong registrationID
+VEN_ALONE = {"E0_0010", "E0_0020", "E0_0030", "N0_0040"}
 
 
 def test_every_vtn_probe_case_has_a_stand_in_that_fails_it() -> None:

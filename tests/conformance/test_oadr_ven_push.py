@@ -9,6 +9,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from tests.conformance.oadr_ven_run import explain, listen_with, results
@@ -16,6 +17,7 @@ from tests.vtn.conftest import start_site
 from transactive.codec import decode_xml, encode_xml
 from transactive.ei.oadr import (
     EventResponse,
+    EventStatus,
     OadrCanceledPartyRegistration,
     OadrCancelPartyRegistration,
     OadrCreatedEvent,
@@ -23,6 +25,7 @@ from transactive.ei.oadr import (
     OadrCreatedReport,
     OadrCreatePartyRegistration,
     OadrDistributeEvent,
+    OadrEvent,
     OadrMessage,
     OadrRegisteredReport,
     OadrRegisterReport,
@@ -40,17 +43,27 @@ from transactive.ei.oadr import (
 from transactive.interop.conformance.model import Options, Result
 from transactive.interop.conformance.oadr_listen_messages import ok
 
-PUSH_CASES = {"N1_0010", "R1_0010", "R1_0020", "R1_0030", "E0_0010", "N0_0040", "N1_0020"}
+PUSH_CASES = {"N1_0010", "R1_0010", "R1_0020", "R1_0030", "E0_0010", "E0_0020", "E0_0030", "N0_0040", "N1_0020"}
 
 
 class PushVen:
     """Registers for push, describes one data point, acknowledges the kit's request and sends one value; then
-    answers the kit's pushes. ``skew`` is added to the modificationNumber it answers with (0: correct);
-    ``registration_id`` replaces the registrationID its cancellation names (None: its own, correct)."""
+    answers the kit's pushes. It answers version ``skewed`` of an event (a modificationNumber) naming the next
+    number (None: never, correct), refuses cancellations with 452 when ``refuses_cancel``, and names
+    ``cancels_as`` when its registration is cancelled (None: its own registrationID, correct)."""
 
-    def __init__(self, skew: int = 0, cancels_as: str | None = None) -> None:
-        self.skew = skew
+    def __init__(self, skewed: int | None = None, cancels_as: str | None = None, refuses_cancel: bool = False) -> None:
+        self.skewed = skewed
         self.cancels_as = cancels_as
+        self.refuses_cancel = refuses_cancel
+
+    def _response(self, e: OadrEvent, request_id: str) -> EventResponse:
+        number = e.event.descriptor.modification_number
+        cancelled = e.event.descriptor.event_status is EventStatus.CANCELLED
+        return EventResponse(response_code=452 if cancelled and self.refuses_cancel else 200, request_id=request_id,
+                             opt_type=OptType.OPT_IN, qualified_event_id=QualifiedEventID(
+                                 event_id=e.event.descriptor.event_id,
+                                 modification_number=number + 1 if number == self.skewed else number))
         self.ven_id = ""
         self.registration_id = ""
 
@@ -59,11 +72,7 @@ class PushVen:
         reply: OadrMessage
         if isinstance(message, OadrDistributeEvent):
             reply = OadrCreatedEvent(response=ok(""), ven_id=self.ven_id, event_responses=tuple(
-                EventResponse(response_code=200, request_id=message.request_id, opt_type=OptType.OPT_IN,
-                              qualified_event_id=QualifiedEventID(
-                                  event_id=e.event.descriptor.event_id,
-                                  modification_number=e.event.descriptor.modification_number + self.skew))
-                for e in message.events))
+                self._response(e, message.request_id) for e in message.events))
         else:
             assert isinstance(message, OadrCancelPartyRegistration)
             reply = OadrCanceledPartyRegistration(response=ok(message.request_id), ven_id=self.ven_id,
@@ -121,9 +130,14 @@ async def test_a_push_ven_is_walked_through_the_push_cases() -> None:
     assert passed == PUSH_CASES, why
 
 
-async def test_a_push_ven_answering_the_wrong_modification_number_fails_e0_0010() -> None:
-    _, failed, why = await _run_push(PushVen(skew=1))
-    assert failed == {"E0_0010"}, why
+@pytest.mark.parametrize(("ven", "case_id"), [
+    (PushVen(skewed=0), "E0_0010"),
+    (PushVen(skewed=1), "E0_0020"),
+    (PushVen(refuses_cancel=True), "E0_0030"),
+], ids=["new-event-wrong-number", "modified-event-wrong-number", "cancellation-refused"])
+async def test_a_push_ven_answering_an_event_wrongly_fails_exactly_that_case(ven: PushVen, case_id: str) -> None:
+    _, failed, why = await _run_push(ven)
+    assert failed == {case_id}, why
 
 
 async def test_a_push_ven_naming_another_registration_when_cancelled_fails_n0_0040() -> None:
