@@ -6,7 +6,7 @@ The document is the OpenADR Alliance's ``3.1.0/openadr3.yaml`` (OpenAPI 3.0.0, A
 document, and others make some bodies impossible to validate (a ``ven`` or ``resource`` answer can never be valid;
 the discriminators point at schemas that do not exist). :data:`ERRATA` repairs them, one JSON pointer each, the
 way ``schemas/cts/xsd-errata`` repairs the CTS rev 0.4 schemas. :func:`spec` gives the repaired document by
-default, and the document as released with ``repaired=False``.
+default, the document as released with ``repaired=False``, and with only some errata given their ids.
 
 Bodies are checked with ``openapi-schema-validator`` (the OpenAPI 3.0 dialect: ``nullable``, ``discriminator``,
 formats such as ``date-time``). Every problem is a :class:`~transactive.errors.FieldError` whose path is the
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -41,6 +41,7 @@ __all__ = [
     "DOCUMENT",
     "ERRATA",
     "Erratum",
+    "Repairs",
     "apply_errata",
     "drop_forbidden_nulls",
     "load_upstream",
@@ -207,35 +208,52 @@ def apply_errata(document: dict[str, Any], errata: tuple[Erratum, ...] = ERRATA)
     return repaired
 
 
+#: which errata to apply: ``True`` all of :data:`ERRATA`, ``False`` none (the document as released), or the ids of
+#: some of them (to see what one erratum changes)
+Repairs = bool | Iterable[str]
+
+
+def _key(repaired: Repairs) -> tuple[str, ...]:
+    known = [erratum.id for erratum in ERRATA]
+    if repaired is True or repaired is False:
+        return tuple(known) if repaired else ()
+    chosen = set(repaired)
+    if chosen - set(known):
+        raise KeyError(f"no such erratum: {sorted(chosen - set(known))}")
+    return tuple(i for i in known if i in chosen)
+
+
 @cache
-def _document(repaired: bool) -> dict[str, Any]:
-    return apply_errata(load_upstream()) if repaired else load_upstream()
+def _document(key: tuple[str, ...]) -> dict[str, Any]:
+    if not key:
+        return load_upstream()
+    return apply_errata(load_upstream(), tuple(erratum for erratum in ERRATA if erratum.id in key))
 
 
-def spec(repaired: bool = True) -> dict[str, Any]:
+def spec(repaired: Repairs = True) -> dict[str, Any]:
     """The OpenAPI document (a fresh deep copy: change it freely), with :data:`ERRATA` applied unless
-    ``repaired=False``."""
-    return copy.deepcopy(_document(repaired))
+    ``repaired=False`` (or only the errata whose ids ``repaired`` lists)."""
+    return copy.deepcopy(_document(_key(repaired)))
 
 
 _lock = threading.Lock()
 
 
 @cache
-def _registry(repaired: bool) -> Registry[Any]:
-    resource = Resource.from_contents(_document(repaired), default_specification=DRAFT4)
+def _registry(key: tuple[str, ...]) -> Registry[Any]:
+    resource = Resource.from_contents(_document(key), default_specification=DRAFT4)
     return cast(Registry[Any], Registry().with_resource(_BASE, resource))
 
 
-def _validator(pointer: str, repaired: bool) -> OAS30Validator:
+def _validator(pointer: str, key: tuple[str, ...]) -> OAS30Validator:
     with _lock:
-        return _cached_validator(pointer, repaired)
+        return _cached_validator(pointer, key)
 
 
 @cache
-def _cached_validator(pointer: str, repaired: bool) -> OAS30Validator:
+def _cached_validator(pointer: str, key: tuple[str, ...]) -> OAS30Validator:
     return OAS30Validator(
-        {"$ref": f"{_BASE}#{pointer}"}, registry=_registry(repaired), format_checker=oas30_format_checker
+        {"$ref": f"{_BASE}#{pointer}"}, registry=_registry(key), format_checker=oas30_format_checker
     )
 
 
@@ -256,10 +274,10 @@ def _field_error(error: ValidationError) -> FieldError:
     return FieldError(path, error.message)
 
 
-def _check(pointer: str, body: Any, repaired: bool) -> list[FieldError]:
+def _check(pointer: str, body: Any, key: tuple[str, ...]) -> list[FieldError]:
     errors = [
         _field_error(leaf)
-        for error in _validator(pointer, repaired).iter_errors(body)
+        for error in _validator(pointer, key).iter_errors(body)
         for leaf in _leaves(error)
     ]
     return sorted(set(errors), key=lambda e: (e.path, e.message))
@@ -271,12 +289,12 @@ def _all_errors(error: ValidationError) -> Iterator[ValidationError]:
         yield from _all_errors(sub)
 
 
-def _drop_nulls(pointer: str, body: Any, repaired: bool) -> tuple[Any, tuple[str, ...]]:
+def _drop_nulls(pointer: str, body: Any, key: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
     body = copy.deepcopy(body)
     dropped: list[str] = []
     for _round in range(64):  # each round drops at least one key, or stops
         found: dict[str, tuple[Any, ...]] = {}
-        for error in _validator(pointer, repaired).iter_errors(body):
+        for error in _validator(pointer, key).iter_errors(body):
             for sub in _all_errors(error):
                 path = tuple(sub.absolute_path)
                 if sub.instance is None and path and isinstance(path[-1], str):
@@ -295,36 +313,40 @@ def _drop_nulls(pointer: str, body: Any, repaired: bool) -> tuple[Any, tuple[str
     return body, tuple(dropped)
 
 
-def _schema_pointer(schema_name: str, repaired: bool) -> str:
-    if schema_name not in _document(repaired)["components"]["schemas"]:
+def _schema_pointer(schema_name: str, key: tuple[str, ...]) -> str:
+    if schema_name not in _document(key)["components"]["schemas"]:
         raise KeyError(f"no schema {schema_name!r} in the OpenADR 3 document")
     return f"/components/schemas/{_escape(schema_name)}"
 
 
-def drop_forbidden_nulls(schema_name: str, body: Any, *, repaired: bool = True) -> tuple[Any, tuple[str, ...]]:
+def drop_forbidden_nulls(schema_name: str, body: Any, *, repaired: Repairs = True) -> tuple[Any, tuple[str, ...]]:
     """The leniency "null as absent": a copy of ``body`` without the keys whose value is ``null`` where
     ``components.schemas.<schema_name>`` does not allow ``null``, and the JSON paths of the keys dropped.
     Keys whose ``null`` the schema allows (``nullable: true``) are kept."""
-    return _drop_nulls(_schema_pointer(schema_name, repaired), body, repaired)
+    key = _key(repaired)
+    return _drop_nulls(_schema_pointer(schema_name, key), body, key)
 
 
 def validate_body(
-    schema_name: str, body: Any, *, repaired: bool = True, lenient_nulls: bool = False
+    schema_name: str, body: Any, *, repaired: Repairs = True, lenient_nulls: bool = False
 ) -> list[FieldError]:
     """The problems of ``body`` against ``components.schemas.<schema_name>`` (``[]``: valid).
 
     ``lenient_nulls=True`` first treats forbidden ``null`` values as absent (see :func:`drop_forbidden_nulls`)."""
-    pointer = _schema_pointer(schema_name, repaired)
+    key = _key(repaired)
+    pointer = _schema_pointer(schema_name, key)
     if lenient_nulls:
-        body, _dropped = _drop_nulls(pointer, body, repaired)
-    return _check(pointer, body, repaired)
+        body, _dropped = _drop_nulls(pointer, body, key)
+    return _check(pointer, body, key)
 
 
-def operation_schema_pointer(method: str, path_template: str, status: int | str, *, repaired: bool = True) -> str:
+def operation_schema_pointer(
+    method: str, path_template: str, status: int | str, *, repaired: Repairs = True
+) -> str:
     """The JSON pointer of the body schema of an operation: its request (``status="request"``) or the reply
     with that HTTP status (``"default"`` when the status is not listed). ``KeyError`` for an operation or a
     status the document does not define, or one without a body."""
-    document = _document(repaired)
+    document = _document(_key(repaired))
     method = method.lower()
     operation = document["paths"][path_template][method]
     base = f"/paths/{_escape(path_template)}/{method}"
@@ -350,12 +372,13 @@ def validate_operation(
     status: int | str,
     body: Any,
     *,
-    repaired: bool = True,
+    repaired: Repairs = True,
     lenient_nulls: bool = False,
 ) -> list[FieldError]:
     """The problems of ``body`` as the request (``status="request"``) or the reply with ``status`` of the
     operation ``method path_template`` (e.g. ``"POST", "/programs", 201``), as :func:`validate_body`."""
-    pointer = operation_schema_pointer(method, path_template, status, repaired=repaired)
+    key = _key(repaired)
+    pointer = operation_schema_pointer(method, path_template, status, repaired=key)
     if lenient_nulls:
-        body, _dropped = _drop_nulls(pointer, body, repaired)
-    return _check(pointer, body, repaired)
+        body, _dropped = _drop_nulls(pointer, body, key)
+    return _check(pointer, body, key)
