@@ -48,6 +48,9 @@ def test_wheel_imports_every_part_under_one_name(installed: Path, tmp_path: Path
         "import transactive.calendar, transactive.emix, transactive.ei.oadr, transactive.ei.cts\n"
         "from transactive.schemas import SCHEMA_SETS, lxml_schema, schema_path\n"
         "for key in SCHEMA_SETS: lxml_schema(key)\n"
+        "from transactive.schemas import openadr3\n"
+        "assert openadr3.spec()['info']['title'] == 'OpenADR 3 API'\n"
+        "assert openadr3.validate_body('objectID', 'ven-1') == []\n"
         "print(transactive.__file__)\n"
         "print(schema_path('oadr20b'))\n"
     )

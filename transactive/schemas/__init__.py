@@ -11,6 +11,8 @@ loaded through its ``cts-load-order.xsd`` driver (see ``SOURCES.md``: the upstre
 their own). Set ``cts`` is the published set with two errata applied (``cts/xsd-errata``: the EMIX
 products join the ``emix:emixBase`` substitution group, and the registration types are not abstract);
 without them no tender, quote or transaction can be valid. ``cts-upstream`` is the set as published.
+
+The OpenADR 3.1.0 OpenAPI document (JSON bodies, not XML) has its own module: :mod:`transactive.schemas.openadr3`.
 """
 
 from __future__ import annotations
