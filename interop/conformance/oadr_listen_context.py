@@ -58,7 +58,6 @@ from transactive.interop.conformance.oadr_listen_messages import (
     POLL_SECONDS,
     SERVICE_OF,
     message_element,
-    ok,
     registration_answer,
     ven_ids_of,
 )
@@ -66,6 +65,7 @@ from transactive.interop.conformance.oadr_listen_server import Incoming, ListenS
 from transactive.interop.conformance.oadr_ven_rules import EXCHANGE_PATTERN, REGISTER_PARTY
 from transactive.interop.conformance.rules import OADR_SCHEMA
 from transactive.interop.conformance.suite import Recorder
+from transactive.ven.oadr.core import ok
 
 if TYPE_CHECKING:
     from transactive.protocol.oadr_sign import OadrSigner, OadrVerifier
@@ -272,7 +272,7 @@ class ListenContext:
         return message if isinstance(message, OadrMessage) else None
 
     def _refuse(self, incoming: Incoming, why: str) -> None:
-        answer = OadrResponse(response=ok("", 400, why), ven_id=self.ven_id)
+        answer = OadrResponse(response=ok("", why, code=400), ven_id=self.ven_id)
         self.send(incoming, answer, 400)
 
     def hold(self, got: Received) -> None:
@@ -338,7 +338,7 @@ class ListenContext:
             answer = OadrResponse(response=ok(echo), ven_id=self.ven_id)
         else:
             self.findings.append(CaseFailed(EXCHANGE_PATTERN, f"{got.kind} is not a request a VEN sends a VTN"))
-            answer = OadrResponse(response=ok(echo, 400, f"{got.kind} is not a VEN's request"), ven_id=self.ven_id)
+            answer = OadrResponse(response=ok(echo, f"{got.kind} is not a VEN's request", code=400), ven_id=self.ven_id)
         self.send(got, answer)
 
     def _judge_opt(self, m: OadrCreateOpt, exchange: Exchange) -> None:

@@ -9,7 +9,6 @@ from lxml import etree
 
 from transactive.ei.oadr import (
     ActivePeriod,
-    EiResponse,
     Event,
     EventDescriptor,
     EventSignal,
@@ -35,6 +34,7 @@ from transactive.ei.oadr import (
 )
 from transactive.ei.oadr.enums import ProfileName, TransportName
 from transactive.ei.oadr.event import OadrCreatedEvent
+from transactive.ven.oadr.core import ok
 
 __all__ = [
     "MARKET",
@@ -42,7 +42,6 @@ __all__ = [
     "SERVICE_OF",
     "event",
     "message_element",
-    "ok",
     "registration_answer",
     "report_request",
     "ven_ids_of",
@@ -66,10 +65,6 @@ SERVICE_OF = {
     "oadrCreateOpt": "EiOpt", "oadrCancelOpt": "EiOpt",
     "oadrPoll": "OadrPoll",
 }
-
-
-def ok(request_id: str, code: int = 200, description: str = "OK") -> EiResponse:
-    return EiResponse(response_code=code, response_description=description, request_id=request_id)
 
 
 def message_element(root: etree._Element) -> etree._Element:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from transactive.ei.oadr.base import EiResponse, OadrMessage, QualifiedEventID
+from transactive.ei.oadr.base import OadrMessage, QualifiedEventID
 from transactive.ei.oadr.enums import OptType, ResponseRequired
 from transactive.ei.oadr.event import EventResponse, OadrCreatedEvent, OadrDistributeEvent, OadrRequestEvent
 from transactive.ei.oadr.opt import OadrCanceledOpt, OadrCancelOpt
@@ -55,6 +55,7 @@ from transactive.interop.conformance.rules import OADR_HTTP_CODES
 from transactive.interop.conformance.suite import Suite
 from transactive.protocol.oadr import Service
 from transactive.transport.base import TransportError
+from transactive.ven.oadr.core import ok
 
 __all__ = ["POLL_ANSWERS", "SUITE", "ProbeContext"]
 
@@ -68,10 +69,6 @@ POLL_ANSWERS: tuple[type[OadrMessage], ...] = (
     OadrCancelPartyRegistration, OadrRequestReregistration)
 #: the poll interval the probe uses when the VTN asks for none
 _DEFAULT_POLL = 10.0
-
-
-def _ok(request_id: str) -> EiResponse:
-    return EiResponse(response_code=200, response_description="OK", request_id=request_id)
 
 
 @dataclass
@@ -203,7 +200,7 @@ class ProbeContext:
         if not responses:
             return None
         # the eiResponse's requestID stays empty: each eventResponse carries the distribution's (2.0b EiEvent)
-        return OadrCreatedEvent(response=_ok(""), event_responses=tuple(responses),
+        return OadrCreatedEvent(response=ok(""), event_responses=tuple(responses),
                                 ven_id=self.ven_id)
 
     async def answer_events(self, distribution: OadrDistributeEvent, *, all_events: bool = False) -> int:
@@ -249,24 +246,24 @@ class ProbeContext:
             self.distributions.append(Seen(datetime.now(UTC), label, message, document))
             await self.answer_events(message)
         elif isinstance(message, OadrRegisterReport):
-            await self._acknowledge(Service.REPORT, OadrRegisteredReport(response=_ok(message.request_id),
+            await self._acknowledge(Service.REPORT, OadrRegisteredReport(response=ok(message.request_id),
                                                                          ven_id=self.ven_id))
         elif isinstance(message, OadrCreateReport):
             self.report_requests.extend(message.report_requests)
             await self._acknowledge(Service.REPORT, OadrCreatedReport(
-                response=_ok(message.request_id), ven_id=self.ven_id,
+                response=ok(message.request_id), ven_id=self.ven_id,
                 pending_reports=PendingReports(report_request_ids=tuple(
                     r.report_request_id for r in self.report_requests))))
         elif isinstance(message, OadrCancelReport):
             gone = set(message.report_request_ids)
             self.report_requests = [r for r in self.report_requests if r.report_request_id not in gone]
             await self._acknowledge(Service.REPORT, OadrCanceledReport(
-                response=_ok(message.request_id), ven_id=self.ven_id,
+                response=ok(message.request_id), ven_id=self.ven_id,
                 pending_reports=PendingReports(report_request_ids=tuple(
                     r.report_request_id for r in self.report_requests))))
         elif isinstance(message, OadrCancelPartyRegistration):
             await self._acknowledge(Service.REGISTER_PARTY, OadrCanceledPartyRegistration(
-                response=_ok(message.request_id), registration_id=message.registration_id, ven_id=self.ven_id))
+                response=ok(message.request_id), registration_id=message.registration_id, ven_id=self.ven_id))
             self.cancelled = True
         elif isinstance(message, OadrRequestReregistration):
             self.reregistration_asked = True

@@ -23,7 +23,7 @@ from transactive.ei.oadr.enums import ReadingType, ReportName, ReportType
 from transactive.interop.conformance.checks import ensure
 from transactive.interop.conformance.model import CaseSkipped
 from transactive.interop.conformance.oadr_listen_context import ListenContext
-from transactive.interop.conformance.oadr_listen_messages import ok, report_request
+from transactive.interop.conformance.oadr_listen_messages import report_request
 from transactive.interop.conformance.oadr_ven_rules import (
     REPORT_CANCEL,
     REPORT_METADATA,
@@ -32,6 +32,7 @@ from transactive.interop.conformance.oadr_ven_rules import (
     REQUEST_ID_ECHO,
 )
 from transactive.interop.conformance.oadr_ven_suite import case
+from transactive.ven.oadr.core import ok
 
 __all__ = ["r1_0010", "r1_0020", "r1_0030", "r1_0040", "r1_0050"]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from transactive.ei.oadr.base import EiResponse
 from transactive.ei.oadr.calendar import CalendarInterval
 from transactive.ei.oadr.enums import DataQuality, OptReason, OptType, ReportName
 from transactive.ei.oadr.opt import OadrCanceledOpt, OadrCreatedOpt, OadrCreateOpt
@@ -37,16 +36,13 @@ from transactive.interop.conformance.oadr_probe_rules import (
 from transactive.interop.conformance.oadr_probe_session import new_id
 from transactive.interop.conformance.rules import EI_RESPONSE, OADR_SCHEMA
 from transactive.protocol.oadr import Service
+from transactive.ven.oadr.core import ok
 from transactive.ven.oadr.reports import ReportBook, ReportSource, measurement_item, sampling
 
 __all__ = ["cancel_opt", "create_opt", "register_reports", "update_report"]
 
 #: how often the probe says its data point can be sampled (it never sends more than one value)
 _SAMPLING = timedelta(minutes=1)
-
-
-def _ok(request_id: str) -> EiResponse:
-    return EiResponse(response_code=200, response_description="OK", request_id=request_id)
 
 
 async def _create_opt(ctx: ProbeContext) -> str:
@@ -126,7 +122,7 @@ async def register_reports(ctx: ProbeContext) -> str:
     if reply.report_requests:
         ctx.report_requests.extend(reply.report_requests)
         created = OadrCreatedReport(
-            response=_ok(reply.response.request_id), ven_id=ven_id,
+            response=ok(reply.response.request_id), ven_id=ven_id,
             pending_reports=PendingReports(report_request_ids=tuple(r.report_request_id for r in ctx.report_requests)))
         answer = await ctx.session.send(Service.REPORT, created)
         if answer.status != 200 or answer.body.strip():

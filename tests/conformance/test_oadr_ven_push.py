@@ -41,7 +41,7 @@ from transactive.ei.oadr import (
     SamplingRate,
 )
 from transactive.interop.conformance.model import Options, Result
-from transactive.interop.conformance.oadr_listen_messages import ok
+from transactive.ven.oadr.core import ok
 
 PUSH_CASES = {"N1_0010", "R1_0010", "R1_0020", "R1_0030", "E0_0010", "E0_0020", "E0_0030", "N0_0040", "N1_0020"}
 
