@@ -21,7 +21,7 @@ from transactive.interop.conformance.rules import (
     OADR_SECURITY,
     WELL_FORMED,
 )
-from transactive.protocol.certs import fingerprint_der
+from transactive.protocol.certs import fingerprint_der, same_fingerprint
 from transactive.protocol.oadr import Service
 from transactive.transport.base import TransportError
 
@@ -141,7 +141,7 @@ async def tls_identity(ctx: ProbeContext) -> str:
     seen = fingerprint_der(ctx.session.peer_certificate) if ctx.session.peer_certificate else None
     wanted = ctx.options.vtn_fingerprint
     if wanted is not None:
-        same = seen is not None and seen.replace(":", "").upper() == wanted.replace(":", "").upper()
+        same = seen is not None and same_fingerprint(seen, wanted)
         ensure(same, OADR_SECURITY, f"the VTN's certificate has fingerprint {seen}, not {wanted}")
     client = ctx.session.client(ctx.session.tls_context(with_certificate=False))
     try:

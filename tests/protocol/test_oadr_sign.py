@@ -19,7 +19,7 @@ from transactive.codec import encode_xml
 from transactive.ei.oadr.examples import examples
 from transactive.ei.oadr.poll import OadrPoll
 from transactive.errors import LocalProtocolError, MalformedDocumentError, ResponseCode
-from transactive.protocol.certs import CertificateError, Issued, KeyType, create_ca, issue_client
+from transactive.protocol.certs import CertificateError, Issued, KeyType, create_ca, issue_client, same_fingerprint
 from transactive.protocol.clock import ManualClock
 from transactive.protocol.errors import NotAuthorizedError, ServiceError
 from transactive.protocol.oadr_sign import (
@@ -185,6 +185,14 @@ def test_a_verifier_trusting_the_signers_ca_accepts(party: Party, tmp_path: Path
 
 def test_fingerprints_compare_whatever_their_case(ecdsa: Party) -> None:
     ecdsa.verifier().verify(ecdsa.signer.sign(POLL), expected_fingerprint=ecdsa.ven.fingerprint.lower())
+
+
+def test_fingerprints_compare_with_or_without_colons(ecdsa: Party) -> None:
+    # the same reading as the TLS pin (transactive.protocol.certs.same_fingerprint): 7A:3C... is 7a3c...
+    bare = ecdsa.ven.fingerprint.replace(":", "").lower()
+    ecdsa.verifier().verify(ecdsa.signer.sign(POLL), expected_fingerprint=f" {bare} ")
+    assert same_fingerprint(bare, ecdsa.ven.fingerprint)
+    assert not same_fingerprint(bare[:-1] + ("0" if bare[-1] != "0" else "1"), ecdsa.ven.fingerprint)
 
 
 # ---- tampering --------------------------------------------------------------------------------------

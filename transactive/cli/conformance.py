@@ -18,7 +18,7 @@ from transactive.cli._io import port_number, usage
 from transactive.interop.conformance import catalogue
 from transactive.interop.conformance.html import render_html
 from transactive.interop.conformance.model import EndpointUnreachable, Options, Outcome, Report, Result, Standard
-from transactive.protocol.certs import fingerprint
+from transactive.protocol.certs import fingerprint, same_fingerprint
 
 __all__ = ["add_parser", "run_cases", "run_listen", "run_probe"]
 
@@ -282,10 +282,6 @@ def run_listen(args: argparse.Namespace) -> int:
     return _finish(args, report, "listen")
 
 
-def _bare(text: str) -> str:
-    return text.replace(":", "").strip().upper()
-
-
 def _own_fingerprint_problem(options: Options) -> str | None:
     cert = options.tls_cert or options.sign_cert
     if cert is None:
@@ -294,7 +290,7 @@ def _own_fingerprint_problem(options: Options) -> str | None:
         own = fingerprint(cert.read_bytes())
     except (OSError, ValueError) as exc:
         return f"--tls-cert {cert}: not a PEM certificate ({exc})"
-    if _bare(options.vtn_fingerprint or "") != _bare(own):
+    if not same_fingerprint(options.vtn_fingerprint or "", own):
         return f"--vtn-fingerprint {options.vtn_fingerprint}: the kit's certificate has fingerprint {own}"
     return None
 

@@ -31,6 +31,7 @@ HTTP does not load the X.509 machinery.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 import math
 import os
@@ -67,6 +68,7 @@ __all__ = [
     "create_set",
     "fingerprint",
     "fingerprint_der",
+    "same_fingerprint",
     "issue_client",
     "issue_server",
     "load_certificate",
@@ -249,6 +251,15 @@ def issue_client(ca: Issued, name: str, *, key_type: KeyType = "ecdsa", days: fl
 def fingerprint_der(der: bytes) -> str:
     """OpenADR 2.0b's fingerprint of a DER certificate: the last 10 bytes of its SHA-256, as ``AB:CD:...``."""
     return ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest()[-10:])
+
+
+def same_fingerprint(a: str, b: str) -> bool:
+    """Do two OpenADR fingerprints name the same certificate? Colons, case and surrounding blanks do not count
+    (``7a:3c...`` is ``7A3C...``); compared in constant time."""
+    def bare(text: str) -> str:
+        return text.replace(":", "").strip().upper()
+
+    return hmac.compare_digest(bare(a), bare(b))
 
 
 def fingerprint(certificate: x509.Certificate | bytes | str) -> str:

@@ -73,7 +73,7 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from transactive.codec.safe import parse_xml
 from transactive.errors import LocalProtocolError
-from transactive.protocol.certs import CertificateError, fingerprint_der, load_certificates
+from transactive.protocol.certs import CertificateError, fingerprint_der, load_certificates, same_fingerprint
 from transactive.protocol.clock import Clock, system_clock
 from transactive.protocol.errors import NotAuthorizedError
 
@@ -423,7 +423,7 @@ class OadrVerifier:
         method, object_ref, property_ref = _references(signature, signed_object, ids)
         holder = _replay_reference(ids, signature, property_ref)
         signer = self._signer(signature)
-        if expected_fingerprint is not None and signer.fingerprint != expected_fingerprint.upper():
+        if expected_fingerprint is not None and not same_fingerprint(signer.fingerprint, expected_fingerprint):
             raise _refuse(SignatureProblem.FINGERPRINT_MISMATCH, f"signed with certificate {signer.fingerprint}, "
                           f"expected {expected_fingerprint}", f"{_CERT}/ds:X509Certificate")
         if not isinstance(signer.public_key, _SIGNATURE_METHODS[method]):

@@ -32,7 +32,6 @@ not verify or was made with another certificate → :class:`~transactive.protoco
 
 from __future__ import annotations
 
-import hmac
 import logging
 import ssl as ssl_module
 from collections.abc import Callable
@@ -45,7 +44,7 @@ from transactive.codec import decode_element, encode_xml, parse_xml
 from transactive.ei.oadr.base import OadrMessage
 from transactive.errors import FieldError, InvalidMessageError, ProtocolError
 from transactive.model import Model
-from transactive.protocol.certs import fingerprint_der
+from transactive.protocol.certs import fingerprint_der, same_fingerprint
 from transactive.protocol.errors import ForgedNoticeError, RequestRefusedError
 from transactive.protocol.oadr import Service, service_url
 from transactive.transport.base import ConnectionFailedError, TransportError, TransportTimeoutError
@@ -103,13 +102,6 @@ def _message_of(element: etree._Element) -> OadrMessage:
     return message
 
 
-def _same_fingerprint(a: str, b: str) -> bool:
-    def norm(text: str) -> str:
-        return text.replace(":", "").strip().upper()
-
-    return hmac.compare_digest(norm(a), norm(b))
-
-
 def pin_fingerprint(context: ssl_module.SSLContext, expected: str) -> ssl_module.SSLContext:
     """Make every TLS connection ``context`` makes check, as its handshake ends and before a byte of data is
     sent, that the server's certificate has the OpenADR fingerprint ``expected``; a mismatch fails the handshake
@@ -121,7 +113,7 @@ def pin_fingerprint(context: ssl_module.SSLContext, expected: str) -> ssl_module
             super().do_handshake()
             der = self.getpeercert(binary_form=True)
             seen = fingerprint_der(der) if der else None
-            if seen is None or not _same_fingerprint(seen, expected):
+            if seen is None or not same_fingerprint(seen, expected):
                 raise ssl_module.SSLCertVerificationError(
                     1, f"CERTIFICATE_VERIFY_FAILED: the VTN's certificate has fingerprint {seen}, not {expected}")
 
