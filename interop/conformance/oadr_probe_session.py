@@ -42,12 +42,11 @@ from transactive.protocol.oadr import service_url
 from transactive.transport.base import ConnectionFailedError, TransportError, TransportTimeoutError
 from transactive.transport.http import https_failure
 from transactive.transport.tls import client_context
-from transactive.ven.oadr.http import pin_fingerprint
+from transactive.ven.oadr.http import message_of, pin_fingerprint
 
 __all__ = ["Answer", "ProbeSession", "Reply", "new_id", "response_code", "tag_of"]
 
 _OADR = "http://openadr.org/oadr-2.0b/2012/07"
-_SIGNED_OBJECT = f"{{{_OADR}}}oadrSignedObject"
 _SIGNATURE = "{http://www.w3.org/2000/09/xmldsig#}Signature"
 
 
@@ -103,18 +102,12 @@ def _request_id(message: OadrMessage | None) -> str | None:
 
 
 def _message_in(root: etree._Element) -> OadrMessage:
-    """The message inside an ``oadrPayload`` (the schema check has made sure of the envelope)."""
-    holder = root.find(_SIGNED_OBJECT)
-    children = [] if holder is None else [c for c in holder if isinstance(c.tag, str)]
-    if len(children) != 1:
-        fail(OADR_SCHEMA, "the oadrPayload does not hold exactly one message in its oadrSignedObject")
+    """The message inside an ``oadrPayload`` (the schema check has made sure of the envelope), read as the VEN
+    library reads it (:func:`~transactive.ven.oadr.http.message_of`)."""
     try:
-        message: object = decode_element(children[0])
+        return message_of(root)
     except TransactiveError as exc:
         fail(OADR_SCHEMA, f"the reply could not be read as an OpenADR 2.0b message: {exc}")
-    if not isinstance(message, OadrMessage):
-        fail(OADR_SCHEMA, f"{etree.QName(children[0]).localname} is not an OpenADR 2.0b message")
-    return message
 
 
 class ProbeSession:

@@ -4,7 +4,6 @@ N0_0040 push)."""
 
 from __future__ import annotations
 
-from transactive.codec import decode_element
 from transactive.ei.oadr import (
     OadrCanceledPartyRegistration,
     OadrCancelPartyRegistration,
@@ -14,9 +13,10 @@ from transactive.ei.oadr import (
     OadrRequestReregistration,
     OadrResponse,
 )
+from transactive.errors import TransactiveError
 from transactive.interop.conformance.checks import ensure, fail, schema_valid, well_formed
 from transactive.interop.conformance.oadr_listen_context import ListenContext
-from transactive.interop.conformance.oadr_listen_messages import message_element, registration_answer
+from transactive.interop.conformance.oadr_listen_messages import registration_answer
 from transactive.interop.conformance.oadr_ven_rules import (
     CANCEL_REGISTRATION,
     PUSH,
@@ -27,6 +27,7 @@ from transactive.interop.conformance.oadr_ven_rules import (
 )
 from transactive.interop.conformance.oadr_ven_suite import case
 from transactive.interop.conformance.rules import OADR_SCHEMA
+from transactive.ven.oadr.http import message_of
 
 __all__ = ["n0_0040", "n1_0010", "n1_0030", "n1_0040"]
 
@@ -167,7 +168,7 @@ async def push(ctx: ListenContext, service: str, message: OadrMessage, rule: obj
         return None
     root = well_formed(answer.body, "the VEN's answer")
     schema_valid(root, "oadr20b", OADR_SCHEMA, "the VEN's answer")
-    decoded: object = decode_element(message_element(root))
-    ensure(isinstance(decoded, OadrMessage), PUSH, "the VEN's answer is not an OpenADR 2.0b payload")
-    assert isinstance(decoded, OadrMessage)
-    return decoded
+    try:
+        return message_of(root)
+    except TransactiveError as exc:
+        fail(PUSH, f"the VEN's answer is not an OpenADR 2.0b payload: {exc}")

@@ -50,7 +50,8 @@ from transactive.protocol.oadr import Service, service_url
 from transactive.transport.base import ConnectionFailedError, TransportError, TransportTimeoutError
 from transactive.transport.http import https_failure
 
-__all__ = ["DocumentSigner", "DocumentVerifier", "OadrHttp", "Observer", "VerifiedDocument", "pin_fingerprint"]
+__all__ = ["DocumentSigner", "DocumentVerifier", "OadrHttp", "Observer", "VerifiedDocument", "message_of",
+           "pin_fingerprint"]
 
 _log = logging.getLogger("transactive.ven.oadr.http")
 
@@ -81,7 +82,7 @@ class DocumentVerifier(Protocol):
     def verify(self, document: bytes, *, expected_fingerprint: str | None = None) -> VerifiedDocument: ...
 
 
-def _message_of(element: etree._Element) -> OadrMessage:
+def message_of(element: etree._Element) -> OadrMessage:
     """The message in an ``oadrPayload``, an ``oadrSignedObject`` or the message element itself (a signature
     beside the signed object is allowed: it is the verifier's business)."""
     if isinstance(element.tag, str) and element.tag.endswith("}oadrPayload"):
@@ -165,7 +166,7 @@ class OadrHttp:
         """The message in a VTN's document, its signature checked when a verifier is set."""
         root = parse_xml(document)
         if self.verifier is None:
-            return _message_of(root)
+            return message_of(root)
         try:
             verified = self.verifier.verify(document, expected_fingerprint=self.vtn_fingerprint)
         except (ProtocolError, ValueError) as error:
@@ -176,7 +177,7 @@ class OadrHttp:
             signed = parse_xml(signed)
         if not isinstance(signed, etree._Element):
             raise TypeError(f"the verifier returned a signed object of type {type(signed).__name__}")
-        return _message_of(signed)
+        return message_of(signed)
 
     async def exchange(self, service: Service, message: OadrMessage) -> OadrMessage | None:
         """Post ``message`` to ``service``; the VTN's answer (None for an empty body)."""
