@@ -46,7 +46,6 @@ from transactive.ven.oadr.http import message_of, pin_fingerprint
 
 __all__ = ["Answer", "ProbeSession", "Reply", "new_id", "response_code", "tag_of"]
 
-_OADR = "http://openadr.org/oadr-2.0b/2012/07"
 _SIGNATURE = "{http://www.w3.org/2000/09/xmldsig#}Signature"
 
 
