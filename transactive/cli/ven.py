@@ -1,5 +1,6 @@
 """``transactive ven``: run a reference VEN (a device personality trading on a VTN over HTTP, or taking part
-in an OpenADR 2.0b VTN's events with ``--protocol openadr``)."""
+in an OpenADR 2.0b VTN's events with ``--protocol openadr``, or in an OpenADR 3.1 VTN's PRICE events with
+``--protocol openadr3``)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ examples:
   transactive ven run --vtn http://127.0.0.1:8080 --party pv-1 --personality pv --capacity-kw 5
   transactive ven run --vtn http://127.0.0.1:8080 --party home-1 --personality load --strategy zic
   transactive ven run --protocol openadr --vtn http://127.0.0.1:8080 --party bat-1 --personality battery
+  transactive ven run --protocol openadr3 --vtn http://127.0.0.1:8080 --client-id ID --client-secret SECRET \\
+      --personality pv
 
 exit codes: 0 success, 1 the VTN refused or was lost during the run, 2 usage error or VTN unreachable.
 """
@@ -74,6 +77,20 @@ is the OpenADR fingerprint (transactive certs create prints it) the https:// VTN
 module (transactive.protocol.oadr_sign). --strategy, --intervals, --start, --sim-start, --grid-prices,
 --wire, --market and --vtn-key are for --protocol cts only.
 
+OpenADR 3.1 (--protocol openadr3): --vtn is the VTN's URL (its API is then under /openadr3/3.1.0) or the full
+base URL of an OpenADR 3 API (any URL with a path). The VEN gets a token with --client-id and --client-secret
+(OAuth 2 client credentials; --client-secret @FILE reads it from FILE; the operator makes them with
+transactive vtn client create --role ven), finds or creates its ven (venName: --party, else the client id)
+and a resource (VENNAME-PERSONALITY), and every --poll-seconds (default 10) reads the active events of the
+programs it sees. Each PRICE interval is decided once before it ends: PV produces, or curtails below the
+export price (--grid-prices BUY,SELL: SELL; else 0); a load consumes, or sheds half its demand when the price
+is dear (above BUY; else in the dearest third of the prices seen); a battery charges at or below its buy limit
+and discharges at or above its sell limit (limits from its price history). When an interval has passed, the
+VEN reports its metered usage (payload USAGE, units KWH, + import / - export) in one report per event,
+created and then updated. One line per decision and report (--record PATH: one JSON line each). It stops on
+Ctrl-C/SIGTERM or after --duration S seconds; an unreachable VTN during the run is retried.
+--state-dir and the cts and openadr flags above do not apply.
+
 examples:
   transactive ven run --vtn http://127.0.0.1:8080 --party pv-1 --personality pv --capacity-kw 5
   transactive ven run --vtn http://127.0.0.1:8080 --party bat-1 --personality battery --strategy aa \\
@@ -84,12 +101,15 @@ examples:
   transactive ven run --protocol openadr --vtn https://127.0.0.1:8443 --party home-1 --personality load \\
       --tls-ca certs/ca.crt --tls-cert certs/home-1.crt --tls-key certs/home-1.key \\
       --vtn-fingerprint 3B:9A:...:C4 --poll-seconds 5
+  transactive ven run --protocol openadr3 --vtn https://127.0.0.1:8443 --client-id 6f1c... \\
+      --client-secret @ven-1.secret --party ven-1 --personality battery --tls-ca certs/ca.crt --poll-seconds 5
 
 exit codes: 0 success (after --intervals, or stopped by Ctrl-C/SIGTERM), 1 the VTN refused a request or was
 lost (OpenADR: refused or cancelled the registration, or its signatures do not verify),
 2 usage error (a TLS file missing or unusable, too; a failed TLS handshake, OpenADR: also a VTN certificate
 that does not have --vtn-fingerprint), or the VTN unreachable at start
-(CTS; an OpenADR VEN keeps retrying).
+(CTS and OpenADR 3.1; an OpenADR 2.0b VEN keeps retrying). OpenADR 3.1: credentials the VTN refuses are
+exit 2 too.
 """
 
 
@@ -106,7 +126,9 @@ def add_parser(sub: Any) -> None:
                          description="Register with the VTN at URL and trade every market interval as PARTY.",
                          epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("--vtn", required=True, metavar="URL", help="the VTN's base URL, e.g. http://127.0.0.1:8080")
-    r.add_argument("--party", required=True, metavar="NAME", help="this VEN's party id")
+    r.add_argument("--party", default=None, metavar="NAME",
+                   help="this VEN's party id (required but with --protocol openadr3: its venName, default the "
+                        "client id)")
     r.add_argument("--personality", required=True, choices=sorted(PERSONALITIES), help="the device it models")
     r.add_argument("--capacity-kw", type=float, default=None, metavar="X",
                    help="PV peak, load peak or battery power (kW; default per personality)")
@@ -132,15 +154,21 @@ def add_parser(sub: Any) -> None:
     r.add_argument("--tls-ca", type=Path, metavar="FILE", help="trust an https:// VTN by the CAs in FILE")
     r.add_argument("--tls-cert", type=Path, metavar="FILE", help="this VEN's client certificate (PEM)")
     r.add_argument("--tls-key", type=Path, metavar="FILE", help="its private key (PEM)")
-    r.add_argument("--protocol", choices=("cts", "openadr"), default="cts",
-                   help="cts: trade on a transactive VTN (default); openadr: an OpenADR 2.0b VEN")
+    r.add_argument("--protocol", choices=("cts", "openadr", "openadr3"), default="cts",
+                   help="cts: trade on a transactive VTN (default); openadr: an OpenADR 2.0b VEN; openadr3: an "
+                        "OpenADR 3.1 VEN")
     r.add_argument("--poll-seconds", type=float, default=None, metavar="S",
-                   help="openadr: poll every S seconds (default: as the VTN requests)")
+                   help="openadr: poll every S seconds (default: as the VTN requests); openadr3: read events every "
+                        "S seconds (10)")
     r.add_argument("--vtn-fingerprint", default=None, metavar="FP",
                    help="openadr: the OpenADR fingerprint the VTN's TLS certificate (and signatures) must have")
     r.add_argument("--sign-cert", type=Path, default=None, metavar="FILE",
                    help="openadr: sign every message with this certificate (needs transactive.protocol.oadr_sign)")
     r.add_argument("--sign-key", type=Path, default=None, metavar="FILE", help="openadr: the signing key (PEM)")
+    r.add_argument("--client-id", default=None, metavar="ID", help="openadr3: this VEN's OAuth 2 client id")
+    r.add_argument("--client-secret", default=None, metavar="SECRET",
+                   help="openadr3: its client secret, or @FILE to read it from FILE")
+    r.add_argument("--duration", type=float, default=None, metavar="S", help="openadr3: stop after S seconds")
     r.set_defaults(run=run)
 
 
@@ -157,6 +185,13 @@ def _parse_time(text: str, option: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.protocol == "openadr3":
+        return _run_openadr3(args)
+    for flag in _OPENADR3_ONLY:
+        if getattr(args, flag) is not None:
+            return _fail(f"--{flag.replace('_', '-')} is for --protocol openadr3", 2)
+    if args.party is None:
+        return _fail("--party NAME is required (but with --protocol openadr3)", 2)
     if args.protocol == "openadr":
         return _run_openadr(args)
     for flag in ("poll_seconds", "vtn_fingerprint", "sign_cert", "sign_key"):
@@ -481,6 +516,122 @@ async def _openadr_main(args: argparse.Namespace, state_dir: Path, tls: ssl.SSLC
         return _fail(f"the VTN refused: {error.message} (code {error.response_code})", 1)
     except (TransportError, ProtocolError) as error:
         return _fail(f"lost the VTN at {args.vtn} ({error})", 1)
+    finally:
+        await client.close()
+        if out is not None:
+            out.close()
+    return 0
+
+
+# ---- --protocol openadr3 -------------------------------------------------------------------------------
+
+#: the flags only an OpenADR 3.1 VEN reads
+_OPENADR3_ONLY = ("client_id", "client_secret", "duration")
+#: the flags of the other modes an OpenADR 3.1 VEN has no use for (their defaults, to tell whether they were given)
+_NOT_OPENADR3 = {**{k: v for k, v in _CTS_ONLY.items() if k != "grid_prices"},  # a band: openadr3 reads it too
+                 "state_dir": None, "vtn_fingerprint": None, "sign_cert": None, "sign_key": None}
+
+
+def _client_secret(value: str | None) -> str:
+    """--client-secret SECRET or @FILE (the first line of FILE); ValueError naming the flag."""
+    if not value:
+        raise ValueError("--client-secret SECRET (or @FILE) is required with --protocol openadr3")
+    if value.startswith("@"):
+        try:
+            value = Path(value[1:]).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"--client-secret {value}: cannot read ({getattr(error, 'strerror', None) or error})") \
+                from None
+        if not value:
+            raise ValueError("--client-secret: the file is empty")
+    return value
+
+
+def _run_openadr3(args: argparse.Namespace) -> int:
+    """``ven run --protocol openadr3``: check the flags (exit 2, naming the flag), then run the VEN."""
+    from transactive.market import ReservePrices
+
+    for flag, default in _NOT_OPENADR3.items():
+        if getattr(args, flag) != default:
+            return _fail(f"--{flag.replace('_', '-')} does not apply to --protocol openadr3", 2)
+    try:
+        if not args.client_id:
+            raise ValueError("--client-id ID is required with --protocol openadr3")
+        secret = _client_secret(args.client_secret)
+        for flag in ("poll_seconds", "duration", "capacity_kw"):
+            if getattr(args, flag) is not None and not getattr(args, flag) > 0:
+                raise ValueError(f"--{flag.replace('_', '-')} must be positive")
+        if not args.vtn.lower().startswith(("http://", "https://")):
+            raise ValueError(f"--vtn: expected an http:// or https:// URL, not {args.vtn!r}")
+        band = None
+        if args.grid_prices:
+            try:
+                buy, sell = (float(x) for x in args.grid_prices.split(","))
+                band = ReservePrices(grid_buy=buy, grid_sell=sell)
+            except ValueError:  # a wrong count, not numbers, or sell >= buy (MarketError is a ValueError)
+                raise ValueError(f"--grid-prices: expected BUY,SELL with SELL < BUY, not {args.grid_prices!r}") \
+                    from None
+        tls = _tls(args)
+    except ValueError as error:  # CertificateError too: it names the file
+        return _fail(str(error), 2)
+    try:
+        return asyncio.run(_openadr3_main(args, secret, band, tls))
+    except KeyboardInterrupt:  # pragma: no cover (the signal handler normally stops first)
+        return 0
+
+
+async def _openadr3_main(args: argparse.Namespace, secret: str, band: Any, tls: ssl.SSLContext | None) -> int:
+    from urllib.parse import urlsplit
+
+    from transactive.ven.openadr3 import (
+        Oa3AuthError,
+        Oa3Behaviour,
+        Oa3Client,
+        Oa3ConnectionError,
+        Oa3Error,
+        Oa3VenRuntime,
+    )
+    from transactive.ven.openadr3.client import api_base
+    from transactive.ven.openadr3.runtime import DEFAULT_POLL_SECONDS
+    from transactive.ven.personalities import create_personality
+
+    parts = urlsplit(args.vtn)
+    clock = await _market_clock(f"{parts.scheme}://{parts.netloc}", tls)
+    personality = create_personality(args.personality, args.capacity_kw, seed=args.seed)
+    ven_name = args.party or args.client_id
+    out: TextIO | None = open(args.record, "a", encoding="utf-8") if args.record else None  # noqa: SIM115
+
+    def record(fields: dict[str, Any]) -> None:
+        if out is not None:
+            out.write(json.dumps(fields) + "\n")
+            out.flush()
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    base = api_base(args.vtn)
+    client = Oa3Client(base, args.client_id, secret, tls=tls)
+    runtime = Oa3VenRuntime(client, Oa3Behaviour(personality, band=band), ven_name=ven_name, clock=clock,
+                            poll_seconds=args.poll_seconds or DEFAULT_POLL_SECONDS,
+                            log=None if args.quiet else _print, record=record)
+    try:
+        try:
+            ven = await runtime.start()
+        except Oa3AuthError as error:
+            return _fail(f"the VTN at {args.vtn} refused the credentials (--client-id {args.client_id!r}, "
+                         f"--client-secret): {error}", 2)
+        except Oa3ConnectionError as error:
+            return _fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
+        if not args.quiet:
+            _print(f"{ven_name}: {personality.describe()}, OpenADR 3.1 ven {ven.id} of {base}, resource "
+                   f"{runtime.resource_name}")
+        await runtime.run(stop, duration=args.duration)
+    except Oa3AuthError as error:
+        return _fail(f"the VTN at {args.vtn} no longer accepts --client-id {args.client_id!r}: {error}", 1)
+    except Oa3Error as error:
+        return _fail(f"the VTN refused: {error}", 1)
     finally:
         await client.close()
         if out is not None:

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 from pydantic import BaseModel, ValidationError
@@ -61,10 +62,12 @@ from transactive.ven.openadr3.models import (
     VenVenRequest,
 )
 
-__all__ = ["MAX_PAGE", "Oa3AuthError", "Oa3Client", "Oa3ConnectionError", "Oa3Error"]
+__all__ = ["API_PATH", "MAX_PAGE", "Oa3AuthError", "Oa3Client", "Oa3ConnectionError", "Oa3Error", "api_base"]
 
 #: the most objects the specification lets one page hold (``limit`` maximum 50)
 MAX_PAGE = 50
+#: where ``transactive vtn serve`` has its OpenADR 3.1 API
+API_PATH = "/openadr3/3.1.0"
 
 M = TypeVar("M", bound=BaseModel)
 Params = list[tuple[str, str]]
@@ -90,6 +93,12 @@ class Oa3AuthError(Oa3Error):
 
 class Oa3ConnectionError(Oa3Error):
     """No answer: the VTN cannot be reached, the TLS handshake failed, or it did not answer in time."""
+
+
+def api_base(url: str) -> str:
+    """The API's base URL: ``url`` itself when it has a path (any VTN's base URL), else ``url`` +
+    :data:`API_PATH` (a transactive VTN's root, e.g. ``http://127.0.0.1:8080``)."""
+    return url.rstrip("/") if urlsplit(url).path.strip("/") else url.rstrip("/") + API_PATH
 
 
 def _problem(status: int, reason: str, text: str) -> Oa3Error:
