@@ -23,7 +23,7 @@ def test_the_help_documents_the_openadr_mode(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         main(["ven", "run", "--help"])
     out = capsys.readouterr().out
-    for text in ("--protocol {cts,openadr}", "--poll-seconds S", "--vtn-fingerprint FP", "--sign-cert FILE",
+    for text in ("--protocol {cts,openadr,openadr3}", "--poll-seconds S", "--vtn-fingerprint FP", "--sign-cert FILE",
                  "TELEMETRY_USAGE", "--protocol openadr --vtn"):
         assert text in out
 
