@@ -81,11 +81,11 @@ class StubVtn:
         return web.json_response(answer)
 
     def _client(self, request: web.Request) -> str | None:
-        self.requests.append((request.method, request.path, list(request.query.items())))
         header = request.headers.get("Authorization", "")
         return self.tokens.get(header.removeprefix("Bearer ")) if header.startswith("Bearer ") else None
 
     def _refusal(self, request: web.Request) -> web.Response | None:
+        self.requests.append((request.method, request.path, list(request.query.items())))
         if self._client(request) is None:
             return problem(401, "Unauthorized", "no valid bearer token")
         if request.match_info["kind"] not in KINDS:
