@@ -165,7 +165,7 @@ class Oa3VenRuntime:
     def _interval(decision: Decision, kwh: float) -> Interval:
         period = IntervalPeriod(start=decision.interval.start, duration=iso_duration(decision.interval.duration))
         return Interval(id=decision.interval.interval_id, interval_period=period,
-                        payloads=[ValuesMap(type=USAGE, values=[round(kwh, 6)])])
+                        payloads=[ValuesMap(type=USAGE, values=[round(kwh, 6) + 0.0])])  # no -0.0
 
     async def _send_report(self, event_id: str, intervals: list[Interval]) -> Report:
         """Create this ven's report of the event, or update it with ``intervals`` (replacing same-id ones)."""
