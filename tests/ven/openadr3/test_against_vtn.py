@@ -6,14 +6,19 @@ command line in its own process."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.openadr3.conftest import Client, Oa3Vtn
 from transactive.protocol.clock import ManualClock
+from transactive.transport.http import HttpTransport
+from transactive.ven import join_market
 from transactive.ven.openadr3 import Oa3AuthError, Oa3Behaviour, Oa3Client, Oa3Error, Oa3VenRuntime
 from transactive.ven.openadr3.models import (
     EventPayloadDescriptor,
@@ -29,6 +34,8 @@ from transactive.ven.openadr3.models import (
     VenVenRequest,
 )
 from transactive.ven.personalities import LoadPersonality
+from transactive.vtn import VtnApp, VtnOptions
+from transactive.vtn.app import DEFAULT_MARKET_CONTEXT
 
 QUARTER = timedelta(minutes=15)
 
@@ -187,3 +194,53 @@ async def test_the_command_line_ven_reports_usage_to_the_real_vtn(oa3: Oa3Vtn) -
     intervals = report["resources"][0]["intervals"]
     assert [i["id"] for i in intervals] == [0, 1]
     assert intervals[1]["payloads"] == [{"type": "USAGE", "values": [0.0]}]  # curtailed at a negative price
+
+
+@pytest.mark.slow
+async def test_the_command_line_ven_meters_a_market_partys_delivery_through_the_bridge(tmp_path: Path) -> None:
+    """On an accelerated VTN (a 15-minute interval a second), the market's PRICE event of an interval home-1
+    bought in reaches the VEN named home-1, whose USAGE report becomes that transaction's delivery."""
+    app = VtnApp(VtnOptions(data_dir=tmp_path / "vtn", interval_seconds=1.0, reserve=(0.30, 0.05)))
+    await app.start()
+    process = None
+    try:
+        token = (tmp_path / "vtn" / "operator.token").read_text().strip()
+        async with aiohttp.ClientSession() as session:
+            oa3 = Oa3Vtn(app, app.url, token, session)
+            device = await oa3.make_client("ven", "home-1")
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "transactive.cli", "ven", "run", "--protocol", "openadr3", "--vtn", app.url,
+                "--client-id", device.client_id, "--client-secret", device.secret, "--party", "home-1",
+                "--personality", "load", "--poll-seconds", "0.1", "--quiet",
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            async with session.get(app.url + "/health") as response:
+                health = await response.json()
+            interval = datetime.fromisoformat(health["next_open_interval"]) + 3 * QUARTER
+            async with HttpTransport(app.url, poll_seconds=1) as transport:
+                pv = await join_market(transport, "pv-1", DEFAULT_MARKET_CONTEXT)
+                home = await join_market(transport, "home-1", DEFAULT_MARKET_CONTEXT)
+                await pv.tender(interval, "sell", 2.0, "0.10")
+                await home.tender(interval, "buy", 2.0, "0.20")
+            store = app.store
+            assert store is not None
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:
+                txs = store.transactions(party_id="home-1", interval_start=interval)
+                if txs and store.delivery(txs[0].transaction_id) is not None:
+                    break
+                assert asyncio.get_running_loop().time() < deadline, "no delivery from the VEN's USAGE report"
+                await asyncio.sleep(0.1)
+            row = store.delivery(txs[0].transaction_id)
+            assert row is not None
+            status, reports = await oa3.call("GET", "/reports", await oa3.make_client("bl", "utility"))
+            assert status == 200
+            reported = [i["payloads"][0]["values"][0] for r in reports if r["clientName"] == "home-1"
+                        for i in r["resources"][0]["intervals"] if i["intervalPeriod"]["start"] == _z(interval)]
+            assert len(reported) == 1
+            assert float(row.quantity) == pytest.approx(reported[0], abs=1e-6)
+    finally:
+        if process is not None:
+            process.send_signal(signal.SIGINT)
+            _out, err = await asyncio.wait_for(process.communicate(), 30)
+            assert (process.returncode, err.decode()) == (0, "")
+        await app.stop()
