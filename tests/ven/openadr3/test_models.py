@@ -69,7 +69,7 @@ EXAMPLES: list[tuple[str, BaseModel]] = [
     ("resource", m.Resource(**META, client_id="client-ven-1", resource_name="ven-1-pv", ven_id="ven-7")),
     ("notification", m.Notification(object_type="VEN", operation="CREATE", object=VEN, targets=["group-1"])),
     ("problem", m.Problem(type="about:blank", title="Not Found", status=404, detail="no event e-9",
-                          instance="/openadr3/3.1.0/events/e-9")),
+                          instance="https://vtn.example.com/openadr3/3.1.0/events/e-9")),
     ("clientCredentialResponse", m.TokenResponse(access_token="eyJ.abc.def", token_type="Bearer", expires_in=3600,
                                                  scope="read_targets write_reports")),
     ("authServerInfo", m.AuthServerInfo(tokenURL="https://vtn.example.com/openadr3/3.1.0/auth/token")),
