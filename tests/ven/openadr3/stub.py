@@ -39,6 +39,8 @@ class StubVtn:
         self.token_forms: list[dict[str, str]] = []
         #: (status, body text) answered to the next requests (not to auth/token), first first
         self.fail: list[tuple[int, str]] = []
+        #: (status, body text) answered to the next token requests
+        self.token_fail: list[tuple[int, str]] = []
         self._ids = itertools.count(1)
         self.url = ""
 
@@ -68,6 +70,9 @@ class StubVtn:
     async def token(self, request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
         self.token_forms.append(form)
+        if self.token_fail:
+            status, text = self.token_fail.pop(0)
+            return web.Response(status=status, text=text, content_type="application/json")
         if form.get("grant_type") != "client_credentials":
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
         if self.clients.get(form.get("client_id", "")) != form.get("client_secret"):

@@ -109,6 +109,32 @@ async def test_bad_credentials_are_an_auth_error_with_the_oauth_words(stub: Stub
                                                                         "unknown client or secret")
 
 
+@pytest.mark.parametrize(("status", "text", "kind", "title"), [
+    (500, "", Oa3Error, "Internal Server Error"),
+    (200, '{"access_token": "t", "token_type": "MAC"}', Oa3AuthError, "invalid reply"),
+    (200, "<html>", Oa3AuthError, "invalid reply"),
+    (400, '{"error": "unsupported_grant_type"}', Oa3AuthError, "unsupported_grant_type"),
+])
+async def test_a_token_endpoint_failing_or_answering_nonsense_is_an_error(stub: StubVtn, status: int, text: str,
+                                                                         kind: type[Oa3Error], title: str) -> None:
+    stub.token_fail = [(status, text)]
+    async with _client(stub) as client:
+        with pytest.raises(kind) as info:
+            await client.programs()
+    assert type(info.value) is kind
+    assert (info.value.status, info.value.title) == (status, title)
+
+
+async def test_a_token_without_expiry_is_kept_until_refused(stub: StubVtn) -> None:
+    stub.expires_in = None
+    clock = FakeClock()
+    async with _client(stub, clock=clock) as client:
+        await client.programs()
+        clock.now += 10**6
+        await client.programs()
+        assert client.tokens_fetched == 1
+
+
 # -- paging and filters --------------------------------------------------------------------------------------
 
 
@@ -194,6 +220,8 @@ async def test_a_problem_answer_is_an_error_with_its_status_title_and_detail(stu
     (503, "", "Service Unavailable", None),
     (409, '{"title": "Conflict", "detail": "venName taken"}', "Conflict", "venName taken"),
     (400, '{"status": 400}', "Bad Request", '{"status": 400}'),
+    (422, '{"status": "not a number"}', "Unprocessable Entity", '{"status": "not a number"}'),
+    (404, '["a list"]', "Not Found", '["a list"]'),
     (200, "not json", "invalid reply", "the body is not JSON"),
     (200, '{"a": 1}', "invalid reply", "GET /programs: expected a list"),
     (200, '[{"programName": "no metadata"}]', "invalid reply", None),

@@ -63,6 +63,32 @@ async def test_the_ven_registers_once_with_its_name_and_a_resource(stub: StubVtn
     assert posted == ["/openadr3/3.1.0/vens", "/openadr3/3.1.0/resources"]
 
 
+async def test_a_ven_made_meanwhile_by_another_run_is_taken_on_a_409(stub: StubVtn,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = _runtime(stub, ManualClock(NOON))
+
+    async def raced(request: Any) -> Any:
+        stub.add("vens", {"venName": "pv-1"}, client_id="ven-client")
+        raise Oa3Error(409, "Conflict", "venName pv-1 exists")
+
+    monkeypatch.setattr(runtime.client, "create_ven", raced)
+    ven = await runtime.start()
+    assert [v["id"] for v in stub.objects["vens"].values()] == [ven.id]
+
+
+async def test_another_refusal_of_the_ven_is_raised(stub: StubVtn) -> None:
+    runtime = _runtime(stub, ManualClock(NOON))
+    stub.fail = [(200, "[]"), (409, '{"title": "Conflict", "detail": "venName taken by another client"}')]
+    with pytest.raises(Oa3Error) as info:
+        await runtime.start()
+    assert info.value.detail == "venName taken by another client"
+
+
+def test_the_poll_interval_is_positive(stub: StubVtn) -> None:
+    with pytest.raises(ValueError, match="poll_seconds"):
+        _runtime(stub, ManualClock(NOON), poll_seconds=0)
+
+
 async def test_usage_is_reported_for_each_interval_that_ended_in_one_report_per_event(stub: StubVtn) -> None:
     clock = ManualClock(NOON + timedelta(minutes=10))
     lines: list[str] = []
