@@ -16,8 +16,10 @@ import aiohttp
 import pytest
 
 from tests.openadr3.conftest import Client, Oa3Vtn
+from tests.pki import Pki
 from transactive.protocol.clock import ManualClock
 from transactive.transport.http import HttpTransport
+from transactive.transport.tls import ServerTls
 from transactive.ven import join_market
 from transactive.ven.openadr3 import Oa3AuthError, Oa3Behaviour, Oa3Client, Oa3Error, Oa3VenRuntime
 from transactive.ven.openadr3.models import (
@@ -243,4 +245,37 @@ async def test_the_command_line_ven_meters_a_market_partys_delivery_through_the_
             process.send_signal(signal.SIGINT)
             _out, err = await asyncio.wait_for(process.communicate(), 30)
             assert (process.returncode, err.decode()) == (0, "")
+        await app.stop()
+
+
+async def test_the_command_line_ven_over_https_with_a_private_ca_and_a_client_certificate(tmp_path: Path,
+                                                                                         pki: Pki) -> None:
+    cert, key = pki.pair("vtn")
+    app = VtnApp(VtnOptions(data_dir=tmp_path / "vtn", scheduler=False, tls=ServerTls(cert, key, client_ca=pki.ca)))
+    await app.start()
+    try:
+        assert app.url.startswith("https://")
+        token = (tmp_path / "vtn" / "operator.token").read_text().strip()
+        connector = aiohttp.TCPConnector(ssl=pki.client("ven-2"))
+        async with aiohttp.ClientSession(connector=connector) as session:
+            oa3 = Oa3Vtn(app, app.url, token, session)
+            device = await oa3.make_client("ven", "ven-1")
+            ven_cert, ven_key = pki.pair("ven-1")
+
+            async def run(ca: Path) -> tuple[int | None, str]:
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "transactive.cli", "ven", "run", "--protocol", "openadr3", "--vtn", app.url,
+                    "--client-id", device.client_id, "--client-secret", device.secret, "--personality", "pv",
+                    "--tls-ca", str(ca), "--tls-cert", str(ven_cert), "--tls-key", str(ven_key), "--duration", "1",
+                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                _out, err = await asyncio.wait_for(process.communicate(), 60)
+                return process.returncode, err.decode()
+
+            assert await run(pki.ca) == (0, "")
+            code, err = await run(pki.other_ca)
+            assert code == 2
+            assert "TLS" in err
+            _, vens = await oa3.call("GET", "/vens", await oa3.make_client("bl", "utility"))
+            assert [v["venName"] for v in vens] == [device.client_id]
+    finally:
         await app.stop()
