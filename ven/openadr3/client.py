@@ -221,13 +221,10 @@ class Oa3Client:
             margin = min(self.refresh_margin, answer.expires_in / 2)
             self._refresh_at = self._clock() + answer.expires_in - margin
 
-    async def request(self, method: str, path: str, *, params: Params | None = None, body: Any = None) -> Any:
-        """One authenticated call to ``{base}{path}``: the decoded JSON reply (None for an empty one);
-        :class:`Oa3Error` for a non-2xx answer."""
-        return (await self._call(method, path, params=params, body=body))[1]
-
     async def _call(self, method: str, path: str, *, params: Params | None = None,
                     body: Any = None) -> tuple[int, Any]:
+        """One authenticated call to ``{base}{path}``: the status and the decoded JSON reply (None for an empty
+        one); :class:`Oa3Error` for a non-2xx answer. The typed methods parse the reply."""
         url = f"{self.base_url}{path}"
         for attempt in (1, 2):
             token = await self.token()
@@ -256,8 +253,8 @@ class Oa3Client:
         found: list[M] = []
         skip = 0
         while True:
-            page = await self.request("GET", path, params=[*params, ("skip", str(skip)),
-                                                            ("limit", str(self.page_size))])
+            _status, page = await self._call("GET", path, params=[*params, ("skip", str(skip)),
+                                                                   ("limit", str(self.page_size))])
             if not isinstance(page, list):
                 raise Oa3Error(200, "invalid reply", f"GET {path}: expected a list")
             found.extend(_parse(model, 200, item) for item in page)
