@@ -4,10 +4,10 @@
 clients and the token key (``DATA_DIR/openadr3-token.key``), and the **market bridge** (:class:`MarketBridge`):
 
 - one program per market context (``programName`` the market context URI), made at the first start, with the
-  payload descriptors of what it carries: ``PRICE`` per kWh in the market's currency, ``USAGE`` reports in kWh;
+  payload descriptor of what its events carry: ``PRICE`` per kWh in the market's currency;
 - every gate closure publishes the interval's price (the cleared price, or the main grid's where nothing cleared
   locally: :func:`~transactive.vtn.oadr_app.interval_price`) as a ``PRICE`` event of one interval, the delivery
-  interval, asking for a ``USAGE`` report of it;
+  interval, asking (``reportDescriptors``) for a ``USAGE`` report of it in kWh;
 - a VEN's ``USAGE`` report is metering, as ``eiCreateDelivery`` is for a CTS party: when the VEN's ``venName`` is
   a market party with transactions in the reported interval, the reported energy (kWh; Wh is converted; a
   negative value is energy the VEN put into the grid) becomes their deliveries, shared over them by their
@@ -76,11 +76,10 @@ class MarketBridge:
         return self.oa3.create(SYSTEM, "programs", {
             "programName": self.market_context,
             "programLongName": f"transactive market {self.market_context}",
-            "payloadDescriptors": [
-                {"objectType": "EVENT_PAYLOAD_DESCRIPTOR", "payloadType": "PRICE", "units": "KWH",
-                 "currency": self.currency},
-                {"objectType": "REPORT_PAYLOAD_DESCRIPTOR", "payloadType": "USAGE", "readingType": "DIRECT_READ",
-                 "units": "KWH"}]})
+            # only the event payload: openadr3-client 2.4.2 cannot read a program that lists a report payload
+            # descriptor (the specification allows it); each price event asks for the USAGE report instead
+            "payloadDescriptors": [{"objectType": "EVENT_PAYLOAD_DESCRIPTOR", "payloadType": "PRICE",
+                                    "units": "KWH", "currency": self.currency}]})
 
     def publish_price(self, interval_start: datetime, price: Decimal) -> dict[str, Any]:
         """The PRICE event of one delivery interval."""

@@ -145,14 +145,14 @@ class Oa3Edge:
         if len(parts) == 1 and parts[0]:
             if method in ("GET", "HEAD"):
                 query = {k: list(v) for k, v in parse_qs(request.query_string, keep_blank_values=True).items()}
-                return _json(self.service.search(principal, parts[0], query))
+                return web.Response(body=self.service.search_json(principal, parts[0], query), content_type=_JSON)
             if method == "POST":
                 body = await self._body(request)
                 return _json(self.service.create(principal, parts[0], body), 201)
             return _not_allowed(method, path, "GET, POST")
         if len(parts) == 2:
             if method in ("GET", "HEAD"):
-                return _json(self.service.read(principal, parts[0], parts[1]))
+                return web.Response(body=self.service.read_json(principal, parts[0], parts[1]), content_type=_JSON)
             if method == "PUT":
                 body = await self._body(request)
                 return _json(self.service.update(principal, parts[0], parts[1], body))
