@@ -3,7 +3,8 @@
 #
 # openadr3-client 2.4.2 needs Python >= 3.12, newer than the project's own floor, so it lives in .venv-openadr3
 # at the repository root. The interpreter is looked for in this order: $OPENADR3_PYTHON, python3.12 on PATH,
-# then pyenv's versions/3.12.*. Idempotent: an existing, working venv is left as it is.
+# then pyenv's versions/3.12.* (in `pyenv root`, else $PYENV_ROOT or ~/.pyenv). Idempotent: an existing, working
+# venv is left as it is.
 # Usage: interop/openadr3_peer/make_venv.sh [VENV_DIR]
 # Exit status: 0 ready, 2 no Python 3.12 found, anything else a failed install (e.g. offline).
 set -euo pipefail
@@ -43,15 +44,16 @@ if [ -z "$python" ] && command -v python3.12 >/dev/null 2>&1; then
     # a pyenv shim is on PATH even when no 3.12 is installed; is_312 runs it to be sure
     if is_312 "$candidate"; then python="$candidate"; fi
 fi
-if [ -z "$python" ] && command -v pyenv >/dev/null 2>&1; then
-    pyenv_root="$(pyenv root 2>/dev/null || true)"
+if [ -z "$python" ]; then
+    # pyenv's own answer when it is on PATH, else where it keeps its versions by default
+    pyenv_root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
     for candidate in $(ls -d "$pyenv_root"/versions/3.12.* 2>/dev/null | sort -V -r); do
         if is_312 "$candidate/bin/python3.12"; then python="$candidate/bin/python3.12"; break; fi
     done
 fi
 if [ -z "$python" ]; then
     echo "no Python 3.12 for openadr3-client: looked for \$OPENADR3_PYTHON, python3.12 on PATH and" \
-        "pyenv versions/3.12.*; install one (e.g. pyenv install 3.12) or set OPENADR3_PYTHON=/path/to/python3.12" >&2
+        "\$(pyenv root)/versions/3.12.*; install one (e.g. pyenv install 3.12) or set OPENADR3_PYTHON=/path/to/python3.12" >&2
     exit 2
 fi
 
