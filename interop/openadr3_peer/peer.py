@@ -98,6 +98,7 @@ from openadr3_client.ven.http_factory import (  # type: ignore[import-not-found,
     VirtualEndNodeHttpClientFactory,
 )
 from openadr3_client.version import OADRVersion  # type: ignore[import-not-found, unused-ignore]
+from pydantic import ValidationError
 
 SCENARIOS = (
     "bl-program-event",
@@ -192,6 +193,8 @@ def _error(exc: Exception) -> dict[str, Any]:
     """A refused step: the HTTP status and problem body when there is a reply, else the error's type."""
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         return {"error": "http", "status": exc.response.status_code, "problem": _response_body(exc.response)}
+    if isinstance(exc, ValidationError):  # the VTN answered 2xx with something the client's models refuse
+        return {"error": "client-validation", "status": None, "detail": str(exc)[:2000]}
     return {"error": type(exc).__name__, "status": None, "detail": str(exc)[:2000]}
 
 
@@ -202,11 +205,11 @@ class Run:
         self.result: dict[str, Any] = {}
 
     def step(self, name: str, action: Callable[[], Any], show: Callable[[Any], Any] = _dump) -> Any:
-        """Run ``action``; keep ``show(value)`` under ``name``, or the error when the VTN refused. The value is
-        returned (``None`` after a refusal), so later steps can use it."""
+        """Run ``action``; keep ``show(value)`` under ``name``, or the error when the VTN refused or the client
+        could not read the reply. The value is returned (``None`` after an error), so later steps can use it."""
         try:
             value = action()
-        except requests.HTTPError as exc:
+        except (requests.HTTPError, ValidationError) as exc:
             self.result[name] = _error(exc)
             return None
         self.result[name] = show(value)
