@@ -54,7 +54,7 @@ mosquitto:
 chromium:
 	@interop/chromium/install.sh >/dev/null
 
-# openadr3-client 2.4.2 in .venv-openadr3 (Python 3.12 from PATH or pyenv) for tests/interop/test_openadr3_client_peer.py;
+# openadr3-client 2.4.2 in .venv-openadr3 (Python 3.12 from PATH or pyenv) for test_openadr3_client_peer.py;
 # make test needs it: a failed build stops the run rather than letting those tests skip
 openadr3-client:
 	@interop/openadr3_peer/make_venv.sh >/dev/null
