@@ -62,6 +62,8 @@ from transactive.vtn.limits import Limits, raise_open_file_limit
 from transactive.vtn.notices import NoticeBoard
 from transactive.vtn.oadr_app import OadrConfig, OadrStartError, http_pusher, open_oadr
 from transactive.vtn.oadr_http import OadrOptions
+from transactive.vtn.openadr3_app import open_openadr3
+from transactive.vtn.openadr3_http import Oa3Options
 from transactive.vtn.startup import LEDGER_FILE, LEDGER_TAIL_CHECK, STORE_FILE, beside, startup_problems
 
 __all__ = ["DEFAULT_MARKET_CONTEXT", "EVM_KEYS_DIR", "KEY_FILE", "LEDGER_FILE", "LEDGER_TAIL_CHECK", "PARENT_WAIT",
@@ -194,6 +196,8 @@ class VtnApp:
         self.port: int | None = None
         #: the OpenADR 2.0b role (services, operator token, signer), once started
         self.oadr: OadrOptions | None = None
+        #: the OpenADR 3.1 role (objects, clients, tokens, notifiers), once started
+        self.openadr3: Oa3Options | None = None
         self._push_session: aiohttp.ClientSession | None = None
 
     @property
@@ -287,8 +291,12 @@ class VtnApp:
                     else None)
         self._push_session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=push_ssl or True))
         self.oadr.service.pusher = http_pusher(self.oadr.service, self._push_session, self.oadr.signer)
+        self.openadr3 = open_openadr3(self.service, self.store, data, wall=self.wall, market_time=self.clock,
+                                      operator_token=self.oadr.operator_token,
+                                      market_context=self.config.market_context, currency=self.config.currency,
+                                      interval=self.config.interval, read_only=self.service.read_only)
         server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body,
-                               limits=opts.limits, oadr=self.oadr)
+                               limits=opts.limits, oadr=self.oadr, openadr3=self.openadr3)
         self._unlisten = self.service.listen(self.board.post)
         self._runner = web.ServerRunner(server, shutdown_timeout=2.0)
         await self._runner.setup()

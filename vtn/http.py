@@ -75,6 +75,7 @@ from transactive.services.service import STORAGE_UNAVAILABLE, StorageUnavailable
 from transactive.vtn.limits import GuardedServer, Limits, RateLimiter
 from transactive.vtn.notices import NoticeBoard
 from transactive.vtn.oadr_http import OadrEdge, OadrOptions
+from transactive.vtn.openadr3_http import Oa3Edge, Oa3Options
 from transactive.vtn.openapi import openapi_document
 
 __all__ = [
@@ -121,12 +122,13 @@ class _Vtn:
 
     def __init__(self, service: VtnService, board: NoticeBoard, health: HealthProbe | None,
                  openapi: dict[str, Any] | None, max_body: int, limits: Limits,
-                 oadr: OadrOptions | None = None) -> None:
+                 oadr: OadrOptions | None = None, openadr3: Oa3Options | None = None) -> None:
         self.service = service
         self.limits = limits
         self.registrations = RateLimiter(limits.registrations_per_minute / 60.0, limits.registration_burst)
         self.oadr = None if oadr is None else OadrEdge(oadr, read_body=self.read_body,
                                                        registration_rate=self._check_registration_rate)
+        self.openadr3 = None if openadr3 is None else Oa3Edge(openadr3, read_body=self.read_body)
         self.max_body = max_body
         self.board = board
         self.health_probe = health
@@ -151,6 +153,11 @@ class _Vtn:
                     if method == "POST":
                         return await self.cts(request, facet)
                     raise _not_allowed(method, path, "GET, HEAD" if facet == "notices" else "POST")
+            elif self.openadr3 is not None and self.openadr3.handles(path):
+                try:
+                    return await self.openadr3.dispatch(request, path)
+                except _Refusal as refusal:  # the body's limits (413, 408, 417)
+                    return self.openadr3.refusal(refusal.status, refusal.error.message, refusal.headers, path)
             elif self.oadr is not None and self.oadr.handles(path):
                 try:
                     return await self.oadr.dispatch(request, path)
@@ -370,15 +377,18 @@ def _not_allowed(method: str, path: str, allow: str) -> _Refusal:
 
 def create_server(service: VtnService, *, board: NoticeBoard | None = None, health: HealthProbe | None = None,
                   openapi: dict[str, Any] | None = None, max_body: int = DEFAULT_MAX_BODY,
-                  limits: Limits | None = None, oadr: OadrOptions | None = None) -> GuardedServer:
+                  limits: Limits | None = None, oadr: OadrOptions | None = None,
+                  openadr3: Oa3Options | None = None) -> GuardedServer:
     """The VTN's HTTP server: aiohttp's low-level :class:`~aiohttp.web.Server` (the protocol factory a
     :class:`~aiohttp.web.ServerRunner` listens with) around one dispatcher, no router or middleware in the
     way of ``POST /cts``, within ``limits`` (:mod:`.limits`: idle and body timeouts, a connection cap,
     the registration rate). Notices are read from ``board``; the caller subscribes it to ``service``
     (``stop = service.listen(board.post)``) for as long as the server runs. ``oadr``: also serve the OpenADR
-    2.0b services and the operator's API (:mod:`.oadr_http`)."""
+    2.0b services and the operator's API (:mod:`.oadr_http`); ``openadr3``: the OpenADR 3.1 API
+    (:mod:`.openadr3_http`)."""
     limits = limits or Limits()
-    vtn = _Vtn(service, board if board is not None else NoticeBoard(), health, openapi, max_body, limits, oadr)
+    vtn = _Vtn(service, board if board is not None else NoticeBoard(), health, openapi, max_body, limits, oadr,
+               openadr3)
     return GuardedServer(vtn.dispatch, request_factory=vtn.make_request, access_log=None,
                          keepalive_timeout=limits.idle_timeout, cap=limits.connection_cap())
 

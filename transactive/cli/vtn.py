@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from transactive.cli._io import event_loop_problem, port_number, reserve_prices, run_loop, usage
 from transactive.cli.oadr import add_event_parser, add_serve_flags, oadr_config
+from transactive.cli.openadr3 import add_client_parser
 
 __all__ = ["add_parser", "run"]
 
@@ -25,6 +26,7 @@ commands:
   serve       run the VTN: the CTS services over HTTP (JSON and XML), gate closure on the market clock,
               settlement on the ledger
   event       the operator's OpenADR 2.0b events on a running VTN: create, modify, cancel, list
+  client      the operator's OpenADR 3 clients (OAuth2 client credentials) on a running VTN: create, list, revoke
   report      parties, tenders, transactions and traded kWh in a data directory; whether its ledger verifies
 
 examples:
@@ -207,7 +209,8 @@ def _host_port(text: str) -> tuple[str, int]:
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "vtn",
-        help="run the reference VTN (serve), its OpenADR events (event), or report on its data directory (report)",
+        help="run the reference VTN (serve), its OpenADR 2.0b events (event) and OpenADR 3 clients (client), or report "
+             "on its data directory (report)",
         description="The reference VTN: Common Transactive Services over HTTP, a market clock, settlement.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -290,6 +293,7 @@ def add_parser(sub: Any) -> None:
     s.set_defaults(run=_serve)
 
     add_event_parser(group, _OneLineParser)
+    add_client_parser(group, _OneLineParser)
 
     r = group.add_parser("report", help="what a data directory holds; whether its ledger verifies",
                          description="Report on a VTN data directory.", epilog=_REPORT_EPILOG,

@@ -1,0 +1,532 @@
+"""The OpenADR 3.1 objects of the VTN: programs, events, reports, subscriptions, VENs and resources, kept in
+the VTN's store beside its CTS and OpenADR 2.0b state.
+
+:class:`Oa3Service` is the whole API without HTTP: :meth:`~Oa3Service.create`, :meth:`~Oa3Service.read`,
+:meth:`~Oa3Service.update`, :meth:`~Oa3Service.delete` and :meth:`~Oa3Service.search` for one collection
+(``programs``, ``events``, ...), each for a :class:`~.access.Principal` (who asks, with which scopes). The HTTP
+edge (:mod:`transactive.vtn.openadr3_http`) only parses and answers.
+
+**What the VTN writes.** ``id`` (time ordered: ids sort in the order objects were made, which is the order of
+every listing), ``createdDateTime``, ``modificationDateTime`` and ``objectType``; a report's and a
+subscription's ``clientID`` (the token's client); a VEN's and a resource's ``clientID`` when a VEN client makes
+them (the business logic names the client). What the client sends for those fields is replaced.
+
+**What is refused** (an :class:`Oa3Error` with the HTTP status, a title, the field and the EI response code):
+a body that does not satisfy the repaired specification (400, EI 454; ``null`` where the document does not
+allow it counts as absent: the leniency :func:`transactive.schemas.openadr3.drop_forbidden_nulls` documents), a
+reference to an object that does not exist or that the client may not see (an event's ``programID``, a report's
+``eventID``, a resource's ``venID``: 400, EI 454), a second program, VEN, or resource of one VEN with the same
+name (409, EI 409), a scope
+the token does not hold (403, EI 463), an id that does not exist or is not visible to the client (404).
+
+**Storage.** Each object is one row of the store's object table (kinds ``oa3.program``, ``oa3.event``, ...; the
+row's index column holds the object's parent or owner: an event's programID, a resource's venID, the clientID
+of reports, subscriptions and VENs), written in one store transaction before the reply; a storage fault is
+:class:`~transactive.services.store.StoreUnavailableError` (the edge answers 503) and nothing was written.
+
+**Deletes** take what depends on the object with it, in the same transaction: a program's events, a VEN's
+resources (the specification lists no 409 for a delete; a listener hears each deletion).
+
+**Changes** are told, after they are committed, to the listeners (:meth:`Oa3Service.listen`): the webhook and
+MQTT notifiers and the market bridge.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from transactive.errors import ResponseCode
+from transactive.schemas.openadr3 import drop_forbidden_nulls, validate_body
+from transactive.services.openadr3.access import SCOPES, Principal, Role
+from transactive.services.store import OadrObject, Store
+
+__all__ = ["COLLECTIONS", "SYSTEM", "Collection", "Oa3Change", "Oa3Error", "Oa3Service", "event_end"]
+
+#: the VTN itself (the market bridge writes its programs and events as the business logic)
+SYSTEM = Principal("transactive-vtn", Role.BL, frozenset(SCOPES))
+#: the most objects one page holds (the specification's ``limit`` maximum) and the page size without ``limit``
+MAX_LIMIT = 50
+
+
+class Oa3Error(Exception):
+    """A refused request: HTTP ``status``, a short ``title``, the ``detail`` naming the field, and the EI code."""
+
+    def __init__(self, status: int, title: str, detail: str, *, field: str | None = None,
+                 code: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.field = field
+        self.code = code if code is not None else _EI_CODE.get(status, status)
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        """The specification's ``problem`` object (with the field and the EI response code as extensions)."""
+        body: dict[str, Any] = {"type": "about:blank", "title": self.title, "status": self.status,
+                                "detail": self.detail, "responseCode": self.code}
+        if self.field is not None:
+            body["field"] = self.field
+        if instance is not None:
+            body["instance"] = instance
+        return body
+
+
+_EI_CODE = {400: int(ResponseCode.INVALID_DATA), 401: int(ResponseCode.NOT_AUTHORIZED),
+            403: int(ResponseCode.NOT_AUTHORIZED), 404: int(ResponseCode.NOT_FOUND), 409: int(ResponseCode.CONFLICT),
+            503: int(ResponseCode.SERVICE_UNAVAILABLE)}
+
+
+def _invalid(detail: str, field: str) -> Oa3Error:
+    return Oa3Error(400, "Bad Request", detail, field=field)
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """One collection of the API: its path segment, the ``objectType`` of its objects, the request schema, the
+    scopes to read and write it, and the store kind."""
+
+    name: str
+    object_type: str
+    request_schema: str
+    read_scope: str
+    write_scope: str
+    #: the field that names the object uniquely (within its parent, for resources), or None
+    unique: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return f"oa3.{self.object_type.lower()}"
+
+
+COLLECTIONS: dict[str, Collection] = {c.name: c for c in (
+    Collection("programs", "PROGRAM", "programRequest", "read_targets", "write_programs", "programName"),
+    Collection("events", "EVENT", "eventRequest", "read_targets", "write_events"),
+    Collection("reports", "REPORT", "reportRequest", "read_ven_objects", "write_reports"),
+    Collection("subscriptions", "SUBSCRIPTION", "subscriptionRequest", "read_ven_objects", "write_subscriptions"),
+    Collection("vens", "VEN", "venRequest", "read_ven_objects", "write_vens", "venName"),
+    Collection("resources", "RESOURCE", "resourceRequest", "read_ven_objects", "write_vens", "resourceName"),
+)}
+
+#: the query parameters each collection's search takes beside skip and limit (the specification's filters)
+FILTERS: dict[str, tuple[str, ...]] = {
+    "programs": ("targets",),
+    "events": ("programID", "targets", "active"),
+    "reports": ("programID", "eventID", "clientName"),
+    "subscriptions": ("programID", "clientName", "objects"),
+    "vens": ("venName", "targets"),
+    "resources": ("resourceName", "venID", "targets"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Oa3Change:
+    """A committed change: ``operation`` (CREATE, UPDATE, DELETE), the object's ``object_type`` and the object as
+    stored (as it was before a DELETE)."""
+
+    operation: str
+    object_type: str
+    object: dict[str, Any]
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_ISO_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
+                           r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+
+
+def _duration(text: object) -> timedelta | None:
+    """An ISO 8601 duration; None for one with years or months (no fixed length; ``P9999Y`` is OpenADR's
+    "for ever") or that does not read."""
+    if not isinstance(text, str):
+        return None
+    m = _ISO_DURATION.match(text.strip())
+    if m is None or m.group(1) or m.group(2):
+        return None
+    weeks, days, hours, minutes = (int(g or 0) for g in m.group(3, 4, 5, 6))
+    try:
+        return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=float(m.group(7) or 0))
+    except OverflowError:
+        return None
+
+
+def _moment(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def event_end(event: Mapping[str, Any]) -> datetime | None:
+    """When an event is over: the latest end of its intervals (each interval's own ``intervalPeriod``, or the
+    event's, the n-th interval following the (n-1)-th); None when that is unknown or never (an open or
+    ``P9999Y`` duration): such an event counts as active."""
+    default = event.get("intervalPeriod") or {}
+    start = _moment(default.get("start"))
+    length = _duration(default.get("duration")) if "duration" in default else None
+    end: datetime | None = None
+    intervals = event.get("intervals") or []
+    for n, interval in enumerate(intervals):
+        own = interval.get("intervalPeriod") if isinstance(interval, dict) else None
+        if own:
+            begin, span = _moment(own.get("start")), _duration(own.get("duration", default.get("duration")))
+        else:
+            begin = None if start is None or length is None else start + n * length
+            span = length
+        if begin is None or span is None:
+            return None
+        end = begin + span if end is None else max(end, begin + span)
+    if not intervals and start is not None and length is not None:
+        end = start + length
+    return end
+
+
+def _new_id() -> str:
+    """A time ordered id: milliseconds since the epoch (12 hex digits) and 32 random bits."""
+    return f"{int(time.time() * 1000):012x}{secrets.token_hex(4)}"
+
+
+def _query_one(query: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = query.get(name) or ()
+    if len(values) > 1:
+        raise _invalid(f"{name} is given {len(values)} times: give it once", name)
+    return values[0] if values else None
+
+
+def _query_int(query: Mapping[str, Sequence[str]], name: str, default: int, maximum: int | None) -> int:
+    text = _query_one(query, name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise _invalid(f"{name} must be a whole number, not {text!r}", name) from None
+    if value < 0 or (maximum is not None and value > maximum):
+        bound = f"0 to {maximum}" if maximum is not None else "0 or more"
+        raise _invalid(f"{name} must be {bound}, not {value}", name)
+    return value
+
+
+def _query_bool(query: Mapping[str, Sequence[str]], name: str) -> bool | None:
+    text = _query_one(query, name)
+    if text is None:
+        return None
+    if text.lower() not in ("true", "false"):
+        raise _invalid(f"{name} must be true or false, not {text!r}", name)
+    return text.lower() == "true"
+
+
+def _equals(field: str, value: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda obj: obj.get(field) == value
+
+
+class Oa3Service:
+    """The OpenADR 3.1 API over ``store`` (see the module docstring). ``wall`` stamps the objects; ``now`` is the
+    market's time, which decides whether an event is still ``active``."""
+
+    def __init__(self, store: Store, *, wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 now: Callable[[], datetime] | None = None, read_only: str | None = None) -> None:
+        self.store = store
+        self.wall = wall
+        self.now = now or wall
+        self.read_only = read_only
+        self._listeners: list[Callable[[Oa3Change], None]] = []
+        #: client id -> (its VEN ids, the targets of those VENs and their resources); emptied by VEN writes
+        self._ven_facts: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+
+    # ---- listeners ----
+
+    def listen(self, callback: Callable[[Oa3Change], None]) -> Callable[[], None]:
+        """Call ``callback`` with every committed change; returns the function that stops it."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback)
+
+    def _tell(self, change: Oa3Change) -> None:
+        for callback in list(self._listeners):
+            callback(change)
+
+    # ---- who is asking ----
+
+    def principal(self, principal: Principal) -> Principal:
+        """``principal`` with its VEN ids and targets filled in (a VEN client's privacy needs them)."""
+        if principal.is_bl:
+            return principal
+        facts = self._ven_facts.get(principal.client_id)
+        if facts is None:
+            vens = [self._load(o) for o in self.store.oadr_objects("oa3.ven", ven_id=principal.client_id)]
+            ids = frozenset(v["id"] for v in vens)
+            targets = {t for v in vens for t in v.get("targets") or ()}
+            for ven_id in ids:
+                for obj in self.store.oadr_objects("oa3.resource", ven_id=ven_id):
+                    targets.update(self._load(obj).get("targets") or ())
+            facts = (ids, frozenset(targets))
+            self._ven_facts[principal.client_id] = facts
+        return Principal(principal.client_id, principal.role, principal.scopes, facts[0], facts[1])
+
+    def visible_to(self, principal: Principal, object_type: str, obj: dict[str, Any]) -> bool:
+        """Whether ``principal`` may read ``obj`` (the notifiers ask this before telling a client of a change)."""
+        return self.principal(principal).sees(object_type, obj)
+
+    @staticmethod
+    def _require(principal: Principal, scope: str) -> None:
+        if not principal.allows(scope):
+            raise Oa3Error(403, "Forbidden", f"the token does not grant {scope} (it grants "
+                                             f"{' '.join(sorted(principal.scopes)) or 'nothing'})", field="scope")
+
+    def _writable(self) -> None:
+        if self.read_only is not None:
+            raise Oa3Error(503, "Service Unavailable", f"the VTN refuses writes: {self.read_only}")
+
+    # ---- storage ----
+
+    @staticmethod
+    def _load(obj: OadrObject) -> dict[str, Any]:
+        value: dict[str, Any] = orjson.loads(obj.document)
+        return value
+
+    @staticmethod
+    def _index(collection: Collection, obj: dict[str, Any]) -> str | None:
+        if collection.name == "events":
+            return str(obj["programID"])
+        if collection.name == "resources":
+            return str(obj["venID"])
+        if collection.name in ("reports", "subscriptions", "vens"):
+            return str(obj["clientID"])
+        return None
+
+    def _put(self, collection: Collection, obj: dict[str, Any]) -> None:
+        self.store.put_oadr_object(OadrObject(collection.kind, obj["id"], self._index(collection, obj),
+                                              orjson.dumps(obj).decode(), self.wall()))
+
+    def _stored(self, collection: Collection, object_id: str) -> dict[str, Any] | None:
+        found = self.store.oadr_object(collection.kind, object_id)
+        return None if found is None else self._load(found)
+
+    def _all(self, collection: Collection, index: str | None = None) -> list[dict[str, Any]]:
+        return [self._load(o) for o in self.store.oadr_objects(collection.kind, ven_id=index)]
+
+    # ---- the operations ----
+
+    def _collection(self, name: str) -> Collection:
+        found = COLLECTIONS.get(name)
+        if found is None:
+            raise Oa3Error(404, "Not Found", f"no collection {name!r}: {', '.join(COLLECTIONS)}")
+        return found
+
+    def read(self, principal: Principal, name: str, object_id: str) -> dict[str, Any]:
+        collection = self._collection(name)
+        self._require(principal, collection.read_scope)
+        obj = self._stored(collection, object_id)
+        if obj is None or not self.principal(principal).sees(collection.object_type, obj):
+            raise Oa3Error(404, "Not Found", f"no {collection.object_type.lower()} {object_id!r}", field="id")
+        return obj
+
+    def search(self, principal: Principal, name: str, query: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
+        """One page of the objects of ``name`` the client may see that pass the query's filters."""
+        collection = self._collection(name)
+        self._require(principal, collection.read_scope)
+        known = {*FILTERS[name], "skip", "limit"}
+        for key in query:
+            if key not in known:
+                raise _invalid(f"unknown query parameter {key!r}: {', '.join(sorted(known))}", key)
+        skip = _query_int(query, "skip", 0, None)
+        limit = _query_int(query, "limit", MAX_LIMIT, MAX_LIMIT)
+        who = self.principal(principal)
+        index = None
+        if name == "events":
+            index = _query_one(query, "programID")
+        elif name == "resources":
+            index = _query_one(query, "venID")
+        objects = self._all(collection, index)
+        keep = self._filters(name, query, who)
+        page: list[dict[str, Any]] = []
+        seen = 0
+        for obj in objects:
+            if not who.sees(collection.object_type, obj) or not keep(obj):
+                continue
+            if seen >= skip:
+                if len(page) >= limit:
+                    break
+                page.append(obj)
+            seen += 1
+        return page
+
+    def _filters(self, name: str, query: Mapping[str, Sequence[str]], who: Principal,
+                 ) -> Callable[[dict[str, Any]], bool]:
+        tests: list[Callable[[dict[str, Any]], bool]] = []
+        targets = frozenset(query.get("targets") or ())
+        if targets:
+            tests.append(lambda o: not targets.isdisjoint(o.get("targets") or ()))
+        for field in ("venName", "resourceName", "clientName", "eventID"):
+            if field in FILTERS[name]:
+                value = _query_one(query, field)
+                if value is not None:
+                    tests.append(_equals(field, value))
+        if name in ("reports", "subscriptions"):
+            program = _query_one(query, "programID")
+            if program is not None:
+                if name == "subscriptions":
+                    tests.append(lambda o: o.get("programID") == program)
+                else:
+                    events = {e["id"] for e in self._all(COLLECTIONS["events"], program)}
+                    tests.append(lambda o: o.get("eventID") in events)
+        if name == "subscriptions":
+            wanted = frozenset(query.get("objects") or ())
+            if wanted:
+                tests.append(lambda o: any(not wanted.isdisjoint(op.get("objects") or ())
+                                           for op in o.get("objectOperations") or ()))
+        if name == "events" and _query_bool(query, "active"):
+            now = self.now()
+            tests.append(lambda o: (end := event_end(o)) is None or end > now)
+        return lambda o: all(test(o) for test in tests)
+
+    def create(self, principal: Principal, name: str, body: Any) -> dict[str, Any]:
+        collection = self._collection(name)
+        self._require(principal, collection.write_scope)
+        self._writable()
+        who = self.principal(principal)
+        request = self._checked(collection, body)
+        stamp = _timestamp(self.wall())
+        obj = {**request, "id": _new_id(), "createdDateTime": stamp, "modificationDateTime": stamp,
+               "objectType": collection.object_type}
+        with self.store.transaction():
+            obj = self._complete(collection, who, obj, None)
+            self._put(collection, obj)
+        self._written(collection)
+        self._tell(Oa3Change("CREATE", collection.object_type, obj))
+        return obj
+
+    def update(self, principal: Principal, name: str, object_id: str, body: Any) -> dict[str, Any]:
+        collection = self._collection(name)
+        self._require(principal, collection.write_scope)
+        self._writable()
+        who = self.principal(principal)
+        request = self._checked(collection, body)
+        with self.store.transaction():
+            old = self._stored(collection, object_id)
+            if old is None or not who.sees(collection.object_type, old):
+                raise Oa3Error(404, "Not Found", f"no {collection.object_type.lower()} {object_id!r}", field="id")
+            obj = {**request, "id": object_id, "createdDateTime": old["createdDateTime"],
+                   "modificationDateTime": _timestamp(self.wall()), "objectType": collection.object_type}
+            obj = self._complete(collection, who, obj, old)
+            self._put(collection, obj)
+        self._written(collection)
+        self._tell(Oa3Change("UPDATE", collection.object_type, obj))
+        return obj
+
+    def delete(self, principal: Principal, name: str, object_id: str) -> dict[str, Any]:
+        collection = self._collection(name)
+        self._require(principal, collection.write_scope)
+        self._writable()
+        who = self.principal(principal)
+        with self.store.transaction():
+            old = self._stored(collection, object_id)
+            if old is None or not who.sees(collection.object_type, old):
+                raise Oa3Error(404, "Not Found", f"no {collection.object_type.lower()} {object_id!r}", field="id")
+            self._may_change(collection, who, old)
+            gone: list[tuple[Collection, dict[str, Any]]] = []
+            children = {"programs": "events", "vens": "resources"}.get(name)
+            if children is not None:  # a program's events and a VEN's resources go with it
+                child = COLLECTIONS[children]
+                for obj in self._all(child, object_id):
+                    self.store.delete_oadr_object(child.kind, obj["id"])
+                    gone.append((child, obj))
+            self.store.delete_oadr_object(collection.kind, object_id)
+        self._written(collection)
+        for child, obj in gone:
+            self._tell(Oa3Change("DELETE", child.object_type, obj))
+        self._tell(Oa3Change("DELETE", collection.object_type, old))
+        return old
+
+    # ---- checks ----
+
+    def _written(self, collection: Collection) -> None:
+        if collection.name in ("vens", "resources"):
+            self._ven_facts.clear()
+
+    @staticmethod
+    def _checked(collection: Collection, body: Any) -> dict[str, Any]:
+        """The request body with forbidden nulls dropped, or 400 naming the first field that is wrong."""
+        if not isinstance(body, dict):
+            raise _invalid(f"the body must be a JSON object (a {collection.request_schema})", "$")
+        clean, _dropped = drop_forbidden_nulls(collection.request_schema, body)
+        problems = validate_body(collection.request_schema, clean)
+        if problems:
+            first = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise _invalid(f"{first.path}: {first.message}{more}", first.path)
+        clean = dict(clean)
+        clean.pop("objectType", None)  # the VTN writes it (a VEN or resource request's discriminator included)
+        return clean
+
+    def _may_change(self, collection: Collection, who: Principal, old: dict[str, Any]) -> None:
+        """A VEN changes only what it owns: its reports, subscriptions, VEN and that VEN's resources."""
+        if who.is_bl or collection.name in ("reports", "subscriptions", "vens", "resources"):
+            return  # (a VEN sees only what it owns of these; programs and events need BL scopes)
+        raise Oa3Error(403, "Forbidden", f"a VEN cannot change a {collection.object_type.lower()}")
+
+    def _complete(self, collection: Collection, who: Principal, obj: dict[str, Any],
+                  old: dict[str, Any] | None) -> dict[str, Any]:
+        """Fill in what the VTN writes, check references and uniqueness (inside the write's transaction)."""
+        name = collection.name
+        if old is not None:
+            self._may_change(collection, who, old)
+        if name in ("reports", "subscriptions"):
+            obj["clientID"] = who.client_id if old is None or not who.is_bl else old["clientID"]
+        if name == "events":
+            self._reference(who, "programs", obj["programID"], "programID")
+        if name == "subscriptions" and obj.get("programID") is not None:
+            self._reference(who, "programs", obj["programID"], "programID")
+        if name == "reports":
+            self._reference(who, "events", obj["eventID"], "eventID")
+        if name == "vens":
+            obj["clientID"] = self._owner(who, obj, old)
+            obj["objectType"] = "VEN"
+        if name == "resources":
+            ven = self._reference(who, "vens", obj["venID"], "venID")
+            obj["clientID"] = ven["clientID"]
+            obj["objectType"] = "RESOURCE"
+        if collection.unique is not None:
+            self._unique(collection, obj)
+        return obj
+
+    def _owner(self, who: Principal, obj: dict[str, Any], old: dict[str, Any] | None) -> str:
+        """The clientID of a VEN object: a VEN client's own; the business logic names it (BL_VEN_REQUEST)."""
+        given = obj.get("clientID")
+        if who.is_bl:
+            if not given:
+                raise _invalid("the business logic names the VEN's client: clientID (a BL_VEN_REQUEST)", "clientID")
+            return str(given)
+        if given and given != who.client_id:
+            raise Oa3Error(403, "Forbidden", f"a VEN client makes only its own VEN: clientID {given!r} is not "
+                                             f"{who.client_id!r}", field="clientID")
+        return who.client_id if old is None else str(old["clientID"])
+
+    def _reference(self, who: Principal, name: str, object_id: object, field: str) -> dict[str, Any]:
+        collection = COLLECTIONS[name]
+        target = self._stored(collection, str(object_id))
+        if target is None or not who.sees(collection.object_type, target):
+            raise _invalid(f"{field}: no {collection.object_type.lower()} {object_id!r}", field)
+        return target
+
+    def _unique(self, collection: Collection, obj: dict[str, Any]) -> None:
+        field = collection.unique
+        assert field is not None
+        parent = obj["venID"] if collection.name == "resources" else None
+        for other in self._all(collection, parent):
+            if other["id"] != obj["id"] and other.get(field) == obj.get(field):
+                where = f" of VEN {parent}" if parent is not None else ""
+                raise Oa3Error(409, "Conflict", f"{field} {obj.get(field)!r} is taken{where} (by {other['id']})",
+                               field=field)

@@ -1,0 +1,234 @@
+"""OAuth2 client credentials for the OpenADR 3.1 API: the clients the operator makes, the tokens the VTN issues
+for them, and the check of a token on every request.
+
+**Clients.** The operator makes a client for a role (:class:`~.access.Role`: ``bl`` or ``ven``) and a name; the
+VTN answers with a ``client_id`` and a ``client_secret`` shown that once. The store keeps the client (object
+kind ``oa3.client``) with a salted SHA-256 of its secret: the secret is 256 random bits, so a slow password hash
+would add nothing but cost. Revoking a client refuses its secret and every token it already holds at once.
+
+**Tokens** are JWTs (RFC 7519) signed with the VTN's Ed25519 token key (``EdDSA``; the key lives in
+``DATA_DIR/openadr3-token.key``, mode 0600): ``sub`` the client id, ``scope`` its scopes (space separated),
+``role``, ``iss`` the VTN, ``iat``/``exp`` (one hour by default), ``jti``. Signing and checking use PyJWT.
+A checked token is remembered until it expires (the signature is not checked again on every request: about
+60 µs saved each), the client's revocation is looked up every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from transactive.services.openadr3.access import ROLE_SCOPES, Principal, Role
+from transactive.services.store import OadrObject, Store
+
+__all__ = ["CLIENT_KIND", "TOKEN_KEY_FILE", "ClientRecord", "Clients", "IssuedClient", "TokenError", "Tokens",
+           "load_token_key"]
+
+CLIENT_KIND = "oa3.client"
+TOKEN_KEY_FILE = "openadr3-token.key"
+#: how long an issued token is valid (seconds)
+TOKEN_LIFETIME = 3600
+#: the most checked tokens remembered (then the memory is emptied and fills again)
+_CHECKED_MAX = 100_000
+
+
+class TokenError(Exception):
+    """A credential that does not hold: ``error`` is the RFC 6749 code (``invalid_client``, ...), ``status`` the
+    HTTP status (401 for a bad secret or token, 400 for a malformed request)."""
+
+    def __init__(self, error: str, description: str, status: int = 401) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """One client as the store keeps it (never its secret)."""
+
+    client_id: str
+    name: str
+    role: Role
+    scopes: tuple[str, ...]
+    created: str
+    revoked: str | None
+    salt: str
+    secret_hash: str
+
+    def public(self) -> dict[str, Any]:
+        """What the operator's listing shows."""
+        return {"client_id": self.client_id, "name": self.name, "role": self.role.value,
+                "scopes": list(self.scopes), "created": self.created, "revoked": self.revoked}
+
+    def to_json(self) -> str:
+        return json.dumps({**self.public(), "salt": self.salt, "secret_hash": self.secret_hash}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ClientRecord:
+        d = json.loads(text)
+        return cls(d["client_id"], d["name"], Role(d["role"]), tuple(d["scopes"]), d["created"], d.get("revoked"),
+                   d["salt"], d["secret_hash"])
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedClient:
+    """A new client and its secret (shown once)."""
+
+    record: ClientRecord
+    secret: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"client_id": self.record.client_id, "client_secret": self.secret, "role": self.record.role.value,
+                "scopes": list(self.record.scopes), "name": self.record.name}
+
+
+def _digest(salt: str, secret: str) -> str:
+    return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
+
+
+def _now_text(wall: Callable[[], datetime]) -> str:
+    return wall().astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Clients:
+    """The OpenADR 3 clients in the store; reads go through a memory of the records (this process writes them)."""
+
+    def __init__(self, store: Store, *, wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.store = store
+        self.wall = wall
+        self._records: dict[str, ClientRecord] = {
+            obj.key: ClientRecord.from_json(obj.document) for obj in store.oadr_objects(CLIENT_KIND)}
+
+    def create(self, role: Role, name: str) -> IssuedClient:
+        """A new client of ``role``; its secret is in the answer only."""
+        name = name.strip()
+        if not name or len(name) > 128:
+            raise ValueError("name: 1 to 128 characters")
+        client_id = f"{role.value}_{secrets.token_hex(8)}"
+        secret = secrets.token_urlsafe(32)
+        salt = secrets.token_hex(8)
+        record = ClientRecord(client_id, name, role, ROLE_SCOPES[role], _now_text(self.wall), None, salt,
+                              _digest(salt, secret))
+        with self.store.transaction():
+            self.store.put_oadr_object(OadrObject(CLIENT_KIND, client_id, None, record.to_json(), self.wall()))
+        self._records[client_id] = record
+        return IssuedClient(record, secret)
+
+    def revoke(self, client_id: str) -> ClientRecord:
+        """Refuse the client's secret and tokens from now on (KeyError: no such client). Revoking twice keeps
+        the first time."""
+        record = self._records[client_id]
+        if record.revoked is not None:
+            return record
+        revoked = ClientRecord(record.client_id, record.name, record.role, record.scopes, record.created,
+                               _now_text(self.wall), record.salt, record.secret_hash)
+        with self.store.transaction():
+            self.store.put_oadr_object(OadrObject(CLIENT_KIND, client_id, None, revoked.to_json(), self.wall()))
+        self._records[client_id] = revoked
+        return revoked
+
+    def all(self) -> list[ClientRecord]:
+        return sorted(self._records.values(), key=lambda r: (r.created, r.client_id))
+
+    def get(self, client_id: str) -> ClientRecord | None:
+        return self._records.get(client_id)
+
+    def authenticate(self, client_id: str, secret: str) -> ClientRecord:
+        """The client whose secret this is (:class:`TokenError` ``invalid_client`` otherwise, the same answer
+        for an unknown id, a wrong secret and a revoked client)."""
+        record = self._records.get(client_id)
+        if record is None or not hmac.compare_digest(record.secret_hash, _digest(record.salt, secret)):
+            raise TokenError("invalid_client", "unknown client_id or wrong client_secret")
+        if record.revoked is not None:
+            raise TokenError("invalid_client", f"client {client_id} was revoked")
+        return record
+
+
+def load_token_key(path: Path, *, create: bool = True) -> ed25519.Ed25519PrivateKey:
+    """The VTN's token key (PEM, mode 0600), made when missing and ``create``."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except FileNotFoundError:
+        if not create:
+            raise
+        key = ed25519.Ed25519PrivateKey.generate()
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+        return key
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise ValueError(f"{path}: not an Ed25519 private key")
+    return key
+
+
+class Tokens:
+    """Issue and check the VTN's access tokens for the clients in ``clients``."""
+
+    def __init__(self, clients: Clients, key: ed25519.Ed25519PrivateKey, *, issuer: str = "transactive-vtn",
+                 lifetime: int = TOKEN_LIFETIME, now: Callable[[], float] = time.time) -> None:
+        self.clients = clients
+        self.issuer = issuer
+        self.lifetime = lifetime
+        self._key = key
+        self._public = key.public_key()
+        self._now = now
+        self._checked: dict[str, tuple[float, str, Role, frozenset[str]]] = {}
+
+    def issue(self, client_id: str, secret: str, scope: str | None = None) -> dict[str, Any]:
+        """The token endpoint's answer for these credentials (a ``clientCredentialResponse``). ``scope``, when
+        given, asks for fewer scopes than the role holds; asking for one it does not hold is ``invalid_scope``."""
+        record = self.clients.authenticate(client_id, secret)
+        scopes = record.scopes
+        if scope is not None and scope.strip():
+            wanted = tuple(dict.fromkeys(scope.split()))
+            extra = [s for s in wanted if s not in record.scopes]
+            if extra:
+                raise TokenError("invalid_scope", f"the {record.role.value} role does not hold {', '.join(extra)}",
+                                 400)
+            scopes = wanted
+        now = int(self._now())
+        claims = {"iss": self.issuer, "sub": record.client_id, "role": record.role.value, "scope": " ".join(scopes),
+                  "iat": now, "exp": now + self.lifetime, "jti": secrets.token_hex(8)}
+        token = jwt.encode(claims, self._key, algorithm="EdDSA")
+        return {"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime,
+                "scope": claims["scope"]}
+
+    def check(self, token: str) -> Principal:
+        """The principal of a bearer token (:class:`TokenError` when it is not one of this VTN's, expired, or its
+        client was revoked)."""
+        now = self._now()
+        known = self._checked.get(token)
+        if known is None or known[0] <= now:
+            try:
+                claims = jwt.decode(token, self._public, algorithms=["EdDSA"], issuer=self.issuer,
+                                    options={"require": ["exp", "sub", "iss"]})
+                role = Role(claims.get("role", ""))
+            except jwt.ExpiredSignatureError:
+                raise TokenError("invalid_token", "the access token expired: fetch a new one") from None
+            except (jwt.InvalidTokenError, ValueError) as exc:
+                raise TokenError("invalid_token", f"not an access token of this VTN ({exc})") from None
+            if len(self._checked) >= _CHECKED_MAX:
+                self._checked.clear()
+            known = (float(claims["exp"]), str(claims["sub"]), role, frozenset(str(claims.get("scope", "")).split()))
+            self._checked[token] = known
+        _exp, client_id, role, scopes = known
+        record = self.clients.get(client_id)
+        if record is None or record.revoked is not None:
+            raise TokenError("invalid_token", f"client {client_id} was revoked")
+        return Principal(client_id, role, scopes)

@@ -1,0 +1,203 @@
+"""The OpenADR 3.1 role of ``transactive vtn serve``, on the VTN's store and market.
+
+:func:`open_openadr3` makes the :class:`~transactive.services.openadr3.Oa3Service` over the VTN's store, the
+clients and the token key (``DATA_DIR/openadr3-token.key``), and the **market bridge** (:class:`MarketBridge`):
+
+- one program per market context (``programName`` the market context URI), made at the first start, with the
+  payload descriptors of what it carries: ``PRICE`` per kWh in the market's currency, ``USAGE`` reports in kWh;
+- every gate closure publishes the interval's price (the cleared price, or the main grid's where nothing cleared
+  locally: :func:`~transactive.vtn.oadr_app.interval_price`) as a ``PRICE`` event of one interval, the delivery
+  interval, asking for a ``USAGE`` report of it;
+- a VEN's ``USAGE`` report is metering, as ``eiCreateDelivery`` is for a CTS party: when the VEN's ``venName`` is
+  a market party with transactions in the reported interval, the reported energy (kWh; Wh is converted; a
+  negative value is energy the VEN put into the grid) becomes their deliveries, shared over them by their
+  quantities, and settlement runs on them. A report for an interval without transactions of that party is kept
+  as a report only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from transactive.emix.base import Side
+from transactive.errors import ProtocolError
+from transactive.model.types import format_duration
+from transactive.services.gate import GateResult
+from transactive.services.openadr3 import SYSTEM, Clients, Oa3Change, Oa3Error, Oa3Service, Tokens, load_token_key
+from transactive.services.openadr3.tokens import TOKEN_KEY_FILE
+from transactive.services.service import VtnService
+from transactive.services.store import DeliveryRow, Store, StoreError
+from transactive.vtn.oadr_app import interval_price
+from transactive.vtn.openadr3_http import Oa3Options
+
+__all__ = ["MarketBridge", "open_openadr3"]
+
+log = logging.getLogger("transactive.vtn.openadr3")
+
+
+def _moment(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class MarketBridge:
+    """The market's program, its PRICE events and USAGE metering (see the module docstring)."""
+
+    def __init__(self, oa3: Oa3Service, vtn: VtnService, *, market_context: str, currency: str,
+                 interval: timedelta) -> None:
+        self.oa3 = oa3
+        self.vtn = vtn
+        self.market_context = market_context
+        self.currency = currency
+        self.interval = interval
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def program(self) -> dict[str, Any]:
+        """The market's program (made when missing)."""
+        for page_start in range(0, 10_000, 50):
+            found = self.oa3.search(SYSTEM, "programs", {"skip": [str(page_start)]})
+            for program in found:
+                if program.get("programName") == self.market_context:
+                    return program
+            if len(found) < 50:
+                break
+        return self.oa3.create(SYSTEM, "programs", {
+            "programName": self.market_context,
+            "programLongName": f"transactive market {self.market_context}",
+            "payloadDescriptors": [
+                {"objectType": "EVENT_PAYLOAD_DESCRIPTOR", "payloadType": "PRICE", "units": "KWH",
+                 "currency": self.currency},
+                {"objectType": "REPORT_PAYLOAD_DESCRIPTOR", "payloadType": "USAGE", "readingType": "DIRECT_READ",
+                 "units": "KWH"}]})
+
+    def publish_price(self, interval_start: datetime, price: Decimal) -> dict[str, Any]:
+        """The PRICE event of one delivery interval."""
+        program = self.program()
+        start = interval_start.isoformat().replace("+00:00", "Z")
+        return self.oa3.create(SYSTEM, "events", {
+            "programID": program["id"],
+            "eventName": f"price {start}",
+            "intervalPeriod": {"start": start, "duration": format_duration(self.interval)},
+            "payloadDescriptors": [{"objectType": "EVENT_PAYLOAD_DESCRIPTOR", "payloadType": "PRICE",
+                                    "units": "KWH", "currency": self.currency}],
+            "reportDescriptors": [{"payloadType": "USAGE", "readingType": "DIRECT_READ", "units": "KWH",
+                                   "historical": True}],
+            "intervals": [{"id": 0, "payloads": [{"type": "PRICE", "values": [float(price)]}]}]})
+
+    async def on_gate(self, result: GateResult) -> None:
+        price = interval_price(result)
+        if price is None:
+            return
+        try:
+            event = self.publish_price(result.interval_start, price)
+        except (Oa3Error, StoreError) as exc:
+            log.warning("OpenADR 3 price event for %s not published: %s", result.interval_start.isoformat(), exc)
+            return
+        log.info("OpenADR 3 price event %s: %s %s/kWh for %s", event["id"], price, self.currency,
+                 result.interval_start.isoformat())
+
+    # ---- USAGE reports as metering ----
+
+    def on_change(self, change: Oa3Change) -> None:
+        if change.object_type != "REPORT" or change.operation == "DELETE":
+            return
+        try:
+            settled = self.meter(change.object)
+        except (StoreError, Oa3Error, ProtocolError) as exc:
+            log.warning("USAGE report %s not metered: %s", change.object.get("id"), exc)
+            return
+        settlement = self.vtn.settlement
+        if settlement is None:
+            return
+        for transaction_id in settled:
+            task = asyncio.get_running_loop().create_task(settlement.on_delivery(transaction_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _usage(self, report: dict[str, Any]) -> list[tuple[datetime, timedelta, Decimal]]:
+        """``(start, duration, kWh)`` of every USAGE value in the report."""
+        scale = Decimal(1)
+        for descriptor in report.get("payloadDescriptors") or ():
+            if descriptor.get("payloadType") == "USAGE" and str(descriptor.get("units") or "KWH").upper() == "WH":
+                scale = Decimal("0.001")
+        event = self.oa3.read(SYSTEM, "events", str(report["eventID"]))
+        default = event.get("intervalPeriod") or {}
+        out: list[tuple[datetime, timedelta, Decimal]] = []
+        for resource in report.get("resources") or ():
+            period = resource.get("intervalPeriod") or default
+            for n, interval in enumerate(resource.get("intervals") or ()):
+                own = interval.get("intervalPeriod") or period
+                start = _moment(own.get("start"))
+                length = self.interval
+                if start is None:
+                    continue
+                if not interval.get("intervalPeriod"):
+                    start = start + n * length
+                for payload in interval.get("payloads") or ():
+                    if payload.get("type") != "USAGE":
+                        continue
+                    for value in payload.get("values") or ():
+                        if isinstance(value, int | float) and not isinstance(value, bool):
+                            out.append((start, length, Decimal(repr(float(value))) * scale))
+        return out
+
+    def meter(self, report: dict[str, Any]) -> list[str]:
+        """Record the report's USAGE as deliveries of the VEN's transactions; the ids of those recorded."""
+        ven = next((v for v in self.oa3.search(SYSTEM, "vens", {}) if v.get("clientID") == report.get("clientID")),
+                   None)
+        if ven is None:
+            return []
+        party = str(ven["venName"])
+        store: Store = self.oa3.store
+        recorded: list[str] = []
+        totals: dict[datetime, Decimal] = {}
+        for start, _length, kwh in self._usage(report):
+            totals[start] = totals.get(start, Decimal(0)) + kwh
+        with store.transaction():
+            for start, kwh in totals.items():
+                side = Side.SELL if kwh < 0 else Side.BUY
+                txs = [t for t in store.transactions(party_id=party, interval_start=start) if t.side is side]
+                total = sum((t.quantity for t in txs), Decimal(0))
+                if not txs or total == 0:
+                    continue
+                for tx in txs:
+                    if store.delivery(tx.transaction_id) is not None:
+                        continue
+                    share = abs(kwh) * tx.quantity / total
+                    store.put_delivery(DeliveryRow(tx.transaction_id, party, share.quantize(Decimal("0.000001")),
+                                                   f"oa3-{report['id']}-{tx.transaction_id}", self.oa3.wall()))
+                    recorded.append(tx.transaction_id)
+        if recorded:
+            log.info("USAGE report %s of %s: %d deliveries", report["id"], party, len(recorded))
+        return recorded
+
+
+def open_openadr3(vtn: VtnService, store: Store, data_dir: Path, *, wall: Callable[[], datetime],
+                  market_time: Callable[[], datetime], operator_token: str | None, market_context: str,
+                  currency: str, interval: timedelta, read_only: str | None = None) -> Oa3Options:
+    """The OpenADR 3 role over the VTN's store; with a writable VTN, the market bridge watches the gates."""
+    service = Oa3Service(store, wall=wall, now=market_time, read_only=read_only)
+    clients = Clients(store, wall=wall)
+    try:
+        key = load_token_key(data_dir / TOKEN_KEY_FILE, create=read_only is None)
+    except FileNotFoundError:  # read-only without a key: tokens of this run only (nothing is written anyway)
+        key = Ed25519PrivateKey.generate()
+    tokens = Tokens(clients, key)
+    if read_only is None:
+        bridge = MarketBridge(service, vtn, market_context=market_context, currency=currency, interval=interval)
+        bridge.program()
+        vtn.watch_gates(bridge.on_gate)
+        service.listen(bridge.on_change)
+    return Oa3Options(service, clients, tokens, operator_token)
