@@ -371,24 +371,34 @@ def test_ven_credentials_cannot_do_what_only_the_business_logic_may(vtn: Vtn, bl
         assert run[step]["problem"]["status"] == 403
 
 
-def test_the_business_logic_deletes_a_ven_an_event_and_its_program(vtn: Vtn, bl: Client) -> None:
+def test_the_business_logic_deletes_an_event_a_program_with_its_events_and_a_ven_with_its_resources(
+    vtn: Vtn, bl: Client
+) -> None:
     ven = vtn.client("ven", "peer-ven-deleted")
     made = vtn.peer("bl-ven", bl, "--ven-client-id", ven.client_id, "--ven-name", "to-delete", "--targets", "t1")
     ven_object = made.completed()["ven"]
     assert ven_object["clientID"] == ven.client_id
     assert ven_object["targets"] == ["t1"]
-    # the VEN client finds the ven the business logic made for it
-    assert vtn.peer("ven-list", ven).completed()["vens"] == [ven_object["id"]]
-    made = vtn.peer("bl-program-event", bl, "--keep").completed()
-    program_id, event_id = made["program"]["id"], made["event"]["id"]
-    objects = (f"vens:{ven_object['id']}", f"events:{event_id}", f"programs:{program_id}")
+    # the VEN client finds the ven the business logic made for it, and gives it a resource
+    registered = vtn.peer("ven-register", ven, "--resource-name", "doomed-meter").completed()
+    assert registered["ven_created"] is False
+    assert registered["ven"]["id"] == ven_object["id"]
+    resource_id = registered["resource"]["id"]
+    alone = vtn.peer("bl-program-event", bl, "--keep").completed()["event"]["id"]
+    program = vtn.peer("bl-program-event", bl, "--keep").completed()
+    program_id, event_id = program["program"]["id"], program["event"]["id"]
+
+    objects = (f"events:{alone}", f"programs:{program_id}", f"vens:{ven_object['id']}")
     run = vtn.peer("bl-delete", bl, *(arg for item in objects for arg in ("--object", item))).completed()
-    assert run[f"vens/{ven_object['id']}"]["id"] == ven_object["id"]
-    assert _status(run[f"vens/{ven_object['id']}/after"]) == 404
-    assert run[f"events/{event_id}"]["id"] == event_id
-    assert _status(run[f"events/{event_id}/after"]) == 404
-    assert run[f"programs/{program_id}"]["id"] == program_id
-    assert _status(run[f"programs/{program_id}/after"]) == 404
+    for item in objects:
+        kind, _, object_id = item.partition(":")
+        assert run[f"{kind}/{object_id}"]["id"] == object_id  # a delete answers the deleted object
+        assert _status(run[f"{kind}/{object_id}/after"]) == 404
+    # what depended on a deleted object went with it: the program's event, the ven's resource
+    left = vtn.peer("bl-list", bl).completed()
+    assert event_id not in left["events"]
+    assert resource_id not in left["resources"]
+    assert ven_object["id"] not in left["vens"]
 
 
 def test_the_clients_subscription_with_openadr_3_0_operation_names_is_refused_naming_the_field(vtn: Vtn) -> None:
