@@ -6,7 +6,7 @@ Python 3.12, built by ``make_venv.sh``; the tests skip, saying why, only when it
 every HTTP exchange the client made; every reply the VTN gave it is checked against the repaired OpenADR 3.1.0
 document (:func:`transactive.schemas.openadr3.validate_operation`), and the tests assert on what the client parsed.
 
-Two defects of the client shape what is asserted (see docs and the peer's notes):
+Two defects of the client shape what is asserted (``interop/openadr3_peer/README.md``):
 
 - it types a program's ``payloadDescriptors`` as event payload descriptors only, so a program that also lists a
   ``REPORT_PAYLOAD_DESCRIPTOR`` (allowed by the specification) makes it fail to read the whole program list; the
