@@ -129,7 +129,7 @@ class Recorder:
             recorder.exchanges.append(recorder.describe(request, response))
             return response
 
-        requests.Session.send = send
+        requests.Session.send = send  # type: ignore[method-assign, assignment, unused-ignore]
 
     def describe(self, request: Any, response: Any) -> dict[str, Any]:
         url = urlsplit(request.url)
