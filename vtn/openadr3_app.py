@@ -18,8 +18,10 @@ clients and the token key (``DATA_DIR/openadr3-token.key``), and the **market br
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,15 +34,48 @@ from transactive.errors import ProtocolError
 from transactive.model.types import format_duration
 from transactive.services.gate import GateResult
 from transactive.services.openadr3 import SYSTEM, Clients, Oa3Change, Oa3Error, Oa3Service, Tokens, load_token_key
-from transactive.services.openadr3.tokens import TOKEN_KEY_FILE
+from transactive.services.openadr3.tokens import TOKEN_KEY_FILE, TOKEN_LIFETIME, ExternalKeys
 from transactive.services.service import VtnService
 from transactive.services.store import DeliveryRow, Store, StoreError
 from transactive.vtn.oadr_app import interval_price
 from transactive.vtn.openadr3_http import Oa3Options
 
-__all__ = ["MarketBridge", "open_openadr3"]
+__all__ = ["Oa3Config", "MarketBridge", "keep_keys", "open_openadr3"]
 
 log = logging.getLogger("transactive.vtn.openadr3")
+
+
+@dataclass(frozen=True, slots=True)
+class Oa3Config:
+    """The OpenADR 3 flags of ``vtn serve``."""
+
+    #: how long the VTN's access tokens are valid (seconds)
+    token_lifetime: int = TOKEN_LIFETIME
+    #: also accept the tokens of an outside identity provider, checked with the keys at this JWKS URL
+    jwks_url: str | None = None
+    #: the ``iss`` and ``aud`` the outside provider's tokens must carry (None: not checked)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+
+async def keep_keys(keys: ExternalKeys, stop: asyncio.Event, *, ssl: Any = None) -> None:
+    """Fetch the outside identity provider's keys now and every ``refresh_seconds`` (sooner, but at most every
+    10 s, when a token named a key the set lacks) until ``stop``; a failed fetch is logged and tried again."""
+    import aiohttp
+
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(ssl=ssl or True)) as session:
+        while not stop.is_set():
+            try:
+                await keys.refresh(session)
+                log.info("identity provider keys from %s: %d", keys.jwks_url, len(keys))
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                log.warning("identity provider keys not fetched from %s: %s", keys.jwks_url, exc)
+            waited = 0.0
+            while not stop.is_set() and waited < keys.refresh_seconds and not (keys.wanted and waited >= 10):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                waited += 1.0
 
 
 def _moment(text: object) -> datetime | None:
@@ -185,7 +220,8 @@ class MarketBridge:
 
 def open_openadr3(vtn: VtnService, store: Store, data_dir: Path, *, wall: Callable[[], datetime],
                   market_time: Callable[[], datetime], operator_token: str | None, market_context: str,
-                  currency: str, interval: timedelta, read_only: str | None = None) -> Oa3Options:
+                  currency: str, interval: timedelta, read_only: str | None = None,
+                  config: Oa3Config | None = None) -> Oa3Options:
     """The OpenADR 3 role over the VTN's store; with a writable VTN, the market bridge watches the gates."""
     service = Oa3Service(store, wall=wall, now=market_time, read_only=read_only)
     clients = Clients(store, wall=wall)
@@ -193,7 +229,10 @@ def open_openadr3(vtn: VtnService, store: Store, data_dir: Path, *, wall: Callab
         key = load_token_key(data_dir / TOKEN_KEY_FILE, create=read_only is None)
     except FileNotFoundError:  # read-only without a key: tokens of this run only (nothing is written anyway)
         key = Ed25519PrivateKey.generate()
-    tokens = Tokens(clients, key)
+    config = config or Oa3Config()
+    external = None if config.jwks_url is None else ExternalKeys(config.jwks_url, issuer=config.jwt_issuer,
+                                                                 audience=config.jwt_audience)
+    tokens = Tokens(clients, key, lifetime=config.token_lifetime, external=external)
     if read_only is None:
         bridge = MarketBridge(service, vtn, market_context=market_context, currency=currency, interval=interval)
         bridge.program()
