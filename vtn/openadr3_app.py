@@ -29,14 +29,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from transactive.emix.base import Side
 from transactive.errors import ProtocolError
 from transactive.model.types import format_duration
 from transactive.services.gate import GateResult
 from transactive.services.openadr3 import SYSTEM, Clients, Oa3Change, Oa3Error, Oa3Service, Tokens, load_token_key
+from transactive.services.openadr3.metering import meter_usage
 from transactive.services.openadr3.tokens import TOKEN_KEY_FILE, TOKEN_LIFETIME, ExternalKeys
 from transactive.services.service import VtnService
-from transactive.services.store import DeliveryRow, Store, StoreError
+from transactive.services.store import Store, StoreError
 from transactive.vtn.oadr_app import interval_price
 from transactive.vtn.openadr3_http import Oa3Options
 
@@ -76,15 +76,6 @@ async def keep_keys(keys: ExternalKeys, stop: asyncio.Event, *, ssl: Any = None)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
                 waited += 1.0
-
-
-def _moment(text: object) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 class MarketBridge:
@@ -160,61 +151,11 @@ class MarketBridge:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _usage(self, report: dict[str, Any]) -> list[tuple[datetime, timedelta, Decimal]]:
-        """``(start, duration, kWh)`` of every USAGE value in the report."""
-        scale = Decimal(1)
-        for descriptor in report.get("payloadDescriptors") or ():
-            if descriptor.get("payloadType") == "USAGE" and str(descriptor.get("units") or "KWH").upper() == "WH":
-                scale = Decimal("0.001")
-        event = self.oa3.read(SYSTEM, "events", str(report["eventID"]))
-        default = event.get("intervalPeriod") or {}
-        out: list[tuple[datetime, timedelta, Decimal]] = []
-        for resource in report.get("resources") or ():
-            period = resource.get("intervalPeriod") or default
-            for n, interval in enumerate(resource.get("intervals") or ()):
-                own = interval.get("intervalPeriod") or period
-                start = _moment(own.get("start"))
-                length = self.interval
-                if start is None:
-                    continue
-                if not interval.get("intervalPeriod"):
-                    start = start + n * length
-                for payload in interval.get("payloads") or ():
-                    if payload.get("type") != "USAGE":
-                        continue
-                    for value in payload.get("values") or ():
-                        if isinstance(value, int | float) and not isinstance(value, bool):
-                            out.append((start, length, Decimal(repr(float(value))) * scale))
-        return out
-
     def meter(self, report: dict[str, Any]) -> list[str]:
         """Record the report's USAGE as deliveries of the VEN's transactions; the ids of those recorded."""
-        ven = next((v for v in self.oa3.search(SYSTEM, "vens", {}) if v.get("clientID") == report.get("clientID")),
-                   None)
-        if ven is None:
-            return []
-        party = str(ven["venName"])
-        store: Store = self.oa3.store
-        recorded: list[str] = []
-        totals: dict[datetime, Decimal] = {}
-        for start, _length, kwh in self._usage(report):
-            totals[start] = totals.get(start, Decimal(0)) + kwh
-        with store.transaction():
-            for start, kwh in totals.items():
-                side = Side.SELL if kwh < 0 else Side.BUY
-                txs = [t for t in store.transactions(party_id=party, interval_start=start) if t.side is side]
-                total = sum((t.quantity for t in txs), Decimal(0))
-                if not txs or total == 0:
-                    continue
-                for tx in txs:
-                    if store.delivery(tx.transaction_id) is not None:
-                        continue
-                    share = abs(kwh) * tx.quantity / total
-                    store.put_delivery(DeliveryRow(tx.transaction_id, party, share.quantize(Decimal("0.000001")),
-                                                   f"oa3-{report['id']}-{tx.transaction_id}", self.oa3.wall()))
-                    recorded.append(tx.transaction_id)
+        recorded = meter_usage(self.oa3, report, self.interval)
         if recorded:
-            log.info("USAGE report %s of %s: %d deliveries", report["id"], party, len(recorded))
+            log.info("USAGE report %s: %d deliveries", report["id"], len(recorded))
         return recorded
 
 

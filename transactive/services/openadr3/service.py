@@ -344,6 +344,10 @@ class Oa3Service:
             self._ven_facts[principal.client_id] = facts
         return Principal(principal.client_id, principal.role, principal.scopes, facts[0], facts[1])
 
+    def vens_of(self, client_id: str) -> list[dict[str, Any]]:
+        """The VEN objects of one client (copies; in the order they were made)."""
+        return [entry.copy() for entry in self._table(COLLECTIONS["vens"]).entries(client_id, indexed=True)]
+
     def visible_to(self, principal: Principal, object_type: str, obj: dict[str, Any]) -> bool:
         """Whether ``principal`` may read ``obj`` (the notifiers ask this before telling a client of a change)."""
         return self.principal(principal).sees(object_type, obj)
