@@ -609,7 +609,7 @@ class Oa3Service:
             obj["clientID"] = ven["clientID"]
             obj["objectType"] = "RESOURCE"
         if collection.unique is not None:
-            self._unique(collection, obj)
+            self._unique(collection, obj, creating=old is None)
         return obj
 
     def _owner(self, who: Principal, obj: dict[str, Any], old: dict[str, Any] | None) -> str:
@@ -631,12 +631,16 @@ class Oa3Service:
             raise _invalid(f"{field}: no {collection.object_type.lower()} {object_id!r}", field)
         return target
 
-    def _unique(self, collection: Collection, obj: dict[str, Any]) -> None:
+    def _unique(self, collection: Collection, obj: dict[str, Any], *, creating: bool) -> None:
+        """409 for a name taken in the collection (within the VEN, for resources); 400 for a new VEN, whose
+        operation (POST /vens) lists no 409 in the specification."""
         field = collection.unique
         assert field is not None
         parent = obj["venID"] if collection.name == "resources" else None
         for other in self._all(collection, parent):
             if other["id"] != obj["id"] and other.get(field) == obj.get(field):
                 where = f" of VEN {parent}" if parent is not None else ""
-                raise Oa3Error(409, "Conflict", f"{field} {obj.get(field)!r} is taken{where} (by {other['id']})",
-                               field=field)
+                detail = f"{field} {obj.get(field)!r} is taken{where} (by {other['id']})"
+                if creating and collection.name == "vens":
+                    raise Oa3Error(400, "Bad Request", detail, field=field, code=int(ResponseCode.CONFLICT))
+                raise Oa3Error(409, "Conflict", detail, field=field)
