@@ -316,7 +316,7 @@ def test_docs_page_lists_every_erratum() -> None:
 
 @pytest.mark.parametrize("value", [["x"], {"a": 1}, 7, "program"])
 def test_an_objecttype_no_schema_has_is_a_field_error_not_an_exception(value: object) -> None:
-    body = {"programName": "p", "payloadDescriptors": [{"objectType": value, "payloadType": "PRICE"}]}
+    body: dict[str, Any] = {"programName": "p", "payloadDescriptors": [{"objectType": value, "payloadType": "PRICE"}]}
     problems = openadr3.validate_body("programRequest", body)
     assert [p.path for p in problems] == ["$.payloadDescriptors[0].objectType"]
     kept, dropped = openadr3.drop_forbidden_nulls("programRequest", {**body, "intervalPeriod": None})
