@@ -47,7 +47,7 @@ async def test_gates_publish_price_events_and_usage_reports_become_deliveries(tm
             assert [p["programName"] for p in programs] == [DEFAULT_MARKET_CONTEXT]
             program = programs[0]
             kinds = {d["payloadType"] for d in program["payloadDescriptors"]}
-            assert kinds == {"PRICE", "USAGE"}
+            assert kinds == {"PRICE"}
             # two market parties trade one interval over CTS
             async with session.get(app.url + "/health") as response:
                 health = await response.json()

@@ -10,7 +10,7 @@ from typing import Any
 
 from transactive.cli.oadr import OperatorRefusedError, OperatorUsageError, add_operator_flags, operator_call
 
-__all__ = ["add_client_parser"]
+__all__ = ["add_client_parser", "add_serve_flags", "openadr3_config"]
 
 _PREFIX = "/operator/openadr3"
 
@@ -34,6 +34,34 @@ examples:
 exit codes: 0 done, 1 refused by the VTN (one line: the reason and the EI code), 2 usage error or VTN
 unreachable.
 """
+
+
+def add_serve_flags(serve: argparse.ArgumentParser) -> None:
+    g = serve.add_argument_group(
+        "OpenADR 3.1", "the VTN also serves the OpenADR 3.1.0 API under /openadr3/3.1.0 (same store); its clients "
+        "are made with 'transactive vtn client'; its token key is DIR/openadr3-token.key")
+    g.add_argument("--openadr3-token-lifetime", type=int, default=3600, metavar="S",
+                   help="how long the VTN's access tokens are valid, seconds (default 3600)")
+    g.add_argument("--openadr3-jwks-url", metavar="URL",
+                   help="also accept the tokens of an outside identity provider, checked with the keys it publishes "
+                        "at URL (a JWKS document); their scopes decide the role")
+    g.add_argument("--openadr3-jwt-issuer", metavar="ISS", help="the iss the outside provider's tokens must carry")
+    g.add_argument("--openadr3-jwt-audience", metavar="AUD", help="the aud the outside provider's tokens must carry")
+
+
+def openadr3_config(args: argparse.Namespace) -> Any:
+    """The :class:`~transactive.vtn.openadr3_app.Oa3Config` of ``vtn serve``'s flags (ValueError naming the flag)."""
+    from transactive.vtn.openadr3_app import Oa3Config
+
+    if not 60 <= args.openadr3_token_lifetime <= 7 * 86400:
+        raise ValueError(f"--openadr3-token-lifetime {args.openadr3_token_lifetime}: give 60 to 604800 seconds")
+    url = args.openadr3_jwks_url
+    if url is not None and not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"--openadr3-jwks-url {url!r}: give an http:// or https:// URL")
+    if url is None and (args.openadr3_jwt_issuer or args.openadr3_jwt_audience):
+        raise ValueError("--openadr3-jwt-issuer and --openadr3-jwt-audience go with --openadr3-jwks-url")
+    return Oa3Config(token_lifetime=args.openadr3_token_lifetime, jwks_url=url, jwt_issuer=args.openadr3_jwt_issuer,
+                     jwt_audience=args.openadr3_jwt_audience)
 
 
 def add_client_parser(group: Any, parser_class: type[argparse.ArgumentParser]) -> None:

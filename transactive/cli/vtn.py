@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 
 from transactive.cli._io import event_loop_problem, port_number, reserve_prices, run_loop, usage
 from transactive.cli.oadr import add_event_parser, add_serve_flags, oadr_config
-from transactive.cli.openadr3 import add_client_parser
+from transactive.cli.openadr3 import add_client_parser, openadr3_config
+from transactive.cli.openadr3 import add_serve_flags as add_openadr3_flags
 
 __all__ = ["add_parser", "run"]
 
@@ -287,6 +288,7 @@ def add_parser(sub: Any) -> None:
     tls.add_argument("--mqtt-tls-cert", type=Path, metavar="FILE", help="a client certificate for the broker")
     tls.add_argument("--mqtt-tls-key", type=Path, metavar="FILE", help="its private key")
     add_serve_flags(s)
+    add_openadr3_flags(s)
     s.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     s.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                    help="auto (default): uvloop when installed (extra 'server'), else asyncio's own loop")
@@ -370,6 +372,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls = _tls_options(args)
         mqtt_login = _mqtt_login(args)
         oadr = oadr_config(args)
+        openadr3 = openadr3_config(args)
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
@@ -393,7 +396,7 @@ def _serve(args: argparse.Namespace) -> int:
                           max_connections=args.max_connections,
                           registrations_per_minute=args.registrations_per_minute),
             max_tenders=args.max_tenders, max_stream_intervals=args.max_stream_intervals,
-            horizon=timedelta(hours=args.horizon_hours), oadr=oadr,
+            horizon=timedelta(hours=args.horizon_hours), oadr=oadr, openadr3=openadr3,
         )
         options.market_config()
     except ValueError as exc:
