@@ -105,7 +105,8 @@ class Oa3VenRuntime:
             try:
                 ven = await self.client.create_ven(VenVenRequest(ven_name=self.ven_name))
             except Oa3Error as error:
-                ven = await self.client.find_ven(self.ven_name) if error.status == 409 else None
+                # made meanwhile by another run of this client? (409, or 400 from a VTN whose operation lists no 409)
+                ven = await self.client.find_ven(self.ven_name) if error.status in (400, 409) else None
                 if ven is None:
                     raise
             self._say(f"registered as ven {ven.id}", kind="ven", ven_id=ven.id, created=True)

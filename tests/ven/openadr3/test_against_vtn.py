@@ -121,6 +121,16 @@ async def test_a_restarted_ven_is_the_same_ven_and_resource(oa3: Oa3Vtn) -> None
     assert len(ids) == 1
 
 
+async def test_a_ven_name_another_client_holds_is_refused(oa3: Oa3Vtn) -> None:
+    first, second = await oa3.make_client("ven", "one"), await oa3.make_client("ven", "two")
+    async with _client(oa3, first) as a:
+        await a.create_ven(VenVenRequest(ven_name="shared"))
+    async with _client(oa3, second) as b:
+        with pytest.raises(Oa3Error) as info:
+            await Oa3VenRuntime(b, Oa3Behaviour(LoadPersonality()), ven_name="shared").start()
+    assert info.value.status in (400, 409)
+
+
 async def test_a_ven_sees_neither_other_vens_nor_events_targeted_elsewhere(oa3: Oa3Vtn) -> None:
     bl = await oa3.make_client("bl", "utility")
     start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=1)
