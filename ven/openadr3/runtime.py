@@ -88,6 +88,8 @@ class Oa3VenRuntime:
         self.decided: set[tuple[str, int]] = set()
         #: event id -> the report this ven writes for it
         self.reports: dict[str, Report] = {}
+        #: (event id, interval id) -> the meter's reading (kWh), kept until reported (a meter is read once)
+        self._readings: dict[tuple[str, int], float] = {}
 
     def _say(self, line: str, **fields: Any) -> None:
         if self._log is not None:
@@ -133,7 +135,10 @@ class Oa3VenRuntime:
         for key, decision in list(self.pending.items()):
             if key[0] not in listed and decision.interval.start > now:
                 del self.pending[key]
-                self.decided.discard(key)
+        # what is neither listed nor pending will not be seen again (an event over or gone): forget it
+        self.decided = {key for key in self.decided if key[0] in listed or key in self.pending}
+        kept = listed | {key[0] for key in self.pending}
+        self.reports = {event_id: report for event_id, report in self.reports.items() if event_id in kept}
         for interval in sorted(fresh, key=lambda p: (p.start, p.interval_id)):
             decision = self.behaviour.decide(interval)
             self.decided.add(interval.key)
@@ -154,10 +159,14 @@ class Oa3VenRuntime:
             if decision.interval.end <= now:
                 due.setdefault(decision.interval.event_id, []).append(decision)
         for event_id, decisions in due.items():
-            readings = [(d, self.behaviour.metered(d)) for d in sorted(decisions, key=lambda d: d.interval.start)]
+            for d in decisions:
+                if d.interval.key not in self._readings:
+                    self._readings[d.interval.key] = self.behaviour.metered(d)
+            readings = [(d, self._readings[d.interval.key]) for d in sorted(decisions, key=lambda d: d.interval.start)]
             report = await self._send_report(event_id, [self._interval(d, kwh) for d, kwh in readings])
             for d, kwh in readings:
                 del self.pending[d.interval.key]
+                del self._readings[d.interval.key]
                 self._say(f"reported event {event_id} interval {d.interval.interval_id}: {kwh:+.3f} kWh "
                           f"(report {report.id})", kind="report", event_id=event_id, report_id=report.id,
                           interval_id=d.interval.interval_id, usage_kwh=kwh)

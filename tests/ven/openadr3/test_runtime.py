@@ -14,7 +14,7 @@ from tests.ven.openadr3.stub import StubVtn, serve
 from transactive.protocol.clock import ManualClock
 from transactive.schemas.openadr3 import validate_body
 from transactive.ven.openadr3 import Oa3Behaviour, Oa3Client, Oa3Error, Oa3VenRuntime
-from transactive.ven.personalities import PvPersonality
+from transactive.ven.personalities import BatteryPersonality, Personality, PvPersonality
 
 NOON = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -44,9 +44,11 @@ async def _close_clients() -> AsyncIterator[None]:
         await _made.pop().client.close()
 
 
-def _runtime(stub: StubVtn, clock: ManualClock, lines: list[str] | None = None, **options: Any) -> Oa3VenRuntime:
+def _runtime(stub: StubVtn, clock: ManualClock, lines: list[str] | None = None, *,
+             device: Personality | None = None, **options: Any) -> Oa3VenRuntime:
     client = Oa3Client(stub.url, "ven-client", "s3cret")
-    _made.append(Oa3VenRuntime(client, Oa3Behaviour(PvPersonality(5.0, seed=2)), ven_name="pv-1", clock=clock,
+    behaviour = Oa3Behaviour(device or PvPersonality(5.0, seed=2))
+    _made.append(Oa3VenRuntime(client, behaviour, ven_name="pv-1", clock=clock,
                                log=None if lines is None else lines.append, **options))
     return _made[-1]
 
@@ -165,6 +167,40 @@ async def test_a_vtn_failing_for_a_while_is_tried_again(stub: StubVtn) -> None:
     await runtime.run(duration=0.6)
     assert sum("VTN unavailable (HTTP 503 Service Unavailable)" in line for line in lines) == 2
     assert len(runtime.pending) == 4
+
+
+async def test_a_report_that_failed_is_sent_again_with_the_same_reading(stub: StubVtn) -> None:
+    clock = ManualClock(NOON + timedelta(minutes=10))
+    runtime = _runtime(stub, clock, device=BatteryPersonality(5.0))  # its meter gives a booking once
+    await runtime.start()
+    await runtime.poll()
+    planned = runtime.pending[("event-2", 0)]
+    assert planned.action == "charge"
+    clock.set(NOON + HOUR)
+    stub.fail = [(200, "[]"), (503, "")]  # the search for an earlier report; the POST fails
+    with pytest.raises(Oa3Error):
+        await runtime.report_ended()
+    assert ("event-2", 0) in runtime.pending
+    await runtime.report_ended()
+    (report,) = stub.objects["reports"].values()
+    sent = report["resources"][0]["intervals"][0]["payloads"][0]["values"][0]
+    assert sent == pytest.approx(planned.planned_kwh, abs=1e-6)
+    assert sent > 0
+    assert ("event-2", 0) not in runtime.pending
+
+
+async def test_an_event_no_longer_listed_leaves_no_bookkeeping_behind(stub: StubVtn) -> None:
+    clock = ManualClock(NOON + timedelta(minutes=10))
+    runtime = _runtime(stub, clock)
+    await runtime.start()
+    await runtime.poll()
+    clock.set(NOON + 4 * HOUR)
+    await runtime.poll()
+    assert runtime.pending == {}
+    assert len(runtime.decided) == 4
+    stub.objects["events"].clear()  # over: an active listing no longer has it
+    await runtime.poll()
+    assert (runtime.decided, runtime.reports) == (set(), {})
 
 
 async def test_a_refusal_ends_the_run(stub: StubVtn) -> None:
