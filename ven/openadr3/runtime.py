@@ -16,8 +16,11 @@
 
 Intervals of an event that no longer appears and that have not started are forgotten (the event was deleted
 or is no longer meant for this VEN); decided intervals already under way are still reported. A decision is not
-revisited when its event is modified later. ``clock`` tells the time intervals are read against (the market's
-clock of an accelerated VTN); ``log`` gets one line per decision and report, ``record`` one dict each.
+revisited when its event is modified later. A meter is read once per interval: a report that could not be sent
+is sent again at the next poll with the same reading.
+
+``clock`` tells the time intervals are read against (the market's clock of an accelerated VTN); ``log`` gets
+one line per decision and report, ``record`` one dict each.
 """
 
 from __future__ import annotations
