@@ -65,6 +65,7 @@ def test_the_help_shows_the_openadr3_contract(capsys: pytest.CaptureFixture[str]
     (["--client-id", "c", "--client-secret", "s", "--strategy", "zic"], "--strategy does not apply"),
     (["--client-id", "c", "--client-secret", "s", "--sign-cert", "x.pem"], "--sign-cert does not apply"),
     (["--client-id", "c", "--client-secret", "s", "--duration", "0"], "--duration must be positive"),
+    (["--client-id", "c", "--client-secret", "s", "--poll", "0"], "--poll-seconds must be positive"),  # --poll: short
     (["--client-id", "c", "--client-secret", "s", "--grid-prices", "0.1,0.3"], "--grid-prices: expected BUY,SELL"),
     (["--client-id", "c", "--client-secret", "s", "--tls-ca", "ca.pem"], "--tls-* are for an https:// VTN"),
 ])
