@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import secrets
@@ -78,7 +77,7 @@ from transactive.services.openadr3 import (
 )
 from transactive.services.store import OadrObject, StoreError
 from transactive.transport.mqtt import SOCKET_OPTIONS
-from transactive.vtn.mqtt_acl import CONTROL, RESPONSES, DynamicSecurityError
+from transactive.vtn.mqtt_acl import RESPONSES, DynamicSecurity, DynamicSecurityError
 from transactive.vtn.openadr3_http import Oa3Options
 
 __all__ = ["DEAD_KIND", "DELIVERY_KIND", "PREFIX", "Delivery", "MqttNotifier", "Notifiers", "RetryPolicy",
@@ -442,7 +441,8 @@ class MqttNotifier:
         self.ready = asyncio.Event()
         self._queue: asyncio.Queue[tuple[str, bytes] | _Control] = asyncio.Queue(self.MAX_QUEUE)
         self._held: tuple[str, bytes] | _Control | None = None
-        self._waiting: list[asyncio.Future[list[dict[str, Any]]]] = []
+        #: the Dynamic Security commands and their answers (the market part of it is not used here)
+        self._dynsec = DynamicSecurity("openadr3", timeout=timeout)
         self.published = 0
         self.dropped = 0
 
@@ -530,6 +530,11 @@ class MqttNotifier:
 
         setattr(tokens, "issue", issue_and_tell)  # noqa: B010  (an instance attribute over the method)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing is waiting to be published or applied."""
+        return self._queue.empty() and self._held is None
+
     def _put(self, item: tuple[str, bytes] | _Control) -> None:
         try:
             self._queue.put_nowait(item)
@@ -611,37 +616,13 @@ class MqttNotifier:
     async def _answers(self, control: aiomqtt.Client) -> None:
         try:
             async for message in control.messages:
-                if message.topic.value != RESPONSES or not self._waiting:
-                    continue
-                future = self._waiting.pop(0)
-                if not future.done():
-                    payload = message.payload if isinstance(message.payload, bytes) else b"{}"
-                    try:
-                        future.set_result(list(json.loads(payload).get("responses", [])))
-                    except (ValueError, AttributeError) as error:
-                        future.set_exception(DynamicSecurityError(f"an answer that does not read: {error}"))
+                self._dynsec.receive(message)
         except aiomqtt.MqttError as error:
-            for future in self._waiting:
-                if not future.done():
-                    future.set_exception(error)
-            self._waiting.clear()
+            self._dynsec.abandon(error)
 
     async def _run(self, control: aiomqtt.Client, commands: list[dict[str, Any]],
                    tolerate: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        """Send ``commands`` in one control message; the answers (a failure not in ``tolerate`` raises)."""
-        future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
-        self._waiting.append(future)
-        await control.publish(CONTROL, json.dumps({"commands": commands}).encode(), qos=1)
-        try:
-            answers = await asyncio.wait_for(future, self.timeout)
-        except TimeoutError:
-            raise DynamicSecurityError(f"the Dynamic Security plugin did not answer within {self.timeout:g} s"
-                                       ) from None
-        failed = [f"{a.get('command')}: {a['error']}" for a in answers
-                  if a.get("error") and not any(word in str(a["error"]).lower() for word in tolerate)]
-        if failed:
-            raise DynamicSecurityError("; ".join(failed))
-        return answers
+        return await self._dynsec.run(control, commands, tolerate=tolerate)
 
     @staticmethod
     def role_of(client_id: str) -> str:
