@@ -41,10 +41,12 @@ its administrator). The notifier publishes through a login of its own (``transac
 password at every connection) allowed to publish under ``OpenADR/3.1.0/#`` only. Each OpenADR 3 client logs
 in with user name its ``client_id`` and password its current OAuth2 access token (the binding's
 ``OAUTH2_BEARER_TOKEN`` method, user name ``{clientID}``): Mosquitto cannot check a JWT, so when the token
-endpoint issues a token the VTN sets it as that client's broker password (:meth:`MqttNotifier.watch_tokens`);
-the latest token is the one that logs in. A VEN client's login may subscribe to ``vens/{venID}/#`` of its own
-VENs only (the ACL grows and shrinks as its VEN objects are made and deleted); a business-logic client's to
-everything under ``OpenADR/3.1.0/``.
+endpoint issues a token the VTN sets it as that client's broker password (:meth:`MqttNotifier.watch_tokens`).
+The latest token is the one that logs in, until it expires: then a random password replaces it (connections
+already made stay up), and a revoked client's login is deleted (at the latest when the notifier connects to
+the broker again). A VEN client's login may subscribe to ``vens/{venID}/#`` of its own VENs only (the ACL
+grows and shrinks as its VEN objects are made and deleted); a business-logic client's to everything under
+``OpenADR/3.1.0/``.
 """
 
 from __future__ import annotations
@@ -254,6 +256,8 @@ class Webhooks:
         if self._stopping:
             return
         try:
+            if change.object_type == "SUBSCRIPTION" and change.operation == "DELETE":
+                self._forget(str(change.object["id"]))
             made = self._record(change)
         except StoreError as exc:
             log.warning("OpenADR 3 webhooks: %s %s %s not recorded for delivery: %s", change.operation,
@@ -283,6 +287,13 @@ class Webhooks:
                 for delivery in made:
                     self._put(DELIVERY_KIND, delivery)
         return made
+
+    def _forget(self, subscription_id: str) -> None:
+        """A deleted subscription's deliveries are not sent (those given up stay for the operator)."""
+        with self.store.transaction():
+            for obj in self.store.oadr_objects(DELIVERY_KIND):
+                if Delivery.from_json(obj.document).subscription_id == subscription_id:
+                    self.store.delete_oadr_object(DELIVERY_KIND, obj.key)
 
     def _new_id(self, now: datetime) -> str:
         """Ids in the order deliveries are made (the store lists them in key order)."""
@@ -351,6 +362,8 @@ class Webhooks:
 
     def _settle(self, delivery: Delivery, error: str | None) -> None:
         now = self.wall()
+        if self.store.oadr_object(DELIVERY_KIND, delivery.id) is None:
+            return  # its subscription was deleted while it was being sent
         if error is None:
             with self.store.transaction():
                 self.store.delete_oadr_object(DELIVERY_KIND, delivery.id)
@@ -443,6 +456,8 @@ class MqttNotifier:
         self._held: tuple[str, bytes] | _Control | None = None
         #: the Dynamic Security commands and their answers (the market part of it is not used here)
         self._dynsec = DynamicSecurity("openadr3", timeout=timeout)
+        #: the latest access token of each client (its broker password until it expires)
+        self._latest: dict[str, str] = {}
         self.published = 0
         self.dropped = 0
 
@@ -514,10 +529,20 @@ class MqttNotifier:
             self._put(_Control("add-ven" if change.operation == "CREATE" else "remove-ven",
                                str(change.object.get("clientID")), ven_id=str(change.object["id"])))
 
-    def token_issued(self, client_id: str, token: str) -> None:
-        """With ACLs, the client's broker password becomes ``token``."""
-        if self.acl:
-            self._put(_Control("password", client_id, password=token))
+    def token_issued(self, client_id: str, token: str, lifetime: float = 0.0) -> None:
+        """With ACLs, the client's broker password becomes ``token``; when it expires (``lifetime`` seconds) and
+        no newer token was issued, a random password replaces it (connections made with it stay up)."""
+        if not self.acl:
+            return
+        self._latest[client_id] = token
+        self._put(_Control("password", client_id, password=token))
+        if lifetime > 0:
+            asyncio.get_running_loop().call_later(lifetime, self._expire, client_id, token)
+
+    def _expire(self, client_id: str, token: str) -> None:
+        if self._latest.get(client_id) == token:
+            del self._latest[client_id]
+            self._put(_Control("password", client_id, password=secrets.token_urlsafe(24)))
 
     def watch_tokens(self, tokens: Tokens) -> None:
         """Hear every token the token endpoint issues (its broker password, see the module docstring)."""
@@ -525,7 +550,7 @@ class MqttNotifier:
 
         def issue_and_tell(client_id: str, secret: str, scope: str | None = None) -> dict[str, Any]:
             answer = issue(client_id, secret, scope)
-            self.token_issued(client_id, str(answer["access_token"]))
+            self.token_issued(client_id, str(answer["access_token"]), float(answer.get("expires_in") or 0))
             return answer
 
         setattr(tokens, "issue", issue_and_tell)  # noqa: B010  (an instance attribute over the method)

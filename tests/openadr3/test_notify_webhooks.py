@@ -230,3 +230,17 @@ async def test_a_pending_delivery_is_sent_after_a_restart(tmp_path: Path, receiv
                 await asyncio.sleep(0.02)
     finally:
         await again.stop()
+
+
+async def test_a_deleted_subscription_sends_nothing_more(oa3: Oa3Vtn, receiver: Receiver) -> None:
+    assert oa3.app.oa3_notifiers is not None
+    oa3.app.oa3_notifiers.webhooks.policy = RetryPolicy(first=0.2, attempts=100, timeout=2.0)
+    receiver.broken = True
+    bl = await oa3.make_client("bl", "utility")
+    _, subscription = await oa3.call("POST", "/subscriptions", bl, _subscription(receiver.url, ["PROGRAM"],
+                                                                                ["CREATE"]))
+    await oa3.call("POST", "/programs", bl, {"programName": "peak"})
+    assert len((await _deliveries(oa3))["pending"]) == 1
+    status, _ = await oa3.call("DELETE", f"/subscriptions/{subscription['id']}", bl)
+    assert status == 200
+    assert (await _deliveries(oa3)) == {"pending": [], "dead": []}
