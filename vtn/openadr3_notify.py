@@ -458,6 +458,7 @@ class MqttNotifier:
         self._dynsec = DynamicSecurity("openadr3", timeout=timeout)
         #: the latest access token of each client (its broker password until it expires)
         self._latest: dict[str, str] = {}
+        self.connected_once = False
         self.published = 0
         self.dropped = 0
 
@@ -585,7 +586,9 @@ class MqttNotifier:
                 await self._serve(stop)
                 delay = reconnect_delay
             except (aiomqtt.MqttError, DynamicSecurityError) as error:
-                log.warning("OpenADR 3 MQTT notifier: %s; connecting again in %.1f s", error, delay)
+                # (before the first connection, the CTS bridge's start reports an unreachable broker)
+                log.log(logging.WARNING if self.connected_once else logging.DEBUG,
+                        "OpenADR 3 MQTT notifier: %s; connecting again in %.1f s", error, delay)
             finally:
                 self.ready.clear()
             with contextlib.suppress(TimeoutError):
@@ -613,6 +616,7 @@ class MqttNotifier:
                 await asyncio.gather(reader, return_exceptions=True)
 
     async def _pump(self, publisher: aiomqtt.Client, control: aiomqtt.Client | None, stop: asyncio.Event) -> None:
+        self.connected_once = True
         self.ready.set()
         log.info("OpenADR 3 MQTT notifier on %s:%s%s", self.host, self.port, " with per-client ACLs" if control
                  else "")
