@@ -148,10 +148,14 @@ def subscription_targets(subscription: dict[str, Any], change: Oa3Change) -> lis
     return list(found.items())
 
 
-def principal_of(clients: Clients, client_id: str) -> Principal | None:
-    """The principal of a client as its subscriptions act for it (None: unknown or revoked)."""
+def principal_of(clients: Clients, client_id: str, *, outside: bool = False) -> Principal | None:
+    """The principal of a client as its subscriptions act for it (None: unknown or revoked). With ``outside``
+    (the VTN accepts an outside identity provider's tokens), a client the VTN does not know is one of that
+    provider's: its role is not kept, so it is taken for a VEN (it hears of less, never of more)."""
     record = clients.get(client_id)
-    if record is None or record.revoked is not None:
+    if record is None:
+        return Principal(client_id, Role.VEN, frozenset(ROLE_SCOPES[Role.VEN])) if outside else None
+    if record.revoked is not None:
         return None
     return Principal(client_id, record.role, frozenset(ROLE_SCOPES[record.role]))
 
@@ -223,6 +227,8 @@ class Webhooks:
         self.clients = clients
         self.policy = policy or RetryPolicy()
         self.wall = wall
+        #: the VTN accepts an outside identity provider's tokens (see :func:`principal_of`)
+        self.outside = False
         self._session: aiohttp.ClientSession | None = None
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._serial = 0
@@ -276,7 +282,7 @@ class Webhooks:
             if not pairs:
                 continue
             client_id = str(subscription.get("clientID"))
-            principal = principal_of(self.clients, client_id)
+            principal = principal_of(self.clients, client_id, outside=self.outside)
             if principal is None or not self.service.visible_to(principal, change.object_type, change.object):
                 continue
             for url, token in pairs:
@@ -450,6 +456,8 @@ class MqttNotifier:
         self.tls = tls
         self.acl = acl
         self.timeout = timeout
+        #: the VTN accepts an outside identity provider's tokens (see :func:`principal_of`)
+        self.outside = False
         self.uris = uris or [f"{'mqtts' if tls is not None else 'mqtt'}://{host}:{port}"]
         self.ready = asyncio.Event()
         self._queue: asyncio.Queue[tuple[str, bytes] | _Control] = asyncio.Queue(self.MAX_QUEUE)
@@ -510,7 +518,7 @@ class MqttNotifier:
         out: list[str] = []
         for stored in self.service.store.oadr_objects("oa3.ven"):
             ven: dict[str, Any] = orjson.loads(stored.document)
-            owner = principal_of(self.clients, str(ven.get("clientID")))
+            owner = principal_of(self.clients, str(ven.get("clientID")), outside=self.outside)
             if owner is not None and self.service.visible_to(owner, change.object_type, change.object):
                 out.append(str(ven["id"]))
         return out
@@ -775,6 +783,10 @@ def make_notifiers(options: Oa3Options, *, wall: Callable[[], datetime] = _utc_n
         publisher = MqttNotifier(options.service, options.clients, mqtt[0], mqtt[1], login=login, tls=tls, acl=acl)
         if acl:
             publisher.watch_tokens(options.tokens)
-    notifiers = Notifiers(Webhooks(options.service, options.clients, wall=wall), publisher)
+    webhooks = Webhooks(options.service, options.clients, wall=wall)
+    webhooks.outside = options.tokens.external is not None
+    if publisher is not None:
+        publisher.outside = webhooks.outside
+    notifiers = Notifiers(webhooks, publisher)
     options.notifiers = notifiers
     return notifiers
