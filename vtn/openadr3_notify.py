@@ -83,7 +83,7 @@ from transactive.vtn.mqtt_acl import RESPONSES, DynamicSecurity, DynamicSecurity
 from transactive.vtn.openadr3_http import Oa3Options
 
 __all__ = ["DEAD_KIND", "DELIVERY_KIND", "PREFIX", "Delivery", "MqttNotifier", "Notifiers", "RetryPolicy",
-           "Webhooks", "change_topics", "make_notifiers", "notification", "subscription_targets"]
+           "Webhooks", "change_topics", "make_notifiers", "notification", "principal_of", "subscription_targets"]
 
 log = logging.getLogger("transactive.vtn.openadr3")
 

@@ -3,13 +3,25 @@ a change, and the retry delays."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from transactive.schemas.openadr3 import validate_body
-from transactive.services.openadr3 import Oa3Change
-from transactive.vtn.openadr3_notify import PREFIX, RetryPolicy, change_topics, notification, subscription_targets
+from transactive.services import MemoryStore
+from transactive.services.openadr3 import Clients, Oa3Change, Oa3Service, Role
+from transactive.vtn.openadr3_notify import (
+    PREFIX,
+    MqttNotifier,
+    RetryPolicy,
+    _Control,
+    change_topics,
+    notification,
+    principal_of,
+    subscription_targets,
+)
 
 EVENT = {"id": "e1", "programID": "p1", "objectType": "EVENT", "createdDateTime": "2026-12-05T00:00:00.000Z",
          "modificationDateTime": "2026-12-05T00:00:00.000Z", "intervals": [], "targets": ["zone-a"]}
@@ -64,3 +76,34 @@ def test_retry_delays_double_up_to_the_maximum_less_the_jitter() -> None:
     policy = RetryPolicy(first=1.0, maximum=300.0, jitter=0.2)
     assert [policy.delay(n, lambda: 0.0) for n in (1, 2, 3, 9, 10, 20)] == [1, 2, 4, 256, 300, 300]
     assert policy.delay(3, lambda: 1.0) == pytest.approx(3.2)
+
+
+def test_an_unknown_client_acts_as_a_ven_only_when_an_outside_provider_is_trusted() -> None:
+    clients = Clients(MemoryStore())
+    made = clients.create(Role.BL, "utility")
+    assert principal_of(clients, "stranger") is None
+    outsider = principal_of(clients, "stranger", outside=True)
+    assert outsider is not None
+    assert outsider.role is Role.VEN
+    own = principal_of(clients, made.record.client_id)
+    assert own is not None
+    assert own.role is Role.BL
+    clients.revoke(made.record.client_id)
+    assert principal_of(clients, made.record.client_id, outside=True) is None
+
+
+async def test_an_expired_token_stops_being_the_broker_password() -> None:
+    store = MemoryStore()
+    notifier = MqttNotifier(Oa3Service(store, wall=lambda: datetime.now(UTC)), Clients(store), "127.0.0.1", 1,
+                            acl=True)
+    notifier.token_issued("ven_1", "token-1", 0.05)
+    notifier.token_issued("ven_1", "token-2", 0.1)
+    await asyncio.sleep(0.3)
+    passwords = []
+    while not notifier.idle:
+        item = notifier._queue.get_nowait()
+        assert isinstance(item, _Control)
+        passwords.append(item.password)
+    assert passwords[:2] == ["token-1", "token-2"]  # token-1 expired after token-2 was issued: nothing changes
+    assert len(passwords) == 3
+    assert passwords[2] not in ("token-1", "token-2")
