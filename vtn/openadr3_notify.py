@@ -32,7 +32,9 @@ request path never waits: recording is a store write, sending happens in tasks.
 ``vens/{venID}/resources/{operation}``                the VEN's resources
 ====================================================  ============================================
 
-(``operation`` in lower case: ``create``, ``update``, ``delete``.) :meth:`MqttNotifier.topics` answers the
+(``operation`` in lower case: ``create``, ``update``, ``delete``; a subscription is published without its
+``bearerToken``s.) Without ``--mqtt-acl`` the broker lets anyone who can connect read every topic: the privacy
+rules then hold for webhooks and the API only. :meth:`MqttNotifier.topics` answers the
 ``notifiers/mqtt/topics/...`` paths with the scope the specification gives each one; the general topics need
 ``read_all`` or ``read_bl`` (they carry every object), a VEN client reads the names of its own VEN's topics.
 
@@ -418,6 +420,15 @@ def change_topics(change: Oa3Change, ven_ids: Iterable[str] = ()) -> list[str]:
     return topics
 
 
+def _without_tokens(change: Oa3Change) -> Oa3Change:
+    """A subscription's change without the receivers' bearer tokens (a broker topic has many readers)."""
+    if change.object_type != "SUBSCRIPTION":
+        return change
+    operations = [{k: v for k, v in op.items() if k != "bearerToken"} if isinstance(op, dict) else op
+                  for op in change.object.get("objectOperations") or ()]
+    return Oa3Change(change.operation, change.object_type, {**change.object, "objectOperations": operations})
+
+
 def _operations(base: str, *, create: bool = True) -> dict[str, str]:
     """A ``notifierOperationsTopics`` for the topics under ``base``."""
     topics = {"CREATE": f"{base}/create"} if create else {}
@@ -531,7 +542,7 @@ class MqttNotifier:
             log.warning("OpenADR 3 MQTT: %s %s %s not published: %s", change.operation, change.object_type,
                         change.object.get("id"), exc)
             return
-        payload = orjson.dumps(notification(change))
+        payload = orjson.dumps(notification(_without_tokens(change)))
         for topic in topics:
             self._put((topic, payload))
         if self.acl and change.object_type == "VEN" and change.operation in ("CREATE", "DELETE"):

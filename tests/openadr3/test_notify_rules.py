@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
 
 from transactive.schemas.openadr3 import validate_body
@@ -107,3 +108,17 @@ async def test_an_expired_token_stops_being_the_broker_password() -> None:
     assert passwords[:2] == ["token-1", "token-2"]  # token-1 expired after token-2 was issued: nothing changes
     assert len(passwords) == 3
     assert passwords[2] not in ("token-1", "token-2")
+
+
+def test_a_subscription_is_published_on_mqtt_without_its_bearer_tokens() -> None:
+    store = MemoryStore()
+    notifier = MqttNotifier(Oa3Service(store, wall=lambda: datetime.now(UTC)), Clients(store), "127.0.0.1", 1)
+    subscription = {**_subscription(["EVENT"], ["CREATE"]), "objectType": "SUBSCRIPTION",
+                    "createdDateTime": "2026-12-05T00:00:00.000Z", "modificationDateTime": "2026-12-05T00:00:00.000Z"}
+    notifier.on_change(Oa3Change("CREATE", "SUBSCRIPTION", subscription))
+    item = notifier._queue.get_nowait()
+    assert isinstance(item, tuple)
+    body = orjson.loads(item[1])
+    assert validate_body("notification", body) == []
+    assert [op.get("bearerToken") for op in body["object"]["objectOperations"]] == [None, None, None]
+    assert body["object"]["objectOperations"][0]["callbackUrl"] == "http://a/hook"
