@@ -45,10 +45,9 @@ in with user name its ``client_id`` and password its current OAuth2 access token
 ``OAUTH2_BEARER_TOKEN`` method, user name ``{clientID}``): Mosquitto cannot check a JWT, so when the token
 endpoint issues a token the VTN sets it as that client's broker password (:meth:`MqttNotifier.watch_tokens`).
 The latest token is the one that logs in, until it expires: then a random password replaces it (connections
-already made stay up), and a revoked client's login is deleted (at the latest when the notifier connects to
-the broker again). A VEN client's login may subscribe to ``vens/{venID}/#`` of its own VENs only (the ACL
-grows and shrinks as its VEN objects are made and deleted); a business-logic client's to everything under
-``OpenADR/3.1.0/``.
+already made stay up), and a revoked client's login is deleted when it is revoked. A VEN client's login may
+subscribe to ``vens/{venID}/#`` of its own VENs only (the ACL grows and shrinks as its VEN objects are made and
+deleted); a business-logic client's to everything under ``OpenADR/3.1.0/``.
 """
 
 from __future__ import annotations
@@ -473,6 +472,8 @@ class MqttNotifier:
         self.ready = asyncio.Event()
         self._queue: asyncio.Queue[tuple[str, bytes] | _Control] = asyncio.Queue(self.MAX_QUEUE)
         self._held: tuple[str, bytes] | _Control | None = None
+        #: items queued and not yet published or applied (one taken from the queue counts until it is done)
+        self._unsettled = 0
         #: the Dynamic Security commands and their answers (the market part of it is not used here)
         self._dynsec = DynamicSecurity("openadr3", timeout=timeout)
         #: the latest access token of each client (its broker password until it expires)
@@ -565,24 +566,20 @@ class MqttNotifier:
             self._put(_Control("password", client_id, password=secrets.token_urlsafe(24)))
 
     def watch_tokens(self, tokens: Tokens) -> None:
-        """Hear every token the token endpoint issues (its broker password, see the module docstring)."""
-        issue = tokens.issue
-
-        def issue_and_tell(client_id: str, secret: str, scope: str | None = None) -> dict[str, Any]:
-            answer = issue(client_id, secret, scope)
-            self.token_issued(client_id, str(answer["access_token"]), float(answer.get("expires_in") or 0))
-            return answer
-
-        setattr(tokens, "issue", issue_and_tell)  # noqa: B010  (an instance attribute over the method)
+        """Hear every token the token endpoint issues (its broker password, see the module docstring) and every
+        revocation (the client's login is deleted at once)."""
+        tokens.on_issue(self.token_issued)
+        tokens.clients.on_revoke(lambda client_id: self._put(_Control("password", client_id)))
 
     @property
     def idle(self) -> bool:
         """Nothing is waiting to be published or applied."""
-        return self._queue.empty() and self._held is None
+        return self._unsettled == 0
 
     def _put(self, item: tuple[str, bytes] | _Control) -> None:
         try:
             self._queue.put_nowait(item)
+            self._unsettled += 1
         except asyncio.QueueFull:
             self.dropped += 1
             log.warning("OpenADR 3 MQTT: %d waiting, %s dropped", self.MAX_QUEUE,
@@ -656,6 +653,7 @@ class MqttNotifier:
                 elif control is not None:
                     await self._apply(control, item)
                 self._held = None
+                self._unsettled -= 1
         finally:
             stopper.cancel()
 

@@ -208,3 +208,11 @@ async def test_with_acls_a_ven_logs_in_with_its_token_and_reads_only_its_own_top
     async with _client(guarded, (bl.client_id, bl.token)) as operator:
         granted = await operator.subscribe(f"{PREFIX}/#", qos=1)
         assert [code.value for code in granted] == [1]  # type: ignore[union-attr]
+    # a revoked client's broker login goes at once, whatever token it still holds
+    async with oa3.session.delete(f"{oa3.url}/operator/openadr3/clients/{ven_a.client_id}",
+                                  headers={"Authorization": f"Bearer {oa3.operator_token}"}) as response:
+        assert response.status == 200
+    await _settled(oa3)
+    with pytest.raises(aiomqtt.MqttError):
+        async with _client(guarded, (ven_a.client_id, ven_a.token)):
+            pass
