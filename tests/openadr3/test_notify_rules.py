@@ -101,7 +101,7 @@ async def test_an_expired_token_stops_being_the_broker_password() -> None:
     notifier.token_issued("ven_1", "token-2", 0.1)
     await asyncio.sleep(0.3)
     passwords = []
-    while not notifier.idle:
+    while not notifier._queue.empty():
         item = notifier._queue.get_nowait()
         assert isinstance(item, _Control)
         passwords.append(item.password)
