@@ -89,6 +89,7 @@ class Target:
     name: str
     url: str
     requests: list[tuple[dict[str, str], str]]  # headers, body ("{n}" in a body: a per-request counter)
+    method: str = "POST"
 
     def script(self, directory: Path, start: int = 0) -> Path:
         path = urllib.parse.urlsplit(self.url).path or "/"
@@ -97,15 +98,16 @@ class Target:
             lua_headers = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items())
             rows.append(f"  {{ headers = {{ {lua_headers} }}, body = {_lua_string(body)} }},")
         templated = any("{n}" in body for _h, body in self.requests)
+        query = urllib.parse.urlsplit(self.url).query
         lua = [
             "local reqs = {", *rows, "}",
-            f"local path = {_lua_string(path)}",
+            f"local path = {_lua_string(path + ('?' + query if query else ''))}",
             f"local n = {start}",
             "request = function()",
             "  n = n + 1",
             "  local r = reqs[(n % #reqs) + 1]",
             ('  local body = string.gsub(r.body, "{n}", tostring(n))' if templated else "  local body = r.body"),
-            '  return wrk.format("POST", path, r.headers, body)',
+            f'  return wrk.format({_lua_string(self.method)}, path, r.headers, body)',
             "end",
         ]
         script = directory / f"{self.name}.lua"

@@ -62,7 +62,7 @@ from transactive.vtn.limits import Limits, raise_open_file_limit
 from transactive.vtn.notices import NoticeBoard
 from transactive.vtn.oadr_app import OadrConfig, OadrStartError, http_pusher, open_oadr
 from transactive.vtn.oadr_http import OadrOptions
-from transactive.vtn.openadr3_app import open_openadr3
+from transactive.vtn.openadr3_app import Oa3Config, keep_keys, open_openadr3
 from transactive.vtn.openadr3_http import Oa3Options
 from transactive.vtn.startup import LEDGER_FILE, LEDGER_TAIL_CHECK, STORE_FILE, beside, startup_problems
 
@@ -136,6 +136,8 @@ class VtnOptions:
     horizon: timedelta = timedelta(days=7)
     #: the OpenADR 2.0b role (served beside the CTS services under /OpenADR2/Simple/2.0b/)
     oadr: OadrConfig = field(default_factory=OadrConfig)
+    #: the OpenADR 3.1 role (served under /openadr3/3.1.0)
+    openadr3: Oa3Config = field(default_factory=Oa3Config)
 
     def market_config(self) -> MarketConfig:
         reserve, min_price, max_price = None, Decimal(0), Decimal("10")
@@ -294,7 +296,10 @@ class VtnApp:
         self.openadr3 = open_openadr3(self.service, self.store, data, wall=self.wall, market_time=self.clock,
                                       operator_token=self.oadr.operator_token,
                                       market_context=self.config.market_context, currency=self.config.currency,
-                                      interval=self.config.interval, read_only=self.service.read_only)
+                                      interval=self.config.interval, read_only=self.service.read_only,
+                                      config=opts.openadr3)
+        if self.openadr3.tokens.external is not None:
+            self._spawn(keep_keys(self.openadr3.tokens.external, self.stop_event), "openadr3-keys")
         server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body,
                                limits=opts.limits, oadr=self.oadr, openadr3=self.openadr3)
         self._unlisten = self.service.listen(self.board.post)

@@ -4,10 +4,10 @@
 clients and the token key (``DATA_DIR/openadr3-token.key``), and the **market bridge** (:class:`MarketBridge`):
 
 - one program per market context (``programName`` the market context URI), made at the first start, with the
-  payload descriptors of what it carries: ``PRICE`` per kWh in the market's currency, ``USAGE`` reports in kWh;
+  payload descriptor of what its events carry: ``PRICE`` per kWh in the market's currency;
 - every gate closure publishes the interval's price (the cleared price, or the main grid's where nothing cleared
   locally: :func:`~transactive.vtn.oadr_app.interval_price`) as a ``PRICE`` event of one interval, the delivery
-  interval, asking for a ``USAGE`` report of it;
+  interval, asking (``reportDescriptors``) for a ``USAGE`` report of it in kWh;
 - a VEN's ``USAGE`` report is metering, as ``eiCreateDelivery`` is for a CTS party: when the VEN's ``venName`` is
   a market party with transactions in the reported interval, the reported energy (kWh; Wh is converted; a
   negative value is energy the VEN put into the grid) becomes their deliveries, shared over them by their
@@ -18,8 +18,10 @@ clients and the token key (``DATA_DIR/openadr3-token.key``), and the **market br
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,29 +29,53 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from transactive.emix.base import Side
 from transactive.errors import ProtocolError
 from transactive.model.types import format_duration
 from transactive.services.gate import GateResult
 from transactive.services.openadr3 import SYSTEM, Clients, Oa3Change, Oa3Error, Oa3Service, Tokens, load_token_key
-from transactive.services.openadr3.tokens import TOKEN_KEY_FILE
+from transactive.services.openadr3.metering import meter_usage
+from transactive.services.openadr3.tokens import TOKEN_KEY_FILE, TOKEN_LIFETIME, ExternalKeys
 from transactive.services.service import VtnService
-from transactive.services.store import DeliveryRow, Store, StoreError
+from transactive.services.store import Store, StoreError
 from transactive.vtn.oadr_app import interval_price
 from transactive.vtn.openadr3_http import Oa3Options
 
-__all__ = ["MarketBridge", "open_openadr3"]
+__all__ = ["Oa3Config", "MarketBridge", "keep_keys", "open_openadr3"]
 
 log = logging.getLogger("transactive.vtn.openadr3")
 
 
-def _moment(text: object) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+@dataclass(frozen=True, slots=True)
+class Oa3Config:
+    """The OpenADR 3 flags of ``vtn serve``."""
+
+    #: how long the VTN's access tokens are valid (seconds)
+    token_lifetime: int = TOKEN_LIFETIME
+    #: also accept the tokens of an outside identity provider, checked with the keys at this JWKS URL
+    jwks_url: str | None = None
+    #: the ``iss`` and ``aud`` the outside provider's tokens must carry (None: not checked)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+
+async def keep_keys(keys: ExternalKeys, stop: asyncio.Event, *, ssl: Any = None) -> None:
+    """Fetch the outside identity provider's keys now and every ``refresh_seconds`` (sooner, but at most every
+    10 s, when a token named a key the set lacks) until ``stop``; a failed fetch is logged and tried again."""
+    import aiohttp
+
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(ssl=ssl or True)) as session:
+        while not stop.is_set():
+            try:
+                await keys.refresh(session)
+                log.info("identity provider keys from %s: %d", keys.jwks_url, len(keys))
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                log.warning("identity provider keys not fetched from %s: %s", keys.jwks_url, exc)
+            waited = 0.0
+            while not stop.is_set() and waited < keys.refresh_seconds and not (keys.wanted and waited >= 10):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                waited += 1.0
 
 
 class MarketBridge:
@@ -76,11 +102,10 @@ class MarketBridge:
         return self.oa3.create(SYSTEM, "programs", {
             "programName": self.market_context,
             "programLongName": f"transactive market {self.market_context}",
-            "payloadDescriptors": [
-                {"objectType": "EVENT_PAYLOAD_DESCRIPTOR", "payloadType": "PRICE", "units": "KWH",
-                 "currency": self.currency},
-                {"objectType": "REPORT_PAYLOAD_DESCRIPTOR", "payloadType": "USAGE", "readingType": "DIRECT_READ",
-                 "units": "KWH"}]})
+            # only the event payload: openadr3-client 2.4.2 cannot read a program that lists a report payload
+            # descriptor (the specification allows it); each price event asks for the USAGE report instead
+            "payloadDescriptors": [{"objectType": "EVENT_PAYLOAD_DESCRIPTOR", "payloadType": "PRICE",
+                                    "units": "KWH", "currency": self.currency}]})
 
     def publish_price(self, interval_start: datetime, price: Decimal) -> dict[str, Any]:
         """The PRICE event of one delivery interval."""
@@ -126,67 +151,18 @@ class MarketBridge:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _usage(self, report: dict[str, Any]) -> list[tuple[datetime, timedelta, Decimal]]:
-        """``(start, duration, kWh)`` of every USAGE value in the report."""
-        scale = Decimal(1)
-        for descriptor in report.get("payloadDescriptors") or ():
-            if descriptor.get("payloadType") == "USAGE" and str(descriptor.get("units") or "KWH").upper() == "WH":
-                scale = Decimal("0.001")
-        event = self.oa3.read(SYSTEM, "events", str(report["eventID"]))
-        default = event.get("intervalPeriod") or {}
-        out: list[tuple[datetime, timedelta, Decimal]] = []
-        for resource in report.get("resources") or ():
-            period = resource.get("intervalPeriod") or default
-            for n, interval in enumerate(resource.get("intervals") or ()):
-                own = interval.get("intervalPeriod") or period
-                start = _moment(own.get("start"))
-                length = self.interval
-                if start is None:
-                    continue
-                if not interval.get("intervalPeriod"):
-                    start = start + n * length
-                for payload in interval.get("payloads") or ():
-                    if payload.get("type") != "USAGE":
-                        continue
-                    for value in payload.get("values") or ():
-                        if isinstance(value, int | float) and not isinstance(value, bool):
-                            out.append((start, length, Decimal(repr(float(value))) * scale))
-        return out
-
     def meter(self, report: dict[str, Any]) -> list[str]:
         """Record the report's USAGE as deliveries of the VEN's transactions; the ids of those recorded."""
-        ven = next((v for v in self.oa3.search(SYSTEM, "vens", {}) if v.get("clientID") == report.get("clientID")),
-                   None)
-        if ven is None:
-            return []
-        party = str(ven["venName"])
-        store: Store = self.oa3.store
-        recorded: list[str] = []
-        totals: dict[datetime, Decimal] = {}
-        for start, _length, kwh in self._usage(report):
-            totals[start] = totals.get(start, Decimal(0)) + kwh
-        with store.transaction():
-            for start, kwh in totals.items():
-                side = Side.SELL if kwh < 0 else Side.BUY
-                txs = [t for t in store.transactions(party_id=party, interval_start=start) if t.side is side]
-                total = sum((t.quantity for t in txs), Decimal(0))
-                if not txs or total == 0:
-                    continue
-                for tx in txs:
-                    if store.delivery(tx.transaction_id) is not None:
-                        continue
-                    share = abs(kwh) * tx.quantity / total
-                    store.put_delivery(DeliveryRow(tx.transaction_id, party, share.quantize(Decimal("0.000001")),
-                                                   f"oa3-{report['id']}-{tx.transaction_id}", self.oa3.wall()))
-                    recorded.append(tx.transaction_id)
+        recorded = meter_usage(self.oa3, report, self.interval)
         if recorded:
-            log.info("USAGE report %s of %s: %d deliveries", report["id"], party, len(recorded))
+            log.info("USAGE report %s: %d deliveries", report["id"], len(recorded))
         return recorded
 
 
 def open_openadr3(vtn: VtnService, store: Store, data_dir: Path, *, wall: Callable[[], datetime],
                   market_time: Callable[[], datetime], operator_token: str | None, market_context: str,
-                  currency: str, interval: timedelta, read_only: str | None = None) -> Oa3Options:
+                  currency: str, interval: timedelta, read_only: str | None = None,
+                  config: Oa3Config | None = None) -> Oa3Options:
     """The OpenADR 3 role over the VTN's store; with a writable VTN, the market bridge watches the gates."""
     service = Oa3Service(store, wall=wall, now=market_time, read_only=read_only)
     clients = Clients(store, wall=wall)
@@ -194,7 +170,10 @@ def open_openadr3(vtn: VtnService, store: Store, data_dir: Path, *, wall: Callab
         key = load_token_key(data_dir / TOKEN_KEY_FILE, create=read_only is None)
     except FileNotFoundError:  # read-only without a key: tokens of this run only (nothing is written anyway)
         key = Ed25519PrivateKey.generate()
-    tokens = Tokens(clients, key)
+    config = config or Oa3Config()
+    external = None if config.jwks_url is None else ExternalKeys(config.jwks_url, issuer=config.jwt_issuer,
+                                                                 audience=config.jwt_audience)
+    tokens = Tokens(clients, key, lifetime=config.token_lifetime, external=external)
     if read_only is None:
         bridge = MarketBridge(service, vtn, market_context=market_context, currency=currency, interval=interval)
         bridge.program()

@@ -30,6 +30,7 @@ field or parameter at fault): 400 invalid body or query (EI 454), 401 no or bad 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -77,13 +78,13 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return web.Response(body=orjson.dumps(body), status=status, content_type=_JSON, headers=headers)
 
 
-def _problem(error: Oa3Error, path: str, headers: dict[str, str] | None = None) -> web.Response:
-    return _json(error.problem(path), error.status, headers)
+def _problem(error: Oa3Error, instance: str | None, headers: dict[str, str] | None = None) -> web.Response:
+    return _json(error.problem(instance), error.status, headers)
 
 
 def _not_allowed(method: str, path: str, allow: str) -> web.Response:
     error = Oa3Error(405, "Method Not Allowed", f"{method} is not allowed on {path}: {allow}", code=405)
-    return _problem(error, path, {"Allow": allow})
+    return _problem(error, None, {"Allow": allow})
 
 
 _BEARER = {"WWW-Authenticate": 'Bearer realm="openadr3"'}
@@ -102,26 +103,32 @@ class Oa3Edge:
         return path.startswith((BASE + "/", OPERATOR_PREFIX + "/")) or path in (BASE, OPERATOR_PREFIX)
 
     async def dispatch(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
+        instance = f"{request.scheme}://{request.host}{path}"  # the problem's instance: an absolute URI
         try:
             if path.startswith(OPERATOR_PREFIX):
                 return await self._operator(request, path)
             return await self._api(request, path)
         except Oa3Error as error:
-            return _problem(error, path, _BEARER if error.status == 401 else None)
+            return _problem(error, instance, _BEARER if error.status == 401 else None)
         except StoreUnavailableError as exc:
             fault = Oa3Error(503, "Service Unavailable", f"the VTN's store cannot write now ({exc}); nothing was "
                                                          "written, try again")
-            return _problem(fault, path, {"Retry-After": "1"})
+            return _problem(fault, instance, {"Retry-After": "1"})
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            return _problem(Oa3Error(exc.status, exc.reason, exc.text or exc.reason), path)
+            return _problem(Oa3Error(exc.status, exc.reason, exc.text or exc.reason), instance)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("unexpected error answering %s %s", request.method, path)
+            return _problem(Oa3Error(500, "Internal Server Error", "internal error (logged by the VTN)"), instance)
 
     @staticmethod
     def refusal(status: int, detail: str, headers: dict[str, str], path: str) -> web.Response:
         """A refusal of the server's body reader (413, 408, 417) as a problem object."""
         return _problem(Oa3Error(status, {413: "Payload Too Large", 408: "Request Timeout"}.get(status, "Refused"),
-                                 detail, code=status), path, headers)
+                                 detail, code=status), None, headers)
 
     # ---- the API ----
 
@@ -145,14 +152,14 @@ class Oa3Edge:
         if len(parts) == 1 and parts[0]:
             if method in ("GET", "HEAD"):
                 query = {k: list(v) for k, v in parse_qs(request.query_string, keep_blank_values=True).items()}
-                return _json(self.service.search(principal, parts[0], query))
+                return web.Response(body=self.service.search_json(principal, parts[0], query), content_type=_JSON)
             if method == "POST":
                 body = await self._body(request)
                 return _json(self.service.create(principal, parts[0], body), 201)
             return _not_allowed(method, path, "GET, POST")
         if len(parts) == 2:
             if method in ("GET", "HEAD"):
-                return _json(self.service.read(principal, parts[0], parts[1]))
+                return web.Response(body=self.service.read_json(principal, parts[0], parts[1]), content_type=_JSON)
             if method == "PUT":
                 body = await self._body(request)
                 return _json(self.service.update(principal, parts[0], parts[1], body))

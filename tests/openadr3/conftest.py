@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.vtn.conftest import vtn_processes  # noqa: F401  (a fixture: every VTN process a test starts, killed at the end)
 from transactive.schemas.openadr3 import spec, validate_body, validate_operation
 from transactive.vtn.app import VtnApp, VtnOptions
 

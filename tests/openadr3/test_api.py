@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import pytest
+
 from tests.openadr3.conftest import ID, Client, Oa3Vtn
 
 PROGRAM = {"programName": "summer-peak", "programLongName": "Summer peak pricing", "targets": ["zone-a"]}
@@ -229,3 +231,45 @@ async def test_the_token_endpoint_takes_basic_or_form_and_answers_rfc_6749_error
             assert (response.status, body["error"]) == (status, error), form
     async with oa3.session.get(f"{oa3.base}/auth/server") as response:
         assert (await response.json())["tokenURL"] == url
+
+
+async def test_an_objecttype_no_schema_has_is_refused_naming_it_never_a_server_error(oa3: Oa3Vtn) -> None:
+    bl = await oa3.make_client("bl", "utility")
+    for value in (["x"], {"a": 1}, 1, "program"):
+        body = {"programName": "p", "payloadDescriptors": [{"objectType": value, "payloadType": "PRICE"}]}
+        status, problem = await oa3.call("POST", "/programs", bl, body, check=False)
+        assert status == 400, (value, problem)
+        assert problem["field"] == "$.payloadDescriptors[0].objectType"
+
+
+async def test_a_taken_ven_name_is_refused_with_the_status_each_operation_lists(oa3: Oa3Vtn) -> None:
+    one = await oa3.make_client("ven", "one")
+    two = await oa3.make_client("ven", "two")
+    _, first = await oa3.call("POST", "/vens", one, {"objectType": "VEN_VEN_REQUEST", "venName": "VEN-999"})
+    status, problem = await oa3.call("POST", "/vens", two, {"objectType": "VEN_VEN_REQUEST", "venName": "VEN-999"})
+    assert status == 400  # POST /vens lists no 409
+    assert problem["field"] == "venName"
+    assert problem["responseCode"] == 409
+    _, second = await oa3.call("POST", "/vens", two, {"objectType": "VEN_VEN_REQUEST", "venName": "VEN-2"})
+    status, problem = await oa3.call("PUT", f"/vens/{second['id']}", two,
+                                     {"objectType": "VEN_VEN_REQUEST", "venName": "VEN-999"})
+    assert status == 409  # PUT /vens/{venID} does
+    assert first["venName"] == "VEN-999"
+
+
+async def test_an_unexpected_failure_is_a_500_problem_and_the_vtn_goes_on(oa3: Oa3Vtn,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    bl = await oa3.make_client("bl", "utility")
+    assert oa3.app.openadr3 is not None
+    service = oa3.app.openadr3.service
+
+    def broken(*args: object) -> bytes:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(service, "search_json", broken)
+    status, problem = await oa3.call("GET", "/programs", bl)
+    assert status == 500
+    assert problem["detail"] == "internal error (logged by the VTN)"
+    assert problem["instance"].startswith("http://127.0.0.1:")
+    monkeypatch.undo()
+    assert (await oa3.call("GET", "/programs", bl))[0] == 200

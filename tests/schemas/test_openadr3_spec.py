@@ -312,3 +312,19 @@ def test_docs_page_lists_every_erratum() -> None:
     page = (ROOT / "docs" / "openadr3.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| (OA3-E\d+) \| `([^`]+)` \|", page, flags=re.M)
     assert rows == [(e.id, e.pointer) for e in ERRATA]
+
+
+@pytest.mark.parametrize("value", [["x"], {"a": 1}, 7, "program"])
+def test_an_objecttype_no_schema_has_is_a_field_error_not_an_exception(value: object) -> None:
+    body: dict[str, Any] = {"programName": "p", "payloadDescriptors": [{"objectType": value, "payloadType": "PRICE"}]}
+    problems = openadr3.validate_body("programRequest", body)
+    assert [p.path for p in problems] == ["$.payloadDescriptors[0].objectType"]
+    kept, dropped = openadr3.drop_forbidden_nulls("programRequest", {**body, "intervalPeriod": None})
+    assert dropped == ()  # nothing dropped from a body refused anyway
+    assert kept["intervalPeriod"] is None
+
+
+def test_a_problem_instance_must_be_an_absolute_uri() -> None:
+    assert openadr3.validate_body("problem", {"instance": "https://vtn.example/openadr3/3.1.0/events/x"}) == []
+    assert {p.path for p in openadr3.validate_body("problem", {"instance": "/openadr3/3.1.0/events/x"})} == {
+        "$.instance"}

@@ -15,7 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_event_parser", "add_serve_flags", "oadr_config"]
+__all__ = ["OperatorRefusedError", "OperatorUsageError", "add_event_parser", "add_operator_flags", "add_serve_flags",
+           "oadr_config", "operator_call", "operator_tls", "operator_token"]
 
 _FP = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){9}$")
 
@@ -114,6 +115,17 @@ def oadr_config(args: argparse.Namespace) -> Any:
 
 # ---- vtn event ------------------------------------------------------------------------------------
 
+def add_operator_flags(p: argparse.ArgumentParser) -> None:
+    """The flags every operator command takes: the VTN, the operator token, TLS, --json."""
+    p.add_argument("--vtn", required=True, metavar="URL", help="the VTN's base URL (http:// or https://)")
+    p.add_argument("--operator-token", required=True, metavar="TOKEN|@FILE",
+                   help="the operator token, or @FILE to read it (DATA_DIR/operator.token)")
+    p.add_argument("--tls-ca", type=Path, metavar="FILE", help="trust the VTN by the CAs in FILE")
+    p.add_argument("--tls-cert", type=Path, metavar="FILE", help="a client certificate, if the VTN asks for one")
+    p.add_argument("--tls-key", type=Path, metavar="FILE", help="its private key")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
 def add_event_parser(group: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     e = group.add_parser("event", help="create, modify, cancel or list OpenADR events on a running VTN",
                          description="The operator's OpenADR 2.0b events on a running VTN.", epilog=_EVENT_EPILOG,
@@ -121,14 +133,7 @@ def add_event_parser(group: Any, parser_class: type[argparse.ArgumentParser]) ->
     e.set_defaults(run=lambda args: (e.print_usage(sys.stderr), 2)[1])
     sub = e.add_subparsers(dest="event_command", metavar="ACTION", parser_class=parser_class)
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--vtn", required=True, metavar="URL", help="the VTN's base URL (http:// or https://)")
-        p.add_argument("--operator-token", required=True, metavar="TOKEN|@FILE",
-                       help="the operator token, or @FILE to read it (DATA_DIR/operator.token)")
-        p.add_argument("--tls-ca", type=Path, metavar="FILE", help="trust the VTN by the CAs in FILE")
-        p.add_argument("--tls-cert", type=Path, metavar="FILE", help="a client certificate, if the VTN asks for one")
-        p.add_argument("--tls-key", type=Path, metavar="FILE", help="its private key")
-        p.add_argument("--json", action="store_true", help="print JSON")
+    common = add_operator_flags
 
     def described(name: str, helptext: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=helptext, description=helptext, epilog=_EVENT_EPILOG,  # type: ignore[no-any-return]
@@ -163,12 +168,12 @@ def add_event_parser(group: Any, parser_class: type[argparse.ArgumentParser]) ->
     ls.set_defaults(run=_list)
 
 
-class _Usage(Exception):
-    pass
+class OperatorUsageError(Exception):
+    """An operator command's flags do not work, or the VTN cannot be reached (exit 2)."""
 
 
-class _Refused(Exception):
-    pass
+class OperatorRefusedError(Exception):
+    """The VTN refused the operator's request (exit 1)."""
 
 
 def _intervals(text: str) -> list[dict[str, Any]]:
@@ -176,37 +181,39 @@ def _intervals(text: str) -> list[dict[str, Any]]:
     for item in text.split(","):
         duration, sep, value = item.strip().rpartition(":")
         if not sep or not duration:
-            raise _Usage(f"--intervals {text!r}: give DURATION:VALUE[,DURATION:VALUE...], e.g. PT15M:1")
+            raise OperatorUsageError(f"--intervals {text!r}: give DURATION:VALUE[,DURATION:VALUE...], e.g. PT15M:1")
         try:
             number = float(value)
         except ValueError:
-            raise _Usage(f"--intervals {text!r}: {value!r} is not a number") from None
+            raise OperatorUsageError(f"--intervals {text!r}: {value!r} is not a number") from None
         out.append({"duration": duration, "value": number})
     return out
 
 
-def _token(text: str) -> str:
+def operator_token(text: str) -> str:
+    """``--operator-token TOKEN|@FILE``: the token, read from FILE with ``@``."""
     if text.startswith("@"):
         try:
             token = Path(text[1:]).read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
-            raise _Usage(f"--operator-token {text}: {exc}") from None
+            raise OperatorUsageError(f"--operator-token {text}: {exc}") from None
         if not token:
-            raise _Usage(f"--operator-token {text}: the file is empty")
+            raise OperatorUsageError(f"--operator-token {text}: the file is empty")
         return token
     if not text.strip():
-        raise _Usage("--operator-token is empty")
+        raise OperatorUsageError("--operator-token is empty")
     return text.strip()
 
 
-def _context(args: argparse.Namespace) -> ssl.SSLContext | None:
+def operator_tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The TLS context for ``--vtn`` (``--tls-ca``, ``--tls-cert``, ``--tls-key``); None for http://."""
     if not args.vtn.lower().startswith(("http://", "https://")):
-        raise _Usage(f"--vtn {args.vtn!r}: give an http:// or https:// URL")
+        raise OperatorUsageError(f"--vtn {args.vtn!r}: give an http:// or https:// URL")
     if (args.tls_cert is None) != (args.tls_key is None):
-        raise _Usage("--tls-cert and --tls-key go together")
+        raise OperatorUsageError("--tls-cert and --tls-key go together")
     if not args.vtn.lower().startswith("https://"):
         if args.tls_ca or args.tls_cert:
-            raise _Usage("--tls-* need an https:// --vtn")
+            raise OperatorUsageError("--tls-* need an https:// --vtn")
         return None
     from transactive.protocol.certs import CertificateError
     from transactive.transport.tls import client_context
@@ -214,15 +221,19 @@ def _context(args: argparse.Namespace) -> ssl.SSLContext | None:
     try:
         return client_context(args.tls_ca, cert=args.tls_cert, key=args.tls_key)
     except (CertificateError, OSError, ValueError) as exc:
-        raise _Usage(str(exc)) from None
+        raise OperatorUsageError(str(exc)) from None
 
 
-def _call(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    context = _context(args)
-    url = args.vtn.rstrip("/") + "/operator/openadr" + path
+def operator_call(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None, *,
+                  prefix: str = "/operator/openadr") -> Any:
+    """``method`` the operator API's ``prefix + path`` on ``--vtn`` with the operator token; the decoded answer.
+    A refusal is :class:`OperatorRefusedError` (its reason, EI code and field: the 2.0b operator API's
+    ``{"error", "code", "field"}`` or an OpenADR 3 problem's ``{"detail", "responseCode", "field"}``)."""
+    context = operator_tls(args)
+    url = args.vtn.rstrip("/") + prefix + path
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers={
-        "Authorization": f"Bearer {_token(args.operator_token)}", "Content-Type": "application/json",
+        "Authorization": f"Bearer {operator_token(args.operator_token)}", "Content-Type": "application/json",
         "Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=30, context=context) as response:
@@ -230,24 +241,26 @@ def _call(args: argparse.Namespace, method: str, path: str, body: dict[str, Any]
     except urllib.error.HTTPError as exc:
         try:
             problem = json.loads(exc.read())
-            message = f"{problem['error']} (EI {problem['code']}" + (
-                f", {problem['field']})" if problem.get("field") else ")")
+            reason = problem["error"] if "error" in problem else problem["detail"]
+            code = problem["code"] if "code" in problem else problem["responseCode"]
+            message = f"{reason} (EI {code}" + (f", {problem['field']})" if problem.get("field") else ")")
         except (ValueError, KeyError, TypeError):
-            raise _Usage(f"{url}: HTTP {exc.code} {exc.reason}: not a transactive VTN's operator API?") from None
-        raise _Refused(message) from None
+            raise OperatorUsageError(f"{url}: HTTP {exc.code} {exc.reason}: not a transactive VTN's operator "
+                                     "API?") from None
+        raise OperatorRefusedError(message) from None
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise _Usage(f"cannot reach the VTN at {args.vtn}: {reason}") from None
+        raise OperatorUsageError(f"cannot reach the VTN at {args.vtn}: {reason}") from None
 
 
 def _run(args: argparse.Namespace, action: str, work: Any) -> int:
     prog = f"transactive vtn event {action}"
     try:
         result = work()
-    except _Usage as exc:
+    except OperatorUsageError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
-    except _Refused as exc:
+    except OperatorRefusedError as exc:
         print(f"{prog}: refused: {exc}", file=sys.stderr)
         return 1
     if args.json:
@@ -287,7 +300,7 @@ def _create(args: argparse.Namespace) -> int:
             body["priority"] = args.priority
         if args.randomize_start:
             body["start_after"] = args.randomize_start
-        return _call(args, "POST", "/events", body)
+        return operator_call(args, "POST", "/events", body)
     return _run(args, "create", work)
 
 
@@ -301,15 +314,15 @@ def _modify(args: argparse.Namespace) -> int:
         if args.priority is not None:
             body["priority"] = args.priority
         if not body:
-            raise _Usage("give --intervals, --start or --priority")
-        return _call(args, "POST", f"/events/{urllib.parse.quote(args.event_id, safe='')}/modify", body)
+            raise OperatorUsageError("give --intervals, --start or --priority")
+        return operator_call(args, "POST", f"/events/{urllib.parse.quote(args.event_id, safe='')}/modify", body)
     return _run(args, "modify", work)
 
 
 def _cancel(args: argparse.Namespace) -> int:
-    return _run(args, "cancel", lambda: _call(
+    return _run(args, "cancel", lambda: operator_call(
         args, "POST", f"/events/{urllib.parse.quote(args.event_id, safe='')}/cancel", {}))
 
 
 def _list(args: argparse.Namespace) -> int:
-    return _run(args, "list", lambda: _call(args, "GET", "/events"))
+    return _run(args, "list", lambda: operator_call(args, "GET", "/events"))

@@ -17,6 +17,8 @@ from typing import Any, NoReturn
 
 from transactive.cli._io import event_loop_problem, port_number, reserve_prices, run_loop, usage
 from transactive.cli.oadr import add_event_parser, add_serve_flags, oadr_config
+from transactive.cli.openadr3 import add_client_parser, openadr3_config
+from transactive.cli.openadr3 import add_serve_flags as add_openadr3_flags
 
 __all__ = ["add_parser", "run"]
 
@@ -25,6 +27,7 @@ commands:
   serve       run the VTN: the CTS services over HTTP (JSON and XML), gate closure on the market clock,
               settlement on the ledger
   event       the operator's OpenADR 2.0b events on a running VTN: create, modify, cancel, list
+  client      the operator's OpenADR 3 clients (OAuth2 client credentials) on a running VTN: create, list, revoke
   report      parties, tenders, transactions and traded kWh in a data directory; whether its ledger verifies
 
 examples:
@@ -207,7 +210,8 @@ def _host_port(text: str) -> tuple[str, int]:
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "vtn",
-        help="run the reference VTN (serve), its OpenADR events (event), or report on its data directory (report)",
+        help="run the reference VTN (serve), its OpenADR 2.0b events (event) and OpenADR 3 clients (client), or report "
+             "on its data directory (report)",
         description="The reference VTN: Common Transactive Services over HTTP, a market clock, settlement.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -284,12 +288,14 @@ def add_parser(sub: Any) -> None:
     tls.add_argument("--mqtt-tls-cert", type=Path, metavar="FILE", help="a client certificate for the broker")
     tls.add_argument("--mqtt-tls-key", type=Path, metavar="FILE", help="its private key")
     add_serve_flags(s)
+    add_openadr3_flags(s)
     s.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     s.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                    help="auto (default): uvloop when installed (extra 'server'), else asyncio's own loop")
     s.set_defaults(run=_serve)
 
     add_event_parser(group, _OneLineParser)
+    add_client_parser(group, _OneLineParser)
 
     r = group.add_parser("report", help="what a data directory holds; whether its ledger verifies",
                          description="Report on a VTN data directory.", epilog=_REPORT_EPILOG,
@@ -366,6 +372,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls = _tls_options(args)
         mqtt_login = _mqtt_login(args)
         oadr = oadr_config(args)
+        openadr3 = openadr3_config(args)
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
@@ -389,7 +396,7 @@ def _serve(args: argparse.Namespace) -> int:
                           max_connections=args.max_connections,
                           registrations_per_minute=args.registrations_per_minute),
             max_tenders=args.max_tenders, max_stream_intervals=args.max_stream_intervals,
-            horizon=timedelta(hours=args.horizon_hours), oadr=oadr,
+            horizon=timedelta(hours=args.horizon_hours), oadr=oadr, openadr3=openadr3,
         )
         options.market_config()
     except ValueError as exc:

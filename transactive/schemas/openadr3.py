@@ -274,7 +274,33 @@ def _field_error(error: ValidationError) -> FieldError:
     return FieldError(path, error.message)
 
 
+#: every value an ``objectType`` takes in the document (the discriminator of objects, descriptors and requests)
+_OBJECT_TYPES = frozenset({"PROGRAM", "EVENT", "REPORT", "SUBSCRIPTION", "VEN", "RESOURCE", "EVENT_PAYLOAD_DESCRIPTOR",
+                           "REPORT_PAYLOAD_DESCRIPTOR", "BL_VEN_REQUEST", "VEN_VEN_REQUEST", "BL_RESOURCE_REQUEST",
+                           "VEN_RESOURCE_REQUEST"})
+
+
+def _discriminator_problems(body: Any, path: str = "$") -> Iterator[FieldError]:
+    """``objectType`` values no schema of the document has. openapi-schema-validator looks a discriminator's value
+    up as a schema name: a list or an object there makes it raise (``TypeError``), and a string such as
+    ``program`` makes it validate against that schema; both are refused here first."""
+    if isinstance(body, dict):
+        for name, value in body.items():
+            where = f"{path}.{name}"
+            if name == "objectType" and value is not None and (not isinstance(value, str)
+                                                                or value not in _OBJECT_TYPES):
+                yield FieldError(where, f"{value!r} is not an objectType of the document")
+            else:
+                yield from _discriminator_problems(value, where)
+    elif isinstance(body, list):
+        for n, item in enumerate(body):
+            yield from _discriminator_problems(item, f"{path}[{n}]")
+
+
 def _check(pointer: str, body: Any, key: tuple[str, ...]) -> list[FieldError]:
+    wrong = list(_discriminator_problems(body))
+    if wrong:
+        return wrong
     errors = [
         _field_error(leaf)
         for error in _validator(pointer, key).iter_errors(body)
@@ -291,6 +317,8 @@ def _all_errors(error: ValidationError) -> Iterator[ValidationError]:
 
 def _drop_nulls(pointer: str, body: Any, key: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
     body = copy.deepcopy(body)
+    if any(True for _ in _discriminator_problems(body)):
+        return body, ()  # refused as it is by the validation that follows
     dropped: list[str] = []
     for _round in range(64):  # each round drops at least one key, or stops
         found: dict[str, tuple[Any, ...]] = {}

@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -193,9 +193,76 @@ def event_end(event: Mapping[str, Any]) -> datetime | None:
     return end
 
 
-def _new_id() -> str:
-    """A time ordered id: milliseconds since the epoch (12 hex digits) and 32 random bits."""
-    return f"{int(time.time() * 1000):012x}{secrets.token_hex(4)}"
+class _Ids:
+    """Time ordered ids: milliseconds since the epoch (12 hex digits), a counter that keeps them increasing
+    within one millisecond (4 hex digits), and 16 random bits. Listings are in id order, which is then the order
+    the objects were made, in this process and after a restart alike."""
+
+    def __init__(self) -> None:
+        self._last = (0, 0)
+
+    def __call__(self) -> str:
+        ms = int(time.time() * 1000)
+        last_ms, count = self._last
+        self._last = (last_ms, count + 1) if ms <= last_ms else (ms, 0)
+        ms, count = self._last
+        return f"{ms:012x}{count:04x}{secrets.token_hex(2)}"
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One object in memory: the object (never changed in place), its index value (see :meth:`Oa3Service._index`),
+    and, made when first needed, its JSON and (events) when it is over."""
+
+    obj: dict[str, Any]
+    index: str | None
+    data: bytes | None = None
+    end: datetime | None = None
+    end_known: bool = False
+
+    def json(self) -> bytes:
+        if self.data is None:
+            self.data = orjson.dumps(self.obj)
+        return self.data
+
+    def copy(self) -> dict[str, Any]:
+        """The object, for a caller to keep or change."""
+        value: dict[str, Any] = orjson.loads(self.json())
+        return value
+
+    def event_end(self) -> datetime | None:
+        if not self.end_known:
+            self.end, self.end_known = event_end(self.obj), True
+        return self.end
+
+
+class _Table:
+    """One kind's objects in memory, by id (in id order) and by index value."""
+
+    def __init__(self, entries: Iterable[_Entry]) -> None:
+        self.by_id: dict[str, _Entry] = {}
+        self.by_index: dict[str | None, dict[str, _Entry]] = {}
+        for entry in entries:
+            self.put(entry)
+
+    def put(self, entry: _Entry) -> None:
+        object_id = entry.obj["id"]
+        old = self.by_id.get(object_id)
+        if old is not None and old.index != entry.index:
+            self.by_index.get(old.index, {}).pop(object_id, None)
+        self.by_id[object_id] = entry
+        self.by_index.setdefault(entry.index, {})[object_id] = entry
+
+    def remove(self, object_id: str) -> None:
+        old = self.by_id.pop(object_id, None)
+        if old is not None:
+            self.by_index.get(old.index, {}).pop(object_id, None)
+
+    def entries(self, index: str | None = None, *, indexed: bool = False) -> Iterable[_Entry]:
+        """Every entry in id order, or (``indexed``) those whose index value is ``index``."""
+        if not indexed:
+            return self.by_id.values()
+        return self.by_index.get(index, {}).values()
 
 
 def _query_one(query: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -228,8 +295,8 @@ def _query_bool(query: Mapping[str, Sequence[str]], name: str) -> bool | None:
     return text.lower() == "true"
 
 
-def _equals(field: str, value: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda obj: obj.get(field) == value
+def _equals(field: str, value: str) -> Callable[[_Entry], bool]:
+    return lambda entry: entry.obj.get(field) == value
 
 
 class Oa3Service:
@@ -245,6 +312,8 @@ class Oa3Service:
         self._listeners: list[Callable[[Oa3Change], None]] = []
         #: client id -> (its VEN ids, the targets of those VENs and their resources); emptied by VEN writes
         self._ven_facts: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._tables: dict[str, _Table] = {}
+        self._new_id = _Ids()
 
     # ---- listeners ----
 
@@ -265,15 +334,19 @@ class Oa3Service:
             return principal
         facts = self._ven_facts.get(principal.client_id)
         if facts is None:
-            vens = [self._load(o) for o in self.store.oadr_objects("oa3.ven", ven_id=principal.client_id)]
+            vens = self._all(COLLECTIONS["vens"], principal.client_id)
             ids = frozenset(v["id"] for v in vens)
             targets = {t for v in vens for t in v.get("targets") or ()}
             for ven_id in ids:
-                for obj in self.store.oadr_objects("oa3.resource", ven_id=ven_id):
-                    targets.update(self._load(obj).get("targets") or ())
+                for obj in self._all(COLLECTIONS["resources"], ven_id):
+                    targets.update(obj.get("targets") or ())
             facts = (ids, frozenset(targets))
             self._ven_facts[principal.client_id] = facts
         return Principal(principal.client_id, principal.role, principal.scopes, facts[0], facts[1])
+
+    def vens_of(self, client_id: str) -> list[dict[str, Any]]:
+        """The VEN objects of one client (copies; in the order they were made)."""
+        return [entry.copy() for entry in self._table(COLLECTIONS["vens"]).entries(client_id, indexed=True)]
 
     def visible_to(self, principal: Principal, object_type: str, obj: dict[str, Any]) -> bool:
         """Whether ``principal`` may read ``obj`` (the notifiers ask this before telling a client of a change)."""
@@ -290,11 +363,9 @@ class Oa3Service:
             raise Oa3Error(503, "Service Unavailable", f"the VTN refuses writes: {self.read_only}")
 
     # ---- storage ----
-
-    @staticmethod
-    def _load(obj: OadrObject) -> dict[str, Any]:
-        value: dict[str, Any] = orjson.loads(obj.document)
-        return value
+    # Reads are served from memory (:class:`_Table` per kind, loaded from the store when first used); writes go
+    # to the store in one transaction and, once it committed, to memory. This VTN process is the only writer of
+    # its store (the data directory's lock), so memory and store agree.
 
     @staticmethod
     def _index(collection: Collection, obj: dict[str, Any]) -> str | None:
@@ -306,16 +377,28 @@ class Oa3Service:
             return str(obj["clientID"])
         return None
 
-    def _put(self, collection: Collection, obj: dict[str, Any]) -> None:
-        self.store.put_oadr_object(OadrObject(collection.kind, obj["id"], self._index(collection, obj),
-                                              orjson.dumps(obj).decode(), self.wall()))
+    def _table(self, collection: Collection) -> _Table:
+        table = self._tables.get(collection.kind)
+        if table is None:
+            rows = self.store.oadr_objects(collection.kind)
+            table = _Table(_Entry(orjson.loads(row.document), row.ven_id) for row in rows)
+            self._tables[collection.kind] = table
+        return table
+
+    def _put(self, collection: Collection, obj: dict[str, Any]) -> _Entry:
+        """Write ``obj`` to the store (inside the caller's transaction); the entry to remember once committed."""
+        entry = _Entry(obj, self._index(collection, obj))
+        self.store.put_oadr_object(OadrObject(collection.kind, obj["id"], entry.index, entry.json().decode(),
+                                              self.wall()))
+        return entry
 
     def _stored(self, collection: Collection, object_id: str) -> dict[str, Any] | None:
-        found = self.store.oadr_object(collection.kind, object_id)
-        return None if found is None else self._load(found)
+        entry = self._table(collection).by_id.get(object_id)
+        return None if entry is None else entry.obj
 
     def _all(self, collection: Collection, index: str | None = None) -> list[dict[str, Any]]:
-        return [self._load(o) for o in self.store.oadr_objects(collection.kind, ven_id=index)]
+        entries = self._table(collection).entries(index, indexed=index is not None)
+        return [entry.obj for entry in entries]
 
     # ---- the operations ----
 
@@ -326,15 +409,31 @@ class Oa3Service:
         return found
 
     def read(self, principal: Principal, name: str, object_id: str) -> dict[str, Any]:
+        """The object ``object_id`` of ``name`` (a copy); 404 when it does not exist or the client may not see it."""
+        return self._read(principal, name, object_id).copy()
+
+    def read_json(self, principal: Principal, name: str, object_id: str) -> bytes:
+        """:meth:`read` as the JSON the API answers."""
+        return self._read(principal, name, object_id).json()
+
+    def _read(self, principal: Principal, name: str, object_id: str) -> _Entry:
         collection = self._collection(name)
         self._require(principal, collection.read_scope)
-        obj = self._stored(collection, object_id)
-        if obj is None or not self.principal(principal).sees(collection.object_type, obj):
+        entry = self._table(collection).by_id.get(object_id)
+        if entry is None or not self.principal(principal).sees(collection.object_type, entry.obj):
             raise Oa3Error(404, "Not Found", f"no {collection.object_type.lower()} {object_id!r}", field="id")
-        return obj
+        return entry
 
     def search(self, principal: Principal, name: str, query: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
-        """One page of the objects of ``name`` the client may see that pass the query's filters."""
+        """One page of the objects of ``name`` the client may see that pass the query's filters (copies: the
+        service keeps its own)."""
+        return [entry.copy() for entry in self._search(principal, name, query)]
+
+    def search_json(self, principal: Principal, name: str, query: Mapping[str, Sequence[str]]) -> bytes:
+        """:meth:`search` as the JSON array the API answers (each object's JSON is made once and kept)."""
+        return b"[" + b",".join(entry.json() for entry in self._search(principal, name, query)) + b"]"
+
+    def _search(self, principal: Principal, name: str, query: Mapping[str, Sequence[str]]) -> list[_Entry]:
         collection = self._collection(name)
         self._require(principal, collection.read_scope)
         known = {*FILTERS[name], "skip", "limit"}
@@ -344,31 +443,33 @@ class Oa3Service:
         skip = _query_int(query, "skip", 0, None)
         limit = _query_int(query, "limit", MAX_LIMIT, MAX_LIMIT)
         who = self.principal(principal)
-        index = None
-        if name == "events":
-            index = _query_one(query, "programID")
-        elif name == "resources":
-            index = _query_one(query, "venID")
-        objects = self._all(collection, index)
-        keep = self._filters(name, query, who)
-        page: list[dict[str, Any]] = []
+        keep = self._filters(name, query)
+        table = self._table(collection)
+        if name == "events" and (program := _query_one(query, "programID")) is not None:
+            entries = table.entries(program, indexed=True)
+        elif name == "resources" and (ven := _query_one(query, "venID")) is not None:
+            entries = table.entries(ven, indexed=True)
+        elif name in ("vens", "reports", "subscriptions") and not who.is_bl:
+            entries = table.entries(who.client_id, indexed=True)  # a VEN sees only its own of these
+        else:
+            entries = table.entries()
+        page: list[_Entry] = []
         seen = 0
-        for obj in objects:
-            if not who.sees(collection.object_type, obj) or not keep(obj):
+        for entry in entries:
+            if not who.sees(collection.object_type, entry.obj) or not keep(entry):
                 continue
             if seen >= skip:
                 if len(page) >= limit:
                     break
-                page.append(obj)
+                page.append(entry)
             seen += 1
         return page
 
-    def _filters(self, name: str, query: Mapping[str, Sequence[str]], who: Principal,
-                 ) -> Callable[[dict[str, Any]], bool]:
-        tests: list[Callable[[dict[str, Any]], bool]] = []
+    def _filters(self, name: str, query: Mapping[str, Sequence[str]]) -> Callable[[_Entry], bool]:
+        tests: list[Callable[[_Entry], bool]] = []
         targets = frozenset(query.get("targets") or ())
         if targets:
-            tests.append(lambda o: not targets.isdisjoint(o.get("targets") or ()))
+            tests.append(lambda e: not targets.isdisjoint(e.obj.get("targets") or ()))
         for field in ("venName", "resourceName", "clientName", "eventID"):
             if field in FILTERS[name]:
                 value = _query_one(query, field)
@@ -378,19 +479,23 @@ class Oa3Service:
             program = _query_one(query, "programID")
             if program is not None:
                 if name == "subscriptions":
-                    tests.append(lambda o: o.get("programID") == program)
+                    tests.append(lambda e: e.obj.get("programID") == program)
                 else:
                     events = {e["id"] for e in self._all(COLLECTIONS["events"], program)}
-                    tests.append(lambda o: o.get("eventID") in events)
+                    tests.append(lambda e: e.obj.get("eventID") in events)
         if name == "subscriptions":
             wanted = frozenset(query.get("objects") or ())
             if wanted:
-                tests.append(lambda o: any(not wanted.isdisjoint(op.get("objects") or ())
-                                           for op in o.get("objectOperations") or ()))
+                tests.append(lambda e: any(not wanted.isdisjoint(op.get("objects") or ())
+                                           for op in e.obj.get("objectOperations") or ()))
         if name == "events" and _query_bool(query, "active"):
             now = self.now()
-            tests.append(lambda o: (end := event_end(o)) is None or end > now)
-        return lambda o: all(test(o) for test in tests)
+            tests.append(lambda e: (end := e.event_end()) is None or end > now)
+        if not tests:
+            return lambda e: True
+        if len(tests) == 1:
+            return tests[0]
+        return lambda e: all(test(e) for test in tests)
 
     def create(self, principal: Principal, name: str, body: Any) -> dict[str, Any]:
         collection = self._collection(name)
@@ -399,14 +504,15 @@ class Oa3Service:
         who = self.principal(principal)
         request = self._checked(collection, body)
         stamp = _timestamp(self.wall())
-        obj = {**request, "id": _new_id(), "createdDateTime": stamp, "modificationDateTime": stamp,
+        obj = {**request, "id": self._new_id(), "createdDateTime": stamp, "modificationDateTime": stamp,
                "objectType": collection.object_type}
         with self.store.transaction():
             obj = self._complete(collection, who, obj, None)
-            self._put(collection, obj)
+            entry = self._put(collection, obj)
+        self._table(collection).put(entry)
         self._written(collection)
-        self._tell(Oa3Change("CREATE", collection.object_type, obj))
-        return obj
+        self._tell(Oa3Change("CREATE", collection.object_type, entry.copy()))
+        return entry.copy()
 
     def update(self, principal: Principal, name: str, object_id: str, body: Any) -> dict[str, Any]:
         collection = self._collection(name)
@@ -421,10 +527,11 @@ class Oa3Service:
             obj = {**request, "id": object_id, "createdDateTime": old["createdDateTime"],
                    "modificationDateTime": _timestamp(self.wall()), "objectType": collection.object_type}
             obj = self._complete(collection, who, obj, old)
-            self._put(collection, obj)
+            entry = self._put(collection, obj)
+        self._table(collection).put(entry)
         self._written(collection)
-        self._tell(Oa3Change("UPDATE", collection.object_type, obj))
-        return obj
+        self._tell(Oa3Change("UPDATE", collection.object_type, entry.copy()))
+        return entry.copy()
 
     def delete(self, principal: Principal, name: str, object_id: str) -> dict[str, Any]:
         collection = self._collection(name)
@@ -444,6 +551,9 @@ class Oa3Service:
                     self.store.delete_oadr_object(child.kind, obj["id"])
                     gone.append((child, obj))
             self.store.delete_oadr_object(collection.kind, object_id)
+        for child, obj in gone:
+            self._table(child).remove(obj["id"])
+        self._table(collection).remove(object_id)
         self._written(collection)
         for child, obj in gone:
             self._tell(Oa3Change("DELETE", child.object_type, obj))
@@ -499,7 +609,7 @@ class Oa3Service:
             obj["clientID"] = ven["clientID"]
             obj["objectType"] = "RESOURCE"
         if collection.unique is not None:
-            self._unique(collection, obj)
+            self._unique(collection, obj, creating=old is None)
         return obj
 
     def _owner(self, who: Principal, obj: dict[str, Any], old: dict[str, Any] | None) -> str:
@@ -521,12 +631,16 @@ class Oa3Service:
             raise _invalid(f"{field}: no {collection.object_type.lower()} {object_id!r}", field)
         return target
 
-    def _unique(self, collection: Collection, obj: dict[str, Any]) -> None:
+    def _unique(self, collection: Collection, obj: dict[str, Any], *, creating: bool) -> None:
+        """409 for a name taken in the collection (within the VEN, for resources); 400 for a new VEN, whose
+        operation (POST /vens) lists no 409 in the specification."""
         field = collection.unique
         assert field is not None
         parent = obj["venID"] if collection.name == "resources" else None
         for other in self._all(collection, parent):
             if other["id"] != obj["id"] and other.get(field) == obj.get(field):
                 where = f" of VEN {parent}" if parent is not None else ""
-                raise Oa3Error(409, "Conflict", f"{field} {obj.get(field)!r} is taken{where} (by {other['id']})",
-                               field=field)
+                detail = f"{field} {obj.get(field)!r} is taken{where} (by {other['id']})"
+                if creating and collection.name == "vens":
+                    raise Oa3Error(400, "Bad Request", detail, field=field, code=int(ResponseCode.CONFLICT))
+                raise Oa3Error(409, "Conflict", detail, field=field)

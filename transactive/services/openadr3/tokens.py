@@ -11,6 +11,10 @@ would add nothing but cost. Revoking a client refuses its secret and every token
 ``role``, ``iss`` the VTN, ``iat``/``exp`` (one hour by default), ``jti``. Signing and checking use PyJWT.
 A checked token is remembered until it expires (the signature is not checked again on every request: about
 60 µs saved each), the client's revocation is looked up every time.
+
+**An outside identity provider** (``vtn serve --openadr3-jwks-url``): its tokens are accepted beside the VTN's own,
+checked against the keys its JWKS document publishes (:class:`ExternalKeys`); their clients are the provider's
+business (the operator's ``vtn client`` commands manage only the VTN's own).
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from transactive.services.openadr3.access import ROLE_SCOPES, Principal, Role
 from transactive.services.store import OadrObject, Store
 
-__all__ = ["CLIENT_KIND", "TOKEN_KEY_FILE", "ClientRecord", "Clients", "IssuedClient", "TokenError", "Tokens",
-           "load_token_key"]
+__all__ = ["CLIENT_KIND", "TOKEN_KEY_FILE", "ClientRecord", "Clients", "ExternalKeys", "IssuedClient", "TokenError",
+           "Tokens", "load_token_key"]
 
 CLIENT_KIND = "oa3.client"
 TOKEN_KEY_FILE = "openadr3-token.key"
@@ -181,14 +185,26 @@ class Tokens:
     """Issue and check the VTN's access tokens for the clients in ``clients``."""
 
     def __init__(self, clients: Clients, key: ed25519.Ed25519PrivateKey, *, issuer: str = "transactive-vtn",
-                 lifetime: int = TOKEN_LIFETIME, now: Callable[[], float] = time.time) -> None:
+                 lifetime: int = TOKEN_LIFETIME, now: Callable[[], float] = time.time,
+                 external: ExternalKeys | None = None) -> None:
+        """``external``: also accept the tokens of an outside identity provider (those whose ``iss`` is not
+        this VTN's)."""
         self.clients = clients
+        self.external = external
         self.issuer = issuer
         self.lifetime = lifetime
         self._key = key
         self._public = key.public_key()
         self._now = now
-        self._checked: dict[str, tuple[float, str, Role, frozenset[str]]] = {}
+        #: token -> (expiry, client id, role, scopes, whether an outside provider issued it)
+        self._checked: dict[str, tuple[float, str, Role, frozenset[str], bool]] = {}
+
+    def _ours(self, token: str) -> bool:
+        """Whether the token says this VTN issued it (checked properly by the caller)."""
+        try:
+            return jwt.decode(token, options={"verify_signature": False}).get("iss") == self.issuer
+        except jwt.InvalidTokenError:
+            return True  # not a JWT at all: refused by the VTN's own check, with its message
 
     def issue(self, client_id: str, secret: str, scope: str | None = None) -> dict[str, Any]:
         """The token endpoint's answer for these credentials (a ``clientCredentialResponse``). ``scope``, when
@@ -214,6 +230,17 @@ class Tokens:
         client was revoked)."""
         now = self._now()
         known = self._checked.get(token)
+        if known is None and self.external is not None and not self._ours(token):
+            principal, expires = self.external.check(token)
+            if len(self._checked) >= _CHECKED_MAX:
+                self._checked.clear()
+            self._checked[token] = (expires, principal.client_id, principal.role, principal.scopes, True)
+            return principal
+        if known is not None and known[4]:  # an outside provider's: revoked there, not here
+            if known[0] <= now:
+                self._checked.pop(token, None)
+                raise TokenError("invalid_token", "the access token expired: fetch a new one")
+            return Principal(known[1], known[2], known[3])
         if known is None or known[0] <= now:
             try:
                 claims = jwt.decode(token, self._public, algorithms=["EdDSA"], issuer=self.issuer,
@@ -225,10 +252,86 @@ class Tokens:
                 raise TokenError("invalid_token", f"not an access token of this VTN ({exc})") from None
             if len(self._checked) >= _CHECKED_MAX:
                 self._checked.clear()
-            known = (float(claims["exp"]), str(claims["sub"]), role, frozenset(str(claims.get("scope", "")).split()))
+            known = (float(claims["exp"]), str(claims["sub"]), role, frozenset(str(claims.get("scope", "")).split()),
+                     False)
             self._checked[token] = known
-        _exp, client_id, role, scopes = known
+        _exp, client_id, role, scopes, _outside = known
         record = self.clients.get(client_id)
         if record is None or record.revoked is not None:
             raise TokenError("invalid_token", f"client {client_id} was revoked")
         return Principal(client_id, role, scopes)
+
+
+#: scopes that make a token from an outside identity provider the business logic's (else it is a VEN's)
+_BL_SCOPES = frozenset({"read_all", "write_programs", "write_events"})
+#: algorithms accepted from an outside identity provider (asymmetric only: a shared secret is not a JWKS)
+_EXTERNAL_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+
+class ExternalKeys:
+    """The signing keys of an outside identity provider (its JWKS document), and the check of its tokens.
+
+    The key set is fetched by :meth:`refresh` (the VTN does it at start and then every few minutes, off the
+    request path: :meth:`run`); a token signed by a key not (yet) in the set is refused, and asks for an earlier
+    refresh. A token names its client in ``client_id``, ``azp`` or ``sub`` and its scopes in ``scope`` (space
+    separated) or ``scp`` (a list); it is the business logic's when it holds read_all, write_programs or
+    write_events, a VEN's otherwise. ``issuer`` and ``audience``, when given, must match ``iss`` and ``aud``."""
+
+    def __init__(self, jwks_url: str, *, issuer: str | None = None, audience: str | None = None,
+                 refresh_seconds: float = 300.0, now: Callable[[], float] = time.time) -> None:
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.audience = audience
+        self.refresh_seconds = refresh_seconds
+        self._now = now
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self.fetched_at: float | None = None
+        self.wanted = False  #: a token named an unknown key: refresh soon
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def load(self, document: dict[str, Any]) -> None:
+        """Take the keys of a JWKS document (the keys it cannot use are left out)."""
+        try:
+            keyset = jwt.PyJWKSet(list(document.get("keys") or []))
+        except jwt.PyJWKSetError as exc:
+            raise ValueError(f"{self.jwks_url}: no usable key ({exc})") from None
+        self._keys = {str(key.key_id or ""): key for key in keyset.keys}
+        self.fetched_at = self._now()
+        self.wanted = False
+
+    async def refresh(self, session: Any) -> None:
+        """Fetch the JWKS document with ``session`` (an aiohttp client session)."""
+        async with session.get(self.jwks_url) as response:
+            if response.status != 200:
+                raise ValueError(f"{self.jwks_url}: HTTP {response.status}")
+            self.load(await response.json(content_type=None))
+
+    def check(self, token: str) -> tuple[Principal, float]:
+        """The principal of a token of this provider and when the token expires (:class:`TokenError` if it
+        does not hold)."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise TokenError("invalid_token", f"not a JWT ({exc})") from None
+        kid = str(header.get("kid") or "")
+        key = self._keys.get(kid) or (next(iter(self._keys.values())) if len(self._keys) == 1 and not kid else None)
+        if key is None:
+            self.wanted = True
+            raise TokenError("invalid_token", f"signed by a key the identity provider's JWKS does not hold ({kid!r})")
+        try:
+            claims = jwt.decode(token, key.key, algorithms=_EXTERNAL_ALGORITHMS, issuer=self.issuer,
+                                audience=self.audience,
+                                options={"require": ["exp"], "verify_aud": self.audience is not None})
+        except jwt.ExpiredSignatureError:
+            raise TokenError("invalid_token", "the access token expired: fetch a new one") from None
+        except jwt.InvalidTokenError as exc:
+            raise TokenError("invalid_token", f"the identity provider's token does not hold ({exc})") from None
+        client = claims.get("client_id") or claims.get("azp") or claims.get("sub")
+        if not isinstance(client, str) or not client:
+            raise TokenError("invalid_token", "the token names no client (client_id, azp or sub)")
+        raw = claims.get("scope", claims.get("scp", ""))
+        scopes = frozenset(raw.split() if isinstance(raw, str) else (str(s) for s in raw or ()))
+        role = Role.BL if scopes & _BL_SCOPES else Role.VEN
+        return Principal(client, role, scopes), float(claims["exp"])
