@@ -34,6 +34,7 @@ VEN token; a failure names the operation and the role: ``test_...[PUT /vens/{ven
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -145,7 +146,7 @@ def _seed(base: str, bl: Seeded, ven: Seeded, ven_client: str) -> None:
             made[use]["subscriptions"] = post(who, "subscriptions", {
                 "clientName": name, "programID": made[use]["programs"],
                 "objectOperations": [{"objects": ["EVENT"], "operations": ["CREATE"],
-                                      "callbackUrl": "http://127.0.0.1:9/unused"}]})
+                                      "callbackUrl": LOCAL_CALLBACK}]})
         kept = made["kept"]
         for use in ("kept", "spare"):
             name = f"schemathesis-{role}-{use}"
@@ -224,6 +225,26 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> Any:
     return st.fixed_dictionaries(choices)
 
 
+#: where generated subscriptions' webhooks go: the discard port on loopback, which refuses at once
+LOCAL_CALLBACK = "http://127.0.0.1:9/schemathesis"
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _local_callbacks(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with every ``callbackUrl`` that has a scheme (so the VTN may take it and start delivering to it)
+    pointed at :data:`LOCAL_CALLBACK`: the VTN sends webhooks for the subscriptions the run creates, and a
+    generated URL (or the document's example, ``https://myserver.com/...``) must not make it call out of the
+    machine. A URL without a scheme is kept: the VTN must refuse it."""
+    operations = body.get("objectOperations")
+    if not isinstance(operations, list):
+        return body
+    local = [{**operation, "callbackUrl": LOCAL_CALLBACK}
+             if isinstance(operation, dict) and isinstance(operation.get("callbackUrl"), str)
+             and _SCHEME.match(operation["callbackUrl"]) else operation
+             for operation in operations]
+    return {**body, "objectOperations": local}
+
+
 def _either(generated: Any, ids: list[str]) -> st.SearchStrategy[Any]:
     """``generated``, or one of ``ids`` with :data:`SEEDED_SHARE`."""
     return st.floats(0, 1).flatmap(lambda x: st.sampled_from(ids) if x < SEEDED_SHARE else st.just(generated))
@@ -243,7 +264,14 @@ def role(request: pytest.FixtureRequest, deployment: Deployment) -> Iterator[See
 @settings(deadline=None)
 def test_every_operation_answers_as_the_document_says(case: schemathesis.Case[Any], deployment: Deployment,
                                                        role: Seeded) -> None:
+    if isinstance(case.body, dict):  # every phase, not only the generated cases the hooks see
+        case.body = _local_callbacks(case.body)
     response = case.call(base_url=deployment.base, headers={"Authorization": f"Bearer {role.token}"}, timeout=10)
+    if case.operation.path.startswith("/subscriptions") and response.status_code in (200, 201):
+        stored = response.json()
+        urls = {o.get("callbackUrl") for s in (stored if isinstance(stored, list) else [stored])
+                for o in s.get("objectOperations", [])}
+        assert urls <= {LOCAL_CALLBACK}, urls  # the VTN delivers to nothing outside this machine
     excluded: list[Any] = []
     listed = case.operation.definition.raw.get("responses", {})
     if response.status_code == 401 and "401" not in listed:
