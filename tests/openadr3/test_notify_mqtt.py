@@ -22,7 +22,7 @@ from tests.openadr3.conftest import Client, Oa3Vtn
 from transactive.schemas.openadr3 import validate_body, validate_operation
 from transactive.transport.mqtt import SOCKET_OPTIONS
 from transactive.vtn.app import VtnApp, VtnOptions
-from transactive.vtn.openadr3_notify import PREFIX, MqttNotifier
+from transactive.vtn.openadr3_mqtt import PREFIX, MqttNotifier
 
 ADMIN = ("vtn-admin", secrets.token_urlsafe(16))
 

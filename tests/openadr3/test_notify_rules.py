@@ -13,16 +13,9 @@ import pytest
 from transactive.schemas.openadr3 import validate_body
 from transactive.services import MemoryStore
 from transactive.services.openadr3 import Clients, Oa3Change, Oa3Service, Role
-from transactive.vtn.openadr3_notify import (
-    PREFIX,
-    MqttNotifier,
-    RetryPolicy,
-    _Control,
-    change_topics,
-    notification,
-    principal_of,
-    subscription_targets,
-)
+from transactive.services.openadr3.notification import notification, principal_of
+from transactive.vtn.openadr3_mqtt import PREFIX, MqttNotifier, _Control, change_topics
+from transactive.vtn.openadr3_notify import RetryPolicy, subscription_targets
 
 EVENT = {"id": "e1", "programID": "p1", "objectType": "EVENT", "createdDateTime": "2026-12-05T00:00:00.000Z",
          "modificationDateTime": "2026-12-05T00:00:00.000Z", "intervals": [], "targets": ["zone-a"]}
