@@ -6,6 +6,8 @@ valid ``notification`` of the specification."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from aiohttp import web
 
 from tests.openadr3.conftest import Client, Oa3Vtn
+from tests.vtn.conftest import ROOT
 from transactive.schemas.openadr3 import validate_body
 from transactive.vtn.app import VtnApp, VtnOptions
 from transactive.vtn.openadr3_notify import RetryPolicy
@@ -174,6 +177,20 @@ async def test_a_receiver_that_always_fails_ends_in_the_dead_letters(oa3: Oa3Vtn
     assert dead["lastError"] == "HTTP 503"
     assert dead["givenUp"] is not None
     assert "hook-secret" not in str(listing)
+    # the operator's command line shows the same (the VTN runs in this process: the command in its own)
+    token = oa3.app.options.data_dir / "operator.token"
+    for flags in (["--json"], []):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "transactive.cli", "vtn", "deliveries", "--vtn", oa3.url, "--operator-token",
+            f"@{token}", *flags, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT)
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err
+        if flags:
+            assert json.loads(out) == listing
+        else:
+            assert out.decode().startswith("pending 0, given up 1\n")
+            assert f"CREATE PROGRAM -> {receiver.url}" in out.decode()
+            assert "last error: HTTP 503" in out.decode()
 
 
 async def test_a_ven_subscription_hears_only_of_objects_it_may_read(oa3: Oa3Vtn, receiver: Receiver) -> None:
