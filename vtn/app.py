@@ -64,6 +64,7 @@ from transactive.vtn.oadr_app import OadrConfig, OadrStartError, http_pusher, op
 from transactive.vtn.oadr_http import OadrOptions
 from transactive.vtn.openadr3_app import Oa3Config, keep_keys, open_openadr3
 from transactive.vtn.openadr3_http import Oa3Options
+from transactive.vtn.openadr3_notify import Notifiers, make_notifiers
 from transactive.vtn.startup import LEDGER_FILE, LEDGER_TAIL_CHECK, STORE_FILE, beside, startup_problems
 
 __all__ = ["DEFAULT_MARKET_CONTEXT", "EVM_KEYS_DIR", "KEY_FILE", "LEDGER_FILE", "LEDGER_TAIL_CHECK", "PARENT_WAIT",
@@ -200,6 +201,8 @@ class VtnApp:
         self.oadr: OadrOptions | None = None
         #: the OpenADR 3.1 role (objects, clients, tokens, notifiers), once started
         self.openadr3: Oa3Options | None = None
+        #: its webhook and MQTT notifiers (started with a writable VTN)
+        self.oa3_notifiers: Notifiers | None = None
         self._push_session: aiohttp.ClientSession | None = None
 
     @property
@@ -300,6 +303,10 @@ class VtnApp:
                                       config=opts.openadr3)
         if self.openadr3.tokens.external is not None:
             self._spawn(keep_keys(self.openadr3.tokens.external, self.stop_event), "openadr3-keys")
+        self.oa3_notifiers = make_notifiers(self.openadr3, wall=self.wall, mqtt=opts.mqtt, login=opts.mqtt_login,
+                                            tls=self.mqtt_ssl, acl=opts.mqtt_acl)
+        if not opts.read_only:
+            await self.oa3_notifiers.start()
         server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body,
                                limits=opts.limits, oadr=self.oadr, openadr3=self.openadr3)
         self._unlisten = self.service.listen(self.board.post)
@@ -553,6 +560,9 @@ class VtnApp:
         if self._unlisten is not None:
             self._unlisten()
             self._unlisten = None
+        if self.oa3_notifiers is not None:
+            await self.oa3_notifiers.stop()
+            self.oa3_notifiers = None
         if self._parent is not None:
             await self._parent.close()
             self._parent = None

@@ -25,7 +25,6 @@ import contextlib
 import json
 import logging
 import uuid
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -66,7 +65,9 @@ class DynamicSecurity:
     def __init__(self, market: str, *, timeout: float = 10.0) -> None:
         self.market = market
         self.timeout = timeout
-        self._waiting: deque[asyncio.Future[list[dict[str, Any]]]] = deque()
+        #: batches sent and not yet answered, by their correlation data (every administrator connected to the
+        #: broker receives every answer of the plugin: the VTN's OpenADR 3 notifier sends commands too)
+        self._waiting: dict[str, asyncio.Future[list[dict[str, Any]]]] = {}
         #: parties whose client this bridge has created or refreshed (for tests and the log)
         self.parties: set[str] = set()
         #: the bridge's own role was granted by this object
@@ -102,34 +103,49 @@ class DynamicSecurity:
         """Take the plugin's answer if ``message`` is one (True), for the bridge's message loop."""
         if message.topic.value != RESPONSES:
             return False
-        if self._waiting:
-            future = self._waiting.popleft()
-            if not future.done():
-                try:
-                    payload = message.payload if isinstance(message.payload, bytes) else b"{}"
-                    future.set_result(list(json.loads(payload).get("responses", [])))
-                except (ValueError, AttributeError) as error:
-                    future.set_exception(DynamicSecurityError(f"an answer that does not read: {error}"))
+        try:
+            payload = message.payload if isinstance(message.payload, bytes) else b"{}"
+            responses = list(json.loads(payload).get("responses", []))
+        except (ValueError, AttributeError, TypeError):
+            return True  # nobody's answer can be told from it; the one waiting for it times out
+        batch = str(responses[0].get("correlationData")) if responses and isinstance(responses[0], dict) else ""
+        future = self._waiting.pop(batch, None)  # (another administrator's answer: not ours)
+        if future is not None and not future.done():
+            future.set_result(responses)
         return True
 
     def abandon(self, error: BaseException) -> None:
         """The connection is gone: every command still waiting for its answer fails with ``error``."""
-        while self._waiting:
-            future = self._waiting.popleft()
+        waiting, self._waiting = self._waiting, {}
+        for future in waiting.values():
             if not future.done():
                 future.set_exception(error)
 
     async def _run(self, client: aiomqtt.Client, commands: Sequence[dict[str, Any]], *,
                    qos: int = 1) -> list[dict[str, Any]]:
-        """Send ``commands`` in one control message; the plugin's answers, in order."""
+        """Send ``commands`` in one control message; the plugin's answers, in order. Each command carries the
+        batch's ``correlationData``, which the plugin copies into its answers."""
         future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
-        self._waiting.append(future)
-        await client.publish(CONTROL, json.dumps({"commands": list(commands)}).encode(), qos=qos)
+        batch = uuid.uuid4().hex
+        self._waiting[batch] = future
+        stamped = [{**command, "correlationData": batch} for command in commands]
         try:
+            await client.publish(CONTROL, json.dumps({"commands": stamped}).encode(), qos=qos)
             return await asyncio.wait_for(future, self.timeout)
         except TimeoutError:
             raise DynamicSecurityError(f"the Dynamic Security plugin did not answer within {self.timeout:g} s "
                                        "(is it loaded, and is the bridge its administrator?)") from None
+        finally:
+            self._waiting.pop(batch, None)
+
+    async def run(self, client: aiomqtt.Client, commands: Sequence[dict[str, Any]], *,
+                  tolerate: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Send ``commands`` (over ``client``, whose messages on :data:`RESPONSES` go to :meth:`receive`); all
+        the answers, in order. A command that failed for a reason not in ``tolerate`` raises
+        :class:`DynamicSecurityError`."""
+        answers = await self._run(client, commands)
+        self._check(answers, tolerate=tolerate)
+        return answers
 
     @staticmethod
     def _check(responses: list[dict[str, Any]], *, tolerate: tuple[str, ...] = ()) -> list[dict[str, Any]]:

@@ -103,7 +103,7 @@ class Oa3Edge:
         return path.startswith((BASE + "/", OPERATOR_PREFIX + "/")) or path in (BASE, OPERATOR_PREFIX)
 
     async def dispatch(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
-        instance = f"{request.scheme}://{request.host}{path}"  # the problem's instance: an absolute URI
+        instance = str(request.url.with_query(None))  # the problem's instance: an absolute URI, percent-encoded
         try:
             if path.startswith(OPERATOR_PREFIX):
                 return await self._operator(request, path)

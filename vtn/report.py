@@ -8,7 +8,9 @@ sell-side transactions' quantities, equal to the buy side's when no reserve pric
 ``bought_kwh``, ``sold_kwh``, ``ledger_reason``, and ``openadr``: the OpenADR 2.0b role's ``vens`` (active
 registrations), ``events`` (every event, the market's price events included), ``opt_ins`` and ``opt_outs``
 (the VENs' latest answer per event), ``reports_registered`` (reports the VENs registered) and
-``report_values`` (values they reported).
+``report_values`` (values they reported); ``openadr3``: the OpenADR 3.1 role's ``clients`` (active),
+``programs``, ``events``, ``vens``, ``resources``, ``reports``, ``subscriptions``, and the webhook deliveries
+``deliveries_pending`` and ``deliveries_dead`` (given up: the operator's dead letters).
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from typing import Any
 from transactive.emix import Side
 from transactive.ledger.embedded import verify_file
 from transactive.services.oadr.records import EventOptRecord, EventRecord, ReportOffer, VenRecord
+from transactive.services.openadr3.service import COLLECTIONS
+from transactive.services.openadr3.tokens import CLIENT_KIND, ClientRecord
 from transactive.services.sqlite_store import SqliteStore
+from transactive.vtn.openadr3_notify import DEAD_KIND, DELIVERY_KIND
 
 __all__ = ["format_report", "vtn_report"]
 
@@ -36,6 +41,7 @@ def vtn_report(data_dir: Path) -> dict[str, Any]:
         tenders = len({(row.party_id, row.tender_id) for row in store.tenders()})
         transactions = store.transactions()
         openadr = _openadr(store)
+        openadr3 = _openadr3(store)
     finally:
         store.close()
     sold = sum((t.quantity for t in transactions if t.side is Side.SELL), Decimal(0))
@@ -56,6 +62,7 @@ def vtn_report(data_dir: Path) -> dict[str, Any]:
         "bought_kwh": float(bought),
         "ledger_reason": reason,
         "openadr": openadr,
+        "openadr3": openadr3,
     }
 
 
@@ -68,6 +75,14 @@ def _openadr(store: SqliteStore) -> dict[str, int]:
             "report_values": store.report_value_count()}
 
 
+def _openadr3(store: SqliteStore) -> dict[str, int]:
+    clients = [ClientRecord.from_json(o.document) for o in store.oadr_objects(CLIENT_KIND)]
+    counts = {name: len(store.oadr_objects(collection.kind)) for name, collection in COLLECTIONS.items()}
+    return {"clients": sum(1 for c in clients if c.revoked is None), **counts,
+            "deliveries_pending": len(store.oadr_objects(DELIVERY_KIND)),
+            "deliveries_dead": len(store.oadr_objects(DEAD_KIND))}
+
+
 def format_report(report: dict[str, Any]) -> str:
     """The report as readable text."""
     ledger = "verifies" if report["ledger_valid"] else f"DOES NOT VERIFY ({report.get('ledger_reason')})"
@@ -76,7 +91,7 @@ def format_report(report: dict[str, Any]) -> str:
             f"transactions   {report['transactions']}\n"
             f"traded         {report['traded_kwh']:g} kWh (bought {report['bought_kwh']:g} kWh)\n"
             f"ledger         {report['ledger_entries']} entries, {ledger}\n"
-            + _format_openadr(report.get("openadr")))
+            + _format_openadr(report.get("openadr")) + _format_openadr3(report.get("openadr3")))
 
 
 def _format_openadr(o: dict[str, int] | None) -> str:
@@ -84,3 +99,11 @@ def _format_openadr(o: dict[str, int] | None) -> str:
         return ""
     return (f"OpenADR        {o['vens']} VENs, {o['events']} events ({o['opt_ins']} opted in, {o['opt_outs']} out), "
             f"{o['reports_registered']} reports registered, {o['report_values']} values\n")
+
+
+def _format_openadr3(o: dict[str, int] | None) -> str:
+    if not o:
+        return ""
+    return (f"OpenADR 3      {o['clients']} clients, {o['programs']} programs, {o['events']} events, {o['vens']} VENs, "
+            f"{o['resources']} resources, {o['reports']} reports, {o['subscriptions']} subscriptions; webhook "
+            f"deliveries {o['deliveries_pending']} pending, {o['deliveries_dead']} given up\n")

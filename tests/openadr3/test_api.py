@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.openadr3.conftest import ID, Client, Oa3Vtn
+from transactive.schemas.openadr3 import validate_body
 
 PROGRAM = {"programName": "summer-peak", "programLongName": "Summer peak pricing", "targets": ["zone-a"]}
 
@@ -273,3 +274,12 @@ async def test_an_unexpected_failure_is_a_500_problem_and_the_vtn_goes_on(oa3: O
     assert problem["instance"].startswith("http://127.0.0.1:")
     monkeypatch.undo()
     assert (await oa3.call("GET", "/programs", bl))[0] == 200
+
+
+async def test_a_problems_instance_is_a_uri_even_for_an_id_that_needs_escaping(oa3: Oa3Vtn) -> None:
+    bl = await oa3.make_client("bl", "utility")
+    async with oa3.session.get(f"{oa3.base}/programs/%C3%A9", headers={"Authorization": f"Bearer {bl.token}"}) as r:
+        problem = await r.json()
+    assert r.status == 404
+    assert problem["instance"].endswith("/openadr3/3.1.0/programs/%C3%A9")
+    assert validate_body("problem", problem) == []

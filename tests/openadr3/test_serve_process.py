@@ -121,3 +121,11 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path, vtn_processes: list[
     assert _api(again.url, "GET", "/vens", ven_token) == (200, [own])
     status, programs = _api(again.url, "GET", "/programs", bl_token)
     assert program in programs
+    assert again.terminate() == 0
+    out = cli("vtn", "report", "--data-dir", str(data), "--json")
+    assert out.returncode == 0, out.stderr
+    counts = json.loads(out.stdout)["openadr3"]
+    assert counts == {"clients": 2, "programs": 2, "events": 20, "reports": 0, "subscriptions": 0, "vens": 1,
+                      "resources": 0, "deliveries_pending": 0, "deliveries_dead": 0}  # the market's program too
+    text = cli("vtn", "report", "--data-dir", str(data))
+    assert "OpenADR 3      2 clients, 2 programs, 20 events, 1 VENs" in text.stdout

@@ -10,7 +10,7 @@ from typing import Any
 
 from transactive.cli.oadr import OperatorRefusedError, OperatorUsageError, add_operator_flags, operator_call
 
-__all__ = ["add_client_parser", "add_serve_flags", "openadr3_config"]
+__all__ = ["add_client_parser", "add_deliveries_parser", "add_serve_flags", "openadr3_config"]
 
 _PREFIX = "/operator/openadr3"
 
@@ -89,8 +89,48 @@ def add_client_parser(group: Any, parser_class: type[argparse.ArgumentParser]) -
     rv.set_defaults(run=_revoke)
 
 
-def _run(args: argparse.Namespace, action: str, work: Any, show: Any) -> int:
-    prog = f"transactive vtn client {action}"
+_DELIVERIES_EPILOG = """\
+The OpenADR 3 webhook deliveries of a running VTN: those waiting to be sent again (the receiver failed; the
+next attempt's time is shown) and those given up after the last attempt (dead letters: the receiver never took
+them; each keeps its subscription, URL, object and last error).
+
+output: readable lines; --json prints {"pending": [...], "dead": [...]}, each {"id", "subscriptionID",
+"clientID", "url", "objectType", "operation", "object", "attempts", "lastError", "created", "nextAttempt",
+"givenUp"}.
+
+example:
+  transactive vtn deliveries --vtn http://127.0.0.1:8080 --operator-token @/tmp/vtn/operator.token
+
+exit codes: 0 done, 1 refused by the VTN, 2 usage error or VTN unreachable.
+"""
+
+
+def add_deliveries_parser(group: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    d = group.add_parser("deliveries", help="the OpenADR 3 webhook deliveries waiting or given up on a running VTN",
+                         description="The OpenADR 3 webhook deliveries waiting or given up (dead letters).",
+                         epilog=_DELIVERIES_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_operator_flags(d)
+    d.set_defaults(run=_deliveries)
+
+
+def _delivery_line(d: dict[str, Any]) -> str:
+    when = f"next {d['nextAttempt']}" if d.get("nextAttempt") else "given up"
+    return (f"{d['id']}  {d['operation']} {d['objectType']} -> {d['url']}  attempts {d['attempts']}, {when}; "
+            f"last error: {d.get('lastError') or '-'}")
+
+
+def _deliveries(args: argparse.Namespace) -> int:
+    def show(result: dict[str, Any]) -> str:
+        lines = [f"pending {len(result['pending'])}, given up {len(result['dead'])}"]
+        lines += ["  " + _delivery_line(d) for d in result["pending"] + result["dead"]]
+        return "\n".join(lines)
+
+    return _run(args, "deliveries", lambda: operator_call(args, "GET", "/deliveries", prefix=_PREFIX), show,
+                prog="transactive vtn deliveries")
+
+
+def _run(args: argparse.Namespace, action: str, work: Any, show: Any, prog: str | None = None) -> int:
+    prog = prog or f"transactive vtn client {action}"
     try:
         result = work()
     except OperatorUsageError as exc:

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from transactive.cli._io import event_loop_problem, port_number, reserve_prices, run_loop, usage
 from transactive.cli.oadr import add_event_parser, add_serve_flags, oadr_config
-from transactive.cli.openadr3 import add_client_parser, openadr3_config
+from transactive.cli.openadr3 import add_client_parser, add_deliveries_parser, openadr3_config
 from transactive.cli.openadr3 import add_serve_flags as add_openadr3_flags
 
 __all__ = ["add_parser", "run"]
@@ -28,6 +28,7 @@ commands:
               settlement on the ledger
   event       the operator's OpenADR 2.0b events on a running VTN: create, modify, cancel, list
   client      the operator's OpenADR 3 clients (OAuth2 client credentials) on a running VTN: create, list, revoke
+  deliveries  the OpenADR 3 webhook deliveries waiting or given up (dead letters) on a running VTN
   report      parties, tenders, transactions and traded kWh in a data directory; whether its ledger verifies
 
 examples:
@@ -296,6 +297,7 @@ def add_parser(sub: Any) -> None:
 
     add_event_parser(group, _OneLineParser)
     add_client_parser(group, _OneLineParser)
+    add_deliveries_parser(group, _OneLineParser)
 
     r = group.add_parser("report", help="what a data directory holds; whether its ledger verifies",
                          description="Report on a VTN data directory.", epilog=_REPORT_EPILOG,

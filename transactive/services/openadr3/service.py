@@ -348,6 +348,10 @@ class Oa3Service:
         """The VEN objects of one client (copies; in the order they were made)."""
         return [entry.copy() for entry in self._table(COLLECTIONS["vens"]).entries(client_id, indexed=True)]
 
+    def ven_owners(self) -> list[tuple[str, str]]:
+        """``(venID, clientID)`` of every VEN object (the MQTT notifier's per-VEN copies)."""
+        return [(entry.obj["id"], str(entry.obj["clientID"])) for entry in self._table(COLLECTIONS["vens"]).entries()]
+
     def visible_to(self, principal: Principal, object_type: str, obj: dict[str, Any]) -> bool:
         """Whether ``principal`` may read ``obj`` (the notifiers ask this before telling a client of a change)."""
         return self.principal(principal).sees(object_type, obj)

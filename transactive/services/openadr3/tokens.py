@@ -116,6 +116,13 @@ class Clients:
         self.wall = wall
         self._records: dict[str, ClientRecord] = {
             obj.key: ClientRecord.from_json(obj.document) for obj in store.oadr_objects(CLIENT_KIND)}
+        self._revoked: list[Callable[[str], None]] = []
+
+    def on_revoke(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``callback(client_id)`` once a revocation is committed (the MQTT notifier deletes the client's
+        broker login); returns the function that stops it."""
+        self._revoked.append(callback)
+        return lambda: self._revoked.remove(callback)
 
     def create(self, role: Role, name: str) -> IssuedClient:
         """A new client of ``role``; its secret is in the answer only."""
@@ -143,6 +150,8 @@ class Clients:
         with self.store.transaction():
             self.store.put_oadr_object(OadrObject(CLIENT_KIND, client_id, None, revoked.to_json(), self.wall()))
         self._records[client_id] = revoked
+        for callback in list(self._revoked):
+            callback(client_id)
         return revoked
 
     def all(self) -> list[ClientRecord]:
@@ -196,8 +205,15 @@ class Tokens:
         self._key = key
         self._public = key.public_key()
         self._now = now
+        self._issued: list[Callable[[str, str, float], None]] = []
         #: token -> (expiry, client id, role, scopes, whether an outside provider issued it)
         self._checked: dict[str, tuple[float, str, Role, frozenset[str], bool]] = {}
+
+    def on_issue(self, callback: Callable[[str, str, float], None]) -> Callable[[], None]:
+        """Call ``callback(client_id, token, lifetime_seconds)`` for every token issued (the MQTT notifier makes
+        it the client's broker password); returns the function that stops it."""
+        self._issued.append(callback)
+        return lambda: self._issued.remove(callback)
 
     def _ours(self, token: str) -> bool:
         """Whether the token says this VTN issued it (checked properly by the caller)."""
@@ -222,6 +238,8 @@ class Tokens:
         claims = {"iss": self.issuer, "sub": record.client_id, "role": record.role.value, "scope": " ".join(scopes),
                   "iat": now, "exp": now + self.lifetime, "jti": secrets.token_hex(8)}
         token = jwt.encode(claims, self._key, algorithm="EdDSA")
+        for callback in list(self._issued):
+            callback(record.client_id, token, float(self.lifetime))
         return {"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime,
                 "scope": claims["scope"]}
 
