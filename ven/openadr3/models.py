@@ -24,11 +24,11 @@ which :class:`~datetime.timedelta` cannot hold; :func:`duration_of` converts the
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from transactive.protocol.openadr3 import DURATION_PATTERN, INFINITE_DURATION, duration_of, iso_duration
 
 __all__ = [
     "INFINITE_DURATION",
@@ -69,12 +69,7 @@ __all__ = [
     "iso_duration",
 ]
 
-#: the document's duration pattern (ISO 8601, with an optional sign)
-_DURATION = r"^(-?)P(?=\d|T\d)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)([DW]))?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
-#: the duration the User Guide reads as "for ever"
-INFINITE_DURATION = "P9999Y"
-
-Duration = Annotated[str, StringConstraints(pattern=_DURATION)]
+Duration = Annotated[str, StringConstraints(pattern=DURATION_PATTERN)]
 ObjectID = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]*$", min_length=1, max_length=128)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Target = Name
@@ -90,33 +85,6 @@ def _wire_name(field: str) -> str:
     """snake_case to the specification's camelCase, where an ``id`` part is ``ID`` (``program_id`` -> ``programID``)."""
     head, *rest = field.split("_")
     return head + "".join("ID" if part == "id" else part.capitalize() for part in rest)
-
-
-def duration_of(text: str) -> timedelta | None:
-    """The :class:`timedelta` of an ISO 8601 duration; None for :data:`INFINITE_DURATION` (or longer).
-    A year counts 365 days and a month 30 (the document leaves calendar arithmetic to the user guide);
-    ``ValueError`` for text that is not a duration."""
-    match = re.match(_DURATION, text)
-    if match is None:
-        raise ValueError(f"not an ISO 8601 duration: {text!r}")
-    sign, years, months, count, unit, hours, minutes, seconds = match.groups()
-    if int(years or 0) >= 9999:
-        return None
-    days = int(years or 0) * 365 + int(months or 0) * 30 + int(count or 0) * (7 if unit == "W" else 1)
-    value = timedelta(days=days, hours=int(hours or 0), minutes=int(minutes or 0), seconds=float(seconds or 0))
-    return -value if sign else value
-
-
-def iso_duration(value: timedelta) -> str:
-    """``value`` as an ISO 8601 duration in hours, minutes and seconds (``PT15M``, ``PT0S``, ``-PT1H``)."""
-    seconds = value.total_seconds()
-    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = "".join(f"{int(n)}{u}" for n, u in ((hours, "H"), (minutes, "M")) if n)
-    if secs or not text:
-        text += f"{secs:g}S"
-    return f"{sign}PT{text}"
 
 
 class Oa3Model(BaseModel):

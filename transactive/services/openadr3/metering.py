@@ -18,21 +18,13 @@ from decimal import Decimal
 from typing import Any
 
 from transactive.emix.base import Side
+from transactive.protocol.openadr3 import time_of
 from transactive.services.openadr3.service import SYSTEM, Oa3Service
 from transactive.services.store import DeliveryRow
 
 __all__ = ["meter_usage", "usage_values"]
 
 _KWH_DIGITS = Decimal("0.000001")
-
-
-def _moment(text: object) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def usage_values(report: dict[str, Any], event: dict[str, Any], interval: timedelta) -> dict[datetime, Decimal]:
@@ -47,7 +39,7 @@ def usage_values(report: dict[str, Any], event: dict[str, Any], interval: timede
         period = resource.get("intervalPeriod") or default
         for n, item in enumerate(resource.get("intervals") or ()):
             own = item.get("intervalPeriod")
-            start = _moment((own or period).get("start"))
+            start = time_of((own or period).get("start"))
             if start is None:
                 continue
             if not own:

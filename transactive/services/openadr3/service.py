@@ -33,7 +33,6 @@ MQTT notifiers and the market bridge.
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,6 +43,7 @@ from typing import Any
 import orjson
 
 from transactive.errors import ResponseCode
+from transactive.protocol.openadr3 import duration_of, time_of
 from transactive.schemas.openadr3 import drop_forbidden_nulls, validate_body
 from transactive.services.openadr3.access import SCOPES, Principal, Role
 from transactive.services.store import OadrObject, Store
@@ -140,48 +140,29 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-_ISO_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
-                           r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
-
-
 def _duration(text: object) -> timedelta | None:
-    """An ISO 8601 duration; None for one with years or months (no fixed length; ``P9999Y`` is OpenADR's
-    "for ever") or that does not read."""
-    if not isinstance(text, str):
-        return None
-    m = _ISO_DURATION.match(text.strip())
-    if m is None or m.group(1) or m.group(2):
-        return None
-    weeks, days, hours, minutes = (int(g or 0) for g in m.group(3, 4, 5, 6))
-    try:
-        return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=float(m.group(7) or 0))
-    except OverflowError:
-        return None
-
-
-def _moment(text: object) -> datetime | None:
+    """An ISO 8601 duration; None for ``P9999Y`` ("for ever") and for text that is not a duration."""
     if not isinstance(text, str):
         return None
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return duration_of(text.strip())
+    except (ValueError, OverflowError):
         return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def event_end(event: Mapping[str, Any]) -> datetime | None:
     """When an event is over: the latest end of its intervals (each interval's own ``intervalPeriod``, or the
-    event's, the n-th interval following the (n-1)-th); None when that is unknown or never (an open or
-    ``P9999Y`` duration): such an event counts as active."""
+    event's, the n-th interval following the (n-1)-th); None when that is unknown or never (no duration, or
+    ``P9999Y``): such an event counts as active. A year counts 365 days and a month 30."""
     default = event.get("intervalPeriod") or {}
-    start = _moment(default.get("start"))
+    start = time_of(default.get("start"))
     length = _duration(default.get("duration")) if "duration" in default else None
     end: datetime | None = None
     intervals = event.get("intervals") or []
     for n, interval in enumerate(intervals):
         own = interval.get("intervalPeriod") if isinstance(interval, dict) else None
         if own:
-            begin, span = _moment(own.get("start")), _duration(own.get("duration", default.get("duration")))
+            begin, span = time_of(own.get("start")), _duration(own.get("duration", default.get("duration")))
         else:
             begin = None if start is None or length is None else start + n * length
             span = length
