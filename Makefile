@@ -6,8 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install demo demo-messages test lint typecheck unit bench wheel-check clean anvil iota-vectors mosquitto chromium
-.PHONY: openadr3-client
+.PHONY: help install demo demo-messages test lint typecheck unit bench wheel-check clean anvil iota-vectors mosquitto chromium \
+	openadr3-client
 
 help:
 	@echo "make demo    a VTN and a microgrid of VENs on loopback trade for a simulated day (sets up .venv first)"
@@ -59,8 +59,7 @@ chromium:
 openadr3-client:
 	@interop/openadr3_peer/make_venv.sh >/dev/null
 
-unit: openadr3-client
-unit: install anvil iota-vectors mosquitto chromium
+unit: install anvil iota-vectors mosquitto chromium openadr3-client
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 test: lint typecheck unit
@@ -71,5 +70,5 @@ bench: install
 	$(BIN)/python bench/cda_bench.py --json
 
 clean:
-	rm -rf $(VENV) .venv-openleadr build dist .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
-	rm -rf .venv-openadr3
+	rm -rf $(VENV) .venv-openleadr .venv-openadr3 build dist .pytest_cache .mypy_cache .ruff_cache .coverage \
+		.hypothesis
