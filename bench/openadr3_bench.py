@@ -18,9 +18,9 @@ reading their events in one market interval.
    process (aiohttp), checked (200, the expected number of events). Reported: the wall time, reads per second,
    p50/p99 latency, errors, and the VTN's resident memory before and after.
 
-Usage: python bench/openadr3_bench.py [--duration 10] [--rounds 3] [--events 96] [--vens 10000] [--json]
+Usage: python bench/openadr3_bench.py [--duration 10] [--rounds 3] [--events 96] [--vens 10000] [--json [FILE]]
        [--skip-round-trips] [--skip-vens]
-``--json`` writes bench/results/openadr3.json too.
+``--json`` writes the results to FILE too (default bench/results/openadr3.json).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from machine import machine_info  # noqa: E402
-from vtn_bench import MARKET, Target, VtnProcess, find_wrk, run_wrk  # noqa: E402
+from vtn_bench import MARKET, Target, VtnProcess, find_wrk, run_rounds, target_stats  # noqa: E402
 
 BASE = "/openadr3/3.1.0"
 
@@ -130,24 +129,12 @@ def bench_round_trips(duration: float, rounds: int, clients: int, n_events: int)
             _check(search, ven_tokens[0], page)
             _check(search, bl_token, page)
             _check(f"{vtn.url}{BASE}/events/{first_event}", ven_tokens[0], None)
-            for r in range(1, rounds + 1):
-                for target in targets:
-                    result = run_wrk(wrk, target, duration, clients, tmp, start=r * 1_000_000_000)
-                    runs.setdefault(target.name, []).append(result)
-                    print(f"round {r}/{rounds} {target.name}: {result['per_s']:.0f}/s "
-                          f"(p50 {result.get('latency_ms_p50', float('nan')):.2f} ms, non-2xx {result['non_2xx']}, "
-                          f"socket errors {result['socket_errors']})", flush=True)
+            runs = run_rounds(wrk, targets, rounds, duration, clients, tmp)
         finally:
             vtn.stop()
     out: dict[str, Any] = {"load_generator": f"wrk -t1 -c{clients}", "duration_s": duration, "rounds": rounds,
                            "events": n_events, "targets": {}}
-    for name, results in runs.items():
-        out["targets"][name] = {"per_s": [r["per_s"] for r in results],
-                                "median_per_s": statistics.median(r["per_s"] for r in results),
-                                "latency_ms_p50": statistics.median(r.get("latency_ms_p50", 0.0) for r in results),
-                                "latency_ms_p99": statistics.median(r.get("latency_ms_p99", 0.0) for r in results),
-                                "non_2xx": sum(r["non_2xx"] for r in results),
-                                "socket_errors": sum(r["socket_errors"] for r in results)}
+    out["targets"] = {name: target_stats(results) for name, results in runs.items()}
     base = out["targets"]["cts_noop_json"]["per_s"]
     out["paired_ratio_to_cts_noop"] = {
         name: [a / b for a, b in zip(t["per_s"], base, strict=True)]
@@ -224,7 +211,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--events", type=int, default=96)
     parser.add_argument("--vens", type=int, default=10_000)
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", nargs="?", const=str(HERE / "results" / "openadr3.json"), metavar="FILE",
+                        help="also write the results as JSON (default file: bench/results/openadr3.json)")
     parser.add_argument("--skip-round-trips", action="store_true")
     parser.add_argument("--skip-vens", action="store_true")
     args = parser.parse_args()
@@ -236,8 +224,8 @@ def main() -> None:
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:
-        (HERE / "results").mkdir(exist_ok=True)
-        (HERE / "results" / "openadr3.json").write_text(text + "\n")
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -160,6 +160,32 @@ def run_wrk(wrk: str, target: Target, duration: float, clients: int, directory: 
     return result
 
 
+def run_rounds(wrk: str, targets: list[Target], rounds: int, duration: float, clients: int,
+               directory: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every target in turn, ``rounds`` times (so that the targets are measured side by side); each target's
+    runs in round order. Each run numbers its requests from its own billion: a templated id is never sent
+    twice."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for r in range(1, rounds + 1):
+        for target in targets:
+            result = run_wrk(wrk, target, duration, clients, directory, start=r * 1_000_000_000)
+            runs.setdefault(target.name, []).append(result)
+            print(f"round {r}/{rounds} {target.name}: {result['per_s']:.0f}/s "
+                  f"(p50 {result.get('latency_ms_p50', float('nan')):.2f} ms, non-2xx {result['non_2xx']}, "
+                  f"socket errors {result['socket_errors']})", flush=True)
+    return runs
+
+
+def target_stats(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One target's runs summed up: the rate of each run and their median, median latencies, errors."""
+    return {"per_s": [r["per_s"] for r in results],
+            "median_per_s": statistics.median(r["per_s"] for r in results),
+            "latency_ms_p50": statistics.median(r.get("latency_ms_p50", 0.0) for r in results),
+            "latency_ms_p99": statistics.median(r.get("latency_ms_p99", 0.0) for r in results),
+            "non_2xx": sum(r["non_2xx"] for r in results),
+            "socket_errors": sum(r["socket_errors"] for r in results)}
+
+
 def check_once(target: Target, expect: bytes) -> None:
     """One request by hand: HTTP 200 and the expected EI response code in the reply."""
     headers, body = target.requests[0]
@@ -310,14 +336,7 @@ def bench_round_trips(duration: float, rounds: int, clients: int, with_openleadr
                 targets.insert(3, Target("openleadr_poll", ol.ready["url"],
                                          [({"Content-Type": ol.ready["content_type"]}, ol.ready["body"])]))
                 check_once(targets[3], b"<ei:responseCode>200</ei:responseCode>")
-            for r in range(1, rounds + 1):
-                for target in targets:
-                    # every run numbers its requests from its own billion: a tender id is never sent twice
-                    result = run_wrk(wrk, target, duration, clients, tmp, start=r * 1_000_000_000)
-                    runs.setdefault(target.name, []).append(result)
-                    print(f"round {r}/{rounds} {target.name}: {result['per_s']:.0f}/s "
-                          f"(p50 {result.get('latency_ms_p50', float('nan')):.2f} ms, non-2xx {result['non_2xx']}, "
-                          f"socket errors {result['socket_errors']})", flush=True)
+            runs = run_rounds(wrk, targets, rounds, duration, clients, tmp)
         finally:
             for proc in reversed(started):
                 proc.stop()
@@ -328,13 +347,7 @@ def bench_round_trips(duration: float, rounds: int, clients: int, with_openleadr
     out: dict[str, Any] = {"load_generator": f"{version.stdout.split(chr(10))[0] or 'wrk'} -t1 -c{clients}",
                            "duration_s": duration, "rounds": rounds, "clients": clients,
                            "tenders_answered": answered, "tenders_stored": tenders, "targets": {}}
-    for name, results in runs.items():
-        out["targets"][name] = {"per_s": [r["per_s"] for r in results],
-                                "median_per_s": statistics.median(r["per_s"] for r in results),
-                                "latency_ms_p50": statistics.median(r.get("latency_ms_p50", 0.0) for r in results),
-                                "latency_ms_p99": statistics.median(r.get("latency_ms_p99", 0.0) for r in results),
-                                "non_2xx": sum(r["non_2xx"] for r in results),
-                                "socket_errors": sum(r["socket_errors"] for r in results)}
+    out["targets"] = {name: target_stats(results) for name, results in runs.items()}
     if "openleadr_poll" in out["targets"]:
         base = out["targets"]["openleadr_poll"]
         out["ratio_of_medians"] = {name: t["median_per_s"] / base["median_per_s"]

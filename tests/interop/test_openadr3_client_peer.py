@@ -19,7 +19,6 @@ Two defects of the client shape what is asserted (``interop/openadr3_peer/README
 from __future__ import annotations
 
 import json
-import re
 import ssl
 import subprocess
 import urllib.request
@@ -33,37 +32,12 @@ import pytest
 
 from tests.pki import make_pki
 from tests.vtn.conftest import VtnProcess, start_vtn
-from transactive.schemas.openadr3 import spec, validate_operation
+from transactive.schemas.openadr3 import path_template, validate_operation
 
 ROOT = Path(__file__).resolve().parents[2]
 PEER_DIR = ROOT / "interop" / "openadr3_peer"
-VENV = ROOT / ".venv-openadr3"
-PYTHON = VENV / "bin" / "python"
 API = "/openadr3/3.1.0"
 
-_TEMPLATES: list[tuple[re.Pattern[str], str]] = sorted(
-    ((re.compile("^" + re.sub(r"\{[^}/]+\}", "[^/]+", path) + "$"), path) for path in spec()["paths"]),
-    key=lambda pair: pair[1].count("{"),  # a literal path before a template that also matches it
-)
-
-
-@pytest.fixture(scope="session")
-def openadr3_python() -> Path:
-    """The interpreter of the openadr3-client virtual environment, built by make_venv.sh if needed."""
-    try:
-        done = subprocess.run(
-            ["bash", str(PEER_DIR / "make_venv.sh"), str(VENV)],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"cannot build the openadr3-client virtual environment: {exc}")
-    if done.returncode != 0 or not PYTHON.exists():
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        pytest.skip(f"cannot build the openadr3-client virtual environment: {' | '.join(tail)}")
-    return PYTHON
 
 
 @dataclass(frozen=True)
@@ -141,7 +115,7 @@ class Run:
         problems = []
         for exchange in self.exchanges:
             path = exchange["path"]
-            template = next((t for pattern, t in _TEMPLATES if pattern.match(path)), None)
+            template = path_template(path)
             assert template is not None, f"the client called {path}, which the specification does not have"
             said = f"{exchange['method']} {path} -> {exchange['status']}"
             try:
@@ -158,7 +132,8 @@ class Run:
         for exchange in self.exchanges:
             if exchange["method"] not in ("POST", "PUT") or "json" not in (exchange["request_type"] or ""):
                 continue
-            template = next(t for pattern, t in _TEMPLATES if pattern.match(exchange["path"]))
+            template = path_template(exchange["path"])
+            assert template is not None, exchange["path"]
             errors = validate_operation(
                 exchange["method"], template, "request", exchange["request"], lenient_nulls=lenient_nulls
             )

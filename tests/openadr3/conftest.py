@@ -14,20 +14,17 @@ import aiohttp
 import pytest
 
 from tests.vtn.conftest import vtn_processes  # noqa: F401  (a fixture: every VTN process a test starts, killed at the end)
-from transactive.schemas.openadr3 import spec, validate_body, validate_operation
+from transactive.schemas.openadr3 import path_template, spec, validate_body, validate_operation
 from transactive.vtn.app import VtnApp, VtnOptions
 
 BASE = "/openadr3/3.1.0"
-_ID_PARAMETER = {"programs": "programID", "events": "eventID", "reports": "reportID",
-                 "subscriptions": "subscriptionID", "vens": "venID", "resources": "resourceID"}
 
 
 def template(path: str) -> str:
     """The specification's path template of an API path (``/programs/abc`` -> ``/programs/{programID}``)."""
-    parts = path.split("?")[0].strip("/").split("/")
-    if len(parts) == 2 and parts[0] in _ID_PARAMETER:
-        return f"/{parts[0]}/{{{_ID_PARAMETER[parts[0]]}}}"
-    return "/" + "/".join(parts)
+    found = path_template(path)
+    assert found is not None, f"{path} is no path of the OpenADR 3.1.0 document"
+    return found
 
 
 def _listed(method: str, tpl: str, status: int) -> bool:
@@ -72,6 +69,16 @@ class Oa3Vtn:
             assert response.status == 200, body
         assert validate_operation("POST", "/auth/token", 200, body) == []
         return str(body["access_token"])
+
+    async def post_event(self, client: Client, program_id: str, targets: list[str] | None = None,
+                         start: str = "2026-12-05T12:00:00Z") -> dict[str, Any]:
+        """A PRICE event of one quarter hour in the program, made as ``client`` (201 expected)."""
+        status, event = await self.call("POST", "/events", client, {
+            "programID": program_id, "eventName": "price", "targets": targets,
+            "intervalPeriod": {"start": start, "duration": "PT15M"},
+            "intervals": [{"id": 0, "payloads": [{"type": "PRICE", "values": [0.2]}]}]})
+        assert status == 201, event
+        return dict(event)
 
     async def call(self, method: str, path: str, client: Client | None, body: Any = None, *,
                    check: bool = True, params: Any = None) -> tuple[int, Any]:

@@ -112,15 +112,6 @@ async def _collect(client: aiomqtt.Client, count: int, timeout: float = 5.0) -> 
     return got
 
 
-async def _event(oa3: Oa3Vtn, bl: Client, program_id: str, targets: list[str] | None) -> dict[str, Any]:
-    status, event = await oa3.call("POST", "/events", bl, {
-        "programID": program_id, "eventName": "price", "targets": targets,
-        "intervalPeriod": {"start": "2026-12-05T12:00:00Z", "duration": "PT15M"},
-        "intervals": [{"id": 0, "payloads": [{"type": "PRICE", "values": [0.2]}]}]})
-    assert status == 201, event
-    return dict(event)
-
-
 async def test_changes_are_published_on_the_specification_topics(vtn: Oa3Vtn, broker: MosquittoBroker) -> None:
     bl = await vtn.make_client("bl", "utility")
     ven = await vtn.make_client("ven", "house-a")
@@ -129,8 +120,8 @@ async def test_changes_are_published_on_the_specification_topics(vtn: Oa3Vtn, br
     async with _client(broker) as spy:
         await spy.subscribe(f"{PREFIX}/#", qos=1)
         _, program = await vtn.call("POST", "/programs", bl, {"programName": "peak"})
-        event = await _event(vtn, bl, program["id"], ["zone-a"])
-        await _event(vtn, bl, program["id"], ["zone-b"])  # house-a gets no copy of this one
+        event = await vtn.post_event(bl, program["id"], ["zone-a"])
+        await vtn.post_event(bl, program["id"], ["zone-b"])  # house-a gets no copy of this one
         await vtn.call("PUT", f"/programs/{program['id']}", bl, {"programName": "peak", "programLongName": "x"})
         got = await _collect(spy, 8)
     pid, vid = program["id"], house["id"]
@@ -201,7 +192,7 @@ async def test_with_acls_a_ven_logs_in_with_its_token_and_reads_only_its_own_top
             assert [code.value for code in granted] == [0x87], topic  # type: ignore[union-attr]
         granted = await mine.subscribe(f"{PREFIX}/vens/{house_a['id']}/#", qos=1)
         assert [code.value for code in granted] == [1]  # type: ignore[union-attr]
-        event = await _event(oa3, bl, program["id"], None)
+        event = await oa3.post_event(bl, program["id"], None)
         got = await _collect(mine, 1)
     assert got == {f"{PREFIX}/vens/{house_a['id']}/events/create": {"objectType": "EVENT", "operation": "CREATE",
                                                                     "object": event}}

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.openadr3.conftest import Client, Oa3Vtn
+from tests.openadr3.conftest import Oa3Vtn
 from tests.vtn.conftest import ROOT
 from transactive.schemas.openadr3 import validate_body
 from transactive.vtn.app import VtnApp, VtnOptions
@@ -93,15 +93,6 @@ async def _deliveries(oa3: Oa3Vtn) -> dict[str, Any]:
         return body
 
 
-async def _event(oa3: Oa3Vtn, bl: Client, program_id: str, targets: list[str] | None) -> dict[str, Any]:
-    status, event = await oa3.call("POST", "/events", bl, {
-        "programID": program_id, "eventName": "price", "targets": targets,
-        "intervalPeriod": {"start": "2026-12-05T12:00:00Z", "duration": "PT15M"},
-        "intervals": [{"id": 0, "payloads": [{"type": "PRICE", "values": [0.2]}]}]})
-    assert status == 201, event
-    return dict(event)
-
-
 async def test_a_subscriber_hears_create_update_delete_in_order_with_its_bearer_token(
         oa3: Oa3Vtn, receiver: Receiver) -> None:
     _fast(oa3.app)
@@ -136,8 +127,8 @@ async def test_only_the_operations_and_the_program_asked_for_are_sent(oa3: Oa3Vt
     _, two = await oa3.call("POST", "/programs", bl, {"programName": "two"})
     await oa3.call("POST", "/subscriptions", bl, _subscription(receiver.url, ["EVENT"], ["CREATE"],
                                                                program_id=one["id"]))
-    await _event(oa3, bl, two["id"], None)
-    wanted = await _event(oa3, bl, one["id"], None)
+    await oa3.post_event(bl, two["id"], None)
+    wanted = await oa3.post_event(bl, one["id"], None)
     await oa3.call("PUT", f"/programs/{one['id']}", bl, {"programName": "one", "programLongName": "x"})
     [(_, body)] = await receiver.wait_for(1)
     await asyncio.sleep(0.2)
@@ -202,9 +193,9 @@ async def test_a_ven_subscription_hears_only_of_objects_it_may_read(oa3: Oa3Vtn,
     status, _ = await oa3.call("POST", "/subscriptions", ven, _subscription(receiver.url, ["EVENT", "VEN"],
                                                                            ["CREATE"]))
     assert status == 201
-    await _event(oa3, bl, program["id"], ["zone-b"])
-    mine = await _event(oa3, bl, program["id"], ["zone-a"])
-    everyone = await _event(oa3, bl, program["id"], None)
+    await oa3.post_event(bl, program["id"], ["zone-b"])
+    mine = await oa3.post_event(bl, program["id"], ["zone-a"])
+    everyone = await oa3.post_event(bl, program["id"], None)
     await oa3.call("POST", "/vens", bl, {"objectType": "BL_VEN_REQUEST", "venName": "house-b",
                                          "clientID": "someone-else"})
     got = await receiver.wait_for(2)

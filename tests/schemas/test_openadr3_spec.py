@@ -328,3 +328,13 @@ def test_a_problem_instance_must_be_an_absolute_uri() -> None:
     assert openadr3.validate_body("problem", {"instance": "https://vtn.example/openadr3/3.1.0/events/x"}) == []
     assert {p.path for p in openadr3.validate_body("problem", {"instance": "/openadr3/3.1.0/events/x"})} == {
         "$.instance"}
+
+
+@pytest.mark.parametrize(("path", "template"), [
+    ("/programs", "/programs"), ("/programs/abc?x=1", "/programs/{programID}"), ("/auth/token", "/auth/token"),
+    ("/notifiers/mqtt/topics/programs", "/notifiers/mqtt/topics/programs"),
+    ("/notifiers/mqtt/topics/programs/p1/events", "/notifiers/mqtt/topics/programs/{programID}/events"),
+    ("/notifiers/mqtt/topics/vens/v1", "/notifiers/mqtt/topics/vens/{venID}"), ("/nothing/here", None),
+    ("/programs/a/b", None)])
+def test_a_request_path_finds_its_template(path: str, template: str | None) -> None:
+    assert openadr3.path_template(path) == template

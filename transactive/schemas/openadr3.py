@@ -22,6 +22,7 @@ the schema allows is kept, and a required field sent as ``null`` is still refuse
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ __all__ = [
     "drop_forbidden_nulls",
     "load_upstream",
     "operation_schema_pointer",
+    "path_template",
     "spec",
     "validate_body",
     "validate_operation",
@@ -366,6 +368,19 @@ def validate_body(
     if lenient_nulls:
         body, _dropped = _drop_nulls(pointer, body, key)
     return _check(pointer, body, key)
+
+
+@cache
+def _templates(key: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    pairs = [(re.compile("^" + re.sub(r"\{[^}/]+\}", "[^/]+", path) + "$"), path) for path in _document(key)["paths"]]
+    return tuple(sorted(pairs, key=lambda pair: pair[1].count("{")))  # a literal path before a template matching it
+
+
+def path_template(path: str, *, repaired: Repairs = True) -> str | None:
+    """The document's path template of a request path below the API's base URL (``/programs/abc`` ->
+    ``/programs/{programID}``; a query is ignored); None for a path the document does not define."""
+    path = path.split("?", 1)[0]
+    return next((template for pattern, template in _templates(_key(repaired)) if pattern.match(path)), None)
 
 
 def operation_schema_pointer(
