@@ -304,7 +304,8 @@ class VtnApp:
         if self.openadr3.tokens.external is not None:
             self._spawn(keep_keys(self.openadr3.tokens.external, self.stop_event), "openadr3-keys")
         self.oa3_notifiers = make_notifiers(self.openadr3, wall=self.wall, mqtt=opts.mqtt, login=opts.mqtt_login,
-                                            tls=self.mqtt_ssl, acl=opts.mqtt_acl)
+                                            tls=self.mqtt_ssl, acl=opts.mqtt_acl,
+                                            private=opts.openadr3.webhooks_private)
         if not opts.read_only:
             await self.oa3_notifiers.start()
         server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body,

@@ -56,6 +56,8 @@ class Oa3Config:
     #: the ``iss`` and ``aud`` the outside provider's tokens must carry (None: not checked)
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    #: webhooks may go to loopback, private and link-local addresses (refused by default)
+    webhooks_private: bool = False
 
 
 async def keep_keys(keys: ExternalKeys, stop: asyncio.Event, *, ssl: Any = None) -> None:

@@ -28,9 +28,12 @@ only when the VTN has a broker).
 from __future__ import annotations
 
 import asyncio
+import errno
+import ipaddress
 import logging
 import random
 import secrets
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -39,6 +42,9 @@ from typing import Any
 
 import aiohttp
 import orjson
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+from yarl import URL
 
 from transactive.services.openadr3 import (
     Clients,
@@ -156,13 +162,53 @@ class Delivery:
                 "givenUp": self.given_up}
 
 
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _public(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.strip("[]").split("%", 1)[0]).is_global
+    except ValueError:
+        return False
+
+
+class PublicResolver(AbstractResolver):
+    """A resolver that keeps only public addresses: a callback URL whose name resolves to loopback, a private
+    network, link-local (cloud metadata services) and the like is refused, so that a subscriber cannot make the
+    VTN post into the network it runs in. Checked at connection time, on the addresses actually connected to
+    (a name that resolves differently later is checked again)."""
+
+    def __init__(self) -> None:
+        self._inner = DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET,
+                      ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        kept = [r for r in found if _public(r["host"])]
+        if not kept:
+            raise OSError(errno.EACCES, f"{host} resolves to no public address "
+                                        f"({', '.join(r['host'] for r in found)})")
+        return kept
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
 class Webhooks:
     """The subscriptions' webhook deliveries (see the module docstring). :meth:`start` in the event loop,
     :meth:`on_change` as a listener of the service, :meth:`stop` at shutdown."""
 
     def __init__(self, service: Oa3Service, clients: Clients, *, policy: RetryPolicy | None = None,
-                 wall: Callable[[], datetime] = _utc_now) -> None:
+                 wall: Callable[[], datetime] = _utc_now, private: bool = False) -> None:
+        """``private``: also post to loopback, private and link-local addresses (``--openadr3-webhooks-private``;
+        refused by default, see :class:`PublicResolver`)."""
         self.service = service
+        self.private = private
         self.store = service.store
         self.clients = clients
         self.policy = policy or RetryPolicy()
@@ -176,7 +222,9 @@ class Webhooks:
 
     async def start(self) -> None:
         """Open the HTTP client and resume the deliveries left pending by an earlier run."""
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout))
+        connector = aiohttp.TCPConnector(resolver=None if self.private else PublicResolver())
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout),
+                                              connector=connector)
         urls = {obj.ven_id for obj in self.store.oadr_objects(DELIVERY_KIND) if obj.ven_id is not None}
         for url in sorted(urls):
             self._wake(url)
@@ -279,18 +327,22 @@ class Webhooks:
             wait = (datetime.fromisoformat(delivery.next_attempt.replace("Z", "+00:00")) - self.wall()).total_seconds()
             if wait > 0:
                 await asyncio.sleep(wait)
-            error = await self._post(delivery)
+            error, permanent = await self._post(delivery)
             try:
-                self._settle(delivery, error)
+                self._settle(delivery, error, permanent=permanent)
             except StoreError as exc:
                 log.warning("OpenADR 3 webhooks: delivery %s not settled (%s); trying again", delivery.id, exc)
                 await asyncio.sleep(self.policy.first)
 
-    async def _post(self, delivery: Delivery) -> str | None:
-        """POST the notification; None on a 2xx, else what went wrong."""
+    async def _post(self, delivery: Delivery) -> tuple[str | None, bool]:
+        """POST the notification: (None, False) on a 2xx, else what went wrong and whether trying again can
+        never help (a callback URL naming a non-public address the VTN does not post to)."""
         session = self._session
         if session is None:
-            return "the VTN is stopping"
+            return "the VTN is stopping", False
+        host = URL(delivery.url).host or ""
+        if not self.private and _is_address(host) and not _public(host):
+            return f"{host} is not a public address (vtn serve --openadr3-webhooks-private allows it)", True
         headers = {"Content-Type": "application/json"}
         if delivery.token is not None:
             headers["Authorization"] = f"Bearer {delivery.token}"
@@ -299,14 +351,14 @@ class Webhooks:
                                     allow_redirects=False) as response:
                 await response.read()
                 if 200 <= response.status < 300:
-                    return None
-                return f"HTTP {response.status}"
+                    return None, False
+                return f"HTTP {response.status}", False
         except TimeoutError:
-            return f"no answer within {self.policy.timeout:g} s"
+            return f"no answer within {self.policy.timeout:g} s", False
         except (aiohttp.ClientError, ValueError, OSError) as exc:
-            return f"{type(exc).__name__}: {exc}"
+            return f"{type(exc).__name__}: {exc}", False
 
-    def _settle(self, delivery: Delivery, error: str | None) -> None:
+    def _settle(self, delivery: Delivery, error: str | None, *, permanent: bool = False) -> None:
         now = self.wall()
         if self.store.oadr_object(DELIVERY_KIND, delivery.id) is None:
             return  # its subscription was deleted while it was being sent
@@ -318,7 +370,7 @@ class Webhooks:
         delivery.last_error = error
         created = datetime.fromisoformat(delivery.created.replace("Z", "+00:00"))
         too_old = self.policy.max_age is not None and (now - created).total_seconds() >= self.policy.max_age
-        if delivery.attempts >= self.policy.attempts or too_old:
+        if delivery.attempts >= self.policy.attempts or too_old or permanent:
             delivery.given_up = _stamp(now)
             with self.store.transaction():
                 self.store.delete_oadr_object(DELIVERY_KIND, delivery.id)
@@ -388,10 +440,10 @@ class Notifiers:
 
 def make_notifiers(options: Oa3Options, *, wall: Callable[[], datetime] = _utc_now,
                    mqtt: tuple[str, int] | None = None, login: tuple[str, str] | None = None,
-                   tls: ssl.SSLContext | None = None, acl: bool = False) -> Notifiers:
+                   tls: ssl.SSLContext | None = None, acl: bool = False, private: bool = False) -> Notifiers:
     """The notifiers of the OpenADR 3 role (``options``, whose ``notifiers`` they become): webhooks, and MQTT
     through the broker at ``mqtt`` (``vtn serve --mqtt``, with ``--mqtt-user`` as ``login``, ``--mqtt-acl`` as
-    ``acl``). Not started: :meth:`Notifiers.start`."""
+    ``acl``); ``private``: webhooks may go to non-public addresses. Not started: :meth:`Notifiers.start`."""
     publisher = None
     if mqtt is not None:
         from transactive.vtn.openadr3_mqtt import MqttNotifier  # aiomqtt: the "server" extra
@@ -399,7 +451,7 @@ def make_notifiers(options: Oa3Options, *, wall: Callable[[], datetime] = _utc_n
         publisher = MqttNotifier(options.service, options.clients, mqtt[0], mqtt[1], login=login, tls=tls, acl=acl)
         if acl:
             publisher.watch_tokens(options.tokens)
-    webhooks = Webhooks(options.service, options.clients, wall=wall)
+    webhooks = Webhooks(options.service, options.clients, wall=wall, private=private)
     webhooks.outside = options.tokens.external is not None
     if publisher is not None:
         publisher.outside = webhooks.outside

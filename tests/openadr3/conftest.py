@@ -16,6 +16,7 @@ import pytest
 from tests.vtn.conftest import vtn_processes  # noqa: F401  (a fixture: every VTN process a test starts, killed at the end)
 from transactive.schemas.openadr3 import path_template, spec, validate_body, validate_operation
 from transactive.vtn.app import VtnApp, VtnOptions
+from transactive.vtn.openadr3_app import Oa3Config
 
 BASE = "/openadr3/3.1.0"
 
@@ -102,7 +103,8 @@ class Oa3Vtn:
 
 @pytest.fixture
 async def oa3(tmp_path: Path) -> AsyncIterator[Oa3Vtn]:
-    app = VtnApp(VtnOptions(data_dir=tmp_path / "vtn", scheduler=False))
+    # the tests' webhook receivers listen on loopback, which a VTN refuses by default
+    app = VtnApp(VtnOptions(data_dir=tmp_path / "vtn", scheduler=False, openadr3=Oa3Config(webhooks_private=True)))
     await app.start()
     try:
         token = (tmp_path / "vtn" / "operator.token").read_text().strip()

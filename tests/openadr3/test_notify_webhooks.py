@@ -21,6 +21,7 @@ from tests.openadr3.conftest import Oa3Vtn
 from tests.vtn.conftest import ROOT
 from transactive.schemas.openadr3 import validate_body
 from transactive.vtn.app import VtnApp, VtnOptions
+from transactive.vtn.openadr3_app import Oa3Config
 from transactive.vtn.openadr3_notify import RetryPolicy
 
 FAST = RetryPolicy(first=0.05, maximum=0.2, attempts=4, jitter=0.5, timeout=2.0)
@@ -204,7 +205,7 @@ async def test_a_ven_subscription_hears_only_of_objects_it_may_read(oa3: Oa3Vtn,
 
 
 async def test_a_pending_delivery_is_sent_after_a_restart(tmp_path: Path, receiver: Receiver) -> None:
-    options = VtnOptions(data_dir=tmp_path / "vtn", scheduler=False)
+    options = VtnOptions(data_dir=tmp_path / "vtn", scheduler=False, openadr3=Oa3Config(webhooks_private=True))
     receiver.broken = True
     app = VtnApp(options)
     await app.start()
@@ -252,3 +253,28 @@ async def test_a_deleted_subscription_sends_nothing_more(oa3: Oa3Vtn, receiver: 
     status, _ = await oa3.call("DELETE", f"/subscriptions/{subscription['id']}", bl)
     assert status == 200
     assert (await _deliveries(oa3)) == {"pending": [], "dead": []}
+
+
+@pytest.mark.parametrize(("host", "why", "tries"), [("127.0.0.1", "127.0.0.1 is not a public address", 1),
+                                                   ("localhost", "resolves to no public address", FAST.attempts)])
+async def test_by_default_a_vtn_posts_to_no_address_of_its_own_network(
+        tmp_path: Path, receiver: Receiver, host: str, why: str, tries: int) -> None:
+    app = VtnApp(VtnOptions(data_dir=tmp_path / "vtn", scheduler=False))  # no --openadr3-webhooks-private
+    await app.start()
+    try:
+        _fast(app)
+        async with aiohttp.ClientSession() as session:
+            oa3 = Oa3Vtn(app, app.url, (tmp_path / "vtn" / "operator.token").read_text().strip(), session)
+            bl = await oa3.make_client("bl", "utility")
+            url = receiver.url.replace("127.0.0.1", host)
+            await oa3.call("POST", "/subscriptions", bl, _subscription(url, ["PROGRAM"], ["CREATE"]))
+            await oa3.call("POST", "/programs", bl, {"programName": "peak"})
+            async with asyncio.timeout(5):
+                while not (await _deliveries(oa3))["dead"]:
+                    await asyncio.sleep(0.05)
+            [dead] = (await _deliveries(oa3))["dead"]
+    finally:
+        await app.stop()
+    assert why in dead["lastError"]
+    assert dead["attempts"] == tries  # an address is refused for good; a name is looked up again
+    assert receiver.tries == 0

@@ -47,6 +47,9 @@ def add_serve_flags(serve: argparse.ArgumentParser) -> None:
                         "at URL (a JWKS document); their scopes decide the role")
     g.add_argument("--openadr3-jwt-issuer", metavar="ISS", help="the iss the outside provider's tokens must carry")
     g.add_argument("--openadr3-jwt-audience", metavar="AUD", help="the aud the outside provider's tokens must carry")
+    g.add_argument("--openadr3-webhooks-private", action="store_true",
+                   help="let webhooks go to loopback, private and link-local addresses (refused by default, so that "
+                        "a subscriber cannot make the VTN post into its own network)")
 
 
 def openadr3_config(args: argparse.Namespace) -> Any:
@@ -61,7 +64,7 @@ def openadr3_config(args: argparse.Namespace) -> Any:
     if url is None and (args.openadr3_jwt_issuer or args.openadr3_jwt_audience):
         raise ValueError("--openadr3-jwt-issuer and --openadr3-jwt-audience go with --openadr3-jwks-url")
     return Oa3Config(token_lifetime=args.openadr3_token_lifetime, jwks_url=url, jwt_issuer=args.openadr3_jwt_issuer,
-                     jwt_audience=args.openadr3_jwt_audience)
+                     jwt_audience=args.openadr3_jwt_audience, webhooks_private=args.openadr3_webhooks_private)
 
 
 def add_client_parser(group: Any, parser_class: type[argparse.ArgumentParser]) -> None:
