@@ -350,7 +350,7 @@ class _Vtn:
 
     async def openapi_json(self, request: web.BaseRequest) -> web.Response:
         if self.openapi is None:
-            self.openapi = openapi_document(openadr=self.oadr is not None)
+            self.openapi = openapi_document(openadr=self.oadr is not None, openadr3=self.openadr3 is not None)
         return web.json_response(self.openapi)
 
 

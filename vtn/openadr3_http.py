@@ -5,6 +5,7 @@ operator's client administration.
 ``POST /openadr3/3.1.0/auth/token``                OAuth2 client credentials (form body, or HTTP Basic) ->
                                                    ``{"access_token", "token_type", "expires_in", "scope"}``
 ``GET /openadr3/3.1.0/auth/server``                ``{"tokenURL"}``
+``GET /openadr3/3.1.0/openapi.json``               the repaired OpenADR 3.1.0 document, its server this VTN
 ``GET|POST /openadr3/3.1.0/{collection}``          search (``skip``, ``limit``, the specification's filters) /
                                                    create (201); collection: programs, events, reports,
                                                    subscriptions, vens, resources
@@ -43,6 +44,7 @@ from urllib.parse import parse_qs, unquote
 import orjson
 from aiohttp import web
 
+from transactive.schemas.openadr3 import spec
 from transactive.services.openadr3 import Clients, Oa3Error, Oa3Service, Principal, Role, TokenError, Tokens
 from transactive.services.store import StoreUnavailableError
 
@@ -97,6 +99,7 @@ class Oa3Edge:
         self.options = options
         self.service = options.service
         self.read_body = read_body
+        self._documents: dict[str, dict[str, Any]] = {}
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -135,6 +138,10 @@ class Oa3Edge:
     async def _api(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
         method = request.method
         parts = [unquote(p) for p in path[len(BASE):].strip("/").split("/")] if path != BASE else []
+        if parts == ["openapi.json"]:
+            if method not in ("GET", "HEAD"):
+                return _not_allowed(method, path, "GET")
+            return _json(self._document(f"{request.scheme}://{request.host}{BASE}"))
         if parts[:1] == ["auth"]:
             if parts == ["auth", "token"]:
                 if method != "POST":
@@ -167,6 +174,15 @@ class Oa3Edge:
                 return _json(self.service.delete(principal, parts[0], parts[1]))
             return _not_allowed(method, path, "GET, PUT, DELETE")
         raise Oa3Error(404, "Not Found", f"no resource {path!r} in the OpenADR 3.1.0 API")
+
+    def _document(self, base_url: str) -> dict[str, Any]:
+        """The repaired OpenADR 3.1.0 document with this VTN as its server (made once per base URL)."""
+        found = self._documents.get(base_url)
+        if found is None:
+            found = {**spec(), "servers": [{"url": base_url, "description": "this VTN"}]}
+            if len(self._documents) < 16:  # a few host names at most; a stranger's Host header is not kept
+                self._documents[base_url] = found
+        return found
 
     def _principal(self, request: web.BaseRequest) -> Principal:
         header = request.headers.get("Authorization")

@@ -11,6 +11,7 @@ from transactive.model import Model
 from transactive.services.requests import FACETS
 from transactive.vtn.notices import NOTICE_HISTORY
 from transactive.vtn.openapi_oadr import add_openadr
+from transactive.vtn.openapi_openadr3 import add_openadr3
 
 __all__ = ["openapi_document"]
 
@@ -81,9 +82,11 @@ def _post(summary: str, tags: list[str], operation_id: str, parameters: list[dic
     return op
 
 
-def openapi_document(server_url: str | None = None, *, openadr: bool = False) -> dict[str, Any]:
+def openapi_document(server_url: str | None = None, *, openadr: bool = False,
+                     openadr3: bool = False) -> dict[str, Any]:
     """The OpenAPI 3.1 document (a JSON-ready dict); ``openadr``: with the OpenADR 2.0b services and the
-    operator's API (:mod:`transactive.vtn.oadr_http`), as ``vtn serve`` serves them."""
+    operator's API (:mod:`transactive.vtn.oadr_http`), ``openadr3``: with the OpenADR 3 operator's API and the
+    pointer to the OpenADR 3.1.0 document (:mod:`transactive.vtn.openadr3_http`), as ``vtn serve`` serves them."""
     every = sorted(t for types in FACETS.values() for t in _tags(types))
     facet_param = {"name": "facet", "in": "path", "required": True,
                    "schema": {"type": "string", "enum": list(FACETS)},
@@ -215,6 +218,8 @@ def openapi_document(server_url: str | None = None, *, openadr: bool = False) ->
     }}
     if openadr:
         add_openadr(doc)
+    if openadr3:
+        add_openadr3(doc)
     if server_url is not None:
         doc["servers"] = [{"url": server_url}]
     return doc

@@ -283,3 +283,41 @@ async def test_a_problems_instance_is_a_uri_even_for_an_id_that_needs_escaping(o
     assert r.status == 404
     assert problem["instance"].endswith("/openadr3/3.1.0/programs/%C3%A9")
     assert validate_body("problem", problem) == []
+
+
+async def test_the_vtn_serves_the_repaired_document_and_documents_its_operator_api(oa3: Oa3Vtn) -> None:
+    import jsonschema
+    from openapi_spec_validator import validate
+
+    async with oa3.session.get(f"{oa3.base}/openapi.json") as response:
+        assert response.status == 200
+        document = await response.json()
+    validate(document)  # the document as released is refused (erratum OA3-E1); this one is whole
+    assert document["servers"] == [{"url": oa3.base, "description": "this VTN"}]
+    assert document["info"]["title"] == "OpenADR 3 API"  # (its info.version says 1.0.0, not 3.1.0)
+    async with oa3.session.get(f"{oa3.url}/openapi.json") as response:
+        own = await response.json()
+    validate(own)
+    assert {"/openadr3/3.1.0/openapi.json", "/operator/openadr3/clients", "/operator/openadr3/clients/{client_id}",
+            "/operator/openadr3/deliveries"} <= set(own["paths"])
+
+    def fits(instance: object, name: str) -> None:
+        jsonschema.validate(instance, {"$ref": f"#/components/schemas/{name}", "components": own["components"]})
+
+    headers = {"Authorization": f"Bearer {oa3.operator_token}"}
+    async with oa3.session.post(f"{oa3.url}/operator/openadr3/clients", json={"role": "ven", "name": "h"},
+                                headers=headers) as response:
+        made = await response.json()
+    fits(made, "Oa3NewClient")
+    async with oa3.session.get(f"{oa3.url}/operator/openadr3/clients", headers=headers) as response:
+        for client in (await response.json())["clients"]:
+            fits(client, "Oa3Client")
+    async with oa3.session.delete(f"{oa3.url}/operator/openadr3/clients/nobody", headers=headers) as response:
+        assert response.status == 404
+        fits(await response.json(), "Oa3Problem")
+    async with oa3.session.post(f"{oa3.url}/operator/openadr3/clients", json={"role": "admin", "name": "x"},
+                                headers=headers) as response:
+        assert response.status == 400
+        problem = await response.json()
+    fits(problem, "Oa3Problem")
+    assert problem["field"] == "role"
