@@ -7,7 +7,8 @@ clients and the token key (``DATA_DIR/openadr3-token.key``), and the **market br
   payload descriptor of what its events carry: ``PRICE`` per kWh in the market's currency;
 - every gate closure publishes the interval's price (the cleared price, or the main grid's where nothing cleared
   locally: :func:`~transactive.vtn.oadr_app.interval_price`) as a ``PRICE`` event of one interval, the delivery
-  interval, asking (``reportDescriptors``) for a ``USAGE`` report of it in kWh;
+  interval, asking (``reportDescriptors``) for a ``USAGE`` report of it in kWh; a price event is deleted a day
+  after its interval (:data:`PRICE_RETENTION`: the gates keep the prices, and VENs report within the day);
 - a VEN's ``USAGE`` report is metering, as ``eiCreateDelivery`` is for a CTS party: when the VEN's ``venName`` is
   a market party with transactions in the reported interval, the reported energy (kWh; Wh is converted; a
   negative value is energy the VEN put into the grid) becomes their deliveries, shared over them by their
@@ -32,7 +33,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from transactive.errors import ProtocolError
 from transactive.model.types import format_duration
 from transactive.services.gate import GateResult
-from transactive.services.openadr3 import SYSTEM, Clients, Oa3Change, Oa3Error, Oa3Service, Tokens, load_token_key
+from transactive.services.openadr3 import (
+    SYSTEM,
+    Clients,
+    Oa3Change,
+    Oa3Error,
+    Oa3Service,
+    Tokens,
+    event_end,
+    load_token_key,
+)
 from transactive.services.openadr3.metering import meter_usage
 from transactive.services.openadr3.tokens import TOKEN_KEY_FILE, TOKEN_LIFETIME, ExternalKeys
 from transactive.services.service import VtnService
@@ -43,6 +53,9 @@ from transactive.vtn.openadr3_http import Oa3Options
 __all__ = ["Oa3Config", "MarketBridge", "keep_keys", "open_openadr3"]
 
 log = logging.getLogger("transactive.vtn.openadr3")
+
+#: how long after its interval the bridge keeps a price event
+PRICE_RETENTION = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +97,14 @@ class MarketBridge:
     """The market's program, its PRICE events and USAGE metering (see the module docstring)."""
 
     def __init__(self, oa3: Oa3Service, vtn: VtnService, *, market_context: str, currency: str,
-                 interval: timedelta) -> None:
+                 interval: timedelta, retention: timedelta = PRICE_RETENTION) -> None:
+        """``retention``: how long after its interval a price event is kept (then the bridge deletes it)."""
         self.oa3 = oa3
         self.vtn = vtn
         self.market_context = market_context
         self.currency = currency
         self.interval = interval
+        self.retention = retention
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def program(self) -> dict[str, Any]:
@@ -134,6 +149,22 @@ class MarketBridge:
             return
         log.info("OpenADR 3 price event %s: %s %s/kWh for %s", event["id"], price, self.currency,
                  result.interval_start.isoformat())
+        try:
+            self.prune(result.interval_start - self.retention)
+        except (Oa3Error, StoreError) as exc:  # tried again at the next gate
+            log.warning("OpenADR 3 price events before %s not deleted: %s", result.interval_start.isoformat(), exc)
+
+    def prune(self, before: datetime) -> int:
+        """Delete the bridge's price events whose interval ended before ``before`` (the gates keep the prices; the
+        VENs no longer need them, and every search would otherwise walk a month of them); how many went."""
+        gone = 0
+        for event in self.oa3.events_of(str(self.program()["id"])):
+            start = (event.get("intervalPeriod") or {}).get("start")
+            end = event_end(event)
+            if event.get("eventName") == f"price {start}" and end is not None and end <= before:
+                self.oa3.delete(SYSTEM, "events", str(event["id"]))
+                gone += 1
+        return gone
 
     # ---- USAGE reports as metering ----
 

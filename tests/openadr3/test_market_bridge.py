@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -111,3 +111,29 @@ async def test_the_market_program_is_made_once(tmp_path: Path) -> None:
         finally:
             await app.stop()
 
+
+
+async def test_price_events_are_deleted_a_day_after_their_interval_and_no_other_event_is(tmp_path: Path) -> None:
+    from transactive.vtn.openadr3_app import PRICE_RETENTION, MarketBridge
+
+    app = VtnApp(VtnOptions(data_dir=tmp_path / "vtn", scheduler=False))
+    await app.start()
+    try:
+        assert app.openadr3 is not None
+        assert app.service is not None
+        service = app.openadr3.service
+        bridge = MarketBridge(service, app.service, market_context=DEFAULT_MARKET_CONTEXT, currency="USD",
+                              interval=timedelta(minutes=15))
+        start = datetime(2026, 12, 1, tzinfo=UTC)
+        made = [bridge.publish_price(start + n * timedelta(minutes=15), Decimal("0.2")) for n in range(8)]
+        program = bridge.program()
+        other = service.create(SYSTEM, "events", {  # the operator's own event in the market's program
+            "programID": program["id"], "eventName": "price cap", "intervalPeriod": made[0]["intervalPeriod"],
+            "intervals": [{"id": 0, "payloads": [{"type": "PRICE", "values": [0.5]}]}]})
+        assert timedelta(days=1) == PRICE_RETENTION
+        assert bridge.prune(start + timedelta(hours=1)) == 4  # the first four ended by 01:00
+        left = [e["id"] for e in service.events_of(program["id"])]
+        assert left == [e["id"] for e in made[4:]] + [other["id"]]
+        assert bridge.prune(start + timedelta(hours=1)) == 0
+    finally:
+        await app.stop()

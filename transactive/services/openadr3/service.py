@@ -329,6 +329,10 @@ class Oa3Service:
         """The VEN objects of one client (copies; in the order they were made)."""
         return [entry.copy() for entry in self._table(COLLECTIONS["vens"]).entries(client_id, indexed=True)]
 
+    def events_of(self, program_id: str) -> list[dict[str, Any]]:
+        """The events of one program (copies; in the order they were made)."""
+        return [entry.copy() for entry in self._table(COLLECTIONS["events"]).entries(program_id, indexed=True)]
+
     def ven_owners(self) -> list[tuple[str, str]]:
         """``(venID, clientID)`` of every VEN object (the MQTT notifier's per-VEN copies)."""
         return [(entry.obj["id"], str(entry.obj["clientID"])) for entry in self._table(COLLECTIONS["vens"]).entries()]
