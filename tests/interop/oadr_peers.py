@@ -37,6 +37,32 @@ def wait_for(condition: Callable[[], T | None], timeout: float, what: str, *, ev
         time.sleep(every)
 
 
+def start_openleadr_vtn(python: Path, workdir: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """openleadr's VTN (``interop/openleadr_peer/vtn_server.py``) in ``workdir`` (made here), once it said where it
+    listens: the process and its URL. The caller stops it (:func:`stop_all`)."""
+    workdir.mkdir()
+    with (workdir / "stderr.txt").open("w") as errors:  # the child keeps its own descriptor
+        process = subprocess.Popen([str(python), str(PEER / "vtn_server.py"), str(workdir), *extra],
+                                   stdout=subprocess.DEVNULL, stderr=errors, text=True)
+    deadline = time.monotonic() + 30
+    while not (workdir / "ready.json").exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"the openleadr VTN did not start:\n{(workdir / 'stderr.txt').read_text()}")
+        time.sleep(0.1)
+    return process, str(json.loads((workdir / "ready.json").read_text())["url"])
+
+
+def stop_all(processes: list[subprocess.Popen[str]]) -> None:
+    """SIGTERM each, and SIGKILL one that has not stopped within 10 s."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 @dataclass
 class OpenleadrVen:
     """An openleadr ``OpenADRClient`` in its own process."""

@@ -10,7 +10,6 @@ The VTN is given two SIMPLE events for the probe's venID before the run (the har
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.interop.conftest import PEER
+from tests.interop.oadr_peers import start_openleadr_vtn, stop_all
 from tests.pki import make_pki
 from transactive.interop.conformance.html import render_html
 from transactive.interop.conformance.model import Options, Report, Result
@@ -55,28 +54,15 @@ def start_openleadr(openleadr_python: Path, tmp_path: Path) -> Iterator[Callable
 
     def start(*extra: str, events: bool = True) -> tuple[str, Path]:
         workdir = tmp_path / f"openleadr-vtn-{len(started)}"
-        workdir.mkdir()
-        with (workdir / "stderr.txt").open("w") as errors:  # the child keeps its own descriptor
-            process = subprocess.Popen([str(openleadr_python), str(PEER / "vtn_server.py"), str(workdir),
-                                        "--poll-seconds", "1", "--report-seconds", "60", *extra],
-                                       stdout=subprocess.DEVNULL, stderr=errors, text=True)
+        process, url = start_openleadr_vtn(openleadr_python, workdir, "--poll-seconds", "1", "--report-seconds",
+                                           "60", *extra)
         started.append(process)
-        deadline = time.monotonic() + 30
-        while not (workdir / "ready.json").exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the openleadr VTN did not start:\n{(workdir / 'stderr.txt').read_text()}")
-            time.sleep(0.1)
         if events:
             add_events(workdir)
-        return json.loads((workdir / "ready.json").read_text())["url"], workdir
+        return url, workdir
 
     yield start
-    for process in started:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    stop_all(started)
 
 
 def add_events(workdir: Path) -> None:

@@ -30,7 +30,8 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from tests.interop.conftest import PEER, ROOT
+from tests.interop.conftest import ROOT
+from tests.interop.oadr_peers import start_openleadr_vtn, stop_all
 from transactive.ei.oadr import OadrResponse, OptType
 from transactive.protocol.certs import create_set
 from transactive.protocol.errors import RequestRefusedError
@@ -86,26 +87,12 @@ def start_peer(openleadr_python: Path, tmp_path: Path) -> Iterator[Callable[...,
 
     def start(*extra: str, name: str = "vtn") -> Peer:
         workdir = tmp_path / name
-        workdir.mkdir()
-        with (workdir / "stderr.txt").open("w") as errors:  # the child keeps its own descriptor
-            process = subprocess.Popen([str(openleadr_python), str(PEER / "vtn_server.py"), str(workdir), *extra],
-                                       stdout=subprocess.DEVNULL, stderr=errors, text=True)
+        process, url = start_openleadr_vtn(openleadr_python, workdir, *extra)
         started.append(process)
-        deadline = time.monotonic() + 30
-        while not (workdir / "ready.json").exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the openleadr VTN did not start:\n{(workdir / 'stderr.txt').read_text()}")
-            time.sleep(0.1)
-        url = json.loads((workdir / "ready.json").read_text())["url"]
         return Peer(process, workdir, url)
 
     yield start
-    for process in started:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    stop_all(started)
 
 
 def start_ven(tmp_path: Path, url: str, party: str, personality: str, *extra: str) -> subprocess.Popen[str]:
