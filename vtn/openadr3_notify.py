@@ -264,8 +264,7 @@ class Webhooks:
         body = notification(change)
         now = self.wall()
         made: list[Delivery] = []
-        for stored in self.store.oadr_objects("oa3.subscription"):
-            subscription: dict[str, Any] = orjson.loads(stored.document)
+        for subscription in self.service.subscriptions():  # from memory: this runs for every write
             pairs = subscription_targets(subscription, change)
             if not pairs:
                 continue

@@ -329,6 +329,11 @@ class Oa3Service:
         """The VEN objects of one client (copies; in the order they were made)."""
         return [entry.copy() for entry in self._table(COLLECTIONS["vens"]).entries(client_id, indexed=True)]
 
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """Every subscription, as the service keeps it in memory (the notifiers match each change against them;
+        no copies, since that is done for every write: read them, never change them)."""
+        return [entry.obj for entry in self._table(COLLECTIONS["subscriptions"]).entries()]
+
     def events_of(self, program_id: str) -> list[dict[str, Any]]:
         """The events of one program (copies; in the order they were made)."""
         return [entry.copy() for entry in self._table(COLLECTIONS["events"]).entries(program_id, indexed=True)]
