@@ -109,13 +109,9 @@ class MarketBridge:
 
     def program(self) -> dict[str, Any]:
         """The market's program (made when missing)."""
-        for page_start in range(0, 10_000, 50):
-            found = self.oa3.search(SYSTEM, "programs", {"skip": [str(page_start)]})
-            for program in found:
-                if program.get("programName") == self.market_context:
-                    return program
-            if len(found) < 50:
-                break
+        found = self.oa3.program_named(self.market_context)
+        if found is not None:
+            return found
         return self.oa3.create(SYSTEM, "programs", {
             "programName": self.market_context,
             "programLongName": f"transactive market {self.market_context}",

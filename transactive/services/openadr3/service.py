@@ -334,6 +334,12 @@ class Oa3Service:
         no copies, since that is done for every write: read them, never change them)."""
         return [entry.obj for entry in self._table(COLLECTIONS["subscriptions"]).entries()]
 
+    def program_named(self, name: str) -> dict[str, Any] | None:
+        """The program whose ``programName`` is ``name`` (a copy; names are unique), or None."""
+        found = next((e for e in self._table(COLLECTIONS["programs"]).entries() if e.obj.get("programName") == name),
+                     None)
+        return None if found is None else found.copy()
+
     def events_of(self, program_id: str) -> list[dict[str, Any]]:
         """The events of one program (copies; in the order they were made)."""
         return [entry.copy() for entry in self._table(COLLECTIONS["events"]).entries(program_id, indexed=True)]
@@ -536,7 +542,6 @@ class Oa3Service:
             old = self._stored(collection, object_id)
             if old is None or not who.sees(collection.object_type, old):
                 raise Oa3Error(404, "Not Found", f"no {collection.object_type.lower()} {object_id!r}", field="id")
-            self._may_change(collection, who, old)
             gone: list[tuple[Collection, dict[str, Any]]] = []
             children = {"programs": "events", "vens": "resources"}.get(name)
             if children is not None:  # a program's events and a VEN's resources go with it
@@ -575,18 +580,10 @@ class Oa3Service:
         clean.pop("objectType", None)  # the VTN writes it (a VEN or resource request's discriminator included)
         return clean
 
-    def _may_change(self, collection: Collection, who: Principal, old: dict[str, Any]) -> None:
-        """A VEN changes only what it owns: its reports, subscriptions, VEN and that VEN's resources."""
-        if who.is_bl or collection.name in ("reports", "subscriptions", "vens", "resources"):
-            return  # (a VEN sees only what it owns of these; programs and events need BL scopes)
-        raise Oa3Error(403, "Forbidden", f"a VEN cannot change a {collection.object_type.lower()}")
-
     def _complete(self, collection: Collection, who: Principal, obj: dict[str, Any],
                   old: dict[str, Any] | None) -> dict[str, Any]:
         """Fill in what the VTN writes, check references and uniqueness (inside the write's transaction)."""
         name = collection.name
-        if old is not None:
-            self._may_change(collection, who, old)
         if name in ("reports", "subscriptions"):
             obj["clientID"] = who.client_id if old is None or not who.is_bl else old["clientID"]
         if name == "events":
