@@ -92,6 +92,7 @@ def close_gate(ctx: ServiceContext, interval_start: datetime) -> GateResult:
     if not cfg.is_aligned(interval_start):
         raise OutsideLimitsError(f"intervals start on the market's {cfg.interval} grid", field="interval_start")
     with ctx.store.transaction():
+        ctx.store.hold_interval(interval_start, exclusive=True)  # tenders accepted elsewhere are all in, or refused
         if ctx.store.gate(interval_start) is None:
             _clear(ctx, interval_start)
     return gate_result(ctx, interval_start)

@@ -39,6 +39,7 @@ __all__ = [
     "ReportValueRow",
     "SettlementStep",
     "Store",
+    "StoreConflictError",
     "StoreError",
     "StoreUnavailableError",
     "StoredReply",
@@ -54,6 +55,13 @@ class StoreError(TransactiveError):
 class StoreUnavailableError(StoreError):
     """The storage failed, not the request: disk full, I/O error, database locked past its timeout, a damaged
     or read-only file. Nothing of the failed transaction was written; the same write may succeed later."""
+
+
+class StoreConflictError(StoreUnavailableError):
+    """Another VTN process sharing the database wrote the same key at the same moment (a unique key taken
+    between this transaction's read and its write, a serialization failure, a deadlock broken by the
+    database). Nothing of this transaction was written; the same request sent again sees the other write
+    (a stored reply, a registration) and is answered from it. Only stores shared by several processes raise it."""
 
 
 # ---- rows ----------------------------------------------------------------------------------------
@@ -306,6 +314,13 @@ class Store(ABC):
     def remember_nonce(self, nonce: str, at: datetime, forget_before: datetime) -> bool:
         """Record a signature's nonce seen at ``at``; False if it was recorded before (a replay). Nonces seen
         before ``forget_before`` are forgotten (their timestamps are refused as stale anyway)."""
+
+    # several processes on one database
+    def hold_interval(self, interval_start: datetime, *, exclusive: bool = False) -> None:  # noqa: B027
+        """Inside a transaction: keep tender acceptance (shared) and gate closure (``exclusive``) of one
+        interval apart until the transaction ends, so that a tender accepted by one process is either seen
+        by the gate that another process closes or refused because that gate is closed. A store that one
+        process writes (SQLite: one writer at a time, ``BEGIN IMMEDIATE``) needs nothing here."""
 
     # health
     @abstractmethod

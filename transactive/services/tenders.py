@@ -132,7 +132,10 @@ def tender_rows(ctx: ServiceContext, party_id: str, tender: EiTender, path: str)
 
 def _check_open(ctx: ServiceContext, start: datetime, now: datetime, field: str) -> None:
     # an interval that has begun is closed, whatever its gate time (which, for the year 1, does not exist)
-    if start <= now or now >= ctx.config.gate_time(start) or ctx.store.gate(start) is not None:
+    if start <= now or now >= ctx.config.gate_time(start):
+        raise OutOfSequenceError(f"the gate for the interval starting {start.isoformat()} is closed", field=field)
+    ctx.store.hold_interval(start)  # (another process closing this gate waits for this request, or it sees the gate)
+    if ctx.store.gate(start) is not None:
         raise OutOfSequenceError(f"the gate for the interval starting {start.isoformat()} is closed", field=field)
 
 
