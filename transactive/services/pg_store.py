@@ -1,40 +1,33 @@
-"""The VTN's store on PostgreSQL: :class:`PgStore`, for several VTN processes sharing one database (the
-interface, its rows and its errors are in :mod:`transactive.services.store`; the semantics are
-:class:`~transactive.services.sqlite_store.SqliteStore`'s). Needs the optional extra ``postgresql``
-(psycopg 3 and psycopg_pool); :mod:`transactive.services` does not import this module.
+"""The VTN's store on PostgreSQL: :class:`PgStore`, for several VTN processes on one database, with the
+semantics of :class:`~transactive.services.sqlite_store.SqliteStore` (interface, rows and errors:
+:mod:`transactive.services.store`). Needs the extra ``postgresql``; :mod:`transactive.services` does not import it.
 
-Durability: a transaction is ``BEGIN`` ... ``COMMIT`` with ``synchronous_commit = on``: once :meth:`PgStore.transaction`
-returned, the write is in the server's WAL on disk (and on a synchronous standby, where the server has one).
-A transaction inside another is a savepoint: its failure undoes only its own writes.
+Durability: ``BEGIN`` ... ``COMMIT`` with ``synchronous_commit = on``: once a transaction returned, it is in the
+server's WAL on disk. A transaction inside another is a savepoint: its failure undoes only its own writes.
 
-Connections: a pool (psycopg_pool, 1 to ``pool_max`` connections). The store is used from one thread at a
-time: an outermost transaction borrows one connection and every read and write inside it uses that one; a
-read outside a transaction borrows one for that read (its own implicit transaction). A connection is checked
-when it is lent, so one broken while the server was away is replaced; after the server failed, the pool is
-rebuilt once it answers again (no waiting out the pool's reconnection back-off).
+Connections: a pool of 1 to ``pool_max``. The store is used from one thread at a time: an outermost transaction
+borrows one connection for all its statements; a read outside a transaction borrows one for that read. A
+connection is checked when lent (one broken while the server was away is replaced), and after the server failed
+the pool is built anew once the server answers (not after the pool's reconnection back-off).
 
-Several processes: idempotency keys are unique keys (replies by ``(party_id, request_id)``, tenders by
-``(party_id, tender_id)``, transactions, deliveries, gates, settlement steps, party keys; and at most one
-active registration per party, a partial unique index). When two processes write the same key at the same
-moment, the second waits for the first's commit and then fails with
-:class:`~transactive.services.store.StoreConflictError`, with its transaction rolled back; the same request
-sent again is answered from the first's write. :meth:`PgStore.hold_interval` keeps tender acceptance and gate
-closure of one interval apart (advisory locks). Notices for other processes go into the ``notices`` table,
-with a ``pg_notify`` on channel :data:`NOTICE_CHANNEL` delivered at commit; notices commit in ``seq`` order
-(their writers take a lock until commit), so a reader that saw ``seq`` N never later finds a smaller one.
+Several processes: the idempotency keys are unique keys (replies, tenders, transactions, deliveries, gates,
+settlement steps, party keys; at most one active registration per party: a partial unique index). When two
+processes write one key at once, the second waits for the first's commit, then fails with
+:class:`~transactive.services.store.StoreConflictError` (rolled back); the request sent again is answered from
+the first's write. :meth:`PgStore.hold_interval` keeps tender acceptance and gate closure of an interval apart.
+Notices for other processes go into ``notices`` with a ``pg_notify`` on :data:`NOTICE_CHANNEL`, delivered at
+commit; they commit in ``seq`` order (a lock until commit), so a reader past ``seq`` N never finds a smaller one.
 
-Faults (mapped where psycopg's errors enter, :func:`_mapped`): the server unreachable, shut down or restarting,
-a lost connection, no connection within ``busy_timeout``, a lock not granted within it, a full disk, a
-read-only server: :class:`~transactive.services.store.StoreUnavailableError`. A unique key taken by another
-transaction, a serialization failure, a deadlock: :class:`~transactive.services.store.StoreConflictError`.
-Everything else (another constraint, SQL the schema does not know): a plain
-:class:`~transactive.services.store.StoreError`, a bug. In every case the failed transaction is rolled back.
+Faults (:func:`~transactive.services.pg_schema.mapped_error`): the server unreachable, shut down or restarting,
+a lost connection, no connection or lock within ``busy_timeout``, a full disk, a read-only server:
+:class:`~transactive.services.store.StoreUnavailableError`; a unique key taken, a serialization failure, a
+deadlock: :class:`~transactive.services.store.StoreConflictError`; anything else: a plain
+:class:`~transactive.services.store.StoreError` (a bug). The failed transaction is always rolled back.
 
-Schema: versioned in ``schema_migrations``; :data:`MIGRATIONS` are applied at start in one transaction under a
-session advisory lock, so processes starting together apply each exactly once; a database of a newer version
-than this code is refused. Decimals are stored as text (read back exactly as written, scale included), times
-as ``timestamptz`` (read back UTC-aware, to the microsecond); ordered text columns use the ``"C"`` collation,
-so text sorts by bytes as in SQLite.
+Schema (:mod:`transactive.services.pg_schema`): versioned in ``schema_migrations``, migrated at start in one
+transaction under a session advisory lock (processes starting together apply each version once); a database
+newer than the code is refused. Decimals are text (read back as written, scale included), times ``timestamptz``
+(read back UTC-aware, to the microsecond); ordered text sorts by bytes (``COLLATE "C"``), as in SQLite.
 """
 
 from __future__ import annotations
@@ -48,12 +41,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-import psycopg.errors
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from transactive.emix.base import Side
 from transactive.services.lifecycle import TenderStatus
+from transactive.services.pg_schema import MIGRATIONS, SCHEMA_VERSION, mapped_error
 from transactive.services.store import (
     DeliveryRow,
     GateRow,
@@ -63,7 +56,6 @@ from transactive.services.store import (
     ReportValueRow,
     SettlementStep,
     Store,
-    StoreConflictError,
     StoredReply,
     StoreError,
     StoreUnavailableError,
@@ -83,75 +75,6 @@ _NOTICE_LOCK = 0x7472_616E_736E_6F74  # "transnot"
 NOTICE_CHANNEL = "transactive_notices"
 #: ``meta`` key of the last write probe
 _PROBE = "write_probe"
-
-_C = 'COLLATE "C"'
-
-#: (version, statements), in order; a version once released is never changed, only followed
-MIGRATIONS: list[tuple[int, str]] = [
-    (1, f"""
-CREATE TABLE registrations (registration_id TEXT {_C} PRIMARY KEY, party_id TEXT {_C} NOT NULL,
-    token TEXT {_C} NOT NULL UNIQUE, created_at TIMESTAMPTZ NOT NULL, cancelled_at TIMESTAMPTZ);
-CREATE INDEX registrations_party ON registrations (party_id);
-CREATE UNIQUE INDEX registrations_one_active ON registrations (party_id) WHERE cancelled_at IS NULL;
-CREATE TABLE replies (party_id TEXT {_C} NOT NULL, request_id TEXT {_C} NOT NULL, digest TEXT NOT NULL,
-    reply TEXT NOT NULL, PRIMARY KEY (party_id, request_id));
-CREATE TABLE tender_documents (doc_no BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE, party_id TEXT {_C} NOT NULL,
-    tender_id TEXT {_C} NOT NULL, digest TEXT NOT NULL, document TEXT NOT NULL, PRIMARY KEY (party_id, tender_id));
-CREATE TABLE tenders (order_no BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, party_id TEXT {_C} NOT NULL,
-    tender_id TEXT {_C} NOT NULL, seq INTEGER NOT NULL, interval_start TIMESTAMPTZ NOT NULL, side TEXT NOT NULL,
-    price TEXT NOT NULL, quantity TEXT NOT NULL, status TEXT NOT NULL, accepted_at TIMESTAMPTZ NOT NULL,
-    filled TEXT NOT NULL, UNIQUE (party_id, tender_id, seq));
-CREATE INDEX tenders_interval ON tenders (interval_start, status);
-CREATE TABLE transactions (transaction_id TEXT {_C} PRIMARY KEY, party_id TEXT {_C} NOT NULL,
-    counterparty_id TEXT {_C} NOT NULL, tender_id TEXT {_C} NOT NULL, tender_seq INTEGER NOT NULL,
-    side TEXT NOT NULL, interval_start TIMESTAMPTZ NOT NULL, interval_seconds BIGINT NOT NULL,
-    quantity TEXT NOT NULL, price TEXT NOT NULL, currency TEXT NOT NULL, document_hash TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL);
-CREATE INDEX transactions_party ON transactions (party_id, interval_start);
-CREATE INDEX transactions_interval ON transactions (interval_start, transaction_id);
-CREATE TABLE deliveries (transaction_id TEXT {_C} PRIMARY KEY, party_id TEXT {_C} NOT NULL, quantity TEXT NOT NULL,
-    delivery_id TEXT NOT NULL, reported_at TIMESTAMPTZ NOT NULL);
-CREATE TABLE gates (interval_start TIMESTAMPTZ PRIMARY KEY, closed_at TIMESTAMPTZ NOT NULL, price TEXT,
-    quantity TEXT NOT NULL, grid_import TEXT NOT NULL, grid_export TEXT NOT NULL);
-CREATE TABLE settlement_steps (transaction_id TEXT {_C} NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL,
-    state TEXT NOT NULL, at TIMESTAMPTZ NOT NULL, snapshot TEXT NOT NULL, PRIMARY KEY (transaction_id, seq));
-CREATE INDEX settlement_steps_event ON settlement_steps (event, transaction_id);
-CREATE TABLE party_keys (party_id TEXT {_C} PRIMARY KEY, fingerprint TEXT NOT NULL, key TEXT NOT NULL,
-    bound_at TIMESTAMPTZ NOT NULL);
-CREATE TABLE oadr_objects (kind TEXT {_C} NOT NULL, key TEXT {_C} NOT NULL, ven_id TEXT {_C}, document TEXT NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (kind, key));
-CREATE INDEX oadr_objects_ven ON oadr_objects (kind, ven_id, key);
-CREATE TABLE oadr_report_values (seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, ven_id TEXT {_C} NOT NULL,
-    report_request_id TEXT NOT NULL, r_id TEXT NOT NULL, start TIMESTAMPTZ, duration DOUBLE PRECISION,
-    value TEXT NOT NULL, received_at TIMESTAMPTZ NOT NULL);
-CREATE INDEX oadr_report_values_ven ON oadr_report_values (ven_id, seq);
-CREATE TABLE oadr_nonces (nonce TEXT {_C} PRIMARY KEY, seen_at TIMESTAMPTZ NOT NULL);
-CREATE INDEX oadr_nonces_seen ON oadr_nonces (seen_at);
-CREATE TABLE meta (key TEXT {_C} PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE notices (seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, party_id TEXT {_C} NOT NULL,
-    document TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())
-"""),
-]
-SCHEMA_VERSION = MIGRATIONS[-1][0]
-
-_CONFLICT = (psycopg.errors.UniqueViolation, psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
-#: not OperationalErrors in psycopg's classes, but the server's state rather than the statement
-_UNAVAILABLE = (psycopg.errors.ReadOnlySqlTransaction, psycopg.errors.DiskFull, psycopg.errors.InsufficientResources,
-                psycopg.errors.OutOfMemory, psycopg.errors.TooManyConnections, psycopg.errors.CannotConnectNow)
-
-
-def _mapped(what: str, exc: Exception) -> StoreError:
-    """The store's error for a psycopg (or pool) error (see the module docstring)."""
-    if isinstance(exc, _CONFLICT):
-        return StoreConflictError(f"{what}: another writer got there first: {exc}")
-    if isinstance(exc, (PoolTimeout, PoolClosed, psycopg.OperationalError, *_UNAVAILABLE)):
-        return StoreUnavailableError(f"{what}: {exc}")
-    if isinstance(exc, psycopg.InterfaceError):  # the connection closed under us
-        return StoreUnavailableError(f"{what}: {exc}")
-    if isinstance(exc, psycopg.IntegrityError):
-        return StoreError(f"constraint violated: {exc}")
-    return StoreError(f"{what}: {exc}")
-
 
 def _without_password(url: str) -> str:
     """``url`` for messages: any password left out."""
@@ -189,10 +112,6 @@ def _opt_dt(value: datetime | None) -> datetime | None:
     return None if value is None else _dt(value)
 
 
-def _dec(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
 # the columns each query reads and writes, by name
 _REG = "registration_id, party_id, token, created_at, cancelled_at"
 _REPLY = "party_id, request_id, digest, reply"
@@ -223,6 +142,7 @@ class PgStore(Store):
         self._conn: psycopg.Connection[Any] | None = None  # the outermost transaction's connection
         self._depth = 0
         self._rebuild = False  # the server failed: build a new pool once it answers again
+        self._reach("cannot open store")
         self._pool = self._new_pool()
         try:
             self._migrate()
@@ -247,14 +167,18 @@ class PgStore(Store):
             raise StoreUnavailableError(f"cannot open store {self.path}: {exc}") from exc
         return pool
 
-    def _server_back(self) -> None:
-        """After a failure of the server: a new pool once the server answers (one direct attempt, so that an
-        unreachable server fails at once rather than after the pool's timeout)."""
+    def _reach(self, what: str) -> None:
+        """One direct connection: an unreachable server (or a missing database) fails at once, with its reason,
+        rather than after the pool's timeout."""
         try:
             with psycopg.connect(self._url, connect_timeout=max(1, int(self._timeout))):
                 pass
         except psycopg.Error as exc:
-            raise StoreUnavailableError(f"store {self.path} unreachable: {exc}") from exc
+            raise StoreUnavailableError(f"{what} {self.path}: {exc}") from exc
+
+    def _server_back(self) -> None:
+        """After the server failed: a new pool once it answers."""
+        self._reach("no connection to store")
         old, self._pool = self._pool, self._new_pool()
         self._rebuild = False
         old.close(timeout=0)
@@ -275,7 +199,7 @@ class PgStore(Store):
             self._pool.putconn(conn)
 
     def _fail(self, what: str, exc: Exception, conn: psycopg.Connection[Any] | None) -> StoreError:
-        error = _mapped(what, exc)
+        error = mapped_error(what, exc)
         lost = conn is not None and (conn.broken or conn.closed)
         if lost or isinstance(exc, (PoolTimeout, PoolClosed)):
             self._rebuild = True
@@ -643,8 +567,8 @@ class PgStore(Store):
 
     def put_gate(self, row: GateRow) -> None:
         self._exec(f"INSERT INTO gates ({_GATE}) VALUES (%s, %s, %s, %s, %s, %s)",
-                   (_ts(row.interval_start), _ts(row.closed_at), _dec(row.price), str(row.quantity),
-                    str(row.grid_import), str(row.grid_export)))
+                   (_ts(row.interval_start), _ts(row.closed_at), None if row.price is None else str(row.price),
+                    str(row.quantity), str(row.grid_import), str(row.grid_export)))
 
     def gate(self, interval_start: datetime) -> GateRow | None:
         r = self._one(f"SELECT {_GATE} FROM gates WHERE interval_start = %s", (_ts(interval_start),))
