@@ -347,7 +347,8 @@ class PgStore(Store):
     def hold_interval(self, interval_start: datetime, *, exclusive: bool = False) -> None:
         """Inside a transaction: a transaction-level advisory lock on the interval (class
         :data:`INTERVAL_LOCK_CLASS`, the hash of its time text), shared for tender acceptance, ``exclusive``
-        for gate closure; waited for at most ``busy_timeout`` (then :class:`StoreUnavailableError`)."""
+        for gate closure; waited for at most ``busy_timeout`` (then :class:`StoreUnavailableError`). PostgreSQL
+        queues lock requests: once a gate closure waits, a tender for that interval waits behind it."""
         if self._conn is None:
             raise StoreError("hold_interval needs a transaction")
         function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
