@@ -6,8 +6,8 @@
 
 The cluster is ``initdb`` + ``pg_ctl`` from the server's bin directory (:func:`install`: found under
 ``/usr/lib/postgresql/*/bin``, else installed with ``install.sh``, apt-get). It listens on ``127.0.0.1`` only,
-on a free port unless given, with ``trust`` authentication for ``127.0.0.1/32`` and the cluster's own Unix
-socket (in its directory, never the system's ``/var/run/postgresql``); the superuser is ``postgres``.
+on a free port unless given, TCP only (no Unix socket), with ``trust`` authentication for ``127.0.0.1/32``
+and nothing else; the superuser is ``postgres``.
 
 PostgreSQL refuses to run as root: as root, every server command runs as the ``postgres`` user
 (``runuser``), and the cluster's directory is one that user can enter: ``<project>/.cache/postgresql/...``
@@ -107,7 +107,7 @@ def _enterable_by_others(path: Path) -> bool:
 
 
 def _give_to_server_user(path: Path) -> None:
-    """As root: the server user owns ``path`` (it writes the data, the socket and the log there)."""
+    """As root: the server user owns ``path`` (it writes the data and the log there)."""
     if _as_root():
         user = pwd.getpwnam(_SERVER_USER)
         os.chown(path, user.pw_uid, user.pw_gid)
@@ -116,10 +116,13 @@ def _give_to_server_user(path: Path) -> None:
 def _new_directory() -> Path:
     """A new folder the server user can enter: under the project's cache if it can get there, else in /tmp."""
     cache = PROJECT_CACHE
-    if not _as_root() or _enterable_by_others(cache.parent.parent):
+    if not _as_root():
         cache.mkdir(parents=True, exist_ok=True)
-        os.chmod(cache.parent, 0o755)
-        os.chmod(cache, 0o755)
+        return Path(tempfile.mkdtemp(prefix="pg-", dir=cache))
+    if _enterable_by_others(cache.parent.parent):
+        cache.mkdir(parents=True, exist_ok=True)
+        for folder in (cache.parent, cache):  # the server user walks through them (they hold nothing secret)
+            os.chmod(folder, os.stat(folder).st_mode | stat.S_IXOTH)
         return Path(tempfile.mkdtemp(prefix="pg-", dir=cache))
     return Path(tempfile.mkdtemp(prefix="transactive-pg-"))
 
@@ -191,12 +194,11 @@ class PostgresCluster:
         # C locale: text sorts by bytes, as SQLite's does; UTF-8 for every party's text
         self._run("initdb", "-D", str(self.data), "-U", _SERVER_USER, "--auth=trust", "--encoding=UTF8",
                   "--locale=C", *(() if self.fsync else ("--no-sync",)))
-        hba = "local all all trust\nhost all all 127.0.0.1/32 trust\n"
-        hba_path = self.data / "pg_hba.conf"
-        hba_path.write_text(hba)
-        if _as_root():
-            user = pwd.getpwnam(_SERVER_USER)
-            os.chown(hba_path, user.pw_uid, user.pw_gid)
+        # TCP on loopback only, no Unix socket (its path would be limited to ~100 characters: a deep project
+        # folder would keep the server from starting); trust for 127.0.0.1 alone
+        (self.data / "pg_hba.conf").write_text("host all all 127.0.0.1/32 trust\n")
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(f"\nlisten_addresses = '{self.host}'\nunix_socket_directories = ''\n")
 
     def start(self) -> PostgresCluster:
         """Create the cluster if its directory has none, start the server (a no-op if it runs) and wait until
@@ -210,8 +212,7 @@ class PostgresCluster:
             return self
         if self.port is None:
             self.port = free_port(self.host)
-        options = [f"-p {self.port}", f"-k {self.directory}", f"-c listen_addresses={self.host}",
-                   f"-c fsync={'on' if self.fsync else 'off'}",
+        options = [f"-p {self.port}", f"-c fsync={'on' if self.fsync else 'off'}",
                    # a test cluster sees many short connections from several pools: more than the default 100
                    "-c max_connections=200"]
         if not self.fsync:
@@ -264,11 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=None, help="the port to listen on (default: a free one)")
     parser.add_argument("--db", default="transactive", help="the database start creates and url names")
     args = parser.parse_args(argv)
-    directory: Path = args.dir
-    if args.command == "start" and _as_root() and not _enterable_by_others(directory.resolve().parent):
+    directory: Path = args.dir.resolve()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    if args.command == "start" and _as_root() and not _enterable_by_others(directory.parent):
         print(f"{directory}: the {_SERVER_USER} user cannot enter it; pass --dir under /tmp", file=sys.stderr)
         return 1
-    directory.parent.mkdir(parents=True, exist_ok=True)
     cluster = PostgresCluster(directory, args.port)
     try:
         if args.command == "start":
