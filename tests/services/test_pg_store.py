@@ -148,7 +148,7 @@ def test_a_concurrent_duplicate_reply_is_a_conflict_and_the_retry_sees_the_winne
     with a.transaction():
         a.put_reply(winner)
         other = Background(second)
-        assert not other.done.wait(0.3)  # the second waits on the first's uncommitted key
+        assert not other.done.wait(0.1)  # the second waits on the first's uncommitted key
     with pytest.raises(StoreConflictError):
         other.wait()
     assert b.reply_for("ven-1", "req-1") == winner  # what the request sent again is answered from
@@ -166,7 +166,7 @@ def test_a_party_has_at_most_one_active_registration_across_processes(stores: tu
     with a.transaction():
         a.add_registration(_registration("r-a"))
         other = Background(second)
-        assert not other.done.wait(0.3)
+        assert not other.done.wait(0.1)
     with pytest.raises(StoreConflictError):
         other.wait()
     active = b.active_registration("ven-1")
@@ -265,7 +265,7 @@ def test_a_gate_closure_waits_for_a_tender_transaction_holding_its_interval(stor
             c.hold_interval(T)
             c.hold_interval(T + timedelta(minutes=15), exclusive=True)
         closing = Background(close_gate)
-        assert not closing.done.wait(0.3)
+        assert not closing.done.wait(0.1)
         committed = time.monotonic()
     assert closing.wait() >= committed
     assert a.gate(T) == _gate(T)
@@ -273,7 +273,7 @@ def test_a_gate_closure_waits_for_a_tender_transaction_holding_its_interval(stor
 
 
 def test_an_interval_lock_not_granted_in_time_is_unavailable_and_needs_a_transaction(pg_url: str) -> None:
-    a, b = PgStore(pg_url), PgStore(pg_url, busy_timeout=0.3)
+    a, b = PgStore(pg_url), PgStore(pg_url, busy_timeout=0.1)
     try:
         with pytest.raises(StoreError, match="transaction"):
             a.hold_interval(T)
@@ -353,7 +353,7 @@ def test_a_listener_is_notified_at_commit_not_before(pg_url: str) -> None:
             listener.execute(f"LISTEN {NOTICE_CHANNEL}")
             with store.transaction():
                 store.add_notices([("ven-1", "<n/>")])
-                assert list(listener.notifies(timeout=0.2, stop_after=1)) == []
+                assert list(listener.notifies(timeout=0.1, stop_after=1)) == []
             heard = list(listener.notifies(timeout=5, stop_after=1))
         assert [n.channel for n in heard] == [NOTICE_CHANNEL]
     finally:
@@ -366,7 +366,7 @@ def test_meta_keeps_the_first_writers_value(stores: tuple[PgStore, PgStore]) -> 
     with a.transaction():
         assert a.meta_put_if_absent("leader-epoch", "a") == "a"
         other = Background(lambda: b.meta_put_if_absent("leader-epoch", "b"))
-        assert not other.done.wait(0.3)  # waits for the first writer's commit
+        assert not other.done.wait(0.1)  # waits for the first writer's commit
     assert other.wait() == "a"
     assert b.meta_put_if_absent("leader-epoch", "c") == "a"
     assert b.meta_get("leader-epoch") == "a"
