@@ -221,6 +221,20 @@ def test_an_error_caught_inside_a_transaction_does_not_commit_the_rest_quietly(p
         store.close()
 
 
+def test_a_transaction_belongs_to_its_thread(pg_url: str) -> None:
+    """Another thread's read goes through a connection of its own: it sees committed data only, and the
+    transaction goes on undisturbed."""
+    store = PgStore(pg_url)
+    try:
+        with store.transaction():
+            store.put_gate(_gate(T))
+            assert Background(lambda: store.gate(T)).wait() is None
+            assert store.gate(T) == _gate(T)
+        assert Background(lambda: store.gate(T)).wait() == _gate(T)
+    finally:
+        store.close()
+
+
 def test_values_read_back_exactly_and_text_sorts_by_bytes_as_in_sqlite(pg_url: str) -> None:
     pg = PgStore(pg_url)
     try:

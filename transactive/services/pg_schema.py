@@ -1,5 +1,5 @@
 """The schema of the PostgreSQL store (:mod:`transactive.services.pg_store`) and how psycopg's errors map to
-the store's.
+the store's (and a URL as the store's messages show it).
 
 Schema: :data:`MIGRATIONS`, ``(version, statements)`` in order, applied by the store at start (each once,
 recorded in ``schema_migrations``); a version once released is never edited, only followed by a new one.
@@ -13,13 +13,15 @@ anything else: a plain :class:`~transactive.services.store.StoreError` (a bug).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 import psycopg
 import psycopg.errors
 from psycopg_pool import PoolClosed, PoolTimeout
 
 from transactive.services.store import StoreConflictError, StoreError, StoreUnavailableError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "mapped_error"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "mapped_error", "url_for_messages"]
 
 _C = 'COLLATE "C"'
 
@@ -88,3 +90,15 @@ def mapped_error(what: str, exc: Exception) -> StoreError:
     if isinstance(exc, psycopg.IntegrityError):
         return StoreError(f"constraint violated: {exc}")
     return StoreError(f"{what}: {exc}")
+
+
+def url_for_messages(url: str) -> str:
+    """``url`` as messages show it: any password left out."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

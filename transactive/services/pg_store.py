@@ -33,12 +33,12 @@ newer than the code is refused. Decimals are text (read back as written, scale i
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -46,7 +46,7 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from transactive.emix.base import Side
 from transactive.services.lifecycle import TenderStatus
-from transactive.services.pg_schema import MIGRATIONS, SCHEMA_VERSION, mapped_error
+from transactive.services.pg_schema import MIGRATIONS, SCHEMA_VERSION, mapped_error, url_for_messages
 from transactive.services.store import (
     DeliveryRow,
     GateRow,
@@ -75,18 +75,6 @@ _NOTICE_LOCK = 0x7472_616E_736E_6F74  # "transnot"
 NOTICE_CHANNEL = "transactive_notices"
 #: ``meta`` key of the last write probe
 _PROBE = "write_probe"
-
-def _without_password(url: str) -> str:
-    """``url`` for messages: any password left out."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
 
 def _ts(value: datetime) -> datetime:
     if value.tzinfo is None:
@@ -126,6 +114,14 @@ _OBJ = "kind, key, ven_id, document, updated_at"
 _VALUE = "ven_id, report_request_id, r_id, start, duration, value, received_at"
 
 
+class _TxState(threading.local):
+    """The open transaction of one thread: its connection and nesting depth (a thread that is not in it
+    reads through a connection of its own, and sees committed data only)."""
+
+    conn: psycopg.Connection[Any] | None = None
+    depth: int = 0
+
+
 class PgStore(Store):
     """The store on a PostgreSQL database shared by several VTN processes (see the module docstring).
 
@@ -135,12 +131,11 @@ class PgStore(Store):
     """
 
     def __init__(self, url: str, *, busy_timeout: float = 5.0, pool_max: int = 4) -> None:
-        self.path = _without_password(url)
+        self.path = url_for_messages(url)
         self._url = url
         self._timeout = busy_timeout
         self._pool_max = max(1, pool_max)
-        self._conn: psycopg.Connection[Any] | None = None  # the outermost transaction's connection
-        self._depth = 0
+        self._tx_state = _TxState()
         self._rebuild = False  # the server failed: build a new pool once it answers again
         self._reach("cannot open store")
         self._pool = self._new_pool()
@@ -149,6 +144,11 @@ class PgStore(Store):
         except BaseException:
             self._pool.close()
             raise
+
+    @property
+    def _conn(self) -> psycopg.Connection[Any] | None:
+        conn: psycopg.Connection[Any] | None = self._tx_state.conn  # (threading.local's attributes are Any)
+        return conn
 
     # ---- connections ----
     def _new_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
@@ -284,14 +284,14 @@ class PgStore(Store):
                 conn.execute("BEGIN")
             except psycopg.Error as exc:
                 raise self._fail("cannot begin a transaction", exc, conn) from exc
-            self._conn, self._depth = conn, 1
+            self._tx_state.conn, self._tx_state.depth = conn, 1
             try:
                 yield
             except BaseException:
-                self._conn, self._depth = None, 0
+                self._tx_state.conn, self._tx_state.depth = None, 0
                 self._rollback(conn)
                 raise
-            self._conn, self._depth = None, 0
+            self._tx_state.conn, self._tx_state.depth = None, 0
             if conn.info.transaction_status == TransactionStatus.INERROR:
                 # a statement failed and its error was caught inside the block: COMMIT would quietly roll back
                 self._rollback(conn)
@@ -302,21 +302,21 @@ class PgStore(Store):
                 self._rollback(conn)
                 raise self._fail("commit failed", exc, conn) from exc
         finally:
-            self._conn, self._depth = None, 0
+            self._tx_state.conn, self._tx_state.depth = None, 0
             self._give_back(conn)
 
     def _savepoint(self, conn: psycopg.Connection[Any]) -> Iterator[None]:
         """A nested block: a savepoint, so that a failure undoes this block only."""
-        name = f"sp{self._depth}"
+        name = f"sp{self._tx_state.depth}"
         self._exec(f"SAVEPOINT {name}")
-        self._depth += 1
+        self._tx_state.depth += 1
         try:
             yield
         except BaseException as exc:
-            self._depth -= 1
+            self._tx_state.depth -= 1
             self._undo_savepoint(conn, name, exc)
             raise
-        self._depth -= 1
+        self._tx_state.depth -= 1
         self._exec(f"RELEASE SAVEPOINT {name}")
 
     def _undo_savepoint(self, conn: psycopg.Connection[Any], name: str, exc: BaseException) -> None:
