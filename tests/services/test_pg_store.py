@@ -118,6 +118,26 @@ def test_the_server_stopping_mid_transaction_is_unavailable_and_the_same_store_w
         store.close()
 
 
+def test_a_request_after_the_server_went_away_fails_at_once_and_the_next_after_its_return_works(
+        own_server: PostgresCluster) -> None:
+    store = PgStore(own_server.url("outage"), busy_timeout=5.0)
+    try:
+        store.put_reply(StoredReply("ven-1", "before", "d", "<r/>"))  # the pool holds a live connection
+        own_server.stop("immediate")  # as a crash: no clean shutdown
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError):
+            store.reply_for("ven-1", "before")
+        with pytest.raises(StoreUnavailableError):
+            store.probe()
+        assert time.monotonic() - started < 2.0  # not the pool's 5 s timeout, twice
+        own_server.start()
+        store.probe()
+        assert store.reply_for("ven-1", "before") == StoredReply("ven-1", "before", "d", "<r/>")
+    finally:
+        own_server.start()
+        store.close()
+
+
 def test_a_store_cannot_open_a_database_that_is_not_there(pg_server: PostgresCluster) -> None:
     started = time.monotonic()
     with pytest.raises(StoreUnavailableError, match="does not exist"):

@@ -1,5 +1,5 @@
 """The schema of the PostgreSQL store (:mod:`transactive.services.pg_store`) and how psycopg's errors map to
-the store's (and a URL as the store's messages show it).
+the store's; how values are written and read back (and a URL as the store's messages show it).
 
 Schema: :data:`MIGRATIONS`, ``(version, statements)`` in order, applied by the store at start (each once,
 recorded in ``schema_migrations``); a version once released is never edited, only followed by a new one.
@@ -13,6 +13,7 @@ anything else: a plain :class:`~transactive.services.store.StoreError` (a bug).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -21,7 +22,8 @@ from psycopg_pool import PoolClosed, PoolTimeout
 
 from transactive.services.store import StoreConflictError, StoreError, StoreUnavailableError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "mapped_error", "url_for_messages"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "dt", "mapped_error", "opt_dt", "opt_ts", "time_text", "ts",
+           "url_for_messages"]
 
 _C = 'COLLATE "C"'
 
@@ -102,3 +104,30 @@ def url_for_messages(url: str) -> str:
         host = f"[{host}]"
     netloc = (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def ts(value: datetime) -> datetime:
+    """A time as it is written (``timestamptz``, UTC); a naive one is refused."""
+    if value.tzinfo is None:
+        raise StoreError("naive datetimes are not stored")
+    return value.astimezone(UTC)
+
+
+def opt_ts(value: datetime | None) -> datetime | None:
+    return None if value is None else ts(value)
+
+
+def time_text(value: datetime) -> str:
+    """The time as SQLite stores it (fixed-width UTC text): what
+    :meth:`~transactive.services.pg_store.PgStore.hold_interval` hashes."""
+    return ts(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def dt(value: datetime) -> datetime:
+    """A time as it is read: UTC-aware."""
+    # the session's TimeZone is UTC, so the server sends UTC; normalise the tzinfo object itself too
+    return value.astimezone(UTC)
+
+
+def opt_dt(value: datetime | None) -> datetime | None:
+    return None if value is None else dt(value)

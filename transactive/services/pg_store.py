@@ -46,7 +46,17 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from transactive.emix.base import Side
 from transactive.services.lifecycle import TenderStatus
-from transactive.services.pg_schema import MIGRATIONS, SCHEMA_VERSION, mapped_error, url_for_messages
+from transactive.services.pg_schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    dt,
+    mapped_error,
+    opt_dt,
+    opt_ts,
+    time_text,
+    ts,
+    url_for_messages,
+)
 from transactive.services.store import (
     DeliveryRow,
     GateRow,
@@ -76,29 +86,6 @@ NOTICE_CHANNEL = "transactive_notices"
 #: ``meta`` key of the last write probe
 _PROBE = "write_probe"
 
-def _ts(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise StoreError("naive datetimes are not stored")
-    return value.astimezone(UTC)
-
-
-def _opt_ts(value: datetime | None) -> datetime | None:
-    return None if value is None else _ts(value)
-
-
-def _time_text(value: datetime) -> str:
-    """The time as SQLite stores it (fixed-width UTC text): what :meth:`PgStore.hold_interval` hashes."""
-    return _ts(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def _dt(value: datetime) -> datetime:
-    # the session's TimeZone is UTC, so the server sends UTC; normalise the tzinfo object itself too
-    return value.astimezone(UTC)
-
-
-def _opt_dt(value: datetime | None) -> datetime | None:
-    return None if value is None else _dt(value)
-
 
 # the columns each query reads and writes, by name
 _REG = "registration_id, party_id, token, created_at, cancelled_at"
@@ -123,12 +110,9 @@ class _TxState(threading.local):
 
 
 class PgStore(Store):
-    """The store on a PostgreSQL database shared by several VTN processes (see the module docstring).
-
-    ``url``: ``postgresql://USER[:PASSWORD]@HOST:PORT/DB`` (libpq's URL). ``busy_timeout`` (seconds): how long
-    a connection, a lock or the start-up migration lock may be waited for. ``pool_max``: the most connections
-    this store opens.
-    """
+    """The store on a PostgreSQL database shared by several VTN processes (see the module docstring):
+    ``url`` is libpq's ``postgresql://USER[:PASSWORD]@HOST:PORT/DB``; ``busy_timeout`` (seconds) how long a
+    connection or a lock is waited for; ``pool_max`` the most connections it opens."""
 
     def __init__(self, url: str, *, busy_timeout: float = 5.0, pool_max: int = 4) -> None:
         self.path = url_for_messages(url)
@@ -147,18 +131,16 @@ class PgStore(Store):
 
     @property
     def _conn(self) -> psycopg.Connection[Any] | None:
-        conn: psycopg.Connection[Any] | None = self._tx_state.conn  # (threading.local's attributes are Any)
-        return conn
+        return self._tx_state.conn
 
     # ---- connections ----
     def _new_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
         lock_ms = max(1, int(self._timeout * 1000))
         pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             self._url, min_size=1, max_size=self._pool_max, open=False, timeout=self._timeout,
-            check=ConnectionPool.check_connection, num_workers=1, name=f"transactive {self.path}",
+            num_workers=1, name=f"transactive {self.path}",
             kwargs={"autocommit": True, "connect_timeout": max(1, int(self._timeout)),
-                    # durable at COMMIT whatever the server's default; UTC times; locks waited for like SQLite's
-                    # busy timeout
+                    # durable at COMMIT whatever the server's default; UTC times; SQLite's busy timeout
                     "options": f"-c synchronous_commit=on -c TimeZone=UTC -c lock_timeout={lock_ms}"})
         try:
             pool.open(wait=True, timeout=self._timeout)
@@ -168,8 +150,7 @@ class PgStore(Store):
         return pool
 
     def _reach(self, what: str) -> None:
-        """One direct connection: an unreachable server (or a missing database) fails at once, with its reason,
-        rather than after the pool's timeout."""
+        """One direct connection: an unreachable server or a missing database fails at once, with its reason."""
         try:
             with psycopg.connect(self._url, connect_timeout=max(1, int(self._timeout))):
                 pass
@@ -184,13 +165,24 @@ class PgStore(Store):
         old.close(timeout=0)
 
     def _borrow(self) -> psycopg.Connection[Any]:
-        if self._rebuild:
-            self._server_back()
-        try:
-            return self._pool.getconn()
-        except (PoolTimeout, PoolClosed) as exc:
-            self._rebuild = True
-            raise StoreUnavailableError(f"store {self.path}: no connection: {exc}") from exc
+        """A working connection. Checked here rather than by the pool, which would wait out its timeout for a
+        server that is down: a dead connection sends the store to the server at once (a new pool if it
+        answers, :class:`StoreUnavailableError` if not)."""
+        for _ in range(2):
+            if self._rebuild:
+                self._server_back()
+            try:
+                conn = self._pool.getconn()
+            except (PoolTimeout, PoolClosed) as exc:
+                self._rebuild = True
+                raise StoreUnavailableError(f"store {self.path}: no connection: {exc}") from exc
+            try:
+                ConnectionPool.check_connection(conn)
+                return conn
+            except psycopg.Error:
+                self._rebuild = True
+                self._give_back(conn)
+        raise StoreUnavailableError(f"store {self.path}: no working connection")
 
     def _give_back(self, conn: psycopg.Connection[Any]) -> None:
         if conn.broken or conn.closed:
@@ -198,12 +190,10 @@ class PgStore(Store):
         with suppress(Exception):  # the pool discards a broken connection
             self._pool.putconn(conn)
 
-    def _fail(self, what: str, exc: Exception, conn: psycopg.Connection[Any] | None) -> StoreError:
-        error = mapped_error(what, exc)
-        lost = conn is not None and (conn.broken or conn.closed)
-        if lost or isinstance(exc, (PoolTimeout, PoolClosed)):
+    def _fail(self, what: str, exc: Exception, conn: psycopg.Connection[Any]) -> StoreError:
+        if conn.broken or conn.closed:  # the server went away: a new pool once it is back
             self._rebuild = True
-        return error
+        return mapped_error(what, exc)
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -352,7 +342,7 @@ class PgStore(Store):
         if self._conn is None:
             raise StoreError("hold_interval needs a transaction")
         function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        self._exec(f"SELECT {function}(%s, hashtext(%s))", (INTERVAL_LOCK_CLASS, _time_text(interval_start)))
+        self._exec(f"SELECT {function}(%s, hashtext(%s))", (INTERVAL_LOCK_CLASS, time_text(interval_start)))
 
     def meta_get(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = %s", (key,))
@@ -368,7 +358,8 @@ class PgStore(Store):
 
     def add_notices(self, rows: list[tuple[str, str]]) -> list[int]:
         """Add ``(party_id, document)`` notices in the current transaction (or one of their own) and notify
-        :data:`NOTICE_CHANNEL` at its commit; their seqs, in order."""
+        :data:`NOTICE_CHANNEL` at its commit; their seqs, in order. Takes a lock until commit (notices commit in
+        seq order): call it after :meth:`hold_interval`, never before, so that no two writers wait on each other."""
         if not rows:
             return []
         with self._atomic():
@@ -400,7 +391,7 @@ class PgStore(Store):
         with self.transaction():
             self._exec("SET LOCAL lock_timeout = 200")
             self._exec("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
-                       "SET value = EXCLUDED.value", (_PROBE, _time_text(datetime.now(UTC))))
+                       "SET value = EXCLUDED.value", (_PROBE, time_text(datetime.now(UTC))))
 
     def anchored_ids(self) -> Iterator[str]:
         """The ids of the transactions the settlement log says are anchored, in id order."""
@@ -423,12 +414,12 @@ class PgStore(Store):
     # ---- registrations ----
     @staticmethod
     def _registration(row: tuple[Any, ...]) -> Registration:
-        return Registration(row[0], row[1], row[2], _dt(row[3]), _opt_dt(row[4]))
+        return Registration(row[0], row[1], row[2], dt(row[3]), opt_dt(row[4]))
 
     def add_registration(self, registration: Registration) -> None:
         r = registration
         self._exec(f"INSERT INTO registrations ({_REG}) VALUES (%s, %s, %s, %s, %s)",
-                   (r.registration_id, r.party_id, r.token, _ts(r.created_at), _opt_ts(r.cancelled_at)))
+                   (r.registration_id, r.party_id, r.token, ts(r.created_at), opt_ts(r.cancelled_at)))
 
     def registration_by_token(self, token: str) -> Registration | None:
         row = self._one(f"SELECT {_REG} FROM registrations WHERE token = %s", (token,))
@@ -441,7 +432,7 @@ class PgStore(Store):
 
     def cancel_registration(self, registration_id: str, at: datetime) -> None:
         self._exec("UPDATE registrations SET cancelled_at = %s WHERE registration_id = %s AND cancelled_at IS NULL",
-                   (_ts(at), registration_id))
+                   (ts(at), registration_id))
 
     def registered_parties(self) -> list[str]:
         rows = self._all("SELECT DISTINCT party_id FROM registrations WHERE cancelled_at IS NULL ORDER BY party_id")
@@ -450,11 +441,11 @@ class PgStore(Store):
     # ---- party keys ----
     def party_key(self, party_id: str) -> PartyKeyRow | None:
         r = self._one(f"SELECT {_KEY} FROM party_keys WHERE party_id = %s", (party_id,))
-        return None if r is None else PartyKeyRow(r[0], r[1], r[2], _dt(r[3]))
+        return None if r is None else PartyKeyRow(r[0], r[1], r[2], dt(r[3]))
 
     def bind_party_key(self, row: PartyKeyRow) -> None:
         self._exec(f"INSERT INTO party_keys ({_KEY}) VALUES (%s, %s, %s, %s)",
-                   (row.party_id, row.fingerprint, row.key, _ts(row.bound_at)))
+                   (row.party_id, row.fingerprint, row.key, ts(row.bound_at)))
 
     # ---- replies ----
     def reply_for(self, party_id: str, request_id: str) -> StoredReply | None:
@@ -484,8 +475,8 @@ class PgStore(Store):
                         cur.executemany(
                             "INSERT INTO tenders (party_id, tender_id, seq, interval_start, side, price, quantity, "
                             "status, accepted_at, filled) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                            [(r.party_id, r.tender_id, r.seq, _ts(r.interval_start), r.side.value, str(r.price),
-                              str(r.quantity), r.status.value, _ts(r.accepted_at), str(r.filled)) for r in rows])
+                            [(r.party_id, r.tender_id, r.seq, ts(r.interval_start), r.side.value, str(r.price),
+                              str(r.quantity), r.status.value, ts(r.accepted_at), str(r.filled)) for r in rows])
                 except psycopg.Error as exc:
                     raise self._fail("store error", exc, conn) from exc
 
@@ -494,19 +485,19 @@ class PgStore(Store):
         where: list[str] = []
         params: list[Any] = []
         for column, value in (("party_id", party_id), ("tender_id", tender_id),
-                              ("interval_start", _ts(interval_start) if interval_start else None),
+                              ("interval_start", ts(interval_start) if interval_start else None),
                               ("status", status.value if status else None)):
             if value is not None:
                 where.append(f"{column} = %s")
                 params.append(value)
         sql = f"SELECT {_TENDER} FROM tenders" + (" WHERE " + " AND ".join(where) if where else "")
         rows = self._all(sql + " ORDER BY order_no", params)
-        return [TenderRow(party_id=r[1], tender_id=r[2], seq=r[3], interval_start=_dt(r[4]), side=Side(r[5]),
+        return [TenderRow(party_id=r[1], tender_id=r[2], seq=r[3], interval_start=dt(r[4]), side=Side(r[5]),
                           price=Decimal(r[6]), quantity=Decimal(r[7]), status=TenderStatus(r[8]),
-                          accepted_at=_dt(r[9]), filled=Decimal(r[10]), order_no=int(r[0])) for r in rows]
+                          accepted_at=dt(r[9]), filled=Decimal(r[10]), order_no=int(r[0])) for r in rows]
 
     def tender_count(self, interval_start: datetime) -> int:
-        row = self._one("SELECT count(*) FROM tenders WHERE interval_start = %s", (_ts(interval_start),))
+        row = self._one("SELECT count(*) FROM tenders WHERE interval_start = %s", (ts(interval_start),))
         return int(row[0]) if row else 0
 
     def tender_ids(self, party_id: str) -> list[str]:
@@ -522,15 +513,15 @@ class PgStore(Store):
     def _transaction(r: tuple[Any, ...]) -> TransactionRow:
         return TransactionRow(
             transaction_id=r[0], party_id=r[1], counterparty_id=r[2], tender_id=r[3], tender_seq=r[4],
-            side=Side(r[5]), interval_start=_dt(r[6]), interval_duration=timedelta(seconds=r[7]),
-            quantity=Decimal(r[8]), price=Decimal(r[9]), currency=r[10], document_hash=r[11], created_at=_dt(r[12]))
+            side=Side(r[5]), interval_start=dt(r[6]), interval_duration=timedelta(seconds=r[7]),
+            quantity=Decimal(r[8]), price=Decimal(r[9]), currency=r[10], document_hash=r[11], created_at=dt(r[12]))
 
     def add_transaction(self, row: TransactionRow) -> None:
         r = row
         self._exec(f"INSERT INTO transactions ({_TX}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                    (r.transaction_id, r.party_id, r.counterparty_id, r.tender_id, r.tender_seq, r.side.value,
-                    _ts(r.interval_start), int(r.interval_duration.total_seconds()), str(r.quantity), str(r.price),
-                    r.currency, r.document_hash, _ts(r.created_at)))
+                    ts(r.interval_start), int(r.interval_duration.total_seconds()), str(r.quantity), str(r.price),
+                    r.currency, r.document_hash, ts(r.created_at)))
 
     def transaction_by_id(self, transaction_id: str) -> TransactionRow | None:
         row = self._one(f"SELECT {_TX} FROM transactions WHERE transaction_id = %s", (transaction_id,))
@@ -541,9 +532,9 @@ class PgStore(Store):
         where: list[str] = []
         params: list[Any] = []
         for clause, value in (("party_id = %s", party_id),
-                              ("interval_start = %s", _ts(interval_start) if interval_start else None),
-                              ("interval_start >= %s", _ts(start) if start else None),
-                              ("interval_start < %s", _ts(end) if end else None)):
+                              ("interval_start = %s", ts(interval_start) if interval_start else None),
+                              ("interval_start >= %s", ts(start) if start else None),
+                              ("interval_start < %s", ts(end) if end else None)):
             if value is not None:
                 where.append(clause)
                 params.append(value)
@@ -554,25 +545,25 @@ class PgStore(Store):
     # ---- deliveries ----
     def put_delivery(self, row: DeliveryRow) -> None:
         self._exec(f"INSERT INTO deliveries ({_DLV}) VALUES (%s, %s, %s, %s, %s)",
-                   (row.transaction_id, row.party_id, str(row.quantity), row.delivery_id, _ts(row.reported_at)))
+                   (row.transaction_id, row.party_id, str(row.quantity), row.delivery_id, ts(row.reported_at)))
 
     def delivery(self, transaction_id: str) -> DeliveryRow | None:
         r = self._one(f"SELECT {_DLV} FROM deliveries WHERE transaction_id = %s", (transaction_id,))
-        return None if r is None else DeliveryRow(r[0], r[1], Decimal(r[2]), r[3], _dt(r[4]))
+        return None if r is None else DeliveryRow(r[0], r[1], Decimal(r[2]), r[3], dt(r[4]))
 
     # ---- gates ----
     @staticmethod
     def _gate(r: tuple[Any, ...]) -> GateRow:
-        return GateRow(_dt(r[0]), _dt(r[1]), None if r[2] is None else Decimal(r[2]), Decimal(r[3]),
+        return GateRow(dt(r[0]), dt(r[1]), None if r[2] is None else Decimal(r[2]), Decimal(r[3]),
                        Decimal(r[4]), Decimal(r[5]))
 
     def put_gate(self, row: GateRow) -> None:
         self._exec(f"INSERT INTO gates ({_GATE}) VALUES (%s, %s, %s, %s, %s, %s)",
-                   (_ts(row.interval_start), _ts(row.closed_at), None if row.price is None else str(row.price),
+                   (ts(row.interval_start), ts(row.closed_at), None if row.price is None else str(row.price),
                     str(row.quantity), str(row.grid_import), str(row.grid_export)))
 
     def gate(self, interval_start: datetime) -> GateRow | None:
-        r = self._one(f"SELECT {_GATE} FROM gates WHERE interval_start = %s", (_ts(interval_start),))
+        r = self._one(f"SELECT {_GATE} FROM gates WHERE interval_start = %s", (ts(interval_start),))
         return None if r is None else self._gate(r)
 
     def gates(self, *, limit: int = 1) -> list[GateRow]:
@@ -583,18 +574,18 @@ class PgStore(Store):
     # ---- settlement ----
     def add_settlement_step(self, step: SettlementStep) -> None:
         self._exec(f"INSERT INTO settlement_steps ({_STEP}) VALUES (%s, %s, %s, %s, %s, %s)",
-                   (step.transaction_id, step.seq, step.event, step.state, _ts(step.at),
+                   (step.transaction_id, step.seq, step.event, step.state, ts(step.at),
                     json.dumps(step.snapshot, sort_keys=True)))
 
     def settlement_steps(self, transaction_id: str) -> list[SettlementStep]:
         rows = self._all(f"SELECT {_STEP} FROM settlement_steps WHERE transaction_id = %s ORDER BY seq",
                          (transaction_id,))
-        return [SettlementStep(r[0], r[1], r[2], r[3], _dt(r[4]), json.loads(r[5])) for r in rows]
+        return [SettlementStep(r[0], r[1], r[2], r[3], dt(r[4]), json.loads(r[5])) for r in rows]
 
     # ---- OpenADR 2.0b ----
     @staticmethod
     def _object(r: tuple[Any, ...]) -> OadrObject:
-        return OadrObject(r[0], r[1], r[2], r[3], _dt(r[4]))
+        return OadrObject(r[0], r[1], r[2], r[3], dt(r[4]))
 
     def oadr_object(self, kind: str, key: str) -> OadrObject | None:
         row = self._one(f"SELECT {_OBJ} FROM oadr_objects WHERE kind = %s AND key = %s", (kind, key))
@@ -603,7 +594,7 @@ class PgStore(Store):
     def put_oadr_object(self, obj: OadrObject) -> None:
         self._exec(f"INSERT INTO oadr_objects ({_OBJ}) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, key) DO UPDATE "
                    "SET ven_id = EXCLUDED.ven_id, document = EXCLUDED.document, updated_at = EXCLUDED.updated_at",
-                   (obj.kind, obj.key, obj.ven_id, obj.document, _ts(obj.updated_at)))
+                   (obj.kind, obj.key, obj.ven_id, obj.document, ts(obj.updated_at)))
 
     def delete_oadr_object(self, kind: str, key: str) -> None:
         self._exec("DELETE FROM oadr_objects WHERE kind = %s AND key = %s", (kind, key))
@@ -624,8 +615,8 @@ class PgStore(Store):
                 with conn.cursor() as cur:
                     cur.executemany(
                         f"INSERT INTO oadr_report_values ({_VALUE}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        [(r.ven_id, r.report_request_id, r.r_id, _opt_ts(r.start), r.duration_seconds, r.value,
-                          _ts(r.received_at)) for r in rows])
+                        [(r.ven_id, r.report_request_id, r.r_id, opt_ts(r.start), r.duration_seconds, r.value,
+                          ts(r.received_at)) for r in rows])
             except psycopg.Error as exc:
                 raise self._fail("store error", exc, conn) from exc
 
@@ -636,7 +627,7 @@ class PgStore(Store):
         else:
             rows = self._all(f"SELECT {_VALUE} FROM oadr_report_values {where} ORDER BY seq DESC LIMIT %s",
                              [*params, limit])[::-1]
-        return [ReportValueRow(r[0], r[1], r[2], _opt_dt(r[3]), r[4], r[5], _dt(r[6])) for r in rows]
+        return [ReportValueRow(r[0], r[1], r[2], opt_dt(r[3]), r[4], r[5], dt(r[6])) for r in rows]
 
     def report_value_count(self) -> int:
         row = self._one("SELECT count(*) FROM oadr_report_values")
@@ -644,6 +635,6 @@ class PgStore(Store):
 
     def remember_nonce(self, nonce: str, at: datetime, forget_before: datetime) -> bool:
         with self._atomic():
-            self._exec("DELETE FROM oadr_nonces WHERE seen_at < %s", (_ts(forget_before),))
+            self._exec("DELETE FROM oadr_nonces WHERE seen_at < %s", (ts(forget_before),))
             return self._exec("INSERT INTO oadr_nonces (nonce, seen_at) VALUES (%s, %s) ON CONFLICT (nonce) "
-                              "DO NOTHING", (nonce, _ts(at))) == 1
+                              "DO NOTHING", (nonce, ts(at))) == 1
