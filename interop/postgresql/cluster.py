@@ -116,6 +116,8 @@ def _give_to_server_user(path: Path) -> None:
 def _new_directory() -> Path:
     """A new folder the server user can enter: under the project's cache if it can get there, else in /tmp."""
     cache = PROJECT_CACHE
+    if not (cache.parents[1] / "pyproject.toml").is_file():  # installed from a wheel: no project folder
+        return Path(tempfile.mkdtemp(prefix="transactive-pg-"))
     if not _as_root():
         cache.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix="pg-", dir=cache))
