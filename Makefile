@@ -14,6 +14,8 @@ help:
 	@echo "make demo-messages  build, print and validate sample messages"
 	@echo "make test    ruff + mypy (strict) + pytest with coverage (sets up .venv first)"
 	@echo "make bench   the benchmarks in bench/ (figures go to BENCHMARKS.md by hand)"
+	@echo "make postgres-start  a PostgreSQL server for demos in .cache/postgresql/demo (prints its URL for --store)"
+	@echo "make postgres-stop   stop it"
 	@echo "make install only create .venv and install transactive[dev,server,signing,market,evm,iota,postgresql]"
 
 install: $(STAMP)

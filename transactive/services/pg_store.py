@@ -229,6 +229,17 @@ class PgStore(Store):
             except psycopg.Error as exc:
                 raise self._fail("store error", exc, conn) from exc
 
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """One statement for many rows (pipelined), all or none."""
+        if not rows:
+            return
+        with self._atomic(), self._connection() as conn:
+            try:
+                with conn.cursor() as cur:
+                    cur.executemany(sql, rows)
+            except psycopg.Error as exc:
+                raise self._fail("store error", exc, conn) from exc
+
     # ---- schema ----
     def _migrate(self) -> None:
         conn = self._borrow()
@@ -467,18 +478,10 @@ class PgStore(Store):
         with self._atomic():  # the document and its rows together, also outside a transaction
             self._exec("INSERT INTO tender_documents (party_id, tender_id, digest, document) "
                        "VALUES (%s, %s, %s, %s)", (party_id, tender_id, digest, document))
-            if not rows:
-                return
-            with self._connection() as conn:
-                try:
-                    with conn.cursor() as cur:
-                        cur.executemany(
-                            "INSERT INTO tenders (party_id, tender_id, seq, interval_start, side, price, quantity, "
-                            "status, accepted_at, filled) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                            [(r.party_id, r.tender_id, r.seq, ts(r.interval_start), r.side.value, str(r.price),
-                              str(r.quantity), r.status.value, ts(r.accepted_at), str(r.filled)) for r in rows])
-                except psycopg.Error as exc:
-                    raise self._fail("store error", exc, conn) from exc
+            self._many("INSERT INTO tenders (party_id, tender_id, seq, interval_start, side, price, quantity, status, "
+                       "accepted_at, filled) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                       [(r.party_id, r.tender_id, r.seq, ts(r.interval_start), r.side.value, str(r.price),
+                         str(r.quantity), r.status.value, ts(r.accepted_at), str(r.filled)) for r in rows])
 
     def tenders(self, *, party_id: str | None = None, tender_id: str | None = None,
                 interval_start: datetime | None = None, status: TenderStatus | None = None) -> list[TenderRow]:
@@ -608,17 +611,9 @@ class PgStore(Store):
         return [self._object(r) for r in rows]
 
     def add_report_values(self, rows: list[ReportValueRow]) -> None:
-        if not rows:
-            return
-        with self._connection() as conn:
-            try:
-                with conn.cursor() as cur:
-                    cur.executemany(
-                        f"INSERT INTO oadr_report_values ({_VALUE}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        [(r.ven_id, r.report_request_id, r.r_id, opt_ts(r.start), r.duration_seconds, r.value,
-                          ts(r.received_at)) for r in rows])
-            except psycopg.Error as exc:
-                raise self._fail("store error", exc, conn) from exc
+        self._many(f"INSERT INTO oadr_report_values ({_VALUE}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                   [(r.ven_id, r.report_request_id, r.r_id, opt_ts(r.start), r.duration_seconds, r.value,
+                     ts(r.received_at)) for r in rows])
 
     def report_values(self, *, ven_id: str | None = None, limit: int | None = None) -> list[ReportValueRow]:
         where, params = ("WHERE ven_id = %s", [ven_id]) if ven_id is not None else ("", [])
