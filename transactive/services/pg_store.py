@@ -73,7 +73,7 @@ from transactive.services.store import (
     TransactionRow,
 )
 
-__all__ = ["INTERVAL_LOCK_CLASS", "MIGRATIONS", "NOTICE_CHANNEL", "SCHEMA_VERSION", "PgStore"]
+__all__ = ["INTERVAL_LOCK_CLASS", "MIGRATIONS", "NOTICE_CHANNEL", "OBJECT_CHANNEL", "SCHEMA_VERSION", "PgStore"]
 
 #: the first key of :meth:`PgStore.hold_interval`'s two-int4 advisory locks ("tx")
 INTERVAL_LOCK_CLASS = 0x7478
@@ -83,6 +83,8 @@ _MIGRATION_LOCK = 0x7472_616E_7361_6374  # "transact"
 _NOTICE_LOCK = 0x7472_616E_736E_6F74  # "transnot"
 #: the channel :meth:`PgStore.add_notices` notifies (payload empty: listeners read ``notices_after``)
 NOTICE_CHANNEL = "transactive_notices"
+#: where a written or deleted OpenADR object is announced (payload: kind, a newline, key)
+OBJECT_CHANNEL = "transactive_objects"
 #: ``meta`` key of the last write probe
 _PROBE = "write_probe"
 
@@ -594,13 +596,18 @@ class PgStore(Store):
         row = self._one(f"SELECT {_OBJ} FROM oadr_objects WHERE kind = %s AND key = %s", (kind, key))
         return None if row is None else self._object(row)
 
+    # every write of an object tells the other processes (OBJECT_CHANNEL, "kind\nkey", at commit), in the
+    # same statement: they keep copies in memory (transactive.vtn.shared_objects)
     def put_oadr_object(self, obj: OadrObject) -> None:
-        self._exec(f"INSERT INTO oadr_objects ({_OBJ}) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, key) DO UPDATE "
-                   "SET ven_id = EXCLUDED.ven_id, document = EXCLUDED.document, updated_at = EXCLUDED.updated_at",
-                   (obj.kind, obj.key, obj.ven_id, obj.document, ts(obj.updated_at)))
+        self._exec(f"WITH w AS (INSERT INTO oadr_objects ({_OBJ}) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, key) "
+                   "DO UPDATE SET ven_id = EXCLUDED.ven_id, document = EXCLUDED.document, "
+                   "updated_at = EXCLUDED.updated_at RETURNING kind, key) "
+                   "SELECT pg_notify(%s, w.kind || chr(10) || w.key) FROM w",
+                   (obj.kind, obj.key, obj.ven_id, obj.document, ts(obj.updated_at), OBJECT_CHANNEL))
 
     def delete_oadr_object(self, kind: str, key: str) -> None:
-        self._exec("DELETE FROM oadr_objects WHERE kind = %s AND key = %s", (kind, key))
+        self._exec("WITH d AS (DELETE FROM oadr_objects WHERE kind = %s AND key = %s RETURNING kind, key) "
+                   "SELECT pg_notify(%s, d.kind || chr(10) || d.key) FROM d", (kind, key, OBJECT_CHANNEL))
 
     def oadr_objects(self, kind: str, *, ven_id: str | None = None) -> list[OadrObject]:
         if ven_id is None:
