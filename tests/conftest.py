@@ -7,6 +7,7 @@ import importlib
 import itertools
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -73,10 +74,9 @@ def pg_server() -> Iterator[PostgresCluster]:
         yield cluster
 
 
-@pytest.fixture
-def pg_url(pg_server: PostgresCluster) -> Iterator[str]:
-    """The URL of a new, empty database of its own for one test (a copy of an empty template: ~10 ms),
-    dropped after the test."""
+@contextmanager
+def pg_database(pg_server: PostgresCluster) -> Iterator[str]:
+    """A new, empty database of its own (a copy of an empty template: ~10 ms), dropped afterwards; its URL."""
     import psycopg  # the optional extra "postgresql": only the tests that use PostgreSQL need it
 
     name = f"test_{os.getpid()}_{next(_pg_names)}"
@@ -88,3 +88,17 @@ def pg_url(pg_server: PostgresCluster) -> Iterator[str]:
     if pg_server.running():
         with psycopg.connect(pg_server.url(), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresCluster) -> Iterator[str]:
+    """The URL of a new, empty database of its own for one test (:func:`pg_database`)."""
+    with pg_database(pg_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pg_module_url(pg_server: PostgresCluster) -> Iterator[str]:
+    """A new, empty database for one test module (for a VTN that the module's tests share)."""
+    with pg_database(pg_server) as url:
+        yield url

@@ -53,11 +53,19 @@ from transactive.protocol.identity import PartyIdentity, load_or_create_identity
 from transactive.protocol.market import MarketConfig
 from transactive.services import MemoryStore, Settlement, SqliteStore, VtnCore, VtnService
 from transactive.services.store import Store, StoreError
+from transactive.services.store import url_for_messages as redacted
 from transactive.transport.base import Transport
 from transactive.transport.http import HttpTransport, https_failure
 from transactive.transport.tls import ClientTls, ServerTls
 from transactive.vtn.clock import CLOCK_FILE, GateScheduler, load_mapping, save_mapping, saved_mapping
-from transactive.vtn.cluster import DeliverySettler, Leadership, NoticePublisher, NoticeRelay, process_name
+from transactive.vtn.cluster import (
+    DeliverySettler,
+    Leadership,
+    NoticePublisher,
+    NoticeRelay,
+    process_name,
+    prune_notices,
+)
 from transactive.vtn.http import DEFAULT_MAX_BODY, create_server
 from transactive.vtn.limits import Limits, raise_open_file_limit
 from transactive.vtn.notices import NoticeBoard
@@ -489,8 +497,9 @@ class VtnApp:
         self._duty_stop = asyncio.Event()
         self._duty_tasks = []
         set_leader(self.oadr, self.openadr3, True)
-        self._spawn(DeliverySettler(cast(str, opts.store), settlement).run(self._duty_stop), "delivery-settler",
-                    self._duty_tasks)
+        url = cast(str, opts.store)
+        self._spawn(DeliverySettler(url, settlement).run(self._duty_stop), "delivery-settler", self._duty_tasks)
+        self._spawn(prune_notices(url, self._duty_stop), "notice-pruning", self._duty_tasks)
         await self._take_duties(self._duty_stop, self._duty_tasks)
 
     async def _lose(self) -> None:
@@ -755,15 +764,6 @@ async def _finish(tasks: list[asyncio.Task[None]]) -> None:
     for task in pending:
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-def redacted(url: str) -> str:
-    """A database URL without its password (for messages and logs)."""
-    head, at, tail = url.rpartition("@")
-    if not at or "://" not in head:
-        return url
-    scheme, _, login = head.partition("://")
-    return f"{scheme}://{login.partition(':')[0]}@{tail}"
 
 
 async def serve(options: VtnOptions, *, stop: asyncio.Event,

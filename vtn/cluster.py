@@ -48,9 +48,10 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from transactive.codec import decode_json, encode_json
+from transactive.codec import encode_json
 from transactive.model import Model
 from transactive.services.store import StoreError
 
@@ -61,22 +62,22 @@ if TYPE_CHECKING:
     from transactive.services.settlement import Settlement
     from transactive.vtn.notices import NoticeBoard
 
-__all__ = ["CHECK", "LEADER_LOCK", "NOTICE_KEEP", "NOTICES_CHANNEL", "OBJECTS_CHANNEL", "DeliverySettler",
-           "Leadership", "NoticePublisher", "NoticeRelay", "process_name"]
+__all__ = ["CHECK", "LEADER_LOCK", "NOTICE_KEEP", "SETTLE_MARGIN", "DeliverySettler", "Leadership", "NoticePublisher",
+           "NoticeRelay", "process_name", "prune_notices"]
 
 log = logging.getLogger("transactive.vtn.cluster")
 
-#: the advisory lock whose holder is the leader (two int4 keys: the store's class 0x7478, 1 = the market's duties)
-LEADER_LOCK = (0x7478, 1)
+#: the advisory lock whose holder is the leader (two int4 keys: class 0x7476 "tv", not the class 0x7478 of the
+#: store's interval locks; 1: the market's duties)
+LEADER_LOCK = (0x7476, 1)
 #: how often a follower tries to take the lock, and the leader checks that its connection still holds it (s)
 CHECK = 0.5
-#: the notification channels (see the module docstring; the store sends on them)
-NOTICES_CHANNEL = "transactive_notices"
-OBJECTS_CHANNEL = "transactive_objects"
 #: notices kept in the table for processes that lag behind (seconds)
 NOTICE_KEEP = 600.0
 #: rows a relay reads per query
 _PAGE = 5000
+#: how far before the newest delivery it has seen the leader looks for deliveries to settle (see DeliverySettler)
+SETTLE_MARGIN = timedelta(minutes=5)
 
 
 def process_name() -> str:
@@ -226,6 +227,8 @@ class NoticeRelay:
     async def run(self, stop: asyncio.Event) -> None:
         import psycopg
 
+        from transactive.services.pg_store import NOTICE_CHANNEL, OBJECT_CHANNEL
+
         while not stop.is_set():
             try:
                 conn = await _connect(self.url)
@@ -234,23 +237,18 @@ class NoticeRelay:
                 await _pause(stop, self.poll)
                 continue
             try:
-                await conn.execute(f"LISTEN {NOTICES_CHANNEL}")
-                await conn.execute(f"LISTEN {OBJECTS_CHANNEL}")
+                await conn.execute(f"LISTEN {NOTICE_CHANNEL}")
+                await conn.execute(f"LISTEN {OBJECT_CHANNEL}")
                 self.ready.set()
                 await self._catch_up(conn)  # what was written while nobody listened
                 while not stop.is_set():
-                    notices = False
-                    async for note in conn.notifies(timeout=self.poll, stop_after=1):
-                        notices = notices or note.channel == NOTICES_CHANNEL
-                        if note.channel == OBJECTS_CHANNEL:
-                            self._object(note.payload)
-                    # drain what else is queued without waiting
-                    async for note in conn.notifies(timeout=0.0):
-                        notices = notices or note.channel == NOTICES_CHANNEL
-                        if note.channel == OBJECTS_CHANNEL:
-                            self._object(note.payload)
-                    # no notification within the poll interval: read anyway (a notification can be lost with a
-                    # connection, and this also bounds the delay)
+                    # wait for one notification (at most the poll interval), then take the others queued
+                    for timeout, stop_after in ((self.poll, 1), (0.0, None)):
+                        async for note in conn.notifies(timeout=timeout, stop_after=stop_after):
+                            if note.channel == OBJECT_CHANNEL:
+                                self._object(note.payload)
+                    # read the notices table whether or not it was named: a notification can be lost with a
+                    # connection, and this also bounds a notice's delay by the poll interval
                     await self._catch_up(conn)
             except (psycopg.Error, OSError) as exc:
                 log.warning("notice relay: lost the database connection (%s); reconnecting", exc)
@@ -274,34 +272,52 @@ class NoticeRelay:
                                         "LIMIT %s", (self.cursor, _PAGE))
             rows = await cursor.fetchall()
             for seq, party_id, document in rows:
-                try:
-                    notice: Model = decode_json(document)
-                except Exception:  # a row this version cannot read must not stop the others
-                    log.exception("notice %d for %s cannot be read; skipped", seq, party_id)
-                    continue
-                finally:
-                    self.cursor = seq
-                self.board.post(party_id, notice, seq=self.epoch + seq)
+                self.cursor = seq
+                # (posted as written, JSON: the board keeps notices encoded)
+                self.board.post_encoded(party_id, document.encode(), seq=self.epoch + seq)
                 self.relayed += 1
             if len(rows) < _PAGE:
                 return
             await asyncio.sleep(0)  # a big gate: let requests in between pages
 
 
+async def prune_notices(url: str, stop: asyncio.Event, *, every: float = 60.0, keep: float = NOTICE_KEEP) -> None:
+    """The leader's: every ``every`` seconds, delete the notices older than ``keep`` seconds (every process has
+    relayed them long since; one that starts reads from the present on)."""
+    import psycopg
+
+    while not stop.is_set():
+        try:
+            conn = await _connect(url)
+            try:
+                cursor = await conn.execute("DELETE FROM notices WHERE created_at < now() - make_interval(secs => %s)",
+                                            (keep,))
+                if cursor.rowcount:
+                    log.debug("%d notices older than %g s deleted", cursor.rowcount, keep)
+            finally:
+                await conn.close()
+        except (psycopg.Error, OSError) as exc:
+            log.warning("old notices not deleted (%s); tried again later", exc)
+        await _pause(stop, every)
+
+
 class DeliverySettler:
-    """The leader settles the deliveries other processes stored (see the module docstring)."""
+    """The leader settles the deliveries other processes stored (see the module docstring). At takeover it reads
+    every delivery without a ``delivery`` or ``payment`` settlement step; from then on only those reported since
+    :data:`SETTLE_MARGIN` before the newest one it has seen (a delivery commits a little after its report time),
+    so that a pass does not walk every delivery ever made. A delivery that its settlement leaves as it was (the
+    transaction in a state that takes no reading) is not tried again until the next takeover."""
 
     def __init__(self, url: str, settlement: Settlement, *, check: float = CHECK) -> None:
         self.url = url
         self.settlement = settlement
         self.check = check
         self.settled = 0  #: settlements run so far
+        self._since: datetime | None = None  #: read deliveries reported from then on (None: all)
+        self._stuck: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         import psycopg
-
-        from transactive.ledger import LedgerUnavailableError
-        from transactive.services.store import StoreUnavailableError
 
         while not stop.is_set():
             try:
@@ -312,20 +328,36 @@ class DeliverySettler:
                 continue
             try:
                 while not stop.is_set():
-                    cursor = await conn.execute(
-                        "SELECT d.transaction_id FROM deliveries d WHERE NOT EXISTS (SELECT 1 FROM settlement_steps s "
-                        "WHERE s.transaction_id = d.transaction_id AND s.event IN ('delivery', 'payment')) "
-                        "ORDER BY d.transaction_id LIMIT 1000")
-                    for (transaction_id,) in await cursor.fetchall():
-                        try:
-                            await self.settlement.on_delivery(transaction_id)
-                            self.settled += 1
-                        except (StoreUnavailableError, LedgerUnavailableError) as exc:
-                            log.warning("settling %s failed (%s); it is tried again", transaction_id, exc)
-                            break
+                    await self._pass(conn)
                     await _pause(stop, self.check)
             except (psycopg.Error, OSError) as exc:
                 log.warning("delivery settlement: lost the database connection (%s); reconnecting", exc)
             finally:
                 with contextlib.suppress(psycopg.Error, OSError):
                     await conn.close()
+
+    async def _pass(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        from transactive.ledger import LedgerUnavailableError
+        from transactive.ledger.settlement import State
+        from transactive.services.store import StoreUnavailableError
+
+        cursor = await conn.execute(
+            "SELECT d.transaction_id, d.reported_at FROM deliveries d WHERE d.reported_at >= %s AND NOT EXISTS "
+            "(SELECT 1 FROM settlement_steps s WHERE s.transaction_id = d.transaction_id "
+            "AND s.event IN ('delivery', 'payment')) ORDER BY d.reported_at LIMIT 1000",
+            (self._since or datetime.min.replace(tzinfo=UTC),))
+        rows = await cursor.fetchall()
+        for transaction_id, reported_at in rows:
+            if transaction_id in self._stuck:
+                continue
+            try:
+                state = await self.settlement.on_delivery(transaction_id)
+            except (StoreUnavailableError, LedgerUnavailableError) as exc:
+                log.warning("settling %s failed (%s); it is tried again", transaction_id, exc)
+                return  # (the watermark stays: the next pass starts here again)
+            if state in (State.AGREED, State.ANCHORED):
+                self._stuck.add(transaction_id)
+            self.settled += 1
+            newest = reported_at - SETTLE_MARGIN
+            if self._since is None or newest > self._since:
+                self._since = newest

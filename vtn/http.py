@@ -331,8 +331,9 @@ class _Vtn:
         found = await self.board.wait(party, after, timeout)
         if found is None:
             return web.Response(status=204, headers={"X-Notice-Seq": str(after)})
-        seq, notice = found
-        data = encode_as(wire, notice)
+        seq, data = found  # (kept JSON-encoded: sent as it is, or once more in XML)
+        if wire is not WireFormat.JSON:
+            data = encode_as(wire, decode_as(WireFormat.JSON, data))
         headers = {"X-Notice-Seq": str(seq)}
         signature = self.service.sign_notice(party, data)
         if signature is not None:

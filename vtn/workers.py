@@ -61,7 +61,8 @@ def _reserve(host: str, port: int) -> tuple[socket.socket, int]:
 def supervise(args: argparse.Namespace, prog: str) -> int:
     """Run ``args.workers`` workers until SIGTERM/SIGINT (see the module docstring); the exit code."""
     from transactive.protocol.identity import load_or_create_identity
-    from transactive.vtn.app import KEY_FILE, redacted
+    from transactive.services.store import url_for_messages as redacted
+    from transactive.vtn.app import KEY_FILE
 
     try:
         args.data_dir.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,8 @@ from aiohttp import web
 
 from transactive.ledger import EmbeddedLedger
 from transactive.services import ManualClock, MarketConfig, Settlement, SqliteStore, VtnCore, VtnService
+from transactive.services.pg_store import PgStore
+from transactive.services.store import Store
 from transactive.vtn import NoticeBoard, create_server, openapi_document
 
 MARKET = "https://lme.example.com/markets/rt15"
@@ -59,10 +61,33 @@ async def start_site(app: web.Application | web.Server) -> tuple[web.BaseRunner,
     return runner, f"http://{host}:{port}"
 
 
+#: the stores the VTN tests run against: SQLite in the data directory, and a PostgreSQL database of its own
+#: (``vtn serve --store``); the tests of what only SQLite has (its start-up checks, its storage faults) do not
+#: take these fixtures
+STORES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=STORES)
+def vtn_store(request: pytest.FixtureRequest) -> str | None:
+    """None (SQLite in the data directory) or the URL of an empty PostgreSQL database for this test."""
+    return None if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(scope="module", params=STORES)
+def vtn_module_store(request: pytest.FixtureRequest) -> str | None:
+    """:func:`vtn_store` for a VTN that a module's tests share."""
+    return None if request.param == "sqlite" else str(request.getfixturevalue("pg_module_url"))
+
+
+def store_flags(store: str | None) -> tuple[str, ...]:
+    """The ``vtn serve`` / ``vtn report`` flags for ``store``."""
+    return () if store is None else ("--store", store)
+
+
 @pytest.fixture
-async def server(tmp_path: Path, config: MarketConfig) -> AsyncIterator[Server]:
+async def server(tmp_path: Path, config: MarketConfig, vtn_store: str | None) -> AsyncIterator[Server]:
     clock = ManualClock(NOW)
-    store = SqliteStore(tmp_path / "vtn.db")
+    store: Store = SqliteStore(tmp_path / "vtn.db") if vtn_store is None else PgStore(vtn_store)
     ledger = EmbeddedLedger(tmp_path / "ledger.db", now=clock)
     settlement = Settlement(store, ledger, config=config, clock=clock)
     service = VtnService(VtnCore(config, store, clock), settlement=settlement)
@@ -92,6 +117,14 @@ class VtnProcess:
     proc: subprocess.Popen[bytes]
     url: str
     log: Path
+    data_dir: Path | None = None
+    #: the PostgreSQL database it keeps its store in (None: SQLite in its data directory)
+    store: str | None = None
+
+    def open_store(self) -> Store:
+        """Its store (the caller closes it)."""
+        assert self.data_dir is not None
+        return SqliteStore(self.data_dir / "vtn.db") if self.store is None else PgStore(self.store, pool_max=1)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown at all."""
@@ -106,8 +139,10 @@ class VtnProcess:
         return self.proc.wait(15)
 
 
-def start_vtn(data_dir: Path, *args: str, log_name: str = "vtn") -> VtnProcess:
-    """``transactive vtn serve --port 0 --data-dir DATA_DIR ARGS`` until it prints where it listens."""
+def start_vtn(data_dir: Path, *args: str, log_name: str = "vtn", store: str | None = None) -> VtnProcess:
+    """``transactive vtn serve --port 0 --data-dir DATA_DIR ARGS`` (``--store STORE`` when given) until it
+    prints where it listens."""
+    args = (*args, *store_flags(store))
     out = data_dir.parent / f"{log_name}-{time.monotonic_ns()}.out"
     err = out.with_suffix(".err")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -121,7 +156,7 @@ def start_vtn(data_dir: Path, *args: str, log_name: str = "vtn") -> VtnProcess:
         text = out.read_text()
         if "listening on " in text:
             url = text.split("listening on ", 1)[1].split()[0]
-            return VtnProcess(proc, url, err)
+            return VtnProcess(proc, url, err, data_dir, store)
         if proc.poll() is not None:
             break
         time.sleep(0.05)

@@ -32,13 +32,14 @@ async def _wait_transactions(client: VenClient, timeout: float) -> None:
 
 
 async def test_a_child_vtn_trades_its_net_position_at_a_parent_vtn_on_the_parents_clock(
-        tmp_path: Path, vtn_processes: list[VtnProcess]) -> None:
+        tmp_path: Path, vtn_processes: list[VtnProcess], vtn_store: str | None) -> None:
+    # the child on the store under test (the parent is any VTN)
     parent = start_vtn(tmp_path / "grid", "--interval-seconds", "3", "--gate-closure-minutes", "1",
                        "--market-context", GRID, "--market-party", "grid-market", log_name="grid")
     vtn_processes.append(parent)
     # no --interval-seconds: the child takes the parent's clock; its gates close before the parent's
     child = start_vtn(tmp_path / "feeder", "--parent", parent.url, "--parent-party", "feeder-7",
-                      "--gate-closure-minutes", "10", "--reserve", "0.30,0.05", log_name="feeder")
+                      "--gate-closure-minutes", "10", "--reserve", "0.30,0.05", log_name="feeder", store=vtn_store)
     vtn_processes.append(child)
     grid_health, feeder_health = await _health(parent.url), await _health(child.url)
     assert feeder_health["clock"] == grid_health["clock"]
@@ -79,7 +80,7 @@ async def test_a_child_vtn_trades_its_net_position_at_a_parent_vtn_on_the_parent
     assert sold.price <= Decimal("0.12")  # the feeder asked at least its grid's 0.05, the town bid 0.12
     assert parent.terminate() == 0
     assert child.terminate() == 0
-    grid, feeder = _report(tmp_path / "grid"), _report(tmp_path / "feeder")
+    grid, feeder = _report(tmp_path / "grid"), _report(tmp_path / "feeder", vtn_store)
     assert (grid["parties"], grid["transactions"], grid["traded_kwh"]) == (2, 2, 3.0)
     assert (feeder["parties"], feeder["transactions"], feeder["traded_kwh"]) == (2, 2, 2.0)
     assert grid["ledger_valid"] is True

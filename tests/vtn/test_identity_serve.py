@@ -43,8 +43,8 @@ def _code(reply: Model) -> str:
 
 
 @pytest.fixture
-def vtn(tmp_path: Path, vtn_processes: list[VtnProcess]) -> VtnProcess:
-    process = start_vtn(tmp_path / "vtn")
+def vtn(tmp_path: Path, vtn_processes: list[VtnProcess], vtn_store: str | None) -> VtnProcess:
+    process = start_vtn(tmp_path / "vtn", store=vtn_store)
     vtn_processes.append(process)
     return process
 
@@ -109,8 +109,8 @@ async def test_a_signature_that_does_not_hold_is_401_with_463(vtn: VtnProcess) -
 
 
 async def test_notices_carry_the_vtns_signature_published_in_the_market_rules(
-        tmp_path: Path, vtn_processes: list[VtnProcess]) -> None:
-    vtn = start_vtn(tmp_path / "fast", "--interval-seconds", "1")
+        tmp_path: Path, vtn_processes: list[VtnProcess], vtn_store: str | None) -> None:
+    vtn = start_vtn(tmp_path / "fast", "--interval-seconds", "1", store=vtn_store)
     vtn_processes.append(vtn)
     seller, buyer = (VenClient(HttpTransport(vtn.url), party) for party in ("pv-1", "home-1"))
     try:

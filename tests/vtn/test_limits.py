@@ -84,9 +84,9 @@ def _closed_by_peer(s: socket.socket, within: float) -> bool:
 
 
 @pytest.fixture
-def vtn(tmp_path: Path, vtn_processes: list[VtnProcess]) -> VtnProcess:
+def vtn(tmp_path: Path, vtn_processes: list[VtnProcess], vtn_store: str | None) -> VtnProcess:
     process = start_vtn(tmp_path / "vtn", "--idle-timeout", "1", "--body-timeout", "1", "--max-connections", "20",
-                        "--registrations-per-minute", "60")
+                        "--registrations-per-minute", "60", store=vtn_store)
     vtn_processes.append(process)
     return process
 

@@ -30,8 +30,9 @@ CORPUS = ROOT / "tests" / "codec" / "corpus"
 
 
 @pytest.fixture(scope="module")
-def vtn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VtnProcess]:
-    process = start_vtn(tmp_path_factory.mktemp("oadr-http") / "vtn", "--oadr-poll-seconds", "1")
+def vtn(tmp_path_factory: pytest.TempPathFactory, vtn_module_store: str | None) -> Iterator[VtnProcess]:
+    process = start_vtn(tmp_path_factory.mktemp("oadr-http") / "vtn", "--oadr-poll-seconds", "1",
+                        store=vtn_module_store)
     try:
         yield process
     finally:

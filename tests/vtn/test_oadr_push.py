@@ -126,8 +126,8 @@ def wait(condition, timeout: float, what: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def vtn(tmp_path: Path) -> Iterator[VtnProcess]:
-    process = start_vtn(tmp_path / "vtn", "--oadr-poll-seconds", "1")
+def vtn(tmp_path: Path, vtn_store: str | None) -> Iterator[VtnProcess]:
+    process = start_vtn(tmp_path / "vtn", "--oadr-poll-seconds", "1", store=vtn_store)
     try:
         yield process
     finally:

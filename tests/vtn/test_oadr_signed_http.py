@@ -54,8 +54,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 
 @pytest.fixture(scope="module")
-def vtn(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VtnProcess]:
-    process = start_vtn(tmp_path_factory.mktemp("oadr-signed") / "vtn", *_flags(pki))
+def vtn(pki: Pki, tmp_path_factory: pytest.TempPathFactory, vtn_module_store: str | None) -> Iterator[VtnProcess]:
+    process = start_vtn(tmp_path_factory.mktemp("oadr-signed") / "vtn", *_flags(pki), store=vtn_module_store)
     try:
         yield process
     finally:
@@ -216,16 +216,17 @@ def test_a_replayed_document_is_463_the_second_time(vens: dict[str, Ven], pki: P
     _refused(vens[A].post("OadrPoll", document), pki, 463, naming="nonce was seen before")
 
 
-def test_a_document_replayed_after_the_vtn_was_killed_and_restarted_is_still_463(pki: Pki, tmp_path: Path) -> None:
+def test_a_document_replayed_after_the_vtn_was_killed_and_restarted_is_still_463(pki: Pki, tmp_path: Path,
+                                                                                   vtn_store: str | None) -> None:
     data = tmp_path / "vtn"
-    started = [start_vtn(data, *_flags(pki))]
+    started = [start_vtn(data, *_flags(pki), store=vtn_store)]
     try:
         ven = _register(started[0], pki, A)
         _drain(ven)
         document = ven.poll()
         assert code_of(_reply(ven.post("OadrPoll", document), pki)) == 200
         started[0].kill()  # SIGKILL: nothing is flushed on the way out
-        started.append(start_vtn(data, *_flags(pki), log_name="vtn-restarted"))
+        started.append(start_vtn(data, *_flags(pki), log_name="vtn-restarted", store=vtn_store))
         ven.url = started[1].url
         # the restarted VTN still has the nonce in its store
         _refused(ven.post("OadrPoll", document), pki, 463, naming="nonce was seen before")

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.vtn.conftest import ROOT, VtnProcess, checked_health, start_vtn
+from tests.vtn.conftest import ROOT, VtnProcess, checked_health, start_vtn, store_flags
 from transactive.ei.cts.quote import EiCreateQuote
 from transactive.ei.cts.transaction import EiCreateTransaction, EiTransaction
 from transactive.ledger import verify_file
@@ -27,6 +27,7 @@ from transactive.transport.http import HttpTransport
 from transactive.ven import VenClient, join_market
 from transactive.vtn import VtnApp, VtnOptions
 from transactive.vtn.app import DEFAULT_MARKET_CONTEXT
+from transactive.vtn.cluster import process_name
 
 SELLERS = {"pv-1": (3.0, "0.10"), "pv-2": (2.0, "0.14")}
 BUYERS = {"home-1": (4.0, "0.20")}
@@ -89,9 +90,9 @@ async def _trade_one_interval(url: str, wire: WireFormat) -> None:
             await sub.close()
 
 
-def _report(data_dir: Path) -> dict[str, Any]:
+def _report(data_dir: Path, store: str | None = None) -> dict[str, Any]:
     out = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "report", "--data-dir", str(data_dir),
-                          "--json"], capture_output=True, cwd=ROOT, timeout=60, check=False)
+                          *store_flags(store), "--json"], capture_output=True, cwd=ROOT, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     report: dict[str, Any] = json.loads(out.stdout)
     return report
@@ -100,8 +101,9 @@ def _report(data_dir: Path) -> dict[str, Any]:
 # ---- in process ----------------------------------------------------------------------------------
 
 
-async def test_the_vtn_app_closes_gates_on_its_market_clock_and_reports_health(tmp_path: Path) -> None:
-    vtn = VtnApp(VtnOptions(data_dir=tmp_path / "vtn", interval_seconds=1.0))
+async def test_the_vtn_app_closes_gates_on_its_market_clock_and_reports_health(tmp_path: Path,
+                                                                                vtn_store: str | None) -> None:
+    vtn = VtnApp(VtnOptions(data_dir=tmp_path / "vtn", interval_seconds=1.0, store=vtn_store))
     await vtn.start()
     try:
         health = await _health(vtn.url)
@@ -111,14 +113,16 @@ async def test_the_vtn_app_closes_gates_on_its_market_clock_and_reports_health(t
         assert {"market_time", "current_interval", "next_open_interval", "gate_time"} <= set(health)
         await _trade_one_interval(vtn.url, WireFormat.JSON)
         assert (await _health(vtn.url))["last_closed_interval"] is not None
+        assert (await _health(vtn.url))["cluster"] == (None if vtn_store is None else {
+            "process": process_name(), "leader": True, "store": vtn_store, "duties_error": None})
     finally:
         await vtn.stop()
     assert verify_file(tmp_path / "vtn" / "ledger.db", workers=1).valid
 
 
 async def test_a_vtn_with_the_grid_as_reserve_publishes_its_prices_bounds_tenders_and_books_the_rest(
-        tmp_path: Path) -> None:
-    vtn = VtnApp(VtnOptions(data_dir=tmp_path / "vtn", interval_seconds=1.0, reserve=(0.30, 0.05)))
+        tmp_path: Path, vtn_store: str | None) -> None:
+    vtn = VtnApp(VtnOptions(data_dir=tmp_path / "vtn", interval_seconds=1.0, reserve=(0.30, 0.05), store=vtn_store))
     await vtn.start()
     try:
         start = await _open_interval(vtn.url)
@@ -150,14 +154,15 @@ async def test_a_vtn_with_the_grid_as_reserve_publishes_its_prices_bounds_tender
 
 
 async def test_vtn_serve_trades_end_to_end_stops_on_sigterm_and_reports(tmp_path: Path,
-                                                                        vtn_processes: list[VtnProcess]) -> None:
+                                                                        vtn_processes: list[VtnProcess],
+                                                                        vtn_store: str | None) -> None:
     data = tmp_path / "vtn"
-    vtn = start_vtn(data, "--interval-seconds", "1.5")
+    vtn = start_vtn(data, "--interval-seconds", "1.5", store=vtn_store)
     vtn_processes.append(vtn)
     assert vtn.url.startswith("http://127.0.0.1:")
     await _trade_one_interval(vtn.url, WireFormat.XML)
     assert vtn.terminate() == 0
-    report = _report(data)
+    report = _report(data, vtn_store)
     assert {"parties", "tenders", "transactions", "traded_kwh", "ledger_entries", "ledger_valid"} <= set(report)
     assert report["parties"] == 3
     assert report["tenders"] == 3
@@ -166,8 +171,9 @@ async def test_vtn_serve_trades_end_to_end_stops_on_sigterm_and_reports(tmp_path
     # per transaction: anchor, 2 readings, payment request, payment confirmation
     assert report["ledger_entries"] == 15
     assert report["ledger_valid"] is True
-    text = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "report", "--data-dir", str(data)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60, check=True).stdout
+    text = subprocess.run([sys.executable, "-m", "transactive.cli", "vtn", "report", "--data-dir", str(data),
+                           *store_flags(vtn_store)], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          check=True).stdout
     assert "transactions   3" in text
     assert "verifies" in text
 
@@ -236,9 +242,9 @@ async def _tender_until_killed(url: str, clients: dict[str, VenClient], interval
 
 
 async def test_a_vtn_killed_mid_interval_loses_no_acknowledged_tender_and_duplicates_nothing(
-        tmp_path: Path, vtn_processes: list[VtnProcess]) -> None:
+        tmp_path: Path, vtn_processes: list[VtnProcess], vtn_store: str | None) -> None:
     data = tmp_path / "vtn"
-    vtn = start_vtn(data, "--interval-seconds", "3")
+    vtn = start_vtn(data, "--interval-seconds", "3", store=vtn_store)
     vtn_processes.append(vtn)
     parties = ("pv-1", "pv-2", "home-1", "home-2")
     acked: list[tuple[str, str]] = []
@@ -250,7 +256,7 @@ async def test_a_vtn_killed_mid_interval_loses_no_acknowledged_tender_and_duplic
     vtn.proc.wait(10)
     assert len(acked) >= 8
 
-    vtn = start_vtn(data, "--interval-seconds", "3")  # the same data directory
+    vtn = start_vtn(data, "--interval-seconds", "3", store=vtn_store)  # the same data directory
     vtn_processes.append(vtn)
     async with HttpTransport(vtn.url) as transport:
         clients = {p: VenClient(transport, p, token=tokens[p]) for p in parties}
@@ -266,7 +272,7 @@ async def test_a_vtn_killed_mid_interval_loses_no_acknowledged_tender_and_duplic
         before = {p: sorted(t.transaction_id for t in await c.transactions()) for p, c in clients.items()}
     vtn.kill()  # again, after clearing: nothing may be cleared or anchored twice on the next start
 
-    vtn = start_vtn(data, "--interval-seconds", "3")
+    vtn = start_vtn(data, "--interval-seconds", "3", store=vtn_store)
     vtn_processes.append(vtn)
     await asyncio.sleep(0.5)
     async with HttpTransport(vtn.url) as transport:
@@ -276,7 +282,7 @@ async def test_a_vtn_killed_mid_interval_loses_no_acknowledged_tender_and_duplic
     all_ids = [t for ids in after.values() for t in ids]
     assert len(all_ids) == len(set(all_ids))
     assert vtn.terminate() == 0
-    report = _report(data)
+    report = _report(data, vtn_store)
     assert report["tenders"] >= len(acked)
     assert report["transactions"] == len(all_ids)
     assert report["ledger_entries"] == len(all_ids)  # one anchor each, none twice

@@ -12,6 +12,7 @@ bad TLS files and flags stop ``vtn serve`` with exit 2 and one line naming the p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import subprocess
@@ -25,9 +26,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.conftest import pg_database
 from tests.pki import Pki
 from tests.vtn.conftest import ROOT, VtnProcess, start_vtn
-from transactive.services import SqliteStore
 from transactive.transport import ConnectionFailedError
 from transactive.transport.http import HttpTransport
 from transactive.transport.tls import REFUSED_AFTER_HANDSHAKE
@@ -35,8 +36,8 @@ from transactive.ven import join_market
 from transactive.vtn.app import DEFAULT_MARKET_CONTEXT
 
 
-def _serve(tmp: Path, name: str, cert: Path, key: Path, *args: str) -> VtnProcess:
-    return start_vtn(tmp / name, "--tls-cert", str(cert), "--tls-key", str(key), *args, log_name=name)
+def _serve(tmp: Path, name: str, cert: Path, key: Path, *args: str, store: str | None = None) -> VtnProcess:
+    return start_vtn(tmp / name, "--tls-cert", str(cert), "--tls-key", str(key), *args, log_name=name, store=store)
 
 
 def _stop(process: VtnProcess) -> None:
@@ -46,20 +47,25 @@ def _stop(process: VtnProcess) -> None:
 
 
 @pytest.fixture(scope="module")
-def https_vtn(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VtnProcess]:
+def https_vtn(pki: Pki, tmp_path_factory: pytest.TempPathFactory, vtn_module_store: str | None) -> Iterator[VtnProcess]:
     """HTTPS without client certificates."""
-    process = _serve(tmp_path_factory.mktemp("https"), "vtn", *pki.pair("vtn"))
+    process = _serve(tmp_path_factory.mktemp("https"), "vtn", *pki.pair("vtn"), store=vtn_module_store)
     yield process
     _stop(process)
 
 
 @pytest.fixture(scope="module")
-def mtls_vtn(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VtnProcess]:
-    """HTTPS requiring client certificates from the good CA, on an accelerated market (0.5 s intervals)."""
-    process = _serve(tmp_path_factory.mktemp("mtls"), "vtn", *pki.pair("vtn"), "--tls-ca", str(pki.ca),
-                     "--interval-seconds", "0.5")
-    yield process
-    _stop(process)
+def mtls_vtn(pki: Pki, tmp_path_factory: pytest.TempPathFactory, vtn_module_store: str | None,
+             request: pytest.FixtureRequest) -> Iterator[VtnProcess]:
+    """HTTPS requiring client certificates from the good CA, on an accelerated market (0.5 s intervals); with
+    PostgreSQL a database of its own (another VTN than https_vtn: the database would refuse its clock and key)."""
+    with contextlib.ExitStack() as own:
+        store = vtn_module_store if vtn_module_store is None else \
+            own.enter_context(pg_database(request.getfixturevalue("pg_server")))
+        process = _serve(tmp_path_factory.mktemp("mtls"), "vtn", *pki.pair("vtn"), "--tls-ca", str(pki.ca),
+                         "--interval-seconds", "0.5", store=store)
+        yield process
+        _stop(process)
 
 
 async def _health(url: str, context: ssl.SSLContext) -> dict[str, Any]:
@@ -206,10 +212,9 @@ async def test_a_child_vtn_adopts_an_https_parents_clock_and_registers_there_wit
             child_health = await response.json()
         parent_health = await _health(mtls_vtn.url, pki.client("ven-1"))
         assert child_health["clock"] == parent_health["clock"]
-        parent_store = Path(mtls_vtn.log).parent / "vtn" / "vtn.db"
         deadline = time.monotonic() + 20
         while True:  # the upstream link registers feeder-7 at the parent, through mutual TLS
-            store = SqliteStore(parent_store)
+            store = mtls_vtn.open_store()
             try:
                 parties = store.registered_parties()
             finally:

@@ -369,13 +369,13 @@ def _mqtt_login(args: argparse.Namespace) -> tuple[str, str] | None:
 
 def _serve(args: argparse.Namespace) -> int:
     from transactive.protocol.certs import CertificateError
+    from transactive.services.store import url_for_messages as redacted
     from transactive.vtn.app import (
         DEFAULT_MARKET_CONTEXT,
         VtnApp,
         VtnOptions,
         VtnStartError,
         check_store,
-        redacted,
         serve,
     )
     from transactive.vtn.limits import Limits

@@ -14,13 +14,12 @@ anything else: a plain :class:`~transactive.services.store.StoreError` (a bug).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import psycopg.errors
 from psycopg_pool import PoolClosed, PoolTimeout
 
-from transactive.services.store import StoreConflictError, StoreError, StoreUnavailableError
+from transactive.services.store import StoreConflictError, StoreError, StoreUnavailableError, url_for_messages
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "dt", "mapped_error", "opt_dt", "opt_ts", "time_text", "ts",
            "url_for_messages"]
@@ -82,7 +81,14 @@ _UNAVAILABLE = (psycopg.errors.ReadOnlySqlTransaction, psycopg.errors.DiskFull, 
 
 
 def mapped_error(what: str, exc: Exception) -> StoreError:
-    """The store's error for a psycopg (or pool) error (see the module docstring)."""
+    """The store's error for a psycopg (or pool) error (see the module docstring), on one line (libpq puts its
+    hints on lines of their own)."""
+    error = _mapped(what, exc)
+    error.args = (" ".join(str(error).split()),)
+    return error
+
+
+def _mapped(what: str, exc: Exception) -> StoreError:
     if isinstance(exc, _CONFLICT):
         return StoreConflictError(f"{what}: another writer got there first: {exc}")
     if isinstance(exc, (PoolTimeout, PoolClosed, psycopg.OperationalError, *_UNAVAILABLE)):
@@ -92,18 +98,6 @@ def mapped_error(what: str, exc: Exception) -> StoreError:
     if isinstance(exc, psycopg.IntegrityError):
         return StoreError(f"constraint violated: {exc}")
     return StoreError(f"{what}: {exc}")
-
-
-def url_for_messages(url: str) -> str:
-    """``url`` as messages show it: any password left out."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def ts(value: datetime) -> datetime:

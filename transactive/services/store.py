@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from transactive.emix.base import Side
 from transactive.errors import TransactiveError
@@ -45,6 +46,7 @@ __all__ = [
     "StoredReply",
     "TenderRow",
     "TransactionRow",
+    "url_for_messages",
 ]
 
 
@@ -330,3 +332,15 @@ class Store(ABC):
 
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release the database."""
+
+
+def url_for_messages(url: str) -> str:
+    """A database URL as messages and logs show it: any password left out."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
