@@ -133,18 +133,24 @@ def machine_busy() -> tuple[float, float]:
 
 
 def cpu_between(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
-    """The VTN's and the whole machine's CPU between two samples, in % of one core (200 % = both of 2 cores)."""
+    """The CPU of the VTN, of the database server (when sampled) and of the whole machine between two samples,
+    in % of one core (200 % = both of 2 cores)."""
     dt = b["t"] - a["t"]
-    return {"vtn_cpu_pct": round(100 * (b["vtn_cpu_s"] - a["vtn_cpu_s"]) / dt, 1),
-            "machine_cpu_pct": round(100 * (b["machine_busy_s"] - a["machine_busy_s"]) / dt, 1)}
+    out = {}
+    for name in ("vtn", "db", "machine"):
+        key = "machine_busy_s" if name == "machine" else f"{name}_cpu_s"
+        if key in a and key in b:
+            out[f"{name}_cpu_pct"] = round(100 * (b[key] - a[key]) / dt, 1)
+    return out
 
 
 class Sampler:
     """Samples the VTN's processes (memory, CPU), the load generator's CPU and the machine's every ``period``
     seconds in a thread; :meth:`mark` labels the samples that follow with a phase."""
 
-    def __init__(self, vtn_pid: int, period: float) -> None:
+    def __init__(self, vtn_pid: int, period: float, db_pid: int | None = None) -> None:
         self.vtn_pid = vtn_pid
+        self.db_pid = db_pid
         self.period = period
         self.phase = "start"
         self.samples: list[dict[str, Any]] = []
@@ -180,6 +186,10 @@ class Sampler:
         busy, _total = machine_busy()
         row: dict[str, Any] = {"t": round(now - self.t0, 2), "phase": self.phase, "rss_kb": rss, "pss_kb": pss,
                                "processes": len(pids), "vtn_cpu_s": round(cpu, 2), "machine_busy_s": round(busy, 2)}
+        if self.db_pid is not None:  # the database server's processes (its backends come and go: CPU of the live)
+            db = [(memory_kb(pid), _stat(pid)) for pid in descendants(self.db_pid)]
+            row["db_pss_kb"] = sum(mem[1] for mem, _s in db)
+            row["db_cpu_s"] = round(sum(stat[1] for _m, stat in db if stat is not None), 2)
         last = self.samples[-1] if self.samples else None
         if last is not None and row["t"] > last["t"]:  # CPU since the previous sample, % of one core
             row.update(cpu_between(last, row))
@@ -363,13 +373,13 @@ def _stored_tenders(vtn: Vtn, store: str | None) -> int | None:
 
 
 def one_run(settings: Settings, workers: int | None, tmp: Path, store: str | None, prefix: str,
-            stack: contextlib.ExitStack) -> dict[str, Any]:
+            stack: contextlib.ExitStack, db_pid: int | None = None) -> dict[str, Any]:
     label = f"workers={workers or 1}"
     data = tmp / f"data-{prefix}"
     say(f"{label}: starting the VTN (store {'SQLite in ' + str(data) if store is None else _safe(store)})")
     vtn = Vtn(data, settings.interval_seconds, store=store, workers=workers, extra=settings.extra)
     stack.callback(vtn.stop)
-    sampler = Sampler(vtn.proc.pid, settings.sample_seconds)
+    sampler = Sampler(vtn.proc.pid, settings.sample_seconds, db_pid)
     stack.callback(sampler.stop)
     out: dict[str, Any] = {"workers": workers or 1, "vtn_command": _safe_command(vtn.command), "vens": settings.vens}
     try:
@@ -455,10 +465,10 @@ def _safe_command(cmd: list[str]) -> list[str]:
 
 @contextlib.contextmanager
 def postgres_databases(wanted: str | None) -> Iterator[Any]:
-    """``store(run)`` -> the store URL of a run: None (SQLite), the URL given, or (``--store postgres``) a fresh
-    database in a throwaway cluster started here."""
+    """(``store(run)`` -> the store URL of a run, the database server's pid to sample or None): None (SQLite), the
+    URL given, or (``--store postgres``) a fresh database in a throwaway cluster started here."""
     if wanted is None or wanted != "postgres":
-        yield lambda prefix: wanted
+        yield (lambda prefix: wanted), None
         return
     try:
         from interop.postgresql.cluster import PostgresCluster
@@ -471,7 +481,8 @@ def postgres_databases(wanted: str | None) -> Iterator[Any]:
             cluster.create_database(name)
             url: str = cluster.url(name)
             return url
-        yield store
+        postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+        yield store, postmaster
     finally:
         cluster.stop()
 
@@ -517,6 +528,8 @@ def table(runs: list[dict[str, Any]]) -> str:
                                          f"{_ms(r['throughput']['latency_ms']['p99'])}")
     add("CPU % tp VTN / gen / all", lambda r: "{vtn_cpu_pct} / {generator_cpu_pct} / {machine_cpu_pct}".format(
         **r["throughput"]["cpu_pct"]))
+    if any("db_cpu_pct" in r["throughput"].get("cpu_pct", {}) for r in runs):
+        add("CPU % tp database", lambda r: str(r["throughput"]["cpu_pct"]["db_cpu_pct"]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows)
 
@@ -530,7 +543,15 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     fig, (mem, lat) = plt.subplots(2, 1, figsize=(10, 8))
     for r in runs:
         series = r["rss_series"]
-        mem.plot([s["t"] / 60 for s in series], [s["rss_kb"] / 1024 for s in series], label=f"workers={r['workers']}")
+        line, = mem.plot([s["t"] / 60 for s in series], [s["rss_kb"] / 1024 for s in series],
+                         label=f"workers={r['workers']}")
+        phase = None
+        for s in series:  # a dotted line where each phase starts
+            if s["phase"] != phase and s["phase"] in ("register", "soak", "throughput"):
+                mem.axvline(s["t"] / 60, color=line.get_color(), linestyle=":", linewidth=0.8)
+                mem.annotate(s["phase"], (s["t"] / 60, 0.02), xycoords=("data", "axes fraction"), fontsize=7,
+                             rotation=90, color=line.get_color())
+            phase = s["phase"]
         minutes = r["soak"]["per_minute"]
         for key, style in (("p50", "-"), ("p99", "--")):
             lat.plot([m["minute"] for m in minutes], [m[key] for m in minutes], style,
@@ -590,11 +611,11 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="soak-bench-") as tmp_name, contextlib.ExitStack() as stack:
-        store_of = stack.enter_context(postgres_databases(args.store))
+        store_of, db_pid = stack.enter_context(postgres_databases(args.store))
         for k, workers in enumerate(counts):
             prefix = f"soak{k + 1}"
             # a URL given by hand is one database for every run: new party ids, so the runs do not collide
-            runs.append(one_run(settings, workers, Path(tmp_name), store_of(prefix), prefix, stack))
+            runs.append(one_run(settings, workers, Path(tmp_name), store_of(prefix), prefix, stack, db_pid))
     results: dict[str, Any] = {
         "benchmark": "soak", "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "settings": {**settings.__dict__, "store": None if args.store is None else _safe(args.store),
