@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 from aiohttp import web
@@ -52,11 +52,12 @@ from transactive.protocol.clock import Clock, MarketClock, TimeMapping, system_c
 from transactive.protocol.identity import PartyIdentity, load_or_create_identity
 from transactive.protocol.market import MarketConfig
 from transactive.services import MemoryStore, Settlement, SqliteStore, VtnCore, VtnService
-from transactive.services.store import StoreError
+from transactive.services.store import Store, StoreError
 from transactive.transport.base import Transport
 from transactive.transport.http import HttpTransport, https_failure
 from transactive.transport.tls import ClientTls, ServerTls
 from transactive.vtn.clock import CLOCK_FILE, GateScheduler, load_mapping, save_mapping, saved_mapping
+from transactive.vtn.cluster import DeliverySettler, Leadership, NoticePublisher, NoticeRelay, process_name
 from transactive.vtn.http import DEFAULT_MAX_BODY, create_server
 from transactive.vtn.limits import Limits, raise_open_file_limit
 from transactive.vtn.notices import NoticeBoard
@@ -65,10 +66,21 @@ from transactive.vtn.oadr_http import OadrOptions
 from transactive.vtn.openadr3_app import Oa3Config, keep_keys, open_openadr3
 from transactive.vtn.openadr3_http import Oa3Options
 from transactive.vtn.openadr3_notify import Notifiers, make_notifiers
-from transactive.vtn.startup import LEDGER_FILE, LEDGER_TAIL_CHECK, STORE_FILE, beside, startup_problems
+from transactive.vtn.shared_objects import object_changed, set_leader
+from transactive.vtn.startup import (
+    LEDGER_FILE,
+    LEDGER_TAIL_CHECK,
+    STORE_FILE,
+    beside,
+    ledger_problems,
+    startup_problems,
+)
 
 __all__ = ["DEFAULT_MARKET_CONTEXT", "EVM_KEYS_DIR", "KEY_FILE", "LEDGER_FILE", "LEDGER_TAIL_CHECK", "PARENT_WAIT",
            "STORE_FILE", "VtnApp", "VtnOptions", "VtnStartError", "serve", "startup_problems"]
+
+if TYPE_CHECKING:
+    from transactive.services.pg_store import PgStore
 
 log = logging.getLogger("transactive.vtn")
 
@@ -83,6 +95,8 @@ PARENT_WAIT = 15.0
 STORE_BUSY_TIMEOUT = 1.0
 #: how long the first connection to the MQTT broker may take before the start is refused (seconds)
 MQTT_CONNECT_WAIT = 15.0
+#: what the processes sharing one database agree on, kept in its ``meta`` table (see :meth:`VtnApp._open_shared`)
+META_CLOCK, META_KEY_ID, META_NOTICE_EPOCH = "clock", "vtn_key_id", "notice_epoch"
 
 
 def _path(name: object) -> Path | None:
@@ -139,6 +153,11 @@ class VtnOptions:
     oadr: OadrConfig = field(default_factory=OadrConfig)
     #: the OpenADR 3.1 role (served under /openadr3/3.1.0)
     openadr3: Oa3Config = field(default_factory=Oa3Config)
+    #: a PostgreSQL database shared with other VTN processes (``postgresql://USER@HOST:PORT/DB``; see
+    #: :mod:`.cluster`); None: the SQLite store in ``data_dir``, this process alone
+    store: str | None = None
+    #: share the listening port with other processes on this machine (SO_REUSEPORT; ``--workers`` sets it)
+    reuse_port: bool = False
 
     def market_config(self) -> MarketConfig:
         reserve, min_price, max_price = None, Decimal(0), Decimal("10")
@@ -168,6 +187,16 @@ class VtnApp:
             raise ValueError("TLS settings for the parent need an https:// parent URL")
         if options.mqtt_tls is not None and options.mqtt is None:
             raise ValueError("TLS settings for MQTT need an MQTT broker (--mqtt)")
+        if options.store is not None:
+            if not options.store.startswith(("postgresql://", "postgres://")):
+                raise ValueError(f"--store {redacted(options.store)}: a postgresql://USER@HOST:PORT/DB URL (without "
+                                 "--store: the SQLite store in --data-dir)")
+            if options.read_only:
+                raise ValueError("--read-only inspects a data directory's SQLite store; with --store, 'transactive "
+                                 "vtn report --store URL' reads the database")
+            if options.mqtt_acl:
+                raise ValueError("--mqtt-acl keeps the broker's logins in step with the registrations one process "
+                                 "sees; it does not go with --store (several processes)")
         self.options = options
         #: the SSL contexts, built now so that a bad file stops the VTN before it starts anything
         self.server_ssl: ssl.SSLContext | None = options.tls.context() if options.tls else None
@@ -182,7 +211,7 @@ class VtnApp:
         self.stop_event = asyncio.Event()
         self.mapping: TimeMapping | None = None
         self.clock: MarketClock | None = None
-        self.store: SqliteStore | None = None
+        self.store: Store | None = None
         self.ledger: Ledger | None = None
         self.service: VtnService | None = None
         self.identity: PartyIdentity | None = None
@@ -204,6 +233,12 @@ class VtnApp:
         #: its webhook and MQTT notifiers (started with a writable VTN)
         self.oa3_notifiers: Notifiers | None = None
         self._push_session: aiohttp.ClientSession | None = None
+        #: with ``--store``: who holds the market's duties, and the notices' way between the processes
+        self.leadership: Leadership | None = None
+        self.relay: NoticeRelay | None = None
+        self.publisher: NoticePublisher | None = None
+        self._duty_stop: asyncio.Event | None = None
+        self._duty_tasks: list[asyncio.Task[None]] = []
 
     @property
     def client_certificates(self) -> bool:
@@ -272,12 +307,15 @@ class VtnApp:
             data.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise VtnStartError(f"{data}: cannot use this data directory ({exc.strerror or exc})") from None
-        self.problems = startup_problems(data, opts.ledger)
+        # (with --store the database is PostgreSQL's to check; the leader checks the ledger before it writes it)
+        self.problems = startup_problems(data, opts.ledger) if opts.store is None else []
         if self.problems and not opts.read_only:
             more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
             raise VtnStartError(f"{self.problems[0]}{more}; not started (--read-only starts it for inspection)")
         if opts.read_only:
             await self._open_read_only()
+        elif opts.store is not None:
+            await self._open_shared(opts.store)
         else:
             await self._open_for_writing()
         assert self.service is not None
@@ -310,29 +348,43 @@ class VtnApp:
             await self.oa3_notifiers.start()
         server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body,
                                limits=opts.limits, oadr=self.oadr, openadr3=self.openadr3)
-        self._unlisten = self.service.listen(self.board.post)
+        self._unlisten = self.service.listen(self.publisher.post if self.publisher is not None else self.board.post)
         self._runner = web.ServerRunner(server, shutdown_timeout=2.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, opts.host, opts.port, ssl_context=self.server_ssl)
+        site = web.TCPSite(self._runner, opts.host, opts.port, ssl_context=self.server_ssl,
+                           reuse_port=opts.reuse_port or None)
         try:
             await site.start()
         except OSError as exc:
             raise VtnStartError(f"cannot listen on {opts.host}:{opts.port} ({exc.strerror or exc})") from None
         self.port = int(self._runner.addresses[0][1]) if self._runner.addresses else opts.port
+        if self.leadership is not None and self.relay is not None:
+            self._spawn(self.relay.run(self.stop_event), "notice-relay")
+            self._spawn(self.leadership.run(self.stop_event), "leadership")
+        else:
+            await self._take_duties(self.stop_event, self._tasks)
+
+    async def _take_duties(self, stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+        """The market's duties: the MQTT bridge, the gate scheduler, the link to a parent VTN (their tasks go to
+        ``tasks`` and end with ``stop``). This process alone: at start; several on one database: while this one
+        is the leader (:meth:`_gain`)."""
+        opts = self.options
+        assert self.service is not None
+        assert self.clock is not None
         if opts.mqtt is not None:  # (before the scheduler: a refused start closes no gate)
-            await self._start_mqtt(opts.mqtt)
+            await self._start_mqtt(opts.mqtt, stop, tasks)
         if opts.scheduler and not opts.read_only:
             retry_max = min(5.0, max(0.05, self.wall_seconds_per_interval / 4))
             self.scheduler = GateScheduler(self.service, self.config, self.clock, retry_first=min(0.1, retry_max),
                                            retry_max=retry_max)
-            self._spawn(self.scheduler.run(self.stop_event), "gate-scheduler")
+            self._spawn(self.scheduler.run(stop), "gate-scheduler", tasks)
         if opts.parent is not None and opts.parent_party is not None and not opts.read_only:
             module = importlib.import_module("transactive.vtn.fractal")
             upstream = cast(Callable[..., Awaitable[None]], module.run_upstream)
             self._parent = HttpTransport(opts.parent, tls=self.parent_ssl)
             poll = min(max(self.wall_seconds_per_interval / 10, 0.05), 1.0)
-            self._spawn(upstream(self.service, self.config, self._parent, opts.parent_party, stop=self.stop_event,
-                                 poll=poll, identity=self.identity), "upstream")
+            self._spawn(upstream(self.service, self.config, self._parent, opts.parent_party, stop=stop,
+                                 poll=poll, identity=self.identity), "upstream", tasks)
 
     async def _open_for_writing(self) -> None:
         opts, data = self.options, self.options.data_dir
@@ -365,6 +417,103 @@ class VtnApp:
         settlement = Settlement(self.store, self.ledger, config=self.config, clock=self.clock)
         self.service = VtnService(VtnCore(self.config, self.store, self.clock), settlement=settlement,
                                   identity=self.identity, wall=self.wall)
+
+    async def _open_shared(self, url: str) -> None:
+        """With ``--store``: the PostgreSQL store shared with other VTN processes (:mod:`.cluster`). The market
+        clock and the VTN's key must be the same in every process: the first process to start writes the clock
+        and its key's id into the database, the others adopt the clock and must hold the same key (copy
+        ``DATA_DIR/vtn.key`` to every machine). The ledger is opened by whichever process becomes the leader."""
+        try:
+            from transactive.services.pg_store import PgStore
+        except ImportError as exc:
+            raise VtnStartError(f"--store needs the postgresql extra (pip install 'transactive[postgresql]'): "
+                                f"{exc}") from None
+        where = f"--store {redacted(url)}"
+        try:
+            store = self.store = PgStore(url, busy_timeout=STORE_BUSY_TIMEOUT)
+        except StoreError as exc:
+            raise VtnStartError(f"{where}: {exc}") from None
+        opts = self.options
+        try:
+            if opts.parent is not None:
+                await self._open_clock(save=False)
+            else:
+                self.mapping = self._shared_mapping(store)
+                self.clock = MarketClock(self.mapping, self.wall)
+            try:
+                self.identity = load_or_create_identity(opts.data_dir / KEY_FILE)
+            except ValueError as error:
+                raise VtnStartError(str(error)) from None
+            keyid = self.identity.public.keyid
+            shared = store.meta_put_if_absent(META_KEY_ID, keyid)
+            if shared != keyid:
+                raise VtnStartError(f"{opts.data_dir / KEY_FILE}: not the key of the VTN on {redacted(url)} (that "
+                                    f"one is {shared}, this one {keyid}): copy vtn.key from the first VTN's data "
+                                    "directory, so that every process signs as the same VTN")
+            epoch = int(store.meta_put_if_absent(META_NOTICE_EPOCH, str(self.wall().timestamp() * 1_000_000 // 1)))
+            cursor = store.last_notice_seq()
+        except StoreError as exc:
+            raise VtnStartError(f"{where}: {exc}") from None
+        self.config = replace(self.config, signing_key=keyid)
+        assert self.clock is not None
+        self.service = VtnService(VtnCore(self.config, store, self.clock), identity=self.identity, wall=self.wall)
+        self.board = NoticeBoard(boot=epoch + cursor)
+        self.publisher = NoticePublisher(store)
+        self.relay = NoticeRelay(url, self.board, epoch=epoch, cursor=cursor, objects=self._object_changed)
+        self.leadership = Leadership(url, on_gain=self._gain, on_loss=self._lose)
+
+    def _shared_mapping(self, store: PgStore) -> TimeMapping:
+        """The market time line every process on the database keeps (the first process to start sets it)."""
+        opts = self.options
+        mine = TimeMapping.for_market(self.config, opts.interval_seconds, self.wall())
+        mapping = TimeMapping.from_json(json.loads(store.meta_put_if_absent(META_CLOCK, json.dumps(mine.to_json()))))
+        if abs(mapping.speed - mine.speed) > 1e-9 * mine.speed:
+            given = "real time" if opts.interval_seconds is None else f"--interval-seconds {opts.interval_seconds:g}"
+            shared = ("real time" if mapping.speed == 1.0 else
+                      f"--interval-seconds {self.config.interval.total_seconds() / mapping.speed:g}")
+            raise VtnStartError(f"{given}: the VTN on {redacted(opts.store or '')} runs its market at {shared}; every "
+                                "process must run the same market clock")
+        return mapping
+
+    def _object_changed(self, kind: str, key: str) -> None:
+        object_changed(self.oadr, self.openadr3, kind, key)
+
+    async def _gain(self) -> None:
+        """This process became the leader: check and open the ledger, settle, take the market's duties."""
+        opts, data = self.options, self.options.data_dir
+        assert self.service is not None
+        assert self.store is not None
+        assert self.clock is not None
+        if opts.ledger == "embedded":
+            problems = await asyncio.to_thread(ledger_problems, data / LEDGER_FILE, cast(PgStore, self.store))
+            if problems:
+                raise VtnStartError("; ".join(problems))
+        self.ledger = await self._open_ledger()
+        settlement = Settlement(self.store, self.ledger, config=self.config, clock=self.clock)
+        self.service.settlement = settlement
+        self._duty_stop = asyncio.Event()
+        self._duty_tasks = []
+        set_leader(self.oadr, self.openadr3, True)
+        self._spawn(DeliverySettler(cast(str, opts.store), settlement).run(self._duty_stop), "delivery-settler",
+                    self._duty_tasks)
+        await self._take_duties(self._duty_stop, self._duty_tasks)
+
+    async def _lose(self) -> None:
+        """This process is no longer the leader (or stops): stop the duties and close the ledger."""
+        set_leader(self.oadr, self.openadr3, False)
+        if self._duty_stop is not None:
+            self._duty_stop.set()
+        await _finish(self._duty_tasks)
+        self._duty_tasks = []
+        self.scheduler = None
+        if self.service is not None:
+            self.service.settlement = None
+        if self._parent is not None:
+            await self._parent.close()
+            self._parent = None
+        if self.ledger is not None:
+            await self.ledger.close()
+            self.ledger = None
 
     async def _open_read_only(self) -> None:
         """For inspection: the store read-only (an empty one in memory if it cannot be opened), no ledger."""
@@ -400,14 +549,14 @@ class VtnApp:
                 raise VtnStartError(f"{path}: not a readable market clock ({type(exc).__name__}: {exc})") from None
         self.clock = MarketClock(self.mapping, self.wall)
 
-    async def _start_mqtt(self, where: tuple[str, int]) -> None:
+    async def _start_mqtt(self, where: tuple[str, int], stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
         """Serve over the broker too; the first connection must succeed (else :class:`VtnStartError`)."""
         assert self.service is not None
         module = importlib.import_module("transactive.vtn.mqtt")
         bridge = cast(Callable[..., Coroutine[Any, Any, None]], module.run_mqtt_bridge)
         ready = asyncio.Event()
         task = asyncio.get_running_loop().create_task(
-            bridge(self.service, where[0], where[1], stop=self.stop_event, ready=ready, tls=self.mqtt_ssl,
+            bridge(self.service, where[0], where[1], stop=stop, ready=ready, tls=self.mqtt_ssl,
                    login=self.options.mqtt_login, acl=self.options.mqtt_acl),
             name="transactive-vtn-mqtt-first")
         waiter = asyncio.get_running_loop().create_task(ready.wait())
@@ -422,7 +571,7 @@ class VtnApp:
                     await task
                 error = TimeoutError(f"no connection within {MQTT_CONNECT_WAIT:g} s")
             raise VtnStartError(f"--mqtt {where[0]}:{where[1]}: cannot connect to the broker ({error})")
-        self._spawn(task, "mqtt-bridge")
+        self._spawn(task, "mqtt-bridge", tasks)
 
     @property
     def interval_seconds(self) -> float | None:
@@ -490,7 +639,7 @@ class VtnApp:
         log.info("market clock from the parent %s: %g times real time", parent, mapping.speed)
         return mapping
 
-    def _spawn(self, coro: Awaitable[None], name: str) -> None:
+    def _spawn(self, coro: Awaitable[None], name: str, tasks: list[asyncio.Task[None]] | None = None) -> None:
         async def guarded() -> None:
             try:
                 await coro
@@ -499,7 +648,8 @@ class VtnApp:
             except Exception:
                 log.exception("%s stopped with an error", name)
 
-        self._tasks.append(asyncio.get_running_loop().create_task(guarded(), name=f"transactive-vtn-{name}"))
+        (self._tasks if tasks is None else tasks).append(
+            asyncio.get_running_loop().create_task(guarded(), name=f"transactive-vtn-{name}"))
 
     async def health(self) -> dict[str, Any]:
         """The facts ``GET /health`` reports beside ``status`` (``"degraded"``, answered with HTTP 503, while
@@ -542,19 +692,16 @@ class VtnApp:
             "tls": self.server_ssl is not None,
             "client_certificates": self.client_certificates,
             "event_loop": "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio",
+            "cluster": None if self.leadership is None else {
+                "process": process_name(), "leader": self.leadership.leader,
+                "store": redacted(self.options.store or "")},
         }
 
     async def stop(self) -> None:
         """Stop everything this VTN started (idempotent); a store it wrote is marked cleanly shut down."""
         self.stop_event.set()
-        if self._tasks:
-            _done, pending = await asyncio.wait(self._tasks, timeout=5.0)
-            for task in pending:
-                task.cancel()
-            for task in pending:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            self._tasks = []
+        await _finish(self._tasks)  # (the leadership's task gives the duties up first)
+        self._tasks = []
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -574,7 +721,7 @@ class VtnApp:
             await self.ledger.close()
             self.ledger = None
         if self.store is not None:
-            if self._marked:
+            if self._marked and isinstance(self.store, SqliteStore):
                 try:
                     self.store.mark_clean()
                 except StoreError as exc:  # the next start sees "running" beside the WAL that holds the rest
@@ -585,6 +732,27 @@ class VtnApp:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+
+async def _finish(tasks: list[asyncio.Task[None]]) -> None:
+    """Let ``tasks`` end (their stop event is set), cancelling those still running after 5 s."""
+    if not tasks:
+        return
+    _done, pending = await asyncio.wait(tasks, timeout=5.0)
+    for task in pending:
+        task.cancel()
+    for task in pending:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def redacted(url: str) -> str:
+    """A database URL without its password (for messages and logs)."""
+    head, at, tail = url.rpartition("@")
+    if not at or "://" not in head:
+        return url
+    scheme, _, login = head.partition("://")
+    return f"{scheme}://{login.partition(':')[0]}@{tail}"
 
 
 async def serve(options: VtnOptions, *, stop: asyncio.Event,

@@ -55,9 +55,16 @@ class NoticeBoard:
             inbox = self._inboxes[party_id] = _Inbox(deque(maxlen=self._history))
         return inbox
 
-    def post(self, party_id: str, notice: Model) -> None:
-        """Keep a notice for ``party_id`` and wake its pollers (a :data:`NoticeListener`)."""
-        self._seq += 1
+    def post(self, party_id: str, notice: Model, *, seq: int | None = None) -> None:
+        """Keep a notice for ``party_id`` and wake its pollers (a :data:`NoticeListener`). ``seq``: the number
+        the notice already has (several VTN processes number the notices they relay alike, see
+        :mod:`.cluster`); it must be above every number given before."""
+        if seq is None:
+            self._seq += 1
+        elif seq <= self._seq:
+            raise ValueError(f"notice number {seq} is not above the last one, {self._seq}")
+        else:
+            self._seq = seq
         self.posted += 1
         inbox = self._inbox(party_id)
         if isinstance(notice, EiCreateQuote):

@@ -214,6 +214,18 @@ def openapi_document(server_url: str | None = None, *, openadr: bool = False,
                                     "description": "Whether clients must present a certificate (--tls-ca)."},
             "event_loop": {"type": "string", "enum": ["uvloop", "asyncio"],
                            "description": "The event loop the VTN runs on (vtn serve --event-loop)."},
+            "cluster": {
+                "type": ["object", "null"],
+                "description": "With vtn serve --store: this process among the VTN processes sharing the "
+                               "database (null: one process on SQLite).",
+                "properties": {
+                    "process": {"type": "string", "description": "This process: vtn@HOST:PID."},
+                    "leader": {"type": "boolean",
+                               "description": "Whether this process holds the market's duties now (gate closure, "
+                                              "ledger, MQTT bridge, parent link)."},
+                    "store": {"type": "string", "description": "The database, without its password."},
+                },
+            },
         },
     }}
     if openadr:

@@ -25,17 +25,33 @@ from transactive.services.oadr.records import EventOptRecord, EventRecord, Repor
 from transactive.services.openadr3.service import COLLECTIONS
 from transactive.services.openadr3.tokens import CLIENT_KIND, ClientRecord
 from transactive.services.sqlite_store import SqliteStore
+from transactive.services.store import Store, StoreError
 from transactive.vtn.openadr3_notify import DEAD_KIND, DELIVERY_KIND
 
 __all__ = ["format_report", "vtn_report"]
 
 
-def vtn_report(data_dir: Path) -> dict[str, Any]:
-    """The report of ``data_dir`` (see the module docstring). Raises FileNotFoundError without a store."""
+def vtn_report(data_dir: Path, *, store: str | None = None) -> dict[str, Any]:
+    """The report of ``data_dir`` (see the module docstring), whose store is ``DATA_DIR/vtn.db`` or, with
+    ``store``, that PostgreSQL database. Raises FileNotFoundError without a store."""
+    return _report(data_dir, _open_store(data_dir, store))
+
+
+def _open_store(data_dir: Path, url: str | None) -> Store:
+    if url is not None:
+        try:
+            from transactive.services.pg_store import PgStore
+        except ImportError as exc:
+            raise StoreError(f"--store needs the postgresql extra (pip install 'transactive[postgresql]'): {exc}") \
+                from None
+        return PgStore(url, pool_max=1)
     store_path = data_dir / "vtn.db"
     if not store_path.is_file():
         raise FileNotFoundError(f"{store_path}: no VTN store here")
-    store = SqliteStore(store_path)
+    return SqliteStore(store_path)
+
+
+def _report(data_dir: Path, store: Store) -> dict[str, Any]:
     try:
         parties = len(store.registered_parties())
         tenders = len({(row.party_id, row.tender_id) for row in store.tenders()})
@@ -66,7 +82,7 @@ def vtn_report(data_dir: Path) -> dict[str, Any]:
     }
 
 
-def _openadr(store: SqliteStore) -> dict[str, int]:
+def _openadr(store: Store) -> dict[str, int]:
     vens = [VenRecord.load(o.document) for o in store.oadr_objects(VenRecord.KIND)]
     opts = [EventOptRecord.load(o.document).opt_type for o in store.oadr_objects(EventOptRecord.KIND)]
     return {"vens": sum(1 for v in vens if v.active), "events": len(store.oadr_objects(EventRecord.KIND)),
@@ -75,7 +91,7 @@ def _openadr(store: SqliteStore) -> dict[str, int]:
             "report_values": store.report_value_count()}
 
 
-def _openadr3(store: SqliteStore) -> dict[str, int]:
+def _openadr3(store: Store) -> dict[str, int]:
     clients = [ClientRecord.from_json(o.document) for o in store.oadr_objects(CLIENT_KIND)]
     counts = {name: len(store.oadr_objects(collection.kind)) for name, collection in COLLECTIONS.items()}
     return {"clients": sum(1 for c in clients if c.revoked is None), **counts,

@@ -27,6 +27,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 from transactive.ledger import LedgerError
 from transactive.ledger.embedded import LedgerReader, verify_tail
@@ -36,7 +37,8 @@ from transactive.services.sqlite_store import RUNNING, SqliteStore
 from transactive.services.store import StoreError
 from transactive.vtn.clock import CLOCK_FILE
 
-__all__ = ["LEDGER_FILE", "LEDGER_TAIL_CHECK", "STORE_FILE", "beside", "startup_problems"]
+__all__ = ["LEDGER_FILE", "LEDGER_TAIL_CHECK", "STORE_FILE", "TransactionIds", "beside", "ledger_problems",
+           "startup_problems"]
 
 STORE_FILE = "vtn.db"
 LEDGER_FILE = "ledger.db"
@@ -79,14 +81,24 @@ def startup_problems(data_dir: Path, ledger: str = "embedded") -> list[str]:
             problems.append(f"{store_path}: cannot be read ({exc})")
     try:
         if ledger == "embedded":
-            problems += _ledger_problems(ledger_path, store)
+            problems += ledger_problems(ledger_path, store)
     finally:
         if store is not None:
             store.close()
     return problems
 
 
-def _ledger_problems(path: Path, store: SqliteStore | None) -> list[str]:
+class TransactionIds(Protocol):
+    """What the ledger is compared with: a store's anchored and known transaction ids, each in id order."""
+
+    def anchored_ids(self) -> Iterator[str]: ...
+    def transaction_ids(self) -> Iterator[str]: ...
+
+
+def ledger_problems(path: Path, store: TransactionIds | None) -> list[str]:
+    """What is wrong with the embedded ledger at ``path``, and whether it agrees with ``store`` (the checks
+    listed in the module docstring); the leader of several VTN processes runs them before it writes the
+    ledger (:mod:`.cluster`)."""
     key = default_key_path(path)
     if not path.exists():
         try:

@@ -53,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``transactive`` script; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # (what ``vtn serve --workers`` gives each worker)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

@@ -225,6 +225,15 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=port_number, default=8080, help="port to listen on (0: any free port; default 8080)")
     s.add_argument("--data-dir", required=True, type=Path, metavar="DIR", help="store, ledger and clock")
+    s.add_argument("--store", metavar="URL",
+                   help="keep the store in PostgreSQL (postgresql://USER@HOST:PORT/DB), shared with every other VTN "
+                        "process given the same URL; one of them (the leader) closes the gates and writes the "
+                        "ledger (default: SQLite in DIR, this process alone)")
+    s.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                   help="run N VTN processes sharing the port (SO_REUSEPORT) and the --store database; needs "
+                        "--store (default 1)")
+    s.add_argument("--reuse-port", action="store_true",
+                   help="share the port with other processes on this machine (SO_REUSEPORT; --workers sets it)")
     s.add_argument("--interval-seconds", type=_positive, metavar="S",
                    help="wall-clock seconds one market interval lasts (default: real time)")
     s.add_argument("--ledger", choices=("embedded", "evm"), default="embedded",
@@ -303,6 +312,9 @@ def add_parser(sub: Any) -> None:
                          description="Report on a VTN data directory.", epilog=_REPORT_EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("--data-dir", required=True, type=Path, metavar="DIR")
+    r.add_argument("--store", metavar="URL",
+                   help="the PostgreSQL store the VTN ran with (postgresql://USER@HOST:PORT/DB); DIR still holds "
+                        "the ledger")
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.set_defaults(run=_report)
 
@@ -357,7 +369,7 @@ def _mqtt_login(args: argparse.Namespace) -> tuple[str, str] | None:
 
 def _serve(args: argparse.Namespace) -> int:
     from transactive.protocol.certs import CertificateError
-    from transactive.vtn.app import DEFAULT_MARKET_CONTEXT, VtnApp, VtnOptions, VtnStartError, serve
+    from transactive.vtn.app import DEFAULT_MARKET_CONTEXT, VtnApp, VtnOptions, VtnStartError, redacted, serve
     from transactive.vtn.limits import Limits
 
     prog = "transactive vtn serve"
@@ -382,6 +394,14 @@ def _serve(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"{prog}: {problem}", file=sys.stderr)
         return 2
+    if args.workers > 1:
+        if args.store is None:
+            print(f"{prog}: --workers {args.workers} needs --store postgresql://... (SQLite has one writer "
+                  "process)", file=sys.stderr)
+            return 2
+        from transactive.vtn.workers import supervise
+
+        return supervise(args, prog)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -399,6 +419,7 @@ def _serve(args: argparse.Namespace) -> int:
                           registrations_per_minute=args.registrations_per_minute),
             max_tenders=args.max_tenders, max_stream_intervals=args.max_stream_intervals,
             horizon=timedelta(hours=args.horizon_hours), oadr=oadr, openadr3=openadr3,
+            store=args.store, reuse_port=args.reuse_port,
         )
         options.market_config()
     except ValueError as exc:
@@ -408,7 +429,8 @@ def _serve(args: argparse.Namespace) -> int:
     def ready(vtn: VtnApp) -> None:
         note = ", client certificates required" if vtn.client_certificates else ""
         mode = ", READ-ONLY" if options.read_only else ""
-        print(f"transactive VTN listening on {vtn.url} (data dir {options.data_dir}, market "
+        store = "" if options.store is None else f", store {redacted(options.store)}"
+        print(f"transactive VTN listening on {vtn.url} (data dir {options.data_dir}{store}, market "
               f"{vtn.config.market_context}, ledger {options.ledger}{note}{mode})", flush=True)
 
     async def main() -> None:
@@ -434,7 +456,7 @@ def _report(args: argparse.Namespace) -> int:
 
     prog = "transactive vtn report"
     try:
-        report = vtn_report(args.data_dir)
+        report = vtn_report(args.data_dir, store=args.store)
     except (FileNotFoundError, NotALedgerError, StoreError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
