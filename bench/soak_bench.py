@@ -215,7 +215,7 @@ def free_port() -> int:
         return port
 
 
-def _terminate(proc: subprocess.Popen[Any], grace: float = 15.0) -> None:
+def _terminate(proc: subprocess.Popen[Any], grace: float = 25.0) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -259,15 +259,20 @@ class Vtn:
         #: the processes seen below the serve process (pid -> start time), stopped with it
         self.pids: dict[int, int] = {}
         self.stopped = False
+        # ready when every worker answers: /health names the process that answered (its "cluster" field), and
+        # each new connection may go to another worker (SO_REUSEPORT)
+        answered: set[str] = set()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             health = _health(self.url)
             if health is not None and health.get("status") == "ok":
                 self.health = health
-                return
+                answered.add(str((health.get("cluster") or {}).get("process", "")))
+                if len(answered) >= (workers or 1):
+                    return
             if self.proc.poll() is not None:
                 break
-            time.sleep(0.2)
+            time.sleep(0.05 if health is not None else 0.2)
         self.stop()
         raise RuntimeError(f"the VTN did not start: {self.log.read_text()[-3000:]}")
 
@@ -362,8 +367,8 @@ def _slope_per_minute(rows: list[dict[str, Any]], key: str) -> float | None:
 
 def _stored_tenders(vtn: Vtn, store: str | None) -> int | None:
     """How many tenders the stopped VTN's store holds (``transactive vtn report``), None if it cannot say."""
-    cmd = [sys.executable, "-m", "transactive.cli", "vtn", "report", "--json"]
-    cmd += ["--store", store] if store is not None else ["--data-dir", str(vtn.data_dir)]
+    cmd = [sys.executable, "-m", "transactive.cli", "vtn", "report", "--json", "--data-dir", str(vtn.data_dir)]
+    cmd += ["--store", store] if store is not None else []
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False, timeout=300)
     try:
         return int(json.loads(done.stdout)["tenders"])
@@ -593,6 +598,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--vtn-arg", action="append", default=[], metavar="ARG",
                         help="one more argument for vtn serve (repeatable)")
+    parser.add_argument("--work-dir", type=Path, metavar="DIR",
+                        help="keep the data directories, VTN logs and generator results here (default: a temporary "
+                             "directory, removed)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every figure (and the series) here")
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="plot memory over time and latency")
     args = parser.parse_args(argv)
@@ -610,7 +618,10 @@ def main(argv: list[str] | None = None) -> int:
 
     runs: list[dict[str, Any]] = []
     started = time.time()
-    with tempfile.TemporaryDirectory(prefix="soak-bench-") as tmp_name, contextlib.ExitStack() as stack:
+    if args.work_dir is not None:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+    with (contextlib.nullcontext(str(args.work_dir)) if args.work_dir is not None
+          else tempfile.TemporaryDirectory(prefix="soak-bench-")) as tmp_name, contextlib.ExitStack() as stack:
         store_of, db_pid = stack.enter_context(postgres_databases(args.store))
         for k, workers in enumerate(counts):
             prefix = f"soak{k + 1}"

@@ -286,7 +286,7 @@ class Record:
 
     started: float = field(default_factory=time.monotonic)
     at: list[float] = field(default_factory=list)  # seconds since start, when answered
-    latency: list[float] = field(default_factory=list)  # seconds, from due to reply
+    latency: list[float] = field(default_factory=list)  # seconds, from due (wall clock) to reply
     wire: list[float] = field(default_factory=list)  # seconds, from write to reply
     errors: Counter[str] = field(default_factory=Counter)
     first_errors: list[str] = field(default_factory=list)
@@ -331,7 +331,8 @@ class Record:
 
 
 async def send(pool: Pool, record: Record, data: bytes, due: float, timeout: float) -> None:
-    """One request; its outcome into ``record`` (latency from ``due``, a ``time.perf_counter()``)."""
+    """One request; its outcome into ``record`` (latency from ``due``, Unix seconds: the schedule is in wall
+    time, and an offset between the wall and the monotonic clock drifts while the wall clock is slewed)."""
     try:
         status, body, wire = await pool.request(data, timeout)
     except HttpError as error:
@@ -340,7 +341,7 @@ async def send(pool: Pool, record: Record, data: bytes, due: float, timeout: flo
     except OSError as error:
         record.error("connection: " + type(error).__name__, str(error))
         return
-    latency = time.perf_counter() - due
+    latency = time.time() - due
     code, description = ei_code(body)
     if status != 200:
         record.error(f"http {status}", f"ei {code} {description}")
@@ -453,7 +454,6 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     period = market.wall_of(cfg.gate_time(open_interval)) - first_gate  # wall seconds a market interval lasts
     start = time.time()
     end = start + args.seconds
-    perf_of = time.perf_counter() - time.time()  # Unix seconds -> perf_counter
     tasks: set[asyncio.Task[None]] = set()
     lag_max = 0.0
     serial = 0
@@ -472,13 +472,13 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                 continue
             if due >= end:
                 break
-            delay = due - time.time()
-            if delay > 0:
+            # a timer may fire early (the loop's clock is read once per turn): sleep until it is really due
+            while (delay := due - time.time()) > 0:
                 await asyncio.sleep(delay)
             lag_max = max(lag_max, time.time() - due)
             serial += 1
             data = tenders.request(i, interval, serial)
-            task = asyncio.create_task(send(pool, record, data, due + perf_of, args.timeout))
+            task = asyncio.create_task(send(pool, record, data, due, args.timeout))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         intervals.append(interval.isoformat())
@@ -517,7 +517,7 @@ async def throughput(args: argparse.Namespace) -> dict[str, Any]:
         while time.perf_counter() < stop_at:
             serial = next(counter)
             data = tenders.request(serial % len(parties), interval, 10**9 + serial)
-            await send(pool, record, data, time.perf_counter(), args.timeout)
+            await send(pool, record, data, time.time(), args.timeout)
 
     reporter = asyncio.create_task(_progress(record, "tenders answered"))
     t0 = time.perf_counter()
