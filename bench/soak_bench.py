@@ -11,7 +11,9 @@ invocation so that their ratio comes from one run on one machine in one state):
    ``--store URL`` and ``--workers N`` are passed through; ``--store postgres`` starts a throwaway
    PostgreSQL cluster (interop/postgresql/cluster.py) with a fresh database for each run.
 2. **Baseline**: the VTN's resident memory, idle: the sum over the serve process and all its descendants
-   (workers), read from /proc (RSS, and PSS, which counts pages shared between forked workers once).
+   (with ``--workers``: the supervisor and its workers), read from /proc: RSS, and PSS (which splits a page
+   shared with other processes, the interpreter's libraries, between them: less than RSS, and it moves when
+   other Python processes come and go, so RSS is the headline figure).
 3. **Registration**: ``--vens`` VENs join through the API (market context, then a registration signed by
    each VEN's own Ed25519 key) with at most ``--connections`` at a time; then memory again.
    KB per VEN = (memory after - baseline) / VENs, for all the VTN's processes together.
@@ -27,17 +29,21 @@ invocation so that their ratio comes from one run on one machine in one state):
 6. The VTN is stopped, and its store must hold at least as many tenders as were answered (checked with
    ``transactive vtn report``; the benchmark fails otherwise).
 
-Why these choices. The load generator (bench/soak_load.py) is a process of its own, started once per
-phase, each run bounded in time: its CPU is not the VTN's, and the VTN can be measured between phases with
-nothing in flight. It is written in Python rather than reusing wrk (bench/vtn_bench.py) because it must
-register with signed requests, give every VEN its own token and interval, read every reply's EI response
-code (a refusal is HTTP 200) and keep each latency; it sends the tenders over a few lines of asyncio
-HTTP/1.1 rather than aiohttp's client, which would cost several times the CPU per request on a 2-core
-machine that the generator shares with the VTN (and, with ``--store``, with PostgreSQL). The CPU each
-process used is sampled too (VTN, generator, the whole machine), so a saturated generator shows instead of
-passing for a slow VTN. Soak latency is measured from the moment a tender was due (open loop: a backlog
-shows as latency, it does not slow the offered load). Memory is read from /proc rather than by the VTN
-about itself, so it covers every worker and everything the interpreter holds.
+Why these choices. The VENs tender and do nothing else: they do not long-poll their notices (10,000 idle
+long polls would measure how many connections the VTN holds, not how it takes tenders; the notices are
+still made and kept by the VTN at every gate, which is what its memory shows). The load generator
+(bench/soak_load.py) is a process of its own, started once per phase, each run bounded in time: its CPU is
+not the VTN's, and the VTN can be measured between phases with nothing in flight. It is written in Python
+rather than reusing wrk (bench/vtn_bench.py) because it must register with signed requests, give every VEN
+its own token and interval, read every reply's EI response code (a refusal is HTTP 200) and keep each
+latency; it sends the tenders over a few lines of asyncio HTTP/1.1 rather than aiohttp's client, which
+would cost several times the CPU per request on a 2-core machine that the generator shares with the VTN
+(and, with ``--store``, with PostgreSQL). The CPU each process used is sampled too (VTN, generator,
+database, the whole machine), so a saturated generator shows instead of passing for a slow VTN, and a busy
+machine (other work on it) shows too. Soak latency is measured from the moment a tender was due (open
+loop: a backlog shows as latency, it does not slow the offered load). Memory is read from /proc rather
+than by the VTN about itself, so it covers every worker and everything the interpreter holds. The worker
+counts of ``--compare-workers`` run one after the other, each against a fresh VTN and a fresh database.
 
 Usage::
 
@@ -608,6 +614,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--workers and --compare-workers do not go together")
     counts: list[int | None] = ([int(x) for x in args.compare_workers.split(",")] if args.compare_workers
                                 else [args.workers])
+    if args.store is None and any((n or 1) > 1 for n in counts):
+        parser.error("more than one worker needs --store (URL or 'postgres'): SQLite has one writer process")
     settings = Settings(vens=args.vens, minutes=args.minutes, interval_seconds=args.interval_seconds,
                         throughput_seconds=args.throughput_seconds, connections=args.connections,
                         concurrency=args.concurrency, sample_seconds=args.sample_seconds,
