@@ -131,8 +131,24 @@ def memory_kb(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
+def runqueue_wait_s(pid: int) -> float:
+    """Seconds the threads of a process (those alive now) have waited for a CPU while ready to run
+    (/proc/PID/task/*/schedstat, second field, ns): a process starved by others on the machine shows here."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for tid in tasks:
+        try:
+            total += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
 def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot (all cores)."""
+    """(busy, total) CPU seconds of the whole machine since boot (all cores; iowait counts as idle)."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + (values[4] if len(values) > 4 else 0)
     return (sum(values) - idle) / CLK_TCK, sum(values) / CLK_TCK
@@ -140,13 +156,15 @@ def machine_busy() -> tuple[float, float]:
 
 def cpu_between(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
     """The CPU of the VTN, of the database server (when sampled) and of the whole machine between two samples,
-    in % of one core (200 % = both of 2 cores)."""
+    in % of one core (200 % = both of 2 cores), and how long the VTN's threads waited for a CPU (same unit)."""
     dt = b["t"] - a["t"]
     out = {}
     for name in ("vtn", "db", "machine"):
         key = "machine_busy_s" if name == "machine" else f"{name}_cpu_s"
         if key in a and key in b:
             out[f"{name}_cpu_pct"] = round(100 * (b[key] - a[key]) / dt, 1)
+    if "vtn_runqueue_wait_s" in a and "vtn_runqueue_wait_s" in b:  # ready to run, but no CPU free
+        out["vtn_runqueue_wait_pct"] = round(100 * (b["vtn_runqueue_wait_s"] - a["vtn_runqueue_wait_s"]) / dt, 1)
     return out
 
 
@@ -166,6 +184,7 @@ class Sampler:
         self._stop = threading.Event()
         self._lock = threading.Lock()  # the thread and the phases both sample
         self._cpu: dict[int, float] = {}
+        self._wait: dict[int, float] = {}
         self._thread = threading.Thread(target=self._run, name="soak-sampler", daemon=True)
         self._thread.start()
 
@@ -186,12 +205,14 @@ class Sampler:
             stat = _stat(pid)
             if stat is not None:
                 self._cpu[pid] = stat[1]
+                self._wait[pid] = runqueue_wait_s(pid)
                 self.seen[pid] = stat[2]
         cpu = sum(self._cpu.values())  # processes that ended keep what they used
         now = time.monotonic()
         busy, _total = machine_busy()
         row: dict[str, Any] = {"t": round(now - self.t0, 2), "phase": self.phase, "rss_kb": rss, "pss_kb": pss,
-                               "processes": len(pids), "vtn_cpu_s": round(cpu, 2), "machine_busy_s": round(busy, 2)}
+                               "processes": len(pids), "vtn_cpu_s": round(cpu, 2), "machine_busy_s": round(busy, 2),
+                               "vtn_runqueue_wait_s": round(sum(self._wait.values()), 3)}
         if self.db_pid is not None:  # the database server's processes (its backends come and go: CPU of the live)
             db = [(memory_kb(pid), _stat(pid)) for pid in descendants(self.db_pid)]
             row["db_pss_kb"] = sum(mem[1] for mem, _s in db)
@@ -326,8 +347,12 @@ def run_generator(phase: str, url: str, tokens: Path, out: Path, args: list[str]
         raise RuntimeError(f"the load generator's {phase} failed (exit {code})")
     result: dict[str, Any] = json.loads(out.read_text())
     # CPU over the whole phase, % of one core: the generator's own count (getrusage) over the same wall time
-    result["cpu_pct"] = {**cpu_between(first, last),
-                         "generator_cpu_pct": round(100 * result["generator_cpu_s"] / (last["t"] - first["t"]), 1)}
+    cpu = {**cpu_between(first, last),
+           "generator_cpu_pct": round(100 * result["generator_cpu_s"] / (last["t"] - first["t"]), 1)}
+    # what else ran on the machine meanwhile (this harness is a small part of it): a noisy machine shows here
+    cpu["others_cpu_pct"] = round(cpu["machine_cpu_pct"] - cpu["vtn_cpu_pct"] - cpu["generator_cpu_pct"]
+                                  - cpu.get("db_cpu_pct", 0.0), 1)
+    result["cpu_pct"] = cpu
     return result
 
 
@@ -531,6 +556,7 @@ def table(runs: list[dict[str, Any]]) -> str:
     add("KB per VEN after soak", lambda r: f"{r['kb_per_ven_after_soak_rss']:.2f}")
     add("CPU % soak VTN / gen / all", lambda r: "{vtn_cpu_pct} / {generator_cpu_pct} / {machine_cpu_pct}".format(
         **r["soak"]["cpu_pct"]))
+    add("CPU % soak: others", lambda r: str(r["soak"]["cpu_pct"]["others_cpu_pct"]))
     add("gates closed (longest)", lambda r: f"{len(r['gates'])} "
                                             f"({max((g['seconds'] for g in r['gates']), default=0):.2f} s)")
     add("throughput tenders/s", lambda r: f"{r['throughput']['tenders_per_s']:.0f}")
@@ -541,6 +567,8 @@ def table(runs: list[dict[str, Any]]) -> str:
         **r["throughput"]["cpu_pct"]))
     if any("db_cpu_pct" in r["throughput"].get("cpu_pct", {}) for r in runs):
         add("CPU % tp database", lambda r: str(r["throughput"]["cpu_pct"]["db_cpu_pct"]))
+    add("CPU % tp: others", lambda r: str(r["throughput"]["cpu_pct"]["others_cpu_pct"]))
+    add("VTN waiting for a CPU, tp", lambda r: f"{r['throughput']['cpu_pct']['vtn_runqueue_wait_pct']} %")
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows)
 
