@@ -7,21 +7,23 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: help install demo demo-messages test lint typecheck unit bench wheel-check clean anvil iota-vectors mosquitto chromium \
-	openadr3-client
+	openadr3-client postgresql postgres-start postgres-stop
 
 help:
 	@echo "make demo    a VTN and a microgrid of VENs on loopback trade for a simulated day (sets up .venv first)"
 	@echo "make demo-messages  build, print and validate sample messages"
 	@echo "make test    ruff + mypy (strict) + pytest with coverage (sets up .venv first)"
 	@echo "make bench   the benchmarks in bench/ (figures go to BENCHMARKS.md by hand)"
-	@echo "make install only create .venv and install transactive[dev,server,signing,market,evm,iota]"
+	@echo "make postgres-start  a PostgreSQL server for demos in .cache/postgresql/demo (prints its URL for --store)"
+	@echo "make postgres-stop   stop it"
+	@echo "make install only create .venv and install transactive[dev,server,signing,market,evm,iota,postgresql]"
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,server,signing,market,evm,iota]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,server,signing,market,evm,iota,postgresql]'
 	@touch $(STAMP)
 
 demo: install
@@ -50,6 +52,18 @@ iota-vectors:
 mosquitto:
 	@interop/mosquitto/install.sh >/dev/null
 
+# the PostgreSQL server (apt-get, if missing) for the tests of the PostgreSQL store, which start their own
+# cluster on a loopback port (interop/postgresql/cluster.py)
+postgresql:
+	@interop/postgresql/install.sh >/dev/null
+
+# a PostgreSQL cluster for demos in .cache/postgresql/demo (left running; prints the URL for --store)
+postgres-start: install postgresql
+	$(BIN)/python -m interop.postgresql.cluster start
+
+postgres-stop: install
+	$(BIN)/python -m interop.postgresql.cluster stop
+
 # headless Chromium (apt-get, if missing) for the test that looks at the conformance kit's HTML report
 chromium:
 	@interop/chromium/install.sh >/dev/null
@@ -59,7 +73,7 @@ chromium:
 openadr3-client:
 	@interop/openadr3_peer/make_venv.sh >/dev/null
 
-unit: install anvil iota-vectors mosquitto chromium openadr3-client
+unit: install anvil iota-vectors mosquitto chromium openadr3-client postgresql
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 test: lint typecheck unit

@@ -187,16 +187,7 @@ class VtnApp:
             raise ValueError("TLS settings for the parent need an https:// parent URL")
         if options.mqtt_tls is not None and options.mqtt is None:
             raise ValueError("TLS settings for MQTT need an MQTT broker (--mqtt)")
-        if options.store is not None:
-            if not options.store.startswith(("postgresql://", "postgres://")):
-                raise ValueError(f"--store {redacted(options.store)}: a postgresql://USER@HOST:PORT/DB URL (without "
-                                 "--store: the SQLite store in --data-dir)")
-            if options.read_only:
-                raise ValueError("--read-only inspects a data directory's SQLite store; with --store, 'transactive "
-                                 "vtn report --store URL' reads the database")
-            if options.mqtt_acl:
-                raise ValueError("--mqtt-acl keeps the broker's logins in step with the registrations one process "
-                                 "sees; it does not go with --store (several processes)")
+        check_store(options)
         self.options = options
         #: the SSL contexts, built now so that a bad file stops the VTN before it starts anything
         self.server_ssl: ssl.SSLContext | None = options.tls.context() if options.tls else None
@@ -429,10 +420,14 @@ class VtnApp:
             raise VtnStartError(f"--store needs the postgresql extra (pip install 'transactive[postgresql]'): "
                                 f"{exc}") from None
         where = f"--store {redacted(url)}"
+
+        def failed(exc: StoreError) -> VtnStartError:  # one line (libpq's messages carry hints on lines of their own)
+            return VtnStartError(f"{where}: {' '.join(str(exc).replace(f'store {redacted(url)}: ', '').split())}")
+
         try:
             store = self.store = PgStore(url, busy_timeout=STORE_BUSY_TIMEOUT)
         except StoreError as exc:
-            raise VtnStartError(f"{where}: {exc}") from None
+            raise failed(exc) from None
         opts = self.options
         try:
             if opts.parent is not None:
@@ -450,10 +445,10 @@ class VtnApp:
                 raise VtnStartError(f"{opts.data_dir / KEY_FILE}: not the key of the VTN on {redacted(url)} (that "
                                     f"one is {shared}, this one {keyid}): copy vtn.key from the first VTN's data "
                                     "directory, so that every process signs as the same VTN")
-            epoch = int(store.meta_put_if_absent(META_NOTICE_EPOCH, str(self.wall().timestamp() * 1_000_000 // 1)))
+            epoch = int(store.meta_put_if_absent(META_NOTICE_EPOCH, str(int(self.wall().timestamp() * 1_000_000))))
             cursor = store.last_notice_seq()
         except StoreError as exc:
-            raise VtnStartError(f"{where}: {exc}") from None
+            raise failed(exc) from None
         self.config = replace(self.config, signing_key=keyid)
         assert self.clock is not None
         self.service = VtnService(VtnCore(self.config, store, self.clock), identity=self.identity, wall=self.wall)
@@ -485,7 +480,7 @@ class VtnApp:
         assert self.store is not None
         assert self.clock is not None
         if opts.ledger == "embedded":
-            problems = await asyncio.to_thread(ledger_problems, data / LEDGER_FILE, cast(PgStore, self.store))
+            problems = await asyncio.to_thread(ledger_problems, data / LEDGER_FILE, cast("PgStore", self.store))
             if problems:
                 raise VtnStartError("; ".join(problems))
         self.ledger = await self._open_ledger()
@@ -668,7 +663,8 @@ class VtnApp:
         nxt = cfg.next_open_interval(now)
         last = self.scheduler.last_closed if self.scheduler else None
         retry = self.scheduler.retrying if self.scheduler else None
-        degraded = bool(faults) or not store_ok or retry is not None or self.service.read_only is not None
+        degraded = bool(faults) or not store_ok or retry is not None or self.service.read_only is not None or \
+            (self.leadership is not None and self.leadership.error is not None)
         return {
             "status": "degraded" if degraded else "ok",
             "market": cfg.market_context,
@@ -694,7 +690,7 @@ class VtnApp:
             "event_loop": "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio",
             "cluster": None if self.leadership is None else {
                 "process": process_name(), "leader": self.leadership.leader,
-                "store": redacted(self.options.store or "")},
+                "store": redacted(self.options.store or ""), "duties_error": self.leadership.error},
         }
 
     async def stop(self) -> None:
@@ -732,6 +728,21 @@ class VtnApp:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+
+def check_store(options: VtnOptions) -> None:
+    """``ValueError`` naming the flags if ``--store`` does not go with the other options."""
+    if options.store is None:
+        return
+    if not options.store.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"--store {redacted(options.store)}: a postgresql://USER@HOST:PORT/DB URL (without "
+                         "--store: the SQLite store in --data-dir)")
+    if options.read_only:
+        raise ValueError("--read-only inspects a data directory's SQLite store; with --store, 'transactive "
+                         "vtn report --store URL' reads the database")
+    if options.mqtt_acl:
+        raise ValueError("--mqtt-acl keeps the broker's logins in step with the registrations one process "
+                         "sees; it does not go with --store (several processes)")
 
 
 async def _finish(tasks: list[asyncio.Task[None]]) -> None:

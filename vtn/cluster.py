@@ -70,7 +70,7 @@ log = logging.getLogger("transactive.vtn.cluster")
 LEADER_LOCK = (0x7478, 1)
 #: how often a follower tries to take the lock, and the leader checks that its connection still holds it (s)
 CHECK = 0.5
-#: the notification channels (see the module docstring)
+#: the notification channels (see the module docstring; the store sends on them)
 NOTICES_CHANNEL = "transactive_notices"
 OBJECTS_CHANNEL = "transactive_objects"
 #: notices kept in the table for processes that lag behind (seconds)
@@ -118,6 +118,8 @@ class Leadership:
         self.check = check
         self.leader = False  #: whether this process holds the duties now
         self.terms = 0  #: how many times this process became the leader
+        #: why the duties did not start the last time this process took the lock (None: they did)
+        self.error: str | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``: follow or lead, reconnecting after a lost connection."""
@@ -155,7 +157,9 @@ class Leadership:
                     log.info("%s is the leader: it closes the gates and writes the ledger", process_name())
                     try:
                         await self._on_gain()
-                    except Exception:
+                        self.error = None
+                    except Exception as exc:
+                        self.error = f"{type(exc).__name__}: {exc}"
                         log.exception("the market's duties did not start; releasing the leader's lock")
                         await self._step_down()
                         await conn.execute("SELECT pg_advisory_unlock(%s, %s)", LEADER_LOCK)

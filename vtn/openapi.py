@@ -224,6 +224,10 @@ def openapi_document(server_url: str | None = None, *, openadr: bool = False,
                                "description": "Whether this process holds the market's duties now (gate closure, "
                                               "ledger, MQTT bridge, parent link)."},
                     "store": {"type": "string", "description": "The database, without its password."},
+                    "duties_error": {"type": ["string", "null"],
+                                     "description": "Why the market's duties did not start the last time this "
+                                                    "process took the leader's lock (e.g. a ledger that does not "
+                                                    "verify); the status is then degraded. Null: they did."},
                 },
             },
         },

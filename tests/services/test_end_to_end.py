@@ -18,6 +18,7 @@ from transactive.services import (
     VtnCore,
     VtnService,
 )
+from transactive.services.store import Store
 from transactive.transport import MemoryTransport, TransportClosedError, TransportTimeoutError, WireFormat
 from transactive.ven import VenClient, join_market, tender_and_wait
 
@@ -92,13 +93,12 @@ async def test_subscriptions_need_the_partys_token_and_end_on_close(config: Mark
         await client.market_context()
 
 
-async def test_tender_and_wait_returns_the_matched_transactions(config: MarketConfig, clock: ManualClock) -> None:
+async def test_tender_and_wait_returns_the_matched_transactions(config: MarketConfig, clock: ManualClock,
+                                                               store: Store) -> None:
     import asyncio
 
-    from transactive.services import MemoryStore
-
     clock.set(NOW)
-    service = VtnService(VtnCore(config, MemoryStore(), clock))
+    service = VtnService(VtnCore(config, store, clock))
     transport = MemoryTransport(service)
     buyer = await join_market(transport, "home-1", MARKET)
     seller = await join_market(transport, "pv-1", MARKET)

@@ -23,11 +23,11 @@ from transactive.ledger import (
 )
 from transactive.ledger.settlement import InvalidSnapshotError, State, replay
 from transactive.services import ManualClock, MarketConfig, MemoryStore, Settlement, VtnCore, VtnService
-from transactive.services.store import SettlementStep, StoreError
+from transactive.services.store import SettlementStep, Store, StoreError
 
 
-async def test_anchor_deliver_pay_and_dispute(tmp_path: Path, config: MarketConfig, clock: ManualClock) -> None:
-    store = MemoryStore()
+async def test_anchor_deliver_pay_and_dispute(tmp_path: Path, config: MarketConfig, clock: ManualClock,
+                                              store: Store) -> None:
     async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:
         settlement = Settlement(store, ledger, config=config, clock=clock)
         service = VtnService(VtnCore(config, store, clock), settlement=settlement)
@@ -65,8 +65,7 @@ async def test_anchor_deliver_pay_and_dispute(tmp_path: Path, config: MarketConf
 
 
 async def test_without_auto_pay_the_payment_waits_for_the_buyer(tmp_path: Path, config: MarketConfig,
-                                                                clock: ManualClock) -> None:
-    store = MemoryStore()
+                                                                clock: ManualClock, store: Store) -> None:
     async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:
         settlement = Settlement(store, ledger, config=config, clock=clock, auto_pay=False)
         service = VtnService(VtnCore(config, store, clock), settlement=settlement)
@@ -147,8 +146,7 @@ async def test_a_step_that_cannot_be_logged_fails_only_its_own_caller(tmp_path: 
 
 
 async def test_the_logged_snapshot_keeps_its_format_and_restores_the_machine(
-        tmp_path: Path, config: MarketConfig, clock: ManualClock) -> None:
-    store = MemoryStore()
+        tmp_path: Path, config: MarketConfig, clock: ManualClock, store: Store) -> None:
     async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:
         settlement = Settlement(store, ledger, config=config, clock=clock, auto_pay=False)
         service = VtnService(VtnCore(config, store, clock), settlement=settlement)
@@ -171,8 +169,7 @@ async def test_the_logged_snapshot_keeps_its_format_and_restores_the_machine(
 
 
 async def test_a_corrupt_logged_snapshot_is_refused_naming_the_field(tmp_path: Path, config: MarketConfig,
-                                                                     clock: ManualClock) -> None:
-    store = MemoryStore()
+                                                                     clock: ManualClock, store: Store) -> None:
     async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:
         settlement = Settlement(store, ledger, config=config, clock=clock, auto_pay=False)
         service = VtnService(VtnCore(config, store, clock), settlement=settlement)

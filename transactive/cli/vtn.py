@@ -369,7 +369,15 @@ def _mqtt_login(args: argparse.Namespace) -> tuple[str, str] | None:
 
 def _serve(args: argparse.Namespace) -> int:
     from transactive.protocol.certs import CertificateError
-    from transactive.vtn.app import DEFAULT_MARKET_CONTEXT, VtnApp, VtnOptions, VtnStartError, redacted, serve
+    from transactive.vtn.app import (
+        DEFAULT_MARKET_CONTEXT,
+        VtnApp,
+        VtnOptions,
+        VtnStartError,
+        check_store,
+        redacted,
+        serve,
+    )
     from transactive.vtn.limits import Limits
 
     prog = "transactive vtn serve"
@@ -422,6 +430,7 @@ def _serve(args: argparse.Namespace) -> int:
             store=args.store, reuse_port=args.reuse_port,
         )
         options.market_config()
+        check_store(options)
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2

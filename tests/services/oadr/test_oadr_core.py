@@ -50,6 +50,7 @@ from transactive.services.oadr import OadrCore, OadrSettings, Peer
 from transactive.services.oadr.events import EventSpec, cancel_event, create_event, list_events, modify_event
 from transactive.services.oadr.registration import request_reregistration, vtn_cancel_registration
 from transactive.services.sqlite_store import MemoryStore, SqliteStore
+from transactive.services.store import Store
 
 T0 = datetime(2026, 12, 4, 12, tzinfo=UTC)
 PLAIN = Peer()
@@ -63,8 +64,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def core(clock: ManualClock) -> OadrCore:
-    return OadrCore(MemoryStore(), clock, wall=clock)
+def core(clock: ManualClock, store: Store) -> OadrCore:
+    return OadrCore(store, clock, wall=clock)
 
 
 def valid(message: object) -> None:
@@ -403,8 +404,9 @@ def test_a_poll_with_nothing_waiting_needs_no_transaction(core: OadrCore) -> Non
     assert core.quick(OadrPoll(ven_id=ven), signed) is None  # a signed poll records its nonce
 
 
-def test_a_replayed_nonce_is_refused_and_unsigned_messages_when_signatures_are_required(clock: ManualClock) -> None:
-    core = OadrCore(MemoryStore(), clock, OadrSettings(require_signatures=True), wall=clock)
+def test_a_replayed_nonce_is_refused_and_unsigned_messages_when_signatures_are_required(clock: ManualClock,
+                                                                                         store: Store) -> None:
+    core = OadrCore(store, clock, OadrSettings(require_signatures=True), wall=clock)
     assert refused(core, OadrQueryRegistration(request_id="q")).errors[0].path == "ds:Signature"
     signed = Peer(signature_fingerprint="AA:BB:CC:DD:EE:FF:00:11:22:33", nonce="n-1", signed_at=T0)
     register(core, "ven-1", signed)
