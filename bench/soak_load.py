@@ -429,10 +429,10 @@ async def _progress(record: Record, what: str, every: float = 10.0) -> None:
 
 
 def _parties(args: argparse.Namespace) -> list[tuple[str, str]]:
-    parties = [tuple(p) for p in json.loads(Path(args.tokens).read_text())]
+    parties = [(str(party), str(token)) for party, token in json.loads(Path(args.tokens).read_text())]
     if not parties:
         raise SystemExit("soak_load: no registered VENs in " + args.tokens)
-    return parties  # type: ignore[return-value]
+    return parties
 
 
 async def soak(args: argparse.Namespace) -> dict[str, Any]:
