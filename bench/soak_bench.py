@@ -563,6 +563,9 @@ def table(runs: list[dict[str, Any]]) -> str:
     add("throughput errors", lambda r: str(r["throughput"]["errors"]))
     add("throughput p50 / p99", lambda r: f"{_ms(r['throughput']['latency_ms']['p50'])} / "
                                          f"{_ms(r['throughput']['latency_ms']['p99'])}")
+    # % of a core / (tenders/s) * 10 = CPU milliseconds per tender
+    add("VTN CPU ms per tender, tp", lambda r: "{:.2f}".format(
+        r["throughput"]["cpu_pct"]["vtn_cpu_pct"] * 10 / r["throughput"]["tenders_per_s"]))
     add("CPU % tp VTN / gen / all", lambda r: "{vtn_cpu_pct} / {generator_cpu_pct} / {machine_cpu_pct}".format(
         **r["throughput"]["cpu_pct"]))
     if any("db_cpu_pct" in r["throughput"].get("cpu_pct", {}) for r in runs):
