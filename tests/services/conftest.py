@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -35,16 +35,6 @@ def clock() -> ManualClock:
     return ManualClock(NOW)
 
 
-@pytest.fixture(scope="session")
-def pg_services_url(pg_server: PostgresCluster) -> str:
-    """One database of the session's PostgreSQL server for the service tests, its schema made once."""
-    from transactive.services.pg_store import PgStore  # needs the extra "postgresql"
-
-    url = pg_server.create_database("transactive_services")
-    PgStore(url).close()
-    return url
-
-
 #: empties every table of the store's schema and restarts its identity columns (order_no, seq, ... from 1
 #: again, as in a new database), in one round trip
 _PG_RESET = """DO $$ DECLARE t record; BEGIN
@@ -53,8 +43,22 @@ _PG_RESET = """DO $$ DECLARE t record; BEGIN
     END LOOP;
     FOR t IN SELECT table_name, column_name FROM information_schema.columns
              WHERE table_schema = 'public' AND is_identity = 'YES' LOOP
-        EXECUTE format('ALTER TABLE %I ALTER COLUMN %I RESTART', t.table_name, t.column_name);
+        PERFORM setval(pg_get_serial_sequence(format('%I', t.table_name), t.column_name), 1, false);
     END LOOP; END $$"""
+
+
+@pytest.fixture(scope="session")
+def pg_services_db(pg_server: PostgresCluster) -> Iterator[tuple[str, Callable[[], None]]]:
+    """One database of the session's PostgreSQL server for the service tests, its schema made once: its URL,
+    and what empties it again."""
+    import psycopg  # the extra "postgresql"
+
+    from transactive.services.pg_store import PgStore
+
+    url = pg_server.create_database("transactive_services")
+    PgStore(url).close()
+    with psycopg.connect(url, autocommit=True) as admin:
+        yield url, lambda: admin.execute(_PG_RESET) and None
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -66,18 +70,15 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
     if request.param == "sqlite":
         yield MemoryStore()
         return
-    import psycopg
-
     from transactive.services.pg_store import PgStore
 
-    url = request.getfixturevalue("pg_services_url")
+    url, reset = request.getfixturevalue("pg_services_db")
     pg = PgStore(url)
     try:
         yield pg
     finally:
         pg.close()
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(_PG_RESET)
+        reset()
 
 
 @pytest.fixture

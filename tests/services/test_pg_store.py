@@ -16,8 +16,10 @@ import psycopg
 import pytest
 
 from interop.postgresql.cluster import PostgresCluster
+from tests.services.conftest import NOW, proof_of
+from transactive.ei.cts.registration import EiCreatePartyRegistration
 from transactive.emix.base import Side
-from transactive.services import MemoryStore
+from transactive.services import ManualClock, MarketConfig, MemoryStore, VtnCore
 from transactive.services.lifecycle import TenderStatus
 from transactive.services.pg_schema import SCHEMA_VERSION
 from transactive.services.pg_store import NOTICE_CHANNEL, PgStore
@@ -198,6 +200,22 @@ def test_a_party_has_at_most_one_active_registration_across_processes(stores: tu
         b.add_registration(_registration("r-c"))
     assert a.registered_parties() == ["ven-1"]
     assert a.active_registration("ven-1") == _registration("r-c")
+
+
+def test_two_vtn_processes_registering_one_party_at_once_give_it_one_registration(
+        stores: tuple[PgStore, PgStore], config: MarketConfig) -> None:
+    a, b = stores
+    core_a, core_b = VtnCore(config, a, ManualClock(NOW)), VtnCore(config, b, ManualClock(NOW))
+    request = EiCreatePartyRegistration(request_id="reg-ven-9", registree_party_id="ven-9")
+    with a.transaction():  # process A's request, not committed yet
+        first = core_a.handle(request, proof=proof_of("ven-9"))
+        other = Background(lambda: core_b.handle(request, proof=proof_of("ven-9")))
+        assert not other.done.wait(0.1)
+    with pytest.raises(StoreConflictError):  # the VTN answers 503; the VEN sends the request again
+        other.wait()
+    again = core_b.handle(request, proof=proof_of("ven-9"))
+    assert again.registration_id == first.registration_id  # type: ignore[attr-defined]
+    assert b.registered_parties() == ["ven-9"]
 
 
 # ---- transactions ----
