@@ -152,7 +152,8 @@ async def test_ven_run_processes_trade_with_an_https_vtn_that_requires_client_ce
             "--personality", kind, "--capacity-kw", "8", "--intervals", "2", "--start", start.isoformat(),
             "--sim-start", "2026-06-21T12:00:00Z", "--grid-prices", "0.30,0.05",
             "--record", str(tmp_path / f"{party}.jsonl"), "--tls-ca", str(pki.ca), "--tls-cert", str(cert_file),
-            "--tls-key", str(key_file), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT))
+            "--tls-key", str(key_file), "--state-dir", str(tmp_path / party),  # (its own: it pins this VTN's key)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT))
     outputs = [await asyncio.wait_for(p.communicate(), 90) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     pv = [json.loads(line) for line in (tmp_path / "pv-tls.jsonl").read_text().splitlines()]
