@@ -52,8 +52,10 @@ OpenADR 3.1 (:mod:`transactive.services.openadr3`, :mod:`.openadr3_notify`, :mod
   URL) is the sending process's: see the leader below. Dead letters (``oa3.delivery.dead``) are read from
   the store.
 * The MQTT notifier's queue holds this process's own changes (each change is published once, by the process
-  that made it, as each is told to the listeners of that process only); see the limits below for its
-  per-client token memory.
+  that made it, as each is told to the listeners of that process only). Its ``_latest`` (per client, the
+  token this process made its broker password, replaced by a random one when it expires): each issue is
+  recorded (kind ``oa3.broker_login``, a digest of the token); told that another process issued a newer one,
+  this process forgets its own, so its expiry timer no longer replaces the newer password.
 * ``MarketBridge``: finds its program by name in ``Oa3Service``'s memory (it follows the store); its tasks are
   this process's. ``ExternalKeys`` (an outside identity provider's JWKS) is fetched by each process itself.
 
@@ -85,9 +87,11 @@ until the notice arrives; made elsewhere, it is found by id at once, and listed 
 **Limits** (not made consistent here, and why): uniqueness of names (2.0b ``oadrVenName``, OpenADR 3
 ``programName``/``venName``/``resourceName``) is checked against memory, so two processes making the same
 name within one notice's delay can both succeed; only a unique index in the store could refuse the second.
-MQTT broker logins: each process remembers the latest token it issued per client, and when that token expires
-it replaces the client's broker password with a random one even if another process issued the client a newer
-token since (the client's newer token then stops logging in to the broker until it fetches another).
+MQTT broker logins: the expiry of a client's newest token is timed by the process that issued it; if that
+process dies first, the expired token stays the client's broker password until the client fetches another
+(the JWT itself is refused by the API all the same). Every process's MQTT notifier logs in as the same
+publisher (``transactive-openadr3``) and sets its password when it connects, so two notifiers that reconnect
+at once can refuse each other one attempt (each then tries again, the delay doubling up to 5 s).
 """
 
 from __future__ import annotations
@@ -105,6 +109,9 @@ __all__ = ["object_changed", "set_leader"]
 
 log = logging.getLogger("transactive.vtn.cluster")
 
+#: the MQTT notifier's record of each client's broker password (``openadr3_mqtt.LOGIN_KIND``; that module needs
+#: aiomqtt, imported only with a broker)
+_LOGIN_KIND = "oa3.broker_login"
 #: the 2.0b kinds whose change may give a push VEN something to be sent
 _PUSH_KINDS = frozenset({"ven", "event", "outbox"})
 
@@ -150,8 +157,10 @@ def _oa3_changed(openadr3: Oa3Options, kind: str, key: str) -> None:
             openadr3.clients.object_changed(key)
         elif not openadr3.service.object_changed(kind, key):
             webhooks = _webhooks(openadr3)
-            if webhooks is not None:
-                webhooks.object_changed(kind, key)
+            if webhooks is not None and not webhooks.object_changed(kind, key) and kind == _LOGIN_KIND:
+                mqtt = openadr3.notifiers.mqtt if isinstance(openadr3.notifiers, Notifiers) else None
+                if mqtt is not None:
+                    mqtt.login_changed(key)
     except StoreError as exc:
         log.warning("OpenADR 3: %s %s changed elsewhere and cannot be read (%s); memory dropped", kind, key, exc)
         if kind == CLIENT_KIND:

@@ -7,6 +7,7 @@ bridge publishes and prunes in the leader only."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -21,8 +22,9 @@ from transactive.protocol.clock import ManualClock
 from transactive.services.gate import GateResult
 from transactive.services.openadr3 import SYSTEM, Oa3Error, Oa3Service, Principal, Role, TokenError
 from transactive.services.store import GateRow
+from transactive.vtn.openadr3_mqtt import _Control
 from transactive.vtn.openadr3_notify import DELIVERY_KIND, Notifiers, RetryPolicy, make_notifiers
-from transactive.vtn.shared_objects import set_leader
+from transactive.vtn.shared_objects import object_changed, set_leader
 
 
 @pytest.fixture
@@ -154,6 +156,7 @@ def test_listings_stay_in_id_order_when_objects_arrive_from_the_other_process(
         pair: tuple[Process, Process]) -> None:
     a, b = pair
     first = a.oa3.service.create(SYSTEM, "programs", {"programName": "first"})  # made first, told late
+    time.sleep(0.002)  # (ids order by the millisecond: two processes' ids of one millisecond order by chance)
     second = b.oa3.service.create(SYSTEM, "programs", {"programName": "second"})
     a.relay_to(b)
     market = b.oa3.service.program_named(MARKET)
@@ -262,3 +265,32 @@ async def test_the_market_bridge_publishes_and_prunes_in_the_leader_only(pair: t
     await b.oa3.bridge.on_gate(closed(later, "0.32"))
     b.relay_to(a)
     assert prices(a) == [[0.32]]
+
+
+async def test_a_newer_broker_password_set_by_the_other_process_outlives_this_ones_token(
+        pair: tuple[Process, Process]) -> None:
+    a, b = pair
+    notifiers = {}
+    for name, process in (("a", a), ("b", b)):
+        process.oa3.tokens.lifetime = 1  # (seconds: the broker password's expiry timer fires within the test)
+        # with ACLs the notifier hears every token issued; it is not started (no broker needed for this)
+        notifiers[name] = make_notifiers(process.oa3, mqtt=("127.0.0.1", 9), acl=True)
+    house = a.oa3.clients.create(Role.VEN, "house")
+    shed = a.oa3.clients.create(Role.VEN, "shed")
+    for issued in (house, shed):
+        a.oa3.tokens.issue(issued.record.client_id, issued.secret)
+        b.oa3.tokens.issue(issued.record.client_id, issued.secret)  # newer, through B
+    # A is told of B's password for the shed only (the house is the control)
+    for kind, key in b.store.written:
+        if key == shed.record.client_id:
+            object_changed(a.oadr, a.oa3, kind, key)
+    await asyncio.sleep(1.3)
+    mqtt = notifiers["a"].mqtt
+    queued: dict[str, list[str | None]] = {}
+    while not mqtt._queue.empty():
+        item = mqtt._queue.get_nowait()
+        assert isinstance(item, _Control)
+        queued.setdefault(item.client_id, []).append(item.password)
+    house_passwords = queued[house.record.client_id]
+    assert len(house_passwords) == 2  # A's token, then at its expiry a random one over B's newer token
+    assert len(queued[shed.record.client_id]) == 1  # A's token only: B's newer password stays
