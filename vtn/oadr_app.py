@@ -140,8 +140,8 @@ def open_oadr(vtn: VtnService, store: Store, clock: Clock, data_dir: Path, confi
     signer, verifier = _signing(config, wall, trusted_ca)
 
     async def on_gate(result: GateResult) -> None:
-        if result.config is None:
-            return
+        if result.config is None or not service.leader:
+            return  # (of several processes on one store, the leader publishes: transactive.vtn.shared_objects)
         seconds = int(result.config.interval.total_seconds())
         price = interval_price(result)
         try:

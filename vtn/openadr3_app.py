@@ -106,6 +106,9 @@ class MarketBridge:
         self.interval = interval
         self.retention = retention
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: whether this process publishes the prices and prunes (of several processes on one store, the leader
+        #: only: each would make its own PRICE event of an interval; :mod:`transactive.vtn.shared_objects`)
+        self.leader = True
 
     def program(self) -> dict[str, Any]:
         """The market's program (made when missing)."""
@@ -136,7 +139,7 @@ class MarketBridge:
 
     async def on_gate(self, result: GateResult) -> None:
         price = interval_price(result)
-        if price is None:
+        if price is None or not self.leader:
             return
         try:
             event = self.publish_price(result.interval_start, price)
@@ -203,9 +206,10 @@ def open_openadr3(vtn: VtnService, store: Store, data_dir: Path, *, wall: Callab
     external = None if config.jwks_url is None else ExternalKeys(config.jwks_url, issuer=config.jwt_issuer,
                                                                  audience=config.jwt_audience)
     tokens = Tokens(clients, key, lifetime=config.token_lifetime, external=external)
+    bridge = None
     if read_only is None:
         bridge = MarketBridge(service, vtn, market_context=market_context, currency=currency, interval=interval)
         bridge.program()
         vtn.watch_gates(bridge.on_gate)
         service.listen(bridge.on_change)
-    return Oa3Options(service, clients, tokens, operator_token)
+    return Oa3Options(service, clients, tokens, operator_token, bridge=bridge)

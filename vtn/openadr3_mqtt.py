@@ -25,7 +25,10 @@ in with user name its ``client_id`` and password its current OAuth2 access token
 ``OAUTH2_BEARER_TOKEN`` method, user name ``{clientID}``): Mosquitto cannot check a JWT, so when the token
 endpoint issues a token the VTN sets it as that client's broker password (:meth:`MqttNotifier.watch_tokens`).
 The latest token is the one that logs in, until it expires: then a random password replaces it (connections
-already made stay up), and a revoked client's login is deleted when it is revoked. A VEN client's login may
+already made stay up), and a revoked client's login is deleted when it is revoked. Of several processes on one
+store, each records which token it made a client's password (kind :data:`LOGIN_KIND`, a digest of the token):
+a process that hears another issued the client a newer one (:meth:`MqttNotifier.login_changed`) leaves the
+expiry to that process instead of replacing the newer password. A VEN client's login may
 subscribe to ``vens/{venID}/#`` of its own VENs only (the ACL grows and shrinks as its VEN objects are made and
 deleted); a business-logic client's to everything under ``OpenADR/3.1.0/``.
 """
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import secrets
 import ssl
@@ -47,7 +51,7 @@ import orjson
 
 from transactive.services.openadr3 import Clients, Oa3Change, Oa3Error, Oa3Service, Principal, Role, Tokens
 from transactive.services.openadr3.notification import notification, principal_of
-from transactive.services.store import StoreError
+from transactive.services.store import OadrObject, StoreError
 from transactive.transport.mqtt import SOCKET_OPTIONS
 from transactive.vtn.mqtt_acl import RESPONSES, DynamicSecurity, DynamicSecurityError
 
@@ -59,6 +63,12 @@ log = logging.getLogger("transactive.vtn.openadr3")
 PREFIX = "OpenADR/3.1.0"
 #: the login the MQTT notifier publishes through when the broker keeps per-client ACLs
 PUBLISHER = "transactive-openadr3"
+#: the store kind of each client's broker password (a digest of the token that is it), keyed by client id
+LOGIN_KIND = "oa3.broker_login"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 _PLURAL = {"PROGRAM": "programs", "EVENT": "events", "REPORT": "reports", "SUBSCRIPTION": "subscriptions",
            "VEN": "vens", "RESOURCE": "resources"}
@@ -224,8 +234,25 @@ class MqttNotifier:
             return
         self._latest[client_id] = token
         self._put(_Control("password", client_id, password=token))
+        store = self.service.store
+        try:
+            with store.transaction():
+                store.put_oadr_object(OadrObject(LOGIN_KIND, client_id, None, orjson.dumps(
+                    {"token_sha256": _digest(token)}).decode(), self.service.wall()))
+        except StoreError as exc:  # (the password is set; only another process's expiry timer may undo it)
+            log.warning("OpenADR 3 MQTT: the broker password of %s not recorded: %s", client_id, exc)
         if lifetime > 0:
             asyncio.get_running_loop().call_later(lifetime, self._expire, client_id, token)
+
+    def login_changed(self, client_id: str) -> None:
+        """Another process made a token the client's broker password: this process no longer replaces that
+        password when its own (older) token expires."""
+        known = self._latest.get(client_id)
+        if known is None:
+            return
+        row = self.service.store.oadr_object(LOGIN_KIND, client_id)
+        if row is None or orjson.loads(row.document).get("token_sha256") != _digest(known):
+            del self._latest[client_id]
 
     def _expire(self, client_id: str, token: str) -> None:
         if self._latest.get(client_id) == token:

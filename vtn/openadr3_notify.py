@@ -19,7 +19,10 @@ to :attr:`RetryPolicy.jitter` of it, so receivers that failed together are not r
 (kind :data:`DEAD_KIND`), which the operator reads at ``GET /operator/openadr3/deliveries``. One sender per
 callback URL sends that URL's deliveries one at a time in the order they were made (a receiver that fails
 holds up its own later deliveries, nobody else's). Pending deliveries are sent again after a restart. The
-request path never waits: recording is a store write, sending happens in tasks.
+request path never waits: recording is a store write, sending happens in tasks. Of several processes on one
+store, every process records the deliveries of the changes it makes, and only the leader sends
+(:attr:`Webhooks.leader`): it hears of the others' deliveries through :meth:`Webhooks.object_changed`, so
+each callback URL still has one sender; a new leader resumes every pending delivery (:meth:`Webhooks.lead`).
 
 **MQTT** (``vtn serve --mqtt``): :mod:`.openadr3_mqtt` (it needs aiomqtt, the ``server`` extra, and is imported
 only when the VTN has a broker).
@@ -219,17 +222,45 @@ class Webhooks:
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._serial = 0
         self._stopping = False
+        #: whether this process sends (of several processes on one store, the leader only)
+        self.leader = True
 
     async def start(self) -> None:
         """Open the HTTP client and resume the deliveries left pending by an earlier run."""
         connector = aiohttp.TCPConnector(resolver=None if self.private else PublicResolver())
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.policy.timeout),
                                               connector=connector)
+        self._resume()
+
+    def _resume(self) -> None:
+        """Wake the sender of every callback URL with a delivery pending (the leader's, once it is started)."""
+        if not self.leader or self._session is None or self._stopping:
+            return
         urls = {obj.ven_id for obj in self.store.oadr_objects(DELIVERY_KIND) if obj.ven_id is not None}
         for url in sorted(urls):
             self._wake(url)
         if urls:
             log.info("OpenADR 3 webhooks: resuming deliveries to %d callback URLs", len(urls))
+
+    def lead(self, leader: bool) -> None:
+        """Become the process that sends (and resume what is pending: another process recorded it, or a leader
+        that died left it), or stop sending (a POST under way is finished and settled first)."""
+        was, self.leader = self.leader, leader
+        if leader and not was:
+            self._resume()
+
+    def object_changed(self, kind: str, key: str) -> bool:
+        """Another process wrote or deleted a delivery: the leader wakes its URL's sender (a new one to send).
+        False for another kind."""
+        if kind == DEAD_KIND:
+            return True  # (read from the store by the operator's listing: nothing in memory)
+        if kind != DELIVERY_KIND:
+            return False
+        if self.leader and self._session is not None and not self._stopping:
+            row = self.store.oadr_object(DELIVERY_KIND, key)
+            if row is not None and row.ven_id is not None:
+                self._wake(row.ven_id)
+        return True
 
     async def stop(self) -> None:
         """Stop sending (what is pending stays in the store for the next start) and close the HTTP client."""
@@ -304,6 +335,8 @@ class Webhooks:
     # -- sending --
 
     def _wake(self, url: str) -> None:
+        if not self.leader:
+            return  # recorded in the store: the leader sends it
         task = self._senders.get(url)
         if task is not None and not task.done():
             return  # it reads the store again after each delivery
@@ -312,8 +345,8 @@ class Webhooks:
         task.add_done_callback(lambda done: self._senders.pop(url, None) if self._senders.get(url) is done else None)
 
     async def _send(self, url: str) -> None:
-        """Send ``url``'s deliveries in order until none is left."""
-        while True:
+        """Send ``url``'s deliveries in order until none is left (or this process is no longer the leader)."""
+        while self.leader:
             try:
                 queue = self.store.oadr_objects(DELIVERY_KIND, ven_id=url)
             except StoreError as exc:
@@ -326,6 +359,8 @@ class Webhooks:
             wait = (datetime.fromisoformat(delivery.next_attempt.replace("Z", "+00:00")) - self.wall()).total_seconds()
             if wait > 0:
                 await asyncio.sleep(wait)
+                if not self.leader:
+                    return  # another process sends it now
             error, permanent = await self._post(delivery)
             try:
                 self._settle(delivery, error, permanent=permanent)

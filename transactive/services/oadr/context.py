@@ -7,6 +7,12 @@ are written through inside the request's transaction and dropped whenever a tran
 the next read. ``dirty`` is the set of VENs
 whose next poll must look for something to send (an event changed for them, a message waits in their
 outbox); every VEN is dirty when the VTN starts.
+
+**Several processes on one store.** Another process's writes reach these caches through
+:meth:`OadrContext.object_changed` (one stored object at a time: the VEN or event is read again, or dropped, with
+its indexes, and the VENs it concerns are marked dirty). A venID this process does not know yet is looked up in
+the store before it is refused (:meth:`OadrContext.find_ven`): a VEN that registered through another process
+is known here at its first message, before that process's notice arrives.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from transactive.services.oadr.records import EventRecord, OutboxRecord, R, Reco
 from transactive.services.store import OadrObject, Store
 
 __all__ = ["ANONYMOUS_PEER", "OadrContext", "OadrSettings", "Peer"]
+
+#: the kinds these services keep in the store only (read at each use: nothing in memory to bring in line)
+_UNCACHED = frozenset({"event_opt", "opt", "report_offer", "report_request", "delivered"})
 
 #: events that ended longer ago than this are no longer loaded into the cache (they stay in the store)
 EVENT_MEMORY = timedelta(days=1)
@@ -125,8 +134,25 @@ class OadrContext:
                 self._index(ven, None)
         return self._vens
 
+    def find_ven(self, ven_id: str | None) -> VenRecord | None:
+        """The registration ``ven_id`` names (active or not), from memory or, when memory does not know it, from
+        the store (another process registered it; it is remembered, indexed and dirty from then on)."""
+        if not ven_id:
+            return None
+        vens = self.vens()
+        ven = vens.get(ven_id)
+        if ven is None:
+            ven = self.get(VenRecord, ven_id)
+            if ven is not None:
+                vens[ven_id] = ven
+                self._index(ven, None)
+                self.mark(ven_id)
+        return ven
+
     def _index(self, ven: VenRecord, old: VenRecord | None) -> None:
         """Keep the name and push indexes in step with ``ven`` (which replaces ``old``)."""
+        if old is not None and old.fingerprint is not None and old.fingerprint != ven.fingerprint:
+            self._unbind(old)
         if old is not None and old.ven_name != ven.ven_name:
             ids = self._names.get(old.ven_name, [])
             if ven.ven_id in ids:
@@ -144,6 +170,29 @@ class OadrContext:
             self._push[ven.ven_id] = None
         else:
             self._push.pop(ven.ven_id, None)
+
+    def _unbind(self, ven: VenRecord) -> None:
+        assert ven.fingerprint is not None
+        bound = self._fingerprints.get(ven.fingerprint, [])
+        if ven.ven_id in bound:
+            bound.remove(ven.ven_id)
+        if not bound:
+            self._fingerprints.pop(ven.fingerprint, None)
+
+    def _drop(self, ven: VenRecord) -> None:
+        """Forget a VEN whose record is gone from the store, with every index entry of it."""
+        assert self._vens is not None
+        self._vens.pop(ven.ven_id, None)
+        ids = self._names.get(ven.ven_name, [])
+        if ven.ven_id in ids:
+            ids.remove(ven.ven_id)
+        if not ids:
+            self._names.pop(ven.ven_name, None)
+        if ven.fingerprint is not None:
+            self._unbind(ven)
+        self._push.pop(ven.ven_id, None)
+        if self.dirty is not None:
+            self.dirty.discard(ven.ven_id)
 
     def put_ven(self, ven: VenRecord) -> None:
         self.put(ven, ven.ven_id, ven.ven_id)
@@ -176,7 +225,7 @@ class OadrContext:
 
     def ven(self, ven_id: str | None, peer: Peer, field: str = "ei:venID") -> VenRecord:
         """The active registration ``ven_id`` names, if ``peer`` may speak for it; else 463 naming ``field``."""
-        ven = self.vens().get(ven_id or "")
+        ven = self.find_ven(ven_id)
         if ven is None or not ven.active:
             raise NotAuthorizedError(f"venID {ven_id!r} is not registered with this VTN", field=field)
         self.check_fingerprint(ven, peer)
@@ -211,7 +260,9 @@ class OadrContext:
         existing = self.store.oadr_objects(OutboxRecord.KIND, ven_id=ven_id)
         seq = 1 + max((OutboxRecord.load(o.document).seq for o in existing), default=0)
         record = OutboxRecord(ven_id=ven_id, seq=seq, document=document.decode(), queued_at=self.now())
-        self.put(record, f"{ven_id}/{seq:012d}", ven_id)
+        # the random tail: two processes that queue for one VEN at once take the same sequence number (each
+        # reads the outbox before the other committed); their messages must both be kept
+        self.put(record, f"{ven_id}/{seq:012d}-{secrets.token_hex(4)}", ven_id)
         self.mark(ven_id)
 
     def mark(self, *ven_ids: str) -> None:
@@ -226,10 +277,55 @@ class OadrContext:
             self.dirty = {v.ven_id for v in self.vens().values() if v.active}
         self.dirty.discard(ven_id)
 
+    # -- another process wrote --
+    def object_changed(self, kind: str, key: str) -> bool:
+        """Another process wrote or deleted the object ``(kind, key)``: bring the caches in line with the store
+        (read it again, or drop it with its index entries) and mark the VENs it concerns dirty. False for a
+        kind these services do not keep. Idempotent (a process told of its own write changes nothing)."""
+        if kind == VenRecord.KIND:
+            self._ven_changed(key)
+        elif kind == EventRecord.KIND:
+            self._event_changed(key)
+        elif kind == OutboxRecord.KIND:
+            self.mark(key.split("/", 1)[0])  # (its key is venID/sequence)
+        elif kind not in _UNCACHED:
+            return False
+        return True
+
+    def _ven_changed(self, ven_id: str) -> None:
+        self.plain_replies.pop(ven_id, None)
+        self.mark(ven_id)  # e.g. its METADATA report now waits: its next poll looks
+        if self._vens is None:
+            return  # nothing cached: the next read loads it from the store
+        ven = self.get(VenRecord, ven_id)
+        old = self._vens.get(ven_id)
+        if ven is None:
+            if old is not None:
+                self._drop(old)
+            return
+        self._vens[ven_id] = ven
+        self._index(ven, old)
+
+    def _event_changed(self, event_id: str) -> None:
+        event = self.get(EventRecord, event_id)
+        old = None if self._events is None else self._events.get(event_id)
+        if self._events is not None:
+            if event is None or event.end <= self.now() - EVENT_MEMORY:
+                self._events.pop(event_id, None)
+            else:
+                self._events[event_id] = event
+        for version in (old, event):
+            if version is None:
+                continue
+            if version.targets is None:
+                self.dirty = None
+            else:
+                self.mark(*version.targets)
+
     def forget(self) -> None:
         """Drop the caches (a transaction failed: they may hold what was rolled back)."""
         self._vens = None
-        self._names, self._push = {}, {}
+        self._names, self._fingerprints, self._push = {}, {}, {}
         self._events = None
         self.dirty = None
         self.plain_replies = {}

@@ -201,7 +201,7 @@ class OadrCore:
         reply: Model = decode_xml(stored.reply)
         ven_id = getattr(reply, "ven_id", None)
         if ven_id:  # only the VEN it was for may see it again
-            ven = self.ctx.vens().get(ven_id)
+            ven = self.ctx.find_ven(ven_id)
             if ven is not None:
                 self.ctx.check_fingerprint(ven, peer)
         return reply

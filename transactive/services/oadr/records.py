@@ -9,7 +9,7 @@
 * :class:`OptRecord` (``opt``, key ``venID/optID``) — an opt schedule (``oadrCreateOpt``);
 * :class:`ReportOffer` (``report_offer``, key ``venID/reportSpecifierID``) — a report a VEN registered;
 * :class:`ReportRequestRecord` (``report_request``, key reportRequestID) — a report the VTN asked a VEN for;
-* :class:`OutboxRecord` (``outbox``, key ``venID/sequence``) — a message waiting for the VEN's next poll
+* :class:`OutboxRecord` (``outbox``, key ``venID/sequence-random``) — a message waiting for the VEN's next poll
   (or for the push);
 * :class:`DeliveredRecord` (``delivered``, key venID) — the versions of the events a VEN was last sent, so a
   poll carries an ``oadrDistributeEvent`` exactly when something changed for it.

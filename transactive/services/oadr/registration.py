@@ -158,7 +158,7 @@ def _existing(ctx: OadrContext, message: OadrCreatePartyRegistration, presented:
                                      field="ei:registrationID")
         return ven
     if message.ven_id is not None:
-        ven = vens.get(message.ven_id)
+        ven = ctx.find_ven(message.ven_id)
         if ven is None or not ven.active:
             raise InvalidIdError(f"venID {message.ven_id!r} is not registered with this VTN", field="ei:venID")
         if ven.fingerprint is not None and ven.fingerprint != presented:
@@ -192,7 +192,7 @@ def cancel_registration(ctx: OadrContext, message: OadrCancelPartyRegistration, 
 
 def canceled_registration(ctx: OadrContext, message: OadrCanceledPartyRegistration, peer: Peer) -> Model:
     """A VEN confirms the cancellation the VTN asked for (its reply to a polled ``oadrCancelPartyRegistration``)."""
-    ven = ctx.vens().get(message.ven_id or "")
+    ven = ctx.find_ven(message.ven_id)
     if ven is None:
         raise NotAuthorizedError(f"venID {message.ven_id!r} is not registered with this VTN", field="ei:venID")
     ctx.check_fingerprint(ven, peer)

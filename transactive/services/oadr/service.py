@@ -11,6 +11,8 @@
   interval, so publishing again changes nothing.
 * :meth:`OadrService.operate` — an operator action (create, modify, cancel an event; cancel or ask a VEN to
   re-register) in its own transaction; then a push VEN is sent what waits for it (:meth:`pushes`).
+* Pushes run in one process only: :attr:`OadrService.leader` (True unless the VTN runs several processes on
+  one store and this one is not the leader; :mod:`transactive.vtn.shared_objects`).
 * Storage faults are reported like the CTS services': 503 naming the part, remembered in the VTN's
   ``faults`` (``/health``) until a write succeeds again; ``read_only`` refuses every writing message.
 """
@@ -55,6 +57,22 @@ class OadrService:
         self._commits: TurnBatcher[tuple[Model, Peer, Service | str | None], Model] = TurnBatcher(
             self.core.handle_many, name="transactive-oadr-commit")
         self._pushing: set[str] = set()
+        #: whether this process sends to push VENs (of several processes on one store, the leader only: two
+        #: senders would send a VEN its messages twice); set by :meth:`lead`
+        self.leader = True
+
+    def lead(self, leader: bool) -> None:
+        """Become (or stop being) the process that pushes. A new leader looks at every VEN once (dirty) and
+        sends what waits, e.g. what a leader that died had not sent yet; a former leader's senders stop after
+        the message in hand."""
+        was, self.leader = self.leader, leader
+        if leader and not was:
+            self.core.ctx.dirty = None
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return  # not serving yet: the first request schedules them
+            self.schedule_pushes()
 
     @property
     def read_only(self) -> str | None:
@@ -129,7 +147,7 @@ class OadrService:
 
     def schedule_pushes(self) -> None:
         """Start sending what waits for push VENs (one sender per VEN at a time)."""
-        if self.pusher is None:
+        if self.pusher is None or not self.leader:
             return
         for ven in self.core.pushable():
             if ven.ven_id not in self._pushing:
@@ -140,12 +158,18 @@ class OadrService:
         assert self.pusher is not None
         try:
             delay = 0.5
-            while True:
+            while self.leader:
+                # the VEN as it is now (the record changes as messages are delivered, e.g. its METADATA report
+                # is no longer pending, and another process may have changed it)
+                current = self.core.ctx.find_ven(ven.ven_id)
+                if current is None or not current.active:
+                    return
+                ven = current
                 found = self.core.next_for(ven)
                 if found is None:
                     return
                 message, delivered = found
-                while True:
+                while self.leader:
                     try:
                         await self.pusher(ven, message)
                         self.core.operate(delivered)

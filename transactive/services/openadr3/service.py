@@ -23,6 +23,11 @@ the token does not hold (403, EI 463), an id that does not exist or is not visib
 row's index column holds the object's parent or owner: an event's programID, a resource's venID, the clientID
 of reports, subscriptions and VENs), written in one store transaction before the reply; a storage fault is
 :class:`~transactive.services.store.StoreUnavailableError` (the edge answers 503) and nothing was written.
+Reads are answered from memory; when several processes share the store, each one's memory follows the others'
+writes through :meth:`Oa3Service.object_changed`, and an id it does not know yet is looked up in the store
+(an object made elsewhere can be read, changed and deleted at once; searches list it once its notice came).
+Names (``programName``, ``venName``, ``resourceName``) are checked against memory: two processes that make the
+same name within one notice's delay can both succeed (the store keeps no unique index of them).
 
 **Deletes** take what depends on the object with it, in the same transaction: a program's events, a VEN's
 resources (the specification lists no 409 for a delete; a listener hears each deletion).
@@ -115,6 +120,8 @@ COLLECTIONS: dict[str, Collection] = {c.name: c for c in (
     Collection("resources", "RESOURCE", "resourceRequest", "read_ven_objects", "write_vens", "resourceName"),
 )}
 
+_BY_KIND: dict[str, Collection] = {c.kind: c for c in COLLECTIONS.values()}
+
 #: the query parameters each collection's search takes beside skip and limit (the specification's filters)
 FILTERS: dict[str, tuple[str, ...]] = {
     "programs": ("targets",),
@@ -152,8 +159,16 @@ def _duration(text: object) -> timedelta | None:
 
 def event_end(event: Mapping[str, Any]) -> datetime | None:
     """When an event is over: the latest end of its intervals (each interval's own ``intervalPeriod``, or the
-    event's, the n-th interval following the (n-1)-th); None when that is unknown or never (no duration, or
-    ``P9999Y``): such an event counts as active. A year counts 365 days and a month 30."""
+    event's, the n-th interval following the (n-1)-th); None when that is unknown or never (no duration,
+    ``P9999Y``, or an end past the year 9999): such an event counts as active. A year counts 365 days and a
+    month 30."""
+    try:
+        return _event_end(event)
+    except OverflowError:  # (e.g. two intervals of P5000Y: the second ends after what a datetime can hold)
+        return None
+
+
+def _event_end(event: Mapping[str, Any]) -> datetime | None:
     default = event.get("intervalPeriod") or {}
     start = time_of(default.get("start"))
     length = _duration(default.get("duration")) if "duration" in default else None
@@ -176,8 +191,9 @@ def event_end(event: Mapping[str, Any]) -> datetime | None:
 
 class _Ids:
     """Time ordered ids: milliseconds since the epoch (12 hex digits), a counter that keeps them increasing
-    within one millisecond (4 hex digits), and 16 random bits. Listings are in id order, which is then the order
-    the objects were made, in this process and after a restart alike."""
+    within one millisecond (4 hex digits), and 32 random bits (processes that share a store make ids in the same
+    millisecond with the same counter: the random part keeps them apart). Listings are in id order, which is then
+    the order the objects were made, in this process and after a restart alike."""
 
     def __init__(self) -> None:
         self._last = (0, 0)
@@ -187,7 +203,7 @@ class _Ids:
         last_ms, count = self._last
         self._last = (last_ms, count + 1) if ms <= last_ms else (ms, 0)
         ms, count = self._last
-        return f"{ms:012x}{count:04x}{secrets.token_hex(2)}"
+        return f"{ms:012x}{count:04x}{secrets.token_hex(4)}"
 
 
 @dataclass(slots=True)
@@ -218,11 +234,19 @@ class _Entry:
 
 
 class _Table:
-    """One kind's objects in memory, by id (in id order) and by index value."""
+    """One kind's objects in memory, by id (in id order) and by index value.
+
+    The dicts keep insertion order, which is id order while each new object has a larger id than those before
+    it (ids grow with time). An object another process made can arrive after a later one of this process: then
+    the dict it went into is put in id order again when it is next listed (once per such arrival, not per
+    listing)."""
 
     def __init__(self, entries: Iterable[_Entry]) -> None:
         self.by_id: dict[str, _Entry] = {}
         self.by_index: dict[str | None, dict[str, _Entry]] = {}
+        #: out of id order: the whole table, and the index values whose dicts are
+        self._unsorted = False
+        self._unsorted_indexes: set[str | None] = set()
         for entry in entries:
             self.put(entry)
 
@@ -231,8 +255,13 @@ class _Table:
         old = self.by_id.get(object_id)
         if old is not None and old.index != entry.index:
             self.by_index.get(old.index, {}).pop(object_id, None)
+        if old is None and self.by_id and next(reversed(self.by_id)) > object_id:
+            self._unsorted = True
         self.by_id[object_id] = entry
-        self.by_index.setdefault(entry.index, {})[object_id] = entry
+        bucket = self.by_index.setdefault(entry.index, {})
+        if object_id not in bucket and bucket and next(reversed(bucket)) > object_id:
+            self._unsorted_indexes.add(entry.index)
+        bucket[object_id] = entry
 
     def remove(self, object_id: str) -> None:
         old = self.by_id.pop(object_id, None)
@@ -242,7 +271,14 @@ class _Table:
     def entries(self, index: str | None = None, *, indexed: bool = False) -> Iterable[_Entry]:
         """Every entry in id order, or (``indexed``) those whose index value is ``index``."""
         if not indexed:
+            if self._unsorted:
+                self.by_id = dict(sorted(self.by_id.items()))
+                self._unsorted = False
             return self.by_id.values()
+        if index in self._unsorted_indexes:
+            self._unsorted_indexes.discard(index)
+            if index in self.by_index:
+                self.by_index[index] = dict(sorted(self.by_index[index].items()))
         return self.by_index.get(index, {}).values()
 
 
@@ -364,8 +400,8 @@ class Oa3Service:
 
     # ---- storage ----
     # Reads are served from memory (:class:`_Table` per kind, loaded from the store when first used); writes go
-    # to the store in one transaction and, once it committed, to memory. This VTN process is the only writer of
-    # its store (the data directory's lock), so memory and store agree.
+    # to the store in one transaction and, once it committed, to memory. Other processes' writes on a shared
+    # store come in through object_changed (and an id memory does not know is looked up in the store).
 
     @staticmethod
     def _index(collection: Collection, obj: dict[str, Any]) -> str | None:
@@ -392,9 +428,53 @@ class Oa3Service:
                                               self.wall()))
         return entry
 
+    def _entry(self, collection: Collection, object_id: str) -> _Entry | None:
+        """The object ``object_id`` from memory or, when memory does not know it, from the store (another process
+        made it and its notice has not arrived yet: it is remembered from now on)."""
+        table = self._table(collection)
+        entry = table.by_id.get(object_id)
+        if entry is None:
+            row = self.store.oadr_object(collection.kind, object_id)
+            if row is not None:
+                entry = _Entry(orjson.loads(row.document), row.ven_id)
+                table.put(entry)
+        return entry
+
     def _stored(self, collection: Collection, object_id: str) -> dict[str, Any] | None:
-        entry = self._table(collection).by_id.get(object_id)
+        entry = self._entry(collection, object_id)
         return None if entry is None else entry.obj
+
+    def forget(self) -> None:
+        """Drop every table and VEN fact (memory could not be brought in line: the next use reads the store)."""
+        self._tables.clear()
+        self._ven_facts.clear()
+
+    def object_changed(self, kind: str, object_id: str) -> bool:
+        """Another process wrote or deleted the object ``(kind, object_id)`` (one of :data:`COLLECTIONS`' kinds):
+        read it again from the store, or drop it, with its index entry and the VEN facts it feeds. False for a
+        kind that is not one of these objects. Nothing is told to the listeners: the process that made the
+        change told its own (the webhooks and MQTT hear of each change once). Idempotent."""
+        collection = _BY_KIND.get(kind)
+        if collection is None:
+            return False
+        table = self._tables.get(kind)
+        if table is None and collection.name not in ("vens", "resources"):
+            return True  # not loaded: the first use reads the store
+        row = self.store.oadr_object(kind, object_id)
+        entry = None if row is None else _Entry(orjson.loads(row.document), row.ven_id)
+        old = None if table is None else table.by_id.get(object_id)
+        if table is not None:
+            if entry is None:
+                table.remove(object_id)
+            else:
+                table.put(entry)
+        if collection.name in ("vens", "resources"):
+            owners = {str(e.obj.get("clientID")) for e in (old, entry) if e is not None}
+            if old is None and table is None:
+                self._ven_facts.clear()  # (what it was is not known: any client may have counted it)
+            for owner in owners:
+                self._ven_facts.pop(owner, None)
+        return True
 
     def _all(self, collection: Collection, index: str | None = None) -> list[dict[str, Any]]:
         entries = self._table(collection).entries(index, indexed=index is not None)
@@ -419,7 +499,7 @@ class Oa3Service:
     def _read(self, principal: Principal, name: str, object_id: str) -> _Entry:
         collection = self._collection(name)
         self._require(principal, collection.read_scope)
-        entry = self._table(collection).by_id.get(object_id)
+        entry = self._entry(collection, object_id)
         if entry is None or not self.principal(principal).sees(collection.object_type, entry.obj):
             raise Oa3Error(404, "Not Found", f"no {collection.object_type.lower()} {object_id!r}", field="id")
         return entry

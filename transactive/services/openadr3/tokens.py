@@ -109,7 +109,10 @@ def _now_text(wall: Callable[[], datetime]) -> str:
 
 
 class Clients:
-    """The OpenADR 3 clients in the store; reads go through a memory of the records (this process writes them)."""
+    """The OpenADR 3 clients in the store; reads go through a memory of the records. When several processes share
+    the store, :meth:`object_changed` brings another process's write (a new client, a revocation) into this
+    memory, and a client id the memory lacks is looked up in the store where a credential names it
+    (:meth:`lookup`: a client made through another process gets its token here at once)."""
 
     def __init__(self, store: Store, *, wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.store = store
@@ -142,7 +145,9 @@ class Clients:
     def revoke(self, client_id: str) -> ClientRecord:
         """Refuse the client's secret and tokens from now on (KeyError: no such client). Revoking twice keeps
         the first time."""
-        record = self._records[client_id]
+        record = self.lookup(client_id)
+        if record is None:
+            raise KeyError(client_id)
         if record.revoked is not None:
             return record
         revoked = ClientRecord(record.client_id, record.name, record.role, record.scopes, record.created,
@@ -160,10 +165,32 @@ class Clients:
     def get(self, client_id: str) -> ClientRecord | None:
         return self._records.get(client_id)
 
+    def lookup(self, client_id: str) -> ClientRecord | None:
+        """:meth:`get`, and when memory does not know the client, the store (then remembered)."""
+        record = self._records.get(client_id)
+        if record is None:
+            obj = self.store.oadr_object(CLIENT_KIND, client_id)
+            if obj is not None:
+                record = self._records[client_id] = ClientRecord.from_json(obj.document)
+        return record
+
+    def forget(self, client_id: str) -> None:
+        """Drop the client from memory (its record could not be read: :meth:`lookup` reads it at its next use)."""
+        self._records.pop(client_id, None)
+
+    def object_changed(self, client_id: str) -> None:
+        """Another process wrote (made, revoked) or deleted the client: read it again from the store. Its
+        revocation callbacks ran in that process (the broker login is deleted once)."""
+        obj = self.store.oadr_object(CLIENT_KIND, client_id)
+        if obj is None:
+            self._records.pop(client_id, None)
+        else:
+            self._records[client_id] = ClientRecord.from_json(obj.document)
+
     def authenticate(self, client_id: str, secret: str) -> ClientRecord:
         """The client whose secret this is (:class:`TokenError` ``invalid_client`` otherwise, the same answer
         for an unknown id, a wrong secret and a revoked client)."""
-        record = self._records.get(client_id)
+        record = self.lookup(client_id)
         if record is None or not hmac.compare_digest(record.secret_hash, _digest(record.salt, secret)):
             raise TokenError("invalid_client", "unknown client_id or wrong client_secret")
         if record.revoked is not None:
@@ -274,7 +301,7 @@ class Tokens:
                      False)
             self._checked[token] = known
         _exp, client_id, role, scopes, _outside = known
-        record = self.clients.get(client_id)
+        record = self.clients.lookup(client_id)  # (a token of this VTN's key: its client exists, or existed)
         if record is None or record.revoked is not None:
             raise TokenError("invalid_token", f"client {client_id} was revoked")
         return Principal(client_id, role, scopes)
