@@ -358,6 +358,7 @@ class VtnApp:
             raise VtnStartError(f"cannot listen on {opts.host}:{opts.port} ({exc.strerror or exc})") from None
         self.port = int(self._runner.addresses[0][1]) if self._runner.addresses else opts.port
         if self.leadership is not None and self.relay is not None:
+            set_leader(self.oadr, self.openadr3, False)  # (until this process takes the lock)
             self._spawn(self.relay.run(self.stop_event), "notice-relay")
             self._spawn(self.leadership.run(self.stop_event), "leadership")
         else:
