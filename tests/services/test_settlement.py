@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -112,6 +113,12 @@ async def test_a_step_that_cannot_be_logged_fails_only_its_own_caller(tmp_path: 
             if step.transaction_id == self.refuse:
                 raise StoreError("constraint violated (simulated)")
             super().add_settlement_step(step)
+
+        def add_settlement_steps(self, steps: Sequence[SettlementStep]) -> None:
+            # a statement for many rows fails as a whole when one of them is refused
+            if any(step.transaction_id == self.refuse for step in steps):
+                raise StoreError("constraint violated (simulated)")
+            super().add_settlement_steps(steps)
 
     store = Refuses(tmp_path / "vtn.db")
     async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:

@@ -129,21 +129,44 @@ class Settlement:
                                                       self.clock(), machine.snapshot()))  # seq: given when written
 
     def _write_steps(self, steps: list[SettlementStep]) -> list[Exception | None]:
-        results: list[Exception | None] = []
+        """Log a batch of steps in one store transaction. First all at once (one query for their ``seq``, one
+        statement for the rows: a few round trips on a database server, not four per step); if that fails
+        for a reason other than the storage, step by step, each in its own savepoint, so that the failing
+        step fails alone as it always did."""
         try:
             with self.store.transaction():
-                for step in steps:
-                    try:
-                        with self.store.transaction():
-                            seq = len(self.store.settlement_steps(step.transaction_id)) + 1
-                            self.store.add_settlement_step(replace(step, seq=seq))
-                        results.append(None)
-                    except StoreUnavailableError:
-                        raise  # the storage failed, not this step: nothing of the batch stands
-                    except Exception as exc:  # this step only (its savepoint is undone); handed to its caller
-                        results.append(exc)
+                try:
+                    with self.store.transaction():
+                        self._write_batch(steps)
+                    results: list[Exception | None] = [None] * len(steps)
+                except StoreUnavailableError:
+                    raise  # the storage failed, not a step: nothing of the batch stands
+                except Exception:  # some step is refused: find which (the batch's savepoint is undone)
+                    results = self._write_one_by_one(steps)
         except Exception as exc:  # the commit: nothing of the batch was written
             return [exc] * len(steps)
+        return results
+
+    def _write_batch(self, steps: list[SettlementStep]) -> None:
+        seqs = self.store.settlement_step_counts(step.transaction_id for step in steps)
+        numbered = []
+        for step in steps:  # (two steps of one transaction in a batch follow each other)
+            seqs[step.transaction_id] += 1
+            numbered.append(replace(step, seq=seqs[step.transaction_id]))
+        self.store.add_settlement_steps(numbered)
+
+    def _write_one_by_one(self, steps: list[SettlementStep]) -> list[Exception | None]:
+        results: list[Exception | None] = []
+        for step in steps:
+            try:
+                with self.store.transaction():
+                    seq = len(self.store.settlement_steps(step.transaction_id)) + 1
+                    self.store.add_settlement_step(replace(step, seq=seq))
+                results.append(None)
+            except StoreUnavailableError:
+                raise  # the storage failed, not this step: nothing of the batch stands
+            except Exception as exc:  # this step only (its savepoint is undone); handed to its caller
+                results.append(exc)
         return results
 
     async def _write(self, machine: SettlementMachine, effects: list[Effect], event: str) -> None:
