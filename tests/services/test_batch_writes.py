@@ -106,3 +106,17 @@ def test_step_counts_for_many_transactions_at_once(store: Store) -> None:
     counts = store.settlement_step_counts(ids)
     assert list(counts) == ids
     assert counts == {txid: 1 if n % 3 == 0 else 0 for n, txid in enumerate(ids)}
+
+
+@pytest.mark.parametrize("way", ["store", "default"])
+def test_transactions_read_by_their_ids(store: Store, way: str) -> None:
+    rows = [_tx(n) for n in range(1, 4)]
+    store.add_transactions(rows)
+    by_id = store.transactions_by_id if way == "store" else lambda ids: Store.transactions_by_id(store, ids)
+    # in the order asked, an id asked twice once, an unknown id left out
+    found = by_id(["txn-0003", "nope", "txn-0001", "txn-0003"])
+    assert list(found) == ["txn-0003", "txn-0001"]
+    assert found == {"txn-0003": rows[2], "txn-0001": rows[0]}
+    assert by_id([]) == {}
+    many = [f"x{n}" for n in range(700)] + ["txn-0002"]  # more than one statement's worth on SQLite
+    assert by_id(many) == {"txn-0002": rows[1]}

@@ -538,6 +538,14 @@ class PgStore(Store):
     def add_transactions(self, rows: Sequence[TransactionRow]) -> None:
         self._many(_ADD_TRANSACTION, [self._transaction_values(r) for r in rows])
 
+    def transactions_by_id(self, transaction_ids: Iterable[str]) -> dict[str, TransactionRow]:
+        ids = list(dict.fromkeys(transaction_ids))
+        if not ids:
+            return {}
+        found = {r[0]: self._transaction(r) for r in
+                 self._all(f"SELECT {_TX} FROM transactions WHERE transaction_id = ANY(%s::text[])", (ids,))}
+        return {txid: found[txid] for txid in ids if txid in found}
+
     def transaction_by_id(self, transaction_id: str) -> TransactionRow | None:
         row = self._one(f"SELECT {_TX} FROM transactions WHERE transaction_id = %s", (transaction_id,))
         return None if row is None else self._transaction(row)

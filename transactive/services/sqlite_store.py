@@ -517,6 +517,16 @@ class SqliteStore(Store):
                      _ts(r.interval_start), int(r.interval_duration.total_seconds()), str(r.quantity), str(r.price),
                      r.currency, r.document_hash, _ts(r.created_at)) for r in rows])
 
+    def transactions_by_id(self, transaction_ids: Iterable[str]) -> dict[str, TransactionRow]:
+        ids = list(dict.fromkeys(transaction_ids))
+        found: dict[str, TransactionRow] = {}
+        for i in range(0, len(ids), 500):  # below SQLite's limit on the parameters of one statement
+            chunk = ids[i:i + 500]
+            marks = ", ".join("?" * len(chunk))
+            for r in self._all(f"SELECT {_TX} FROM transactions WHERE transaction_id IN ({marks})", tuple(chunk)):
+                found[r[0]] = self._transaction(r)
+        return {txid: found[txid] for txid in ids if txid in found}
+
     def transaction_by_id(self, transaction_id: str) -> TransactionRow | None:
         row = self._one(f"SELECT {_TX} FROM transactions WHERE transaction_id = ?",
                         (transaction_id,))

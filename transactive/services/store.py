@@ -280,6 +280,11 @@ class Store(ABC):
                 self.add_transaction(row)
     @abstractmethod
     def transaction_by_id(self, transaction_id: str) -> TransactionRow | None: ...
+    def transactions_by_id(self, transaction_ids: Iterable[str]) -> dict[str, TransactionRow]:
+        """The stored transactions among ``transaction_ids``, by id (an unknown id is left out). A store
+        overrides it to ask once for all; this default reads them one by one."""
+        found = {txid: self.transaction_by_id(txid) for txid in dict.fromkeys(transaction_ids)}
+        return {txid: row for txid, row in found.items() if row is not None}
     @abstractmethod
     def transactions(self, *, party_id: str | None = None, interval_start: datetime | None = None,
                      start: datetime | None = None, end: datetime | None = None) -> list[TransactionRow]: ...
