@@ -134,7 +134,7 @@ class Settlement:
     async def _log(self, machine: SettlementMachine, event: str) -> None:
         """Log a step in the store, durably, before returning. Steps logged in the same turn of the event
         loop (the anchors of a gate's transactions, by concurrent workers) are group-committed: one store
-        transaction and one fsync for all, each step in its own savepoint."""
+        transaction and one fsync for all (see :meth:`_write_steps`: a refused step fails alone)."""
         entry = self._locks.get(machine.record.transaction_id)  # (there: the caller holds the lock)
         if entry is not None:
             entry.logged += 1  # counted when submitted: it may be written even if its submitter is cancelled
