@@ -12,6 +12,11 @@ Each round uses a new store (a new SQLite file, or a new PostgreSQL database on 
 ``interop/postgresql/cluster.py``) and ledger; the median of ``--rounds`` is printed per phase.
 
     PYTHONPATH=. .venv/bin/python bench/gate_bench.py --vens 10000 --store sqlite postgres --rounds 3
+
+Figures (10,000 VENs, median of 3, a shared 2-CPU machine, PostgreSQL 15 on loopback with fsync off), gate
+total = clear + anchor + notices: SQLite 2.41 s before the batch writes, 2.26 s after; PostgreSQL 15.6 s before
+(clear 4.0 s, anchor 11.4 s: about eight round trips per transaction, and a pool check per read outside a
+transaction), 2.5 s after (clear 0.7 s, anchor 1.5 s).
 """
 
 from __future__ import annotations
