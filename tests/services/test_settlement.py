@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -103,6 +104,24 @@ async def test_the_anchors_of_a_gate_are_logged_in_few_store_commits(tmp_path: P
     store.close()
 
 
+async def test_transactions_anchored_by_overlapping_workers_are_anchored_once(
+        tmp_path: Path, config: MarketConfig, clock: ManualClock, store: Store) -> None:
+    async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:
+        settlement = Settlement(store, ledger, config=config, clock=clock)
+        core = VtnCore(config, store, clock)
+        _big_market(core, 10)
+        rows = core.close_gate(T).transactions
+        # the second worker reads its rows while the first one uses them: it must not trust what it read
+        # before taking each transaction's lock
+        first, second, third = await asyncio.gather(settlement.anchor(rows), settlement.anchor(rows[::-1]),
+                                                    settlement.anchor(rows[5:] + rows[:5]))
+        assert first == second == third == {row.transaction_id: State.ANCHORED for row in rows}
+        for row in rows:
+            assert [(s.seq, s.event) for s in store.settlement_steps(row.transaction_id)] == [(1, "anchor")]
+            assert [e.kind for e in await ledger.audit_trail(row.transaction_id)] == [EntryKind.ANCHOR]
+        assert settlement._locks == {}  # every lock entry dropped once nobody uses it
+
+
 async def test_a_step_that_cannot_be_logged_fails_only_its_own_caller(tmp_path: Path, config: MarketConfig,
                                                                       clock: ManualClock) -> None:
     class Refuses(CommitFails):
@@ -112,6 +131,12 @@ async def test_a_step_that_cannot_be_logged_fails_only_its_own_caller(tmp_path: 
             if step.transaction_id == self.refuse:
                 raise StoreError("constraint violated (simulated)")
             super().add_settlement_step(step)
+
+        def add_settlement_steps(self, steps: Sequence[SettlementStep]) -> None:
+            # a statement for many rows fails as a whole when one of them is refused
+            if any(step.transaction_id == self.refuse for step in steps):
+                raise StoreError("constraint violated (simulated)")
+            super().add_settlement_steps(steps)
 
     store = Refuses(tmp_path / "vtn.db")
     async with EmbeddedLedger(tmp_path / "ledger.db", now=clock) as ledger:

@@ -31,7 +31,7 @@ from transactive.protocol.market import MarketConfig
 from transactive.services.context import ServiceContext
 from transactive.services.lifecycle import TenderEvent, TenderStatus, tender_step
 from transactive.services.quotes import quote_message, quote_model, stamp
-from transactive.services.store import GateRow, Store, TransactionRow
+from transactive.services.store import GateRow, Store, TenderRow, TransactionRow
 from transactive.services.transactions import document_hash, notice
 
 __all__ = ["GateResult", "close_gate", "gate_result", "net_position"]
@@ -115,22 +115,26 @@ def _clear(ctx: ServiceContext, interval_start: datetime) -> None:
         quantity = _q(result.quantity, cfg.quantity_scale)
         grid_import = _q(result.grid_import, cfg.quantity_scale)
         grid_export = _q(result.grid_export, cfg.quantity_scale)
-        n = 0
+        transactions: list[TransactionRow] = []
+        updated: list[TenderRow] = []
         for i, row in enumerate(rows):
             fill = _q(float(result.fills[i]), cfg.quantity_scale)
             if fill <= 0:
-                store.update_tender(replace(row, status=tender_step(row.status, TenderEvent.NO_MATCH)))
+                updated.append(replace(row, status=tender_step(row.status, TenderEvent.NO_MATCH)))
                 continue
-            n += 1
             tx = TransactionRow(
-                transaction_id=f"txn-{stamp(interval_start)}-{n:04d}", party_id=row.party_id,
+                transaction_id=f"txn-{stamp(interval_start)}-{len(transactions) + 1:04d}", party_id=row.party_id,
                 counterparty_id=cfg.market_party_id, tender_id=row.tender_id, tender_seq=row.seq, side=row.side,
                 interval_start=interval_start, interval_duration=cfg.interval, quantity=fill,
                 price=_q(float(result.prices[i]), cfg.price_scale), currency=cfg.currency,
                 document_hash="", created_at=now,
             )
-            store.add_transaction(replace(tx, document_hash=document_hash(cfg, tx)))
-            store.update_tender(replace(row, status=tender_step(row.status, TenderEvent.MATCH), filled=fill))
+            transactions.append(replace(tx, document_hash=document_hash(cfg, tx)))
+            updated.append(replace(row, status=tender_step(row.status, TenderEvent.MATCH), filled=fill))
+        # written together (a few statements, not two per row: on a database server each is a round trip);
+        # the gate's transaction makes them all or none as before
+        store.add_transactions(transactions)
+        store.update_tenders(updated)
     store.put_gate(GateRow(interval_start=interval_start, closed_at=now, price=price, quantity=quantity,
                            grid_import=grid_import, grid_export=grid_export))
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -101,6 +101,9 @@ _STEP = "transaction_id, seq, event, state, at, snapshot"
 _KEY = "party_id, fingerprint, key, bound_at"
 _OBJ = "kind, key, ven_id, document, updated_at"
 _VALUE = "ven_id, report_request_id, r_id, start, duration, value, received_at"
+_UPDATE_TENDER = "UPDATE tenders SET status = %s, filled = %s WHERE party_id = %s AND tender_id = %s AND seq = %s"
+_ADD_TRANSACTION = f"INSERT INTO transactions ({_TX}) VALUES ({', '.join(['%s'] * 13)})"
+_ADD_STEP = f"INSERT INTO settlement_steps ({_STEP}) VALUES (%s, %s, %s, %s, %s, %s)"
 
 
 class _TxState(threading.local):
@@ -510,8 +513,10 @@ class PgStore(Store):
         return [r[0] for r in rows]
 
     def update_tender(self, row: TenderRow) -> None:
-        self._exec("UPDATE tenders SET status = %s, filled = %s WHERE party_id = %s AND tender_id = %s AND seq = %s",
-                   (row.status.value, str(row.filled), row.party_id, row.tender_id, row.seq))
+        self._exec(_UPDATE_TENDER, (row.status.value, str(row.filled), row.party_id, row.tender_id, row.seq))
+
+    def update_tenders(self, rows: Sequence[TenderRow]) -> None:
+        self._many(_UPDATE_TENDER, [(r.status.value, str(r.filled), r.party_id, r.tender_id, r.seq) for r in rows])
 
     # ---- transactions ----
     @staticmethod
@@ -521,12 +526,25 @@ class PgStore(Store):
             side=Side(r[5]), interval_start=dt(r[6]), interval_duration=timedelta(seconds=r[7]),
             quantity=Decimal(r[8]), price=Decimal(r[9]), currency=r[10], document_hash=r[11], created_at=dt(r[12]))
 
+    @staticmethod
+    def _transaction_values(r: TransactionRow) -> tuple[Any, ...]:
+        return (r.transaction_id, r.party_id, r.counterparty_id, r.tender_id, r.tender_seq, r.side.value,
+                ts(r.interval_start), int(r.interval_duration.total_seconds()), str(r.quantity), str(r.price),
+                r.currency, r.document_hash, ts(r.created_at))
+
     def add_transaction(self, row: TransactionRow) -> None:
-        r = row
-        self._exec(f"INSERT INTO transactions ({_TX}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                   (r.transaction_id, r.party_id, r.counterparty_id, r.tender_id, r.tender_seq, r.side.value,
-                    ts(r.interval_start), int(r.interval_duration.total_seconds()), str(r.quantity), str(r.price),
-                    r.currency, r.document_hash, ts(r.created_at)))
+        self._exec(_ADD_TRANSACTION, self._transaction_values(row))
+
+    def add_transactions(self, rows: Sequence[TransactionRow]) -> None:
+        self._many(_ADD_TRANSACTION, [self._transaction_values(r) for r in rows])
+
+    def transactions_by_id(self, transaction_ids: Iterable[str]) -> dict[str, TransactionRow]:
+        ids = list(dict.fromkeys(transaction_ids))
+        if not ids:
+            return {}
+        found = {r[0]: self._transaction(r) for r in
+                 self._all(f"SELECT {_TX} FROM transactions WHERE transaction_id = ANY(%s::text[])", (ids,))}
+        return {txid: found[txid] for txid in ids if txid in found}
 
     def transaction_by_id(self, transaction_id: str) -> TransactionRow | None:
         row = self._one(f"SELECT {_TX} FROM transactions WHERE transaction_id = %s", (transaction_id,))
@@ -577,10 +595,24 @@ class PgStore(Store):
         return [self._gate(r) for r in rows]
 
     # ---- settlement ----
+    @staticmethod
+    def _step_values(step: SettlementStep) -> tuple[Any, ...]:
+        return (step.transaction_id, step.seq, step.event, step.state, ts(step.at),
+                json.dumps(step.snapshot, sort_keys=True))
+
     def add_settlement_step(self, step: SettlementStep) -> None:
-        self._exec(f"INSERT INTO settlement_steps ({_STEP}) VALUES (%s, %s, %s, %s, %s, %s)",
-                   (step.transaction_id, step.seq, step.event, step.state, ts(step.at),
-                    json.dumps(step.snapshot, sort_keys=True)))
+        self._exec(_ADD_STEP, self._step_values(step))
+
+    def add_settlement_steps(self, steps: Sequence[SettlementStep]) -> None:
+        self._many(_ADD_STEP, [self._step_values(s) for s in steps])
+
+    def settlement_step_counts(self, transaction_ids: Iterable[str]) -> dict[str, int]:
+        counts = dict.fromkeys(transaction_ids, 0)
+        if counts:  # one query for all: an array parameter
+            for txid, n in self._all("SELECT transaction_id, count(*) FROM settlement_steps "
+                                     "WHERE transaction_id = ANY(%s::text[]) GROUP BY transaction_id", (list(counts),)):
+                counts[txid] = int(n)
+        return counts
 
     def settlement_steps(self, transaction_id: str) -> list[SettlementStep]:
         rows = self._all(f"SELECT {_STEP} FROM settlement_steps WHERE transaction_id = %s ORDER BY seq",

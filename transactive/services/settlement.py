@@ -53,6 +53,9 @@ from transactive.services.store import SettlementStep, Store, StoreUnavailableEr
 
 __all__ = ["Settlement", "transaction_record"]
 
+#: transactions whose stored rows and step counts :meth:`Settlement.anchor` reads at once
+_PREFETCH = 512
+
 
 
 def transaction_record(config: MarketConfig, row: TransactionRow) -> TransactionRecord:
@@ -70,6 +73,7 @@ def transaction_record(config: MarketConfig, row: TransactionRow) -> Transaction
 class _TransactionLock:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     users: int = 0  #: holders and waiters
+    logged: int = 0  #: steps submitted to the log while the entry lived (see :meth:`Settlement.anchor`)
 
 
 class Settlement:
@@ -103,14 +107,20 @@ class Settlement:
     def machine(self, transaction_id: str) -> SettlementMachine:
         """The settlement machine of a transaction, restored from its last logged step."""
         row = self._row(transaction_id)
-        rule = DeliveredRule.SELLER if row.side is Side.SELL else DeliveredRule.BUYER
-        params = replace(self.params, delivered=rule, meter_tolerance_kwh=None)
         steps = self.store.settlement_steps(transaction_id)
-        record = transaction_record(self.config, row)
         if not steps:
-            return SettlementMachine(record, params)
+            return self._new_machine(row)
         last = steps[-1]
-        return SettlementMachine.restore(record, params, last.state, last.snapshot)
+        return SettlementMachine.restore(transaction_record(self.config, row), self._params(row), last.state,
+                                         last.snapshot)
+
+    def _params(self, row: TransactionRow) -> SettlementParams:
+        rule = DeliveredRule.SELLER if row.side is Side.SELL else DeliveredRule.BUYER
+        return replace(self.params, delivered=rule, meter_tolerance_kwh=None)
+
+    def _new_machine(self, row: TransactionRow) -> SettlementMachine:
+        """The machine of a transaction without a logged step."""
+        return SettlementMachine(transaction_record(self.config, row), self._params(row))
 
     def state(self, transaction_id: str) -> State:
         steps = self.store.settlement_steps(transaction_id)
@@ -124,26 +134,52 @@ class Settlement:
     async def _log(self, machine: SettlementMachine, event: str) -> None:
         """Log a step in the store, durably, before returning. Steps logged in the same turn of the event
         loop (the anchors of a gate's transactions, by concurrent workers) are group-committed: one store
-        transaction and one fsync for all, each step in its own savepoint."""
+        transaction and one fsync for all (see :meth:`_write_steps`: a refused step fails alone)."""
+        entry = self._locks.get(machine.record.transaction_id)  # (there: the caller holds the lock)
+        if entry is not None:
+            entry.logged += 1  # counted when submitted: it may be written even if its submitter is cancelled
         await self._log_batches.submit(SettlementStep(machine.record.transaction_id, 0, event, machine.state.value,
                                                       self.clock(), machine.snapshot()))  # seq: given when written
 
     def _write_steps(self, steps: list[SettlementStep]) -> list[Exception | None]:
-        results: list[Exception | None] = []
+        """Log a batch of steps in one store transaction. First all at once (one query for their ``seq``, one
+        statement for the rows: a few round trips on a database server, not four per step); if that fails
+        for a reason other than the storage, step by step, each in its own savepoint, so that the failing
+        step fails alone as it always did."""
         try:
             with self.store.transaction():
-                for step in steps:
-                    try:
-                        with self.store.transaction():
-                            seq = len(self.store.settlement_steps(step.transaction_id)) + 1
-                            self.store.add_settlement_step(replace(step, seq=seq))
-                        results.append(None)
-                    except StoreUnavailableError:
-                        raise  # the storage failed, not this step: nothing of the batch stands
-                    except Exception as exc:  # this step only (its savepoint is undone); handed to its caller
-                        results.append(exc)
+                try:
+                    with self.store.transaction():
+                        self._write_batch(steps)
+                    results: list[Exception | None] = [None] * len(steps)
+                except StoreUnavailableError:
+                    raise  # the storage failed, not a step: nothing of the batch stands
+                except Exception:  # some step is refused: find which (the batch's savepoint is undone)
+                    results = self._write_one_by_one(steps)
         except Exception as exc:  # the commit: nothing of the batch was written
             return [exc] * len(steps)
+        return results
+
+    def _write_batch(self, steps: list[SettlementStep]) -> None:
+        seqs = self.store.settlement_step_counts(step.transaction_id for step in steps)
+        numbered = []
+        for step in steps:  # (two steps of one transaction in a batch follow each other)
+            seqs[step.transaction_id] += 1
+            numbered.append(replace(step, seq=seqs[step.transaction_id]))
+        self.store.add_settlement_steps(numbered)
+
+    def _write_one_by_one(self, steps: list[SettlementStep]) -> list[Exception | None]:
+        results: list[Exception | None] = []
+        for step in steps:
+            try:
+                with self.store.transaction():
+                    seq = len(self.store.settlement_steps(step.transaction_id)) + 1
+                    self.store.add_settlement_step(replace(step, seq=seq))
+                results.append(None)
+            except StoreUnavailableError:
+                raise  # the storage failed, not this step: nothing of the batch stands
+            except Exception as exc:  # this step only (its savepoint is undone); handed to its caller
+                results.append(exc)
         return results
 
     async def _write(self, machine: SettlementMachine, effects: list[Effect], event: str) -> None:
@@ -164,34 +200,70 @@ class Settlement:
             raise
         self._partial.pop(txid, None)
 
-    @asynccontextmanager
-    async def _lock(self, transaction_id: str) -> AsyncIterator[None]:
-        """Hold the transaction's lock (one step of a transaction at a time); the lock is forgotten when
-        nobody holds or awaits it any more."""
+    def _enter(self, transaction_id: str) -> _TransactionLock:
+        """Become a user of the transaction's lock entry (kept while it has users)."""
         entry = self._locks.get(transaction_id)
         if entry is None:
             entry = self._locks[transaction_id] = _TransactionLock()
         entry.users += 1
+        return entry
+
+    def _leave(self, transaction_id: str, entry: _TransactionLock) -> None:
+        entry.users -= 1
+        if entry.users == 0:
+            del self._locks[transaction_id]
+
+    @asynccontextmanager
+    async def _lock(self, transaction_id: str) -> AsyncIterator[None]:
+        """Hold the transaction's lock (one step of a transaction at a time); the lock is forgotten when
+        nobody holds or awaits it any more."""
+        entry = self._enter(transaction_id)
         try:
             async with entry.lock:
                 yield
         finally:
-            entry.users -= 1
-            if entry.users == 0:
-                del self._locks[transaction_id]
+            self._leave(transaction_id, entry)
 
     # -- steps -------------------------------------------------------------------------------------
 
     async def anchor(self, transactions: Iterable[TransactionRow]) -> dict[str, State]:
         """Anchor each transaction not anchored yet (idempotent)."""
         out: dict[str, State] = {}
-        for row in transactions:
-            async with self._lock(row.transaction_id):
-                machine = self.machine(row.transaction_id)
-                if machine.state is State.AGREED:
-                    await self._anchor(machine)
-                out[row.transaction_id] = machine.state
+        rows = list(transactions)
+        for i in range(0, len(rows), _PREFETCH):
+            await self._anchor_some(rows[i:i + _PREFETCH], out)
         return out
+
+    async def _anchor_some(self, rows: list[TransactionRow], out: dict[str, State]) -> None:
+        """Anchor ``rows`` one by one, each under its lock, as :meth:`machine` would restore it; but the stored
+        rows and the step counts of all are read at once first (two queries, not two per transaction: each a
+        round trip on a database server). What was read holds for a transaction under its lock if nobody else
+        used its lock when it was read, and no step of it was submitted to the log since; else it is read again
+        under the lock, as before."""
+        entries: list[tuple[str, _TransactionLock]] = []
+        fresh: dict[str, int] = {}  # transaction id -> its entry's log mark, for those nobody else was using
+        try:
+            for row in rows:
+                txid = row.transaction_id
+                entry = self._enter(txid)
+                entries.append((txid, entry))
+                if entry.users == 1:
+                    fresh[txid] = entry.logged
+            stored = self.store.transactions_by_id(fresh)
+            counts = self.store.settlement_step_counts(fresh)
+            for txid, entry in entries:
+                async with entry.lock:
+                    found = stored.get(txid)
+                    if found is not None and counts[txid] == 0 and entry.logged == fresh.get(txid):
+                        machine = self._new_machine(found)  # no step logged: what machine() would build
+                    else:
+                        machine = self.machine(txid)
+                    if machine.state is State.AGREED:
+                        await self._anchor(machine)
+                    out[txid] = machine.state
+        finally:
+            for txid, entry in entries:
+                self._leave(txid, entry)
 
     async def _anchor(self, machine: SettlementMachine) -> None:
         effects = machine.anchor()

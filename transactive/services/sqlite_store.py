@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -324,6 +324,17 @@ class SqliteStore(Store):
         except sqlite3.Error as exc:
             raise _mapped("store error", exc) from exc
 
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """One statement for many rows, all or none (in a savepoint: a failing row undoes the rows before it,
+        which SQLite's statement rollback alone would keep)."""
+        if not rows:
+            return
+        with self.transaction():
+            try:
+                self._conn.executemany(sql, rows)
+            except sqlite3.Error as exc:
+                raise _mapped("store error", exc) from exc
+
     def close(self) -> None:
         self._conn.close()
 
@@ -481,6 +492,10 @@ class SqliteStore(Store):
         self._exec("UPDATE tenders SET status = ?, filled = ? WHERE party_id = ? AND tender_id = ? AND seq = ?",
                    (row.status.value, str(row.filled), row.party_id, row.tender_id, row.seq))
 
+    def update_tenders(self, rows: Sequence[TenderRow]) -> None:
+        self._many("UPDATE tenders SET status = ?, filled = ? WHERE party_id = ? AND tender_id = ? AND seq = ?",
+                   [(r.status.value, str(r.filled), r.party_id, r.tender_id, r.seq) for r in rows])
+
     # transactions
     @staticmethod
     def _transaction(r: tuple[Any, ...]) -> TransactionRow:
@@ -495,6 +510,22 @@ class SqliteStore(Store):
                    (r.transaction_id, r.party_id, r.counterparty_id, r.tender_id, r.tender_seq, r.side.value,
                     _ts(r.interval_start), int(r.interval_duration.total_seconds()), str(r.quantity), str(r.price),
                     r.currency, r.document_hash, _ts(r.created_at)))
+
+    def add_transactions(self, rows: Sequence[TransactionRow]) -> None:
+        self._many(f"INSERT INTO transactions ({_TX}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(r.transaction_id, r.party_id, r.counterparty_id, r.tender_id, r.tender_seq, r.side.value,
+                     _ts(r.interval_start), int(r.interval_duration.total_seconds()), str(r.quantity), str(r.price),
+                     r.currency, r.document_hash, _ts(r.created_at)) for r in rows])
+
+    def transactions_by_id(self, transaction_ids: Iterable[str]) -> dict[str, TransactionRow]:
+        ids = list(dict.fromkeys(transaction_ids))
+        found: dict[str, TransactionRow] = {}
+        for i in range(0, len(ids), 500):  # below SQLite's limit on the parameters of one statement
+            chunk = ids[i:i + 500]
+            marks = ", ".join("?" * len(chunk))
+            for r in self._all(f"SELECT {_TX} FROM transactions WHERE transaction_id IN ({marks})", tuple(chunk)):
+                found[r[0]] = self._transaction(r)
+        return {txid: found[txid] for txid in ids if txid in found}
 
     def transaction_by_id(self, transaction_id: str) -> TransactionRow | None:
         row = self._one(f"SELECT {_TX} FROM transactions WHERE transaction_id = ?",
@@ -549,6 +580,21 @@ class SqliteStore(Store):
         self._exec(f"INSERT INTO settlement_steps ({_STEP}) VALUES (?, ?, ?, ?, ?, ?)",
                    (step.transaction_id, step.seq, step.event, step.state, _ts(step.at),
                     json.dumps(step.snapshot, sort_keys=True)))
+
+    def add_settlement_steps(self, steps: Sequence[SettlementStep]) -> None:
+        self._many(f"INSERT INTO settlement_steps ({_STEP}) VALUES (?, ?, ?, ?, ?, ?)",
+                   [(s.transaction_id, s.seq, s.event, s.state, _ts(s.at), json.dumps(s.snapshot, sort_keys=True))
+                    for s in steps])
+
+    def settlement_step_counts(self, transaction_ids: Iterable[str]) -> dict[str, int]:
+        counts = dict.fromkeys(transaction_ids, 0)
+        ids = list(counts)
+        for i in range(0, len(ids), 500):  # below SQLite's limit on the parameters of one statement
+            chunk = ids[i:i + 500]
+            for txid, n in self._all("SELECT transaction_id, COUNT(*) FROM settlement_steps WHERE transaction_id "
+                                     f"IN ({', '.join('?' * len(chunk))}) GROUP BY transaction_id", tuple(chunk)):
+                counts[txid] = int(n)
+        return counts
 
     def settlement_steps(self, transaction_id: str) -> list[SettlementStep]:
         rows = self._all(f"SELECT {_STEP} FROM settlement_steps WHERE transaction_id = ? ORDER BY seq",

@@ -20,6 +20,7 @@ interval start, settlement steps by ``(transaction_id, seq)``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -263,12 +264,29 @@ class Store(ABC):
     @abstractmethod
     def update_tender(self, row: TenderRow) -> None:
         """Write ``status`` and ``filled`` of an existing row."""
+    def update_tenders(self, rows: Sequence[TenderRow]) -> None:
+        """:meth:`update_tender` of each row, all or none. A store overrides it to save round trips (a gate
+        closure writes a row per tender); this default writes them one by one."""
+        with self.transaction():
+            for row in rows:
+                self.update_tender(row)
 
     # transactions
     @abstractmethod
     def add_transaction(self, row: TransactionRow) -> None: ...
+    def add_transactions(self, rows: Sequence[TransactionRow]) -> None:
+        """:meth:`add_transaction` of each row, in order, all or none (a gate's transactions); a store
+        overrides it to save round trips, this default writes them one by one."""
+        with self.transaction():
+            for row in rows:
+                self.add_transaction(row)
     @abstractmethod
     def transaction_by_id(self, transaction_id: str) -> TransactionRow | None: ...
+    def transactions_by_id(self, transaction_ids: Iterable[str]) -> dict[str, TransactionRow]:
+        """The stored transactions among ``transaction_ids``, by id (an unknown id is left out). A store
+        overrides it to ask once for all; this default reads them one by one."""
+        found = {txid: self.transaction_by_id(txid) for txid in dict.fromkeys(transaction_ids)}
+        return {txid: row for txid, row in found.items() if row is not None}
     @abstractmethod
     def transactions(self, *, party_id: str | None = None, interval_start: datetime | None = None,
                      start: datetime | None = None, end: datetime | None = None) -> list[TransactionRow]: ...
@@ -293,6 +311,16 @@ class Store(ABC):
     def add_settlement_step(self, step: SettlementStep) -> None: ...
     @abstractmethod
     def settlement_steps(self, transaction_id: str) -> list[SettlementStep]: ...
+    def add_settlement_steps(self, steps: Sequence[SettlementStep]) -> None:
+        """:meth:`add_settlement_step` of each step, in order, all or none (the steps logged together); a
+        store overrides it to save round trips, this default writes them one by one."""
+        with self.transaction():
+            for step in steps:
+                self.add_settlement_step(step)
+    def settlement_step_counts(self, transaction_ids: Iterable[str]) -> dict[str, int]:
+        """How many steps each transaction has logged (0 for none), for every id given: the next step's
+        ``seq`` is one more. A store overrides it to ask once for all; this default reads each log."""
+        return {txid: len(self.settlement_steps(txid)) for txid in dict.fromkeys(transaction_ids)}
 
     # OpenADR 2.0b objects, values and signature nonces (services/oadr)
     @abstractmethod
