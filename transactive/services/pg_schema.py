@@ -21,7 +21,7 @@ from psycopg_pool import PoolClosed, PoolTimeout
 
 from transactive.services.store import StoreConflictError, StoreError, StoreUnavailableError, url_for_messages
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "dt", "mapped_error", "opt_dt", "opt_ts", "time_text", "ts",
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "dt", "mapped_error", "time_text", "ts",
            "url_for_messages"]
 
 _C = 'COLLATE "C"'
@@ -107,10 +107,6 @@ def ts(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def opt_ts(value: datetime | None) -> datetime | None:
-    return None if value is None else ts(value)
-
-
 def time_text(value: datetime) -> str:
     """The time as SQLite stores it (fixed-width UTC text): what
     :meth:`~transactive.services.pg_store.PgStore.hold_interval` hashes."""
@@ -121,7 +117,3 @@ def dt(value: datetime) -> datetime:
     """A time as it is read: UTC-aware."""
     # the session's TimeZone is UTC, so the server sends UTC; normalise the tzinfo object itself too
     return value.astimezone(UTC)
-
-
-def opt_dt(value: datetime | None) -> datetime | None:
-    return None if value is None else dt(value)

@@ -1,6 +1,8 @@
 """The VTN's store on PostgreSQL: :class:`PgStore`, for several VTN processes on one database, with the
 semantics of :class:`~transactive.services.sqlite_store.SqliteStore` (interface, rows and errors:
-:mod:`transactive.services.store`). Needs the extra ``postgresql``; :mod:`transactive.services` does not import it.
+:mod:`transactive.services.store`; the statements it shares with SQLite: :mod:`transactive.services.sql_rows`,
+written with ``?`` placeholders and run here as ``%s``). Needs the extra ``postgresql``; :mod:`transactive.services`
+does not import it.
 
 Durability: ``BEGIN`` ... ``COMMIT`` with ``synchronous_commit = on``: once a transaction returned, it is in the
 server's WAL on disk. A transaction inside another is a savepoint: its failure undoes only its own writes.
@@ -32,44 +34,31 @@ newer than the code is refused. Decimals are text (read back as written, scale i
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from transactive.emix.base import Side
-from transactive.services.lifecycle import TenderStatus
 from transactive.services.pg_schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
     dt,
     mapped_error,
-    opt_dt,
-    opt_ts,
     time_text,
     ts,
     url_for_messages,
 )
+from transactive.services.sql_rows import OBJ, TX, SqlRows
 from transactive.services.store import (
-    DeliveryRow,
-    GateRow,
     OadrObject,
-    PartyKeyRow,
-    Registration,
-    ReportValueRow,
-    SettlementStep,
-    Store,
-    StoredReply,
     StoreError,
     StoreUnavailableError,
-    TenderRow,
     TransactionRow,
 )
 
@@ -89,21 +78,10 @@ OBJECT_CHANNEL = "transactive_objects"
 _PROBE = "write_probe"
 
 
-# the columns each query reads and writes, by name
-_REG = "registration_id, party_id, token, created_at, cancelled_at"
-_REPLY = "party_id, request_id, digest, reply"
-_TENDER = "order_no, party_id, tender_id, seq, interval_start, side, price, quantity, status, accepted_at, filled"
-_TX = ("transaction_id, party_id, counterparty_id, tender_id, tender_seq, side, interval_start, interval_seconds, "
-       "quantity, price, currency, document_hash, created_at")
-_DLV = "transaction_id, party_id, quantity, delivery_id, reported_at"
-_GATE = "interval_start, closed_at, price, quantity, grid_import, grid_export"
-_STEP = "transaction_id, seq, event, state, at, snapshot"
-_KEY = "party_id, fingerprint, key, bound_at"
-_OBJ = "kind, key, ven_id, document, updated_at"
-_VALUE = "ven_id, report_request_id, r_id, start, duration, value, received_at"
-_UPDATE_TENDER = "UPDATE tenders SET status = %s, filled = %s WHERE party_id = %s AND tender_id = %s AND seq = %s"
-_ADD_TRANSACTION = f"INSERT INTO transactions ({_TX}) VALUES ({', '.join(['%s'] * 13)})"
-_ADD_STEP = f"INSERT INTO settlement_steps ({_STEP}) VALUES (%s, %s, %s, %s, %s, %s)"
+@lru_cache(maxsize=512)
+def _pg(sql: str) -> str:
+    """A statement with ``?`` placeholders (as :mod:`.sql_rows` writes them) in psycopg's ``%s`` style."""
+    return sql.replace("?", "%s")
 
 
 class _TxState(threading.local):
@@ -114,7 +92,7 @@ class _TxState(threading.local):
     depth: int = 0
 
 
-class PgStore(Store):
+class PgStore(SqlRows):
     """The store on a PostgreSQL database shared by several VTN processes (see the module docstring):
     ``url`` is libpq's ``postgresql://USER[:PASSWORD]@HOST:PORT/DB``; ``busy_timeout`` (seconds) how long a
     connection or a lock is waited for; ``pool_max`` the most connections it opens."""
@@ -137,6 +115,9 @@ class PgStore(Store):
     @property
     def _conn(self) -> psycopg.Connection[Any] | None:
         return self._tx_state.conn
+
+    _t = staticmethod(ts)
+    _d = staticmethod(dt)
 
     # ---- connections ----
     def _new_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
@@ -216,21 +197,21 @@ class PgStore(Store):
         """Run a statement; its row count."""
         with self._connection() as conn:
             try:
-                return conn.execute(sql, params).rowcount
+                return conn.execute(_pg(sql), params).rowcount
             except psycopg.Error as exc:
                 raise self._fail("store error", exc, conn) from exc
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._connection() as conn:
             try:
-                return conn.execute(sql, params).fetchall()
+                return conn.execute(_pg(sql), params).fetchall()
             except psycopg.Error as exc:
                 raise self._fail("store error", exc, conn) from exc
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         with self._connection() as conn:
             try:
-                return conn.execute(sql, params).fetchone()
+                return conn.execute(_pg(sql), params).fetchone()
             except psycopg.Error as exc:
                 raise self._fail("store error", exc, conn) from exc
 
@@ -241,7 +222,7 @@ class PgStore(Store):
         with self._atomic(), self._connection() as conn:
             try:
                 with conn.cursor() as cur:
-                    cur.executemany(sql, rows)
+                    cur.executemany(_pg(sql), rows)
             except psycopg.Error as exc:
                 raise self._fail("store error", exc, conn) from exc
 
@@ -427,184 +408,18 @@ class PgStore(Store):
                 yield str(value)
             after = str(rows[-1][0])
 
-    # ---- registrations ----
-    @staticmethod
-    def _registration(row: tuple[Any, ...]) -> Registration:
-        return Registration(row[0], row[1], row[2], dt(row[3]), opt_dt(row[4]))
-
-    def add_registration(self, registration: Registration) -> None:
-        r = registration
-        self._exec(f"INSERT INTO registrations ({_REG}) VALUES (%s, %s, %s, %s, %s)",
-                   (r.registration_id, r.party_id, r.token, ts(r.created_at), opt_ts(r.cancelled_at)))
-
-    def registration_by_token(self, token: str) -> Registration | None:
-        row = self._one(f"SELECT {_REG} FROM registrations WHERE token = %s", (token,))
-        return None if row is None else self._registration(row)
-
-    def active_registration(self, party_id: str) -> Registration | None:
-        row = self._one(f"SELECT {_REG} FROM registrations WHERE party_id = %s AND cancelled_at IS NULL",
-                        (party_id,))
-        return None if row is None else self._registration(row)
-
-    def cancel_registration(self, registration_id: str, at: datetime) -> None:
-        self._exec("UPDATE registrations SET cancelled_at = %s WHERE registration_id = %s AND cancelled_at IS NULL",
-                   (ts(at), registration_id))
-
-    def registered_parties(self) -> list[str]:
-        rows = self._all("SELECT DISTINCT party_id FROM registrations WHERE cancelled_at IS NULL ORDER BY party_id")
-        return [r[0] for r in rows]
-
-    # ---- party keys ----
-    def party_key(self, party_id: str) -> PartyKeyRow | None:
-        r = self._one(f"SELECT {_KEY} FROM party_keys WHERE party_id = %s", (party_id,))
-        return None if r is None else PartyKeyRow(r[0], r[1], r[2], dt(r[3]))
-
-    def bind_party_key(self, row: PartyKeyRow) -> None:
-        self._exec(f"INSERT INTO party_keys ({_KEY}) VALUES (%s, %s, %s, %s)",
-                   (row.party_id, row.fingerprint, row.key, ts(row.bound_at)))
-
-    # ---- replies ----
-    def reply_for(self, party_id: str, request_id: str) -> StoredReply | None:
-        row = self._one(f"SELECT {_REPLY} FROM replies WHERE party_id = %s AND request_id = %s",
-                        (party_id, request_id))
-        return None if row is None else StoredReply(*row)
-
-    def put_reply(self, reply: StoredReply) -> None:
-        self._exec(f"INSERT INTO replies ({_REPLY}) VALUES (%s, %s, %s, %s)",
-                   (reply.party_id, reply.request_id, reply.digest, reply.reply))
-
-    # ---- tenders ----
-    def tender_document(self, party_id: str, tender_id: str) -> tuple[str, str] | None:
-        row = self._one("SELECT digest, document FROM tender_documents WHERE party_id = %s AND tender_id = %s",
-                        (party_id, tender_id))
-        return None if row is None else (row[0], row[1])
-
-    def add_tender(self, party_id: str, tender_id: str, digest: str, document: str, rows: list[TenderRow]) -> None:
-        with self._atomic():  # the document and its rows together, also outside a transaction
-            self._exec("INSERT INTO tender_documents (party_id, tender_id, digest, document) "
-                       "VALUES (%s, %s, %s, %s)", (party_id, tender_id, digest, document))
-            self._many("INSERT INTO tenders (party_id, tender_id, seq, interval_start, side, price, quantity, status, "
-                       "accepted_at, filled) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                       [(r.party_id, r.tender_id, r.seq, ts(r.interval_start), r.side.value, str(r.price),
-                         str(r.quantity), r.status.value, ts(r.accepted_at), str(r.filled)) for r in rows])
-
-    def tenders(self, *, party_id: str | None = None, tender_id: str | None = None,
-                interval_start: datetime | None = None, status: TenderStatus | None = None) -> list[TenderRow]:
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (("party_id", party_id), ("tender_id", tender_id),
-                              ("interval_start", ts(interval_start) if interval_start else None),
-                              ("status", status.value if status else None)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value)
-        sql = f"SELECT {_TENDER} FROM tenders" + (" WHERE " + " AND ".join(where) if where else "")
-        rows = self._all(sql + " ORDER BY order_no", params)
-        return [TenderRow(party_id=r[1], tender_id=r[2], seq=r[3], interval_start=dt(r[4]), side=Side(r[5]),
-                          price=Decimal(r[6]), quantity=Decimal(r[7]), status=TenderStatus(r[8]),
-                          accepted_at=dt(r[9]), filled=Decimal(r[10]), order_no=int(r[0])) for r in rows]
-
-    def tender_count(self, interval_start: datetime) -> int:
-        row = self._one("SELECT count(*) FROM tenders WHERE interval_start = %s", (ts(interval_start),))
-        return int(row[0]) if row else 0
-
+    # ---- the statements whose SQL is PostgreSQL's own (the others: SqlRows) ----
     def tender_ids(self, party_id: str) -> list[str]:
         rows = self._all("SELECT tender_id FROM tender_documents WHERE party_id = %s ORDER BY doc_no", (party_id,))
         return [r[0] for r in rows]
-
-    def update_tender(self, row: TenderRow) -> None:
-        self._exec(_UPDATE_TENDER, (row.status.value, str(row.filled), row.party_id, row.tender_id, row.seq))
-
-    def update_tenders(self, rows: Sequence[TenderRow]) -> None:
-        self._many(_UPDATE_TENDER, [(r.status.value, str(r.filled), r.party_id, r.tender_id, r.seq) for r in rows])
-
-    # ---- transactions ----
-    @staticmethod
-    def _transaction(r: tuple[Any, ...]) -> TransactionRow:
-        return TransactionRow(
-            transaction_id=r[0], party_id=r[1], counterparty_id=r[2], tender_id=r[3], tender_seq=r[4],
-            side=Side(r[5]), interval_start=dt(r[6]), interval_duration=timedelta(seconds=r[7]),
-            quantity=Decimal(r[8]), price=Decimal(r[9]), currency=r[10], document_hash=r[11], created_at=dt(r[12]))
-
-    @staticmethod
-    def _transaction_values(r: TransactionRow) -> tuple[Any, ...]:
-        return (r.transaction_id, r.party_id, r.counterparty_id, r.tender_id, r.tender_seq, r.side.value,
-                ts(r.interval_start), int(r.interval_duration.total_seconds()), str(r.quantity), str(r.price),
-                r.currency, r.document_hash, ts(r.created_at))
-
-    def add_transaction(self, row: TransactionRow) -> None:
-        self._exec(_ADD_TRANSACTION, self._transaction_values(row))
-
-    def add_transactions(self, rows: Sequence[TransactionRow]) -> None:
-        self._many(_ADD_TRANSACTION, [self._transaction_values(r) for r in rows])
 
     def transactions_by_id(self, transaction_ids: Iterable[str]) -> dict[str, TransactionRow]:
         ids = list(dict.fromkeys(transaction_ids))
         if not ids:
             return {}
         found = {r[0]: self._transaction(r) for r in
-                 self._all(f"SELECT {_TX} FROM transactions WHERE transaction_id = ANY(%s::text[])", (ids,))}
+                 self._all(f"SELECT {TX} FROM transactions WHERE transaction_id = ANY(%s::text[])", (ids,))}
         return {txid: found[txid] for txid in ids if txid in found}
-
-    def transaction_by_id(self, transaction_id: str) -> TransactionRow | None:
-        row = self._one(f"SELECT {_TX} FROM transactions WHERE transaction_id = %s", (transaction_id,))
-        return None if row is None else self._transaction(row)
-
-    def transactions(self, *, party_id: str | None = None, interval_start: datetime | None = None,
-                     start: datetime | None = None, end: datetime | None = None) -> list[TransactionRow]:
-        where: list[str] = []
-        params: list[Any] = []
-        for clause, value in (("party_id = %s", party_id),
-                              ("interval_start = %s", ts(interval_start) if interval_start else None),
-                              ("interval_start >= %s", ts(start) if start else None),
-                              ("interval_start < %s", ts(end) if end else None)):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
-        sql = f"SELECT {_TX} FROM transactions" + (" WHERE " + " AND ".join(where) if where else "")
-        rows = self._all(sql + " ORDER BY interval_start, transaction_id", params)
-        return [self._transaction(r) for r in rows]
-
-    # ---- deliveries ----
-    def put_delivery(self, row: DeliveryRow) -> None:
-        self._exec(f"INSERT INTO deliveries ({_DLV}) VALUES (%s, %s, %s, %s, %s)",
-                   (row.transaction_id, row.party_id, str(row.quantity), row.delivery_id, ts(row.reported_at)))
-
-    def delivery(self, transaction_id: str) -> DeliveryRow | None:
-        r = self._one(f"SELECT {_DLV} FROM deliveries WHERE transaction_id = %s", (transaction_id,))
-        return None if r is None else DeliveryRow(r[0], r[1], Decimal(r[2]), r[3], dt(r[4]))
-
-    # ---- gates ----
-    @staticmethod
-    def _gate(r: tuple[Any, ...]) -> GateRow:
-        return GateRow(dt(r[0]), dt(r[1]), None if r[2] is None else Decimal(r[2]), Decimal(r[3]),
-                       Decimal(r[4]), Decimal(r[5]))
-
-    def put_gate(self, row: GateRow) -> None:
-        self._exec(f"INSERT INTO gates ({_GATE}) VALUES (%s, %s, %s, %s, %s, %s)",
-                   (ts(row.interval_start), ts(row.closed_at), None if row.price is None else str(row.price),
-                    str(row.quantity), str(row.grid_import), str(row.grid_export)))
-
-    def gate(self, interval_start: datetime) -> GateRow | None:
-        r = self._one(f"SELECT {_GATE} FROM gates WHERE interval_start = %s", (ts(interval_start),))
-        return None if r is None else self._gate(r)
-
-    def gates(self, *, limit: int = 1) -> list[GateRow]:
-        rows = self._all(f"SELECT {_GATE} FROM gates WHERE price IS NOT NULL ORDER BY interval_start DESC LIMIT %s",
-                         (limit,))
-        return [self._gate(r) for r in rows]
-
-    # ---- settlement ----
-    @staticmethod
-    def _step_values(step: SettlementStep) -> tuple[Any, ...]:
-        return (step.transaction_id, step.seq, step.event, step.state, ts(step.at),
-                json.dumps(step.snapshot, sort_keys=True))
-
-    def add_settlement_step(self, step: SettlementStep) -> None:
-        self._exec(_ADD_STEP, self._step_values(step))
-
-    def add_settlement_steps(self, steps: Sequence[SettlementStep]) -> None:
-        self._many(_ADD_STEP, [self._step_values(s) for s in steps])
 
     def settlement_step_counts(self, transaction_ids: Iterable[str]) -> dict[str, int]:
         counts = dict.fromkeys(transaction_ids, 0)
@@ -614,24 +429,10 @@ class PgStore(Store):
                 counts[txid] = int(n)
         return counts
 
-    def settlement_steps(self, transaction_id: str) -> list[SettlementStep]:
-        rows = self._all(f"SELECT {_STEP} FROM settlement_steps WHERE transaction_id = %s ORDER BY seq",
-                         (transaction_id,))
-        return [SettlementStep(r[0], r[1], r[2], r[3], dt(r[4]), json.loads(r[5])) for r in rows]
-
-    # ---- OpenADR 2.0b ----
-    @staticmethod
-    def _object(r: tuple[Any, ...]) -> OadrObject:
-        return OadrObject(r[0], r[1], r[2], r[3], dt(r[4]))
-
-    def oadr_object(self, kind: str, key: str) -> OadrObject | None:
-        row = self._one(f"SELECT {_OBJ} FROM oadr_objects WHERE kind = %s AND key = %s", (kind, key))
-        return None if row is None else self._object(row)
-
     # every write of an object tells the other processes (OBJECT_CHANNEL, "kind\nkey", at commit), in the
     # same statement: they keep copies in memory (transactive.vtn.shared_objects)
     def put_oadr_object(self, obj: OadrObject) -> None:
-        self._exec(f"WITH w AS (INSERT INTO oadr_objects ({_OBJ}) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, key) "
+        self._exec(f"WITH w AS (INSERT INTO oadr_objects ({OBJ}) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, key) "
                    "DO UPDATE SET ven_id = EXCLUDED.ven_id, document = EXCLUDED.document, "
                    "updated_at = EXCLUDED.updated_at RETURNING kind, key) "
                    "SELECT pg_notify(%s, w.kind || chr(10) || w.key) FROM w",
@@ -643,29 +444,11 @@ class PgStore(Store):
 
     def oadr_objects(self, kind: str, *, ven_id: str | None = None) -> list[OadrObject]:
         if ven_id is None:
-            rows = self._all(f"SELECT {_OBJ} FROM oadr_objects WHERE kind = %s ORDER BY key", (kind,))
+            rows = self._all(f"SELECT {OBJ} FROM oadr_objects WHERE kind = %s ORDER BY key", (kind,))
         else:
-            rows = self._all(f"SELECT {_OBJ} FROM oadr_objects WHERE kind = %s AND ven_id = %s ORDER BY key",
+            rows = self._all(f"SELECT {OBJ} FROM oadr_objects WHERE kind = %s AND ven_id = %s ORDER BY key",
                              (kind, ven_id))
         return [self._object(r) for r in rows]
-
-    def add_report_values(self, rows: list[ReportValueRow]) -> None:
-        self._many(f"INSERT INTO oadr_report_values ({_VALUE}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                   [(r.ven_id, r.report_request_id, r.r_id, opt_ts(r.start), r.duration_seconds, r.value,
-                     ts(r.received_at)) for r in rows])
-
-    def report_values(self, *, ven_id: str | None = None, limit: int | None = None) -> list[ReportValueRow]:
-        where, params = ("WHERE ven_id = %s", [ven_id]) if ven_id is not None else ("", [])
-        if limit is None:
-            rows = self._all(f"SELECT {_VALUE} FROM oadr_report_values {where} ORDER BY seq", params)
-        else:
-            rows = self._all(f"SELECT {_VALUE} FROM oadr_report_values {where} ORDER BY seq DESC LIMIT %s",
-                             [*params, limit])[::-1]
-        return [ReportValueRow(r[0], r[1], r[2], opt_dt(r[3]), r[4], r[5], dt(r[6])) for r in rows]
-
-    def report_value_count(self) -> int:
-        row = self._one("SELECT count(*) FROM oadr_report_values")
-        return int(row[0]) if row else 0
 
     def remember_nonce(self, nonce: str, at: datetime, forget_before: datetime) -> bool:
         with self._atomic():

@@ -1,6 +1,7 @@
 """The VTN's store on SQLite: :class:`SqliteStore` (the default, one file) and :class:`MemoryStore` (the same
 code on an in-memory database, for unit tests: same semantics, nothing on disk). The interface, its rows and
-its errors are in :mod:`transactive.services.store`.
+its errors are in :mod:`transactive.services.store`; the statements it shares with the PostgreSQL store are
+in :mod:`transactive.services.sql_rows`.
 
 Durability: :class:`SqliteStore` runs in WAL mode with ``synchronous=FULL``; a transaction is ``BEGIN
 IMMEDIATE`` ... ``COMMIT`` and a transaction inside another a savepoint, so whatever a VEN saw acknowledged
@@ -25,30 +26,18 @@ from a clean one; and the anchored and known transaction ids in id order, to com
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from transactive.emix.base import Side
-from transactive.services.lifecycle import TenderStatus
+from transactive.services.sql_rows import OBJ, TX, SqlRows
 from transactive.services.store import (
-    DeliveryRow,
-    GateRow,
     OadrObject,
-    PartyKeyRow,
-    Registration,
-    ReportValueRow,
-    SettlementStep,
-    Store,
-    StoredReply,
     StoreError,
     StoreUnavailableError,
-    TenderRow,
     TransactionRow,
 )
 
@@ -137,20 +126,6 @@ SHUTDOWN, PROBE = "shutdown", "write_probe"
 RUNNING, CLEAN = "running", "clean"
 
 
-# the columns each query reads and writes, by name (never by the table's column order)
-_REG = "registration_id, party_id, token, created_at, cancelled_at"
-_REPLY = "party_id, request_id, digest, reply"
-_TDOC = "party_id, tender_id, digest, document"
-_TX = ("transaction_id, party_id, counterparty_id, tender_id, tender_seq, side, interval_start, interval_seconds, "
-       "quantity, price, currency, document_hash, created_at")
-_DLV = "transaction_id, party_id, quantity, delivery_id, reported_at"
-_GATE = "interval_start, closed_at, price, quantity, grid_import, grid_export"
-_STEP = "transaction_id, seq, event, state, at, snapshot"
-_KEY = "party_id, fingerprint, key, bound_at"
-_OBJ = "kind, key, ven_id, document, updated_at"
-_VALUE = "ven_id, report_request_id, r_id, start, duration, value, received_at"
-
-
 def _ts(value: datetime) -> str:
     """Fixed-width UTC text, so that text order is time order."""
     if value.tzinfo is None:
@@ -165,11 +140,7 @@ def _dt(text: str) -> datetime:
     return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
 
-def _opt_dt(text: str | None) -> datetime | None:
-    return None if text is None else _dt(text)
-
-
-class SqliteStore(Store):
+class SqliteStore(SqlRows):
     """The default store: one SQLite file (WAL, ``synchronous=FULL``), one writer process.
 
     ``read_only``: open an existing file without writing anything to it or beside it (for inspection and
@@ -305,20 +276,29 @@ class SqliteStore(Store):
     def transaction(self) -> AbstractContextManager[None]:
         return self._tx()
 
-    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+    def _atomic(self) -> AbstractContextManager[None]:
+        return nullcontext() if self._depth else self._tx()
+
+    _t = staticmethod(_ts)
+
+    @staticmethod
+    def _d(value: Any) -> datetime:
+        return _dt(value)
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
             return self._conn.execute(sql, params)
         except sqlite3.Error as exc:
             raise _mapped("store error", exc) from exc
 
-    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Every row of a query (rows are read inside the mapping: a read can fail too)."""
         try:
             return self._conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise _mapped("store error", exc) from exc
 
-    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
             return self._conn.execute(sql, params).fetchone()
         except sqlite3.Error as exc:
@@ -399,123 +379,10 @@ class SqliteStore(Store):
         except sqlite3.Error as exc:
             raise _mapped("store error", exc) from exc
 
-    # registrations
-    @staticmethod
-    def _registration(row: tuple[Any, ...]) -> Registration:
-        return Registration(row[0], row[1], row[2], _dt(row[3]), _opt_dt(row[4]))
-
-    def add_registration(self, registration: Registration) -> None:
-        r = registration
-        self._exec(f"INSERT INTO registrations ({_REG}) VALUES (?, ?, ?, ?, ?)",
-                   (r.registration_id, r.party_id, r.token, _ts(r.created_at),
-                    _ts(r.cancelled_at) if r.cancelled_at else None))
-
-    def registration_by_token(self, token: str) -> Registration | None:
-        row = self._one(f"SELECT {_REG} FROM registrations WHERE token = ?", (token,))
-        return None if row is None else self._registration(row)
-
-    def active_registration(self, party_id: str) -> Registration | None:
-        row = self._one(f"SELECT {_REG} FROM registrations WHERE party_id = ? AND cancelled_at IS NULL",
-                        (party_id,))
-        return None if row is None else self._registration(row)
-
-    def cancel_registration(self, registration_id: str, at: datetime) -> None:
-        self._exec("UPDATE registrations SET cancelled_at = ? WHERE registration_id = ? AND cancelled_at IS NULL",
-                   (_ts(at), registration_id))
-
-    def registered_parties(self) -> list[str]:
-        rows = self._all("SELECT DISTINCT party_id FROM registrations WHERE cancelled_at IS NULL ORDER BY party_id")
-        return [r[0] for r in rows]
-
-    # party keys
-    def party_key(self, party_id: str) -> PartyKeyRow | None:
-        r = self._exec(f"SELECT {_KEY} FROM party_keys WHERE party_id = ?", (party_id,)).fetchone()
-        return None if r is None else PartyKeyRow(r[0], r[1], r[2], _dt(r[3]))
-
-    def bind_party_key(self, row: PartyKeyRow) -> None:
-        self._exec(f"INSERT INTO party_keys ({_KEY}) VALUES (?, ?, ?, ?)",
-                   (row.party_id, row.fingerprint, row.key, _ts(row.bound_at)))
-
-    # replies
-    def reply_for(self, party_id: str, request_id: str) -> StoredReply | None:
-        row = self._one(f"SELECT {_REPLY} FROM replies WHERE party_id = ? AND request_id = ?",
-                        (party_id, request_id))
-        return None if row is None else StoredReply(*row)
-
-    def put_reply(self, reply: StoredReply) -> None:
-        self._exec(f"INSERT INTO replies ({_REPLY}) VALUES (?, ?, ?, ?)",
-                   (reply.party_id, reply.request_id, reply.digest, reply.reply))
-
-    # tenders
-    def tender_document(self, party_id: str, tender_id: str) -> tuple[str, str] | None:
-        row = self._one("SELECT digest, document FROM tender_documents WHERE party_id = ? AND tender_id = ?",
-                        (party_id, tender_id))
-        return None if row is None else (row[0], row[1])
-
-    def add_tender(self, party_id: str, tender_id: str, digest: str, document: str, rows: list[TenderRow]) -> None:
-        self._exec(f"INSERT INTO tender_documents ({_TDOC}) VALUES (?, ?, ?, ?)",
-                   (party_id, tender_id, digest, document))
-        for r in rows:
-            self._exec(
-                "INSERT INTO tenders (party_id, tender_id, seq, interval_start, side, price, quantity, status, "
-                "accepted_at, filled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (r.party_id, r.tender_id, r.seq, _ts(r.interval_start), r.side.value, str(r.price), str(r.quantity),
-                 r.status.value, _ts(r.accepted_at), str(r.filled)))
-
-    def tenders(self, *, party_id: str | None = None, tender_id: str | None = None,
-                interval_start: datetime | None = None, status: TenderStatus | None = None) -> list[TenderRow]:
-        where, params = [], []
-        for column, value in (("party_id", party_id), ("tender_id", tender_id),
-                              ("interval_start", _ts(interval_start) if interval_start else None),
-                              ("status", status.value if status else None)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        sql = "SELECT order_no, party_id, tender_id, seq, interval_start, side, price, quantity, status, " \
-              "accepted_at, filled FROM tenders"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self._all(sql + " ORDER BY order_no", tuple(params))
-        return [TenderRow(party_id=r[1], tender_id=r[2], seq=r[3], interval_start=_dt(r[4]), side=Side(r[5]),
-                          price=Decimal(r[6]), quantity=Decimal(r[7]), status=TenderStatus(r[8]),
-                          accepted_at=_dt(r[9]), filled=Decimal(r[10]), order_no=r[0]) for r in rows]
-
-    def tender_count(self, interval_start: datetime) -> int:
-        row = self._one("SELECT count(*) FROM tenders WHERE interval_start = ?", (_ts(interval_start),))
-        return int(row[0])
-
+    # the statements whose SQL is SQLite's own (the others: SqlRows)
     def tender_ids(self, party_id: str) -> list[str]:
         rows = self._all("SELECT tender_id FROM tender_documents WHERE party_id = ? ORDER BY rowid", (party_id,))
         return [r[0] for r in rows]
-
-    def update_tender(self, row: TenderRow) -> None:
-        self._exec("UPDATE tenders SET status = ?, filled = ? WHERE party_id = ? AND tender_id = ? AND seq = ?",
-                   (row.status.value, str(row.filled), row.party_id, row.tender_id, row.seq))
-
-    def update_tenders(self, rows: Sequence[TenderRow]) -> None:
-        self._many("UPDATE tenders SET status = ?, filled = ? WHERE party_id = ? AND tender_id = ? AND seq = ?",
-                   [(r.status.value, str(r.filled), r.party_id, r.tender_id, r.seq) for r in rows])
-
-    # transactions
-    @staticmethod
-    def _transaction(r: tuple[Any, ...]) -> TransactionRow:
-        return TransactionRow(
-            transaction_id=r[0], party_id=r[1], counterparty_id=r[2], tender_id=r[3], tender_seq=r[4],
-            side=Side(r[5]), interval_start=_dt(r[6]), interval_duration=timedelta(seconds=r[7]),
-            quantity=Decimal(r[8]), price=Decimal(r[9]), currency=r[10], document_hash=r[11], created_at=_dt(r[12]))
-
-    def add_transaction(self, row: TransactionRow) -> None:
-        r = row
-        self._exec(f"INSERT INTO transactions ({_TX}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (r.transaction_id, r.party_id, r.counterparty_id, r.tender_id, r.tender_seq, r.side.value,
-                    _ts(r.interval_start), int(r.interval_duration.total_seconds()), str(r.quantity), str(r.price),
-                    r.currency, r.document_hash, _ts(r.created_at)))
-
-    def add_transactions(self, rows: Sequence[TransactionRow]) -> None:
-        self._many(f"INSERT INTO transactions ({_TX}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   [(r.transaction_id, r.party_id, r.counterparty_id, r.tender_id, r.tender_seq, r.side.value,
-                     _ts(r.interval_start), int(r.interval_duration.total_seconds()), str(r.quantity), str(r.price),
-                     r.currency, r.document_hash, _ts(r.created_at)) for r in rows])
 
     def transactions_by_id(self, transaction_ids: Iterable[str]) -> dict[str, TransactionRow]:
         ids = list(dict.fromkeys(transaction_ids))
@@ -523,68 +390,9 @@ class SqliteStore(Store):
         for i in range(0, len(ids), 500):  # below SQLite's limit on the parameters of one statement
             chunk = ids[i:i + 500]
             marks = ", ".join("?" * len(chunk))
-            for r in self._all(f"SELECT {_TX} FROM transactions WHERE transaction_id IN ({marks})", tuple(chunk)):
+            for r in self._all(f"SELECT {TX} FROM transactions WHERE transaction_id IN ({marks})", tuple(chunk)):
                 found[r[0]] = self._transaction(r)
         return {txid: found[txid] for txid in ids if txid in found}
-
-    def transaction_by_id(self, transaction_id: str) -> TransactionRow | None:
-        row = self._one(f"SELECT {_TX} FROM transactions WHERE transaction_id = ?",
-                        (transaction_id,))
-        return None if row is None else self._transaction(row)
-
-    def transactions(self, *, party_id: str | None = None, interval_start: datetime | None = None,
-                     start: datetime | None = None, end: datetime | None = None) -> list[TransactionRow]:
-        where, params = [], []
-        for clause, value in (("party_id = ?", party_id),
-                              ("interval_start = ?", _ts(interval_start) if interval_start else None),
-                              ("interval_start >= ?", _ts(start) if start else None),
-                              ("interval_start < ?", _ts(end) if end else None)):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
-        sql = f"SELECT {_TX} FROM transactions" + (" WHERE " + " AND ".join(where) if where else "")
-        rows = self._all(sql + " ORDER BY interval_start, transaction_id", tuple(params))
-        return [self._transaction(r) for r in rows]
-
-    # deliveries
-    def put_delivery(self, row: DeliveryRow) -> None:
-        self._exec(f"INSERT INTO deliveries ({_DLV}) VALUES (?, ?, ?, ?, ?)",
-                   (row.transaction_id, row.party_id, str(row.quantity), row.delivery_id, _ts(row.reported_at)))
-
-    def delivery(self, transaction_id: str) -> DeliveryRow | None:
-        r = self._one(f"SELECT {_DLV} FROM deliveries WHERE transaction_id = ?", (transaction_id,))
-        return None if r is None else DeliveryRow(r[0], r[1], Decimal(r[2]), r[3], _dt(r[4]))
-
-    # gates
-    @staticmethod
-    def _gate(r: tuple[Any, ...]) -> GateRow:
-        return GateRow(_dt(r[0]), _dt(r[1]), None if r[2] is None else Decimal(r[2]), Decimal(r[3]),
-                       Decimal(r[4]), Decimal(r[5]))
-
-    def put_gate(self, row: GateRow) -> None:
-        self._exec(f"INSERT INTO gates ({_GATE}) VALUES (?, ?, ?, ?, ?, ?)",
-                   (_ts(row.interval_start), _ts(row.closed_at), None if row.price is None else str(row.price),
-                    str(row.quantity), str(row.grid_import), str(row.grid_export)))
-
-    def gate(self, interval_start: datetime) -> GateRow | None:
-        r = self._one(f"SELECT {_GATE} FROM gates WHERE interval_start = ?", (_ts(interval_start),))
-        return None if r is None else self._gate(r)
-
-    def gates(self, *, limit: int = 1) -> list[GateRow]:
-        rows = self._all(f"SELECT {_GATE} FROM gates WHERE price IS NOT NULL ORDER BY interval_start DESC LIMIT ?",
-                         (limit,))
-        return [self._gate(r) for r in rows]
-
-    # settlement
-    def add_settlement_step(self, step: SettlementStep) -> None:
-        self._exec(f"INSERT INTO settlement_steps ({_STEP}) VALUES (?, ?, ?, ?, ?, ?)",
-                   (step.transaction_id, step.seq, step.event, step.state, _ts(step.at),
-                    json.dumps(step.snapshot, sort_keys=True)))
-
-    def add_settlement_steps(self, steps: Sequence[SettlementStep]) -> None:
-        self._many(f"INSERT INTO settlement_steps ({_STEP}) VALUES (?, ?, ?, ?, ?, ?)",
-                   [(s.transaction_id, s.seq, s.event, s.state, _ts(s.at), json.dumps(s.snapshot, sort_keys=True))
-                    for s in steps])
 
     def settlement_step_counts(self, transaction_ids: Iterable[str]) -> dict[str, int]:
         counts = dict.fromkeys(transaction_ids, 0)
@@ -596,23 +404,8 @@ class SqliteStore(Store):
                 counts[txid] = int(n)
         return counts
 
-    def settlement_steps(self, transaction_id: str) -> list[SettlementStep]:
-        rows = self._all(f"SELECT {_STEP} FROM settlement_steps WHERE transaction_id = ? ORDER BY seq",
-                         (transaction_id,))
-        return [SettlementStep(r[0], r[1], r[2], r[3], _dt(r[4]), json.loads(r[5])) for r in rows]
-
-
-    # OpenADR 2.0b
-    @staticmethod
-    def _object(r: tuple[Any, ...]) -> OadrObject:
-        return OadrObject(r[0], r[1], r[2], r[3], _dt(r[4]))
-
-    def oadr_object(self, kind: str, key: str) -> OadrObject | None:
-        row = self._one(f"SELECT {_OBJ} FROM oadr_objects WHERE kind = ? AND key = ?", (kind, key))
-        return None if row is None else self._object(row)
-
     def put_oadr_object(self, obj: OadrObject) -> None:
-        self._exec(f"INSERT OR REPLACE INTO oadr_objects ({_OBJ}) VALUES (?, ?, ?, ?, ?)",
+        self._exec(f"INSERT OR REPLACE INTO oadr_objects ({OBJ}) VALUES (?, ?, ?, ?, ?)",
                    (obj.kind, obj.key, obj.ven_id, obj.document, _ts(obj.updated_at)))
 
     def delete_oadr_object(self, kind: str, key: str) -> None:
@@ -620,34 +413,13 @@ class SqliteStore(Store):
 
     def oadr_objects(self, kind: str, *, ven_id: str | None = None) -> list[OadrObject]:
         if ven_id is None:
-            rows = self._all(f"SELECT {_OBJ} FROM oadr_objects WHERE kind = ? ORDER BY key", (kind,))
+            rows = self._all(f"SELECT {OBJ} FROM oadr_objects WHERE kind = ? ORDER BY key", (kind,))
         else:
             # without INDEXED BY SQLite walks the primary key (kind, key) to save the sort, reading every
             # object of the kind: one VEN's outbox cost a scan of every VEN's (quadratic in registrations)
-            rows = self._all(f"SELECT {_OBJ} FROM oadr_objects INDEXED BY oadr_objects_ven "
+            rows = self._all(f"SELECT {OBJ} FROM oadr_objects INDEXED BY oadr_objects_ven "
                              "WHERE kind = ? AND ven_id = ? ORDER BY key", (kind, ven_id))
         return [self._object(r) for r in rows]
-
-    def add_report_values(self, rows: list[ReportValueRow]) -> None:
-        try:
-            self._conn.executemany(
-                f"INSERT INTO oadr_report_values ({_VALUE}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r.ven_id, r.report_request_id, r.r_id, None if r.start is None else _ts(r.start),
-                  r.duration_seconds, r.value, _ts(r.received_at)) for r in rows])
-        except sqlite3.Error as exc:
-            raise _mapped("store error", exc) from exc
-
-    def report_values(self, *, ven_id: str | None = None, limit: int | None = None) -> list[ReportValueRow]:
-        where, params = ("WHERE ven_id = ?", (ven_id,)) if ven_id is not None else ("", ())
-        if limit is None:
-            rows = self._all(f"SELECT {_VALUE} FROM oadr_report_values {where} ORDER BY seq", params)
-        else:
-            rows = self._all(f"SELECT {_VALUE} FROM oadr_report_values {where} ORDER BY seq DESC LIMIT ?",
-                             (*params, limit))[::-1]
-        return [ReportValueRow(r[0], r[1], r[2], _opt_dt(r[3]), r[4], r[5], _dt(r[6])) for r in rows]
-
-    def report_value_count(self) -> int:
-        return int(self._one("SELECT COUNT(*) FROM oadr_report_values")[0])
 
     def remember_nonce(self, nonce: str, at: datetime, forget_before: datetime) -> bool:
         self._exec("DELETE FROM oadr_nonces WHERE seen_at < ?", (_ts(forget_before),))
