@@ -35,9 +35,7 @@ import json
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field, replace
-from datetime import timedelta
-from decimal import Decimal
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -46,18 +44,16 @@ from aiohttp import web
 
 from transactive.ledger import EmbeddedLedger, Ledger, LedgerError
 from transactive.ledger.embedded.lock import WriterLock
-from transactive.market import ReservePrices
 from transactive.protocol.certs import load_certificate, validity_problem
 from transactive.protocol.clock import Clock, MarketClock, TimeMapping, system_clock
 from transactive.protocol.identity import PartyIdentity, load_or_create_identity
-from transactive.protocol.market import MarketConfig
 from transactive.services import MemoryStore, Settlement, SqliteStore, VtnCore, VtnService
 from transactive.services.store import Store, StoreError
 from transactive.services.store import url_for_messages as redacted
 from transactive.transport.base import Transport
-from transactive.transport.http import HttpTransport, https_failure
-from transactive.transport.tls import ClientTls, ServerTls
-from transactive.vtn.clock import CLOCK_FILE, GateScheduler, load_mapping, save_mapping, saved_mapping
+from transactive.transport.http import HttpTransport
+from transactive.transport.tls import ClientTls
+from transactive.vtn.clock import CLOCK_FILE, GateScheduler, load_mapping, saved_mapping
 from transactive.vtn.cluster import (
     DeliverySettler,
     Leadership,
@@ -66,14 +62,29 @@ from transactive.vtn.cluster import (
     process_name,
     prune_notices,
 )
-from transactive.vtn.http import DEFAULT_MAX_BODY, create_server
-from transactive.vtn.limits import Limits, raise_open_file_limit
+from transactive.vtn.http import create_server
+from transactive.vtn.limits import raise_open_file_limit
 from transactive.vtn.notices import NoticeBoard
-from transactive.vtn.oadr_app import OadrConfig, OadrStartError, http_pusher, open_oadr
+from transactive.vtn.oadr_app import OadrStartError, http_pusher, open_oadr
 from transactive.vtn.oadr_http import OadrOptions
-from transactive.vtn.openadr3_app import Oa3Config, keep_keys, open_openadr3
+from transactive.vtn.openadr3_app import keep_keys, open_openadr3
 from transactive.vtn.openadr3_http import Oa3Options
 from transactive.vtn.openadr3_notify import Notifiers, make_notifiers
+from transactive.vtn.options import (
+    DEFAULT_MARKET_CONTEXT,
+    EVM_KEYS_DIR,
+    KEY_FILE,
+    META_CLOCK,
+    META_KEY_ID,
+    META_NOTICE_EPOCH,
+    MQTT_CONNECT_WAIT,
+    PARENT_WAIT,
+    STORE_BUSY_TIMEOUT,
+    VtnOptions,
+    VtnStartError,
+    check_store,
+)
+from transactive.vtn.parent_clock import adopt_parent_clock
 from transactive.vtn.shared_objects import object_changed, set_leader
 from transactive.vtn.startup import (
     LEDGER_FILE,
@@ -85,98 +96,15 @@ from transactive.vtn.startup import (
 )
 
 __all__ = ["DEFAULT_MARKET_CONTEXT", "EVM_KEYS_DIR", "KEY_FILE", "LEDGER_FILE", "LEDGER_TAIL_CHECK", "PARENT_WAIT",
-           "STORE_FILE", "VtnApp", "VtnOptions", "VtnStartError", "serve", "startup_problems"]
+           "STORE_FILE", "VtnApp", "VtnOptions", "VtnStartError", "check_store", "serve", "startup_problems"]
 
 if TYPE_CHECKING:
     from transactive.services.pg_store import PgStore
 
 log = logging.getLogger("transactive.vtn")
 
-DEFAULT_MARKET_CONTEXT = "urn:transactive:market:rt15"
-#: the VTN's own key (it signs the notices; a child VTN registers upstream with it): PEM, mode 0600
-KEY_FILE = "vtn.key"
-#: the EVM keystore in the data directory (``--ledger evm``): one encrypted key file per party
-EVM_KEYS_DIR = "evm-keys"
-#: how long a child VTN waits for its parent's ``GET /health`` at start by default (seconds)
-PARENT_WAIT = 15.0
-#: how long a store write waits for the database's write lock before it fails (seconds; see _open_for_writing)
-STORE_BUSY_TIMEOUT = 1.0
-#: how long the first connection to the MQTT broker may take before the start is refused (seconds)
-MQTT_CONNECT_WAIT = 15.0
-#: what the processes sharing one database agree on, kept in its ``meta`` table (see :meth:`VtnApp._open_shared`)
-META_CLOCK, META_KEY_ID, META_NOTICE_EPOCH = "clock", "vtn_key_id", "notice_epoch"
-
-
 def _path(name: object) -> Path | None:
     return None if name is None else Path(str(name))
-
-
-class VtnStartError(RuntimeError):
-    """The VTN cannot start as configured (the message says why; ``vtn serve`` exits 2)."""
-
-
-@dataclass(frozen=True, slots=True)
-class VtnOptions:
-    """What ``transactive vtn serve`` is told (see its ``--help``)."""
-
-    data_dir: Path
-    host: str = "127.0.0.1"
-    port: int = 0
-    interval_seconds: float | None = None
-    ledger: str = "embedded"
-    evm_url: str | None = None
-    #: the EVM keystore's password file (its first line); None: a generated one in DATA_DIR/evm-keys/
-    evm_password_file: Path | None = None
-    #: development nodes only: top every EVM account the VTN uses up to this much ether (anvil_setBalance)
-    evm_dev_fund: Decimal | None = None
-    mqtt: tuple[str, int] | None = None
-    #: the bridge's (name, password) at the broker
-    mqtt_login: tuple[str, str] | None = None
-    #: keep per-party broker logins and ACLs (the broker's Dynamic Security plugin; ``mqtt_login`` administers it)
-    mqtt_acl: bool = False
-    parent: str | None = None
-    parent_party: str | None = None
-    market_context: str = DEFAULT_MARKET_CONTEXT
-    market_party_id: str = "market"
-    interval: timedelta = timedelta(minutes=15)
-    gate_closure: timedelta = timedelta(minutes=5)
-    max_body: int = DEFAULT_MAX_BODY
-    scheduler: bool = True
-    parent_wait: float = PARENT_WAIT
-    #: start even when the start-up checks find problems, for inspection: answer reads, refuse writes (503)
-    read_only: bool = False
-    #: the main grid's (selling, buying) prices per kWh, or None: no grid, the price band is [0, 10]
-    reserve: tuple[float, float] | None = None
-    #: serve HTTPS with these files (None: plain HTTP)
-    tls: ServerTls | None = None
-    #: how to connect to an https:// parent (None: the system's trusted CAs, no client certificate)
-    parent_tls: ClientTls | None = None
-    #: connect to the MQTT broker over TLS with these files (None: plain MQTT)
-    mqtt_tls: ClientTls | None = None
-    limits: Limits = field(default_factory=Limits)
-    max_tenders: int = 100
-    max_stream_intervals: int = 672
-    horizon: timedelta = timedelta(days=7)
-    #: the OpenADR 2.0b role (served beside the CTS services under /OpenADR2/Simple/2.0b/)
-    oadr: OadrConfig = field(default_factory=OadrConfig)
-    #: the OpenADR 3.1 role (served under /openadr3/3.1.0)
-    openadr3: Oa3Config = field(default_factory=Oa3Config)
-    #: a PostgreSQL database shared with other VTN processes (``postgresql://USER@HOST:PORT/DB``; see
-    #: :mod:`.cluster`); None: the SQLite store in ``data_dir``, this process alone
-    store: str | None = None
-    #: share the listening port with other processes on this machine (SO_REUSEPORT; ``--workers`` sets it)
-    reuse_port: bool = False
-
-    def market_config(self) -> MarketConfig:
-        reserve, min_price, max_price = None, Decimal(0), Decimal("10")
-        if self.reserve is not None:
-            grid_buy, grid_sell = self.reserve
-            reserve = ReservePrices(grid_buy=grid_buy, grid_sell=grid_sell)
-            min_price, max_price = Decimal(repr(grid_sell)), Decimal(repr(grid_buy))
-        return MarketConfig(market_context=self.market_context, market_party_id=self.market_party_id,
-                            interval=self.interval, gate_closure=self.gate_closure, reserve=reserve,
-                            min_price=min_price, max_price=max_price, max_tenders=self.max_tenders,
-                            max_stream_intervals=self.max_stream_intervals, horizon=self.horizon)
 
 
 class VtnApp:
@@ -542,7 +470,8 @@ class VtnApp:
         opts = self.options
         path = opts.data_dir / CLOCK_FILE
         if opts.parent is not None:
-            self.mapping = await self._adopt_parent_clock(opts.parent, save=save)
+            self.mapping = await adopt_parent_clock(opts.parent, opts, self.config, self.parent_ssl, self.wall,
+                                                    save=save)
         else:
             try:
                 if save:
@@ -590,59 +519,6 @@ class VtnApp:
         """How long one market interval lasts on the wall clock."""
         speed = self.mapping.speed if self.mapping is not None else 1.0
         return self.config.interval.total_seconds() / speed
-
-    async def _adopt_parent_clock(self, parent: str, *, save: bool = True) -> TimeMapping:
-        """A child VTN runs on its parent's market time (fractal markets: both must agree which interval is
-        open): the parent's time mapping, read from its ``GET /health``, becomes this VTN's (and is saved in
-        the data directory). The parent may still be starting: it is asked for up to ``parent_wait`` seconds;
-        a failed TLS handshake is not waited out (retrying cannot mend a certificate)."""
-        import aiohttp
-
-        url = parent.rstrip("/") + "/health"
-        loop = asyncio.get_running_loop()
-        wait = self.options.parent_wait
-        deadline = loop.time() + wait
-        https = url.lower().startswith("https://")
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0)) as session:
-            while True:
-                try:
-                    async with session.get(url, ssl=self.parent_ssl or True) as response:
-                        text = await response.read()
-                    break
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    failure = https_failure(exc, https=https)
-                    if failure is not None:
-                        raise VtnStartError(f"the parent VTN at {url}: {failure}") from None
-                    if loop.time() > deadline:
-                        raise VtnStartError(f"the parent VTN did not answer GET {url} within {wait:g} s: "
-                                            f"{exc or type(exc).__name__}") from None
-                    await asyncio.sleep(0.25)
-        try:
-            mapping = TimeMapping.from_json(json.loads(text)["clock"])
-        except (KeyError, TypeError, ValueError) as exc:  # not JSON, no clock, or a clock that does not read
-            raise VtnStartError(f"GET {url} reports no usable market clock ({type(exc).__name__}: {exc}); a child "
-                                "VTN needs a transactive parent to share its market time") from None
-        if self.options.interval_seconds is not None:
-            speed = self.config.interval.total_seconds() / self.options.interval_seconds
-            if abs(speed - mapping.speed) > 1e-9 * speed:
-                raise VtnStartError(
-                    f"--interval-seconds {self.options.interval_seconds:g} runs this market {speed:g} times real "
-                    f"time, its parent runs {mapping.speed:g} times: omit --interval-seconds (a child keeps its "
-                    f"parent's clock) or give {self.config.interval.total_seconds() / mapping.speed:g}")
-        try:
-            saved = saved_mapping(self.options.data_dir)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise VtnStartError(f"{self.options.data_dir / CLOCK_FILE}: not a readable market clock "
-                                f"({type(exc).__name__}: {exc})") from None
-        now = self.wall()
-        if saved is not None and saved.market(now) - mapping.market(now) > self.config.interval:
-            log.warning("the parent's market time %s is behind this data directory's %s: intervals closed here "
-                        "already are not closed again", mapping.market(now).isoformat(),
-                        saved.market(now).isoformat())
-        if mapping != saved and save:
-            save_mapping(self.options.data_dir, mapping)
-        log.info("market clock from the parent %s: %g times real time", parent, mapping.speed)
-        return mapping
 
     def _spawn(self, coro: Awaitable[None], name: str, tasks: list[asyncio.Task[None]] | None = None) -> None:
         async def guarded() -> None:
@@ -738,21 +614,6 @@ class VtnApp:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
-
-
-def check_store(options: VtnOptions) -> None:
-    """``ValueError`` naming the flags if ``--store`` does not go with the other options."""
-    if options.store is None:
-        return
-    if not options.store.startswith(("postgresql://", "postgres://")):
-        raise ValueError(f"--store {redacted(options.store)}: a postgresql://USER@HOST:PORT/DB URL (without "
-                         "--store: the SQLite store in --data-dir)")
-    if options.read_only:
-        raise ValueError("--read-only inspects a data directory's SQLite store; with --store, 'transactive "
-                         "vtn report --store URL' reads the database")
-    if options.mqtt_acl:
-        raise ValueError("--mqtt-acl keeps the broker's logins in step with the registrations one process "
-                         "sees; it does not go with --store (several processes)")
 
 
 async def _finish(tasks: list[asyncio.Task[None]]) -> None:

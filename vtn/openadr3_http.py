@@ -38,7 +38,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
 import orjson
@@ -48,10 +48,13 @@ from transactive.schemas.openadr3 import spec
 from transactive.services.openadr3 import Clients, Oa3Error, Oa3Service, Principal, Role, TokenError, Tokens
 from transactive.services.store import StoreUnavailableError
 
-if TYPE_CHECKING:
-    from transactive.vtn.openadr3_app import MarketBridge
+__all__ = ["BASE", "OPERATOR_PREFIX", "LeaderDuty", "Notifiers", "Oa3Edge", "Oa3Options"]
 
-__all__ = ["BASE", "OPERATOR_PREFIX", "Notifiers", "Oa3Edge", "Oa3Options"]
+class LeaderDuty(Protocol):
+    """Background work that runs only in the leader of several VTN processes (:mod:`.shared_objects`)."""
+
+    leader: bool
+
 
 log = logging.getLogger("transactive.vtn.openadr3")
 
@@ -77,8 +80,8 @@ class Oa3Options:
     tokens: Tokens
     operator_token: str | None
     notifiers: Notifiers | None = None
-    #: the market bridge (a writable VTN's; :mod:`.openadr3_app`)
-    bridge: MarketBridge | None = None
+    #: the market bridge (a writable VTN's: :class:`~.openadr3_app.MarketBridge`; here only whether it leads)
+    bridge: LeaderDuty | None = None
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -38,19 +38,17 @@ MQTT notifiers and the market bridge.
 
 from __future__ import annotations
 
-import secrets
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from transactive.errors import ResponseCode
-from transactive.protocol.openadr3 import duration_of, time_of
 from transactive.schemas.openadr3 import drop_forbidden_nulls, validate_body
 from transactive.services.openadr3.access import SCOPES, Principal, Role
+from transactive.services.openadr3.tables import Ids, Table, TableEntry, event_end
 from transactive.services.store import OadrObject, Store
 
 __all__ = ["COLLECTIONS", "SYSTEM", "Collection", "Oa3Change", "Oa3Error", "Oa3Service", "event_end"]
@@ -147,141 +145,6 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _duration(text: object) -> timedelta | None:
-    """An ISO 8601 duration; None for ``P9999Y`` ("for ever") and for text that is not a duration."""
-    if not isinstance(text, str):
-        return None
-    try:
-        return duration_of(text.strip())
-    except (ValueError, OverflowError):
-        return None
-
-
-def event_end(event: Mapping[str, Any]) -> datetime | None:
-    """When an event is over: the latest end of its intervals (each interval's own ``intervalPeriod``, or the
-    event's, the n-th interval following the (n-1)-th); None when that is unknown or never (no duration,
-    ``P9999Y``, or an end past the year 9999): such an event counts as active. A year counts 365 days and a
-    month 30."""
-    try:
-        return _event_end(event)
-    except OverflowError:  # (e.g. two intervals of P5000Y: the second ends after what a datetime can hold)
-        return None
-
-
-def _event_end(event: Mapping[str, Any]) -> datetime | None:
-    default = event.get("intervalPeriod") or {}
-    start = time_of(default.get("start"))
-    length = _duration(default.get("duration")) if "duration" in default else None
-    end: datetime | None = None
-    intervals = event.get("intervals") or []
-    for n, interval in enumerate(intervals):
-        own = interval.get("intervalPeriod") if isinstance(interval, dict) else None
-        if own:
-            begin, span = time_of(own.get("start")), _duration(own.get("duration", default.get("duration")))
-        else:
-            begin = None if start is None or length is None else start + n * length
-            span = length
-        if begin is None or span is None:
-            return None
-        end = begin + span if end is None else max(end, begin + span)
-    if not intervals and start is not None and length is not None:
-        end = start + length
-    return end
-
-
-class _Ids:
-    """Time ordered ids: milliseconds since the epoch (12 hex digits), a counter that keeps them increasing
-    within one millisecond (4 hex digits), and 32 random bits (processes that share a store make ids in the same
-    millisecond with the same counter: the random part keeps them apart). Listings are in id order, which is then
-    the order the objects were made, in this process and after a restart alike."""
-
-    def __init__(self) -> None:
-        self._last = (0, 0)
-
-    def __call__(self) -> str:
-        ms = int(time.time() * 1000)
-        last_ms, count = self._last
-        self._last = (last_ms, count + 1) if ms <= last_ms else (ms, 0)
-        ms, count = self._last
-        return f"{ms:012x}{count:04x}{secrets.token_hex(4)}"
-
-
-@dataclass(slots=True)
-class _Entry:
-    """One object in memory: the object (never changed in place), its index value (see :meth:`Oa3Service._index`),
-    and, made when first needed, its JSON and (events) when it is over."""
-
-    obj: dict[str, Any]
-    index: str | None
-    data: bytes | None = None
-    end: datetime | None = None
-    end_known: bool = False
-
-    def json(self) -> bytes:
-        if self.data is None:
-            self.data = orjson.dumps(self.obj)
-        return self.data
-
-    def copy(self) -> dict[str, Any]:
-        """The object, for a caller to keep or change."""
-        value: dict[str, Any] = orjson.loads(self.json())
-        return value
-
-    def event_end(self) -> datetime | None:
-        if not self.end_known:
-            self.end, self.end_known = event_end(self.obj), True
-        return self.end
-
-
-class _Table:
-    """One kind's objects in memory, by id (in id order) and by index value.
-
-    The dicts keep insertion order, which is id order while each new object has a larger id than those before
-    it (ids grow with time). An object another process made can arrive after a later one of this process: then
-    the dict it went into is put in id order again when it is next listed (once per such arrival, not per
-    listing)."""
-
-    def __init__(self, entries: Iterable[_Entry]) -> None:
-        self.by_id: dict[str, _Entry] = {}
-        self.by_index: dict[str | None, dict[str, _Entry]] = {}
-        #: out of id order: the whole table, and the index values whose dicts are
-        self._unsorted = False
-        self._unsorted_indexes: set[str | None] = set()
-        for entry in entries:
-            self.put(entry)
-
-    def put(self, entry: _Entry) -> None:
-        object_id = entry.obj["id"]
-        old = self.by_id.get(object_id)
-        if old is not None and old.index != entry.index:
-            self.by_index.get(old.index, {}).pop(object_id, None)
-        if old is None and self.by_id and next(reversed(self.by_id)) > object_id:
-            self._unsorted = True
-        self.by_id[object_id] = entry
-        bucket = self.by_index.setdefault(entry.index, {})
-        if object_id not in bucket and bucket and next(reversed(bucket)) > object_id:
-            self._unsorted_indexes.add(entry.index)
-        bucket[object_id] = entry
-
-    def remove(self, object_id: str) -> None:
-        old = self.by_id.pop(object_id, None)
-        if old is not None:
-            self.by_index.get(old.index, {}).pop(object_id, None)
-
-    def entries(self, index: str | None = None, *, indexed: bool = False) -> Iterable[_Entry]:
-        """Every entry in id order, or (``indexed``) those whose index value is ``index``."""
-        if not indexed:
-            if self._unsorted:
-                self.by_id = dict(sorted(self.by_id.items()))
-                self._unsorted = False
-            return self.by_id.values()
-        if index in self._unsorted_indexes:
-            self._unsorted_indexes.discard(index)
-            if index in self.by_index:
-                self.by_index[index] = dict(sorted(self.by_index[index].items()))
-        return self.by_index.get(index, {}).values()
-
-
 def _query_one(query: Mapping[str, Sequence[str]], name: str) -> str | None:
     values = query.get(name) or ()
     if len(values) > 1:
@@ -312,7 +175,7 @@ def _query_bool(query: Mapping[str, Sequence[str]], name: str) -> bool | None:
     return text.lower() == "true"
 
 
-def _equals(field: str, value: str) -> Callable[[_Entry], bool]:
+def _equals(field: str, value: str) -> Callable[[TableEntry], bool]:
     return lambda entry: entry.obj.get(field) == value
 
 
@@ -329,8 +192,8 @@ class Oa3Service:
         self._listeners: list[Callable[[Oa3Change], None]] = []
         #: client id -> (its VEN ids, the targets of those VENs and their resources); emptied by VEN writes
         self._ven_facts: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-        self._tables: dict[str, _Table] = {}
-        self._new_id = _Ids()
+        self._tables: dict[str, Table] = {}
+        self._new_id = Ids()
 
     # ---- listeners ----
 
@@ -399,7 +262,7 @@ class Oa3Service:
             raise Oa3Error(503, "Service Unavailable", f"the VTN refuses writes: {self.read_only}")
 
     # ---- storage ----
-    # Reads are served from memory (:class:`_Table` per kind, loaded from the store when first used); writes go
+    # Reads are served from memory (:class:`Table` per kind, loaded from the store when first used); writes go
     # to the store in one transaction and, once it committed, to memory. Other processes' writes on a shared
     # store come in through object_changed (and an id memory does not know is looked up in the store).
 
@@ -413,22 +276,22 @@ class Oa3Service:
             return str(obj["clientID"])
         return None
 
-    def _table(self, collection: Collection) -> _Table:
+    def _table(self, collection: Collection) -> Table:
         table = self._tables.get(collection.kind)
         if table is None:
             rows = self.store.oadr_objects(collection.kind)
-            table = _Table(_Entry(orjson.loads(row.document), row.ven_id) for row in rows)
+            table = Table(TableEntry(orjson.loads(row.document), row.ven_id) for row in rows)
             self._tables[collection.kind] = table
         return table
 
-    def _put(self, collection: Collection, obj: dict[str, Any]) -> _Entry:
+    def _put(self, collection: Collection, obj: dict[str, Any]) -> TableEntry:
         """Write ``obj`` to the store (inside the caller's transaction); the entry to remember once committed."""
-        entry = _Entry(obj, self._index(collection, obj))
+        entry = TableEntry(obj, self._index(collection, obj))
         self.store.put_oadr_object(OadrObject(collection.kind, obj["id"], entry.index, entry.json().decode(),
                                               self.wall()))
         return entry
 
-    def _entry(self, collection: Collection, object_id: str) -> _Entry | None:
+    def _entry(self, collection: Collection, object_id: str) -> TableEntry | None:
         """The object ``object_id`` from memory or, when memory does not know it, from the store (another process
         made it and its notice has not arrived yet: it is remembered from now on)."""
         table = self._table(collection)
@@ -436,7 +299,7 @@ class Oa3Service:
         if entry is None:
             row = self.store.oadr_object(collection.kind, object_id)
             if row is not None:
-                entry = _Entry(orjson.loads(row.document), row.ven_id)
+                entry = TableEntry(orjson.loads(row.document), row.ven_id)
                 table.put(entry)
         return entry
 
@@ -461,7 +324,7 @@ class Oa3Service:
         if table is None and collection.name not in ("vens", "resources"):
             return True  # not loaded: the first use reads the store
         row = self.store.oadr_object(kind, object_id)
-        entry = None if row is None else _Entry(orjson.loads(row.document), row.ven_id)
+        entry = None if row is None else TableEntry(orjson.loads(row.document), row.ven_id)
         old = None if table is None else table.by_id.get(object_id)
         if table is not None:
             if entry is None:
@@ -496,7 +359,7 @@ class Oa3Service:
         """:meth:`read` as the JSON the API answers."""
         return self._read(principal, name, object_id).json()
 
-    def _read(self, principal: Principal, name: str, object_id: str) -> _Entry:
+    def _read(self, principal: Principal, name: str, object_id: str) -> TableEntry:
         collection = self._collection(name)
         self._require(principal, collection.read_scope)
         entry = self._entry(collection, object_id)
@@ -513,7 +376,7 @@ class Oa3Service:
         """:meth:`search` as the JSON array the API answers (each object's JSON is made once and kept)."""
         return b"[" + b",".join(entry.json() for entry in self._search(principal, name, query)) + b"]"
 
-    def _search(self, principal: Principal, name: str, query: Mapping[str, Sequence[str]]) -> list[_Entry]:
+    def _search(self, principal: Principal, name: str, query: Mapping[str, Sequence[str]]) -> list[TableEntry]:
         collection = self._collection(name)
         self._require(principal, collection.read_scope)
         known = {*FILTERS[name], "skip", "limit"}
@@ -533,7 +396,7 @@ class Oa3Service:
             entries = table.entries(who.client_id, indexed=True)  # a VEN sees only its own of these
         else:
             entries = table.entries()
-        page: list[_Entry] = []
+        page: list[TableEntry] = []
         seen = 0
         for entry in entries:
             if not who.sees(collection.object_type, entry.obj) or not keep(entry):
@@ -545,8 +408,8 @@ class Oa3Service:
             seen += 1
         return page
 
-    def _filters(self, name: str, query: Mapping[str, Sequence[str]]) -> Callable[[_Entry], bool]:
-        tests: list[Callable[[_Entry], bool]] = []
+    def _filters(self, name: str, query: Mapping[str, Sequence[str]]) -> Callable[[TableEntry], bool]:
+        tests: list[Callable[[TableEntry], bool]] = []
         targets = frozenset(query.get("targets") or ())
         if targets:
             tests.append(lambda e: not targets.isdisjoint(e.obj.get("targets") or ()))
