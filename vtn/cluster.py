@@ -167,7 +167,10 @@ class Leadership:
                         await _pause(stop, max(self.check, 1.0))
                         continue
             else:  # still connected, so still the holder (a session lock ends only with its session)
-                await asyncio.wait_for(conn.execute("SELECT 1"), max(4 * self.check, 2.0))
+                # a lost connection fails this at once, a vanished server after the keepalive (~11 s); the
+                # bound only catches a server that answers nothing at all: generous, since a long gate closure
+                # holds up this event loop and must not pass for a lost lock
+                await asyncio.wait_for(conn.execute("SELECT 1"), max(4 * self.check, 30.0))
             await _pause(stop, self.check)
 
     async def _step_down(self) -> None:

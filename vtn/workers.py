@@ -5,7 +5,8 @@ one of them is the leader).
 This process only supervises: it makes the data directory and the VTN's key (so that the workers do not race
 to make them), reserves the port when ``--port 0`` asks for any (a bound socket that does not listen, held
 until the end), then starts each worker as ``python -m transactive.cli vtn serve`` with the same flags plus
-``--port P --reuse-port``. A worker that dies is started again after :data:`RESTART_DELAY` seconds, unless it
+``--port P --reuse-port``: the first alone until it listens (it makes the files the data directory lacks), then
+the others. A worker that dies is started again after :data:`RESTART_DELAY` seconds, unless it
 was refused at start (exit code 2 within :data:`START_GRACE` seconds: a configuration problem that a restart
 cannot mend), which stops them all with exit code 2. SIGTERM or SIGINT is passed on to every worker; the
 supervisor exits once they have stopped (those still running after :data:`STOP_WAIT` seconds are killed).
@@ -58,6 +59,19 @@ def _reserve(host: str, port: int) -> tuple[socket.socket, int]:
     return sock, int(sock.getsockname()[1])
 
 
+def _listening(host: str, port: int, first: subprocess.Popen[bytes]) -> bool:
+    """Wait until a process accepts connections on ``(host, port)``; False if ``first`` ended before (or after
+    :data:`START_GRACE` seconds: then the supervisor's loop sees to it)."""
+    deadline = time.monotonic() + START_GRACE
+    while time.monotonic() < deadline and first.poll() is None:
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return first.poll() is None
+
+
 def supervise(args: argparse.Namespace, prog: str) -> int:
     """Run ``args.workers`` workers until SIGTERM/SIGINT (see the module docstring); the exit code."""
     from transactive.protocol.identity import load_or_create_identity
@@ -83,7 +97,11 @@ def supervise(args: argparse.Namespace, prog: str) -> int:
     workers: list[tuple[subprocess.Popen[bytes], float]] = []
     code = 0
     try:
-        workers = [(subprocess.Popen(command), time.monotonic()) for _ in range(args.workers)]
+        # the first alone until it listens: it makes what the data directory lacks (the operator token, the
+        # token key, the ledger key...), which workers starting together would race to make
+        workers = [(subprocess.Popen(command), time.monotonic())]
+        if _listening(args.host, port, workers[0][0]):
+            workers += [(subprocess.Popen(command), time.monotonic()) for _ in range(args.workers - 1)]
         print(f"transactive VTN: {args.workers} workers on {args.host}:{port} (pids "
               f"{', '.join(str(w.pid) for w, _ in workers)}; store {redacted(args.store)})", flush=True)
         while not stopping:
