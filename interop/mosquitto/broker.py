@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from transactive.interop.loopback import free_port
+
 __all__ = ["INSTALL_SCRIPT", "BrokerError", "BrokerTls", "MosquittoBroker", "find_dynsec_plugin", "find_mosquitto",
            "free_port", "install"]
 
@@ -83,13 +85,6 @@ def install() -> str:
         reason = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no binary"
         raise BrokerError(f"mosquitto could not be installed: {reason}")
     return found
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _listening(host: str, port: int) -> bool:

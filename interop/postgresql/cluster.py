@@ -28,13 +28,14 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import stat
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from types import TracebackType
+
+from transactive.interop.loopback import free_port
 
 __all__ = ["INSTALL_SCRIPT", "PROJECT_CACHE", "ClusterError", "PostgresCluster", "find_bindir", "free_port",
            "install"]
@@ -81,13 +82,6 @@ def install() -> str:
         reason = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no initdb"
         raise ClusterError(f"PostgreSQL could not be installed: {reason}")
     return found
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _as_root() -> bool:

@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.vtn.two_processes import MARKET, T0, Process
-from transactive.protocol.clock import ManualClock
+from tests.vtn.two_processes import MARKET, T0, Process, process_pair
 from transactive.services.gate import GateResult
 from transactive.services.openadr3 import SYSTEM, Oa3Error, Oa3Service, Principal, Role, TokenError
 from transactive.services.store import GateRow
@@ -29,19 +28,11 @@ from transactive.vtn.shared_objects import object_changed, set_leader
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[Process, Process]]:
-    data = tmp_path / "data"
-    data.mkdir()
-    clock = ManualClock(T0)
-    a = Process(tmp_path / "vtn.sqlite", data, clock)
-    b = Process(tmp_path / "vtn.sqlite", data, clock)
-    a.relay_to(b)
-    b.relay_to(a)
-    for process in (a, b):  # both have been serving: every table is loaded
-        for name in ("programs", "events", "reports", "subscriptions", "vens", "resources"):
-            process.oa3.service.search(SYSTEM, name, {})
-    yield a, b
-    a.close()
-    b.close()
+    with process_pair(tmp_path) as (a, b):
+        for process in (a, b):  # both have been serving: every table is loaded
+            for name in ("programs", "events", "reports", "subscriptions", "vens", "resources"):
+                process.oa3.service.search(SYSTEM, name, {})
+        yield a, b
 
 
 def ven_principal(process: Process, name: str) -> tuple[Principal, str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.vtn.two_processes import T0, Process
+from tests.vtn.two_processes import T0, Process, process_pair
 from transactive.ei.oadr import (
     EiResponse,
     EventResponse,
@@ -29,7 +29,6 @@ from transactive.ei.oadr import (
     QualifiedEventID,
 )
 from transactive.model import Model
-from transactive.protocol.clock import ManualClock
 from transactive.protocol.errors import NotAuthorizedError
 from transactive.services.oadr import Peer
 from transactive.services.oadr.context import OadrContext
@@ -45,19 +44,11 @@ CERT = Peer(tls_fingerprint="AA:BB:CC:DD:EE:FF:00:11:22:33")
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[Process, Process]]:
-    data = tmp_path / "data"
-    data.mkdir()
-    clock = ManualClock(T0)
-    a = Process(tmp_path / "vtn.sqlite", data, clock)
-    b = Process(tmp_path / "vtn.sqlite", data, clock)
-    a.relay_to(b)
-    b.relay_to(a)
-    for process in (a, b):  # both have been serving: their caches are loaded
-        process.oadr.service.core.ctx.vens()
-        process.oadr.service.core.ctx.events()
-    yield a, b
-    a.close()
-    b.close()
+    with process_pair(tmp_path) as (a, b):
+        for process in (a, b):  # both have been serving: their caches are loaded
+            process.oadr.service.core.ctx.vens()
+            process.oadr.service.core.ctx.events()
+        yield a, b
 
 
 async def send(process: Process, message: Model, peer: Peer = PLAIN) -> Model:

@@ -13,6 +13,8 @@ delay of a real notification is the time a test lets pass before it relays).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -73,3 +75,20 @@ class Process:
 
     def close(self) -> None:
         self.store.close()
+
+
+@contextmanager
+def process_pair(tmp_path: Path) -> Iterator[tuple[Process, Process]]:
+    """Two processes over one file and one data directory, each relaying to the other when told; closed after."""
+    data = tmp_path / "data"
+    data.mkdir()
+    clock = ManualClock(T0)
+    a = Process(tmp_path / "vtn.sqlite", data, clock)
+    b = Process(tmp_path / "vtn.sqlite", data, clock)
+    a.relay_to(b)
+    b.relay_to(a)
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()
