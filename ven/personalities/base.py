@@ -13,6 +13,14 @@ the same personality with the same seed answers the same way whatever order it i
    produced (``sold``) and consumed (``bought``) in the interval: the forecast plus noise;
 4. :meth:`Personality.on_price` — each clearing price it sees (price history, for the battery's limits).
 
+Outside a market, an OpenADR VEN role asks it :meth:`Personality.on_event` for each interval of an event
+(a price, a SIMPLE level, or on/off): it answers whether it takes part, and what it then does shows in its
+:meth:`~Personality.forecast_kwh` and :meth:`~Personality.metered` for that time.
+
+Every constructor parameter beyond ``capacity_kw`` and ``seed`` is declared in :attr:`Personality.params`
+(:class:`Param`: name, default, unit, help), so ``transactive ven run`` offers it as a flag and in a
+``--config`` TOML file, and ``transactive ven personalities`` lists it.
+
 Quantities are kWh per interval, prices currency per kWh. Signs: ``Need.quantity_kwh`` is positive; the
 side says the direction.
 """
@@ -23,14 +31,80 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
+from enum import StrEnum
+from typing import Any, ClassVar
 
 import numpy as np
 
 from transactive.emix import Side
 from transactive.market import ReservePrices
 
-__all__ = ["Metered", "Need", "Personality", "interval_rng"]
+__all__ = ["EventKind", "Metered", "Need", "Param", "Personality", "interval_rng"]
+
+
+class EventKind(StrEnum):
+    """What an OpenADR event interval asks of a device (see :meth:`Personality.on_event`)."""
+
+    #: ``value`` is a price (currency/kWh)
+    PRICE = "price"
+    #: ``value`` is a SIMPLE level, 0 (normal) to 3 (shed the most)
+    LEVEL = "level"
+    #: ``value`` 0 asks the device off (no consumption it can avoid), 1 back to normal
+    ONOFF = "onoff"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter of a personality: its keyword ``name`` (``--name-with-dashes`` on the command line, the
+    same name in a ``--config`` TOML file), its ``default``, ``unit`` and ``help``. The type is the default's
+    (float, int, bool or str); ``choices`` restricts a string."""
+
+    name: str
+    default: float | int | bool | str
+    help: str
+    unit: str = ""
+    choices: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+    def coerce(self, value: Any, where: str = "") -> float | int | bool | str:
+        """``value`` (from TOML or a command-line string) as this parameter's type; ``ValueError`` naming the
+        parameter (and ``where`` it came from) otherwise."""
+        kind = self.kind
+        label = f"{where}{self.name}"
+        try:
+            if kind is bool:
+                if isinstance(value, bool):
+                    return value
+                if isinstance(value, str) and value.lower() in ("true", "yes", "1", "false", "no", "0"):
+                    return value.lower() in ("true", "yes", "1")
+                raise ValueError
+            if kind is int:
+                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                    raise ValueError
+                return int(value)
+            if kind is float:
+                if isinstance(value, bool):
+                    raise ValueError
+                out = float(value)
+                if out != out or out in (float("inf"), float("-inf")):
+                    raise ValueError
+                return out
+            text = str(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{label}: {value!r} is not a {kind.__name__}") from None
+        if self.choices and text not in self.choices:
+            raise ValueError(f"{label}: {text!r} is not one of {', '.join(self.choices)}")
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "default": self.default, "type": self.kind.__name__,
+                               "unit": self.unit, "help": self.help}
+        if self.choices:
+            out["choices"] = list(self.choices)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +140,10 @@ class Personality(ABC):
 
     #: the name the registry and ``--personality`` use
     name: ClassVar[str]
+    #: one line: what it models (``ven personalities``)
+    summary: ClassVar[str] = ""
+    #: the constructor's keyword parameters beyond ``capacity_kw`` and ``seed``
+    params: ClassVar[tuple[Param, ...]] = ()
     #: the capacity (kW) used when none is given
     default_capacity_kw: ClassVar[float] = 5.0
     #: relative standard deviation of the meter around the forecast
@@ -103,6 +181,12 @@ class Personality(ABC):
 
     def on_price(self, start: datetime, price: float) -> None:  # noqa: B027
         """The market cleared the interval starting ``start`` at ``price`` (default: ignored)."""
+
+    def on_event(self, start: datetime, end: datetime, kind: EventKind, value: float) -> bool:
+        """An OpenADR event asks ``kind``/``value`` from ``start`` to ``end`` (device time): return True when
+        the device takes part (and then act on it: it shows in :meth:`forecast_kwh` and :meth:`metered` for
+        that time), False to opt out. Default: opt out (a device with nothing it can change)."""
+        return False
 
     @property
     def state_of_charge(self) -> float | None:

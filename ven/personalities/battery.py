@@ -26,7 +26,7 @@ import numpy as np
 
 from transactive.emix import Side
 from transactive.market import ReservePrices
-from transactive.ven.personalities.base import Metered, Need, Personality
+from transactive.ven.personalities.base import Metered, Need, Param, Personality
 
 __all__ = ["BatteryPersonality"]
 
@@ -36,13 +36,24 @@ _MIN_KWH = 1e-6
 
 class BatteryPersonality(Personality):
     name: ClassVar[str] = "battery"
+    summary: ClassVar[str] = ("a home battery: buys low and sells high within its state of charge, power and "
+                              "round-trip efficiency; limits from its price history")
     default_capacity_kw: ClassVar[float] = 5.0
+    params: ClassVar[tuple[Param, ...]] = (
+        Param("energy_kwh", 0.0, "usable energy (0: two hours of its power)", "kWh"),
+        Param("soc", 0.5, "initial state of charge", "fraction"),
+        Param("efficiency", 0.95, "one-way efficiency (round trip: its square)", "fraction"),
+        Param("window", 96, "how many recent clearing prices set its limits", "prices"),
+        Param("min_history", 4, "prices seen before it trusts its history", "prices"),
+        Param("low_quantile", 0.3, "buys at or below this quantile of recent prices", "fraction"),
+        Param("high_quantile", 0.7, "sells at or above this quantile of recent prices", "fraction"),
+    )
 
     def __init__(self, capacity_kw: float | None = None, *, seed: int = 0, energy_kwh: float | None = None,
                  soc: float = 0.5, efficiency: float = 0.95, window: int = 96, min_history: int = 4,
                  low_quantile: float = 0.3, high_quantile: float = 0.7) -> None:
         super().__init__(capacity_kw, seed=seed)
-        self.energy_kwh = 2.0 * self.capacity_kw if energy_kwh is None else float(energy_kwh)
+        self.energy_kwh = 2.0 * self.capacity_kw if not energy_kwh else float(energy_kwh)
         if not self.energy_kwh > 0:
             raise ValueError("the battery's energy must be positive")
         if not 0.0 <= soc <= 1.0:

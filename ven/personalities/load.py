@@ -34,6 +34,7 @@ def profile(hour: float) -> float:
 
 class LoadPersonality(Personality):
     name: ClassVar[str] = "load"
+    summary: ClassVar[str] = "a household that buys its forecast need (daily profile); limit: the grid's retail price"
     default_capacity_kw: ClassVar[float] = 3.0
 
     def demand_kwh(self, start: datetime, duration: timedelta) -> float:

@@ -38,6 +38,8 @@ def _hour(when: datetime) -> float:
 
 class PvPersonality(Personality):
     name: ClassVar[str] = "pv"
+    summary: ClassVar[str] = ("rooftop PV: sells its forecast surplus (clear-sky curve x weather); limit: the "
+                              "grid's export price")
     default_capacity_kw: ClassVar[float] = 5.0
     #: the number of points the curve is averaged over inside one interval
     samples: ClassVar[int] = 6
