@@ -17,14 +17,17 @@ def test_ven_run_help_names_the_contract(capsys: pytest.CaptureFixture[str]) -> 
         main(["ven", "run", "--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--vtn URL", "--party NAME", "--personality", "--capacity-kw X", "--strategy",
-                   "battery,load,pv", "aa,fixed,zic"):
+    for option in ("--vtn URL", "--party NAME", "--personality NAME", "--capacity-kw X", "--strategy",
+                   "aa,fixed,zic", "--config FILE", "personality parameters"):
         assert option in out
+    from transactive.ven.personalities import personality_names
+
+    assert ", ".join(personality_names()) in " ".join(out.split())
 
 
 def test_a_bad_personality_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as info:
-        main(["ven", "run", "--vtn", "http://127.0.0.1:1", "--party", "x", "--personality", "ev"])
+        main(["ven", "run", "--vtn", "http://127.0.0.1:1", "--party", "x", "--personality", "toaster"])
     assert info.value.code == 2
 
 

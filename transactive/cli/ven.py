@@ -114,7 +114,8 @@ exit 2 too.
 
 
 def add_parser(sub: Any) -> None:
-    from transactive.ven.personalities import PERSONALITIES
+    from transactive.cli._personality import add_personalities_parser, add_personality_flags
+    from transactive.ven.personalities import personality_names
     from transactive.ven.pricing import STRATEGIES
 
     p = sub.add_parser("ven", help="run a reference VEN (device personality) against a VTN",
@@ -129,9 +130,12 @@ def add_parser(sub: Any) -> None:
     r.add_argument("--party", default=None, metavar="NAME",
                    help="this VEN's party id (required but with --protocol openadr3: its venName, default the "
                         "client id)")
-    r.add_argument("--personality", required=True, choices=sorted(PERSONALITIES), help="the device it models")
+    r.add_argument("--personality", default=None, choices=personality_names(), metavar="NAME",
+                   help="the device it models: " + ", ".join(personality_names())
+                   + " (required unless --config names it; see 'transactive ven personalities')")
     r.add_argument("--capacity-kw", type=float, default=None, metavar="X",
-                   help="PV peak, load peak or battery power (kW; default per personality)")
+                   help="the device's power: PV or load peak, battery, heater or charger power (kW; default per "
+                        "personality)")
     r.add_argument("--strategy", choices=sorted(STRATEGIES), default="fixed", help="bidding strategy (fixed)")
     r.add_argument("--seed", type=int, default=0, help="seed of the forecasts, meter noise and ZI-C bids (0)")
     r.add_argument("--intervals", type=int, default=None, metavar="N", help="stop after N intervals (run forever)")
@@ -169,7 +173,9 @@ def add_parser(sub: Any) -> None:
     r.add_argument("--client-secret", default=None, metavar="SECRET",
                    help="openadr3: its client secret, or @FILE to read it from FILE")
     r.add_argument("--duration", type=float, default=None, metavar="S", help="openadr3: stop after S seconds")
+    add_personality_flags(r)
     r.set_defaults(run=run)
+    add_personalities_parser(group)
 
 
 def _fail(message: str, code: int) -> int:
@@ -185,15 +191,21 @@ def _parse_time(text: str, option: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
+    from transactive.cli._personality import personality_from_args
+
+    try:
+        device = personality_from_args(args)
+    except ValueError as error:
+        return _fail(str(error), 2)
     if args.protocol == "openadr3":
-        return _run_openadr3(args)
+        return _run_openadr3(args, device)
     for flag in _OPENADR3_ONLY:
         if getattr(args, flag) is not None:
             return _fail(f"--{flag.replace('_', '-')} is for --protocol openadr3", 2)
     if args.party is None:
         return _fail("--party NAME is required (but with --protocol openadr3)", 2)
     if args.protocol == "openadr":
-        return _run_openadr(args)
+        return _run_openadr(args, device)
     for flag in ("poll_seconds", "vtn_fingerprint", "sign_cert", "sign_key"):
         if getattr(args, flag) is not None:
             return _fail(f"--{flag.replace('_', '-')} is for --protocol openadr", 2)
@@ -204,15 +216,13 @@ def run(args: argparse.Namespace) -> int:
         if args.grid_prices:
             buy, sell = (float(x) for x in args.grid_prices.split(","))
             grid = (buy, sell)
-        if args.capacity_kw is not None and not args.capacity_kw > 0:
-            raise ValueError("--capacity-kw must be positive")
         if args.intervals is not None and args.intervals < 1:
             raise ValueError("--intervals must be at least 1")
         tls = _tls(args)
     except ValueError as error:  # CertificateError too: it names the file
         return _fail(str(error), 2)
     try:
-        return asyncio.run(_main(args, start, sim_start, grid, tls))
+        return asyncio.run(_main(args, device, start, sim_start, grid, tls))
     except KeyboardInterrupt:  # pragma: no cover (the signal handler normally stops first)
         return 0
 
@@ -268,7 +278,7 @@ async def _market_clock(url: str, tls: ssl.SSLContext | None) -> Any:
         return system_clock
 
 
-async def _main(args: argparse.Namespace, start: datetime | None, sim_start: datetime | None,
+async def _main(args: argparse.Namespace, personality: Any, start: datetime | None, sim_start: datetime | None,
                 grid: tuple[float, float] | None, tls: ssl.SSLContext | None = None) -> int:
     from transactive.errors import ProtocolError
     from transactive.market import ReservePrices
@@ -278,7 +288,6 @@ async def _main(args: argparse.Namespace, start: datetime | None, sim_start: dat
     from transactive.transport.base import ConnectionFailedError, TransportError
     from transactive.transport.http import HttpTransport
     from transactive.ven.client import VenClient
-    from transactive.ven.personalities import create_personality
     from transactive.ven.pricing import create_pricing
     from transactive.ven.runtime import TimeMap, VenRuntime
     from transactive.ven.state import VTN_KEY_FILE, VenState, default_state_dir
@@ -315,7 +324,6 @@ async def _main(args: argparse.Namespace, start: datetime | None, sim_start: dat
             out.write(json.dumps(rec.as_dict()) + "\n")
             out.flush()
 
-    personality = create_personality(args.personality, args.capacity_kw, seed=args.seed)
     pinned = args.vtn_key or state.vtn_key
     try:
         client = VenClient(transport, args.party, identity=state.identity, vtn_key=pinned)
@@ -413,7 +421,7 @@ def _openadr_logging(quiet: bool) -> None:
         log.addHandler(progress)
 
 
-def _run_openadr(args: argparse.Namespace) -> int:
+def _run_openadr(args: argparse.Namespace, device: Any) -> int:
     """``ven run --protocol openadr``: check the flags (exit 2, naming the flag), then run the VEN."""
     from transactive.ven.oadr.state import OadrRegistrationState
     from transactive.ven.state import default_state_dir
@@ -424,8 +432,6 @@ def _run_openadr(args: argparse.Namespace) -> int:
     try:
         if args.poll_seconds is not None and not args.poll_seconds > 0:
             raise ValueError("--poll-seconds must be positive")
-        if args.capacity_kw is not None and not args.capacity_kw > 0:
-            raise ValueError("--capacity-kw must be positive")
         if not args.vtn.lower().startswith(("http://", "https://")):
             raise ValueError(f"--vtn: expected an http:// or https:// URL, not {args.vtn!r}")
         if args.vtn_fingerprint is not None and not args.vtn.lower().startswith("https://") \
@@ -442,24 +448,22 @@ def _run_openadr(args: argparse.Namespace) -> int:
         return _fail(f"--state-dir: {error}", 2)
     _openadr_logging(args.quiet)
     try:
-        return asyncio.run(_openadr_main(args, state_dir, tls, signer, verifier))
+        return asyncio.run(_openadr_main(args, device, state_dir, tls, signer, verifier))
     except KeyboardInterrupt:  # pragma: no cover (the signal handler normally stops first)
         return 0
 
 
-async def _openadr_main(args: argparse.Namespace, state_dir: Path, tls: ssl.SSLContext | None, signer: Any,
-                        verifier: Any) -> int:
+async def _openadr_main(args: argparse.Namespace, personality: Any, state_dir: Path, tls: ssl.SSLContext | None,
+                        signer: Any, verifier: Any) -> int:
     from transactive.errors import ProtocolError
     from transactive.protocol.errors import ForgedNoticeError, RequestRefusedError
     from transactive.transport.base import ConnectionFailedError, TransportError
     from transactive.ven.oadr.behaviour import TELEMETRY_SAMPLING, OadrBehaviour
     from transactive.ven.oadr.client import OadrVenClient
     from transactive.ven.oadr.events import ReceivedEvent
-    from transactive.ven.personalities import create_personality
 
     out: TextIO | None = open(args.record, "a", encoding="utf-8") if args.record else None  # noqa: SIM115
 
-    personality = create_personality(args.personality, args.capacity_kw, seed=args.seed)
     clock = await _market_clock(args.vtn, tls)
 
     def record(kind: str, **fields: Any) -> None:
@@ -547,7 +551,7 @@ def _client_secret(value: str | None) -> str:
     return value
 
 
-def _run_openadr3(args: argparse.Namespace) -> int:
+def _run_openadr3(args: argparse.Namespace, device: Any) -> int:
     """``ven run --protocol openadr3``: check the flags (exit 2, naming the flag), then run the VEN."""
     from transactive.market import ReservePrices
 
@@ -558,7 +562,7 @@ def _run_openadr3(args: argparse.Namespace) -> int:
         if not args.client_id:
             raise ValueError("--client-id ID is required with --protocol openadr3")
         secret = _client_secret(args.client_secret)
-        for flag in ("poll_seconds", "duration", "capacity_kw"):
+        for flag in ("poll_seconds", "duration"):
             if getattr(args, flag) is not None and not getattr(args, flag) > 0:
                 raise ValueError(f"--{flag.replace('_', '-')} must be positive")
         if not args.vtn.lower().startswith(("http://", "https://")):
@@ -575,12 +579,13 @@ def _run_openadr3(args: argparse.Namespace) -> int:
     except ValueError as error:  # CertificateError too: it names the file
         return _fail(str(error), 2)
     try:
-        return asyncio.run(_openadr3_main(args, secret, band, tls))
+        return asyncio.run(_openadr3_main(args, device, secret, band, tls))
     except KeyboardInterrupt:  # pragma: no cover (the signal handler normally stops first)
         return 0
 
 
-async def _openadr3_main(args: argparse.Namespace, secret: str, band: Any, tls: ssl.SSLContext | None) -> int:
+async def _openadr3_main(args: argparse.Namespace, personality: Any, secret: str, band: Any,
+                         tls: ssl.SSLContext | None) -> int:
     from urllib.parse import urlsplit
 
     from transactive.ven.openadr3 import (
@@ -593,11 +598,9 @@ async def _openadr3_main(args: argparse.Namespace, secret: str, band: Any, tls: 
     )
     from transactive.ven.openadr3.client import api_base
     from transactive.ven.openadr3.runtime import DEFAULT_POLL_SECONDS
-    from transactive.ven.personalities import create_personality
 
     parts = urlsplit(args.vtn)
     clock = await _market_clock(f"{parts.scheme}://{parts.netloc}", tls)
-    personality = create_personality(args.personality, args.capacity_kw, seed=args.seed)
     ven_name = args.party or args.client_id
     out: TextIO | None = open(args.record, "a", encoding="utf-8") if args.record else None  # noqa: SIM115
 

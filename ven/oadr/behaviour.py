@@ -17,14 +17,20 @@ load       SIMPLE level L: sheds 15/30/50 % of its demand — opts in; LOAD_DISP
 pv         price: opts in, curtails in intervals with a negative price; LOAD_DISPATCH that only raises the net
            load (delta >= 0, up to its capacity): opts in and curtails; any other dispatch, and SIMPLE
            (no load to shed): opts out
+others     each interval is put to :meth:`~transactive.ven.personalities.Personality.on_event`: a price signal
+           as a price, SIMPLE as a level (0-3), ``LOAD_CONTROL`` as on/off (value 0: off, else on); it opts in
+           when the device takes part in every interval. The device then runs on its own physical model,
+           stepped every :data:`STEP` (a thermostat keeps its comfort bounds, an EV charges by its departure)
 =========  ===================================================================================================
 
 Other signals are opted out of. Test events (``ei:testEvent`` true) are answered the same way but not acted
-on. Power is signed as the meter sees it: positive imports (consumption, charging), negative exports.
+on (the other devices are asked on a copy of themselves). Power is signed as the meter sees it: positive
+imports (consumption, charging), negative exports.
 """
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,9 +42,15 @@ from transactive.ei.oadr.report import SamplingRate
 from transactive.protocol.clock import Clock, system_clock
 from transactive.ven.oadr.client import OadrVenClient
 from transactive.ven.oadr.events import ReceivedEvent, SignalValue
-from transactive.ven.personalities import BatteryPersonality, LoadPersonality, Personality, PvPersonality
+from transactive.ven.personalities import (
+    BatteryPersonality,
+    EventKind,
+    LoadPersonality,
+    Personality,
+    PvPersonality,
+)
 
-__all__ = ["PRICE_SIGNALS", "TELEMETRY_SAMPLING", "Action", "OadrBehaviour"]
+__all__ = ["PRICE_SIGNALS", "STEP", "TELEMETRY_SAMPLING", "Action", "OadrBehaviour"]
 
 #: the signals a device reads as prices
 PRICE_SIGNALS = ("ELECTRICITY_PRICE", "ENERGY_PRICE")
@@ -48,6 +60,10 @@ SIMPLE_SHED = (0.0, 0.15, 0.3, 0.5)
 TELEMETRY_SAMPLING = SamplingRate(min_period=timedelta(seconds=1), max_period=timedelta(hours=1), on_change=False)
 #: a minute: the model's readings are taken per minute (so a second's reading is stable)
 _MINUTE = timedelta(minutes=1)
+#: the step the other personalities' physical models advance by (their meter is read once per step)
+STEP = timedelta(minutes=5)
+#: after a longer silence the model restarts from now rather than replaying every step
+_MAX_CATCH_UP = timedelta(days=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +103,8 @@ class OadrBehaviour:
         self.plans: dict[str, tuple[Action, ...]] = {}
         self._last_reading: datetime | None = None
         self._last_kw = 0.0
+        #: the next step of a stepped model to meter (None: not started)
+        self._next_step: datetime | None = None
         #: the prices of the latest price intervals seen (a market's price events carry one interval each)
         self.prices: deque[float] = deque(maxlen=PRICE_MEMORY)
 
@@ -139,7 +157,25 @@ class OadrBehaviour:
                 raises = [(v, _kw(dispatch, v.value)) for v in event.values(dispatch)]
                 if all(0 <= kw <= device.capacity_kw for _v, kw in raises):
                     return OptType.OPT_IN, tuple(Action(v.start, v.end, kw=kw) for v, kw in raises if kw > 0)
+        else:
+            return self._ask(event, price, simple, event.signal("LOAD_CONTROL"))
         return OptType.OPT_OUT, ()
+
+    def _ask(self, event: ReceivedEvent, price: EventSignal | None, simple: EventSignal | None,
+             control: EventSignal | None) -> tuple[OptType, tuple[Action, ...]]:
+        """Another personality: put each interval to its ``on_event`` (on a copy for a test event)."""
+        asked = ((EventKind.PRICE, price) if price is not None else (EventKind.LEVEL, simple) if simple is not None
+                 else (EventKind.ONOFF, control) if control is not None else None)
+        if asked is None:
+            return OptType.OPT_OUT, ()
+        kind, signal = asked
+        device = copy.deepcopy(self.personality) if event.is_test else self.personality
+        values = event.values(signal)
+        answers = [device.on_event(v.start, v.end, kind,
+                                   float(_level(v.value) if kind is EventKind.LEVEL else
+                                         (0.0 if v.value == 0 else 1.0) if kind is EventKind.ONOFF else v.value))
+                   for v in values]
+        return (OptType.OPT_IN, ()) if values and all(answers) else (OptType.OPT_OUT, ())
 
     def _arbitrage(self, values: tuple[SignalValue, ...]) -> tuple[Action, ...]:
         """Charge in the cheapest third of the price range, discharge in the dearest third; the range is the
@@ -212,7 +248,19 @@ class OadrBehaviour:
             production = device.production_kwh(minute, _MINUTE) * 60.0
             curtailed = min(sum(a.fraction for a in actions) * production + sum(a.kw for a in actions), production)
             return -1000.0 * (production - curtailed)
-        return 1000.0 * device.forecast_kwh(now.replace(second=0, microsecond=0), _MINUTE) * 60.0
+        return 1000.0 * self._stepped_kw(device, now)
+
+    def _stepped_kw(self, device: Personality, now: datetime) -> float:
+        """Another personality's power now: its model is metered for every whole :data:`STEP` that has passed
+        (so its state moves: temperatures, charge), and the power is its forecast for the current step."""
+        step_h = STEP.total_seconds() / 3600
+        current = now - (now - now.replace(hour=0, minute=0, second=0, microsecond=0)) % STEP
+        if self._next_step is None or current - self._next_step > _MAX_CATCH_UP:
+            self._next_step = current
+        while self._next_step < current:
+            device.metered(self._next_step, STEP)
+            self._next_step += STEP
+        return device.forecast_kwh(current, STEP) / step_h
 
     def _battery_kw(self, battery: BatteryPersonality, now: datetime, wanted_kw: float) -> float:
         """The battery's power now (limited by its power and state of charge); its storage first takes in the

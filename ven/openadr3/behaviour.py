@@ -20,6 +20,10 @@ battery    charges at full power (within its room) when the price is at or below
            (within what it holds) at or above its sell limit; the limits come from its price history
            (:meth:`~transactive.ven.personalities.BatteryPersonality.limits`), within the band (without one:
            the range of the prices seen)
+others     are asked :meth:`~transactive.ven.personalities.Personality.on_event` with the price (they move their
+           consumption to cheap intervals within their own limits: a thermostat pre-heats, an EV charges in
+           the cheapest intervals that still meet its departure) and then run on their own model: ``follow``
+           when they took part, ``run`` otherwise
 =========  ===================================================================================================
 
 After the interval, :meth:`Oa3Behaviour.metered` gives the energy measured: the personality's meter (its
@@ -35,7 +39,13 @@ from datetime import datetime, timedelta
 from transactive.emix import Side
 from transactive.market import ReservePrices
 from transactive.ven.openadr3.models import Event, duration_of
-from transactive.ven.personalities import BatteryPersonality, LoadPersonality, Personality, PvPersonality
+from transactive.ven.personalities import (
+    BatteryPersonality,
+    EventKind,
+    LoadPersonality,
+    Personality,
+    PvPersonality,
+)
 
 __all__ = ["PRICE", "Decision", "Oa3Behaviour", "PricedInterval", "price_intervals"]
 
@@ -134,7 +144,8 @@ class Oa3Behaviour:
             return Decision(interval, "consume", demand)
         if isinstance(device, BatteryPersonality):
             return self._battery(device, interval)
-        return Decision(interval, "run", device.forecast_kwh(interval.start, interval.duration))
+        action = "follow" if device.on_event(interval.start, interval.end, EventKind.PRICE, interval.price) else "run"
+        return Decision(interval, action, device.forecast_kwh(interval.start, interval.duration))
 
     def _dear(self, price: float) -> bool:
         if self.band is not None:

@@ -71,10 +71,13 @@ def create_personality(name: str, capacity_kw: float | None = None, *, seed: int
         if param is None:
             known = ", ".join(sorted(declared)) or "none"
             raise ValueError(f"{where}{key}: {name} has no such parameter (its parameters: {known})")
-        values[key] = param.coerce(value, where)
+        values[key] = param.coerce(value, f"{where}{key}")
     if capacity_kw is None and template is not None:
         capacity_kw = template.capacity_kw
-    return cls(capacity_kw, seed=seed, **values)
+    try:
+        return cls(capacity_kw, seed=seed, **values)
+    except ValueError as error:
+        raise ValueError(f"{where}{error}") from None
 
 
 def catalogue() -> list[dict[str, Any]]:

@@ -69,11 +69,11 @@ class Param:
     def kind(self) -> type:
         return type(self.default)
 
-    def coerce(self, value: Any, where: str = "") -> float | int | bool | str:
+    def coerce(self, value: Any, label: str | None = None) -> float | int | bool | str:
         """``value`` (from TOML or a command-line string) as this parameter's type; ``ValueError`` naming the
-        parameter (and ``where`` it came from) otherwise."""
+        parameter (as ``label``, default its name: e.g. the flag, or the file and key) otherwise."""
         kind = self.kind
-        label = f"{where}{self.name}"
+        label = label or self.name
         try:
             if kind is bool:
                 if isinstance(value, bool):
@@ -94,7 +94,8 @@ class Param:
                 return out
             text = str(value)
         except (TypeError, ValueError):
-            raise ValueError(f"{label}: {value!r} is not a {kind.__name__}") from None
+            wanted = {bool: "true or false", int: "a whole number", float: "a number"}[kind]
+            raise ValueError(f"{label}: expected {wanted}, not {value!r}") from None
         if self.choices and text not in self.choices:
             raise ValueError(f"{label}: {text!r} is not one of {', '.join(self.choices)}")
         return text

@@ -55,13 +55,13 @@ class BatteryPersonality(Personality):
         super().__init__(capacity_kw, seed=seed)
         self.energy_kwh = 2.0 * self.capacity_kw if not energy_kwh else float(energy_kwh)
         if not self.energy_kwh > 0:
-            raise ValueError("the battery's energy must be positive")
+            raise ValueError("energy_kwh: the battery's energy must be positive")
         if not 0.0 <= soc <= 1.0:
-            raise ValueError("the initial state of charge is a fraction in [0, 1]")
+            raise ValueError("soc: the initial state of charge is a fraction in [0, 1]")
         if not 0.0 < efficiency <= 1.0:
-            raise ValueError("the efficiency is a fraction in (0, 1]")
+            raise ValueError("efficiency: a fraction in (0, 1]")
         if not 0.0 <= low_quantile < high_quantile <= 1.0:
-            raise ValueError("need 0 <= low_quantile < high_quantile <= 1")
+            raise ValueError("low_quantile, high_quantile: need 0 <= low_quantile < high_quantile <= 1")
         #: energy stored now (kWh)
         self.stored_kwh = soc * self.energy_kwh
         self.efficiency = efficiency
