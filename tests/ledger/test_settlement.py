@@ -335,6 +335,20 @@ async def ledger(tmp_path: Path) -> AsyncIterator[EmbeddedLedger]:
         await led.close()
 
 
+async def test_an_amount_that_rounds_to_nothing_is_settled_with_its_request(ledger: EmbeddedLedger) -> None:
+    # 7 Wh at 0.2078/kWh is 0.0015: nothing is owed at a cent's quantum, so nothing can be late either
+    machine = SettlementMachine(record(quantity="0.007", price="0.2078"))
+    result = await settle(ledger, machine, [
+        Reading("producer", Decimal("0.007"), T0 + HOUR),
+        Reading("consumer", Decimal("0.007"), T0 + HOUR),
+        Tick(T0 + 3 * DAY),
+    ])
+    assert machine.amount_due == Decimal("0.00")
+    assert result.state is State.PAID
+    assert await kinds(ledger, "tx-1") == ["anchor", "delivery", "delivery", "payment_request"]
+    assert replay(await ledger.audit_trail("tx-1")) is State.PAID
+
+
 async def kinds(ledger: EmbeddedLedger, txid: str) -> list[str]:
     return [e.kind.value for e in await ledger.audit_trail(txid)]
 

@@ -7,7 +7,7 @@ A matched trade is settled in steps, each of which leaves an entry on a ledger::
     METERED --request_payment--> PAYMENT_REQUESTED        (delivery within tolerance)
     METERED --delivery_mismatch--> DISPUTED               (delivery outside tolerance, or meters disagree)
     PAYMENT_REQUESTED --partial_payment--> PAYMENT_REQUESTED
-    PAYMENT_REQUESTED --full_payment--> PAID
+    PAYMENT_REQUESTED --full_payment--> PAID              (also at once when the amount due rounds to zero)
     PAYMENT_REQUESTED --underpayment--> DISPUTED          (policy ``underpaid="dispute-immediately"``)
     PAYMENT_REQUESTED --deadline_passed--> DISPUTED       (not paid in full by the deadline)
 
@@ -399,7 +399,11 @@ class SettlementMachine:
         self.step(Event.REQUEST_PAYMENT)
         self.amount_due = self._round(delivered * record.price)
         self.deadline = now + params.payment_window
-        return [RequestPayment(self.amount_due, record.currency, record.buyer, record.seller, self.deadline)]
+        request = RequestPayment(self.amount_due, record.currency, record.buyer, record.seller, self.deadline)
+        if self.amount_due == 0:
+            # a few Wh whose price rounds to nothing: nothing is owed, so nothing can be late
+            self.step(Event.FULL_PAYMENT)
+        return [request]
 
     def _payment_details(self) -> dict[str, Any]:
         return {
@@ -546,6 +550,8 @@ def replay(entries: Sequence[LedgerEntry]) -> State:
         elif entry.kind is EntryKind.PAYMENT_REQUEST:
             state = go(Event.REQUEST_PAYMENT)
             due, paid = Decimal(str(data.get("amount"))), Decimal(0)
+            if due == 0:  # nothing to pay (the amount rounds to zero): settled with the request
+                state = go(Event.FULL_PAYMENT)
         elif entry.kind is EntryKind.PAYMENT:
             paid += Decimal(str(data.get("amount")))
             state = go(Event.FULL_PAYMENT if due is not None and paid >= due else Event.PARTIAL_PAYMENT)
