@@ -9,13 +9,13 @@ cannot drift from the code: tests/test_docs_in_sync.py regenerates it and fails 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tools.doc_sections import main, replace_section  # noqa: E402
 from transactive.interop.conformance import catalogue  # noqa: E402
 
 TARGET = ROOT / "docs" / "conformance.md"
@@ -45,29 +45,8 @@ def catalogue_section() -> str:
 
 def render(current: str) -> str:
     """``current`` with its catalogue section replaced by the one the code gives now."""
-    head, found, rest = current.partition(BEGIN)
-    if not found:
-        raise SystemExit(f"{TARGET}: no catalogue marker {BEGIN!r}")
-    _old, found, tail = rest.partition(END)
-    if not found:
-        raise SystemExit(f"{TARGET}: the catalogue section has no end marker {END!r}")
-    return head + catalogue_section() + tail
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/conformance.md is out of date")
-    args = parser.parse_args()
-    current = TARGET.read_text(encoding="utf-8")
-    expected = render(current)
-    if args.check:
-        if expected != current:
-            print(f"{TARGET} is stale: run python tools/gen_conformance_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(expected, encoding="utf-8")
-    return 0
+    return replace_section(current, BEGIN, END, catalogue_section(), TARGET)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(TARGET, render, __doc__, "gen_conformance_docs.py"))

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from transactive.cli import build_parser, main
 from transactive.cli._personality import personality_from_args
-from transactive.ven.personalities import PERSONALITIES, TEMPLATES, BatteryPersonality, catalogue
+from transactive.emix import Side
+from transactive.market import ReservePrices
+from transactive.ven.personalities import (
+    PERSONALITIES,
+    TEMPLATES,
+    BatteryPersonality,
+    EventKind,
+    Need,
+    catalogue,
+    create_personality,
+)
 
 
 def _device(*argv: str):  # type: ignore[no-untyped-def]
@@ -113,3 +125,29 @@ def test_a_parameter_coerces_by_its_default_s_type_and_names_itself() -> None:
                                   (Param("x", 1.0, ""), "nan", "x: expected a number, not 'nan'")):
         with pytest.raises(ValueError, match="^" + message.replace("(", r"\(") + "$"):
             param.coerce(value)
+
+
+def test_the_docs_example_personality_works_as_the_docs_say() -> None:
+    """docs/personalities.md's "Writing a new personality" code, run as written."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "personalities.md").read_text(encoding="utf-8")
+    code = re.findall(r"```python\n(.*?)```", page, re.S)
+    assert len(code) == 1
+    namespace: dict[str, object] = {}
+    exec(compile(code[0], "docs/personalities.md", "exec"), namespace)
+    cls = namespace["ServerRoomPersonality"]
+    start, q = datetime(2026, 1, 5, 9, tzinfo=UTC), timedelta(minutes=15)
+    device = cls(8.0, sheddable=0.25)  # type: ignore[operator]
+    band = ReservePrices(grid_buy=0.3, grid_sell=0.05)
+    assert device.plan(start, q, band) == [Need(Side.BUY, 2.0, 0.3)]
+    assert device.on_event(start, start + q, EventKind.LEVEL, 2.0) is True
+    assert device.forecast_kwh(start, q) == 1.5
+    assert device.on_event(start, start + q, EventKind.PRICE, 0.2) is False
+    assert device.metered(start + q, q).bought_kwh == pytest.approx(2.0, rel=0.1)
+    PERSONALITIES[cls.name] = cls  # type: ignore[index,attr-defined]
+    try:
+        built = create_personality("server-room", params={"sheddable": "0.3"})
+        assert built.sheddable == 0.3  # type: ignore[attr-defined]
+        with pytest.raises(ValueError, match="sheddable: a fraction"):
+            create_personality("server-room", params={"sheddable": 2})
+    finally:
+        del PERSONALITIES["server-room"]
