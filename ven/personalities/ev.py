@@ -6,7 +6,7 @@ by up to ``+-jitter_minutes`` and the state of charge it comes back with by up t
 drawn per day with :func:`~.base.interval_rng`, so the same seed gives the same days; both 0: every day the
 same). The departure is fixed: it is the user's deadline. While away it neither tenders nor charges; the
 driving takes the battery from what it had at departure down to the day's arrival state of charge
-(``driven = max(stored - arrival_soc x battery_kwh, 0)``, booked when it comes back; it never comes back
+(``driven = max(stored - arrival energy, 0)``, booked when it comes back; it never comes back
 fuller than it left).
 
 **Physics** (per interval of ``h`` hours, only when plugged for the *whole* interval): the charger draws at
@@ -25,7 +25,7 @@ the target unreachable (``need > (n - 1) P h efficiency``) it must charge and bi
 can still do that it needs, and ``f = flex_price``: cheap while there is slack, rising as the deadline nears.
 With ``v2g`` it also offers what it holds above ``max(min_soc, target - (n - 1) P h efficiency)`` (so a sale
 never makes the target unreachable), at ``max(buy limit / efficiency^2, lo + v2g_price (hi - lo))``, above
-its buy limit by the round-trip loss (never a losing round trip); an offer that would have to be above
+its current bid by the round-trip loss (never a losing round trip against that bid); an offer that would have to be above
 ``hi`` is not made (no buyer pays more than the retail price).
 
 **Events** (:meth:`EvPersonality.on_event`): LEVEL >= 1 or ONOFF 0 pauses charging in the window when the
