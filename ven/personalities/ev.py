@@ -25,8 +25,8 @@ the target unreachable (``need > (n - 1) P h efficiency``) it must charge and bi
 can still do that it needs, and ``f = flex_price``: cheap while there is slack, rising as the deadline nears.
 With ``v2g`` it also offers what it holds above ``max(min_soc, target - (n - 1) P h efficiency)`` (so a sale
 never makes the target unreachable), at ``max(buy limit / efficiency^2, lo + v2g_price (hi - lo))``, above
-its current bid by the round-trip loss (never a losing round trip against that bid); an offer that would have to be above
-``hi`` is not made (no buyer pays more than the retail price).
+its current bid by the round-trip loss (never a losing round trip against that bid); an offer that would
+have to be above ``hi`` is not made (no buyer pays more than the retail price).
 
 **Events** (:meth:`EvPersonality.on_event`): LEVEL >= 1 or ONOFF 0 pauses charging in the window when the
 target stays reachable by charging after it (else it opts out; LEVEL 0 / ONOFF 1 resumes). PRICE: the car
