@@ -13,6 +13,7 @@ from typing import Any
 
 from transactive.ven.personalities.base import EventKind, Metered, Need, Param, Personality, interval_rng
 from transactive.ven.personalities.battery import BatteryPersonality
+from transactive.ven.personalities.homeostasis import HomeostasisPersonality
 from transactive.ven.personalities.load import LoadPersonality
 from transactive.ven.personalities.pv import PvPersonality
 from transactive.ven.personalities.templates import TEMPLATES, Template
@@ -38,7 +39,8 @@ __all__ = [
 
 #: ``--personality`` name -> class
 PERSONALITIES: dict[str, type[Personality]] = {
-    cls.name: cls for cls in (PvPersonality, LoadPersonality, BatteryPersonality)
+    cls.name: cls for cls in (PvPersonality, LoadPersonality, BatteryPersonality,
+                              HomeostasisPersonality)
 }
 
 
