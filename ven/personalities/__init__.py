@@ -16,6 +16,7 @@ from transactive.ven.personalities.battery import BatteryPersonality
 from transactive.ven.personalities.homeostasis import HomeostasisPersonality
 from transactive.ven.personalities.load import LoadPersonality
 from transactive.ven.personalities.pv import PvPersonality
+from transactive.ven.personalities.scheduled import ScheduledPersonality
 from transactive.ven.personalities.templates import TEMPLATES, Template
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 #: ``--personality`` name -> class
 PERSONALITIES: dict[str, type[Personality]] = {
     cls.name: cls for cls in (PvPersonality, LoadPersonality, BatteryPersonality,
-                              HomeostasisPersonality)
+                              HomeostasisPersonality, ScheduledPersonality)
 }
 
 

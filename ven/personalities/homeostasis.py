@@ -48,7 +48,8 @@ energy to end at the setpoint, or at the event's target below.
 what it consumes there even if it bought more: it sheds only while the bounds allow. PRICE is judged
 against the band last seen in :meth:`plan` (else the range of event prices seen): in the cheapest third it
 targets ``u = 0.95`` (pre-heats), in the dearest third ``u = 0`` (coasts to the bound), otherwise it
-declines the event (False) and behaves as usual.
+declines the event (False) and behaves as usual. In a market that target shapes the tenders: a cheap interval's
+comfort block reaches ``u = 0.95``, a dear one tenders the must block only.
 """
 
 from __future__ import annotations

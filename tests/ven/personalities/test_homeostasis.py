@@ -113,6 +113,19 @@ def test_starved_it_drifts_to_the_bound_and_the_override_shows_at_the_meter(capa
     assert all(any(n.limit_price == BAND.grid_buy for n in r.needs) for r in held)
 
 
+def test_an_undersized_heater_runs_flat_out_beyond_its_bound() -> None:
+    """Full power (0.5 kW) cannot hold 20 C against a 5 C outdoor (it needs about 1.3 kW): the override runs
+    it at full power, and the temperature settles where full power balances the losses."""
+    dev = HomeostasisPersonality(0.5, seed=6, weather_noise_c=0.0, outdoor_swing_c=0.0)
+    log = run_market(dev, DAY, Q, 4 * 96, BAND, accept_none, observe=temperature)
+    beyond = [r for r in log if r.after < dev.low_c - 1e-9]
+    assert beyond
+    assert all(r.metered.bought_kwh == pytest.approx(0.5 * 0.25) for r in beyond)
+    balance = dev.outdoor_mean_c + dev.resistance * dev.cop * 0.5  # the steady state at full power: 11 C
+    assert all(r.after >= balance - 1e-9 for r in log)
+    assert log[-1].after == pytest.approx(balance, abs=0.5)
+
+
 def test_the_bid_rises_as_the_temperature_nears_the_bound() -> None:
     for params in (ROOM, FRIDGE):
         dev = HomeostasisPersonality(seed=0, **params)
