@@ -28,7 +28,9 @@ remaining interval of the run at ``grid_buy`` (the retail price: it would take i
 **Events** (:meth:`on_event`): LEVEL 1-3 or ONOFF 0 from ``a`` to ``b``: while its run has not started and
 can avoid ``[a, b)`` (start at or after ``b`` and still end in time, or end before ``a``), it takes part
 (True): no start is tendered (or chosen) whose run overlaps the event. It opts out (False) while running, when
-the run cannot avoid the event (at the last feasible start) or with no run pending. PRICE intervals: the
+the run cannot avoid the event (at the last feasible start) or with no run pending. Taking part is a promise
+to try: in a market, if nothing clears before the event and the window ends too soon after it, the must-run at
+the last feasible start still wins. PRICE intervals: the
 prices it has seen rank the feasible starts by the mean price over their run (the known part); it tenders
 (or chooses) no start before the cheapest one; True while its run is pending.
 """
