@@ -14,23 +14,30 @@ from typing import Any
 from transactive.ven.personalities.base import EventKind, Metered, Need, Param, Personality, interval_rng
 from transactive.ven.personalities.battery import BatteryPersonality
 from transactive.ven.personalities.ev import EvPersonality
+from transactive.ven.personalities.homeostasis import HomeostasisPersonality
 from transactive.ven.personalities.load import LoadPersonality
 from transactive.ven.personalities.meter import MeterPersonality
 from transactive.ven.personalities.preconsumption import PreconsumptionPersonality
 from transactive.ven.personalities.pv import PvPersonality
+from transactive.ven.personalities.scheduled import ScheduledPersonality
 from transactive.ven.personalities.templates import TEMPLATES, Template
 
 __all__ = [
     "PERSONALITIES",
     "TEMPLATES",
     "BatteryPersonality",
+    "EvPersonality",
     "EventKind",
+    "HomeostasisPersonality",
     "LoadPersonality",
+    "MeterPersonality",
     "Metered",
     "Need",
     "Param",
     "Personality",
+    "PreconsumptionPersonality",
     "PvPersonality",
+    "ScheduledPersonality",
     "Template",
     "catalogue",
     "create_personality",
@@ -42,7 +49,8 @@ __all__ = [
 #: ``--personality`` name -> class
 PERSONALITIES: dict[str, type[Personality]] = {
     cls.name: cls for cls in (PvPersonality, LoadPersonality, BatteryPersonality,
-                              EvPersonality, PreconsumptionPersonality, MeterPersonality)
+                              HomeostasisPersonality, PreconsumptionPersonality, ScheduledPersonality,
+                              EvPersonality, MeterPersonality)
 }
 
 

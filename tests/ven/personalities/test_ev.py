@@ -21,7 +21,7 @@ TOL = 1e-9
 
 
 def _run(ev: EvPersonality, policy: object, seed: int, days: int = DAYS) -> list[Step]:
-    return run_market(ev, START, days * 96, Q, BAND, policy, seed=seed)  # type: ignore[arg-type]
+    return run_market(ev, START, Q, days * 96, BAND, policy, seed=seed)  # type: ignore[arg-type]
 
 
 def _state(step: Step) -> EvState:
@@ -70,7 +70,7 @@ def test_the_ev_keeps_its_physics_and_leaves_at_its_target(seed: int, policy: ob
     for step, _ in departures:
         assert (step.soc_after or 0.0) >= ev.target_soc - 1e-9
     metered = sum(s.metered.bought_kwh for s in steps)
-    bought = sum(s.bought() for s in steps)
+    bought = sum(s.bought_kwh for s in steps)
     forced = _state(steps[-1]).forced_kwh
     assert 0 <= metered - forced <= bought + 1e-9  # it draws what it bought (at most), plus the forced charging
     if policy is accept_none:

@@ -20,7 +20,7 @@ Q = timedelta(minutes=15)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_meter_never_tenders_and_reports_the_profile(seed: int) -> None:
     meter = MeterPersonality(4.0, seed=seed)
-    steps = run_market(meter, START, 7 * 96, Q, BAND, accept_all, seed=seed)
+    steps = run_market(meter, START, Q, 7 * 96, BAND, accept_all, seed=seed)
     noise = 3 * MeterPersonality.meter_noise
     for step in steps:
         assert step.needs == []

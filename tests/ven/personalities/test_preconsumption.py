@@ -52,10 +52,10 @@ def _check_physics(store: PreconsumptionPersonality, steps: list[Step], initial_
 @pytest.mark.parametrize("policy", [accept_all, accept_none, accept_at_price])
 def test_the_store_keeps_its_physics_under_any_market(seed: int, policy: object) -> None:
     store = PreconsumptionPersonality(2.0, seed=seed, initial_fraction=0.7)
-    steps = run_market(store, START, DAYS * 96, Q, BAND, policy, seed=seed)  # type: ignore[arg-type]
+    steps = run_market(store, START, Q, DAYS * 96, BAND, policy, seed=seed)  # type: ignore[arg-type]
     _check_physics(store, steps, 7.0)
     final = _state(steps[-1])
-    bought = sum(s.bought() for s in steps)
+    bought = sum(s.bought_kwh for s in steps)
     metered = sum(s.metered.bought_kwh for s in steps)
     assert final.drawn_kwh == pytest.approx(DAYS * store.use_kwh_per_day, rel=0.05)  # the household got its water
     assert 0 <= metered - final.forced_kwh <= bought + 1e-9
@@ -75,10 +75,10 @@ def test_it_buys_ahead_when_cheap() -> None:
     def price(start: datetime) -> float:
         return 0.08 if start.hour < 6 else 0.28 if 17 <= start.hour < 21 else 0.18
 
-    steps = run_market(store, START, DAYS * 96, Q, BAND, accept_at_price, prices=price)
+    steps = run_market(store, START, Q, DAYS * 96, BAND, accept_at_price, prices=price)
     _check_physics(store, steps, 8.0)
-    night = sum(s.bought() for s in steps if s.start.hour < 6)
-    evening = sum(s.bought() for s in steps if 17 <= s.start.hour < 21)
+    night = sum(s.bought_kwh for s in steps if s.start.hour < 6)
+    evening = sum(s.bought_kwh for s in steps if 17 <= s.start.hour < 21)
     assert night > 5 * max(evening, 1e-9)
     paid = [p for s in steps for _, q, p in s.trades if q > 0]
     assert np.mean(paid) < np.mean([price(s.start) for s in steps])
