@@ -106,9 +106,11 @@ def test_battery_never_exceeds_its_state_of_charge_or_power_and_buys_low_sells_h
 
 
 def test_the_registry_names_every_personality() -> None:
-    assert set(PERSONALITIES) == {"pv", "load", "battery"}
+    assert set(PERSONALITIES) == {"pv", "load", "battery", "homeostasis", "preconsumption", "scheduled", "ev",
+                                  "meter"}
     assert isinstance(create_personality("battery", 3.0), BatteryPersonality)
-    with pytest.raises(ValueError, match="known: battery, load, pv"):
-        create_personality("ev")
+    with pytest.raises(ValueError, match="known: battery, ev, homeostasis, load, meter, preconsumption, pv, "
+                                         "scheduled, t1, t2, t3, t4"):
+        create_personality("toaster")
     with pytest.raises(ValueError, match="positive"):
         create_personality("pv", -1.0)

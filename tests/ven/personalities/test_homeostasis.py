@@ -152,7 +152,7 @@ def test_plan_predicts_from_what_was_bought_before_the_last_interval_is_metered(
         start = DAY + Q * k
         if k < 2 * 96:
             for need in dev.plan(start, Q, BAND):
-                price = market(start, need)
+                price = market(start, need, None)
                 if price is not None:
                     dev.on_transaction(start, Side.BUY, need.quantity_kwh, price)
             forecasts[start] = dev.forecast_kwh(start, Q)
