@@ -142,3 +142,37 @@ def test_openadr3_a_device_that_takes_part_follows_and_its_meter_shows_it() -> N
     cheap = behaviour.decide(PricedInterval("e", "p", 1, NOON + timedelta(hours=1), NOON + timedelta(hours=2), 0.1))
     assert (dear.action, dear.planned_kwh, behaviour.metered(dear)) == ("follow", 0.0, 0.0)
     assert (cheap.action, behaviour.metered(cheap)) == ("follow", pytest.approx(2.0))
+
+
+@pytest.mark.parametrize(("kind", "takes_part"), [
+    ("homeostasis", True),  # it can coast within its bounds for an hour
+    ("preconsumption", True),  # the store is well above its minimum: it stops heating
+    ("scheduled", True),  # its window opens at 08:00: nothing to move
+    ("ev", False),  # it left at 07:00: nothing to pause
+    ("meter", False),  # a meter has nothing it can change
+    ("t2", True),
+])
+def test_the_reference_personalities_run_their_physics_under_openadr_2(kind: str, takes_part: bool) -> None:
+    """A SIMPLE level 2 event for an hour at 07:00 on each real personality, then a day of readings every
+    minute: the model moves (its state of charge or temperature stays within its limits) and the meter
+    never reads an export from a device that cannot export."""
+    from transactive.ven.personalities import create_personality
+
+    day = T0.replace(hour=0)
+    clock = ManualClock(day)
+    device = create_personality(kind, seed=4)
+    behaviour = OadrBehaviour(device, clock=clock)
+    answer = behaviour.decide(_received(signal="SIMPLE", kind=SignalType.LEVEL, values=(2.0,) * 6,
+                                        start=day.replace(hour=7)))
+    assert answer is (OptType.OPT_IN if takes_part else OptType.OPT_OUT)
+    readings = []
+    for minute in range(0, 24 * 60, 1):
+        clock.set(day + timedelta(minutes=minute))
+        readings.append(behaviour.power_w())
+        soc = device.state_of_charge
+        assert soc is None or -1e-9 <= soc <= 1 + 1e-9
+        temperature = getattr(device, "temperature_c", None)
+        if temperature is not None:
+            assert device.low_c - 0.5 <= temperature <= device.high_c + 0.5  # type: ignore[attr-defined]
+    assert min(readings) >= 0.0  # none of them exports (the EV's V2G is off by default)
+    assert max(readings) > 0.0  # and each draws power at some point of the day

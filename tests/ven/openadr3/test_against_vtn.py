@@ -208,6 +208,30 @@ async def test_the_command_line_ven_reports_usage_to_the_real_vtn(oa3: Oa3Vtn) -
     assert intervals[1]["payloads"] == [{"type": "USAGE", "values": [0.0]}]  # curtailed at a negative price
 
 
+async def test_a_command_line_thermostat_answers_prices_on_its_own_model(oa3: Oa3Vtn, tmp_path: Path) -> None:
+    """A personality without dedicated OpenADR rules (the T2 template: a heat pump) decides each priced
+    interval with ``on_event`` and reports what its thermal model drew."""
+    bl = await oa3.make_client("bl", "utility")
+    device = await oa3.make_client("ven", "room-3")
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
+    _program, event = await _price_event(oa3, bl, start, [0.05, 0.40], duration="PT2S")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "transactive.cli", "ven", "run", "--protocol", "openadr3", "--vtn", oa3.url,
+        "--client-id", device.client_id, "--client-secret", device.secret, "--party", "room-3",
+        "--personality", "t2", "--low-c", "19", "--grid-prices", "0.30,0.05", "--poll-seconds", "0.3",
+        "--duration", "10", "--record", str(tmp_path / "room-3.jsonl"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert (process.returncode, err.decode()) == (0, "")
+    assert "room-3: homeostasis heat 3 kW, 19-23 C" in out.decode()  # the template, --low-c over it
+    _, reports = await oa3.call("GET", "/reports", bl, params={"eventID": event["id"]})
+    (report,) = reports
+    usage = [i["payloads"][0]["values"][0] for i in report["resources"][0]["intervals"]]
+    assert len(usage) == 2
+    assert all(u >= 0 for u in usage)  # a heat pump only draws
+    assert usage[0] > 0  # the cheap interval: it heats (pre-heats at a price this low)
+
+
 @pytest.mark.slow
 async def test_the_command_line_ven_meters_a_market_partys_delivery_through_the_bridge(tmp_path: Path) -> None:
     """On an accelerated VTN (a 15-minute interval a second), the market's PRICE event of an interval home-1
