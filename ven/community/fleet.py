@@ -3,7 +3,7 @@ can give, and every deviation from its declared schedule (announced or not, repl
 
 **Declared schedule.** Each member says which hours of the day it is available (:attr:`Member.schedule`).
 An EV's schedule is its owner's routine: plugged in at home at night and at work/campus by day, away during
-its commutes (07-10 and 17-20, different per owner).
+its commutes (mornings 05-10, evenings 15-21, different per owner).
 
 **Deviations (15 % of days in the paper's pilot).** On each day each member deviates with probability
 ``deviation_rate``. A deviation removes a block of its declared hours: with probability 0.2 a whole-day trip
@@ -168,9 +168,9 @@ def pilot_fleet(*, deviation_rate: float = 0.15, announce_rate: float = 0.5, tri
                 v2g_kw: float | None = None) -> list[Member]:
     """The campus paper's pilot: seven Nissan Leaf with V2G, five of 24 kWh and two of 30 kWh (T3 members).
 
-    The routines (hours away) are ours: commutes between 06 and 10 and between 16 and 21, one owner living
-    on campus. ``v2g_kw`` caps the power each can give (None: the paper's unlimited outlets, i.e. the
-    battery's energy above the reserve within the hour)."""
+    The routines (hours away) are ours: commutes between 05 and 10 and between 15 and 21, one owner living
+    on campus (away at lunch and one evening hour). ``v2g_kw`` caps the power each can give (None: the paper's
+    unlimited outlets, i.e. the battery's energy above the reserve within the hour)."""
     out = []
     for name, battery, reserve, away in _PILOT:
         schedule = frozenset(range(24)) - parse_hours(away, name)
