@@ -39,7 +39,6 @@ from transactive.ven.community import (
     TokenRules,
     campus_members,
     dispatch,
-    ledger_balances,
     predict,
     simulate,
     token_events,
@@ -102,10 +101,8 @@ async def run_campus(args: argparse.Namespace) -> tuple[Community, np.ndarray, n
     units = int(24 / unit_h)
     history = simulate(members, h0 + args.days, seed=args.seed)
     data_dir = args.out / "community"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for old in [*data_dir.glob("tokens.ledger*"), data_dir / "community.json"]:  # a fresh case study each run
-        old.unlink(missing_ok=True)
-    community = Community("campus-dr", Goal.FLEXIBILITY, members, sum(m.power_kw for m in members) / 2, data_dir)
+    community = Community.fresh("campus-dr", Goal.FLEXIBILITY, members, sum(m.power_kw for m in members) / 2,
+                                data_dir)
     rng = np.random.default_rng(args.seed)
     origin = datetime(2026, 3, 2, tzinfo=UTC)
     first_surplus = np.zeros(units)
@@ -206,9 +203,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{surplus.sum() * unit_h - by_template.sum():.1f} kWh")
     print(f"surplus episodes (calls) {r['calls']}: requested {r['requested_kwh']:.1f} kWh, absorbed "
           f"{r['delivered_kwh']:.1f} kWh, paid {r['revenue']:.2f} EUR; {commands} on/off/up/down commands")
-    balances = ledger_balances(community.ledger_path, community.name)
-    agree = all(balances.get(k, 0) == v for k, v in community.tokens.items())
-    print(f"tokens ({r['token_events']} ledger transactions; ledger agrees: {agree}), top five:")
+    print(f"tokens ({r['token_events']} ledger transactions; ledger agrees: {community.ledger_agrees()}), "
+          "top five:")
     for k, name in enumerate(r["ranking"][:5], 1):
         print(f"  {k}. {name:<10} {r['tokens'][name]:9.3f}")
     print(plot(args.out, surplus, taken, community, unit_h))

@@ -34,16 +34,17 @@ from transactive.ven.community import (
     Candidate,
     Community,
     Goal,
+    History,
     TokenRules,
     criticality_levels,
     dispatch,
-    ledger_balances,
     pilot_fleet,
     predict,
     simulate,
     token_events,
     write_events,
 )
+from transactive.ven.community.fleet import DEV_ANNOUNCED
 
 FLOOR_KW = 35.0
 
@@ -80,10 +81,7 @@ async def simulate_pilot(args: argparse.Namespace) -> tuple[Community, np.ndarra
     h0 = args.history_days
     history = simulate(members, h0 + args.days, seed=args.seed)
     data_dir = args.out / "community"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for old in [*data_dir.glob("tokens.ledger*"), data_dir / "community.json"]:  # a fresh pilot each run
-        old.unlink(missing_ok=True)
-    community = Community("pilot-evs", Goal.SPINNING_RESERVE, members, FLOOR_KW, data_dir, currency="EUR")
+    community = Community.fresh("pilot-evs", Goal.SPINNING_RESERVE, members, FLOOR_KW, data_dir)
     origin = datetime(2026, 3, 2, tzinfo=UTC)
     rng = np.random.default_rng(args.seed)
     call_slots = {(int(d), int(h)) for d, h in zip(rng.integers(h0, h0 + args.days, args.calls),
@@ -117,11 +115,8 @@ async def simulate_pilot(args: argparse.Namespace) -> tuple[Community, np.ndarra
     return community, power, reasons
 
 
-def why(history: object, d: int, h: int) -> str:
+def why(history: History, d: int, h: int) -> str:
     """Which members were missing at (day, hour), and whether they had announced it / were replaced."""
-    from transactive.ven.community.fleet import DEV_ANNOUNCED, History
-
-    assert isinstance(history, History)
     parts = []
     for i, m in enumerate(history.members):
         if history.deviation[d, h, i]:
@@ -187,9 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     r = community.report()
     print(f"calls {r['calls']}: delivered {r['delivered_kwh']:.1f} kWh, revenue {r['revenue']:.2f} EUR, split "
           + ", ".join(f"{k} {v:.2f}" for k, v in r["revenue_by_member"].items() if v))
-    balances = ledger_balances(community.ledger_path, community.name)
-    print(f"tokens ({r['token_events']} ledger transactions; ledger agrees: "
-          f"{all(balances.get(k, 0) == v for k, v in community.tokens.items())}):")
+    print(f"tokens ({r['token_events']} ledger transactions; ledger agrees: {community.ledger_agrees()}):")
     for k, name in enumerate(r["ranking"], 1):
         print(f"  {k}. {name:<6} {r['tokens'][name]:10.3f}")
     print(plot(args.out, power, community))

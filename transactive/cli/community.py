@@ -130,26 +130,18 @@ def _fail(command: str, message: str, code: int) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from transactive.ledger.embedded import NotALedgerError
     from transactive.ledger.interface import LedgerError
     from transactive.ven.community.community import Community, CommunityStateError
-    from transactive.ven.community.token_ledger import ledger_balances
 
     try:
         community = Community.load(args.data_dir)
     except CommunityStateError as error:
         return _fail("report", f"--data-dir {error}", 2)
     report = community.report()
-    match: bool | None = None
-    if community.ledger_path.exists():
-        try:
-            balances = ledger_balances(community.ledger_path, community.name)
-        except (NotALedgerError, LedgerError) as error:
-            return _fail("report", f"{community.ledger_path}: {error}", 2)
-        match = all(balances.get(k, 0) == v for k, v in community.tokens.items()) and \
-            set(balances) <= set(community.tokens)
-    elif community.token_events == 0:
-        match = True
+    try:
+        match = community.ledger_agrees()
+    except LedgerError as error:  # NotALedgerError too
+        return _fail("report", f"{community.ledger_path}: {error}", 2)
     report["ledger_tokens_match"] = match
     if args.json:
         print(json.dumps(report))
@@ -251,10 +243,11 @@ async def _main(args: argparse.Namespace, settings: Any, start: datetime | None,
     data_dir = _data_dir(args)
     try:
         state = VenState.open(data_dir)
-        community = _open_community(Community, CommunityStateError, data_dir, args, settings)
+        community = Community.resume(args.name, settings.goal, list(settings.members), settings.goal_kw, data_dir)
         ledger = EmbeddedLedger(community.ledger_path)
-    except (OSError, ValueError, LedgerError) as error:
-        return _fail("run", f"--data-dir {data_dir}: {error}", 2)
+    except (OSError, ValueError, LedgerError) as error:  # CommunityStateError is a ValueError
+        return _fail("run", f"--data-dir {error}" if isinstance(error, CommunityStateError)
+                     else f"--data-dir {data_dir}: {error}", 2)
     try:
         health = await _health(args.vtn, None)
     except ConnectionError as error:
@@ -323,24 +316,6 @@ async def _main(args: argparse.Namespace, settings: Any, start: datetime | None,
         _print(f"{args.name}: {r['calls']} calls, delivered {r['delivered_kwh']:.3f} kWh, revenue "
                f"{r['revenue']:.4f} {r['currency']}; ranking {', '.join(r['ranking'])}")
     return 0
-
-
-def _open_community(cls: Any, error_cls: Any, data_dir: Path, args: argparse.Namespace, settings: Any) -> Any:
-    """The community kept in ``data_dir`` (the same name and goal), or a new one."""
-    try:
-        community = cls.load(data_dir)
-    except error_cls:
-        if (data_dir / "community.json").exists():
-            raise
-        community = cls(name=args.name, goal=settings.goal, members=list(settings.members),
-                        goal_kw=settings.goal_kw, data_dir=data_dir)
-        community.save()
-        return community
-    if community.name != args.name or community.goal is not settings.goal:
-        raise ValueError(f"it holds community {community.name!r} ({community.goal.value}), not {args.name!r} "
-                         f"({settings.goal.value})")
-    community.members = list(settings.members)
-    return community
 
 
 def _print(line: str) -> None:

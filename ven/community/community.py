@@ -29,6 +29,7 @@ from typing import Any
 
 from transactive.ven.community.dispatch import split
 from transactive.ven.community.members import Goal, Member, member_from_dict
+from transactive.ven.community.token_ledger import ledger_balances
 from transactive.ven.community.tokens import TokenEvent, ranking
 
 __all__ = ["LEDGER_FILE", "STATE_FILE", "Call", "Community", "CommunityStateError"]
@@ -138,7 +139,41 @@ class Community:
             "ledger": str(self.ledger_path),
         }
 
+    def ledger_agrees(self) -> bool | None:
+        """Do the token ledger's payments give every member its balance in the books? (None: no ledger file
+        although tokens were booked.) Raises the ledger's ``NotALedgerError`` for a file that is not one."""
+        if not self.ledger_path.exists():
+            return True if self.token_events == 0 else None
+        balances = ledger_balances(self.ledger_path, self.name)
+        return set(balances) <= set(self.tokens) and all(balances.get(k, 0) == v for k, v in self.tokens.items())
+
     # -- persistence --------------------------------------------------------------------------------
+
+    @classmethod
+    def fresh(cls, name: str, goal: Goal, members: list[Member], goal_kw: float, data_dir: Path,
+              currency: str = "EUR") -> Community:
+        """A new community in ``data_dir``, replacing the books and token ledger a previous one left there."""
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for old in [*data_dir.glob(LEDGER_FILE + "*"), data_dir / STATE_FILE]:
+            old.unlink(missing_ok=True)
+        return cls(name, goal, members, goal_kw, data_dir, currency)
+
+    @classmethod
+    def resume(cls, name: str, goal: Goal, members: list[Member], goal_kw: float, data_dir: Path) -> Community:
+        """The community ``name`` kept in ``data_dir`` (its books go on, with ``members``), or a new one there;
+        :class:`CommunityStateError` when the directory holds another community or unreadable books."""
+        if not (data_dir / STATE_FILE).exists():
+            community = cls(name, goal, members, goal_kw, data_dir)
+            community.save()
+            return community
+        community = cls.load(data_dir)
+        if community.name != name or community.goal is not goal:
+            raise CommunityStateError(f"{data_dir}: it holds community {community.name!r} ({community.goal.value}), "
+                                      f"not {name!r} ({goal.value})")
+        community.members = members
+        community.goal_kw = goal_kw
+        return community
+
 
     def save(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -121,6 +121,13 @@ class CommunityAgent:
         return TokenRules(levels, s.token_rate, s.announced_penalty, s.unannounced_penalty)
 
     def record(self, rec: IntervalRecord) -> None:
+        """Start booking ``rec``; a booking that failed before (the token ledger refused an entry) is raised
+        here, so the run stops at the next interval rather than trading on without its books."""
+        done = [t for t in self._tasks if t.done()]
+        self._tasks = [t for t in self._tasks if not t.done()]
+        for task in done:
+            if not task.cancelled() and (error := task.exception()) is not None:
+                raise error
         self._tasks.append(asyncio.get_running_loop().create_task(self.after_interval(rec)))
 
     async def drain(self) -> None:
