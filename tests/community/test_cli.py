@@ -160,3 +160,16 @@ def test_run_refuses_a_data_dir_of_another_community(tmp_path: Path, capsys: pyt
             "--data-dir", str(c.data_dir)]
     assert main(argv) == 2
     assert "holds community 'cm'" in capsys.readouterr().err
+
+
+def test_the_command_group_alone_prints_its_help_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["community"]) == 2
+    err = capsys.readouterr().err
+    assert "run" in err
+    assert "report" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["community", "run", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "SIMULATED" in out
+    assert "exit codes:" in out

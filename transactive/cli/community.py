@@ -35,7 +35,7 @@ The aggregator registers with the VTN as party NAME (its key kept in --data-dir,
 the same party) and, every market interval, tenders one SELL: the energy its members are expected to give in
 the interval (each member's predicted probability of being available at that hour of the day, from its last
 history_days days, times what it gives then), at no less than the config's price (default: the market's
-export price; priced by the fixed strategy, as 'ven run' does). Each transaction it gets is a call: after the
+export price), priced by --strategy as 'ven run' prices a need. Each transaction it gets is a call: after the
 interval it dispatches the members really available (template priority T1 first; among EVs the most reliable,
 then the highest state of charge) until the called power is met, reports that delivery (the VTN settles it),
 splits the revenue by delivered kWh, and writes the interval's tokens (rewards in critical hours, penalties for
