@@ -16,7 +16,7 @@ with ``schedule`` written as hour ranges, e.g. ``"0-7,9-17,20-24"`` (hours of th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -84,7 +84,6 @@ class Member:
     trip_kwh: float = 0.0
     deviation_rate: float = 0.15
     announce_rate: float = 0.5
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name or any(c.isspace() for c in self.name):
