@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from transactive import __version__
-from transactive.cli import certs, conformance, convert, ledger, market, validate, ven, vtn
+from transactive.cli import certs, community, conformance, convert, ledger, market, validate, ven, vtn
 
 __all__ = ["main"]
 
@@ -31,7 +31,7 @@ exit codes: 0 success, 1 invalid input, 2 usage error or unreadable file.
 Run 'transactive COMMAND --help' for the options of one command.
 """
 
-_COMMANDS = (validate, convert, market, ledger, vtn, ven, certs, conformance)
+_COMMANDS = (validate, convert, market, ledger, vtn, ven, community, certs, conformance)
 
 
 def build_parser() -> argparse.ArgumentParser:
