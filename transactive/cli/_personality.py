@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +55,9 @@ def add_personality_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"--config {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"--config {path}: cannot read ({error})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"--config {path}: not TOML ({error})") from None
+    from transactive.ven.toml_file import read_toml
+
+    data = read_toml(path)
     for key, value in data.items():
         if isinstance(value, dict | list):
             raise ValueError(f"--config {path}: {key}: expected a single value (the file is one flat table)")

@@ -33,7 +33,6 @@ for flexibility the five hours of least expected flexibility in the history. Def
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,6 +41,7 @@ from typing import Any
 
 from transactive.ven.community.fleet import campus_members, pilot_fleet
 from transactive.ven.community.members import Goal, Member, members_from_config
+from transactive.ven.toml_file import read_toml
 
 __all__ = ["PAPER_CRITICAL_HOURS", "Settings", "load_settings", "settings_from_dict"]
 
@@ -118,14 +118,7 @@ def load_settings(goal: Goal, path: Path | None) -> Settings:
     """The settings of ``path`` (None: the defaults); ``ValueError`` naming the file or the field."""
     if path is None:
         return settings_from_dict(goal, {})
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"--config {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"--config {path}: cannot read ({error})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"--config {path}: not TOML ({error})") from None
+    data = read_toml(path)
     try:
         return settings_from_dict(goal, data)
     except ValueError as error:
