@@ -299,6 +299,15 @@ def add_parser(sub: Any) -> None:
     tls.add_argument("--mqtt-tls-key", type=Path, metavar="FILE", help="its private key")
     add_serve_flags(s)
     add_openadr3_flags(s)
+    ann = s.add_argument_group("discovery", "announce the market over DNS-SD (mDNS) while serving (docs/discovery.md)")
+    ann.add_argument("--announce", action="store_true",
+                     help="announce _transactive._tcp and _openadr3._tcp (URL, market context, protocols) once "
+                          "listening; withdrawn on stop (needs the discovery extra)")
+    ann.add_argument("--announce-name", metavar="NAME",
+                     help="the DNS-SD instance name (default: 'HOST transactive VTN')")
+    ann.add_argument("--announce-host", metavar="HOST",
+                     help="the address or name VENs reach this VTN at (default: --host; required with a wildcard "
+                          "--host)")
     s.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     s.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                    help="auto (default): uvloop when installed (extra 'server'), else asyncio's own loop")
@@ -398,7 +407,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
-    problem = event_loop_problem(args.event_loop)
+    problem = event_loop_problem(args.event_loop) or _announce_problem(args)
     if problem is not None:
         print(f"{prog}: {problem}", file=sys.stderr)
         return 2
@@ -435,27 +444,64 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
 
+    announcer = _announcer(args)
+
     def ready(vtn: VtnApp) -> None:
+        if announcer is not None:
+            announcer.begin(_announced(args, vtn.url.partition(":")[0], vtn.port or 0, vtn.config), stop_serving)
         note = ", client certificates required" if vtn.client_certificates else ""
         mode = ", READ-ONLY" if options.read_only else ""
         store = "" if options.store is None else f", store {redacted(options.store)}"
         print(f"transactive VTN listening on {vtn.url} (data dir {options.data_dir}{store}, market "
               f"{vtn.config.market_context}, ledger {options.ledger}{note}{mode})", flush=True)
 
+    stop_serving = asyncio.Event()
+
     async def main() -> None:
-        stop = asyncio.Event()
+        stop = stop_serving
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(options, stop=stop, ready=ready)
+        await serve(options, stop=stop if announcer is None else announcer.halt_after(stop), ready=ready)
 
     try:
         run_loop(main(), args.event_loop)
     except (OSError, VtnStartError, CertificateError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+    if announcer is not None and announcer.error is not None:
+        print(f"{prog}: --announce: {announcer.error}", file=sys.stderr)
+        return 2
     print("transactive VTN stopped", flush=True)
     return 0
+
+
+def _announce_problem(args: argparse.Namespace) -> str | None:
+    """Why the --announce flags do not go together (None when they do)."""
+    if not args.announce:
+        given = [flag for flag, value in (("--announce-name", args.announce_name),
+                                          ("--announce-host", args.announce_host)) if value is not None]
+        return f"{' and '.join(given)} go with --announce" if given else None
+    from transactive.vtn.announce import announce_problem
+
+    return announce_problem(args.host, args.announce_host, args.announce_name)
+
+
+def _announcer(args: argparse.Namespace) -> Any:
+    """The :class:`~transactive.vtn.announce.Announcer` of --announce, else None."""
+    if not args.announce:
+        return None
+    from transactive.vtn.announce import Announcer
+
+    return Announcer()
+
+
+def _announced(args: argparse.Namespace, scheme: str, port: int, config: Any) -> Any:
+    """The market as --announce tells it: the bound port, the market's configuration."""
+    from transactive.vtn.announce import announced_url, default_name, describe
+
+    return describe(args.announce_name or default_name(), announced_url(scheme, args.host, args.announce_host, port),
+                    config)
 
 
 def _report(args: argparse.Namespace) -> int:
