@@ -24,11 +24,13 @@ zeroconf not installed) stops the VTN with exit code 2: the operator asked for i
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import ipaddress
 import logging
 import socket
 import threading
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,7 +46,7 @@ from transactive.protocol.discovery import (
 from transactive.protocol.market import MarketConfig
 
 __all__ = ["SERVED_PROTOCOLS", "AnnounceError", "Announcer", "announce_problem", "announced_url", "default_name",
-           "describe"]
+           "describe", "from_flags"]
 
 log = logging.getLogger("transactive.vtn.announce")
 
@@ -63,7 +65,7 @@ def announce_problem(bind_host: str, announce_host: str | None, name: str | None
     if announce_host is None and bind_host in WILDCARDS:
         return (f"--announce with --host {bind_host or repr(bind_host)} (every interface) needs --announce-host "
                 "HOST: the address or name VENs reach this VTN at")
-    if announce_host is not None and (not announce_host or any(c in announce_host for c in "/ @?#")):
+    if announce_host is not None and (announce_host in WILDCARDS or any(c in announce_host for c in "/ @?#")):
         return f"--announce-host {announce_host!r}: give a host name or an address"
     if name is not None:
         size = len(name.encode())
@@ -91,6 +93,13 @@ def describe(name: str, url: str, config: MarketConfig) -> Market:
     return Market(name=name, url=url, market_context=config.market_context, protocols=SERVED_PROTOCOLS,
                   interval_seconds=round(config.interval.total_seconds()), currency=config.currency,
                   vtn_key=config.signing_key)
+
+
+def from_flags(args: argparse.Namespace, scheme: str, port: int, config: MarketConfig) -> Market:
+    """The market as ``vtn serve --announce`` tells it: ``--announce-name`` (else :func:`default_name`), the URL of
+    ``--announce-host`` (else ``--host``) and the bound ``port``, the market's ``config``."""
+    return describe(args.announce_name or default_name(), announced_url(scheme, args.host, args.announce_host, port),
+                    config)
 
 
 def _is_local(address: str) -> bool:
@@ -150,29 +159,42 @@ class Announcer:
             addresses, interfaces = _where(where.hostname or "")
             try:
                 self._zeroconf = Zeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
-                name, port = market.name, where.port or (443 if where.scheme == "https" else 80)
-                for kind, txt in records:
-                    info = ServiceInfo(kind, f"{name}.{kind}", port=port,
-                                       properties=txt, server=f"{host}.local.", parsed_addresses=addresses)
-                    self._zeroconf.register_service(info, allow_name_change=True)
-                    self._infos.append(info)
-                    name = info.name[: -len(kind) - 1]
-            except (OSError, NonUniqueNameException, ValueError) as exc:
+                port = where.port or (443 if where.scheme == "https" else 80)
+                self._infos = [ServiceInfo(kind, f"{market.name}.{kind}", port=port, properties=txt,
+                                           server=f"{host}.local.", parsed_addresses=addresses)
+                               for kind, txt in records]
+                self._on_loop(self._register)
+            except (OSError, NonUniqueNameException, ValueError, TimeoutError) as exc:
                 self._close()
                 raise AnnounceError(f"mDNS: {exc or type(exc).__name__}") from None
-            self.name = name
+            self.name = name = str(self._infos[0].name)[: -len(SERVICE_TYPE) - 1]
         log.info("announced %r over DNS-SD (%s, %s) at %s", name, SERVICE_TYPE, OPENADR3_SERVICE_TYPE, market.url)
         return name
+
+    def _on_loop(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``work`` on zeroconf's own event loop (its thread) and wait for it."""
+        asyncio.run_coroutine_threadsafe(work(), self._zeroconf.loop).result(timeout=30)
+
+    async def _register(self) -> None:
+        # both services probed and announced together (about 2 s, not twice that); a name another responder holds
+        # becomes "NAME (2)"
+        sent = await asyncio.gather(*(self._zeroconf.async_register_service(info, allow_name_change=True)
+                                      for info in self._infos))
+        await asyncio.gather(*sent)
+
+    async def _unregister(self) -> None:
+        sent = [await self._zeroconf.async_unregister_service(info) for info in self._infos]
+        await asyncio.gather(*sent)  # (goodbye packets: browsers drop the market at once)
 
     def _close(self) -> None:
         if self._zeroconf is None:
             return
         try:
-            for info in self._infos:
-                self._zeroconf.unregister_service(info)  # (goodbye packets: browsers drop it at once)
+            if self._infos and self.name is not None:
+                self._on_loop(self._unregister)
         finally:
             self._zeroconf.close()
-            self._zeroconf, self._infos = None, []
+            self._zeroconf, self._infos, self.name = None, [], None
 
     def close(self) -> None:
         """Withdraw the announcement (idempotent; waits for a :meth:`start` under way)."""

@@ -155,15 +155,14 @@ def supervise(args: argparse.Namespace, prog: str) -> int:
 def _announce(args: argparse.Namespace, port: int, vtn_key: str) -> tuple[Announcer | None, str | None]:
     """``--announce`` for all the workers (:mod:`.announce`): the announcer, or why it failed."""
     from transactive.protocol.market import MarketConfig
-    from transactive.vtn.announce import AnnounceError, Announcer, announced_url, default_name, describe
+    from transactive.vtn.announce import AnnounceError, Announcer, from_flags
     from transactive.vtn.options import DEFAULT_MARKET_CONTEXT
 
     config = MarketConfig(market_context=args.market_context or DEFAULT_MARKET_CONTEXT,
                           interval=timedelta(minutes=args.interval_minutes), signing_key=vtn_key)
-    url = announced_url("https" if args.tls_cert else "http", args.host, args.announce_host, port)
     announcer = Announcer()
     try:
-        announcer.start(describe(args.announce_name or default_name(), url, config))
+        announcer.start(from_flags(args, "https" if args.tls_cert else "http", port, config))
     except AnnounceError as exc:
         return None, str(exc)
     return announcer, None

@@ -379,6 +379,7 @@ def _mqtt_login(args: argparse.Namespace) -> tuple[str, str] | None:
 def _serve(args: argparse.Namespace) -> int:
     from transactive.protocol.certs import CertificateError
     from transactive.services.store import url_for_messages as redacted
+    from transactive.vtn.announce import Announcer, from_flags
     from transactive.vtn.app import (
         DEFAULT_MARKET_CONTEXT,
         VtnApp,
@@ -444,18 +445,17 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
 
-    announcer = _announcer(args)
+    announcer = Announcer() if args.announce else None
+    stop_serving = asyncio.Event()
 
     def ready(vtn: VtnApp) -> None:
         if announcer is not None:
-            announcer.begin(_announced(args, vtn.url.partition(":")[0], vtn.port or 0, vtn.config), stop_serving)
+            announcer.begin(from_flags(args, vtn.url.partition(":")[0], vtn.port or 0, vtn.config), stop_serving)
         note = ", client certificates required" if vtn.client_certificates else ""
         mode = ", READ-ONLY" if options.read_only else ""
         store = "" if options.store is None else f", store {redacted(options.store)}"
         print(f"transactive VTN listening on {vtn.url} (data dir {options.data_dir}{store}, market "
               f"{vtn.config.market_context}, ledger {options.ledger}{note}{mode})", flush=True)
-
-    stop_serving = asyncio.Event()
 
     async def main() -> None:
         stop = stop_serving
@@ -485,23 +485,6 @@ def _announce_problem(args: argparse.Namespace) -> str | None:
     from transactive.vtn.announce import announce_problem
 
     return announce_problem(args.host, args.announce_host, args.announce_name)
-
-
-def _announcer(args: argparse.Namespace) -> Any:
-    """The :class:`~transactive.vtn.announce.Announcer` of --announce, else None."""
-    if not args.announce:
-        return None
-    from transactive.vtn.announce import Announcer
-
-    return Announcer()
-
-
-def _announced(args: argparse.Namespace, scheme: str, port: int, config: Any) -> Any:
-    """The market as --announce tells it: the bound port, the market's configuration."""
-    from transactive.vtn.announce import announced_url, default_name, describe
-
-    return describe(args.announce_name or default_name(), announced_url(scheme, args.host, args.announce_host, port),
-                    config)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -256,7 +256,7 @@ def merge(markets: Sequence[Market]) -> list[Market]:
     """One entry per VTN URL, sorted by name and URL: a ``_transactive._tcp`` announcement wins over the
     ``_openadr3._tcp`` one of the same VTN (it says more) and takes its ``openadr3_url``."""
     by_url: dict[str, Market] = {}
-    for market in markets:
+    for market in sorted(markets, key=lambda m: (m.name, m.url)):  # (the same answer whatever the order heard)
         key = market.url.rstrip("/").lower()
         known = by_url.get(key)
         if known is None:
