@@ -31,6 +31,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +43,7 @@ from transactive.protocol.discovery import (
     TxtError,
     encode_openadr3_txt,
     encode_txt,
+    off_loop,
 )
 from transactive.protocol.market import MarketConfig
 
@@ -158,7 +160,7 @@ class Announcer:
             where = urlsplit(market.url)
             addresses, interfaces = _where(where.hostname or "")
             try:
-                self._zeroconf = Zeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
+                self._zeroconf = off_loop(partial(Zeroconf, interfaces=interfaces, ip_version=IPVersion.V4Only))
                 port = where.port or (443 if where.scheme == "https" else 80)
                 self._infos = [ServiceInfo(kind, f"{market.name}.{kind}", port=port, properties=txt,
                                            server=f"{host}.local.", parsed_addresses=addresses)

@@ -74,8 +74,9 @@ def _run(prefix: list[str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*prefix, *args], capture_output=True, text=True, cwd=ROOT, timeout=30, check=False)
 
 
-def _discover(prefix: list[str], flags: list[str], timeout: float) -> list[dict[str, Any]]:
-    done = _run(prefix, *CLI, "discover", "--json", "--timeout", str(timeout), *flags)
+def _discover(prefix: list[str], flags: list[str], timeout: float | None) -> list[dict[str, Any]]:
+    wait = [] if timeout is None else ["--timeout", str(timeout)]
+    done = _run(prefix, *CLI, "discover", "--json", *wait, *flags)
     assert done.returncode == 0, done.stderr
     found: list[dict[str, Any]] = json.loads(done.stdout)
     return found
@@ -97,9 +98,9 @@ def test_an_announcing_vtn_is_discovered_and_withdrawn_when_it_stops(tmp_path: P
         url = _wait_for(out, "listening on ", vtn).split("listening on ", 1)[1].split()[0]
         _wait_for(err, f"announced {name!r}", vtn)
 
-        # 2 s: a responder answers a query for a record it multicast less than a second ago only after that second
-        # (RFC 6762 §6), and the announcement has just gone out
-        ours = [m for m in _discover(prefix, flags, 2) if m["name"] == name]
+        # the default 3 s: the announcement has just gone out, and a responder answers a query for a record it
+        # multicast less than a second ago only after that second (RFC 6762 §14; zeroconf: 1 s + up to 0.6 s)
+        ours = [m for m in _discover(prefix, flags, None) if m["name"] == name]
         key = load_or_create_identity(tmp_path / "d" / "vtn.key").public.keyid
         assert ours == [{"name": name, "url": url, "market_context": MARKET,
                          "protocols": ["cts", "openadr2b", "openadr3"], "interval_seconds": 900, "currency": "USD",

@@ -44,17 +44,18 @@ import asyncio
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from transactive.protocol.errors import NotAuthorizedError
 from transactive.protocol.identity import PartyKey
 
 __all__ = ["OPENADR3_BASE_PATH", "OPENADR3_SERVICE_TYPE", "PROTOCOLS", "SERVICE_TYPE", "TXT_VERSION", "DiscoveryError",
-           "Market", "TxtError", "browse", "choose_market", "discover_vtn", "encode_openadr3_txt", "encode_txt",
-           "parse_openadr3_txt", "parse_txt"]
+           "Market", "TxtError", "browse", "browse_with_problems", "choose_market", "discover_vtn",
+           "encode_openadr3_txt", "encode_txt", "merge", "off_loop", "parse_openadr3_txt", "parse_txt"]
 
 SERVICE_TYPE = "_transactive._tcp.local."
 OPENADR3_SERVICE_TYPE = "_openadr3._tcp.local."
@@ -70,6 +71,7 @@ MAX_STRING = 255
 MAX_NAME = 63
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
+T = TypeVar("T")
 
 
 class TxtError(ValueError):
@@ -304,17 +306,27 @@ def _read(info: Any, kind: str) -> Market:
 def browse_with_problems(timeout: float, interfaces: Sequence[str] | None = None) -> tuple[list[Market], list[str]]:
     """The markets announced on the network within ``timeout`` seconds (:func:`merge`), and one line per
     announcement that could not be read (its name and the :class:`TxtError`). ``interfaces``: the local
-    addresses whose interfaces to listen on (default: all). Blocking; runs zeroconf on its own thread."""
+    addresses whose interfaces to listen on (default: all). Blocks for ``timeout`` seconds (from a coroutine:
+    ``await asyncio.to_thread(browse, ...)``)."""
+    return off_loop(_browse, timeout, interfaces)
+
+
+def off_loop(work: Callable[..., T], *args: Any) -> T:
+    """``work(*args)``, on a thread of its own if this thread runs an event loop: a zeroconf instance made where a
+    loop runs takes that loop for its own, and its blocking calls would then wait on the loop they block."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work(*args)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work, *args).result()
+
+
+def _browse(timeout: float, interfaces: Sequence[str] | None) -> tuple[list[Market], list[str]]:
     try:
         from zeroconf import IPVersion, ServiceBrowser, ServiceStateChange, Zeroconf
     except ImportError:
         raise DiscoveryError("DNS-SD needs python-zeroconf: pip install 'transactive[discovery]'") from None
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise RuntimeError("browse() blocks: call it with asyncio.to_thread from a coroutine")
     found: set[tuple[str, str]] = set()
     lock = threading.Lock()
 
