@@ -1,16 +1,17 @@
-"""Announcements in process, over real multicast DNS on this machine's loopback (see test_mdns.py):
-``vtn serve --workers N --announce``'s supervisor announces the market once for all its workers (they are not
-given the flag: test_flags.py) and withdraws it when it stops (the workers themselves need PostgreSQL and are
-tested in tests/vtn/test_cluster_workers.py); an announcement whose TXT record is malformed is left out by
+"""Announcements over real multicast DNS on this machine's loopback (see test_mdns.py): ``vtn serve --workers N
+--announce``'s supervisor announces the market once for all its workers (they are not given the flag:
+test_flags.py) and withdraws it when it stops; an announcement whose TXT record is malformed is left out by
 ``transactive discover``, one line naming the key."""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,31 +19,39 @@ import pytest
 from transactive.cli import main
 from transactive.protocol.discovery import SERVICE_TYPE, browse
 from transactive.protocol.identity import load_or_create_identity
-from transactive.vtn.workers import _announce
 
 pytest.importorskip("zeroconf", reason="the discovery extra (pip install 'transactive[discovery]')")
 pytestmark = pytest.mark.slow
 
 MARKET = "urn:transactive:test:workers"
+ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_the_supervisor_of_several_workers_announces_once(tmp_path: Path) -> None:
-    key = load_or_create_identity(tmp_path / "vtn.key").public.keyid
+def test_the_supervisor_of_several_workers_announces_once(tmp_path: Path, pg_url: str) -> None:
     name = f"workers VTN {os.getpid()}"
-    args = argparse.Namespace(market_context=MARKET, interval_minutes=5.0, tls_cert=None, host="127.0.0.1",
-                              announce_host=None, announce_name=name)
-    announcer, problem = _announce(args, 18080, key)
-    assert problem is None
-    assert announcer is not None
+    out = tmp_path / "serve.out"
+    with open(out, "wb") as stdout:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "transactive.cli", "vtn", "serve", "--data-dir", str(tmp_path / "vtn"), "--store",
+             pg_url, "--workers", "2", "--port", "0", "--market-context", MARKET, "--interval-minutes", "5",
+             "--announce", "--announce-name", name, "--log-level", "WARNING"],
+            stdout=stdout, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        # called from a coroutine (its loop running): zeroconf runs on a thread of its own meanwhile
-        assert asyncio.get_running_loop().is_running()
-        found = [m for m in browse(3, ["127.0.0.1"]) if m.name == name]  # (3 s: see test_mdns.py)
-        assert [(m.url, m.market_context, m.interval_seconds, m.vtn_key) for m in found] == [
-            ("http://127.0.0.1:18080", MARKET, 300, key)]
+        deadline = time.monotonic() + 30
+        while "workers on 127.0.0.1:" not in out.read_text() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        port = int(out.read_text().split("workers on 127.0.0.1:", 1)[1].split()[0])
+        found = [m for m in browse(3, ["127.0.0.1"]) if m.name.startswith(name)]  # (3 s: see test_mdns.py)
+        key = load_or_create_identity(tmp_path / "vtn" / "vtn.key").public.keyid
+        assert [(m.name, m.url, m.market_context, m.interval_seconds, m.vtn_key) for m in found] == [
+            (name, f"http://127.0.0.1:{port}", MARKET, 300, key)]  # once, not "NAME (2)" by a second worker
     finally:
-        announcer.close()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+    assert code == 0, out.read_text()[-2000:]
     assert name not in [m.name for m in browse(1, ["127.0.0.1"])]
+
+
 
 
 def test_a_malformed_announcement_is_left_out_naming_the_key(capsys: pytest.CaptureFixture[str]) -> None:

@@ -96,6 +96,12 @@ time, read from the parent's GET /health at start (waiting up to --parent-wait s
 shorter --gate-closure-minutes. With --reserve BUY,SELL the child buys upward at most at BUY and sells at
 least at SELL (without it: the ends of its price band).
 
+Discovery (--announce): once it listens, the VTN announces its market over DNS-SD (multicast DNS) as
+_transactive._tcp (URL, market context, protocols, interval, currency, signing key) and as OpenADR 3.1's
+_openadr3._tcp, and withdraws both when it stops. The URL is --host (--announce-host, required with a wildcard
+--host) and the bound port; a VTN on 127.0.0.1 is announced on loopback only. 'transactive discover' lists
+the markets it hears (docs/discovery.md). With --workers the supervisor announces once.
+
 OpenADR 2.0b (the group below): the same VTN serves 2.0b VENs under /OpenADR2/Simple/2.0b/ (EiRegisterParty,
 EiEvent, EiReport, EiOpt, OadrPoll; pull, or push to a VEN's transport address) on the same store. Every
 cleared gate becomes an ELECTRICITY_PRICE event for them. The operator creates, modifies and cancels events
@@ -129,6 +135,8 @@ examples:
   transactive vtn serve --port 8081 --data-dir /tmp/feeder --parent http://127.0.0.1:8080 --parent-party feeder-7 \\
       --reserve 0.30,0.05
   transactive vtn serve --port 8080 --data-dir /tmp/vtn --mqtt 127.0.0.1:1883
+  transactive vtn serve --port 8080 --data-dir /tmp/vtn --announce --announce-name "campus VTN"
+                                                                  announced over DNS-SD: 'transactive discover'
   transactive vtn serve --port 8443 --data-dir /tmp/vtn --tls-cert certs/vtn-1.crt --tls-key certs/vtn-1.key \\
       --tls-ca certs/ca.crt                                   HTTPS; clients need certificates from certs/ca.crt
   transactive vtn serve --port 8081 --data-dir /tmp/feeder --parent https://127.0.0.1:8443 --parent-party feeder-7 \\
