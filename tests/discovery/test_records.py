@@ -168,3 +168,6 @@ def test_none_or_several_markets_is_a_clear_error() -> None:
         choose_market([A, B])
     with pytest.raises(DiscoveryError, match=r"no market named 'c'.*'a'.*'b'"):
         choose_market([A, B], "c")
+    twin = Market(name="a2", url="http://192.0.2.3:8080", market_context="urn:market:a", protocols=("cts",))
+    with pytest.raises(DiscoveryError, match=r"2 markets answered to 'urn:market:a': 'a' .*; 'a2' .*\); pick one"):
+        choose_market([A, B, twin], "urn:market:a")

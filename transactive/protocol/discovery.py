@@ -46,7 +46,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -102,7 +102,7 @@ class Market:
     openadr3_url: str | None = None
     host: str = ""
     port: int = 0
-    addresses: tuple[str, ...] = field(default=())
+    addresses: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON object of ``transactive discover --json``."""
@@ -127,11 +127,16 @@ def _check_url(key: str, value: str) -> str:
     return value
 
 
+def _printable(key: str, value: str) -> str:
+    if any(ord(c) < 32 or c == "\x7f" for c in value):
+        raise TxtError(key, "control characters are not allowed")
+    return value
+
+
 def _checked_pairs(pairs: Mapping[str, str]) -> dict[str, str]:
     """``pairs`` as they go on the wire, each ``key=value`` checked to fit one DNS character-string."""
     for key, value in pairs.items():
-        if any(ord(c) < 32 or c == "\x7f" for c in value):
-            raise TxtError(key, "control characters are not allowed")
+        _printable(key, value)
         size = len(key.encode()) + 1 + len(value.encode())
         if size > MAX_STRING:
             raise TxtError(key, f"key=value is {size} bytes, a TXT string holds {MAX_STRING}")
@@ -179,9 +184,7 @@ def _text_pairs(properties: Mapping[bytes | str, bytes | str | None]) -> dict[st
             value = raw_value.decode() if isinstance(raw_value, bytes) else raw_value
         except UnicodeDecodeError:
             raise TxtError(key, "the value is not UTF-8") from None
-        if any(ord(c) < 32 or c == "\x7f" for c in value):
-            raise TxtError(key, "control characters are not allowed")
-        out[key] = value
+        out[key] = _printable(key, value)
     return out
 
 
@@ -266,7 +269,7 @@ def merge(markets: Sequence[Market]) -> list[Market]:
             continue
         full, other = (market, known) if known.protocols == ("openadr3",) and market.openadr3_url is None \
             else (known, market)
-        by_url[key] = Market(**{**full.__dict__, "openadr3_url": full.openadr3_url or other.openadr3_url})
+        by_url[key] = replace(full, openadr3_url=full.openadr3_url or other.openadr3_url)
     return sorted(by_url.values(), key=lambda m: (m.name, m.url))
 
 
@@ -280,11 +283,13 @@ def choose_market(markets: Sequence[Market], market: str | None = None) -> Marke
     if not markets:
         raise DiscoveryError("no market answered over DNS-SD (mDNS); start the VTN with 'vtn serve --announce' on "
                              "this network, or give the VTN's URL")
-    seen = "; ".join(f"{m.name!r} ({m.market_context or 'no market context'}, {m.url})" for m in markets)
+    def listed(found: Sequence[Market]) -> str:
+        return "; ".join(f"{m.name!r} ({m.market_context or 'no market context'}, {m.url})" for m in found)
+
     if not candidates:
-        raise DiscoveryError(f"no market named {market!r} (instance name or market context) among: {seen}")
-    raise DiscoveryError(f"{len(candidates)} markets answered: {seen}; pick one with --market NAME (its instance name "
-                         "or market context)")
+        raise DiscoveryError(f"no market named {market!r} (instance name or market context) among: {listed(markets)}")
+    raise DiscoveryError(f"{len(candidates)} markets answered{'' if market is None else f' to {market!r}'}: "
+                         f"{listed(candidates)}; pick one with --market NAME (its instance name or market context)")
 
 
 # -- the network -----------------------------------------------------------------------------------------------------
