@@ -123,7 +123,7 @@ def _where(host: str) -> tuple[list[str], Any]:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise AnnounceError(f"{host!r} does not resolve ({exc})") from None
-    addresses = sorted({str(info[4][0]) for info in infos})
+    addresses = sorted({str(info[4][0]).split("%")[0] for info in infos})  # (less an IPv6 zone: "fe80::1%eth0")
     if all(ipaddress.ip_address(a).is_loopback for a in addresses):
         return addresses, ["127.0.0.1"]
     local = [a for a in addresses if ":" not in a and _is_local(a)]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.discovery.support import ROOT
 from transactive.cli import main
 from transactive.protocol.discovery import SERVICE_TYPE, browse
 from transactive.protocol.identity import load_or_create_identity
@@ -24,7 +25,6 @@ pytest.importorskip("zeroconf", reason="the discovery extra (pip install 'transa
 pytestmark = pytest.mark.slow
 
 MARKET = "urn:transactive:test:workers"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_supervisor_of_several_workers_announces_once(tmp_path: Path, pg_url: str) -> None:

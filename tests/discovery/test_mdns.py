@@ -8,75 +8,45 @@ nothing leaves it and no other responder is heard. And on the machine's own loop
 127.0.0.1 announces on 127.0.0.1 only (zeroconf sets IP_MULTICAST_IF to it; Linux delivers that multicast
 on ``lo`` although ``lo`` lacks the MULTICAST flag), and ``discover --interface 127.0.0.1`` listens there
 only, so nothing goes out on another interface either. The supervisor's announcement for ``--workers N``:
-test_workers_announce.py.
+test_announcements.py; across a link between two namespaces: test_mdns_lan.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.discovery.support import CLI, ROOT, ip, namespaces, run, wait_for
 from transactive.protocol.identity import load_or_create_identity
 
 pytest.importorskip("zeroconf", reason="the discovery extra (pip install 'transactive[discovery]')")
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 MARKET = "urn:transactive:test:discovery"
-CLI = [sys.executable, "-m", "transactive.cli"]
 
 
 @pytest.fixture
 def netns() -> Iterator[list[str]]:
-    """A network namespace of this test with only a multicast-capable loopback: the command prefix that runs a
-    program in it (removed afterwards)."""
-    ip = shutil.which("ip")
-    if ip is None:
-        pytest.skip("no 'ip' command (iproute2) to create a network namespace with")
-    if os.geteuid() != 0:
-        pytest.skip("creating a network namespace needs root (CAP_SYS_ADMIN); the loopback test runs instead")
-    name = f"transactive-discovery-{os.getpid()}"
-    made = subprocess.run([ip, "netns", "add", name], capture_output=True, text=True, check=False)
-    if made.returncode != 0:
-        pytest.skip(f"'ip netns add' failed here: {made.stderr.strip()}")
-    try:
-        for step in (["link", "set", "lo", "up"], ["link", "set", "lo", "multicast", "on"],
-                     ["route", "add", "224.0.0.0/4", "dev", "lo"]):
-            subprocess.run([ip, "-n", name, *step], check=True, capture_output=True)
-        yield [ip, "netns", "exec", name]
-    finally:
-        subprocess.run([ip, "netns", "del", name], check=False, capture_output=True)
-
-
-def _wait_for(path: Path, text: str, proc: subprocess.Popen[bytes], timeout: float = 20) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        content = path.read_text()
-        if text in content:
-            return content
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} not in {path.name}: {path.read_text()[-2000:]}")
-
-
-def _run(prefix: list[str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*prefix, *args], capture_output=True, text=True, cwd=ROOT, timeout=30, check=False)
+    """A network namespace of this test whose only interface is a loopback with the MULTICAST flag and a route for
+    224.0.0.0/4: the command prefix that runs a program in it."""
+    with namespaces("discovery") as made:
+        name, prefix = made["discovery"]
+        ip("-n", name, "link", "set", "lo", "multicast", "on")
+        ip("-n", name, "route", "add", "224.0.0.0/4", "dev", "lo")
+        yield prefix
 
 
 def _discover(prefix: list[str], flags: list[str], timeout: float | None) -> list[dict[str, Any]]:
     wait = [] if timeout is None else ["--timeout", str(timeout)]
-    done = _run(prefix, *CLI, "discover", "--json", *wait, *flags)
+    done = run(prefix, *CLI, "discover", "--json", *wait, *flags)
     assert done.returncode == 0, done.stderr
     found: list[dict[str, Any]] = json.loads(done.stdout)
     return found
@@ -95,8 +65,8 @@ def test_an_announcing_vtn_is_discovered_and_withdrawn_when_it_stops(tmp_path: P
              "--market-context", MARKET, "--announce", "--announce-name", name],
             stdout=stdout, stderr=stderr, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        url = _wait_for(out, "listening on ", vtn).split("listening on ", 1)[1].split()[0]
-        _wait_for(err, f"announced {name!r}", vtn)
+        url = wait_for(out, "listening on ", vtn).split("listening on ", 1)[1].split()[0]
+        wait_for(err, f"announced {name!r}", vtn)
 
         # the default 3 s: the announcement has just gone out, and a responder answers a query for a record it
         # multicast less than a second ago only after that second (RFC 6762 §14; zeroconf: 1 s + up to 0.6 s)
@@ -107,7 +77,7 @@ def test_an_announcing_vtn_is_discovered_and_withdrawn_when_it_stops(tmp_path: P
                          "vtn_key": key, "openadr3_url": f"{url}/openadr3/3.1.0", "host": ours[0]["host"],
                          "port": int(url.rsplit(":", 1)[1]), "addresses": ["127.0.0.1"]}]
         assert ours[0]["host"].endswith(".local")
-        health = _run(prefix, sys.executable, "-c", "import sys, urllib.request; "
+        health = run(prefix, sys.executable, "-c", "import sys, urllib.request; "
                       "print(urllib.request.urlopen(sys.argv[1] + '/health', timeout=5).read().decode())", url)
         assert json.loads(health.stdout)["market"] == MARKET, health.stderr  # the URL announced answers
 
