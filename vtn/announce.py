@@ -4,8 +4,9 @@ What is announced (:func:`describe`; the records are :mod:`transactive.protocol.
 ``_transactive._tcp`` with the URL, market context, protocols (``cts,openadr2b,openadr3``: this VTN serves all
 three on one port), market interval, currency and notice-signing key, and the OpenADR 3.1 service
 ``_openadr3._tcp`` for OpenADR 3 VENs of any make. Both under one instance name (``--announce-name``; default
-"HOST transactive VTN"); if another responder on the link holds that name, zeroconf picks "NAME (2)" and the
-name actually used is logged.
+"HOST transactive VTN PORT"). zeroconf probes the name first (RFC 6762 §8) and takes "NAME (2)" when another
+responder answers for it (the name used is logged); two announcers on one machine share port 5353 and, as
+tried here, do not notice each other's probes, hence the port in the default name.
 
 The URL must be one a VEN can reach, so it is made of the address the VTN listens on (``--host``) and the port
 it really bound (after it listens: ``--port 0`` too). A wildcard bind (``0.0.0.0``, ``::``) names no address: it
@@ -84,10 +85,12 @@ def announced_url(scheme: str, bind_host: str, announce_host: str | None, port: 
     return f"{scheme}://{host}:{port}"
 
 
-def default_name() -> str:
-    """"HOST transactive VTN", HOST the machine's short name (cut to fit one DNS label)."""
+def default_name(port: int) -> str:
+    """"HOST transactive VTN PORT", HOST the machine's short name (cut to fit one DNS label): the port keeps two
+    VTNs of one machine apart (their name probes do not reliably reach each other, see the module docstring)."""
     host = socket.gethostname().split(".")[0] or "vtn"
-    return f"{host} transactive VTN".encode()[:MAX_NAME].decode(errors="ignore")
+    tail = f" transactive VTN {port}"
+    return host.encode()[: MAX_NAME - len(tail)].decode(errors="ignore") + tail
 
 
 def describe(name: str, url: str, config: MarketConfig) -> Market:
@@ -100,8 +103,8 @@ def describe(name: str, url: str, config: MarketConfig) -> Market:
 def from_flags(args: argparse.Namespace, scheme: str, port: int, config: MarketConfig) -> Market:
     """The market as ``vtn serve --announce`` tells it: ``--announce-name`` (else :func:`default_name`), the URL of
     ``--announce-host`` (else ``--host``) and the bound ``port``, the market's ``config``."""
-    return describe(args.announce_name or default_name(), announced_url(scheme, args.host, args.announce_host, port),
-                    config)
+    return describe(args.announce_name or default_name(port),
+                    announced_url(scheme, args.host, args.announce_host, port), config)
 
 
 def _is_local(address: str) -> bool:
@@ -146,7 +149,7 @@ class Announcer:
     def start(self, market: Market) -> str:
         """Announce ``market``; the instance name used (``market.name``, or "NAME (2)" if that was taken)."""
         try:
-            from zeroconf import IPVersion, NonUniqueNameException, ServiceInfo, Zeroconf
+            from zeroconf import Error, IPVersion, ServiceInfo, Zeroconf
         except ImportError:
             raise AnnounceError("announcing needs python-zeroconf: pip install 'transactive[discovery]'") from None
         with self._lock:
@@ -166,7 +169,7 @@ class Announcer:
                                            server=f"{host}.local.", parsed_addresses=addresses)
                                for kind, txt in records]
                 self._on_loop(self._register)
-            except (OSError, NonUniqueNameException, ValueError, TimeoutError) as exc:
+            except (OSError, Error, ValueError, TimeoutError) as exc:  # (zeroconf.Error: a name it cannot take...)
                 self._close()
                 raise AnnounceError(f"mDNS: {exc or type(exc).__name__}") from None
             self.name = name = str(self._infos[0].name)[: -len(SERVICE_TYPE) - 1]
@@ -194,12 +197,14 @@ class Announcer:
         try:
             if self._infos and self.name is not None:
                 self._on_loop(self._unregister)
+        except Exception as exc:  # (stopping goes on: browsers drop the market when its records expire)
+            log.warning("the DNS-SD announcement was not withdrawn cleanly: %s", exc or type(exc).__name__)
         finally:
             self._zeroconf.close()
             self._zeroconf, self._infos, self.name = None, [], None
 
     def close(self) -> None:
-        """Withdraw the announcement (idempotent; waits for a :meth:`start` under way)."""
+        """Withdraw the announcement (idempotent; waits for a :meth:`start` under way; never raises)."""
         with self._lock:
             self._close()
 
@@ -209,8 +214,8 @@ class Announcer:
         async def announce() -> None:
             try:
                 await asyncio.to_thread(self.start, market)
-            except AnnounceError as exc:
-                self.error = str(exc)
+            except Exception as exc:  # (an AnnounceError, or whatever else kept the market from being announced)
+                self.error = str(exc) or type(exc).__name__
                 failed.set()
 
         self._tasks.append(asyncio.get_running_loop().create_task(announce(), name="transactive-vtn-announce"))

@@ -48,7 +48,8 @@ def test_what_is_announced_is_the_markets_configuration() -> None:
     market = describe("n", "http://127.0.0.1:1", config)
     assert (market.market_context, market.protocols, market.interval_seconds, market.currency, market.vtn_key) == (
         "urn:m", SERVED_PROTOCOLS, 900, "EUR", config.signing_key)
-    assert 0 < len(default_name().encode()) <= 63
+    assert default_name(8080).endswith(" transactive VTN 8080")
+    assert len(default_name(8080).encode()) <= 63
 
 
 def test_workers_are_not_given_the_announce_flags() -> None:
@@ -89,3 +90,11 @@ def test_discover_without_zeroconf_says_what_to_install_exit_1(capsys: pytest.Ca
     assert main(["discover", "--timeout", "0.1"]) == 1
     assert capsys.readouterr().err == ("transactive discover: DNS-SD needs python-zeroconf: pip install "
                                        "'transactive[discovery]'\n")
+
+
+def test_the_default_name_fits_one_dns_label_whatever_the_host_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("socket.gethostname", lambda: "é" * 80 + ".campus.example")
+    name = default_name(65535)
+    assert name.endswith(" transactive VTN 65535")
+    assert len(name.encode()) <= 63
+    assert name.startswith("é")

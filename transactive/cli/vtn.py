@@ -312,7 +312,7 @@ def add_parser(sub: Any) -> None:
                      help="announce _transactive._tcp and _openadr3._tcp (URL, market context, protocols) once "
                           "listening; withdrawn on stop (needs the discovery extra)")
     ann.add_argument("--announce-name", metavar="NAME",
-                     help="the DNS-SD instance name (default: 'HOST transactive VTN')")
+                     help="the DNS-SD instance name (default: 'HOST transactive VTN PORT')")
     ann.add_argument("--announce-host", metavar="HOST",
                      help="the address or name VENs reach this VTN at (default: --host; required with a wildcard "
                           "--host)")
