@@ -22,7 +22,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transactive.vtn.announce import Announcer
 
 __all__ = ["RESTART_DELAY", "START_GRACE", "STOP_WAIT", "supervise", "worker_argv"]
 
@@ -32,18 +37,19 @@ STOP_WAIT = 15.0
 
 
 def worker_argv(argv: Sequence[str], port: int) -> list[str]:
-    """The flags of one worker: ``argv`` (what ``vtn serve`` was given) without ``--workers`` and ``--port``,
-    plus ``--port port --reuse-port``."""
+    """The flags of one worker: ``argv`` (what ``vtn serve`` was given) without ``--workers``, ``--port`` and
+    the ``--announce`` flags (the supervisor announces), plus ``--port port --reuse-port``."""
     out: list[str] = []
     skip = False
     for token in argv:
         if skip:
             skip = False
             continue
-        if token in ("--workers", "--port"):
+        if token in ("--workers", "--port", "--announce-name", "--announce-host"):
             skip = True
             continue
-        if token.startswith(("--workers=", "--port=")) or token == "--reuse-port":
+        if token.startswith(("--workers=", "--port=", "--announce-name=", "--announce-host=")) or \
+                token in ("--reuse-port", "--announce"):
             continue
         out.append(token)
     return [*out, "--port", str(port), "--reuse-port"]
@@ -80,7 +86,7 @@ def supervise(args: argparse.Namespace, prog: str) -> int:
 
     try:
         args.data_dir.mkdir(parents=True, exist_ok=True)
-        load_or_create_identity(args.data_dir / KEY_FILE)
+        identity = load_or_create_identity(args.data_dir / KEY_FILE)
         holder, port = _reserve(args.host, args.port)
     except (OSError, ValueError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
@@ -95,6 +101,7 @@ def supervise(args: argparse.Namespace, prog: str) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     workers: list[tuple[subprocess.Popen[bytes], float]] = []
+    announcer: Announcer | None = None
     code = 0
     try:
         # the first alone until it listens: it makes what the data directory lacks (the operator token, the
@@ -104,6 +111,11 @@ def supervise(args: argparse.Namespace, prog: str) -> int:
             workers += [(subprocess.Popen(command), time.monotonic()) for _ in range(args.workers - 1)]
         print(f"transactive VTN: {args.workers} workers on {args.host}:{port} (pids "
               f"{', '.join(str(w.pid) for w, _ in workers)}; store {redacted(args.store)})", flush=True)
+        if getattr(args, "announce", False):
+            announcer, problem = _announce(args, port, identity.public.keyid)
+            if problem is not None:
+                print(f"{prog}: --announce: {problem}", file=sys.stderr)
+                stopping, code = True, 2
         while not stopping:
             time.sleep(0.2)
             for i, (worker, started) in enumerate(workers):
@@ -120,6 +132,8 @@ def supervise(args: argparse.Namespace, prog: str) -> int:
                 time.sleep(RESTART_DELAY)
                 workers[i] = (subprocess.Popen(command), time.monotonic())
     finally:
+        if announcer is not None:
+            announcer.close()  # (VENs stop finding the market before its workers stop)
         for worker, _ in workers:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
@@ -136,3 +150,19 @@ def supervise(args: argparse.Namespace, prog: str) -> int:
                 signal.signal(sig, handler)
     print("transactive VTN stopped", flush=True)
     return code
+
+
+def _announce(args: argparse.Namespace, port: int, vtn_key: str) -> tuple[Announcer | None, str | None]:
+    """``--announce`` for all the workers (:mod:`.announce`): the announcer, or why it failed."""
+    from transactive.protocol.market import MarketConfig
+    from transactive.vtn.announce import AnnounceError, Announcer, from_flags
+    from transactive.vtn.options import DEFAULT_MARKET_CONTEXT
+
+    config = MarketConfig(market_context=args.market_context or DEFAULT_MARKET_CONTEXT,
+                          interval=timedelta(minutes=args.interval_minutes), signing_key=vtn_key)
+    announcer = Announcer()
+    try:
+        announcer.start(from_flags(args, "https" if args.tls_cert else "http", port, config))
+    except AnnounceError as exc:
+        return None, str(exc)
+    return announcer, None

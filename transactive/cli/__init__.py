@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from transactive import __version__
-from transactive.cli import certs, community, conformance, convert, ledger, market, validate, ven, vtn
+from transactive.cli import certs, community, conformance, convert, discover, ledger, market, validate, ven, vtn
 
 __all__ = ["main"]
 
@@ -22,6 +22,7 @@ examples:
   transactive vtn serve --port 8080 --data-dir DIR  run the VTN (CTS over HTTP, market clock, settlement)
   transactive ven run --vtn http://127.0.0.1:8080 --party pv-1 --personality pv --capacity-kw 5
                                                     run a VEN: a PV system trading on that VTN
+  transactive discover --json                       the markets announced over DNS-SD (vtn serve --announce)
   transactive certs create certs --vtn vtn-1 --ven pv-1
                                                     a throwaway CA and certificates for HTTPS/MQTT over TLS
   transactive conformance probe http://127.0.0.1:8080 --role vtn --html report.html
@@ -31,7 +32,7 @@ exit codes: 0 success, 1 invalid input, 2 usage error or unreadable file.
 Run 'transactive COMMAND --help' for the options of one command.
 """
 
-_COMMANDS = (validate, convert, market, ledger, vtn, ven, community, certs, conformance)
+_COMMANDS = (validate, convert, market, ledger, vtn, ven, community, discover, certs, conformance)
 
 
 def build_parser() -> argparse.ArgumentParser:

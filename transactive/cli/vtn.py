@@ -96,6 +96,12 @@ time, read from the parent's GET /health at start (waiting up to --parent-wait s
 shorter --gate-closure-minutes. With --reserve BUY,SELL the child buys upward at most at BUY and sells at
 least at SELL (without it: the ends of its price band).
 
+Discovery (--announce): once it listens, the VTN announces its market over DNS-SD (multicast DNS) as
+_transactive._tcp (URL, market context, protocols, interval, currency, signing key) and as OpenADR 3.1's
+_openadr3._tcp, and withdraws both when it stops. The URL is --host (--announce-host, required with a wildcard
+--host) and the bound port; a VTN on 127.0.0.1 is announced on loopback only. 'transactive discover' lists
+the markets it hears (docs/discovery.md). With --workers the supervisor announces once.
+
 OpenADR 2.0b (the group below): the same VTN serves 2.0b VENs under /OpenADR2/Simple/2.0b/ (EiRegisterParty,
 EiEvent, EiReport, EiOpt, OadrPoll; pull, or push to a VEN's transport address) on the same store. Every
 cleared gate becomes an ELECTRICITY_PRICE event for them. The operator creates, modifies and cancels events
@@ -129,6 +135,8 @@ examples:
   transactive vtn serve --port 8081 --data-dir /tmp/feeder --parent http://127.0.0.1:8080 --parent-party feeder-7 \\
       --reserve 0.30,0.05
   transactive vtn serve --port 8080 --data-dir /tmp/vtn --mqtt 127.0.0.1:1883
+  transactive vtn serve --port 8080 --data-dir /tmp/vtn --announce --announce-name "campus VTN"
+                                                                  announced over DNS-SD: 'transactive discover'
   transactive vtn serve --port 8443 --data-dir /tmp/vtn --tls-cert certs/vtn-1.crt --tls-key certs/vtn-1.key \\
       --tls-ca certs/ca.crt                                   HTTPS; clients need certificates from certs/ca.crt
   transactive vtn serve --port 8081 --data-dir /tmp/feeder --parent https://127.0.0.1:8443 --parent-party feeder-7 \\
@@ -299,6 +307,15 @@ def add_parser(sub: Any) -> None:
     tls.add_argument("--mqtt-tls-key", type=Path, metavar="FILE", help="its private key")
     add_serve_flags(s)
     add_openadr3_flags(s)
+    ann = s.add_argument_group("discovery", "announce the market over DNS-SD (mDNS) while serving (docs/discovery.md)")
+    ann.add_argument("--announce", action="store_true",
+                     help="announce _transactive._tcp and _openadr3._tcp (URL, market context, protocols) once "
+                          "listening; withdrawn on stop (needs the discovery extra)")
+    ann.add_argument("--announce-name", metavar="NAME",
+                     help="the DNS-SD instance name (default: 'HOST transactive VTN PORT')")
+    ann.add_argument("--announce-host", metavar="HOST",
+                     help="the address or name VENs reach this VTN at (default: --host; required with a wildcard "
+                          "--host)")
     s.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     s.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                    help="auto (default): uvloop when installed (extra 'server'), else asyncio's own loop")
@@ -370,6 +387,7 @@ def _mqtt_login(args: argparse.Namespace) -> tuple[str, str] | None:
 def _serve(args: argparse.Namespace) -> int:
     from transactive.protocol.certs import CertificateError
     from transactive.services.store import url_for_messages as redacted
+    from transactive.vtn.announce import Announcer, from_flags
     from transactive.vtn.app import (
         DEFAULT_MARKET_CONTEXT,
         VtnApp,
@@ -398,7 +416,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
-    problem = event_loop_problem(args.event_loop)
+    problem = event_loop_problem(args.event_loop) or _announce_problem(args)
     if problem is not None:
         print(f"{prog}: {problem}", file=sys.stderr)
         return 2
@@ -435,7 +453,12 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
 
+    announcer = Announcer() if args.announce else None
+    stop_serving = asyncio.Event()
+
     def ready(vtn: VtnApp) -> None:
+        if announcer is not None:
+            announcer.begin(from_flags(args, vtn.url.partition(":")[0], vtn.port or 0, vtn.config), stop_serving)
         note = ", client certificates required" if vtn.client_certificates else ""
         mode = ", READ-ONLY" if options.read_only else ""
         store = "" if options.store is None else f", store {redacted(options.store)}"
@@ -443,19 +466,33 @@ def _serve(args: argparse.Namespace) -> int:
               f"{vtn.config.market_context}, ledger {options.ledger}{note}{mode})", flush=True)
 
     async def main() -> None:
-        stop = asyncio.Event()
+        stop = stop_serving
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(options, stop=stop, ready=ready)
+        await serve(options, stop=stop if announcer is None else announcer.halt_after(stop), ready=ready)
 
     try:
         run_loop(main(), args.event_loop)
     except (OSError, VtnStartError, CertificateError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+    if announcer is not None and announcer.error is not None:
+        print(f"{prog}: --announce: {announcer.error}", file=sys.stderr)
+        return 2
     print("transactive VTN stopped", flush=True)
     return 0
+
+
+def _announce_problem(args: argparse.Namespace) -> str | None:
+    """Why the --announce flags do not go together (None when they do)."""
+    if not args.announce:
+        given = [flag for flag, value in (("--announce-name", args.announce_name),
+                                          ("--announce-host", args.announce_host)) if value is not None]
+        return f"{' and '.join(given)} go with --announce" if given else None
+    from transactive.vtn.announce import announce_problem
+
+    return announce_problem(args.host, args.announce_host, args.announce_name)
 
 
 def _report(args: argparse.Namespace) -> int:
