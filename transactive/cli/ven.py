@@ -126,7 +126,15 @@ def add_parser(sub: Any) -> None:
     r = group.add_parser("run", help="trade every market interval for one device personality",
                          description="Register with the VTN at URL and trade every market interval as PARTY.",
                          epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    r.add_argument("--vtn", required=True, metavar="URL", help="the VTN's base URL, e.g. http://127.0.0.1:8080")
+    r.add_argument("--vtn", default=None, metavar="URL",
+                   help="the VTN's base URL, e.g. http://127.0.0.1:8080 (required unless --discover)")
+    r.add_argument("--discover", action="store_true",
+                   help="find the VTN over DNS-SD (a 'vtn serve --announce' on this network; --market picks one "
+                        "of several by instance name or market context) instead of --vtn")
+    r.add_argument("--discover-timeout", type=float, default=3.0, metavar="S",
+                   help="how long --discover listens (3 s)")
+    r.add_argument("--discover-interface", action="append", default=None, metavar="ADDR",
+                   help="listen for --discover on the interface with this address only (repeatable; default: all)")
     r.add_argument("--party", default=None, metavar="NAME",
                    help="this VEN's party id (required but with --protocol openadr3: its venName, default the "
                         "client id)")
@@ -146,7 +154,8 @@ def add_parser(sub: Any) -> None:
     r.add_argument("--grid-prices", default=None, metavar="BUY,SELL",
                    help="the grid's retail and export prices, when the market does not publish them")
     r.add_argument("--wire", choices=("json", "xml"), default="json", help="wire format (json)")
-    r.add_argument("--market", default=None, metavar="URI", help="the market context (default: the VTN's)")
+    r.add_argument("--market", default=None, metavar="URI",
+                   help="the market context (default: the VTN's); with --discover, which market to join")
     r.add_argument("--record", default=None, metavar="PATH", help="append one JSON line per interval to PATH")
     r.add_argument("--state-dir", default=None, metavar="DIR",
                    help="where the VEN keeps its key and the VTN's (default: $XDG_STATE_HOME or ~/.local/state, "
@@ -197,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
         device = personality_from_args(args)
     except ValueError as error:
         return _fail(str(error), 2)
+    if (code := _find_vtn(args)) is not None:
+        return code
     if args.protocol == "openadr3":
         return _run_openadr3(args, device)
     for flag in _OPENADR3_ONLY:
@@ -225,6 +236,33 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(_main(args, device, start, sim_start, grid, tls))
     except KeyboardInterrupt:  # pragma: no cover (the signal handler normally stops first)
         return 0
+
+
+def _find_vtn(args: argparse.Namespace) -> int | None:
+    """``--vtn URL`` or ``--discover``: sets ``args.vtn`` (and, discovered, ``args.market``); an exit code when
+    neither can give one VTN (2: usage, 1: discovery found none or several)."""
+    if not args.discover:
+        if args.discover_interface:
+            return _fail("--discover-interface is for --discover", 2)
+        return None if args.vtn else _fail("--vtn URL is required (or --discover to find the VTN)", 2)
+    if args.vtn:
+        return _fail("--vtn and --discover: give one", 2)
+    if not args.discover_timeout > 0:
+        return _fail("--discover-timeout must be positive", 2)
+    from transactive.protocol.discovery import DiscoveryError, discover_vtn
+
+    try:
+        market = discover_vtn(args.discover_timeout, args.market, interfaces=args.discover_interface)
+    except DiscoveryError as error:
+        return _fail(f"--discover: {error}", 1)
+    if args.protocol == "openadr3":
+        args.vtn = market.openadr3_url or market.url
+    else:
+        args.vtn = market.url
+        args.market = market.market_context or args.market
+    if not args.quiet:
+        print(f"discovered {market.name!r}: {args.vtn} ({market.market_context or 'no market context'})", flush=True)
+    return None
 
 
 def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
