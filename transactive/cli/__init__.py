@@ -23,6 +23,9 @@ examples:
   transactive ven run --vtn http://127.0.0.1:8080 --party pv-1 --personality pv --capacity-kw 5
                                                     run a VEN: a PV system trading on that VTN
   transactive discover --json                       the markets announced over DNS-SD (vtn serve --announce)
+  transactive ven personalities                     the device personalities (EV, thermostat, ...) and their flags
+  transactive community report --data-dir DIR --json
+                                                    what a community of devices did: calls, revenue, tokens, ranking
   transactive certs create certs --vtn vtn-1 --ven pv-1
                                                     a throwaway CA and certificates for HTTPS/MQTT over TLS
   transactive conformance probe http://127.0.0.1:8080 --role vtn --html report.html
