@@ -12,12 +12,12 @@ import ssl
 from pathlib import Path
 from typing import Any, TextIO
 
-from transactive.cli.ven import _CTS_ONLY, _fail, _market_clock, _print, _tls
+from transactive.cli._ven_common import CTS_ONLY, fail, market_clock, say, tls_context
 
 __all__ = ["run_openadr3"]
 
 #: the flags of the other modes an OpenADR 3.1 VEN has no use for (their defaults, to tell whether they were given)
-_NOT_OPENADR3 = {**{k: v for k, v in _CTS_ONLY.items() if k != "grid_prices"},  # a band: openadr3 reads it too
+_NOT_OPENADR3 = {**{k: v for k, v in CTS_ONLY.items() if k != "grid_prices"},  # a band: openadr3 reads it too
                  "state_dir": None, "vtn_fingerprint": None, "sign_cert": None, "sign_key": None}
 
 
@@ -42,7 +42,7 @@ def run_openadr3(args: argparse.Namespace, device: Any) -> int:
 
     for flag, default in _NOT_OPENADR3.items():
         if getattr(args, flag) != default:
-            return _fail(f"--{flag.replace('_', '-')} does not apply to --protocol openadr3", 2)
+            return fail(f"--{flag.replace('_', '-')} does not apply to --protocol openadr3", 2)
     try:
         if not args.client_id:
             raise ValueError("--client-id ID is required with --protocol openadr3")
@@ -60,9 +60,9 @@ def run_openadr3(args: argparse.Namespace, device: Any) -> int:
             except ValueError:  # a wrong count, not numbers, or sell >= buy (MarketError is a ValueError)
                 raise ValueError(f"--grid-prices: expected BUY,SELL with SELL < BUY, not {args.grid_prices!r}") \
                     from None
-        tls = _tls(args)
+        tls = tls_context(args)
     except ValueError as error:  # CertificateError too: it names the file
-        return _fail(str(error), 2)
+        return fail(str(error), 2)
     try:
         return asyncio.run(_openadr3_main(args, device, secret, band, tls))
     except KeyboardInterrupt:  # pragma: no cover (the signal handler normally stops first)
@@ -85,7 +85,7 @@ async def _openadr3_main(args: argparse.Namespace, personality: Any, secret: str
     from transactive.ven.openadr3.runtime import DEFAULT_POLL_SECONDS
 
     parts = urlsplit(args.vtn)
-    clock = await _market_clock(f"{parts.scheme}://{parts.netloc}", tls)
+    clock = await market_clock(f"{parts.scheme}://{parts.netloc}", tls)
     ven_name = args.party or args.client_id
     out: TextIO | None = open(args.record, "a", encoding="utf-8") if args.record else None  # noqa: SIM115
 
@@ -103,23 +103,23 @@ async def _openadr3_main(args: argparse.Namespace, personality: Any, secret: str
     client = Oa3Client(base, args.client_id, secret, tls=tls)
     runtime = Oa3VenRuntime(client, Oa3Behaviour(personality, band=band), ven_name=ven_name, clock=clock,
                             poll_seconds=args.poll_seconds or DEFAULT_POLL_SECONDS,
-                            log=None if args.quiet else _print, record=record)
+                            log=None if args.quiet else say, record=record)
     try:
         try:
             ven = await runtime.start()
         except Oa3AuthError as error:
-            return _fail(f"the VTN at {args.vtn} refused the credentials (--client-id {args.client_id!r}, "
+            return fail(f"the VTN at {args.vtn} refused the credentials (--client-id {args.client_id!r}, "
                          f"--client-secret): {error}", 2)
         except Oa3ConnectionError as error:
-            return _fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
+            return fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
         if not args.quiet:
-            _print(f"{ven_name}: {personality.describe()}, OpenADR 3.1 ven {ven.id} of {base}, resource "
+            say(f"{ven_name}: {personality.describe()}, OpenADR 3.1 ven {ven.id} of {base}, resource "
                    f"{runtime.resource_name}")
         await runtime.run(stop, duration=args.duration)
     except Oa3AuthError as error:
-        return _fail(f"the VTN at {args.vtn} no longer accepts --client-id {args.client_id!r}: {error}", 1)
+        return fail(f"the VTN at {args.vtn} no longer accepts --client-id {args.client_id!r}: {error}", 1)
     except Oa3Error as error:
-        return _fail(f"the VTN refused: {error}", 1)
+        return fail(f"the VTN refused: {error}", 1)
     finally:
         await client.close()
         if out is not None:

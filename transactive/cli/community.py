@@ -226,7 +226,7 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 async def _main(args: argparse.Namespace, settings: Any, start: datetime | None, sim_start: datetime | None,
                 band: Any) -> int:
-    from transactive.cli.ven import _health
+    from transactive.cli._ven_common import vtn_health
     from transactive.ledger.embedded import EmbeddedLedger
     from transactive.ledger.interface import LedgerError
     from transactive.protocol.clock import MarketClock, TimeMapping, system_clock
@@ -249,7 +249,7 @@ async def _main(args: argparse.Namespace, settings: Any, start: datetime | None,
         return _fail("run", f"--data-dir {error}" if isinstance(error, CommunityStateError)
                      else f"--data-dir {data_dir}: {error}", 2)
     try:
-        health = await _health(args.vtn, None)
+        health = await vtn_health(args.vtn, None)
     except ConnectionError as error:
         await ledger.close()
         return _fail("run", f"cannot reach the VTN at {args.vtn} ({error})", 2)

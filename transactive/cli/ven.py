@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from transactive.cli._io import usage
+from transactive.cli._ven_common import CTS_ONLY, fail, market_clock, say, tls_context, vtn_health
 
 __all__ = ["add_parser", "run"]
 
@@ -187,11 +188,6 @@ def add_parser(sub: Any) -> None:
     add_personalities_parser(group)
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"transactive ven run: {message}", file=sys.stderr)
-    return code
-
-
 def _parse_time(text: str, option: str) -> datetime:
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
@@ -205,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         device = personality_from_args(args)
     except ValueError as error:
-        return _fail(str(error), 2)
+        return fail(str(error), 2)
     if (code := _find_vtn(args)) is not None:
         return code
     if args.protocol == "openadr3":
@@ -214,14 +210,14 @@ def run(args: argparse.Namespace) -> int:
         return run_openadr3(args, device)
     for flag in _OPENADR3_ONLY:
         if getattr(args, flag) is not None:
-            return _fail(f"--{flag.replace('_', '-')} is for --protocol openadr3", 2)
+            return fail(f"--{flag.replace('_', '-')} is for --protocol openadr3", 2)
     if args.party is None:
-        return _fail("--party NAME is required (but with --protocol openadr3)", 2)
+        return fail("--party NAME is required (but with --protocol openadr3)", 2)
     if args.protocol == "openadr":
         return _run_openadr(args, device)
     for flag in ("poll_seconds", "vtn_fingerprint", "sign_cert", "sign_key"):
         if getattr(args, flag) is not None:
-            return _fail(f"--{flag.replace('_', '-')} is for --protocol openadr", 2)
+            return fail(f"--{flag.replace('_', '-')} is for --protocol openadr", 2)
     try:
         start = _parse_time(args.start, "--start") if args.start else None
         sim_start = _parse_time(args.sim_start, "--sim-start") if args.sim_start else None
@@ -231,9 +227,9 @@ def run(args: argparse.Namespace) -> int:
             grid = (buy, sell)
         if args.intervals is not None and args.intervals < 1:
             raise ValueError("--intervals must be at least 1")
-        tls = _tls(args)
+        tls = tls_context(args)
     except ValueError as error:  # CertificateError too: it names the file
-        return _fail(str(error), 2)
+        return fail(str(error), 2)
     try:
         return asyncio.run(_main(args, device, start, sim_start, grid, tls))
     except KeyboardInterrupt:  # pragma: no cover (the signal handler normally stops first)
@@ -245,75 +241,24 @@ def _find_vtn(args: argparse.Namespace) -> int | None:
     neither can give one VTN (2: usage, 1: discovery found none or several)."""
     if not args.discover:
         if args.discover_interface:
-            return _fail("--discover-interface is for --discover", 2)
-        return None if args.vtn else _fail("--vtn URL is required (or --discover to find the VTN)", 2)
+            return fail("--discover-interface is for --discover", 2)
+        return None if args.vtn else fail("--vtn URL is required (or --discover to find the VTN)", 2)
     if args.vtn:
-        return _fail("--vtn and --discover: give one", 2)
+        return fail("--vtn and --discover: give one", 2)
     if not args.discover_timeout > 0:
-        return _fail("--discover-timeout must be positive", 2)
+        return fail("--discover-timeout must be positive", 2)
     from transactive.protocol.discovery import DiscoveryError, discover_vtn
 
     try:
         market = discover_vtn(args.discover_timeout, args.market, interfaces=args.discover_interface)
     except DiscoveryError as error:
-        return _fail(f"--discover: {error}", 1)
+        return fail(f"--discover: {error}", 1)
     args.vtn = market.openadr3_url or market.url if args.protocol == "openadr3" else market.url
     # --market chose the market; the CTS VEN trades in its context, the OpenADR VENs have none to give
     args.market = market.market_context if args.protocol == "cts" else None
     if not args.quiet:
         print(f"discovered {market.name!r}: {args.vtn} ({market.market_context or 'no market context'})", flush=True)
     return None
-
-
-def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
-    """The client context the --tls-* flags ask for (None without them); ValueError for flags that do not go
-    together, CertificateError (a ValueError) for a file that cannot be used."""
-    from transactive.transport.tls import client_context
-
-    if args.tls_ca is None and args.tls_cert is None and args.tls_key is None:
-        return None
-    if not args.vtn.lower().startswith("https://"):
-        raise ValueError(f"--tls-* are for an https:// VTN, not {args.vtn}")
-    if (args.tls_cert is None) != (args.tls_key is None):
-        raise ValueError("--tls-cert and --tls-key go together")
-    return client_context(args.tls_ca, cert=args.tls_cert, key=args.tls_key)
-
-
-async def _health(url: str, tls: ssl.SSLContext | None) -> dict[str, Any] | None:
-    """The VTN's GET /health, None if it has none; ConnectionError if it cannot be reached."""
-    import aiohttp
-
-    from transactive.transport.http import https_failure
-
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, \
-                session.get(url.rstrip("/") + "/health", ssl=tls or True) as response:
-            if response.status != 200:
-                return None
-            data: dict[str, Any] = await response.json()
-            return data
-    except (aiohttp.ClientError, OSError, TimeoutError) as error:
-        why = https_failure(error, https=url.lower().startswith("https://"))
-        raise ConnectionError(why or f"{error.__class__.__name__}: {error}") from error
-
-
-async def _market_clock(url: str, tls: ssl.SSLContext | None) -> Any:
-    """The clock an OpenADR VEN reads event times against: the wall clock, or the market clock of a
-    transactive VTN that runs faster than real time (a simulation: its ``GET /health`` says so). Any other
-    OpenADR VTN has no such resource, and an unreachable one is retried by the client itself."""
-    from transactive.protocol.clock import MarketClock, TimeMapping, system_clock
-
-    try:
-        health = await _health(url, tls)
-    except ConnectionError:
-        return system_clock
-    if not health or not health.get("interval_seconds") or not health.get("market_time"):
-        return system_clock
-    try:
-        speed = float(health["interval"]) / float(health["interval_seconds"])
-        return MarketClock(TimeMapping(system_clock(), datetime.fromisoformat(health["market_time"]), speed))
-    except (TypeError, ValueError, ZeroDivisionError):
-        return system_clock
 
 
 async def _main(args: argparse.Namespace, personality: Any, start: datetime | None, sim_start: datetime | None,
@@ -333,11 +278,11 @@ async def _main(args: argparse.Namespace, personality: Any, start: datetime | No
     try:
         state = VenState.open(Path(args.state_dir) if args.state_dir else default_state_dir(args.party))
     except (OSError, ValueError) as error:
-        return _fail(f"--state-dir: {error}", 2)
+        return fail(f"--state-dir: {error}", 2)
     try:
-        health = await _health(args.vtn, tls)
+        health = await vtn_health(args.vtn, tls)
     except ConnectionError as error:
-        return _fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
+        return fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
     clock: Any = system_clock
     speed = 1.0
     market = args.market
@@ -366,17 +311,17 @@ async def _main(args: argparse.Namespace, personality: Any, start: datetime | No
     try:
         client = VenClient(transport, args.party, identity=state.identity, vtn_key=pinned)
     except ProtocolError as error:
-        return _fail(f"--vtn-key {args.vtn_key!r}: {error.message}", 2)
+        return fail(f"--vtn-key {args.vtn_key!r}: {error.message}", 2)
     runtime = VenRuntime(client, personality, create_pricing(args.strategy, seed=args.seed),
-                         clock, market_context=market, log=None if args.quiet else _print, record=record,
+                         clock, market_context=market, log=None if args.quiet else say, record=record,
                          speed=speed)
     try:
         try:
             config = await runtime.start()
         except ConnectionFailedError as error:
-            return _fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
+            return fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
         except ForgedNoticeError:
-            return _fail(f"the VTN at {args.vtn} now signs its notices with another key than the one "
+            return fail(f"the VTN at {args.vtn} now signs its notices with another key than the one "
                          f"{'pinned with --vtn-key' if args.vtn_key else f'kept in {state.directory / VTN_KEY_FILE}'}"
                          "; if the VTN's key really changed, remove that file (or give the new --vtn-key)", 1)
         if pinned is None and config.signing_key is not None:
@@ -387,13 +332,13 @@ async def _main(args: argparse.Namespace, personality: Any, start: datetime | No
         if sim_start is not None:
             runtime.time_map = TimeMap(first, config.interval, sim_start, config.interval)
         if not args.quiet:
-            _print(f"{args.party}: {personality.describe()}, strategy {args.strategy}, market {config.market_context}"
+            say(f"{args.party}: {personality.describe()}, strategy {args.strategy}, market {config.market_context}"
                    f" ({config.interval} intervals, gate {config.gate_closure} before), first {first.isoformat()}")
         await runtime.run(intervals=args.intervals, first=first if start or sim_start else None, stop=stop)
     except RequestRefusedError as error:
-        return _fail(f"the VTN refused: {error} (code {error.response_code})", 1)
+        return fail(f"the VTN refused: {error} (code {error.response_code})", 1)
     except TransportError as error:
-        return _fail(f"lost the VTN at {args.vtn} ({error})", 1)
+        return fail(f"lost the VTN at {args.vtn} ({error})", 1)
     finally:
         await runtime.close()
         await transport.close()
@@ -402,16 +347,8 @@ async def _main(args: argparse.Namespace, personality: Any, start: datetime | No
     return 0
 
 
-def _print(line: str) -> None:
-    print(line, flush=True)
-
-
-
 # ---- --protocol openadr --------------------------------------------------------------------------------
 
-#: the flags of the CTS mode an OpenADR VEN has no use for (their defaults, to tell whether they were given)
-_CTS_ONLY = {"strategy": "fixed", "intervals": None, "start": None, "sim_start": None, "grid_prices": None,
-             "wire": "json", "market": None, "vtn_key": None}
 #: the module that signs and verifies OpenADR 2.0b documents (XML signatures)
 _SIGNING_MODULE = "transactive.protocol.oadr_sign"
 
@@ -464,9 +401,9 @@ def _run_openadr(args: argparse.Namespace, device: Any) -> int:
     from transactive.ven.oadr.state import OadrRegistrationState
     from transactive.ven.state import default_state_dir
 
-    for flag, default in _CTS_ONLY.items():
+    for flag, default in CTS_ONLY.items():
         if getattr(args, flag) != default:
-            return _fail(f"--{flag.replace('_', '-')} is for --protocol cts", 2)
+            return fail(f"--{flag.replace('_', '-')} is for --protocol cts", 2)
     try:
         if args.poll_seconds is not None and not args.poll_seconds > 0:
             raise ValueError("--poll-seconds must be positive")
@@ -475,15 +412,15 @@ def _run_openadr(args: argparse.Namespace, device: Any) -> int:
         if args.vtn_fingerprint is not None and not args.vtn.lower().startswith("https://") \
                 and args.sign_cert is None:
             raise ValueError("--vtn-fingerprint is checked on an https:// VTN's certificate (or with --sign-cert)")
-        tls = _tls(args)
+        tls = tls_context(args)
         signer, verifier = _openadr_signing(args)
     except ValueError as error:  # CertificateError too: it names the file
-        return _fail(str(error), 2)
+        return fail(str(error), 2)
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir(args.party)
     try:
         OadrRegistrationState.load(state_dir, args.vtn, args.party)
     except ValueError as error:
-        return _fail(f"--state-dir: {error}", 2)
+        return fail(f"--state-dir: {error}", 2)
     _openadr_logging(args.quiet)
     try:
         return asyncio.run(_openadr_main(args, device, state_dir, tls, signer, verifier))
@@ -502,7 +439,7 @@ async def _openadr_main(args: argparse.Namespace, personality: Any, state_dir: P
 
     out: TextIO | None = open(args.record, "a", encoding="utf-8") if args.record else None  # noqa: SIM115
 
-    clock = await _market_clock(args.vtn, tls)
+    clock = await market_clock(args.vtn, tls)
 
     def record(kind: str, **fields: Any) -> None:
         if out is not None:
@@ -516,7 +453,7 @@ async def _openadr_main(args: argparse.Namespace, personality: Any, state_dir: P
                                vtn_fingerprint=args.vtn_fingerprint, poll_seconds=args.poll_seconds,
                                state_dir=state_dir)
     except ValueError as error:
-        return _fail(str(error), 2)
+        return fail(str(error), 2)
 
     def decide(event: ReceivedEvent) -> Any:
         opt = behaviour.decide(event)
@@ -545,19 +482,19 @@ async def _openadr_main(args: argparse.Namespace, personality: Any, state_dir: P
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     if not args.quiet:
-        _print(f"{args.party}: {personality.describe()}, OpenADR 2.0b VEN of {args.vtn}")
+        say(f"{args.party}: {personality.describe()}, OpenADR 2.0b VEN of {args.vtn}")
     try:
         await client.run(stop)
         if not stop.is_set():
-            return _fail(f"the VTN at {args.vtn} cancelled this VEN's registration", 1)
+            return fail(f"the VTN at {args.vtn} cancelled this VEN's registration", 1)
     except ConnectionFailedError as error:  # only a failed TLS handshake ends the run: the rest is retried
-        return _fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
+        return fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
     except ForgedNoticeError as error:
-        return _fail(f"the VTN at {args.vtn} is not the one expected: {error.message}", 1)
+        return fail(f"the VTN at {args.vtn} is not the one expected: {error.message}", 1)
     except RequestRefusedError as error:
-        return _fail(f"the VTN refused: {error.message} (code {error.response_code})", 1)
+        return fail(f"the VTN refused: {error.message} (code {error.response_code})", 1)
     except (TransportError, ProtocolError) as error:
-        return _fail(f"lost the VTN at {args.vtn} ({error})", 1)
+        return fail(f"lost the VTN at {args.vtn} ({error})", 1)
     finally:
         await client.close()
         if out is not None:
