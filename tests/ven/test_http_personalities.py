@@ -37,7 +37,8 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str
         await vtn.start()
         try:
             info = await vtn.health()
-            start = datetime.fromisoformat(info["next_open_interval"]) + timedelta(minutes=15) * 16  # 8 s: time for six processes to start
+            # 16 intervals of 0.5 s ahead: time for six processes to start
+            start = datetime.fromisoformat(info["next_open_interval"]) + timedelta(minutes=15) * 16
             procs = [await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "transactive.cli", "ven", "run", "--vtn", vtn.url, "--party", party, *flags,
                 "--intervals", str(INTERVALS), "--start", start.isoformat(), "--sim-start", "2026-06-21T12:00:00Z",
