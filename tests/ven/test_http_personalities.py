@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from transactive.vtn.app import VtnApp, VtnOptions
+from tests.ven.processes import run_against_vtn
 
-ROOT = Path(__file__).resolve().parents[2]
 INTERVALS = 4
 DEVICES: dict[str, list[str]] = {
     "roof": ["--personality", "pv", "--capacity-kw", "40"],
@@ -32,26 +28,11 @@ DEVICES: dict[str, list[str]] = {
 def records(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
     tmp = tmp_path_factory.mktemp("http-personalities")
 
-    async def main() -> None:
-        vtn = VtnApp(VtnOptions(data_dir=tmp / "vtn", port=0, interval_seconds=0.5))
-        await vtn.start()
-        try:
-            info = await vtn.health()
-            # 16 intervals of 0.5 s ahead: time for six processes to start
-            start = datetime.fromisoformat(info["next_open_interval"]) + timedelta(minutes=15) * 16
-            procs = [await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "transactive.cli", "ven", "run", "--vtn", vtn.url, "--party", party, *flags,
-                "--intervals", str(INTERVALS), "--start", start.isoformat(), "--sim-start", "2026-06-21T12:00:00Z",
-                "--grid-prices", "0.30,0.05", "--record", str(tmp / f"{party}.jsonl"), "--quiet",
-                "--state-dir", str(tmp / "state" / party),
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT)
-                for party, flags in DEVICES.items()]
-            outputs = [await asyncio.wait_for(p.communicate(), 90) for p in procs]
-            assert [p.returncode for p in procs] == [0] * len(procs), outputs
-        finally:
-            await vtn.stop()
-
-    asyncio.run(main())
+    asyncio.run(run_against_vtn(tmp, *(
+        ("ven", "run", "--party", party, *flags, "--intervals", str(INTERVALS), "--sim-start", "2026-06-21T12:00:00Z",
+         "--grid-prices", "0.30,0.05", "--record", str(tmp / f"{party}.jsonl"), "--quiet",
+         "--state-dir", str(tmp / "state" / party))
+        for party, flags in DEVICES.items())))
     return {party: [json.loads(line) for line in (tmp / f"{party}.jsonl").read_text().splitlines()]
             for party in DEVICES}
 

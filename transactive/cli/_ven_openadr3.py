@@ -114,7 +114,7 @@ async def _openadr3_main(args: argparse.Namespace, personality: Any, secret: str
             return fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
         if not args.quiet:
             say(f"{ven_name}: {personality.describe()}, OpenADR 3.1 ven {ven.id} of {base}, resource "
-                   f"{runtime.resource_name}")
+                f"{runtime.resource_name}")
         await runtime.run(stop, duration=args.duration)
     except Oa3AuthError as error:
         return fail(f"the VTN at {args.vtn} no longer accepts --client-id {args.client_id!r}: {error}", 1)

@@ -333,7 +333,7 @@ async def _main(args: argparse.Namespace, personality: Any, start: datetime | No
             runtime.time_map = TimeMap(first, config.interval, sim_start, config.interval)
         if not args.quiet:
             say(f"{args.party}: {personality.describe()}, strategy {args.strategy}, market {config.market_context}"
-                   f" ({config.interval} intervals, gate {config.gate_closure} before), first {first.isoformat()}")
+                f" ({config.interval} intervals, gate {config.gate_closure} before), first {first.isoformat()}")
         await runtime.run(intervals=args.intervals, first=first if start or sim_start else None, stop=stop)
     except RequestRefusedError as error:
         return fail(f"the VTN refused: {error} (code {error.response_code})", 1)
