@@ -31,6 +31,21 @@ def test_a_bad_personality_is_a_usage_error() -> None:
     assert info.value.code == 2
 
 
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--start", "yesterday"], "--start: not an ISO time: 'yesterday'"),
+    (["--sim-start", "2026-06-21T12:00:00"], "--sim-start: give a time zone"),
+    (["--grid-prices", "0.3"], "--grid-prices: expected BUY,SELL with SELL < BUY, not '0.3'"),
+    (["--grid-prices", "0.05,0.30"], "--grid-prices: expected BUY,SELL with SELL < BUY"),
+])
+def test_bad_times_and_grid_prices_are_one_line_naming_the_flag(flags: list[str], message: str,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ven", "run", "--vtn", "http://127.0.0.1:9", "--party", "p", "--personality", "pv", *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("transactive ven run: ")
+    assert message in err
+    assert err.count("\n") == 1
+
+
 def test_ven_without_a_command_prints_usage() -> None:
     assert main(["ven"]) == 2
 

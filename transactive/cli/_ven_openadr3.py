@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import signal
 import ssl
 from pathlib import Path
 from typing import Any, TextIO
 
-from transactive.cli._ven_common import CTS_ONLY, fail, market_clock, say, tls_context
+from transactive.cli._ven_common import CTS_ONLY, fail, grid_band, market_clock, say, stop_on_signals, tls_context
 
 __all__ = ["run_openadr3"]
 
@@ -38,8 +36,6 @@ def _client_secret(value: str | None) -> str:
 
 def run_openadr3(args: argparse.Namespace, device: Any) -> int:
     """``ven run --protocol openadr3``: check the flags (exit 2, naming the flag), then run the VEN."""
-    from transactive.market import ReservePrices
-
     for flag, default in _NOT_OPENADR3.items():
         if getattr(args, flag) != default:
             return fail(f"--{flag.replace('_', '-')} does not apply to --protocol openadr3", 2)
@@ -52,14 +48,7 @@ def run_openadr3(args: argparse.Namespace, device: Any) -> int:
                 raise ValueError(f"--{flag.replace('_', '-')} must be positive")
         if not args.vtn.lower().startswith(("http://", "https://")):
             raise ValueError(f"--vtn: expected an http:// or https:// URL, not {args.vtn!r}")
-        band = None
-        if args.grid_prices:
-            try:
-                buy, sell = (float(x) for x in args.grid_prices.split(","))
-                band = ReservePrices(grid_buy=buy, grid_sell=sell)
-            except ValueError:  # a wrong count, not numbers, or sell >= buy (MarketError is a ValueError)
-                raise ValueError(f"--grid-prices: expected BUY,SELL with SELL < BUY, not {args.grid_prices!r}") \
-                    from None
+        band = grid_band(args.grid_prices)
         tls = tls_context(args)
     except ValueError as error:  # CertificateError too: it names the file
         return fail(str(error), 2)
@@ -94,11 +83,7 @@ async def _openadr3_main(args: argparse.Namespace, personality: Any, secret: str
             out.write(json.dumps(fields) + "\n")
             out.flush()
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     base = api_base(args.vtn)
     client = Oa3Client(base, args.client_id, secret, tls=tls)
     runtime = Oa3VenRuntime(client, Oa3Behaviour(personality, band=band), ven_name=ven_name, clock=clock,

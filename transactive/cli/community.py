@@ -6,13 +6,13 @@ import argparse
 import asyncio
 import contextlib
 import json
-import signal
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from transactive.cli._io import usage
+from transactive.cli._ven_common import grid_band, parse_time, say
 
 __all__ = ["add_parser", "run"]
 
@@ -173,20 +173,7 @@ def _print_table(r: dict[str, Any]) -> None:
 # ---- run ---------------------------------------------------------------------------------------------
 
 
-def _time(text: str | None, flag: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{flag}: not an ISO time: {text!r}") from None
-    if value.tzinfo is None:
-        raise ValueError(f"{flag}: give a time zone (e.g. 2026-06-21T00:00:00Z)")
-    return value.astimezone(UTC)
-
-
 def _run(args: argparse.Namespace) -> int:
-    from transactive.market import ReservePrices
     from transactive.ven.community.config import load_settings
     from transactive.ven.community.members import Goal
 
@@ -197,15 +184,8 @@ def _run(args: argparse.Namespace) -> int:
             raise ValueError(f"--name: give a party id without spaces, not {args.name!r}")
         if not args.vtn.lower().startswith(("http://", "https://")):
             raise ValueError(f"--vtn: expected an http:// or https:// URL, not {args.vtn!r}")
-        start, sim_start = _time(args.start, "--start"), _time(args.sim_start, "--sim-start")
-        band = None
-        if args.grid_prices:
-            try:
-                buy, sell = (float(x) for x in args.grid_prices.split(","))
-                band = ReservePrices(grid_buy=buy, grid_sell=sell)
-            except ValueError:
-                raise ValueError(f"--grid-prices: expected BUY,SELL with SELL < BUY, not {args.grid_prices!r}") \
-                    from None
+        start, sim_start = parse_time(args.start, "--start"), parse_time(args.sim_start, "--sim-start")
+        band = grid_band(args.grid_prices)
         settings = load_settings(Goal(args.goal), args.config)
     except ValueError as error:
         return _fail("run", str(error), 2)
@@ -226,10 +206,9 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 async def _main(args: argparse.Namespace, settings: Any, start: datetime | None, sim_start: datetime | None,
                 band: Any) -> int:
-    from transactive.cli._ven_common import vtn_health
+    from transactive.cli._ven_common import health_clock, stop_on_signals, vtn_health
     from transactive.ledger.embedded import EmbeddedLedger
     from transactive.ledger.interface import LedgerError
-    from transactive.protocol.clock import MarketClock, TimeMapping, system_clock
     from transactive.protocol.errors import RequestRefusedError
     from transactive.transport.base import TransportError
     from transactive.transport.http import HttpTransport
@@ -253,21 +232,11 @@ async def _main(args: argparse.Namespace, settings: Any, start: datetime | None,
     except ConnectionError as error:
         await ledger.close()
         return _fail("run", f"cannot reach the VTN at {args.vtn} ({error})", 2)
-    clock: Any = system_clock
-    speed, market = 1.0, None
-    if health is not None:
-        market = health.get("market")
-        if health.get("interval_seconds"):
-            speed = float(health["interval"]) / float(health["interval_seconds"])
-        if health.get("market_time"):
-            clock = MarketClock(TimeMapping(system_clock(), datetime.fromisoformat(health["market_time"]), speed))
+    clock, speed = health_clock(health)
+    market = (health or {}).get("market")
     transport = HttpTransport(args.vtn)
     client = VenClient(transport, args.name, identity=state.identity, vtn_key=state.vtn_key)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     runtime: VenRuntime | None = None
     agent: CommunityAgent | None = None
     try:
@@ -280,7 +249,7 @@ async def _main(args: argparse.Namespace, settings: Any, start: datetime | None,
         origin = (sim_start or first).date()
         personality = CommunityPersonality(settings, origin)
         runtime = VenRuntime(client, personality, create_pricing(args.strategy, seed=settings.seed), clock,
-                             market_context=config.market_context, log=None if args.quiet else _print,
+                             market_context=config.market_context, log=None if args.quiet else say,
                              speed=speed, band=band)
         sim_interval = config.interval
         if sim_start is not None:
@@ -292,7 +261,7 @@ async def _main(args: argparse.Namespace, settings: Any, start: datetime | None,
             state.remember_vtn_key(config.signing_key)
         community.currency = config.currency
         if not args.quiet:
-            _print(f"{args.name}: community of {len(settings.members)} members, goal {settings.goal.value} "
+            say(f"{args.name}: community of {len(settings.members)} members, goal {settings.goal.value} "
                    f"{settings.goal_kw:g} kW, market {config.market_context}, first {first.isoformat()}; "
                    f"data {data_dir}")
         await runtime.run(intervals=args.intervals, first=first if start or sim_start else None, stop=stop)
@@ -313,10 +282,6 @@ async def _main(args: argparse.Namespace, settings: Any, start: datetime | None,
         await ledger.close()
     if not args.quiet:
         r = community.report()
-        _print(f"{args.name}: {r['calls']} calls, delivered {r['delivered_kwh']:.3f} kWh, revenue "
+        say(f"{args.name}: {r['calls']} calls, delivered {r['delivered_kwh']:.3f} kWh, revenue "
                f"{r['revenue']:.4f} {r['currency']}; ranking {', '.join(r['ranking'])}")
     return 0
-
-
-def _print(line: str) -> None:
-    print(line, flush=True)

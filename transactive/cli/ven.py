@@ -6,17 +6,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import signal
 import ssl
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from transactive.cli._io import usage
-from transactive.cli._ven_common import CTS_ONLY, fail, market_clock, say, tls_context, vtn_health
+from transactive.cli._ven_common import (
+    CTS_ONLY,
+    fail,
+    grid_band,
+    health_clock,
+    market_clock,
+    parse_time,
+    say,
+    stop_on_signals,
+    tls_context,
+    vtn_health,
+)
+
+if TYPE_CHECKING:
+    from transactive.market import ReservePrices
 
 __all__ = ["add_parser", "run"]
 
@@ -188,13 +200,6 @@ def add_parser(sub: Any) -> None:
     add_personalities_parser(group)
 
 
-def _parse_time(text: str, option: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"{option}: give a time zone (e.g. 2026-06-21T00:00:00Z)")
-    return value.astimezone(UTC)
-
-
 def run(args: argparse.Namespace) -> int:
     from transactive.cli._personality import personality_from_args
 
@@ -219,12 +224,8 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, flag) is not None:
             return fail(f"--{flag.replace('_', '-')} is for --protocol openadr", 2)
     try:
-        start = _parse_time(args.start, "--start") if args.start else None
-        sim_start = _parse_time(args.sim_start, "--sim-start") if args.sim_start else None
-        grid = None
-        if args.grid_prices:
-            buy, sell = (float(x) for x in args.grid_prices.split(","))
-            grid = (buy, sell)
+        start, sim_start = parse_time(args.start, "--start"), parse_time(args.sim_start, "--sim-start")
+        grid = grid_band(args.grid_prices)
         if args.intervals is not None and args.intervals < 1:
             raise ValueError("--intervals must be at least 1")
         tls = tls_context(args)
@@ -262,11 +263,9 @@ def _find_vtn(args: argparse.Namespace) -> int | None:
 
 
 async def _main(args: argparse.Namespace, personality: Any, start: datetime | None, sim_start: datetime | None,
-                grid: tuple[float, float] | None, tls: ssl.SSLContext | None = None) -> int:
+                grid: ReservePrices | None, tls: ssl.SSLContext | None = None) -> int:
     from transactive.errors import ProtocolError
-    from transactive.market import ReservePrices
     from transactive.protocol import ForgedNoticeError
-    from transactive.protocol.clock import MarketClock, TimeMapping, system_clock
     from transactive.protocol.errors import RequestRefusedError
     from transactive.transport.base import ConnectionFailedError, TransportError
     from transactive.transport.http import HttpTransport
@@ -283,21 +282,9 @@ async def _main(args: argparse.Namespace, personality: Any, start: datetime | No
         health = await vtn_health(args.vtn, tls)
     except ConnectionError as error:
         return fail(f"cannot reach the VTN at {args.vtn} ({error})", 2)
-    clock: Any = system_clock
-    speed = 1.0
-    market = args.market
-    if health is not None:
-        market = market or health.get("market")
-        if health.get("interval_seconds"):
-            speed = float(health["interval"]) / float(health["interval_seconds"])
-        if health.get("market_time"):
-            clock = MarketClock(TimeMapping(system_clock(), datetime.fromisoformat(health["market_time"]), speed))
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    clock, speed = health_clock(health)
+    market = args.market or (health or {}).get("market")
+    stop = stop_on_signals()
 
     out: TextIO | None = open(args.record, "a", encoding="utf-8") if args.record else None  # noqa: SIM115
     transport = HttpTransport(args.vtn, wire=args.wire, tls=tls)
@@ -327,7 +314,7 @@ async def _main(args: argparse.Namespace, personality: Any, start: datetime | No
         if pinned is None and config.signing_key is not None:
             state.remember_vtn_key(config.signing_key)
         if grid is not None and config.reserve is None:
-            runtime.band = ReservePrices(grid_buy=grid[0], grid_sell=grid[1])
+            runtime.band = grid
         first = start or runtime.config.next_open_interval(clock())
         if sim_start is not None:
             runtime.time_map = TimeMap(first, config.interval, sim_start, config.interval)
@@ -476,11 +463,7 @@ async def _openadr_main(args: argparse.Namespace, personality: Any, state_dir: P
     client.on_event_end(ended)
     client.add_report(power, f"{args.party}-{personality.name}", "power", sampling_rate=TELEMETRY_SAMPLING)
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     if not args.quiet:
         say(f"{args.party}: {personality.describe()}, OpenADR 2.0b VEN of {args.vtn}")
     try:
