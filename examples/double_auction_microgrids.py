@@ -202,7 +202,7 @@ def main() -> int:
     profiles = synthetic_profiles(args.days, args.seed)
     print(f"3 microgrids x {AGENTS} PV+load agents, {24 * args.days} hourly intervals, "
           f"P_gb = {100 * BAND.grid_buy:.1f} p/kWh, P_gs = {100 * BAND.grid_sell:.1f} p/kWh; "
-          f"AA: {PARAMS.variant.value} curve, seller rule {PARAMS.seller_rule.value}, free move "
+          f"AA: {PARAMS.variant.value} curve, learning rule {PARAMS.rule.value}, free move "
           f"{PARAMS.free_move.value}, step {PARAMS.step}, <= {PARAMS.max_rounds} rounds, tolerance {PARAMS.tolerance}")
     print("synthetic data (the paper's data set, its ref. [34], is not available): the numbers are not the paper's")
     for name, net in profiles.items():

@@ -14,7 +14,7 @@ from transactive.market.strategies import (
     AAParams,
     AAVariant,
     FreeMove,
-    SellerRule,
+    LearningRule,
     aa_prices,
     fixed_prices,
     grid_limits,
@@ -208,7 +208,7 @@ def test_algorithm1_symmetric_seller_above_mcp_with_demand_above_supply_must_be_
 
 
 def test_algorithm1_printed_seller_rule_pushes_the_accepted_seller_below_mcp() -> None:
-    params = AAParams(free_move=FreeMove.KEEP, seller_rule=SellerRule.PRINTED)
+    params = AAParams(free_move=FreeMove.KEEP, rule=LearningRule.PRINTED)
     assert _update([0.0, 0.0], [False, False], [0.12, 0.08], 0.10, 2, 1, params) == [0.0, 0.1]
 
 

@@ -13,13 +13,18 @@ from transactive.market.strategies.aa import (
     AAParams,
     AAVariant,
     FreeMove,
-    SellerRule,
+    LearningRule,
+    StopRule,
     aa_prices,
+    aggressiveness_for,
+    curve_prices,
+    filled_orders,
+    next_aggressiveness,
     shape,
     update_aggressiveness,
 )
 from transactive.market.strategies.fixed import fixed_prices
-from transactive.market.strategies.rounds import RoundsResult, grid_limits, run_rounds
+from transactive.market.strategies.rounds import RoundsResult, crossed, grid_limits, run_rounds
 from transactive.market.strategies.zic import zic_prices
 
 __all__ = [
@@ -27,10 +32,16 @@ __all__ = [
     "AAVariant",
     "FreeMove",
     "RoundsResult",
-    "SellerRule",
+    "LearningRule",
+    "StopRule",
     "aa_prices",
+    "aggressiveness_for",
+    "crossed",
+    "curve_prices",
+    "filled_orders",
     "fixed_prices",
     "grid_limits",
+    "next_aggressiveness",
     "run_rounds",
     "shape",
     "update_aggressiveness",

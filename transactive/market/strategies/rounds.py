@@ -5,13 +5,17 @@ based on Algorithm 1 and (2) and (3)". :func:`run_rounds` does, for one interval
 
 1. **Initial bids**: the given ``initial_bids`` (any rule: :func:`~.fixed.fixed_prices`, a previous
    interval's bids, ...) or, by default, ZI-C random bids (:func:`~.zic.zic_prices`) drawn from ``rng``.
-   Every agent starts with aggressiveness ``params.initial_r`` (default 0, neutral; the paper does not say).
+   Every agent starts with aggressiveness ``params.initial_r`` (default 0, neutral; the paper does not say),
+   or, with ``initial_r=None``, with its own: the ``r`` that gives back its initial bid around the first MCP
+   (:func:`~.aa.aggressiveness_for`).
 2. **Clear** the bids with the uniform-price auction (:func:`transactive.market.auction.clear`, price by
    equation (1)), with the band as reserve prices.
 3. Stop if the price has **settled**, ``|MCP_k - MCP_(k-1)| < params.tolerance`` (two rounds without any
-   trade also count as settled), if ``params.max_rounds`` clearings have been done (the initial one
-   included), or if one side of the market is empty (nothing can ever match).
-4. **Learn**: every agent updates ``r`` by Algorithm 1 (:func:`~.aa.update_aggressiveness`).
+   trade also count as settled; with ``params.stop`` ``CONSENSUS`` there must be a trade and the accepted
+   bids must cross the accepted asks), if ``params.max_rounds`` clearings have been done (the initial one included), or if one
+   side of the market is empty (nothing can ever match).
+4. **Learn**: every agent updates ``r`` by Algorithm 1 (:func:`~.aa.update_aggressiveness`), told whether
+   its order was completely filled (``FreeMove.OUTCOME`` learns from that).
 5. **Rebid** with the AA curve (:func:`~.aa.aa_prices`) around the last MCP; if the last round traded
    nothing, around the last MCP there was, or the middle of the band if there never was one. Go to 2.
 
@@ -34,10 +38,17 @@ import numpy as np
 from transactive.market.auction import ClearingResult, Matching, ReservePrices, TieRule, clear
 from transactive.market.orders import FloatArray, MarketError, Orders
 from transactive.market.strategies._common import check_limits
-from transactive.market.strategies.aa import AAParams, aa_prices, update_aggressiveness
+from transactive.market.strategies.aa import (
+    AAParams,
+    StopRule,
+    aa_prices,
+    aggressiveness_for,
+    filled_orders,
+    update_aggressiveness,
+)
 from transactive.market.strategies.zic import zic_prices
 
-__all__ = ["RoundsResult", "grid_limits", "run_rounds"]
+__all__ = ["RoundsResult", "crossed", "grid_limits", "run_rounds"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -72,6 +83,12 @@ def _settled(before: float | None, now: float | None, tolerance: float) -> bool:
     return abs(now - before) < tolerance
 
 
+def crossed(result: ClearingResult) -> bool:
+    """The accepted bids cross the accepted asks (lowest accepted bid >= highest accepted ask); True without trade."""
+    lab, hao = result.lowest_accepted_bid, result.highest_accepted_offer
+    return lab is None or hao is None or lab >= hao
+
+
 def run_rounds(
     limits: Orders,
     *,
@@ -99,7 +116,7 @@ def run_rounds(
         if wrong.any():
             i = int(np.argmax(wrong))
             raise MarketError(f"agent {i}: initial bid beyond its limit or the band", field="initial_bids", index=i)
-    r = np.full(lim.shape, params.initial_r)
+    r = np.full(lim.shape, 0.0 if params.initial_r is None else params.initial_r)
     demand = float(limits.quantity[is_buy].sum())
     supply = float(limits.quantity[~is_buy].sum())
     one_sided = not (is_buy.any() and (~is_buy).any())
@@ -109,7 +126,11 @@ def run_rounds(
         orders = Orders(is_buy, bids, limits.quantity, limits.time, limits.ids)
         result = clear(orders, matching=matching, tie_rule=tie_rule, reserve=band)
         prices.append(result.price)
-        if one_sided or (len(prices) > 1 and _settled(prices[-2], prices[-1], params.tolerance)):
+        if len(prices) == 1 and params.initial_r is None:
+            first = reference if result.price is None else result.price
+            r = aggressiveness_for(bids, is_buy, lim, first, band, variant=params.variant, theta=params.theta)
+        agreed = params.stop is StopRule.SETTLED or (result.price is not None and crossed(result))
+        if one_sided or (len(prices) > 1 and agreed and _settled(prices[-2], prices[-1], params.tolerance)):
             settled = True
             break
         if len(prices) >= params.max_rounds:
@@ -117,6 +138,7 @@ def run_rounds(
             break
         if result.price is not None:
             reference = result.price
-        r = update_aggressiveness(r, is_buy, bids, result.price, demand, supply, params, rng)
+        filled = filled_orders(result.fills, limits.quantity)
+        r = update_aggressiveness(r, is_buy, bids, result.price, demand, supply, params, rng, filled=filled)
         bids = aa_prices(r, is_buy, lim, reference, band, variant=params.variant, theta=params.theta)
     return RoundsResult(result, orders, tuple(prices), r, len(prices), settled)
