@@ -79,9 +79,10 @@ original bids randomly"; an agent that bid low is a passive buyer, not a neutral
 
 **5. The stop rule** (:class:`StopRule`, used by :mod:`.rounds`): ``SETTLED`` (default) stops when the MCP
 moved less than ``tolerance`` (two rounds without trade count as settled); ``CONSENSUS`` also requires a
-trade in which the accepted bids cross the accepted asks (lowest accepted bid >= highest accepted ask), which in the full-overlap mode is not automatic: there all of
-min(demand, supply) is matched whatever the prices, and a settled MCP between uncrossed bids is the "split
-the difference" of equation (1), not a consensus.
+trade in which the accepted bids cross the accepted asks (lowest accepted bid >= highest accepted ask),
+which in the full-overlap mode is not automatic: there all of min(demand, supply) is matched whatever the
+prices, and a settled MCP between uncrossed bids is the "split the difference" of equation (1), not a
+consensus.
 
 Note: Section IV of the paper says that when demand far exceeds supply buyers' ``r`` trends to 1. Under
 Algorithm 1 as printed buyers are then *free*, so that drift can only come from the free move (with

@@ -12,8 +12,8 @@ based on Algorithm 1 and (2) and (3)". :func:`run_rounds` does, for one interval
    equation (1)), with the band as reserve prices.
 3. Stop if the price has **settled**, ``|MCP_k - MCP_(k-1)| < params.tolerance`` (two rounds without any
    trade also count as settled; with ``params.stop`` ``CONSENSUS`` there must be a trade and the accepted
-   bids must cross the accepted asks), if ``params.max_rounds`` clearings have been done (the initial one included), or if one
-   side of the market is empty (nothing can ever match).
+   bids must cross the accepted asks), if ``params.max_rounds`` clearings have been done (the initial one
+   included), or if one side of the market is empty (nothing can ever match).
 4. **Learn**: every agent updates ``r`` by Algorithm 1 (:func:`~.aa.update_aggressiveness`), told whether
    its order was completely filled (``FreeMove.OUTCOME`` learns from that).
 5. **Rebid** with the AA curve (:func:`~.aa.aa_prices`) around the last MCP; if the last round traded
