@@ -8,7 +8,19 @@ import sys
 from collections.abc import Sequence
 
 from transactive import __version__
-from transactive.cli import certs, community, conformance, convert, discover, ledger, market, validate, ven, vtn
+from transactive.cli import (
+    certs,
+    community,
+    conformance,
+    convert,
+    discover,
+    ledger,
+    market,
+    simulate,
+    validate,
+    ven,
+    vtn,
+)
 
 __all__ = ["main"]
 
@@ -30,12 +42,14 @@ examples:
                                                     a throwaway CA and certificates for HTTPS/MQTT over TLS
   transactive conformance probe http://127.0.0.1:8080 --role vtn --html report.html
                                                     test a live VTN against OpenADR 2.0b, case by case
+  transactive simulate paper-iota --data transactive/simulate/paper_iota_week.csv
+                                                    reproduce the IOTA double-auction paper, every scenario
 
 exit codes: 0 success, 1 invalid input, 2 usage error or unreadable file.
 Run 'transactive COMMAND --help' for the options of one command.
 """
 
-_COMMANDS = (validate, convert, market, ledger, vtn, ven, community, discover, certs, conformance)
+_COMMANDS = (validate, convert, market, ledger, vtn, ven, community, discover, certs, conformance, simulate)
 
 
 def build_parser() -> argparse.ArgumentParser:
