@@ -10,9 +10,9 @@ import pytest
 
 import transactive.simulate.build_data as build_data
 from transactive.simulate.build_data import (
+    COMPOSITION,
     DEFAULT_SEED,
     LOAD_PROFILES,
-    SIZE_RANGES,
     BuildDataUnavailable,
     build_week,
     clearness,
@@ -143,8 +143,9 @@ def test_mg3_generation_is_shifted_by_12_hours(week: Week) -> None:
 def test_mg2_is_the_high_consumption_grid(week: Week) -> None:
     load = week.load.sum(axis=(1, 2))
     pv = week.pv.sum(axis=(1, 2))
-    assert load[1] > 1.5 * max(load[0], load[2])
+    assert load[1] > 1.2 * max(load[0], load[2])
     assert pv[1] < min(pv[0], pv[2])
+    assert pv[1] / load[1] < 0.3 < 0.4 < min(pv[0] / load[0], pv[2] / load[2])
 
 
 @needs_data
@@ -162,12 +163,27 @@ def test_mg1_and_mg3_have_real_midday_surpluses(week: Week) -> None:
     net = week.pv - week.load
     surplus = np.maximum(net, 0).sum(axis=1)
     demand = np.maximum(-net, 0).sum(axis=1)
-    for m in (0, 2):
+    hours = np.arange(672) % 96 / 4
+    for m, noon in ((0, 12.75), (2, 0.75)):  # MG3's noon is 12 hours later
         surplus_rounds = surplus[m] > demand[m]
-        assert surplus_rounds.mean() > 0.25
-        assert surplus[m].max() > 1500  # Wh in a quarter hour, i.e. above 6 kW
-        # every day has surplus rounds (even the cloudiest, 18 March: clearness 0.35)
-        assert surplus_rounds.reshape(7, 96).any(axis=1).all()
+        assert surplus_rounds.mean() > 0.15
+        assert surplus[m].max() > 1000  # Wh in a quarter hour: above 4 kW
+        # every day but the cloudy first one has surplus rounds, and they are around the microgrid's noon
+        assert surplus_rounds.reshape(7, 96)[1:].any(axis=1).all()
+        distance = np.abs((hours[surplus_rounds] - noon + 12) % 24 - 12)
+        assert distance.max() < 5.5  # sunrise and sunset are about 6 hours from noon
+
+
+@needs_data
+def test_microgrids_can_trade_inside(week: Week) -> None:
+    # producers and consumers in every microgrid: about half of the energy offered in the Grid scenario has a
+    # buyer in its own microgrid in the same round (min(demand, surplus) per round), a tenth of the demand a seller
+    net = week.load - week.pv
+    demand = np.maximum(net, 0).sum(axis=1)
+    surplus = np.maximum(-net, 0).sum(axis=1)
+    inside = np.minimum(demand, surplus).sum()
+    assert 0.35 < inside / surplus.sum() < 0.7
+    assert 0.08 < inside / demand.sum() < 0.2
 
 
 # ------------------------------------------------------------------------------------------- the draws and pieces
@@ -178,15 +194,22 @@ def test_prosumer_draws() -> None:
     assert drawn == prosumers(DEFAULT_SEED)
     assert drawn != prosumers(DEFAULT_SEED + 1)
     assert [(p.microgrid, p.index) for p in drawn] == [(m, i) for m in (1, 2, 3) for i in (1, 2, 3, 4, 5)]
+    assert [p.kind for p in drawn] == [k.kind for kinds in COMPOSITION for k in kinds]
+    assert [p.kind for p in drawn if p.microgrid == 2].count("producer") == 1
+    assert [p.kind for p in drawn if p.microgrid != 2].count("producer") == 4
     for m in (1, 2, 3):
         grid = [p for p in drawn if p.microgrid == m]
         assert sorted(p.profile for p in grid) == sorted(LOAD_PROFILES)
-        (kwh_low, kwh_high), (kwp_low, kwp_high) = SIZE_RANGES[m - 1]
-        for p in grid:
-            assert kwh_low <= p.annual_kwh <= kwh_high
-            assert kwp_low <= p.kwp <= kwp_high
+        for p, size in zip(grid, COMPOSITION[m - 1], strict=True):
+            assert size.annual_kwh[0] <= p.annual_kwh <= size.annual_kwh[1]
+            assert size.kwp[0] <= p.kwp <= size.kwp[1]
             assert p.kwp == round(p.kwp, 2)
             assert p.annual_kwh == round(p.annual_kwh)
+    # every prosumer has PV; producers have more of it for a smaller load
+    assert min(p.kwp for p in drawn) >= 0.5
+    producers = [p for p in drawn if p.kind == "producer"]
+    consumers = [p for p in drawn if p.kind == "consumer"]
+    assert min(p.kwp / p.annual_kwh for p in producers) > 2 * max(p.kwp / p.annual_kwh for p in consumers)
 
 
 def test_clearness_is_each_day_over_its_envelope() -> None:
@@ -240,3 +263,17 @@ def test_without_simbench(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     with pytest.raises(BuildDataUnavailable, match=r"simbench is not installed; pip install 'transactive\[paper\]'"):
         build_data.simbench_directory()
+
+
+def test_the_docs_show_the_shipped_week(shipped: Week) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "paper-iota-data.md").read_text(encoding="utf-8")
+    for line in describe(shipped):
+        assert f"    {line}\n" in docs, line
+    for p in prosumers():
+        m, i = p.microgrid - 1, p.index - 1
+        row = (
+            f"| MG{p.microgrid} | P{p.index} | {p.kind} | {p.profile} | {p.annual_kwh:.0f} | {p.kwp:.2f} | "
+            f"{shipped.load[m, i].sum() / 1000:.1f} | {shipped.pv[m, i].sum() / 1000:.1f} |"
+        )
+        assert row in docs, row
+    assert f"default seed {DEFAULT_SEED} = the shipped week" in docs

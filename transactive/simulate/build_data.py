@@ -7,7 +7,7 @@ public data installed with the ``paper`` extra (``pip install 'transactive[paper
 
 * **Rounds**: 15 minutes, one week, 2016-03-14T00:00Z (a Monday) to 2016-03-20T23:45Z, 672 rounds. Porto's
   civil time is WET = UTC+0 in that week (summer time began on 27 March 2016), so local time is UTC. A March
-  week: days of 11.8 to 12.2 hours, real midday PV, household demand still at its winter level.
+  week: days of 11.9 to 12.2 hours, real midday PV, household demand still at its winter level.
 * **Loads**: SimBench's household profiles (``LoadProfile.csv`` of the data set
   ``1-complete_data-mixed-all-0-sw`` in the installed ``simbench`` package, active power ``H0-A``, ``H0-B``,
   ``H0-C``, ``H0-G``, ``H0-L``; 15-minute values of the year 2016, each time stamp the start of its interval).
@@ -20,7 +20,7 @@ public data installed with the ``paper`` extra (``pip install 'transactive[paper
   irradiance by Ineichen-Perez with pvlib's monthly Linke turbidity climatology, transposed to a south-facing
   plane tilted 30 degrees by the Hay-Davies model (albedo 0.2), the direct part reduced by the physical
   (Fresnel) incidence-angle model of glass, cell temperature by Faiman's model at a constant 13 C air
-  temperature and 2 m/s wind (Porto's March mean), then PVWatts: ``pvwatts_dc`` with gamma = -0.37 %/K,
+  temperature and 2 m/s wind (about Porto's March mean), then PVWatts: ``pvwatts_dc`` with gamma = -0.37 %/K,
   PVWatts' default system losses (14.08 %: soiling, shading, mismatch, wiring, connections, LID, nameplate,
   availability), and the PVWatts inverter (nominal efficiency 96 %, DC/AC ratio 1.1). Power is computed at
   every minute's midpoint and averaged over the round.
@@ -28,14 +28,21 @@ public data installed with the ``paper`` extra (``pip install 'transactive[paper
   2016): for each profile and day, the day's energy divided by the largest daily energy of that profile in
   the 31 days centred on the day (its clear-day envelope); the factor is the mean over the eight profiles,
   at most 1. It scales the clear-sky plane-of-array irradiance of the day (all components alike) before the
-  temperature and PVWatts steps. For 13-20 March 2016: 0.58, 0.48, 0.78, 0.87, 0.76, 0.35, 0.83, 0.58.
-* **Sizes**, drawn from the seed (``numpy.random.default_rng(seed)``; per microgrid in order MG1, MG2, MG3: the
-  profile order, then five annual consumptions, then five PV sizes, uniform draws; kWh/a rounded to 1,
-  kWp to 0.01): MG1 and MG3 2000-4000 kWh/a and 1.5-3.5 kWp; MG2, the high-consumption grid, 5000-8000 kWh/a
-  and 0.8-1.6 kWp. Every prosumer has PV. Over the week MG1's and MG3's PV roughly equals their load (midday
-  surpluses, evening and night deficits), MG2's PV is about a fifth of its load, and in every microgrid the
-  summed net demand exceeds the summed net surplus in most rounds (the paper: "for a majority of the bidding
-  rounds, demand far exceeds supply").
+  temperature and PVWatts steps. For 13-20 March 2016: 0.26, 0.48, 0.78, 0.87, 0.76, 0.35, 0.83, 0.58.
+* **Sizes**: every prosumer has PV, and each microgrid mixes two kinds, as the paper's Fig. 1 does
+  (prosumers and consumers): *producers* with a large roof for their load (1500-3000 kWh/a, 2.75-4.25 kWp)
+  and *consumers* with a small one (5000-8000 kWh/a, 0.5-1.0 kWp; in MG2, the high-consumption grid,
+  6000-9000 kWh/a). MG1 and MG3: P1-P2 producers, P3-P5 consumers; MG2: P1 a producer, P2-P5 consumers.
+  The mix is what lets a microgrid trade inside itself: in the paper's Grid scenario producers gain 166 %
+  per Wh sold against P_gs = 3.2 p/kWh, a Wh sold to the main grid gaining nothing, so with prices at most
+  P_gb = 18.9 p/kWh at least 1.664 * 3.2 / 15.7 = 34 % of the energy sold (more at lower prices) went to
+  neighbours in the same round, which a microgrid of alike prosumers, all in surplus at noon, cannot do.
+  Drawn from the seed (``numpy.random.default_rng(seed)``; per microgrid in order MG1, MG2, MG3: the order of
+  the five profiles, then five uniform numbers for the consumptions, then five for the PV sizes, each mapped
+  onto its prosumer's range; kWh/a rounded to 1, kWp to 0.01). Over the week PV covers about half of MG1's
+  and MG3's load and a quarter of MG2's; every microgrid's summed net demand exceeds its summed net surplus
+  in most rounds (the paper: "for a majority of the bidding rounds, demand far exceeds supply"), while MG1
+  and MG3 have net surpluses around their noon on every day (the paper's Fig. 9), least on the cloudy days.
 * **MG3's shift**: MG3's generation in round t is the generation of round t - 12 h (computed from 2016-03-13
   12:00Z with that day's clearness, so nothing wraps around); it is in the data.
 * Values are rounded to 0.001 Wh, the resolution of the CSV, so the built week and the written file agree.
@@ -65,7 +72,10 @@ __all__ = [
     "PV_PROFILES",
     "PV_SYSTEM",
     "ROUNDS",
-    "SIZE_RANGES",
+    "COMPOSITION",
+    "CONSUMER",
+    "HIGH_CONSUMER",
+    "PRODUCER",
     "SITE",
     "SIMBENCH_DATASET",
     "WEEK_START",
@@ -74,6 +84,7 @@ __all__ = [
     "Prosumer",
     "PvSystem",
     "Site",
+    "SizeRange",
     "build_week",
     "clearness",
     "describe",
@@ -121,11 +132,25 @@ class PvSystem:
 #: the site: GECAD at ISEP, Porto (the paper's data, its reference [34])
 SITE = Site("GECAD, ISEP, Porto, Portugal", 41.178, -8.608, 90.0)
 PV_SYSTEM = PvSystem()
-#: per microgrid: (annual consumption kWh/a low, high), (PV kWp low, high)
-SIZE_RANGES: tuple[tuple[tuple[float, float], tuple[float, float]], ...] = (
-    ((2000.0, 4000.0), (1.5, 3.5)),
-    ((5000.0, 8000.0), (0.8, 1.6)),
-    ((2000.0, 4000.0), (1.5, 3.5)),
+
+
+@dataclass(frozen=True)
+class SizeRange:
+    """A kind of prosumer: the ranges its annual consumption (kWh/a) and PV size (kWp) are drawn from."""
+
+    kind: str
+    annual_kwh: tuple[float, float]
+    kwp: tuple[float, float]
+
+
+PRODUCER = SizeRange("producer", (1500.0, 3000.0), (2.75, 4.25))
+CONSUMER = SizeRange("consumer", (5000.0, 8000.0), (0.5, 1.0))
+HIGH_CONSUMER = SizeRange("consumer", (6000.0, 9000.0), (0.5, 1.0))
+#: per microgrid, the kind of each of its five prosumers (MG2 is the high-consumption grid)
+COMPOSITION: tuple[tuple[SizeRange, ...], ...] = (
+    (PRODUCER, PRODUCER, CONSUMER, CONSUMER, CONSUMER),
+    (PRODUCER, HIGH_CONSUMER, HIGH_CONSUMER, HIGH_CONSUMER, HIGH_CONSUMER),
+    (PRODUCER, PRODUCER, CONSUMER, CONSUMER, CONSUMER),
 )
 
 _SLOTS_PER_DAY = 96
@@ -143,6 +168,7 @@ class Prosumer:
 
     microgrid: int  # 1..3
     index: int  # 1..5
+    kind: str  # producer / consumer
     profile: str
     annual_kwh: float
     kwp: float
@@ -152,12 +178,15 @@ def prosumers(seed: int = DEFAULT_SEED) -> list[Prosumer]:
     """The 15 prosumers' draws for ``seed`` (MG1 P1..P5, MG2 P1..P5, MG3 P1..P5); no data files needed."""
     rng = np.random.default_rng(seed)
     out: list[Prosumer] = []
-    for m, ((kwh_low, kwh_high), (kwp_low, kwp_high)) in enumerate(SIZE_RANGES):
+    for m, kinds in enumerate(COMPOSITION):
         order = rng.permutation(len(LOAD_PROFILES))
-        kwh = np.round(rng.uniform(kwh_low, kwh_high, PROSUMERS), 0)
-        kwp = np.round(rng.uniform(kwp_low, kwp_high, PROSUMERS), 2)
-        for i in range(PROSUMERS):
-            out.append(Prosumer(m + 1, i + 1, LOAD_PROFILES[int(order[i])], float(kwh[i]), float(kwp[i])))
+        u_kwh = rng.uniform(0.0, 1.0, PROSUMERS)
+        u_kwp = rng.uniform(0.0, 1.0, PROSUMERS)
+        for i, size in enumerate(kinds):
+            (kwh_low, kwh_high), (kwp_low, kwp_high) = size.annual_kwh, size.kwp
+            kwh = round(kwh_low + (kwh_high - kwh_low) * float(u_kwh[i]))
+            kwp = round(kwp_low + (kwp_high - kwp_low) * float(u_kwp[i]), 2)
+            out.append(Prosumer(m + 1, i + 1, size.kind, LOAD_PROFILES[int(order[i])], float(kwh), kwp))
     return out
 
 
