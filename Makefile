@@ -16,14 +16,14 @@ help:
 	@echo "make bench   the benchmarks in bench/ (figures go to BENCHMARKS.md by hand)"
 	@echo "make postgres-start  a PostgreSQL server for demos in .cache/postgresql/demo (prints its URL for --store)"
 	@echo "make postgres-stop   stop it"
-	@echo "make install only create .venv and install transactive[dev,server,signing,market,evm,iota,postgresql,discovery]"
+	@echo "make install only create .venv and install transactive[dev,server,signing,market,evm,iota,postgresql,discovery,paper]"
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,server,signing,market,evm,iota,postgresql,discovery]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,server,signing,market,evm,iota,postgresql,discovery,paper]'
 	@touch $(STAMP)
 
 demo: install

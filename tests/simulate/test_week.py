@@ -358,3 +358,14 @@ def test_missing_and_extra_columns(tmp_path: Path) -> None:
     fewer = [",".join(line.split(",")[:2]) for line in lines]
     error = _unreadable(_write(tmp_path / "w.csv", fewer))
     assert error.problem == "line 1: missing column 'MG1_P1_pv_Wh' and 28 more"
+
+
+def test_field_beyond_the_csv_limit(tmp_path: Path) -> None:
+    lines = _lines(_week(), tmp_path / "w.csv")
+    lines[2] = _set(lines[2], "MG1_P1_pv_Wh", '"' + "1" * 200_000 + '"')
+    error = _row_error(_write(tmp_path / "w.csv", lines))
+    assert (error.line, error.column) == (3, None)
+    assert error.problem.startswith("not CSV: field larger than field limit")
+    lines = _lines(_week(), tmp_path / "w.csv")
+    lines[0] = '"' + "x" * 200_000 + '",' + lines[0]
+    assert _unreadable(_write(tmp_path / "w.csv", lines)).problem.startswith("line 1: not CSV: ")

@@ -182,12 +182,17 @@ def _slots() -> dict[str, tuple[int, int, int]]:
     return slots
 
 
-def _split(line: str) -> list[str]:
-    return next(csv.reader([line]), [])
+def _split(source: str, number: int, line: str) -> list[str]:
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error as exc:  # e.g. a field beyond the csv module's size limit
+        if number == 1:
+            raise WeekUnreadable(source, f"line 1: not CSV: {exc}") from None
+        raise WeekRowError(source, number, None, f"not CSV: {exc}") from None
 
 
 def _header(source: str, line: str) -> list[str]:
-    fields = [f.strip(_BLANK) for f in _split(line)]
+    fields = [f.strip(_BLANK) for f in _split(source, 1, line)]
     if not any(fields):
         raise WeekUnreadable(source, "line 1: header missing (the line is empty)")
     try:
@@ -308,7 +313,7 @@ def read_week(path: str | Path) -> Week:
         number = t + 2
         if not line.strip():
             raise WeekRowError(source, number, None, "empty line")
-        time_text, previous = _row(source, number, _split(line), columns, slots, values, t, previous)
+        time_text, previous = _row(source, number, _split(source, number, line), columns, slots, values, t, previous)
         times.append(time_text)
     return Week(tuple(times), values[0], values[1])
 
