@@ -22,7 +22,7 @@ PACKAGE = ROOT / "transactive"
 LAYERS: list[set[str]] = [
     {"errors", "_xmlutil"},
     {"model", "market", "schemas"},
-    {"calendar"},
+    {"calendar", "simulate"},
     {"emix"},
     {"ei"},
     {"codec"},

@@ -130,7 +130,11 @@ def test_sensitivity_prints_one_row_per_setting(hand_csv: Path) -> None:
     rows = json.loads(done.stdout)
     from transactive.simulate.paper_iota import SENSITIVITY
 
-    assert [(r["parameter"], r["value"]) for r in rows[1:]] == [(n, v) for n, v in SENSITIVITY]
+    assert [(r["parameter"], r["value"]) for r in rows[1:]] == [(flag, v) for flag, _, v in SENSITIVITY]
+    tolerance = next(r for r in rows if r["parameter"] == "--tolerance")
+    again = cli("paper-iota", "--data", str(hand_csv), "--seeds", "1", "--json", "--tolerance", "0.1")
+    grid = json.loads(again.stdout)[0]
+    assert tolerance["grid_producers_benefit_pct"] == pytest.approx(grid["producers_benefit_pct"], abs=1e-6)
     text = cli("paper-iota", "--data", str(hand_csv), "--seeds", "1", "--sensitivity")
     assert text.stdout.startswith("| parameter | value |")
 
@@ -188,3 +192,30 @@ def test_the_command_group_alone_prints_its_help() -> None:
     done = cli()
     assert done.returncode == 2
     assert "paper-iota" in done.stderr
+
+
+def test_build_data_writes_the_shipped_week_and_describes_it(tmp_path: Path) -> None:
+    pytest.importorskip("pvlib", reason="build-data needs the 'paper' extra (simbench, pvlib)")
+    from transactive.simulate.week import read_week
+
+    out = tmp_path / "week.csv"
+    done = cli("build-data", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    shipped = read_week(Path(__file__).resolve().parents[2] / "transactive" / "simulate" / "paper_iota_week.csv")
+    built = read_week(out)
+    assert built.times == shipped.times
+    assert np.abs(built.load - shipped.load).max() <= 1e-3
+    assert np.abs(built.pv - shipped.pv).max() <= 1e-3
+    assert "MG2: load" in done.stderr
+    assert f"wrote {out}: 672 rounds" in done.stderr
+    other = tmp_path / "other.csv"
+    assert cli("build-data", "--out", str(other), "--seed", "7").returncode == 0
+    assert not np.array_equal(read_week(other).load, shipped.load)
+
+
+def test_build_data_refuses_an_unwritable_out(tmp_path: Path) -> None:
+    pytest.importorskip("pvlib", reason="build-data needs the 'paper' extra (simbench, pvlib)")
+    done = cli("build-data", "--out", str(tmp_path / "missing" / "week.csv"))
+    assert done.returncode == 2
+    assert "cannot write" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 2  # the progress line, then the one-line error

@@ -138,11 +138,45 @@ def test_benefits_are_wh_weighted_over_all_energy_including_the_grid(run: object
 
 def test_sensitivity_rows_change_one_parameter_each() -> None:
     week = synthetic_week(96)
-    rows = sensitivity(week, Setup(seeds=1), rows=(("step", 0.2), ("initial_r", 0.0)))
-    assert [(r["parameter"], r["value"]) for r in rows] == [("defaults", "-"), ("step", 0.2), ("initial_r", 0.0)]
+    rows = sensitivity(week, Setup(seeds=1), rows=(("--step", "step", 0.2), ("--initial-r", "initial_r", 0.0)))
+    assert [(r["parameter"], r["value"]) for r in rows] == [("defaults", "-"), ("--step", 0.2), ("--initial-r", 0.0)]
     # main-grid energy is the same for every mechanism setting
     assert len({r["all_main_grid_reduction_pct"] for r in rows}) == 1
     base = simulate(week, Setup(seeds=1)).summary("All").values["producers_benefit_pct"][0]
     assert rows[0]["all_producers_benefit_pct"] == pytest.approx(base, abs=1e-6)
     changed = simulate(week, with_params(Setup(seeds=1), step=0.2)).summary("All").values
     assert rows[1]["all_producers_benefit_pct"] == pytest.approx(changed["producers_benefit_pct"][0], abs=1e-6)
+
+
+@pytest.mark.parametrize("scenario", ["Grid", "MG1+MG3", "All"])
+def test_energy_routes_equal_the_general_hierarchys(scenario: str) -> None:
+    """The batched engine against transactive.market.hierarchy, round by round: in the full-overlap mode the
+    energy each level matches and the main grid's share do not depend on prices, so they must agree exactly
+    (the split of a short upper market between microgrids depends on the bids, so only totals are compared)."""
+    from transactive.market.hierarchy import MarketNode, clear_hierarchy
+    from transactive.market.strategies import grid_limits
+
+    week = synthetic_week(96, seed=4)
+    f = simulate(week, Setup(seeds=1)).flows[0][scenario]
+    load, pv = week.load / 1000.0, week.pv / 1000.0
+    own = np.minimum(load, pv)
+    need, spare = load - own, pv - own
+    group = SCENARIOS[scenario]
+    for t in range(week.rounds):
+        nodes = {}
+        for m in range(3):
+            buy = need[m, :, t] > 0
+            q = np.where(buy, need[m, :, t], spare[m, :, t])
+            keep = q > 0
+            orders = grid_limits(buy[keep], q[keep], BAND) if keep.any() else None
+            nodes[m] = MarketNode(f"MG{m + 1}", orders)
+        roots = [MarketNode("peers", None, [nodes[m] for m in group])] if group else []
+        roots += [nodes[m] for m in range(3) if m not in group]
+        results = [clear_hierarchy(root, reserve=BAND, matching="full-overlap") for root in roots]
+        reports = {name: r for res in results for name, r in res.nodes.items()}
+        for m in range(3):
+            assert f.bought_local[m, t] == pytest.approx(reports[f"MG{m + 1}"].bought.local, abs=1e-9)
+        peers = sum(reports[f"MG{m + 1}"].bought.peers for m in range(3))
+        assert f.bought_peers[:, t].sum() == pytest.approx(peers, abs=1e-9)
+        assert f.grid_import[:, t].sum() == pytest.approx(sum(r.grid_import for r in results), abs=1e-9)
+        assert f.grid_export[:, t].sum() == pytest.approx(sum(r.grid_export for r in results), abs=1e-9)

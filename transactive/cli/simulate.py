@@ -206,7 +206,7 @@ def run_build(args: argparse.Namespace) -> int:
     _say("building the week from SimBench profiles and pvlib clear-sky PV ...")
     try:
         week = build_data.build_week() if args.seed is None else build_data.build_week(args.seed)
-    except build_data.BuildError as exc:
+    except build_data.BuildDataUnavailable as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     try:
@@ -299,6 +299,10 @@ def _spread(row: dict[str, Any], key: str, digits: int) -> str:
     return f"{mean} ({lo:.{digits}f}-{hi:.{digits}f})"
 
 
+def _versus(row: dict[str, Any]) -> str:
+    return "-" if row["scenario"] == "Grid" else f"{-row['main_grid_reduction_pct']:+.1f}%"
+
+
 def format_table(table: list[dict[str, Any]], rounds: int, seeds: int, at_limit: int, auctions: int) -> str:
     """The human table: one row per scenario, then the paper's figures."""
     head = (f"{'scenario':<9} {'producers +%':>22} {'consumers +%':>20} {'P2P kWh':>9} {'main grid kWh':>14} "
@@ -308,7 +312,7 @@ def format_table(table: list[dict[str, Any]], rounds: int, seeds: int, at_limit:
         lines.append(
             f"{row['scenario']:<9} {_spread(row, 'producers_benefit_pct', 1):>22} "
             f"{_spread(row, 'consumers_benefit_pct', 1):>20} {row['p2p_kwh']:>9.1f} {row['main_grid_kwh']:>14.1f} "
-            f"{-row['main_grid_reduction_pct']:>+7.1f}% {_spread(row, 'mean_p2p_price', 2):>20}"
+            f"{_versus(row):>8} {_spread(row, 'mean_p2p_price', 2):>20}"
         )
     lines.append(
         f"paper:    Grid producers +{PAPER['grid_producers_pct']}%, consumers +{PAPER['grid_consumers_pct']}%; "

@@ -346,38 +346,44 @@ def with_params(setup: Setup, **changes: Any) -> Setup:
     return replace(setup, params=replace(setup.params, **changes))
 
 
-#: the sensitivity table's rows: one AA parameter changed from the defaults at a time
-SENSITIVITY: tuple[tuple[str, Any], ...] = (
-    ("step", 0.05),
-    ("step", 0.2),
-    ("max_rounds", 10),
-    ("max_rounds", 60),
-    ("initial_r", 0.0),
-    ("initial_r", -0.5),
-    ("free_move", "keep-or-more"),
-    ("free_move", "keep"),
-    ("free_move", "random-walk"),
-    ("free_move", "less-aggressive"),
-    ("stop", "settled"),
-    ("tolerance", 1e-3),
-    ("variant", "printed"),
-    ("rule", "printed"),
-    ("rule", "symmetric"),
+#: the sensitivity table's rows: (command-line flag, AAParams field, value as the flag takes it), one at a time
+SENSITIVITY: tuple[tuple[str, str, Any], ...] = (
+    ("--step", "step", 0.05),
+    ("--step", "step", 0.2),
+    ("--update-rounds", "max_rounds", 10),
+    ("--update-rounds", "max_rounds", 60),
+    ("--initial-r", "initial_r", 0.0),
+    ("--initial-r", "initial_r", -0.5),
+    ("--free-move", "free_move", "keep-or-more"),
+    ("--free-move", "free_move", "keep"),
+    ("--free-move", "free_move", "random-walk"),
+    ("--free-move", "free_move", "less-aggressive"),
+    ("--stop", "stop", "settled"),
+    ("--tolerance", "tolerance", 0.1),
+    ("--variant", "variant", "printed"),
+    ("--rule", "rule", "printed"),
+    ("--rule", "rule", "symmetric"),
 )
+#: flag values in other units than the AAParams field: --tolerance is in p/kWh, the field in pounds per kWh
+_FIELD_SCALE = {"tolerance": 0.01}
 
 
 def sensitivity(week: Week, setup: Setup = Setup(), *, progress: Callable[[str], None] | None = None,
-                rows: tuple[tuple[str, Any], ...] = SENSITIVITY) -> list[dict[str, Any]]:
-    """The table over the unstated parameters: the defaults of ``setup``, then each row of ``rows`` alone."""
+                rows: tuple[tuple[str, str, Any], ...] = SENSITIVITY) -> list[dict[str, Any]]:
+    """The table over the unstated parameters: the defaults of ``setup``, then each row of ``rows`` alone.
+
+    Each row's ``parameter`` is the command-line flag and ``value`` what the flag was given.
+    """
     out = []
-    for name, value in (("defaults", "-"), *rows):
-        run = setup if name == "defaults" else with_params(setup, **{name: value})
+    for flag, name, value in (("defaults", "", "-"), *rows):
+        field_value = value * _FIELD_SCALE[name] if name in _FIELD_SCALE else value
+        run = setup if not name else with_params(setup, **{name: field_value})
         result = simulate(week, run)
         by_name = {s.scenario: s for s in result.summaries()}
         grid, every = by_name["Grid"].values, by_name["All"].values
         out.append({
-            "parameter": name,
-            "value": "from-bid" if name == "initial_r" and value is None else value,
+            "parameter": flag,
+            "value": value,
             "grid_producers_benefit_pct": _round(float(grid["producers_benefit_pct"].mean())),
             "grid_consumers_benefit_pct": _round(float(grid["consumers_benefit_pct"].mean())),
             "all_producers_benefit_pct": _round(float(every["producers_benefit_pct"].mean())),
@@ -387,5 +393,5 @@ def sensitivity(week: Week, setup: Setup = Setup(), *, progress: Callable[[str],
             "at_round_limit_pct": _round(100.0 * result.at_limit / result.auctions if result.auctions else 0.0),
         })
         if progress is not None:
-            progress(f"{name} = {value}: done")
+            progress(f"{flag} {value}: done")
     return out
