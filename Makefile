@@ -82,6 +82,7 @@ bench: install
 	$(BIN)/python bench/codec_bench.py --json bench/results/codec.json
 	$(BIN)/python bench/market_bench.py --json
 	$(BIN)/python bench/cda_bench.py --json
+	$(BIN)/python bench/paper_bench.py --json
 
 clean:
 	rm -rf $(VENV) .venv-openleadr .venv-openadr3 build dist .pytest_cache .mypy_cache .ruff_cache .coverage \
