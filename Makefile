@@ -6,12 +6,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install demo demo-messages test lint typecheck unit bench wheel-check clean anvil iota-vectors mosquitto chromium \
+.PHONY: help install demo demo-messages paper test lint typecheck unit bench wheel-check clean anvil iota-vectors mosquitto chromium \
 	openadr3-client postgresql postgres-start postgres-stop
 
 help:
 	@echo "make demo    a VTN and a microgrid of VENs on loopback trade for a simulated day (sets up .venv first)"
 	@echo "make demo-messages  build, print and validate sample messages"
+	@echo "make paper   reproduce the IOTA double-auction paper on the shipped week (table + figures in out/paper-iota/)"
 	@echo "make test    ruff + mypy (strict) + pytest with coverage (sets up .venv first)"
 	@echo "make bench   the benchmarks in bench/ (figures go to BENCHMARKS.md by hand)"
 	@echo "make postgres-start  a PostgreSQL server for demos in .cache/postgresql/demo (prints its URL for --store)"
@@ -32,6 +33,10 @@ demo: install
 # the message layer on its own: a tender and an OpenADR event as XML and JSON, validated
 demo-messages: install
 	$(BIN)/python examples/foundation_demo.py
+
+# the IOTA double-auction paper reproduced on the shipped week: the table, and its figures in out/paper-iota/
+paper: install
+	$(BIN)/transactive simulate paper-iota --data transactive/simulate/paper_iota_week.csv --plots out/paper-iota
 
 lint: install
 	$(BIN)/ruff check .

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from transactive.market import ClearingResult, Orders, ReservePrices  # noqa: E402
 from transactive.market.hierarchy import HierarchyResult, MarketNode, clear_hierarchy  # noqa: E402
 from transactive.market.strategies import AAParams, grid_limits, run_rounds  # noqa: E402
-from transactive.simulate.paper_iota import Setup, simulate as simulate_batched  # noqa: E402
+from transactive.simulate import paper_iota  # noqa: E402
 from transactive.simulate.week import Week, read_week  # noqa: E402
 
 BAND = ReservePrices.paper()
@@ -196,7 +196,7 @@ def main() -> int:
     if g1 > 0:
         print(f"\n'All' trades {100 * (g1 - g3) / g1:.1f}% less energy with the main grid than 'Grid' "
               f"(the paper reports 20.6% on its data)")
-    batched = {r["scenario"]: r["main_grid_kwh"] for r in simulate_batched(week, Setup(seeds=1)).table()}
+    batched = {r["scenario"]: r["main_grid_kwh"] for r in paper_iota.simulate(week, paper_iota.Setup(seeds=1)).table()}
     same = abs(batched["Grid"] - g1) < 1e-3 and abs(batched["All"] - g3) < 1e-3
     print(f"'transactive simulate paper-iota' on the same rounds: main grid {batched['Grid']:.1f} kWh (Grid), "
           f"{batched['All']:.1f} kWh (All): {'the same' if same else 'DIFFERENT'}")

@@ -34,3 +34,14 @@ def test_personality_catalogue_in_the_docs_matches_the_registry() -> None:
     current = (ROOT / "docs" / "personalities.md").read_text(encoding="utf-8")
     expected = _generator("gen_personality_docs").render(current)
     assert current == expected, "docs/personalities.md is stale: run python tools/gen_personality_docs.py"
+
+
+def test_paper_reproduction_results_in_the_docs_match_a_run() -> None:
+    """docs/paper-iota.md: the results, the paper's findings checked, and the sensitivity table (about 11 s)."""
+    current = (ROOT / "docs" / "paper-iota.md").read_text(encoding="utf-8")
+    expected = _generator("gen_paper_docs").render(current)
+    assert current == expected, "docs/paper-iota.md is stale: run python tools/gen_paper_docs.py"
+    for name in ("fig09_net_production", "fig11_producers_benefit", "fig12_consumers_benefit",
+                 "fig13_total_benefit", "fig14_main_grid", "prices_all"):
+        assert f"(img/paper-iota/{name}.png)" in current
+        assert (ROOT / "docs" / "img" / "paper-iota" / f"{name}.png").stat().st_size > 10_000

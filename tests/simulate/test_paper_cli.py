@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from transactive.simulate.week import Week, column_names, write_week
 from tests.simulate.test_paper_iota import synthetic_week, times
+from transactive.simulate.week import Week, column_names, write_week
 
 KEYS = ("producers_benefit_pct", "consumers_benefit_pct", "p2p_kwh", "main_grid_kwh", "mean_p2p_price")
 P_GB, P_GS = 18.9, 3.2
