@@ -7,11 +7,21 @@ import asyncio
 import importlib.util
 import math
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-__all__ = ["UnreadableFile", "event_loop_problem", "looks_like_json", "port_number", "read_input", "run_loop", "usage"]
+__all__ = [
+    "UnreadableFile",
+    "event_loop_problem",
+    "looks_like_json",
+    "port_number",
+    "positive_int",
+    "read_input",
+    "run_loop",
+    "usage",
+    "whole_number",
+]
 
 
 class UnreadableFile(Exception):
@@ -59,6 +69,25 @@ def run_loop(main: Coroutine[Any, Any, None], choice: str = "auto") -> None:
         uvloop.run(main)
         return
     asyncio.run(main)
+
+
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {text!r}")
+        return value
+
+    return parse
+
+
+#: ``--intervals``, ``--seeds`` and the like: a whole number of at least 1
+positive_int = whole_number(1)
 
 
 def port_number(text: str) -> int:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from transactive.cli._io import usage
+from transactive.cli._io import positive_int, usage, whole_number
 
 __all__ = ["add_parser", "format_sensitivity", "format_table"]
 
@@ -76,26 +76,6 @@ unreadable DATA.csv.
 PAPER = {"grid_producers_pct": 166.41, "grid_consumers_pct": 6.3, "all_main_grid_reduction_pct": 20.6}
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
-    return value
-
-
 def _number(low: float, high: float, *, low_open: bool = False) -> Any:
     def parse(text: str) -> float:
         try:
@@ -140,7 +120,7 @@ def add_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     b.add_argument("--out", metavar="CSV", required=True, help="where to write the week")
-    b.add_argument("--seed", type=_seed, default=None,
+    b.add_argument("--seed", type=whole_number(0), default=None,
                    help="seed of the prosumers' sizes (default: the shipped week's)")
     b.set_defaults(run=run_build)
     _add_paper(group)
@@ -159,17 +139,17 @@ def _add_paper(group: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.add_argument("--data", metavar="CSV", required=True, help="the week (see below)")
-    c.add_argument("--seeds", type=_positive_int, default=5, help="mechanism seeds to average over (default 5)")
-    c.add_argument("--rounds", type=_positive_int, metavar="K", help="only the first K bidding rounds (default all)")
+    c.add_argument("--seeds", type=positive_int, default=5, help="mechanism seeds to average over (default 5)")
+    c.add_argument("--rounds", type=positive_int, metavar="K", help="only the first K bidding rounds (default all)")
     c.add_argument("--json", action="store_true", help="print JSON instead of a table")
     c.add_argument("--plots", metavar="DIR", help="write the analogues of the paper's Figs. 9 and 11-14 to DIR")
     c.add_argument("--sensitivity", action="store_true",
                    help="print the sensitivity table over the unstated parameters instead")
-    c.add_argument("--seed", type=_seed, default=0, help="base of the mechanism seeds (default 0)")
+    c.add_argument("--seed", type=whole_number(0), default=0, help="base of the mechanism seeds (default 0)")
     aa = c.add_argument_group("AA bidding (the paper states none of these; docs/paper-iota.md argues each default)")
     aa.add_argument("--step", type=_number(0.0, 1.0, low_open=True), default=d.step,
                     help=f"change of aggressiveness r per update round (default {d.step})")
-    aa.add_argument("--update-rounds", type=_positive_int, default=d.max_rounds,
+    aa.add_argument("--update-rounds", type=positive_int, default=d.max_rounds,
                     help=f"most clearings per bidding round, the first included (default {d.max_rounds})")
     aa.add_argument("--initial-r", type=_initial_r, default=d.initial_r, metavar="from-bid|R",
                     help="each agent's initial aggressiveness: from its own random bid (default) or one number")

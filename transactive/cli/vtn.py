@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
-from transactive.cli._io import event_loop_problem, port_number, reserve_prices, run_loop, usage
+from transactive.cli._io import event_loop_problem, port_number, positive_int, reserve_prices, run_loop, usage
 from transactive.cli.oadr import add_event_parser, add_serve_flags, oadr_config
 from transactive.cli.openadr3 import add_client_parser, add_deliveries_parser, openadr3_config
 from transactive.cli.openadr3 import add_serve_flags as add_openadr3_flags
@@ -189,16 +189,6 @@ def _positive(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {text!r}")
-    return value
-
-
 def _ether(text: str) -> Decimal:
     try:
         value = Decimal(text)
@@ -237,7 +227,7 @@ def add_parser(sub: Any) -> None:
                    help="keep the store in PostgreSQL (postgresql://USER@HOST:PORT/DB), shared with every other VTN "
                         "process given the same URL; one of them (the leader) closes the gates and writes the "
                         "ledger (default: SQLite in DIR, this process alone)")
-    s.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+    s.add_argument("--workers", type=positive_int, default=1, metavar="N",
                    help="run N VTN processes sharing the port (SO_REUSEPORT) and the --store database; needs "
                         "--store (default 1)")
     s.add_argument("--reuse-port", action="store_true",
@@ -281,14 +271,14 @@ def add_parser(sub: Any) -> None:
                           "opened or after its previous reply: idle keep-alive and slow headers (default 15)")
     lim.add_argument("--body-timeout", type=_positive, default=30.0, metavar="S",
                      help="a request body must arrive within S seconds of its headers, else 408 (default 30)")
-    lim.add_argument("--max-connections", type=_positive_int, default=None, metavar="N",
+    lim.add_argument("--max-connections", type=positive_int, default=None, metavar="N",
                      help="answer further connections 503 and close them (default: the open file limit, raised "
                           "to its hard limit at start, less 64)")
     lim.add_argument("--registrations-per-minute", type=_positive, default=60.0, metavar="N",
                      help="registrations from one address per minute, bursts of 30; beyond: 429 (default 60)")
-    lim.add_argument("--max-tenders", type=_positive_int, default=100, metavar="N",
+    lim.add_argument("--max-tenders", type=positive_int, default=100, metavar="N",
                      help="tenders in one eiCreateTender (market rule, published; default 100)")
-    lim.add_argument("--max-stream-intervals", type=_positive_int, default=672, metavar="N",
+    lim.add_argument("--max-stream-intervals", type=positive_int, default=672, metavar="N",
                      help="intervals in one stream tender (market rule; default 672: a week of 15 minutes)")
     lim.add_argument("--horizon-hours", type=_positive, default=168.0, metavar="H",
                      help="how far ahead an interval may be tendered for (market rule; default 168: a week)")
