@@ -161,7 +161,9 @@ class ScenarioSummary:
 
 
 def _round(x: float) -> float:
-    return round(x, 6) if math.isfinite(x) else 0.0
+    if not math.isfinite(x):  # every division above is guarded: this would be a bug, not a result
+        raise ValueError(f"a metric is not finite: {x}")
+    return round(x, 6)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -264,7 +266,8 @@ def _internal(load: FloatArray, pv: FloatArray, setup: Setup, seed: int) -> tupl
         out = run_rounds_batch(is_buy, q, band=setup.band, rng=_rng(setup, seed, m), params=setup.params)
         matched[m] = out.final.matched
         price[m] = out.price
-        at_limit, auctions = at_limit + _count(out, q)[0], auctions + _count(out, q)[1]
+        stopped, held = _count(out, q)
+        at_limit, auctions = at_limit + stopped, auctions + held
     return _Internal(demand, supply, matched, price, at_limit, auctions), own.sum(axis=1)
 
 
