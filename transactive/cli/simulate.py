@@ -120,7 +120,7 @@ def add_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     b.add_argument("--out", metavar="CSV", required=True, help="where to write the week")
-    b.add_argument("--seed", type=whole_number(0), default=None,
+    b.add_argument("--seed", type=whole_number(0), default=None, metavar="N",
                    help="seed of the prosumers' sizes (default: the shipped week's)")
     b.set_defaults(run=run_build)
     _add_paper(group)
@@ -139,23 +139,25 @@ def _add_paper(group: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.add_argument("--data", metavar="CSV", required=True, help="the week (see below)")
-    c.add_argument("--seeds", type=positive_int, default=5, help="mechanism seeds to average over (default 5)")
+    c.add_argument("--seeds", type=positive_int, default=5, metavar="N",
+                   help="mechanism seeds to average over (default 5)")
     c.add_argument("--rounds", type=positive_int, metavar="K", help="only the first K bidding rounds (default all)")
     c.add_argument("--json", action="store_true", help="print JSON instead of a table")
     c.add_argument("--plots", metavar="DIR", help="write the analogues of the paper's Figs. 9 and 11-14 to DIR")
     c.add_argument("--sensitivity", action="store_true",
                    help="print the sensitivity table over the unstated parameters instead")
-    c.add_argument("--seed", type=whole_number(0), default=0, help="base of the mechanism seeds (default 0)")
+    c.add_argument("--seed", type=whole_number(0), default=0, metavar="BASE",
+                   help="base of the mechanism seeds (default 0)")
     aa = c.add_argument_group("AA bidding (the paper states none of these; docs/paper-iota.md argues each default)")
-    aa.add_argument("--step", type=_number(0.0, 1.0, low_open=True), default=d.step,
+    aa.add_argument("--step", type=_number(0.0, 1.0, low_open=True), default=d.step, metavar="S",
                     help=f"change of aggressiveness r per update round (default {d.step})")
-    aa.add_argument("--update-rounds", type=positive_int, default=d.max_rounds,
+    aa.add_argument("--update-rounds", type=positive_int, default=d.max_rounds, metavar="N",
                     help=f"most clearings per bidding round, the first included (default {d.max_rounds})")
     aa.add_argument("--initial-r", type=_initial_r, default=d.initial_r, metavar="from-bid|R",
                     help="each agent's initial aggressiveness: from its own random bid (default) or one number")
     aa.add_argument("--free-move", choices=[m.value for m in FreeMove], default=d.free_move.value,
                     help="what a free agent does (default outcome: more aggressive only if its order was not filled)")
-    aa.add_argument("--free-probability", type=_number(0.0, 1.0), default=d.free_probability,
+    aa.add_argument("--free-probability", type=_number(0.0, 1.0), default=d.free_probability, metavar="P",
                     help="keep-or-more: the probability of becoming more aggressive (default 0.5)")
     aa.add_argument("--variant", choices=[v.value for v in AAVariant], default=d.variant.value,
                     help="the bid curve: as the text and Fig. 7 describe (default) or equations (2), (3) as printed")
@@ -164,7 +166,7 @@ def _add_paper(group: Any) -> None:
                     "Section IV describes (text, default), as printed, or the printed buyer line mirrored (symmetric)")
     aa.add_argument("--stop", choices=[v.value for v in StopRule], default=d.stop.value,
                     help="stop when bids cross and the price settled (consensus, default) or the price settled")
-    aa.add_argument("--tolerance", type=_number(0.0, 18.9), default=100 * d.tolerance,
+    aa.add_argument("--tolerance", type=_number(0.0, 18.9), default=100 * d.tolerance, metavar="P",
                     help="the price has settled when it moved less than this, p/kWh (default 0.01)")
     c.set_defaults(run=run_paper)
 
