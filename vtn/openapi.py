@@ -4,77 +4,109 @@ of requests the server dispatches with (:data:`transactive.services.requests.FAC
 
 from __future__ import annotations
 
+import typing
+from functools import cache
 from typing import Any
 
 from transactive import __version__
+from transactive.ei.cts.examples import examples as cts_examples
+from transactive.ei.cts.quote import EiCreateQuote
+from transactive.ei.cts.transaction import EiCreateTransaction
+from transactive.ei.ext import EiResponsePayload
 from transactive.model import Model
-from transactive.services.requests import FACETS
+from transactive.services.examples import examples as ext_examples
+from transactive.services.requests import FACETS, REQUESTS
 from transactive.vtn.notices import NOTICE_HISTORY
+from transactive.vtn.openapi_examples import add_examples
 from transactive.vtn.openapi_oadr import add_openadr
 from transactive.vtn.openapi_openadr3 import add_openadr3
+from transactive.vtn.openapi_schemas import Schemas, json_example, xml_example
 
 __all__ = ["openapi_document"]
+
+
+#: what GET /health answers a VTN on SQLite, in real time
+HEALTH_EXAMPLE: dict[str, Any] = {
+    "status": "ok", "market": "https://lme.example.com/markets/rt15", "market_party_id": "market-lme",
+    "market_time": "2026-11-21T12:03:10Z", "interval": 900, "interval_seconds": None,
+    "clock": {"wall_origin": "2026-11-21T12:00:00Z", "market_origin": "2026-11-21T12:00:00Z", "speed": 1},
+    "current_interval": "2026-11-21T12:00:00Z", "next_open_interval": "2026-11-21T12:15:00Z",
+    "gate_time": "2026-11-21T12:10:00Z", "last_closed_interval": "2026-11-21T11:45:00Z", "store": "ok",
+    "ledger": "ok", "faults": {}, "gate_retry": None, "read_only": None, "start_problems": [], "tls": False,
+    "client_certificates": False, "event_loop": "asyncio", "cluster": None,
+}
 
 
 def _tags(types: tuple[type[Model], ...]) -> list[str]:
     return [str(t.__tag__) for t in types]
 
 
-def _ei_json(tags: list[str] | None = None) -> dict[str, Any]:
-    """A CTS JSON document: one key, the payload's prefixed element name."""
-    schema: dict[str, Any] = {
-        "type": "object",
-        "minProperties": 1,
-        "maxProperties": 1,
-        "additionalProperties": {"type": "object"},
-        "description": "A CTS payload in the JSON binding: {\"<prefix>:<payload>\": {...}} "
-                       "(see transactive.codec.json).",
-    }
-    if tags:
-        schema["propertyNames"] = {"enum": tags}
-    return schema
+#: every request payload, in the order of the table the VTN dispatches with
+_REQUESTS: list[type[Model]] = [kind.payload for kind in REQUESTS]
+#: every reply payload a request can get (a refusal too may be an tx:eiResponsePayload)
+_REPLIES: list[type[Model]] = list(dict.fromkeys(
+    [typing.get_type_hints(kind.handler)["return"] for kind in REQUESTS] + [EiResponsePayload]))
+#: what GET /cts/notices hands a party
+_NOTICES: list[type[Model]] = [EiCreateTransaction, EiCreateQuote]
+
+
+@cache
+def _examples() -> dict[type[Model], Model]:
+    """One example of each payload class (the first the example tables give)."""
+    found: dict[type[Model], Model] = {}
+    for message in [*cts_examples(), *ext_examples()]:
+        found.setdefault(type(message), message)
+    return found
+
+
+def _example_set(classes: list[type[Model]], xml: bool) -> dict[str, Any]:
+    table = _examples()
+    make = xml_example if xml else json_example
+    return {str(cls.__tag__).replace(":", "_"): make(table[cls]) for cls in classes}
 
 
 _XML = {"type": "string", "description": "A CTS payload as an XML document (schema-valid against the shipped XSDs)."}
 
 
-def _content(tags: list[str] | None = None) -> dict[str, Any]:
-    return {"application/json": {"schema": _ei_json(tags)}, "application/xml": {"schema": _XML}}
+def _content(schemas: Schemas, classes: list[type[Model]]) -> dict[str, Any]:
+    """JSON (the schema of each payload's document) and XML, each with an example of every payload."""
+    return {"application/json": {"schema": schemas.documents(classes), "examples": _example_set(classes, False)},
+            "application/xml": {"schema": _XML, "examples": _example_set(classes, True)}}
 
 
-def _error(description: str) -> dict[str, Any]:
+def _error(schemas: Schemas, description: str) -> dict[str, Any]:
     return {"description": description + " Body: tx:eiResponsePayload with the EI response code.",
-            "content": _content(["tx:eiResponsePayload"])}
+            "content": _content(schemas, [EiResponsePayload])}
 
 
 _REQUEST_ERRORS = {
-    "400": _error("Not decodable: not well-formed (EI 400), unknown message (EI 453) or an invalid field (EI 454)."),
-    "401": _error("An Authorization header that is not 'Bearer <token>', or a Signature that does not hold for "
-                  "the body (EI 463)."),
-    "406": _error("Accept names neither JSON nor XML."),
-    "408": _error("The body did not arrive within the VTN's body timeout (EI 400)."),
-    "413": _error("The body is larger than the VTN accepts."),
-    "415": _error("Content-Type is neither JSON nor XML."),
-    "417": _error("An Expect header other than 100-continue (EI 400)."),
-    "429": _error("Registrations from this address beyond the VTN's rate (EI 429); see Retry-After."),
-    "500": _error("An unexpected error (logged by the VTN; no traceback is sent)."),
-    "503": _error("The VTN is at its connection limit (EI 503); see Retry-After."),
+    "400": "Not decodable: not well-formed (EI 400), unknown message (EI 453) or an invalid field (EI 454).",
+    "401": "An Authorization header that is not 'Bearer <token>', or a Signature that does not hold for "
+           "the body (EI 463).",
+    "406": "Accept names neither JSON nor XML.",
+    "408": "The body did not arrive within the VTN's body timeout (EI 400).",
+    "413": "The body is larger than the VTN accepts.",
+    "415": "Content-Type is neither JSON nor XML.",
+    "417": "An Expect header other than 100-continue (EI 400).",
+    "429": "Registrations from this address beyond the VTN's rate (EI 429); see Retry-After.",
+    "500": "An unexpected error (logged by the VTN; no traceback is sent).",
+    "503": "The VTN is at its connection limit (EI 503); see Retry-After.",
 }
 
 
-def _post(summary: str, tags: list[str], operation_id: str, parameters: list[dict[str, Any]] | None = None
+def _post(schemas: Schemas, summary: str, operation_id: str, parameters: list[dict[str, Any]] | None = None
           ) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
         "operationId": operation_id,
         "tags": ["cts"],
         "security": [{"bearer": []}, {"signature": []}, {}],
-        "requestBody": {"required": True, "content": _content(tags)},
+        "requestBody": {"required": True, "content": _content(schemas, _REQUESTS)},
         "responses": {
             "200": {"description": "The reply payload. Refusals too: their EI code (450-463, 409, ...) is in "
                                    "ei:eiResponse/ei:responseCode.",
-                    "content": _content()},
-            **_REQUEST_ERRORS,
+                    "content": _content(schemas, _REPLIES)},
+            **{status: _error(schemas, text) for status, text in _REQUEST_ERRORS.items()},
         },
     }
     if parameters:
@@ -87,7 +119,7 @@ def openapi_document(server_url: str | None = None, *, openadr: bool = False,
     """The OpenAPI 3.1 document (a JSON-ready dict); ``openadr``: with the OpenADR 2.0b services and the
     operator's API (:mod:`transactive.vtn.oadr_http`), ``openadr3``: with the OpenADR 3 operator's API and the
     pointer to the OpenADR 3.1.0 document (:mod:`transactive.vtn.openadr3_http`), as ``vtn serve`` serves them."""
-    every = sorted(t for types in FACETS.values() for t in _tags(types))
+    schemas = Schemas()
     facet_param = {"name": "facet", "in": "path", "required": True,
                    "schema": {"type": "string", "enum": list(FACETS)},
                    "description": "; ".join(f"{name}: {', '.join(_tags(types))}" for name, types in FACETS.items())}
@@ -111,9 +143,9 @@ def openapi_document(server_url: str | None = None, *, openadr: bool = False,
                                          "\"x509:...\", created=UNIX SECONDS, sig=\"...\"; see "
                                          "transactive.protocol.identity). A registration needs it."}}},
         "paths": {
-            "/cts": {"post": _post("Any CTS request (the payload's root element names the facet)", every,
+            "/cts": {"post": _post(schemas, "Any CTS request (the payload's root element names the facet)",
                                    "ctsRequest")},
-            "/cts/{facet}": {"post": _post("A CTS request of one facet (another facet's payload: EI 451)", every,
+            "/cts/{facet}": {"post": _post(schemas, "A CTS request of one facet (another facet's payload: EI 451)",
                                            "ctsFacetRequest", [facet_param])},
             "/cts/notices": {"get": {
                 "summary": "Long poll for the caller's notices (eiCreateTransaction, eiCreateQuote)",
@@ -134,14 +166,14 @@ def openapi_document(server_url: str | None = None, *, openadr: bool = False,
                     "200": {"description": f"One notice (the VTN keeps the last {NOTICE_HISTORY} per party).",
                             "headers": {"X-Notice-Seq": {"schema": {"type": "integer"},
                                                          "description": "This notice's sequence number."}},
-                            "content": _content(["pyld:eiCreateTransaction", "pyld:eiCreateQuote"])},
+                            "content": _content(schemas, _NOTICES)},
                     "204": {"description": "No notice in time.",
                             "headers": {"X-Notice-Seq": {"schema": {"type": "integer"},
                                                          "description": "The cursor to poll after."}}},
-                    "400": _error("after or timeout is not a number (EI 454)."),
-                    "401": _REQUEST_ERRORS["401"],
-                    "403": _error("No valid token, or the token of another party (EI 463)."),
-                    "406": _REQUEST_ERRORS["406"],
+                    "400": _error(schemas, "after or timeout is not a number (EI 454)."),
+                    "401": _error(schemas, _REQUEST_ERRORS["401"]),
+                    "403": _error(schemas, "No valid token, or the token of another party (EI 463)."),
+                    "406": _error(schemas, _REQUEST_ERRORS["406"]),
                 },
             }},
             "/health": {"get": {
@@ -150,15 +182,22 @@ def openapi_document(server_url: str | None = None, *, openadr: bool = False,
                 "tags": ["operations"],
                 "responses": {
                     "200": {"description": "Healthy.", "content": {"application/json": {"schema": {
-                        "$ref": "#/components/schemas/Health"}}}},
+                        "$ref": "#/components/schemas/Health"}, "examples": {"ok": {"value": HEALTH_EXAMPLE}}}}},
                     "503": {"description": "The store cannot be read.", "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/Health"}}}},
+                        "schema": {"$ref": "#/components/schemas/Health"},
+                        "examples": {"degraded": {"value": {**HEALTH_EXAMPLE, "status": "degraded",
+                                                            "store": "error"}}}}}},
                 },
             }},
             "/openapi.json": {"get": {
                 "summary": "This document", "operationId": "openapi", "tags": ["operations"],
                 "responses": {"200": {"description": "The OpenAPI 3.1 document.",
-                                      "content": {"application/json": {"schema": {"type": "object"}}}}},
+                                      "content": {"application/json": {"schema": {
+                                          "type": "object", "required": ["openapi", "info", "paths"]},
+                                          "examples": {"document": {"summary": "Its first members", "value": {
+                                              "openapi": "3.1.0", "info": {"title": "transactive VTN",
+                                                                           "version": __version__},
+                                              "paths": {}}}}}}}},
             }},
         },
     }
@@ -232,10 +271,12 @@ def openapi_document(server_url: str | None = None, *, openadr: bool = False,
             },
         },
     }}
+    doc["components"]["schemas"].update(schemas.components)
     if openadr:
         add_openadr(doc)
     if openadr3:
         add_openadr3(doc)
+    add_examples(doc)
     if server_url is not None:
         doc["servers"] = [{"url": server_url}]
     return doc

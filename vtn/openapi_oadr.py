@@ -3,20 +3,55 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from transactive.codec import encode_xml
+from transactive.ei.oadr.examples import examples as oadr_examples
 from transactive.protocol.oadr import BASE_PATH, SERVICES
 from transactive.vtn.oadr_http import OPERATOR_PREFIX
 
 __all__ = ["add_openadr"]
 
-_XML = {"application/xml": {"schema": {"type": "string", "description": "An OpenADR 2.0b document "
-                                       "(oadr:oadrPayload), valid against the shipped 2.0b XSDs; signed "
-                                       "(ds:Signature beside oadr:oadrSignedObject) or not."}}}
+_XML_SCHEMA = {"type": "string", "contentMediaType": "application/xml",
+               "description": "An OpenADR 2.0b document (oadr:oadrPayload), valid against the shipped 2.0b XSDs "
+                              "(schemas/oadr20b); signed (ds:Signature beside oadr:oadrSignedObject) or not."}
+_XML = {"application/xml": {"schema": _XML_SCHEMA}}
+
+#: what a VEN posts to each service (the VTN's pull and push replies come back as the reply to a post)
+VEN_MESSAGES = {
+    "EiRegisterParty": ("oadrQueryRegistration", "oadrCreatePartyRegistration", "oadrCancelPartyRegistration",
+                        "oadrCanceledPartyRegistration"),
+    "EiEvent": ("oadrRequestEvent", "oadrCreatedEvent"),
+    "EiReport": ("oadrRegisterReport", "oadrRegisteredReport", "oadrCreatedReport", "oadrUpdateReport",
+                 "oadrCanceledReport"),
+    "EiOpt": ("oadrCreateOpt", "oadrCancelOpt"),
+    "OadrPoll": ("oadrPoll",),
+}
+#: what the VTN answers (to a poll: any message it has queued for the VEN, or oadrResponse)
+VTN_MESSAGES = ("oadrCreatedPartyRegistration", "oadrCanceledPartyRegistration", "oadrCancelPartyRegistration",
+                "oadrRequestReregistration", "oadrDistributeEvent", "oadrCreatedOpt", "oadrCanceledOpt",
+                "oadrRegisterReport", "oadrRegisteredReport", "oadrCreateReport", "oadrUpdatedReport",
+                "oadrCancelReport", "oadrResponse")
 
 
-def _xml_reply(description: str) -> dict[str, Any]:
-    return {"description": description, "content": _XML}
+@cache
+def _oadr_xml() -> dict[str, str]:
+    """One example document of each 2.0b message, by its local name."""
+    found: dict[str, str] = {}
+    for message in oadr_examples():
+        found.setdefault(str(message.__tag__).split(":", 1)[1], encode_xml(message).decode())
+    return found
+
+
+def _xml_examples(names: list[str]) -> dict[str, Any]:
+    table = _oadr_xml()
+    return {name: {"summary": f"oadr:{name}", "value": table[name]} for name in names}
+
+
+def _xml_reply(description: str, names: tuple[str, ...] = ("oadrResponse",)) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/xml": {"schema": _XML_SCHEMA, "examples": _xml_examples(list(names))}}}
 
 
 def _json(ref: str, *, array: bool = False) -> dict[str, Any]:
@@ -123,11 +158,13 @@ def add_openadr(doc: dict[str, Any]) -> None:
             "operationId": "openadrService", "tags": ["openadr"],
             "parameters": [_path_param("service", "The 2.0b service the message belongs to (another's: EI 451).",
                                        list(SERVICES))],
-            "requestBody": {"required": True, "content": _XML},
+            "requestBody": {"required": True, "content": {"application/xml": {
+                "schema": _XML_SCHEMA,
+                "examples": _xml_examples([name for names in VEN_MESSAGES.values() for name in names])}}},
             "responses": {
                 "200": _xml_reply("The 2.0b reply (a refusal carries its EI code in ei:eiResponse: 463 not "
                                   "registered, another certificate, a signature that does not hold or a replayed "
-                                  "nonce; 451 wrong service or role; 452 unknown id; 454 invalid data)."),
+                                  "nonce; 451 wrong service or role; 452 unknown id; 454 invalid data).", VTN_MESSAGES),
                 "400": _xml_reply("Not decodable: not well-formed, a DTD or entities, not OpenADR (oadrResponse "
                                   "with the EI code)."),
                 "404": _xml_reply("No such service."),

@@ -77,8 +77,11 @@ def add_openadr3(doc: dict[str, Any]) -> None:
             "summary": "The OpenADR 3.1.0 document this VTN serves: the specification with its errata repaired "
                        "(OpenAPI 3.0), its server this VTN's base URL",
             "operationId": "openadr3Document", "tags": ["openadr3"],
-            "responses": {"200": {"description": "The document.",
-                                  "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+            "responses": {"200": {"description": "The document.", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["openapi", "info", "paths"]},
+                "examples": {"document": {"summary": "Its first members", "value": {
+                    "openapi": "3.0.0", "info": {"title": "OpenADR 3 API", "version": "3.1.0"},
+                    "servers": [{"url": f"https://vtn.example.com{BASE}"}], "paths": {}}}}}}}}}},
         f"{OPERATOR_PREFIX}/clients": {
             "get": _operation("Every OpenADR 3 client (never a secret)", "listOpenadr3Clients",
                               {"200": {"description": "The clients.", "content": {"application/json": {"schema": {
