@@ -415,6 +415,10 @@ def _event_spec(body: dict[str, Any], now: datetime) -> EventSpec:
     for key in ("signal_name", "start", "intervals"):
         if key not in body:
             raise _OperatorError(400, f"{key} is missing", 454, key)
+    if not isinstance(body["signal_name"], str):
+        raise _OperatorError(400, "signal_name must be a string", 454, "signal_name")
+    if not isinstance(body.get("signal_type", ""), (str, type(None))):
+        raise _OperatorError(400, "signal_type must be a string", 454, "signal_type")
     vens = body.get("vens") or []
     if not isinstance(vens, list) or not all(isinstance(v, str) for v in vens):
         raise _OperatorError(400, "vens must be a list of VEN names", 454, "vens")
@@ -427,7 +431,7 @@ def _event_spec(body: dict[str, Any], now: datetime) -> EventSpec:
             start_after = parse_duration(str(body["start_after"]))
         except ValueError as exc:
             raise _OperatorError(400, f"start_after: {exc}", 454, "start_after") from exc
-    return EventSpec(signal_name=str(body["signal_name"]), signal_type=body.get("signal_type"),
+    return EventSpec(signal_name=body["signal_name"], signal_type=body.get("signal_type"),
                      start=_start(body["start"], now), intervals=_intervals(body["intervals"]), vens=tuple(vens),
                      priority=_priority(body.get("priority")), response_required=required, start_after=start_after,
                      test_event=bool(body.get("test_event", False)))
