@@ -94,8 +94,8 @@ _REQUEST_ERRORS = {
 }
 
 
-def _post(schemas: Schemas, summary: str, operation_id: str, parameters: list[dict[str, Any]] | None = None
-          ) -> dict[str, Any]:
+def _post(schemas: Schemas, summary: str, operation_id: str, parameters: list[dict[str, Any]] | None = None,
+          errors: dict[str, str] | None = None) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
         "operationId": operation_id,
@@ -106,7 +106,7 @@ def _post(schemas: Schemas, summary: str, operation_id: str, parameters: list[di
             "200": {"description": "The reply payload. Refusals too: their EI code (450-463, 409, ...) is in "
                                    "ei:eiResponse/ei:responseCode.",
                     "content": _content(schemas, _REPLIES)},
-            **{status: _error(schemas, text) for status, text in _REQUEST_ERRORS.items()},
+            **{status: _error(schemas, text) for status, text in sorted({**_REQUEST_ERRORS, **(errors or {})}.items())},
         },
     }
     if parameters:
@@ -146,7 +146,8 @@ def openapi_document(server_url: str | None = None, *, openadr: bool = False,
             "/cts": {"post": _post(schemas, "Any CTS request (the payload's root element names the facet)",
                                    "ctsRequest")},
             "/cts/{facet}": {"post": _post(schemas, "A CTS request of one facet (another facet's payload: EI 451)",
-                                           "ctsFacetRequest", [facet_param])},
+                                           "ctsFacetRequest", [facet_param],
+                                           {"404": "No such facet (EI 404; the reply names the facets)."})},
             "/cts/notices": {"get": {
                 "summary": "Long poll for the caller's notices (eiCreateTransaction, eiCreateQuote)",
                 "operationId": "ctsNotices",
