@@ -272,11 +272,14 @@ def openapi_document(server_url: str | None = None, *, openadr: bool = False,
             },
         },
     }}
-    doc["components"]["schemas"].update(schemas.components)
     if openadr:
         add_openadr(doc)
     if openadr3:
         add_openadr3(doc)
+    clash = set(schemas.components) & set(doc["components"]["schemas"])
+    if clash:
+        raise TypeError(f"payload classes named like the VTN's own schemas: {', '.join(sorted(clash))}")
+    doc["components"]["schemas"].update(schemas.components)
     add_examples(doc)
     if server_url is not None:
         doc["servers"] = [{"url": server_url}]
