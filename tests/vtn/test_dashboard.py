@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -161,6 +162,15 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
                     proc.wait()
         for log in logs:
             log.close()
+
+
+async def _cts_position(url: str, party: str, token: str, start: datetime, end: datetime) -> Any:
+    """The party's position as the CTS position facet answers it (``tx:eiRequestPosition``)."""
+    from transactive.transport.http import HttpTransport
+    from ven.client import VenClient
+
+    async with HttpTransport(url, timeout=10) as transport:
+        return await VenClient(transport, party, token=token).position(start, end)
 
 
 # ---- the browser ----------------------------------------------------------------------------------------
@@ -379,6 +389,16 @@ def test_a_party_sees_its_own_pages_and_not_anothers(market: Market, page: Any) 
     assert page.url == market.url + "/ui/party/pv-1"
     view = _page_matches_api(page, market.url + "/ui/party/pv-1", market.url + "/ui/api/party/pv-1", token)
     assert view["transactions"]
+    # the same position as the CTS API answers the party itself
+    first = datetime.fromisoformat(view["transactions"][0]["interval_start"])
+    with ThreadPoolExecutor(1) as thread:  # (Playwright's loop runs in this thread)
+        cts = thread.submit(asyncio.run, _cts_position(market.url, "pv-1", token, first - timedelta(days=1),
+                                                       first + timedelta(days=2))).result()
+    assert Decimal(view["position"]["bought_kwh"]) == cts.bought_kwh
+    assert Decimal(view["position"]["sold_kwh"]) == cts.sold_kwh
+    assert Decimal(view["position"]["net_kwh"]) == cts.net_kwh
+    assert Decimal(view["bill"]["net"]) == cts.amount
+    assert len(view["intervals"]) == len(cts.intervals)
     _shot(page, "party-pv-1")
     # its own transaction, with the audit trail
     txid = view["transactions"][0]["transaction_id"]

@@ -16,6 +16,7 @@ from transactive.ledger.interface import Ledger, LedgerError
 from transactive.ledger.records import EntryKind, LedgerEntry, Receipt
 from transactive.ledger.settlement import replay
 from transactive.services.lifecycle import TenderStatus
+from transactive.services.positions import position
 from transactive.services.service import VtnService
 from transactive.services.settlement import transaction_record
 from transactive.services.store import Store, TransactionRow
@@ -101,15 +102,20 @@ def _state(store: Store, transaction_id: str) -> str:
 
 
 def party_view(service: VtnService, party_id: str) -> dict[str, Any]:
-    """A party's position (energy bought and sold through the market), its bill (what it pays for what it
-    bought less what it is paid for what it sold: positive pays), the settlement state of each of its
+    """A party's position over all its transactions (computed as the position facet, ``tx:eiRequestPosition``,
+    answers it: totals and one line per interval), its bill (what it pays for what it bought less what it is
+    paid for what it sold: positive pays, the position's ``amount``), the settlement state of each of its
     transactions, and its open tenders."""
     store = _store(service)
     rows = sorted(store.transactions(party_id=party_id), key=lambda t: (t.interval_start, t.transaction_id))
-    bought = sum((t.quantity for t in rows if t.side is Side.BUY), _ZERO)
-    sold = sum((t.quantity for t in rows if t.side is Side.SELL), _ZERO)
     cost = sum((t.amount for t in rows if t.side is Side.BUY), _ZERO)
     revenue = sum((t.amount for t in rows if t.side is Side.SELL), _ZERO)
+    if rows:
+        pos = position(store, party_id, rows[0].interval_start, max(t.interval_start + t.interval_duration
+                                                                    for t in rows))
+        bought, sold, amount, lines = pos.bought_kwh, pos.sold_kwh, pos.amount, pos.intervals
+    else:
+        bought, sold, amount, lines = _ZERO, _ZERO, _ZERO, ()
     states: dict[str, int] = defaultdict(int)
     transactions = []
     for t in rows:
@@ -126,7 +132,10 @@ def party_view(service: VtnService, party_id: str) -> dict[str, Any]:
         "registered": store.active_registration(party_id) is not None,
         "currency": service.config.currency,
         "position": {"bought_kwh": _num(bought), "sold_kwh": _num(sold), "net_kwh": _num(bought - sold)},
-        "bill": {"energy_bought": _num(cost), "energy_sold": _num(revenue), "net": _num(cost - revenue)},
+        "bill": {"energy_bought": _num(cost), "energy_sold": _num(revenue), "net": _num(amount)},
+        "intervals": [{"interval_start": _iso(line.dtstart), "bought_kwh": _num(line.bought_kwh),
+                       "sold_kwh": _num(line.sold_kwh), "net_kwh": _num(line.net_kwh), "amount": _num(line.amount),
+                       "delivered_kwh": _num(line.delivered_kwh)} for line in lines],
         "settlement_states": dict(sorted(states.items())),
         "transactions": transactions,
         "open_tenders": tenders,

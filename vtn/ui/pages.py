@@ -157,8 +157,14 @@ def party_page(view: dict[str, Any], viewer: str) -> str:
     heads = ["transaction", "interval", "side", "kWh", f"price ({cur}/kWh)", f"amount ({cur})", "state"]
     tenders = [f'<tr><td>{_e(t["tender_id"])}</td><td>{_e(t["interval_start"])}</td><td>{_e(t["side"])}</td>'
                f'<td>{_e(t["price"])}</td><td>{_e(t["quantity_kwh"])}</td></tr>' for t in view["open_tenders"]]
+    lines = [f'<tr><td>{_e(x["interval_start"])}</td>'
+             + "".join(f'<td>{_field(f"intervals.{i}.{k}", x[k])}</td>'
+                       for k in ("bought_kwh", "sold_kwh", "net_kwh", "amount", "delivered_kwh")) + "</tr>"
+             for i, x in reversed(list(enumerate(view["intervals"])))]
     body = (f'<div id="live">{facts}<h2>Settlement states</h2><ul class="states">{states or "<li>none</li>"}</ul>'
             f'<h2>Open tenders</h2>{_table(["tender", "interval", "side", "price", "kWh"], tenders)}'
+            f'<h2>Position per interval</h2>'
+            f'{_table(["interval", "bought kWh", "sold kWh", "net kWh", f"amount ({cur})", "metered kWh"], lines)}'
             f'<h2>Transactions</h2>'
             f'{_table(heads, rows)}'
             '</div>')
