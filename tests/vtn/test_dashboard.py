@@ -73,6 +73,8 @@ class Market:
     operator: str
     #: party -> its bearer token (the VENs' come from registering again with their keys)
     tokens: dict[str, str]
+    #: the market context
+    name: str
 
 
 async def _register(url: str, party: str, key: Path | None, market: str) -> str:
@@ -150,7 +152,7 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
             tokens[name] = asyncio.run(_register(url, name, tmp / "state" / name / "party.key", health["market"]))
         tokens[BIDDER] = asyncio.run(_register(url, BIDDER, None, health["market"]))
         time.sleep(3 * INTERVAL_SECONDS)  # the last deliveries settle
-        yield Market(url, data, (data / "operator.token").read_text().strip(), tokens)
+        yield Market(url, data, (data / "operator.token").read_text().strip(), tokens, health["market"])
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
@@ -420,6 +422,12 @@ def test_a_party_sees_its_own_pages_and_not_anothers(market: Market, page: Any) 
         assert not [k for k in _shown(page) if k not in ("viewer", "error")]
         assert _get(market.url + path.replace("/ui/", "/ui/api/"), token)[0] == 403
     _shot(page, "party-refused")
+    # a party whose id is "operator" is a party all the same
+    with ThreadPoolExecutor(1) as thread:
+        impostor = thread.submit(asyncio.run, _register(market.url, "operator", None, market.name)).result()
+    assert _get(market.url + "/ui/api/parties", impostor)[0] == 403
+    assert _get(market.url + "/ui/api/party/pv-1", impostor)[0] == 403
+    assert _get(market.url + "/ui/api/party/operator", impostor)[0] == 200
     # a transaction that does not exist looks the same as another party's
     assert _get(market.url + "/ui/api/transaction/no-such", token)[0] == 403
     assert _get(market.url + "/ui/api/transaction/no-such", market.operator)[0] == 404

@@ -29,7 +29,7 @@ import hmac
 import json
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, unquote
 
 from aiohttp import web
 
@@ -39,13 +39,14 @@ from transactive.services.oadr.context import OadrContext
 from transactive.services.service import VtnService
 from transactive.vtn.oadr_http import OadrOptions, event_json
 from transactive.vtn.ui import data, pages
+from transactive.vtn.ui.pages import Viewer
 
-__all__ = ["COOKIE", "OPERATOR", "PREFIX", "Dashboard"]
+__all__ = ["COOKIE", "PREFIX", "Dashboard", "Viewer"]
 
 PREFIX = "/ui"
 COOKIE = "transactive_ui"
-#: the viewer name of the operator (a party id cannot be spoofed into it: parties are named by registration)
-OPERATOR = "operator"
+#: the operator (a party whose id is "operator" is still a party)
+OPERATOR = Viewer(None)
 _STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
             "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -82,30 +83,32 @@ class Dashboard:
             return token.strip()
         return request.cookies.get(COOKIE) or None
 
-    def viewer_of(self, token: str | None) -> str:
+    def viewer_of(self, token: str | None) -> Viewer:
         """``OPERATOR`` or the party the token belongs to; :class:`_Denied` (401) for no or an unknown token."""
         if token is None:
             raise _Denied(401, "sign in with the operator token or your party's token", "Authorization")
         if self.operator_token is not None and hmac.compare_digest(token.encode(), self.operator_token.encode()):
             return OPERATOR
         try:
-            return self.service.party_of(token, "Authorization")
+            return Viewer(self.service.party_of(token, "Authorization"))
         except NotAuthorizedError:
             raise _Denied(401, "this token is neither the operator's nor a registered party's",
                           "Authorization") from None
 
     @staticmethod
-    def _allow(viewer: str, party: str | None) -> None:
+    def _allow(viewer: Viewer, party: str | None) -> None:
         """Only the operator, or the party itself when ``party`` is given."""
-        if viewer == OPERATOR or (party is not None and viewer == party):
+        if viewer.operator or (party is not None and viewer.party == party):
             return
         what = "the operator's" if party is None else f"party {party!r}'s"
-        raise _Denied(403, f"this page is {what}: you are signed in as {viewer!r}", "Authorization")
+        raise _Denied(403, f"this page is {what}: you are signed in as party {viewer.party!r}", "Authorization")
 
     # -- the dispatcher --
 
     async def dispatch(self, request: web.BaseRequest, path: str) -> web.StreamResponse:
-        parts = [p for p in path[len(PREFIX):].split("/") if p]
+        if path == request.path:  # (split before decoding: a party id may hold a '/', sent as %2F)
+            path = request.raw_path.partition("?")[0]
+        parts = [unquote(p) for p in path[len(PREFIX):].split("/") if p]
         api = bool(parts) and parts[0] == "api"
         if api:
             parts = parts[1:]
@@ -121,7 +124,7 @@ class Dashboard:
         if method not in ("GET", "HEAD"):
             return self._denied(request, api, None, _Denied(405, f"{method} is not allowed: the dashboard is "
                                                                  "read-only (GET, HEAD)"), {"Allow": "GET, HEAD"})
-        viewer: str | None = None
+        viewer: Viewer | None = None
         try:
             viewer = self.viewer_of(self._token(request))
             view, html = await self._page(parts, viewer)
@@ -131,7 +134,7 @@ class Dashboard:
             return web.json_response(view, headers=_HEADERS, dumps=lambda v: json.dumps(v, indent=1))
         return web.Response(text=html, content_type="text/html", charset="utf-8", headers=_HEADERS)
 
-    async def _page(self, parts: list[str], viewer: str) -> tuple[Any, str]:
+    async def _page(self, parts: list[str], viewer: Viewer) -> tuple[Any, str]:
         if parts in ([], ["market"]):
             market = data.market_view(self.service)
             return market, pages.market_page(market, viewer)
@@ -146,10 +149,10 @@ class Dashboard:
         if len(parts) == 2 and parts[0] == "transaction":
             row = self.service.core.store.transaction_by_id(parts[1])
             if row is None:  # (the same answer whether or not it exists, for a party: no probing of ids)
-                if viewer != OPERATOR:
+                if not viewer.operator:
                     raise _Denied(403, f"no transaction {parts[1]!r} of yours", "transaction")
                 raise _Denied(404, f"no transaction {parts[1]!r}", "transaction")
-            if viewer != OPERATOR and viewer != row.party_id:
+            if not viewer.operator and viewer.party != row.party_id:
                 raise _Denied(403, f"no transaction {parts[1]!r} of yours", "transaction")
             tx = await data.transaction_view(self.service, row)
             return tx, pages.transaction_page(tx, viewer)
@@ -187,7 +190,7 @@ class Dashboard:
             viewer = self.viewer_of(token)
         except _Denied as denied:
             return self._html(pages.login_page(str(denied)), denied.status)
-        target = "/ui/" if viewer == OPERATOR else f"/ui/party/{viewer}"
+        target = "/ui/" if viewer.party is None else "/ui/party/" + quote(viewer.party, safe="")
         response = web.HTTPSeeOther(target)
         response.set_cookie(COOKIE, token, path=PREFIX, httponly=True, samesite="Strict",
                             secure=request.secure)
@@ -206,7 +209,7 @@ class Dashboard:
     def _html(text: str, status: int = 200) -> web.Response:
         return web.Response(text=text, status=status, content_type="text/html", charset="utf-8", headers=_HEADERS)
 
-    def _denied(self, request: web.BaseRequest, api: bool, viewer: str | None, denied: _Denied,
+    def _denied(self, request: web.BaseRequest, api: bool, viewer: Viewer | None, denied: _Denied,
                 headers: dict[str, str] | None = None) -> web.Response:
         extra = dict(headers or {})
         if denied.status == 401:

@@ -6,11 +6,33 @@ Every number a test compares carries a ``data-field`` attribute naming the API k
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
-__all__ = ["chart_svg", "denied_page", "login_page", "market_page", "openadr_page", "parties_page", "party_page",
-           "transaction_page"]
+__all__ = ["Viewer", "chart_svg", "denied_page", "login_page", "market_page", "openadr_page", "parties_page",
+           "party_page", "transaction_page"]
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is looking: the operator (``party`` None) or one party (whatever its id, even ``"operator"``)."""
+
+    party: str | None
+
+    @property
+    def operator(self) -> bool:
+        return self.party is None
+
+    @property
+    def name(self) -> str:
+        return "operator" if self.party is None else self.party
+
+
+def _href(*parts: str) -> str:
+    """A dashboard link, each part of the path percent-encoded (then HTML-escaped)."""
+    return _e("/ui/" + "/".join(quote(p, safe="") for p in parts))
 
 
 def _e(value: object) -> str:
@@ -21,14 +43,15 @@ def _field(name: str, value: object, tag: str = "span") -> str:
     return f'<{tag} data-field="{_e(name)}">{_e("—" if value is None else value)}</{tag}>'
 
 
-def _layout(title: str, body: str, *, viewer: str | None, live: bool = False) -> str:
+def _layout(title: str, body: str, *, viewer: Viewer | None, live: bool = False) -> str:
     nav = ""
-    if viewer == "operator":
+    if viewer is not None and viewer.party is None:
         nav = ('<a href="/ui/">Market</a> <a href="/ui/parties">Parties</a> <a href="/ui/openadr">OpenADR</a>')
-    elif viewer is not None:
-        nav = f'<a href="/ui/">Market</a> <a href="/ui/party/{_e(viewer)}">My party</a>'
+    elif viewer is not None and viewer.party is not None:
+        nav = f'<a href="/ui/">Market</a> <a href="{_href("party", viewer.party)}">My party</a>'
     who = "" if viewer is None else (
-        f'<span class="who">signed in as <b data-field="viewer">{_e(viewer)}</b> · '
+        f'<span class="who">signed in as <b data-field="viewer">{_e(viewer.name)}</b>'
+        f'{"" if viewer.operator else " (party)"} · '
         '<a href="/ui/logout">sign out</a></span>')
     refresh = ' data-live="5"' if live else ""
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -56,7 +79,7 @@ def login_page(message: str | None = None) -> str:
     return _layout("Sign in", body, viewer=None)
 
 
-def denied_page(message: str, viewer: str | None) -> str:
+def denied_page(message: str, viewer: Viewer | None) -> str:
     return _layout("Not allowed", f'<p class="error" role="alert" data-field="error">{_e(message)}</p>', viewer=viewer)
 
 
@@ -93,7 +116,7 @@ def chart_svg(cleared: list[dict[str, Any]], currency: str) -> str:
             '<span class="key vol"></span> volume cleared</p>')
 
 
-def market_page(view: dict[str, Any], viewer: str) -> str:
+def market_page(view: dict[str, Any], viewer: Viewer) -> str:
     s, cur = view["summary"], view["currency"]
     facts = (f'<dl class="facts"><dt>market</dt><dd>{_field("market", view["market"])}</dd>'
              f'<dt>market time</dt><dd>{_field("market_time", view["market_time"])}</dd>'
@@ -129,13 +152,13 @@ def market_page(view: dict[str, Any], viewer: str) -> str:
     return _layout("Market overview", body, viewer=viewer, live=True)
 
 
-def parties_page(view: dict[str, Any], viewer: str) -> str:
-    items = "".join(f'<li><a href="/ui/party/{_e(p)}">{_e(p)}</a></li>' for p in view["parties"])
+def parties_page(view: dict[str, Any], viewer: Viewer) -> str:
+    items = "".join(f'<li><a href="{_href("party", p)}">{_e(p)}</a></li>' for p in view["parties"])
     return _layout("Parties", f'<ul class="parties">{items or "<li class=none>none registered</li>"}</ul>',
                    viewer=viewer)
 
 
-def party_page(view: dict[str, Any], viewer: str) -> str:
+def party_page(view: dict[str, Any], viewer: Viewer) -> str:
     pos, bill, cur = view["position"], view["bill"], view["currency"]
     facts = (f'<dl class="facts"><dt>party</dt><dd>{_field("party", view["party"])}</dd>'
              f'<dt>registered</dt><dd>{_field("registered", "yes" if view["registered"] else "no")}</dd>'
@@ -147,7 +170,7 @@ def party_page(view: dict[str, Any], viewer: str) -> str:
              f'<dt>bill (positive pays)</dt><dd><b>{_field("bill.net", bill["net"])}</b> {_e(cur)}</dd></dl>')
     states = "".join(f'<li>{_e(k)}: {_field(f"settlement_states.{k}", v)}</li>'
                      for k, v in view["settlement_states"].items())
-    rows = [f'<tr><td><a href="/ui/transaction/{_e(t["transaction_id"])}">{_e(t["transaction_id"])}</a></td>'
+    rows = [f'<tr><td><a href="{_href("transaction", t["transaction_id"])}">{_e(t["transaction_id"])}</a></td>'
             f'<td>{_e(t["interval_start"])}</td><td>{_e(t["side"])}</td>'
             f'<td>{_field(f"transactions.{i}.quantity_kwh", t["quantity_kwh"])}</td>'
             f'<td>{_field(f"transactions.{i}.price", t["price"])}</td>'
@@ -171,7 +194,7 @@ def party_page(view: dict[str, Any], viewer: str) -> str:
     return _layout(f"Party {view['party']}", body, viewer=viewer, live=True)
 
 
-def transaction_page(view: dict[str, Any], viewer: str) -> str:
+def transaction_page(view: dict[str, Any], viewer: Viewer) -> str:
     t, led = view["transaction"], view["ledger"]
     facts = "".join(f'<dt>{_e(k.replace("_", " "))}</dt><dd>{_field(f"transaction.{k}", v)}</dd>'
                     for k, v in t.items())
@@ -197,7 +220,7 @@ def _summary(data: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(data.items()) if k != "document_hash")
 
 
-def openadr_page(events: list[dict[str, Any]], viewer: str) -> str:
+def openadr_page(events: list[dict[str, Any]], viewer: Viewer) -> str:
     rows = []
     for i, ev in enumerate(events):
         signals = "; ".join(f'{s["name"]}: ' + ", ".join(f'{iv["duration"]}={iv["value"]}' for iv in s["intervals"])
