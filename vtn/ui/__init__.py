@@ -118,7 +118,7 @@ class Dashboard:
         if parts == ["login"] and not api and method in ("GET", "HEAD", "POST"):
             return await self._login(request)
         if parts == ["logout"] and not api:
-            response = web.HTTPSeeOther("/ui/login")
+            response = _see_other("/ui/login")
             response.del_cookie(COOKIE, path=PREFIX)
             return response
         if method not in ("GET", "HEAD"):
@@ -191,7 +191,7 @@ class Dashboard:
         except _Denied as denied:
             return self._html(pages.login_page(str(denied)), denied.status)
         target = "/ui/" if viewer.party is None else "/ui/party/" + quote(viewer.party, safe="")
-        response = web.HTTPSeeOther(target)
+        response = _see_other(target)
         response.set_cookie(COOKIE, token, path=PREFIX, httponly=True, samesite="Strict",
                             secure=request.secure)
         return response
@@ -221,3 +221,7 @@ class Dashboard:
         response = self._html(text, denied.status)
         response.headers.update(extra)
         return response
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location, **_HEADERS})
