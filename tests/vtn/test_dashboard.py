@@ -34,9 +34,11 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
-INTERVAL_SECONDS = 0.5
-INTERVALS = 6
-VENS = (("pv-1", "pv", "6.0", "zic", "1"), ("home-1", "load", "3.5", "fixed", "4"),
+#: one market interval per wall second (as `make demo`: a busy machine still meets every gate)
+INTERVAL_SECONDS = 1.0
+INTERVALS = 8
+#: fixed-price PV and household (their bids cross every interval: trades for sure), an AA battery
+VENS = (("pv-1", "pv", "6.0", "fixed", "1"), ("home-1", "load", "3.5", "fixed", "4"),
         ("bat-1", "battery", "5.0", "aa", "8"))
 BIDDER = "bidder"
 
@@ -126,7 +128,7 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
                 pass
             time.sleep(0.2)
         interval = timedelta(seconds=float(health["interval"]))
-        start = datetime.fromisoformat(health["next_open_interval"]) + interval * 12
+        start = datetime.fromisoformat(health["next_open_interval"]) + interval * 12  # (the VENs start meanwhile)
         vens = []
         for name, personality, capacity, strategy, seed in VENS:
             log = open(tmp / f"{name}.log", "wb")  # noqa: SIM115

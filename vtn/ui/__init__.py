@@ -45,6 +45,8 @@ __all__ = ["COOKIE", "PREFIX", "Dashboard", "Viewer"]
 
 PREFIX = "/ui"
 COOKIE = "transactive_ui"
+#: the OpenADR events the dashboard lists (the newest; the market publishes one per cleared interval)
+EVENTS_SHOWN = 100
 #: the operator (a party whose id is "operator" is still a party)
 OPERATOR = Viewer(None)
 _STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
@@ -163,7 +165,8 @@ class Dashboard:
         raise _Denied(404, f"no dashboard page /ui/{'/'.join(parts)}")
 
     def _events(self) -> list[dict[str, Any]]:
-        """The OpenADR 2.0b events with the VENs' opts, as ``GET /operator/openadr/events`` answers."""
+        """The latest :data:`EVENTS_SHOWN` OpenADR 2.0b events with the VENs' opts, as
+        ``GET /operator/openadr/events`` answers them."""
         if self.oadr is None:
             return []
         service = self.oadr.service
@@ -171,7 +174,7 @@ class Dashboard:
 
         def view(ctx: OadrContext) -> list[dict[str, Any]]:
             names = {v.ven_id: v.ven_name for v in ctx.vens().values() if v.active}
-            return [event_json(e, now, names, opts) for e, opts in oadr_events.list_events(ctx)]
+            return [event_json(e, now, names, opts) for e, opts in oadr_events.list_events(ctx)[:EVENTS_SHOWN]]
         events: list[dict[str, Any]] = service.read(view)
         return events
 
@@ -217,7 +220,10 @@ class Dashboard:
         if api:
             return web.json_response({"error": str(denied), "field": denied.field}, status=denied.status,
                                      headers={**_HEADERS, **extra})
-        text = pages.login_page(str(denied)) if denied.status == 401 else pages.denied_page(str(denied), viewer)
+        if denied.status == 401:
+            text = pages.login_page(str(denied))
+        else:
+            text = pages.denied_page(str(denied), viewer, denied.status)
         response = self._html(text, denied.status)
         response.headers.update(extra)
         return response

@@ -21,10 +21,13 @@ from transactive.services.service import VtnService
 from transactive.services.settlement import transaction_record
 from transactive.services.store import Store, TransactionRow
 
-__all__ = ["HISTORY", "market_view", "parties_view", "party_view", "transaction_view"]
+__all__ = ["HISTORY", "TRANSACTIONS_SHOWN", "market_view", "parties_view", "party_view", "transaction_view"]
 
 #: the cleared intervals the market overview shows (the latest ones: a day of 15-minute intervals)
 HISTORY = 96
+#: the transactions a party page lists, with their settlement states (the latest ones; the position and the
+#: bill count them all)
+TRANSACTIONS_SHOWN = 500
 _ZERO = Decimal(0)
 #: the mean clearing price is shown to this many places (the prices themselves as the store holds them)
 _MEAN = Decimal("0.000001")
@@ -104,8 +107,8 @@ def _state(store: Store, transaction_id: str) -> str:
 def party_view(service: VtnService, party_id: str) -> dict[str, Any]:
     """A party's position over all its transactions (computed as the position facet, ``tx:eiRequestPosition``,
     answers it: totals and one line per interval), its bill (what it pays for what it bought less what it is
-    paid for what it sold: positive pays, the position's ``amount``), the settlement state of each of its
-    transactions, and its open tenders."""
+    paid for what it sold: positive pays, the position's ``amount``), its latest :data:`TRANSACTIONS_SHOWN`
+    transactions with their settlement states (``settlement_states`` counts those), and its open tenders."""
     store = _store(service)
     rows = sorted(store.transactions(party_id=party_id), key=lambda t: (t.interval_start, t.transaction_id))
     cost = sum((t.amount for t in rows if t.side is Side.BUY), _ZERO)
@@ -118,7 +121,7 @@ def party_view(service: VtnService, party_id: str) -> dict[str, Any]:
         bought, sold, amount, lines = _ZERO, _ZERO, _ZERO, ()
     states: dict[str, int] = defaultdict(int)
     transactions = []
-    for t in rows:
+    for t in rows[-TRANSACTIONS_SHOWN:]:
         state = _state(store, t.transaction_id)
         states[state] += 1
         transactions.append({"transaction_id": t.transaction_id, "interval_start": _iso(t.interval_start),
@@ -136,6 +139,7 @@ def party_view(service: VtnService, party_id: str) -> dict[str, Any]:
         "intervals": [{"interval_start": _iso(line.dtstart), "bought_kwh": _num(line.bought_kwh),
                        "sold_kwh": _num(line.sold_kwh), "net_kwh": _num(line.net_kwh), "amount": _num(line.amount),
                        "delivered_kwh": _num(line.delivered_kwh)} for line in lines],
+        "transactions_total": len(rows),
         "settlement_states": dict(sorted(states.items())),
         "transactions": transactions,
         "open_tenders": tenders,

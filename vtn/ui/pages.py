@@ -79,8 +79,9 @@ def login_page(message: str | None = None) -> str:
     return _layout("Sign in", body, viewer=None)
 
 
-def denied_page(message: str, viewer: Viewer | None) -> str:
-    return _layout("Not allowed", f'<p class="error" role="alert" data-field="error">{_e(message)}</p>', viewer=viewer)
+def denied_page(message: str, viewer: Viewer | None, status: int = 403) -> str:
+    title = {403: "Not allowed", 404: "Not found", 405: "Read-only"}.get(status, "Refused")
+    return _layout(title, f'<p class="error" role="alert" data-field="error">{_e(message)}</p>', viewer=viewer)
 
 
 def chart_svg(cleared: list[dict[str, Any]], currency: str) -> str:
@@ -188,7 +189,8 @@ def party_page(view: dict[str, Any], viewer: Viewer) -> str:
             f'<h2>Open tenders</h2>{_table(["tender", "interval", "side", "price", "kWh"], tenders)}'
             f'<h2>Position per interval</h2>'
             f'{_table(["interval", "bought kWh", "sold kWh", "net kWh", f"amount ({cur})", "metered kWh"], lines)}'
-            f'<h2>Transactions</h2>'
+            f'<h2>Transactions <small>(the latest {len(view["transactions"])} of '
+            f'{_field("transactions_total", view["transactions_total"])})</small></h2>'
             f'{_table(heads, rows)}'
             '</div>')
     return _layout(f"Party {view['party']}", body, viewer=viewer, live=True)
