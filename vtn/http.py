@@ -403,13 +403,14 @@ def create_server(service: VtnService, *, board: NoticeBoard | None = None, heal
 
 def create_app(service: VtnService, *, board: NoticeBoard | None = None, health: HealthProbe | None = None,
                openapi: dict[str, Any] | None = None, max_body: int = DEFAULT_MAX_BODY,
-               limits: Limits | None = None) -> web.Application:
+               limits: Limits | None = None, dashboard: Dashboard | None = None) -> web.Application:
     """The same API as an :class:`aiohttp.web.Application`, to mount in a larger aiohttp application
     (``parent.add_subapp("/vtn/", app)``) or to run behind aiohttp's middlewares: every path below where it
     is mounted goes to the dispatcher :func:`create_server` uses. Notices go to ``board`` (a new one by
-    default), subscribed to ``service`` while the application runs."""
+    default), subscribed to ``service`` while the application runs; ``dashboard``: also the dashboard (its
+    pages link to ``/ui/...``: mount the application at the root to follow them)."""
     board = board if board is not None else NoticeBoard()
-    vtn = _Vtn(service, board, health, openapi, max_body, limits or Limits())
+    vtn = _Vtn(service, board, health, openapi, max_body, limits or Limits(), dashboard=dashboard)
     app = web.Application(client_max_size=max_body)
     app[BOARD] = board
 

@@ -22,6 +22,7 @@ from transactive.ledger import EmbeddedLedger
 from transactive.services import ManualClock, MarketConfig, Settlement, SqliteStore, VtnCore, VtnService
 from transactive.transport.http import HttpTransport
 from transactive.vtn import NoticeBoard, create_server
+from transactive.vtn.http import create_app
 from transactive.vtn.ui import COOKIE, Dashboard, data
 
 OPERATOR = "operator-token-for-the-test"
@@ -170,3 +171,14 @@ async def test_the_dashboard_is_read_only(traded: Traded) -> None:
                                                           headers={"Authorization": f"Bearer {OPERATOR}"}) as reply:
         assert reply.status == 405
         assert reply.headers["Allow"] == "GET, HEAD"
+
+
+async def test_the_dashboard_in_the_aiohttp_application(traded: Traded) -> None:
+    app = create_app(traded.service, dashboard=Dashboard(traded.service, operator_token=OPERATOR))
+    runner, url = await start_site(app)
+    try:
+        status, market, _ = await _get(url + "/ui/api/market", OPERATOR)
+        assert status == 200
+        assert [c["price"] for c in market["cleared"]] == ["0.17"]
+    finally:
+        await runner.cleanup()
