@@ -27,8 +27,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,server,signing,market,evm,iota,postgresql,discovery,paper]'
 	@touch $(STAMP)
 
+# the demo prints the VTN dashboard's sign-in link; `make demo DEMO_FLAGS=--keep` leaves the market and its
+# dashboard open after the simulated day (Ctrl-C stops it) and keeps the data directory
+DEMO_FLAGS ?=
 demo: install
-	$(BIN)/python examples/local_market_demo.py
+	$(BIN)/python examples/local_market_demo.py $(DEMO_FLAGS)
 
 # the message layer on its own: a tender and an OpenADR event as XML and JSON, validated
 demo-messages: install

@@ -10,7 +10,10 @@ before every gate closure, receives its transactions, reports its metered delive
 embedded ledger) and books what it could not trade locally with the main grid (at 0.30 USD/kWh retail,
 0.05 USD/kWh for exports). Then it prints a summary (energy traded locally and with the grid, prices, each
 party's bill), writes ``out/local_market_demo.png`` (prices and energy per interval), prints
-``transactive vtn report --data-dir DIR --json`` and stops everything — also on Ctrl-C or an error.
+``transactive vtn report --data-dir DIR --json`` and stops everything — also on Ctrl-C or an error. While it
+runs, the VTN's dashboard (``/ui``) shows the market live: its sign-in link is printed at the start. With
+``--keep`` the VTN stays up after the day (the dashboard open for inspection) until Ctrl-C, and the data
+directory is kept.
 
     python examples/local_market_demo.py [--transport http|memory] [--intervals 96] [--interval-seconds 1]
 
@@ -101,7 +104,12 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
+#: the VTN that ``--keep`` leaves serving after the run, and its URL (stopped on Ctrl-C)
+KEPT: list[tuple[subprocess.Popen[bytes], str]] = []
+
+
 def run_http(args: argparse.Namespace, data: Path) -> None:
+    kept = False
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     procs: list[subprocess.Popen[bytes]] = []
@@ -124,6 +132,7 @@ def run_http(args: argparse.Namespace, data: Path) -> None:
         start = datetime.fromisoformat(info["next_open_interval"]) + interval * lead
         print(f"VTN at {url} (market {info['market']}, {interval} intervals, one per {args.interval_seconds:g} s); "
               f"{len(PARTIES)} VENs trade {args.intervals} intervals from market time {start:%H:%M}")
+        print(f"dashboard: {dashboard_url(url, data)}")
         for p in PARTIES:
             log = open(data / f"{p.name}.log", "wb")  # noqa: SIM115
             procs.append(subprocess.Popen(
@@ -157,9 +166,19 @@ def run_http(args: argparse.Namespace, data: Path) -> None:
         failed = [(p.name, v.returncode) for p, v in zip(PARTIES, vens, strict=True) if v.returncode != 0]
         if failed:
             raise RuntimeError(f"VENs failed: {failed}; see the logs in {data}")
+        if args.keep:
+            KEPT.append((procs[0], url))
+            kept = True
     finally:
         for proc in reversed(procs):
-            stop_process(proc)
+            if not (kept and proc is procs[0]):
+                stop_process(proc)
+
+
+def dashboard_url(url: str, data: Path) -> str:
+    """The VTN dashboard's sign-in link with the operator token (``DATA_DIR/operator.token``)."""
+    token = (data / "vtn" / "operator.token").read_text().strip()
+    return f"{url}/ui/login?token={token}"
 
 
 def oadr_records(data: Path) -> Path:
@@ -358,7 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--intervals", type=int, default=96, help="market intervals to trade (96: one day)")
     parser.add_argument("--interval-seconds", type=float, default=1.0, help="wall seconds per market interval")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "local_market_demo.png")
-    parser.add_argument("--keep", action="store_true", help="keep the data directory (printed)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the data directory (printed) and, over HTTP, the VTN and its dashboard serving "
+                             "until Ctrl-C")
     args = parser.parse_args(argv)
 
     def terminate(signum: int, frame: object) -> None:
@@ -381,6 +402,14 @@ def main(argv: list[str] | None = None) -> int:
                                 capture_output=True, text=True, timeout=120)
         print(report.stdout.strip() or report.stderr.strip())
         print(f"\nwall time: {time.monotonic() - began:.1f} s")
+        if KEPT:
+            vtn, url = KEPT[0]
+            print(f"\nthe market stays open (--keep): dashboard {dashboard_url(url, data)}\nCtrl-C stops the VTN",
+                  flush=True)
+            try:
+                vtn.wait()
+            except KeyboardInterrupt:
+                print("VTN stopped")
         return 0 if report.returncode == 0 else 1
     except KeyboardInterrupt:
         print("\ninterrupted: everything stopped", file=sys.stderr)
@@ -389,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"local_market_demo: {error}", file=sys.stderr)
         return 1
     finally:
+        for proc, _url in KEPT:
+            stop_process(proc)
         if args.keep:
             print(f"data kept in {data}")
         else:

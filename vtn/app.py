@@ -94,6 +94,7 @@ from transactive.vtn.startup import (
     ledger_problems,
     startup_problems,
 )
+from transactive.vtn.ui import Dashboard
 
 __all__ = ["DEFAULT_MARKET_CONTEXT", "EVM_KEYS_DIR", "KEY_FILE", "LEDGER_FILE", "LEDGER_TAIL_CHECK", "PARENT_WAIT",
            "STORE_FILE", "VtnApp", "VtnOptions", "VtnStartError", "check_store", "serve", "startup_problems"]
@@ -273,8 +274,9 @@ class VtnApp:
                                             private=opts.openadr3.webhooks_private)
         if not opts.read_only:
             await self.oa3_notifiers.start()
+        dashboard = Dashboard(self.service, operator_token=self.oadr.operator_token, oadr=self.oadr)
         server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body,
-                               limits=opts.limits, oadr=self.oadr, openadr3=self.openadr3)
+                               limits=opts.limits, oadr=self.oadr, openadr3=self.openadr3, dashboard=dashboard)
         self._unlisten = self.service.listen(self.publisher.post if self.publisher is not None else self.board.post)
         self._runner = web.ServerRunner(server, shutdown_timeout=2.0)
         await self._runner.setup()

@@ -20,6 +20,8 @@ Endpoints (the OpenAPI document, :mod:`.openapi`, is served at ``GET /openapi.js
                                 starts)
 ``GET /health``                 JSON: status, market, market time, current / next open interval, store check
 ``GET /openapi.json``           the OpenAPI 3.1 document of this API
+``GET /ui/...``                 the read-only dashboard (HTML, and its JSON under ``/ui/api/``), when the server is
+                                made with one (:mod:`transactive.vtn.ui`; ``vtn serve`` does)
 ==============================  ===================================================================================
 
 Content negotiation (the rules of :mod:`transactive.codec.wire`, which every transport shares): the request's
@@ -77,6 +79,7 @@ from transactive.vtn.notices import NoticeBoard
 from transactive.vtn.oadr_http import OadrEdge, OadrOptions
 from transactive.vtn.openadr3_http import Oa3Edge, Oa3Options
 from transactive.vtn.openapi import openapi_document
+from transactive.vtn.ui import Dashboard
 
 __all__ = [
     "BOARD",
@@ -122,8 +125,10 @@ class _Vtn:
 
     def __init__(self, service: VtnService, board: NoticeBoard, health: HealthProbe | None,
                  openapi: dict[str, Any] | None, max_body: int, limits: Limits,
-                 oadr: OadrOptions | None = None, openadr3: Oa3Options | None = None) -> None:
+                 oadr: OadrOptions | None = None, openadr3: Oa3Options | None = None,
+                 dashboard: Dashboard | None = None) -> None:
         self.service = service
+        self.dashboard = dashboard
         self.limits = limits
         self.registrations = RateLimiter(limits.registrations_per_minute / 60.0, limits.registration_burst)
         self.oadr = None if oadr is None else OadrEdge(oadr, read_body=self.read_body,
@@ -171,6 +176,8 @@ class _Vtn:
                 if method in _GET:
                     return await self.openapi_json(request)
                 raise _not_allowed(method, path, "GET, HEAD")
+            elif self.dashboard is not None and self.dashboard.handles(path):
+                return await self.dashboard.dispatch(request, path)
             raise _error(404, f"no resource {path!r}: see GET /openapi.json")
         except _Refusal as refusal:
             return self._refusal_response(request, refusal)
@@ -379,30 +386,31 @@ def _not_allowed(method: str, path: str, allow: str) -> _Refusal:
 def create_server(service: VtnService, *, board: NoticeBoard | None = None, health: HealthProbe | None = None,
                   openapi: dict[str, Any] | None = None, max_body: int = DEFAULT_MAX_BODY,
                   limits: Limits | None = None, oadr: OadrOptions | None = None,
-                  openadr3: Oa3Options | None = None) -> GuardedServer:
+                  openadr3: Oa3Options | None = None, dashboard: Dashboard | None = None) -> GuardedServer:
     """The VTN's HTTP server: aiohttp's low-level :class:`~aiohttp.web.Server` (the protocol factory a
     :class:`~aiohttp.web.ServerRunner` listens with) around one dispatcher, no router or middleware in the
     way of ``POST /cts``, within ``limits`` (:mod:`.limits`: idle and body timeouts, a connection cap,
     the registration rate). Notices are read from ``board``; the caller subscribes it to ``service``
     (``stop = service.listen(board.post)``) for as long as the server runs. ``oadr``: also serve the OpenADR
     2.0b services and the operator's API (:mod:`.oadr_http`); ``openadr3``: the OpenADR 3.1 API
-    (:mod:`.openadr3_http`)."""
+    (:mod:`.openadr3_http`); ``dashboard``: the read-only dashboard at ``/ui`` (:mod:`.ui`)."""
     limits = limits or Limits()
     vtn = _Vtn(service, board if board is not None else NoticeBoard(), health, openapi, max_body, limits, oadr,
-               openadr3)
+               openadr3, dashboard)
     return GuardedServer(vtn.dispatch, request_factory=vtn.make_request, access_log=None,
                          keepalive_timeout=limits.idle_timeout, cap=limits.connection_cap())
 
 
 def create_app(service: VtnService, *, board: NoticeBoard | None = None, health: HealthProbe | None = None,
                openapi: dict[str, Any] | None = None, max_body: int = DEFAULT_MAX_BODY,
-               limits: Limits | None = None) -> web.Application:
+               limits: Limits | None = None, dashboard: Dashboard | None = None) -> web.Application:
     """The same API as an :class:`aiohttp.web.Application`, to mount in a larger aiohttp application
     (``parent.add_subapp("/vtn/", app)``) or to run behind aiohttp's middlewares: every path below where it
     is mounted goes to the dispatcher :func:`create_server` uses. Notices go to ``board`` (a new one by
-    default), subscribed to ``service`` while the application runs."""
+    default), subscribed to ``service`` while the application runs; ``dashboard``: also the dashboard (its
+    pages link to ``/ui/...``: mount the application at the root to follow them)."""
     board = board if board is not None else NoticeBoard()
-    vtn = _Vtn(service, board, health, openapi, max_body, limits or Limits())
+    vtn = _Vtn(service, board, health, openapi, max_body, limits or Limits(), dashboard=dashboard)
     app = web.Application(client_max_size=max_body)
     app[BOARD] = board
 

@@ -1,0 +1,184 @@
+"""The dashboard's API (``/ui/api``) and pages without a browser, on an in-process VTN that trades the worked
+example of :func:`tests.scenarios.three_ven_trade` (pv-1 sells 3 kWh at 0.10, pv-2 2 kWh at 0.14, home-1 buys
+4 kWh at 0.20; uniform price 0.17; the home pays 0.68): the numbers are the example's, a transaction whose
+stored record no longer matches its ledger anchor is shown as not verified, and the sign-in, cookie and
+refusal rules hold. (The browser test against ``vtn serve`` is test_dashboard.py.)"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.scenarios import TradeOutcome, three_ven_trade
+from tests.vtn.conftest import MARKET, NOW, T, start_site
+from transactive.ledger import EmbeddedLedger
+from transactive.services import ManualClock, MarketConfig, Settlement, SqliteStore, VtnCore, VtnService
+from transactive.transport.http import HttpTransport
+from transactive.vtn import NoticeBoard, create_server
+from transactive.vtn.http import create_app
+from transactive.vtn.ui import COOKIE, Dashboard, data
+
+OPERATOR = "operator-token-for-the-test"
+
+
+@dataclass
+class Traded:
+    url: str
+    outcome: TradeOutcome
+    service: VtnService
+    store_path: Path
+
+    def token(self, party: str) -> str:
+        token = self.outcome.vens[party].token
+        assert token is not None
+        return token
+
+
+@pytest.fixture
+async def traded(tmp_path: Path, config: MarketConfig) -> AsyncIterator[Traded]:
+    clock = ManualClock(NOW)
+    store = SqliteStore(tmp_path / "vtn.db")
+    ledger = EmbeddedLedger(tmp_path / "ledger.db", now=clock)
+    settlement = Settlement(store, ledger, config=config, clock=clock)
+    service = VtnService(VtnCore(config, store, clock), settlement=settlement)
+    board = NoticeBoard()
+    unlisten = service.listen(board.post)
+    runner, url = await start_site(create_server(service, board=board,
+                                                 dashboard=Dashboard(service, operator_token=OPERATOR)))
+    transport = HttpTransport(url, poll_seconds=2)
+    try:
+        outcome = await three_ven_trade(transport, service, settlement, config, clock, market=MARKET, interval=T,
+                                        notice_timeout=5)
+        yield Traded(url, outcome, service, tmp_path / "vtn.db")
+    finally:
+        await transport.close()
+        await runner.cleanup()
+        unlisten()
+        await ledger.close()
+        store.close()
+
+
+async def _get(url: str, token: str | None = None, **kw: Any) -> tuple[int, Any, aiohttp.ClientResponse]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers, allow_redirects=False, **kw) as reply:
+        body = await (reply.json() if reply.content_type == "application/json" else reply.text())
+        return reply.status, body, reply
+
+
+async def test_the_numbers_are_the_worked_examples(traded: Traded) -> None:
+    status, home, _ = await _get(traded.url + "/ui/api/party/home-1", OPERATOR)
+    assert status == 200
+    assert home["position"] == {"bought_kwh": "4", "sold_kwh": "0", "net_kwh": "4"}
+    assert Decimal(home["bill"]["net"]) == Decimal("0.68")
+    assert home["settlement_states"] == {"paid": 1}
+    _, pv1, _ = await _get(traded.url + "/ui/api/party/pv-1", traded.token("pv-1"))
+    assert pv1["position"]["sold_kwh"] == "3"
+    assert Decimal(pv1["bill"]["net"]) == Decimal("-0.51")
+    assert [t["price"] for t in pv1["transactions"]] == ["0.17"]
+    _, market, _ = await _get(traded.url + "/ui/api/market", traded.token("pv-2"))
+    assert [(c["price"], c["quantity_kwh"]) for c in market["cleared"]] == [("0.17", "4")]
+    assert market["order_book"] == []  # (everything matched)
+    status, page, _ = await _get(traded.url + "/ui/party/home-1", traded.token("home-1"))
+    assert status == 200
+    assert '<span data-field="bill.net">0.68</span>' in page
+
+
+async def test_a_transaction_whose_record_was_altered_is_not_verified(traded: Traded) -> None:
+    _, home, _ = await _get(traded.url + "/ui/api/party/home-1", OPERATOR)
+    txid = home["transactions"][0]["transaction_id"]
+    _, before, _ = await _get(f"{traded.url}/ui/api/transaction/{txid}", OPERATOR)
+    assert before["ledger"]["status"] == "verified"
+    assert [e["kind"] for e in before["ledger"]["entries"]][:1] == ["anchor"]
+    with sqlite3.connect(traded.store_path) as db:  # someone edits the VTN's database behind its back
+        db.execute("UPDATE transactions SET quantity = '40' WHERE transaction_id = ?", (txid,))
+    _, after, _ = await _get(f"{traded.url}/ui/api/transaction/{txid}", OPERATOR)
+    assert after["transaction"]["quantity_kwh"] == "40"
+    assert after["ledger"]["status"] == "not verified"
+    assert not after["ledger"]["anchor_verified"]
+    assert "anchor" in after["ledger"]["reason"]
+    _, page, _ = await _get(f"{traded.url}/ui/transaction/{txid}", traded.token("home-1"))
+    assert '<b data-field="ledger.status">not verified</b>' in page
+
+
+async def test_without_a_ledger_the_audit_trail_says_so(traded: Traded) -> None:
+    service = VtnService(traded.service.core)  # as a read-only VTN has it: no settlement, no ledger
+    row = traded.service.core.store.transactions(party_id="pv-1")[0]
+    view = await data.transaction_view(service, row)
+    assert view["ledger"]["status"] == "no ledger"
+    assert view["state"] == "paid"  # (the VTN's log still says where settlement got)
+
+
+async def test_sign_in_sets_a_cookie_the_pages_accept_and_sign_out_clears_it(traded: Traded) -> None:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:  # (an IP address)
+        async with http.post(traded.url + "/ui/login", data={"token": traded.token("pv-2")},
+                             allow_redirects=False) as reply:
+            assert reply.status == 303
+            assert reply.headers["Location"] == "/ui/party/pv-2"
+            cookie = reply.cookies[COOKIE]
+            assert cookie["httponly"]
+            assert cookie["samesite"] == "Strict"
+            assert cookie["path"] == "/ui"
+        async with http.get(traded.url + "/ui/api/party/pv-2") as reply:
+            assert reply.status == 200
+        async with http.get(traded.url + "/ui/api/party/pv-1") as reply:
+            assert reply.status == 403
+        async with http.get(traded.url + "/ui/logout", allow_redirects=False) as reply:
+            assert reply.status == 303
+        async with http.get(traded.url + "/ui/api/party/pv-2") as reply:
+            assert reply.status == 401
+    status, page, _ = await _get(traded.url + "/ui/login?token=wrong")
+    assert status == 401
+    assert "neither the operator" in page
+
+
+@pytest.mark.parametrize(("path", "token", "status"), [
+    ("/ui/api/market", None, 401),
+    ("/ui/api/parties", "home-1", 403),
+    ("/ui/api/openadr", "home-1", 403),
+    ("/ui/api/nothing", OPERATOR, 404),
+    ("/ui/static/nothing.js", None, 404),
+    ("/ui/static/dashboard.js", None, 200),
+    ("/ui/api/parties", OPERATOR, 200),
+    ("/ui/api/openadr", OPERATOR, 200),
+])
+async def test_who_may_see_what(traded: Traded, path: str, token: str | None, status: int) -> None:
+    if token in ("home-1",):
+        token = traded.token(token)
+    got, body, reply = await _get(traded.url + path, token)
+    assert got == status, body
+    if status == 401:
+        assert reply.headers["WWW-Authenticate"].startswith("Bearer")
+    if path.startswith("/ui/api/") and status != 404:
+        assert reply.headers["Cache-Control"] == "no-store"
+
+
+async def test_an_authorization_header_of_another_scheme_is_401(traded: Traded) -> None:
+    async with aiohttp.ClientSession() as http, http.get(traded.url + "/ui/api/market",
+                                                         headers={"Authorization": f"Basic {OPERATOR}"}) as reply:
+        assert reply.status == 401
+        assert (await reply.json())["field"] == "Authorization"
+
+
+async def test_the_dashboard_is_read_only(traded: Traded) -> None:
+    async with aiohttp.ClientSession() as http, http.post(traded.url + "/ui/api/market", json={},
+                                                          headers={"Authorization": f"Bearer {OPERATOR}"}) as reply:
+        assert reply.status == 405
+        assert reply.headers["Allow"] == "GET, HEAD"
+
+
+async def test_the_dashboard_in_the_aiohttp_application(traded: Traded) -> None:
+    app = create_app(traded.service, dashboard=Dashboard(traded.service, operator_token=OPERATOR))
+    runner, url = await start_site(app)
+    try:
+        status, market, _ = await _get(url + "/ui/api/market", OPERATOR)
+        assert status == 200
+        assert [c["price"] for c in market["cleared"]] == ["0.17"]
+    finally:
+        await runner.cleanup()
