@@ -57,7 +57,8 @@ def _pages(site: Path) -> dict[Path, _Page]:
     return pages
 
 
-def test_every_internal_link_and_anchor_resolves(site: Path) -> None:
+def broken_links(site: Path) -> tuple[int, list[str]]:
+    """How many internal links the pages of ``site`` hold, and those that lead nowhere."""
     pages = _pages(site)
     broken = []
     checked = 0
@@ -79,8 +80,22 @@ def test_every_internal_link_and_anchor_resolves(site: Path) -> None:
                 broken.append(f"{path.relative_to(site)}: {link}: no such file")
             elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in pages[target].ids:
                 broken.append(f"{path.relative_to(site)}: {link}: no anchor #{parts.fragment}")
+    return checked, broken
+
+
+def test_every_internal_link_and_anchor_resolves(site: Path) -> None:
+    checked, broken = broken_links(site)
     assert checked > 1000
     assert not broken, "\n".join(broken[:50])
+
+
+def test_the_link_check_finds_a_missing_page_and_a_missing_anchor(tmp_path: Path) -> None:
+    (tmp_path / "a.html").write_text('<h1 id="top">A</h1><a href="b.html#there">b</a><a href="#top">up</a>'
+                                     '<a href="c.html">c</a><a href="https://example.invalid/x">out</a>')
+    (tmp_path / "b.html").write_text('<h2 id="here">B</h2><a href="a.html#top">a</a>')
+    checked, broken = broken_links(tmp_path)
+    assert checked == 4
+    assert broken == ["a.html: b.html#there: no anchor #there", "a.html: c.html: no such file"]
 
 
 def test_every_public_module_has_a_rendered_reference_page(site: Path) -> None:

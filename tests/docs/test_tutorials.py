@@ -1,0 +1,124 @@
+"""The tutorials run as written: each page's code blocks, in order, against real processes.
+
+A tutorial's shell blocks are one session: the block that starts ``transactive vtn serve`` is started as the
+process a reader leaves running in its own terminal, the other blocks run one after the other in one bash
+(``set -euo pipefail``) in a fresh directory. Only the port (``8080``) and the data directory (``/tmp/vtn``)
+are replaced, by a free port and a directory of the test's own. Python blocks run in one namespace, in order.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TUTORIALS = ROOT / "docs" / "tutorials"
+BIN = Path(sys.executable).parent
+
+
+def blocks(page: Path, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def environment() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(ROOT)}
+
+
+def localise(text: str, port: int, data_dir: Path) -> str:
+    return re.sub(r"\b8080\b", str(port), text).replace("/tmp/vtn", str(data_dir))
+
+
+@contextmanager
+def server(command: str, cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The command a reader leaves running in its own terminal, until its first line says it listens (its
+    output goes to a file: a pipe nobody reads would stop it once full)."""
+    log = cwd / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(["bash", "-c", f"exec {command.strip()}"], cwd=cwd, env=environment(),
+                                   stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "listening on" not in log.read_text(encoding="utf-8", errors="replace"):
+            assert process.poll() is None, log.read_text(encoding="utf-8", errors="replace")
+            assert time.monotonic() < deadline, "the server did not say it listens within 60 s"
+            time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def run_shell_tutorial(page: Path, tmp_path: Path, timeout: float = 240) -> str:
+    """Run the page's shell blocks as one session, then its Python blocks as one script (``python3 tutorial.py``
+    in the same directory, while the server runs); returns what they printed."""
+    port, data_dir = free_port(), tmp_path / "vtn"
+    shell = [localise(b, port, data_dir) for b in blocks(page, "sh")]
+    serve = [b for b in shell if b.lstrip().startswith("transactive vtn serve")]
+    rest = [b for b in shell if b not in serve]
+    assert len(serve) <= 1
+    work = tmp_path / "work"
+    work.mkdir()
+    python = [localise(b, port, data_dir) for b in blocks(page, "python")]
+    if python:
+        (work / "tutorial.py").write_text("\n\n".join(python), encoding="utf-8")
+        rest.append("python3 tutorial.py")
+    with server(serve[0], work) if serve else nullcontext():
+        result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + "\n".join(rest)], cwd=work,
+                                env=environment(), capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def test_run_a_vtn_and_trade_with_curl(tmp_path: Path) -> None:
+    out = run_shell_tutorial(TUTORIALS / "vtn-curl.md", tmp_path)
+    assert out.count('"pyld:eiCreatedPartyRegistration":{"ei:eiResponse":{"ei:responseCode":"200"') == 2
+    assert out.count('"pyld:eiCreatedTender":{"ei:eiResponse":{"ei:responseCode":"200"') == 2
+    notice = out.split('"pyld:eiCreateTransaction"', 1)[1]
+    assert '"ei:tenderID": "pv-1-t-1"' in notice
+    assert '"emix:value": 0.15' in notice
+    assert '"emix:quantity": 2.0' in notice
+    assert '"traded_kwh": 2.0' in out
+    assert '"ledger_valid": true' in out
+
+
+def test_validate_and_convert_documents(tmp_path: Path) -> None:
+    out = run_shell_tutorial(TUTORIALS / "validate-convert.md", tmp_path)
+    assert "tender.json: valid" in out
+    assert '"valid": true' in out
+    assert "bad.xml: invalid" in out
+    assert "emix:side" in out
+    assert "validate exited 1" in out
+    assert "convert exited 1" in out
+    assert (tmp_path / "work" / "tender.xml").read_bytes().startswith(b"<?xml")
+
+
+def test_integrate_a_device_with_venclient(tmp_path: Path) -> None:
+    out = run_shell_tutorial(TUTORIALS / "venclient.md", tmp_path)
+    assert "same party after a reboot" in out
+    assert "transaction txn-" in out
+    assert "price 0.15" in out
+    assert "delivery reported for txn-" in out
+    assert (tmp_path / "work" / "state" / "pv-7.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_reproduce_the_paper(tmp_path: Path) -> None:
+    out = run_shell_tutorial(TUTORIALS / "paper.md", tmp_path)
+    for scenario in ("Grid", "MG1+MG2", "MG1+MG3", "MG2+MG3", "All"):
+        assert f"{scenario:8} producers" in out
+    assert "paper:" in out
+    figures = sorted(p.name for p in (tmp_path / "work" / "figures").glob("*.png"))
+    assert len(figures) >= 5
