@@ -8,6 +8,7 @@ are replaced, by a free port and a directory of the test's own. Python blocks ru
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -91,8 +92,16 @@ def test_run_a_vtn_and_trade_with_curl(tmp_path: Path) -> None:
     assert '"ei:tenderID": "pv-1-t-1"' in notice
     assert '"emix:value": 0.15' in notice
     assert '"emix:quantity": 2.0' in notice
-    assert '"traded_kwh": 2.0' in out
-    assert '"ledger_valid": true' in out
+    report = json.loads(next(line for line in out.splitlines() if line.startswith('{"parties"')))
+    assert report["traded_kwh"] == 2.0
+    assert report["ledger_valid"] is True
+    documented = (ROOT / "docs" / "market.md").read_text(encoding="utf-8").split("vtn report --json` prints", 1)[1]
+    rows = re.findall(r"(?m)^\| (`.+?`) \|", documented)
+    keys = {key for row in rows for key in re.findall(r"`(\w+)`", row)}
+    assert keys == set(report), "the keys of vtn report --json in docs/market.md differ from the command's"
+    for group in ("openadr", "openadr3"):
+        line = next(r for r in documented.splitlines() if r.startswith(f"| `{group}` |"))
+        assert set(re.findall(r"`(\w+)`", line)) - {group} == set(report[group]), group
 
 
 def test_validate_and_convert_documents(tmp_path: Path) -> None:
