@@ -63,22 +63,42 @@ def server(command: str, cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
         process.wait(timeout=30)
 
 
+def session(page: Path, port: int, data_dir: Path, work: Path) -> tuple[list[str], list[str]]:
+    """The page's server command (if any) and the session's commands, in the page's order: a run of
+    consecutive Python blocks becomes one script, ``python3 tutorialN.py``, run where it stands."""
+    text = page.read_text(encoding="utf-8")
+    serve: list[str] = []
+    steps: list[str] = []
+    script: list[str] = []
+
+    def flush() -> None:
+        if script:
+            name = f"tutorial{len(steps) + 1}.py"
+            (work / name).write_text("\n\n".join(script), encoding="utf-8")
+            steps.append(f"python3 {name}")
+            script.clear()
+
+    for language, body in re.findall(r"```(sh|python)\n(.*?)```", text, flags=re.DOTALL):
+        body = localise(body, port, data_dir)
+        if language == "python":
+            script.append(body)
+            continue
+        flush()
+        (serve if body.lstrip().startswith("transactive vtn serve") else steps).append(body)
+    flush()
+    return serve, steps
+
+
 def run_shell_tutorial(page: Path, tmp_path: Path, timeout: float = 240) -> str:
-    """Run the page's shell blocks as one session, then its Python blocks as one script (``python3 tutorial.py``
-    in the same directory, while the server runs); returns what they printed."""
+    """Run the page's blocks as one session (the server started first, as a reader leaves it running in its
+    own terminal); returns what the session printed."""
     port, data_dir = free_port(), tmp_path / "vtn"
-    shell = [localise(b, port, data_dir) for b in blocks(page, "sh")]
-    serve = [b for b in shell if b.lstrip().startswith("transactive vtn serve")]
-    rest = [b for b in shell if b not in serve]
-    assert len(serve) <= 1
     work = tmp_path / "work"
     work.mkdir()
-    python = [localise(b, port, data_dir) for b in blocks(page, "python")]
-    if python:
-        (work / "tutorial.py").write_text("\n\n".join(python), encoding="utf-8")
-        rest.append("python3 tutorial.py")
+    serve, steps = session(page, port, data_dir, work)
+    assert len(serve) <= 1
     with server(serve[0], work) if serve else nullcontext():
-        result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + "\n".join(rest)], cwd=work,
+        result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + "\n".join(steps)], cwd=work,
                                 env=environment(), capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout
@@ -131,3 +151,14 @@ def test_reproduce_the_paper(tmp_path: Path) -> None:
     assert "paper:" in out
     figures = sorted(p.name for p in (tmp_path / "work" / "figures").glob("*.png"))
     assert len(figures) >= 5
+
+
+def test_settle_and_audit_on_the_ledger(tmp_path: Path) -> None:
+    out = run_shell_tutorial(TUTORIALS / "ledger.md", tmp_path)
+    assert "state: paid" in out
+    assert "delivered: 2.45 kWh, due: 0.37 USD" in out
+    assert '"valid": true' in out
+    assert "tampered.ledger: INVALID at entry 1" in out
+    assert "verify exited 1" in out
+    assert "payment_request  home-3 pays pv-roof-7 0.37 USD" in out
+    assert (tmp_path / "work" / "settlement.ledger.key").stat().st_mode & 0o777 == 0o600
