@@ -162,3 +162,12 @@ def test_settle_and_audit_on_the_ledger(tmp_path: Path) -> None:
     assert "verify exited 1" in out
     assert "payment_request  home-3 pays pv-roof-7 0.37 USD" in out
     assert (tmp_path / "work" / "settlement.ledger.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_probe_conformance(tmp_path: Path) -> None:
+    out = run_shell_tutorial(TUTORIALS / "conformance.md", tmp_path)
+    assert "CTS_M_0010" in out
+    assert re.search(r"cts VTN at http://127\.0\.0\.1:\d+: \d+ passed, 0 failed, 0 skipped", out)
+    assert re.search(r"openadr20b: \d+ passed, 0 failed, \d+ skipped", out)
+    html = (tmp_path / "work" / "cts-report.html").read_text(encoding="utf-8")
+    assert "CTS_N_0010" in html
