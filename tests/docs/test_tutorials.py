@@ -83,8 +83,11 @@ def session(page: Path, port: int, data_dir: Path, work: Path) -> tuple[list[str
         if language == "python":
             script.append(body)
             continue
+        if body.lstrip().startswith("transactive vtn serve"):
+            serve.append(body)  # runs in a terminal of its own: not a step between two Python blocks
+            continue
         flush()
-        (serve if body.lstrip().startswith("transactive vtn serve") else steps).append(body)
+        steps.append(body)
     flush()
     return serve, steps
 
@@ -171,3 +174,11 @@ def test_probe_conformance(tmp_path: Path) -> None:
     assert re.search(r"openadr20b: \d+ passed, 0 failed, \d+ skipped", out)
     html = (tmp_path / "work" / "cts-report.html").read_text(encoding="utf-8")
     assert "CTS_N_0010" in html
+
+
+def test_write_a_new_personality(tmp_path: Path) -> None:
+    out = run_shell_tutorial(TUTORIALS / "personality.md", tmp_path)
+    assert "refused: sheddable: a fraction in [0, 1]" in out
+    found = re.search(r"interval \S+ bought (\S+) kWh, from the grid (\S+) kWh", out)
+    assert found, out
+    assert float(found[1]) + float(found[2]) > 1.0
