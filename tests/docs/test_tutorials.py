@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIALS = ROOT / "docs" / "tutorials"
 BIN = Path(sys.executable).parent
@@ -39,7 +41,16 @@ def environment() -> dict[str, str]:
     return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(ROOT)}
 
 
+#: what the tests put in place of a step that would download (nothing is downloaded at test time)
+OFFLINE = {
+    "python3 -m venv openleadr-venv && openleadr-venv/bin/pip install --quiet 'openleadr==0.5.36'":
+        f"ln -s {ROOT / '.venv-openleadr'} openleadr-venv",
+}
+
+
 def localise(text: str, port: int, data_dir: Path) -> str:
+    for online, offline in OFFLINE.items():
+        text = text.replace(online, offline)
     return re.sub(r"\b8080\b", str(port), text).replace("/tmp/vtn", str(data_dir))
 
 
@@ -182,3 +193,14 @@ def test_write_a_new_personality(tmp_path: Path) -> None:
     found = re.search(r"interval \S+ bought (\S+) kWh, from the grid (\S+) kWh", out)
     assert found, out
     assert float(found[1]) + float(found[2]) > 1.0
+
+
+@pytest.mark.interop
+def test_an_openadr_vtn_with_openleadr_vens(tmp_path: Path) -> None:
+    if not (ROOT / ".venv-openleadr" / "bin" / "python").exists():
+        pytest.skip("no .venv-openleadr: make test builds it (interop/openleadr_peer/make_venv.sh)")
+    out = run_shell_tutorial(TUTORIALS / "openleadr.md", tmp_path)
+    assert "registered as" in out
+    assert re.search(r"^event \S+ SIMPLE \[1\.0, 2\.0\]", out, flags=re.MULTILINE), out
+    events = json.loads(out[out.rindex("\n[") + 1:] if "\n[" in out else out[out.index("["):])
+    assert any("optIn" in json.dumps(event) for event in events), events
