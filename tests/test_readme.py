@@ -32,6 +32,14 @@ def test_readme_names_the_two_commands() -> None:
         assert re.search(rf"(?m)^{target}:", makefile), target
 
 
+def test_readme_names_every_command_of_make_help() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    helped = re.findall(r'@echo "(make [\w-]+)', makefile)
+    assert len(helped) >= 6
+    missing = [command for command in helped if f"`{command}`" not in TEXT and f"{command} " not in TEXT]
+    assert not missing
+
+
 def test_readme_has_a_quick_start_for_each_kind_of_user() -> None:
     headings = re.findall(r"(?m)^### (.+)$", TEXT.split("## Quick start", 1)[1])
     for user in ("Library", "VTN operator", "Device vendor", "Tester", "Researcher"):
