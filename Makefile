@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install demo demo-messages paper test lint typecheck unit bench wheel-check clean anvil iota-vectors mosquitto chromium \
+.PHONY: help install demo demo-messages paper test lint typecheck unit bench wheel-check clean anvil iota-vectors mosquitto chromium docs docs-build \
 	openadr3-client postgresql postgres-start postgres-stop
 
 help:
@@ -14,6 +14,7 @@ help:
 	@echo "make demo-messages  build, print and validate sample messages"
 	@echo "make paper   reproduce the IOTA double-auction paper on the shipped week (table + figures in out/paper-iota/)"
 	@echo "make test    ruff + mypy (strict) + pytest with coverage (sets up .venv first)"
+	@echo "make docs    serve the documentation site on http://127.0.0.1:8000 (make docs-build: build it, warnings as errors)"
 	@echo "make bench   the benchmarks in bench/ (figures go to BENCHMARKS.md by hand)"
 	@echo "make postgres-start  a PostgreSQL server for demos in .cache/postgresql/demo (prints its URL for --store)"
 	@echo "make postgres-stop   stop it"
@@ -40,6 +41,13 @@ demo-messages: install
 # the IOTA double-auction paper reproduced on the shipped week: the table, and its figures in out/paper-iota/
 paper: install
 	$(BIN)/transactive simulate paper-iota --data transactive/simulate/paper_iota_week.csv --plots out/paper-iota
+
+# the documentation site (mkdocs.yml); tests/docs/test_site.py builds it the same way and checks its links offline
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
+
+docs-build: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: install
 	$(BIN)/ruff check .

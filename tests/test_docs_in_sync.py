@@ -18,10 +18,16 @@ def _generator(name: str) -> ModuleType:
     return module
 
 
-def test_message_reference_matches_the_code() -> None:
-    expected = _generator("gen_message_docs").render()
-    current = (ROOT / "docs" / "messages.md").read_text()
-    assert current == expected, "docs/messages.md is stale: run python tools/gen_message_docs.py"
+def test_message_gallery_matches_the_code() -> None:
+    generator = _generator("gen_message_docs")
+    assert generator.current() == generator.render(), "docs/messages/ is stale: run python tools/gen_message_docs.py"
+
+
+def test_api_reference_has_a_page_for_every_public_module() -> None:
+    generator = _generator("gen_api_docs")
+    expected = generator.render()
+    current = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "docs" / "reference").glob("*.md")}
+    assert current == expected, "docs/reference/ is stale: run python tools/gen_api_docs.py"
 
 
 def test_conformance_catalogue_in_the_docs_matches_the_suites() -> None:
