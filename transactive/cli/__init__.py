@@ -21,6 +21,7 @@ from transactive.cli import (
     ven,
     vtn,
 )
+from transactive.cli._io import OneLineParser
 
 __all__ = ["main"]
 
@@ -53,7 +54,7 @@ _COMMANDS = (validate, convert, market, ledger, vtn, ven, community, discover, c
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="transactive",
         description="A standards-first transactive-energy protocol stack: WS-Calendar, EMIX, "
         "Energy Interoperation / Common Transactive Services and OpenADR 2.0b.",

@@ -7,11 +7,12 @@ import asyncio
 import importlib.util
 import math
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = [
+    "OneLineParser",
     "UnreadableFile",
     "event_loop_problem",
     "looks_like_json",
@@ -26,6 +27,23 @@ __all__ = [
 
 class UnreadableFile(Exception):
     """A path that cannot be read (missing, a directory, no permission): exit code 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line on standard error (exit 2): the command, what is wrong, and where its help is.
+
+    Every parser of the command line is one (subparsers inherit the class), so an argument a subcommand does not
+    know is that subcommand's error, named after it, rather than the top-level parser's."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extra = super().parse_known_args(args, namespace)
+        if extra:
+            self.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed, extra
 
 
 def read_input(path: str) -> bytes:

@@ -9,13 +9,20 @@ import logging
 import math
 import signal
 import sys
-from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from transactive.cli._io import event_loop_problem, port_number, positive_int, reserve_prices, run_loop, usage
+from transactive.cli._io import (
+    OneLineParser,
+    event_loop_problem,
+    port_number,
+    positive_int,
+    reserve_prices,
+    run_loop,
+    usage,
+)
 from transactive.cli.oadr import add_event_parser, add_serve_flags, oadr_config
 from transactive.cli.openadr3 import add_client_parser, add_deliveries_parser, openadr3_config
 from transactive.cli.openadr3 import add_serve_flags as add_openadr3_flags
@@ -164,19 +171,7 @@ VTN, EVM node or MQTT broker that does not answer).
 """
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """A usage error is one line on standard error (exit 2): what is wrong, and where the help is."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
-
-    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
-                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
-        # an argument this command does not know is its own usage error (else the top parser reports it)
-        parsed, extra = super().parse_known_args(args, namespace)
-        if extra:
-            self.error(f"unrecognized arguments: {' '.join(extra)}")
-        return parsed, extra
+_OneLineParser = OneLineParser  # (the name discover and older code import)
 
 
 def _positive(text: str) -> float:
