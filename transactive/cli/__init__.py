@@ -23,7 +23,7 @@ from transactive.cli import (
 )
 from transactive.cli._io import OneLineParser
 
-__all__ = ["main"]
+__all__ = ["build_parser", "command_parser", "main"]
 
 _EPILOG = """\
 examples:
@@ -46,7 +46,7 @@ examples:
   transactive simulate paper-iota --data transactive/simulate/paper_iota_week.csv
                                                     reproduce the IOTA double-auction paper, every scenario
 
-exit codes: 0 success, 1 invalid input, 2 usage error or unreadable file.
+exit codes: 0 success, 1 invalid input, 2 usage error or unreadable file, 130 interrupted (Ctrl-C).
 Run 'transactive COMMAND --help' for the options of one command.
 """
 
@@ -68,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser of the (sub)command ``argv`` names: ``["ledger", "bench", "--entries", "5"]`` gives
+    ``transactive ledger bench``'s."""
+    for token in argv:
+        choices = next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if not isinstance(choices, dict) or token not in choices:
+            break
+        parser = choices[token]
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``transactive`` script; returns the process exit code."""
     parser = build_parser()
@@ -78,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args.run(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line naming the command, the shell's code for SIGINT
+        print(f"{command_parser(parser, args.argv).prog}: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as Unix tools do
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -15,7 +15,9 @@ __all__ = [
     "OneLineParser",
     "UnreadableFile",
     "event_loop_problem",
+    "event_start",
     "looks_like_json",
+    "party_name",
     "port_number",
     "positive_int",
     "read_input",
@@ -127,3 +129,38 @@ def reserve_prices(text: str) -> tuple[float, float]:
     if not sell < buy:
         raise argparse.ArgumentTypeError(f"the grid's selling price BUY must be above its buying price SELL: {text!r}")
     return buy, sell
+
+
+def party_name(text: str) -> str:
+    """``--party``, ``--name`` and the like: a party or client name, not empty (an argparse type)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a name cannot be empty")
+    if text != text.strip() or any(not c.isprintable() for c in text):
+        raise argparse.ArgumentTypeError(f"a name has no surrounding spaces or control characters: {text!r}")
+    return text
+
+
+def event_start(text: str) -> str:
+    """An event's ``--start``: ISO 8601 with a time zone, or ``now`` / ``now+DURATION`` (an argparse type; the
+    text is passed on as given, the VTN reads it on its own clock)."""
+    from datetime import datetime
+
+    from transactive.model.types import parse_duration
+
+    if text == "now":
+        return text
+    if text.startswith("now+"):
+        try:
+            parse_duration(text[4:])
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"now+DURATION takes an ISO 8601 duration (now+PT5M), not {text!r}") \
+                from None
+        return text
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time with a zone (2026-12-04T18:00:00Z), now or now+PT5M, not {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a time zone (e.g. 2026-12-04T18:00:00Z), not {text!r}")
+    return text

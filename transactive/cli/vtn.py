@@ -17,6 +17,7 @@ from typing import Any
 from transactive.cli._io import (
     OneLineParser,
     event_loop_problem,
+    party_name,
     port_number,
     positive_int,
     reserve_prices,
@@ -246,11 +247,11 @@ def add_parser(sub: Any) -> None:
                         "must be the plugin's administrator): each party logs in with its id and registration "
                         "token and reaches only its own topics")
     s.add_argument("--parent", metavar="URL", help="a parent VTN to trade with upstream (fractal markets)")
-    s.add_argument("--parent-party", metavar="NAME", help="this VTN's party id at the parent")
+    s.add_argument("--parent-party", type=party_name, metavar="NAME", help="this VTN's party id at the parent")
     s.add_argument("--parent-wait", type=_positive, default=15.0, metavar="S",
                    help="seconds to wait for the parent to answer at start (default 15)")
     s.add_argument("--market-context", default=None, metavar="URI", help="the market context URI")
-    s.add_argument("--market-party", default="market", metavar="NAME", help="the market's party id")
+    s.add_argument("--market-party", default="market", type=party_name, metavar="NAME", help="the market's party id")
     s.add_argument("--reserve", type=reserve_prices, metavar="BUY,SELL",
                    help="the main grid as reserve: it sells at BUY and buys at SELL per kWh; the market's price "
                         "band becomes [SELL, BUY] (default: no grid, band [0, 10])")
