@@ -27,9 +27,11 @@ __all__ = ["build_parser", "command_parser", "main"]
 
 _EPILOG = """\
 examples:
-  transactive validate event.xml tender.json        check documents against the OASIS/OpenADR schemas
-  transactive validate --json docs/*.xml            the same, as a JSON report
-  transactive convert tender.xml --to json          the same message in the other wire format
+  transactive validate out/event.xml out/tender.json
+                                                    check documents against the OASIS/OpenADR schemas
+                                                    (make demo-messages writes these sample messages)
+  transactive validate --json out/*.xml             the same, as a JSON report
+  transactive convert out/tender.xml --to json      the same message in the other wire format
   transactive market clear orders.csv --json        clear a periodic double auction from a CSV of orders
   transactive ledger verify settlement.ledger       check every hash and signature of a settlement ledger
   transactive vtn serve --port 8080 --data-dir DIR  run the VTN (CTS over HTTP, market clock, settlement)
