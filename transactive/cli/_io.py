@@ -15,6 +15,7 @@ __all__ = [
     "OneLineParser",
     "UnreadableFile",
     "event_loop_problem",
+    "DEFAULT_RESERVE",
     "event_start",
     "looks_like_json",
     "party_name",
@@ -117,8 +118,16 @@ def port_number(text: str) -> int:
     return int(text)
 
 
-def reserve_prices(text: str) -> tuple[float, float]:
-    """``--reserve BUY,SELL``: the main grid's selling and buying prices (an argparse type)."""
+#: ``vtn serve``'s main grid when --reserve is not given: it sells at 0.30 and buys at 0.05 per kWh (a typical
+#: retail tariff and export rate), so the market's band is [0.05, 0.30] and VENs price inside it
+DEFAULT_RESERVE = (0.30, 0.05)
+
+
+def reserve_prices(text: str) -> tuple[float, float] | None:
+    """``--reserve BUY,SELL``: the main grid's selling and buying prices, or ``none`` (no grid) (an argparse
+    type)."""
+    if text.strip().lower() == "none":
+        return None
     parts = text.split(",")
     try:
         buy, sell = (float(x) for x in parts)

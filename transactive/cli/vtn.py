@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from transactive.cli._io import (
+    DEFAULT_RESERVE,
     OneLineParser,
     event_loop_problem,
     party_name,
@@ -252,9 +253,10 @@ def add_parser(sub: Any) -> None:
                    help="seconds to wait for the parent to answer at start (default 15)")
     s.add_argument("--market-context", default=None, metavar="URI", help="the market context URI")
     s.add_argument("--market-party", default="market", type=party_name, metavar="NAME", help="the market's party id")
-    s.add_argument("--reserve", type=reserve_prices, metavar="BUY,SELL",
+    s.add_argument("--reserve", type=reserve_prices, default=DEFAULT_RESERVE, metavar="BUY,SELL",
                    help="the main grid as reserve: it sells at BUY and buys at SELL per kWh; the market's price "
-                        "band becomes [SELL, BUY] (default: no grid, band [0, 10])")
+                        "band is [SELL, BUY], published to the VENs, which price inside it (default 0.30,0.05: a "
+                        "typical retail tariff and export rate; 'none': no grid, band [0, 10])")
     s.add_argument("--interval-minutes", type=_positive, default=15.0, help="market interval (default 15)")
     s.add_argument("--gate-closure-minutes", type=_positive, default=5.0,
                    help="tendering closes this long before an interval starts (default 5)")
