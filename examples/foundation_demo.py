@@ -4,7 +4,9 @@ inputs refused with the EI response code a VTN would answer with.
 
     python examples/foundation_demo.py [--out DIR] [--full]
 
-It writes a plot of both messages' 24 intervals to ``DIR/foundation_demo.png`` (default ``out/``).
+It writes a plot of both messages' 24 intervals to ``DIR/foundation_demo.png`` (default ``out/``), and both
+messages in both wire formats as ``DIR/tender.xml``, ``tender.json``, ``event.xml`` and ``event.json`` (the files
+the examples of ``transactive --help`` validate and convert).
 Later issues turn ``make demo`` into the full market; this is the message layer it stands on.
 """
 
@@ -170,6 +172,10 @@ def main() -> int:
     ok = check(tender, args.full) & check(event, args.full)
     refusals()
     path = plot(tender, event, args.out)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, message in (("tender", tender), ("event", event)):
+        (args.out / f"{name}.xml").write_bytes(encode_xml(message))  # type: ignore[arg-type]
+        (args.out / f"{name}.json").write_bytes(encode_json(message, pretty=True))  # type: ignore[arg-type]
     product = tender.tenders[0].item
     offered = sum(iv.payload.quantity for iv in product.intervals)  # type: ignore[union-attr]
     print("summary")
@@ -178,6 +184,9 @@ def main() -> int:
     print(f"  both valid and round-tripping: {ok}")
     if path is not None:
         print(f"  plot: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    where = args.out.relative_to(ROOT) if args.out.resolve().is_relative_to(ROOT) else args.out
+    print(f"  messages: {where}/tender.xml, tender.json, event.xml, event.json "
+          f"(try: transactive validate {where}/event.xml {where}/tender.json)")
     return 0 if ok else 1
 
 

@@ -117,7 +117,8 @@ def run_http(args: argparse.Namespace, data: Path) -> None:
         vtn_log = open(data / "vtn.log", "wb")  # noqa: SIM115
         procs.append(subprocess.Popen(cli("vtn", "serve", "--host", "127.0.0.1", "--port", str(port),
                                           "--data-dir", str(data / "vtn"), "--interval-seconds",
-                                          str(args.interval_seconds), "--log-level", "WARNING"),
+                                          str(args.interval_seconds), "--reserve", f"{GRID_BUY},{GRID_SELL}",
+                                          "--log-level", "WARNING"),
                                       stdout=vtn_log, stderr=subprocess.STDOUT))
         deadline = time.monotonic() + 30
         info = None
@@ -139,7 +140,7 @@ def run_http(args: argparse.Namespace, data: Path) -> None:
                 cli("ven", "run", "--vtn", url, "--party", p.name, "--personality", p.personality,
                     "--capacity-kw", str(p.capacity_kw), "--strategy", p.strategy, "--seed", str(p.seed),
                     "--intervals", str(args.intervals), "--start", start.isoformat(),
-                    "--sim-start", SIM_START.isoformat(), "--grid-prices", f"{GRID_BUY},{GRID_SELL}",
+                    "--sim-start", SIM_START.isoformat(),  # (the band: the grid prices the VTN publishes)
                     "--record", str(data / f"{p.name}.jsonl"), "--state-dir", str(data / "ven-state" / p.name)),
                 stdout=log, stderr=subprocess.STDOUT))
         # the OpenADR 2.0b battery: registers with the same VTN's /OpenADR2/Simple/2.0b/, receives each cleared

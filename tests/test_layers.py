@@ -77,7 +77,11 @@ GRAPH = {module: _imports(module, path) for module, path in MODULES.items()}
 
 
 def _layer(module: str) -> str | None:
+    """A module's layer: the package under transactive (None for the facade and ``python -m transactive``'s
+    entry point, transactive/__main__.py, which is the command line's)."""
     parts = module.split(".")
+    if module == "transactive.__main__":
+        return None
     return parts[1] if len(parts) > 1 else None
 
 

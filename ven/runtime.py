@@ -352,7 +352,7 @@ class VenRuntime:
         for sent in rec.tenders:
             matched = rec.bought_kwh > 0 if sent.side is Side.BUY else rec.sold_kwh > 0
             self.strategy.observe(sent.side, matched, rec.clearing_price)
-        rec.state_of_charge = self.personality.state_of_charge
+        rec.state_of_charge = self.personality.state_of_charge_after(sim)  # not what is booked an interval ahead
         self._transactions.pop(interval_start, None)
         for sent in self._tendered.pop(interval_start, []):
             self._accepted.discard(sent.tender_id)

@@ -21,14 +21,17 @@ from transactive.cli import (
     ven,
     vtn,
 )
+from transactive.cli._io import OneLineParser
 
-__all__ = ["main"]
+__all__ = ["build_parser", "command_parser", "main"]
 
 _EPILOG = """\
 examples:
-  transactive validate event.xml tender.json        check documents against the OASIS/OpenADR schemas
-  transactive validate --json docs/*.xml            the same, as a JSON report
-  transactive convert tender.xml --to json          the same message in the other wire format
+  transactive validate out/event.xml out/tender.json
+                                                    check documents against the OASIS/OpenADR schemas
+                                                    (make demo-messages writes these sample messages)
+  transactive validate --json out/*.xml             the same, as a JSON report
+  transactive convert out/tender.xml --to json      the same message in the other wire format
   transactive market clear orders.csv --json        clear a periodic double auction from a CSV of orders
   transactive ledger verify settlement.ledger       check every hash and signature of a settlement ledger
   transactive vtn serve --port 8080 --data-dir DIR  run the VTN (CTS over HTTP, market clock, settlement)
@@ -45,7 +48,7 @@ examples:
   transactive simulate paper-iota --data transactive/simulate/paper_iota_week.csv
                                                     reproduce the IOTA double-auction paper, every scenario
 
-exit codes: 0 success, 1 invalid input, 2 usage error or unreadable file.
+exit codes: 0 success, 1 invalid input, 2 usage error or unreadable file, 130 interrupted (Ctrl-C).
 Run 'transactive COMMAND --help' for the options of one command.
 """
 
@@ -53,7 +56,7 @@ _COMMANDS = (validate, convert, market, ledger, vtn, ven, community, discover, c
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="transactive",
         description="A standards-first transactive-energy protocol stack: WS-Calendar, EMIX, "
         "Energy Interoperation / Common Transactive Services and OpenADR 2.0b.",
@@ -67,6 +70,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser of the (sub)command ``argv`` names: ``["ledger", "bench", "--entries", "5"]`` gives
+    ``transactive ledger bench``'s."""
+    for token in argv:
+        choices = next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if not isinstance(choices, dict) or token not in choices:
+            break
+        parser = choices[token]
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``transactive`` script; returns the process exit code."""
     parser = build_parser()
@@ -77,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args.run(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line naming the command, the shell's code for SIGINT
+        print(f"{command_parser(parser, args.argv).prog}: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as Unix tools do
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

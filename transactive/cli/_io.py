@@ -7,14 +7,18 @@ import asyncio
 import importlib.util
 import math
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = [
+    "OneLineParser",
     "UnreadableFile",
     "event_loop_problem",
+    "DEFAULT_RESERVE",
+    "event_start",
     "looks_like_json",
+    "party_name",
     "port_number",
     "positive_int",
     "read_input",
@@ -26,6 +30,23 @@ __all__ = [
 
 class UnreadableFile(Exception):
     """A path that cannot be read (missing, a directory, no permission): exit code 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line on standard error (exit 2): the command, what is wrong, and where its help is.
+
+    Every parser of the command line is one (subparsers inherit the class), so an argument a subcommand does not
+    know is that subcommand's error, named after it, rather than the top-level parser's."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extra = super().parse_known_args(args, namespace)
+        if extra:
+            self.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed, extra
 
 
 def read_input(path: str) -> bytes:
@@ -97,8 +118,16 @@ def port_number(text: str) -> int:
     return int(text)
 
 
-def reserve_prices(text: str) -> tuple[float, float]:
-    """``--reserve BUY,SELL``: the main grid's selling and buying prices (an argparse type)."""
+#: ``vtn serve``'s main grid when --reserve is not given: it sells at 0.30 and buys at 0.05 per kWh (a typical
+#: retail tariff and export rate), so the market's band is [0.05, 0.30] and VENs price inside it
+DEFAULT_RESERVE = (0.30, 0.05)
+
+
+def reserve_prices(text: str) -> tuple[float, float] | None:
+    """``--reserve BUY,SELL``: the main grid's selling and buying prices, or ``none`` (no grid) (an argparse
+    type)."""
+    if text.strip().lower() == "none":
+        return None
     parts = text.split(",")
     try:
         buy, sell = (float(x) for x in parts)
@@ -109,3 +138,38 @@ def reserve_prices(text: str) -> tuple[float, float]:
     if not sell < buy:
         raise argparse.ArgumentTypeError(f"the grid's selling price BUY must be above its buying price SELL: {text!r}")
     return buy, sell
+
+
+def party_name(text: str) -> str:
+    """``--party``, ``--name`` and the like: a party or client name, not empty (an argparse type)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a name cannot be empty")
+    if text != text.strip() or any(not c.isprintable() for c in text):
+        raise argparse.ArgumentTypeError(f"a name has no surrounding spaces or control characters: {text!r}")
+    return text
+
+
+def event_start(text: str) -> str:
+    """An event's ``--start``: ISO 8601 with a time zone, or ``now`` / ``now+DURATION`` (an argparse type; the
+    text is passed on as given, the VTN reads it on its own clock)."""
+    from datetime import datetime
+
+    from transactive.model.types import parse_duration
+
+    if text == "now":
+        return text
+    if text.startswith("now+"):
+        try:
+            parse_duration(text[4:])
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"now+DURATION takes an ISO 8601 duration (now+PT5M), not {text!r}") \
+                from None
+        return text
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time with a zone (2026-12-04T18:00:00Z), now or now+PT5M, not {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a time zone (e.g. 2026-12-04T18:00:00Z), not {text!r}")
+    return text

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from transactive.cli._io import usage
+from transactive.cli._io import party_name, usage
 from transactive.cli._ven_common import grid_band, parse_time, say
 
 __all__ = ["add_parser", "run"]
@@ -92,7 +92,7 @@ def add_parser(sub: Any) -> None:
                          description="Register as NAME and trade the community's aggregate every market interval.",
                          epilog=_RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("--vtn", required=True, metavar="URL", help="the VTN's base URL, e.g. http://127.0.0.1:8080")
-    r.add_argument("--name", required=True, metavar="NAME", help="the community's party id")
+    r.add_argument("--name", required=True, type=party_name, metavar="NAME", help="the community's party id")
     r.add_argument("--goal", required=True, choices=[g.value for g in Goal], help="what the community sells")
     r.add_argument("--config", type=Path, default=None, metavar="FILE", help="settings and members (TOML)")
     r.add_argument("--data-dir", type=Path, default=None, metavar="DIR",

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from transactive.cli._io import port_number, usage
+from transactive.cli._io import party_name, port_number, usage
 from transactive.interop.conformance import catalogue
 from transactive.interop.conformance.html import render_html
 from transactive.interop.conformance.model import EndpointUnreachable, Options, Outcome, Report, Result, Standard
@@ -80,7 +80,8 @@ def add_parser(sub: Any) -> None:
     probe.add_argument("--role", required=True, choices=["vtn"], help="the role of the endpoint under test")
     probe.add_argument("--standard", default="openadr20b", choices=[s.value for s in Standard],
                        help="the standard to test against (default openadr20b)")
-    probe.add_argument("--party", metavar="NAME", help="the kit's own party / VEN name (default conformance-<random>)")
+    probe.add_argument("--party", type=party_name, metavar="NAME",
+                       help="the kit's own party / VEN name (default conformance-<random>)")
     probe.add_argument("--observe", type=_seconds, default=5.0, metavar="S",
                        help="OpenADR: how long to watch the VTN's event distributions, at its poll frequency, for "
                        "the modificationNumber and lifecycle cases (default 5; at least two rounds)")
@@ -104,7 +105,7 @@ def add_parser(sub: Any) -> None:
                         help="the port to listen on (0: any free port; the URL to give the VEN is printed)")
     listen.add_argument("--standard", default="openadr20b", choices=["openadr20b"],
                         help="the standard to test against (default openadr20b)")
-    listen.add_argument("--party", metavar="NAME",
+    listen.add_argument("--party", type=party_name, metavar="NAME",
                         help="the kit's vtnID as the VEN will see it (default TRANSACTIVE-CONFORMANCE-VTN)")
     _security(listen)
     listen.add_argument("--timeout", type=_seconds, default=60.0, metavar="S",

@@ -46,7 +46,8 @@ examples:
   transactive ledger bench --entries 20000 --path /tmp/b.ledger --json
   transactive ledger bench --entries 20000 --path /tmp/b.ledger --concurrency 1    no group commit
 
-exit codes: 0 success, 1 a write failed, 2 usage error or FILE is not a ledger (or another writer has it).
+exit codes: 0 success, 1 a write failed, 2 usage error or FILE is not a ledger (or another writer has it),
+130 interrupted (Ctrl-C: one line; the entries appended so far stay on the ledger).
 """
 
 _VERIFY_EPILOG = """\

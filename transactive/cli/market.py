@@ -22,10 +22,16 @@ examples:
 exit codes: 0 success, 1 a bad row in the orders file, 2 usage error or an unreadable file.
 """
 
+#: the largest price (either sign) and quantity ``market clear`` takes: far beyond any real market, small
+#: enough that sums over millions of orders and midpoints of prices stay finite
+LIMIT = 1e12
+
 _CLEAR_EPILOG = """\
 ORDERS.csv has the header side,price,quantity and optionally id and interval, in any order (names in any
 case, no other columns); one order per line: side is buy or sell (any case), price a finite number (money
-per kWh), quantity a positive number (kWh). Orders earlier in the file rank first among equal prices.
+per kWh) of at most 1e12 either way, quantity a positive number (kWh) of at most 1e12 (larger numbers are
+refused as bad rows: sums and prices stay finite, so --json is always valid JSON). Orders earlier in the
+file rank first among equal prices.
 Each distinct interval value is a separate auction; intervals are reported in sorted order.
 
 Uniform price (pay-as-clear): bids sorted by price descending, offers ascending; the matched quantity is
@@ -123,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             book.check_reserve(reserve.grid_buy, reserve.grid_sell)
         orders = book.orders
         n = len(orders)
+        _check_bounds(book)
         if book.intervals is None or not book.labels:
             groups: list[tuple[object, Any]] = [(None, np.arange(n))]
         else:
@@ -159,12 +166,29 @@ def run(args: argparse.Namespace) -> int:
             return 2
     if args.json:
         payload: Any = summaries if len(summaries) > 1 else summaries[0]
-        json.dump(payload, sys.stdout, indent=2)
+        json.dump(payload, sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
     else:
         for summary in summaries:
             print(_text(summary, reserve is not None))
     return 0
+
+
+def _check_bounds(book: Any) -> None:
+    """Refuse the first order whose price or quantity is beyond :data:`LIMIT` (an ``OrdersFileError`` naming
+    its line and field)."""
+    import numpy as np
+
+    from transactive.market.csvio import OrdersFileError
+
+    o = book.orders
+    for field, values in (("price", np.abs(o.price)), ("quantity", o.quantity)):
+        big = values > LIMIT
+        if big.any():
+            i = int(np.argmax(big))
+            line = int(book.lines[i])
+            raise OrdersFileError(line, f"at most {LIMIT:g} in absolute value, not {float(getattr(o, field)[i]):g}",
+                                  field=field)
 
 
 def _num(x: float) -> str:

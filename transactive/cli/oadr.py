@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from transactive.cli._io import event_start
+
 __all__ = ["OperatorRefusedError", "OperatorUsageError", "add_event_parser", "add_operator_flags", "add_serve_flags",
            "oadr_config", "operator_call", "operator_tls", "operator_token"]
 
@@ -145,7 +147,8 @@ def add_event_parser(group: Any, parser_class: type[argparse.ArgumentParser]) ->
                    "LOAD_DISPATCH, ... or x-...")
     c.add_argument("--signal-type", metavar="TYPE", help="level, price, setpoint, delta, ... (default: from the "
                    "signal name)")
-    c.add_argument("--start", required=True, metavar="ISO8601", help='start (market time), or "now"/"now+PT5M"')
+    c.add_argument("--start", required=True, type=event_start, metavar="ISO8601",
+                   help='start (market time), or "now"/"now+PT5M"')
     c.add_argument("--intervals", required=True, metavar="DUR:VALUE[,...]", help="e.g. PT15M:1,PT15M:2")
     c.add_argument("--ven", action="append", default=[], metavar="NAME", help="a target VEN (repeatable; none: all)")
     c.add_argument("--priority", type=int, metavar="N", help="0 none, 1 highest")
@@ -156,7 +159,7 @@ def add_event_parser(group: Any, parser_class: type[argparse.ArgumentParser]) ->
     m.add_argument("event_id", metavar="EVENT_ID")
     common(m)
     m.add_argument("--intervals", metavar="DUR:VALUE[,...]")
-    m.add_argument("--start", metavar="ISO8601")
+    m.add_argument("--start", type=event_start, metavar="ISO8601")
     m.add_argument("--priority", type=int, metavar="N")
     m.set_defaults(run=_modify)
     x = described("cancel", "cancel an event (modificationNumber + 1)")

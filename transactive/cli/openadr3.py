@@ -8,6 +8,7 @@ import sys
 import urllib.parse
 from typing import Any
 
+from transactive.cli._io import party_name
 from transactive.cli.oadr import OperatorRefusedError, OperatorUsageError, add_operator_flags, operator_call
 
 __all__ = ["add_client_parser", "add_deliveries_parser", "add_serve_flags", "openadr3_config"]
@@ -81,7 +82,8 @@ def add_client_parser(group: Any, parser_class: type[argparse.ArgumentParser]) -
     make = described("create", "make a client for a role; prints its id and secret (shown once)")
     add_operator_flags(make)
     make.add_argument("--role", required=True, choices=("bl", "ven"), help="bl: business logic; ven: a device")
-    make.add_argument("--name", required=True, metavar="NAME", help="what the operator calls it (1-128 characters)")
+    make.add_argument("--name", required=True, type=party_name, metavar="NAME",
+                      help="what the operator calls it (1-128 characters)")
     make.set_defaults(run=_create)
     ls = described("list", "every client (never a secret)")
     add_operator_flags(ls)

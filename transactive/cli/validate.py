@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 from transactive.cli._io import UnreadableFile, looks_like_json, read_input
-from transactive.codec import decode_json, encode_xml, parse_xml
-from transactive.errors import FieldError, ProtocolError
+from transactive.codec import decode_json, decode_xml, encode_xml, parse_xml
+from transactive.errors import FieldError, ProtocolError, UnknownMessageError
 from transactive.model import Model
 from transactive.schemas import SCHEMA_SETS, ValidationReport, detect, explain, validate
 
@@ -18,6 +18,9 @@ __all__ = ["add_parser", "check_document", "run"]
 _EPILOG = """\
 The standard is detected from the root element's namespace (OpenADR 2.0b, CTS rev 0.4, CTS 0.1,
 xCal/WS-Calendar). JSON documents (the CTS JSON binding) are decoded, then their XML form is validated.
+A document the schema accepts is also decoded as 'transactive convert' and the VTN read it: what the decoder
+refuses (a duration of 10^20 hours, an end before its start, ...) makes it invalid too, its reason reported.
+Documents with no message type in the library (a bare xCal calendar) are checked against the schema only.
 
 examples:
   transactive validate oadr_event.xml
@@ -67,6 +70,15 @@ def check_document(data: bytes, schema: str | None = None, detailed: bool = Fals
         errors = exc.errors or (FieldError("/", exc.message),)
         return ValidationReport(False, schema, tuple(FieldError(e.path, exc.message, e.line) for e in errors))
     report = validate(root, schema)
+    if report.valid:
+        try:
+            decode_xml(data)
+        except UnknownMessageError:  # no message type for it here: the schema is all there is to check
+            pass
+        except ProtocolError as exc:  # what convert and the VTN would refuse is not valid either
+            errors = exc.errors or (FieldError("/", exc.message),)
+            return ValidationReport(False, report.schema, tuple(
+                FieldError(e.path, f"the decoder refuses it: {e.message}", e.line) for e in errors))
     if detailed and not report.valid and (schema or detect(root)):
         extra = tuple(FieldError("/", text) for text in explain(root, schema))
         report = ValidationReport(False, report.schema, report.errors + extra)

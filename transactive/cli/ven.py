@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from transactive.cli._io import usage
+from transactive.cli._io import party_name, usage
 from transactive.cli._ven_common import (
     CTS_ONLY,
     fail,
@@ -148,7 +148,7 @@ def add_parser(sub: Any) -> None:
                    help="how long --discover listens (3 s)")
     r.add_argument("--discover-interface", action="append", default=None, metavar="ADDR",
                    help="listen for --discover on the interface with this address only (repeatable; default: all)")
-    r.add_argument("--party", default=None, metavar="NAME",
+    r.add_argument("--party", default=None, type=party_name, metavar="NAME",
                    help="this VEN's party id (required but with --protocol openadr3: its venName, default the "
                         "client id)")
     r.add_argument("--personality", default=None, choices=personality_names(), metavar="NAME",

@@ -194,5 +194,10 @@ class Personality(ABC):
         """The stored energy as a fraction of the capacity, for devices that store energy (else None)."""
         return None
 
+    def state_of_charge_after(self, start: datetime) -> float | None:
+        """The state of charge at the end of the interval starting at ``start`` (sim time), once it is metered:
+        what a report of that interval shows, whatever is already booked for later intervals."""
+        return self.state_of_charge
+
     def describe(self) -> str:
         return f"{self.name} {self.capacity_kw:g} kW"

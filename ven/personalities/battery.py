@@ -81,6 +81,13 @@ class BatteryPersonality(Personality):
     def state_of_charge(self) -> float | None:
         return self.soc
 
+    def state_of_charge_after(self, start: datetime) -> float | None:
+        """The stored energy at the end of ``start``'s interval: bookings for later intervals already moved it
+        (a transaction is booked when agreed, an interval ahead), so take them back out."""
+        later = sum(b.bought_kwh * self.efficiency - b.sold_kwh / self.efficiency
+                    for when, b in self._booked.items() if when > start)
+        return min(max(self.stored_kwh - later, 0.0), self.energy_kwh) / self.energy_kwh
+
     def describe(self) -> str:
         return f"battery {self.capacity_kw:g} kW / {self.energy_kwh:g} kWh"
 
