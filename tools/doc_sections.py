@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["main", "replace_section"]
+__all__ = ["main", "main_pages", "pages_in", "replace_section"]
 
 
 def replace_section(current: str, begin: str, end: str, section: str, target: Path) -> str:
@@ -38,4 +38,31 @@ def main(target: Path, render: Callable[[str], str], description: str | None, sc
             return 1
         return 0
     target.write_text(expected, encoding="utf-8")
+    return 0
+
+
+def pages_in(target: Path) -> dict[str, str]:
+    """The committed Markdown pages of a generated directory, by file name."""
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(target.glob("*.md"))} if target.exists() else {}
+
+
+def main_pages(target: Path, render: Callable[[], dict[str, str]], description: str | None, script: str) -> int:
+    """Rewrite the generated directory ``target`` with ``render()`` (pages no longer made are removed), or,
+    with ``--check``, exit 1 when it is out of date."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help=f"exit 1 if {target.name}/ is out of date")
+    args = parser.parse_args()
+    pages = render()
+    current = pages_in(target)
+    if args.check:
+        if current != pages:
+            print(f"{target}/ is out of date: run python tools/{script}", file=sys.stderr)
+            return 1
+        return 0
+    target.mkdir(parents=True, exist_ok=True)
+    for stale in set(current) - set(pages):
+        (target / stale).unlink()
+    for name, text in pages.items():
+        (target / name).write_text(text, encoding="utf-8")
+    print(f"wrote {len(pages)} pages in {target}")
     return 0

@@ -11,12 +11,15 @@ page names a module that is gone.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.doc_sections import main_pages  # noqa: E402
+
 TARGET = ROOT / "docs" / "reference"
 PACKAGE = ROOT / "transactive"
 
@@ -64,25 +67,5 @@ def render() -> dict[str, str]:
     return pages
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/reference/ is out of date")
-    args = parser.parse_args()
-    pages = render()
-    current = {p.name: p.read_text(encoding="utf-8") for p in TARGET.glob("*.md")} if TARGET.exists() else {}
-    if args.check:
-        if current != pages:
-            print("docs/reference/ is out of date: run python tools/gen_api_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.mkdir(parents=True, exist_ok=True)
-    for stale in set(current) - set(pages):
-        (TARGET / stale).unlink()
-    for name, text in pages.items():
-        (TARGET / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(pages)} pages in {TARGET.relative_to(ROOT)}")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main_pages(TARGET, render, __doc__, "gen_api_docs.py"))

@@ -12,7 +12,6 @@ builds with the example it shows).
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import all_examples  # noqa: E402
+from tools.doc_sections import main_pages, pages_in  # noqa: E402
 from transactive.codec import encode_json, encode_xml  # noqa: E402
 from transactive.model import Model, format_duration  # noqa: E402
 
@@ -221,27 +221,8 @@ def render() -> dict[str, str]:
 
 def current() -> dict[str, str]:
     """The committed pages by file name."""
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(TARGET.glob("*.md"))} if TARGET.exists() else {}
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/messages/ is out of date")
-    args = parser.parse_args()
-    pages = render()
-    if args.check:
-        if current() != pages:
-            print("docs/messages/ is out of date: run python tools/gen_message_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.mkdir(parents=True, exist_ok=True)
-    for stale in set(current()) - set(pages):
-        (TARGET / stale).unlink()
-    for name, text in pages.items():
-        (TARGET / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(pages)} pages in {TARGET.relative_to(ROOT)}")
-    return 0
+    return pages_in(TARGET)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main_pages(TARGET, render, __doc__, "gen_message_docs.py"))

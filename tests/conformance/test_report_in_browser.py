@@ -4,14 +4,14 @@ the verdict banner shows, and the screenshot is kept in build/test-artifacts/ fo
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 from lxml import html as lxml_html
 from PIL import Image
+
+from tests.browser import chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "conformance-example.html"
@@ -19,16 +19,8 @@ ARTIFACTS = ROOT / "build" / "test-artifacts"
 FAIL_RED = (0xB3, 0x26, 0x1E)
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail("no Chromium: run interop/chromium/install.sh (make test does)")
-
-
 def _browser(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
                f"--user-data-dir={tmp_path / 'profile'}", *args, EXAMPLE.as_uri()]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.browser import chromium
 
 pytestmark = pytest.mark.slow
 
@@ -192,23 +193,15 @@ async def _tender_later(url: str, market: str, token: str, price: str) -> None:
 # ---- the browser ----------------------------------------------------------------------------------------
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail("no Chromium: run interop/chromium/install.sh (make test does)")
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=_chromium(), headless=True,
+        launched = playwright.chromium.launch(executable_path=chromium(), headless=True,
                                               args=["--no-sandbox", "--disable-gpu"])
-        yield chromium
-        chromium.close()
+        yield launched
+        launched.close()
 
 
 @pytest.fixture
