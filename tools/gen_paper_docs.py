@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tools.doc_sections import main, replace_section  # noqa: E402
-from transactive.cli.simulate import PAPER, format_sensitivity  # noqa: E402
+from transactive.cli.simulate import PAPER, format_sensitivity, spread  # noqa: E402
 from transactive.simulate.paper_iota import Reproduction, Setup, sensitivity, simulate  # noqa: E402
 from transactive.simulate.week import read_week  # noqa: E402
 
@@ -33,12 +33,6 @@ def _markers(name: str) -> tuple[str, str]:
             f"<!-- paper-iota-{name}:end -->")
 
 
-def _spread(row: dict[str, Any], key: str, digits: int) -> str:
-    lo, hi = row[f"{key}_min"], row[f"{key}_max"]
-    mean = f"{row[key]:.{digits}f}"
-    return mean if round(lo, digits) == round(hi, digits) else f"{mean} ({lo:.{digits}f}-{hi:.{digits}f})"
-
-
 def results_section(table: list[dict[str, Any]]) -> str:
     lines = [
         "| scenario | producers +% | paper | consumers +% | paper | P2P kWh | main grid kWh | vs Grid | paper "
@@ -51,11 +45,11 @@ def results_section(table: list[dict[str, Any]]) -> str:
         versus = "-" if grid else f"{-row['main_grid_reduction_pct']:+.1f}%"
         paper_versus = f"-{PAPER['all_main_grid_reduction_pct']}%" if every else ""
         lines.append(
-            f"| {row['scenario']} | {_spread(row, 'producers_benefit_pct', 1)} "
-            f"| {PAPER['grid_producers_pct'] if grid else ''} | {_spread(row, 'consumers_benefit_pct', 1)} "
+            f"| {row['scenario']} | {spread(row, 'producers_benefit_pct', 1)} "
+            f"| {PAPER['grid_producers_pct'] if grid else ''} | {spread(row, 'consumers_benefit_pct', 1)} "
             f"| {PAPER['grid_consumers_pct'] if grid else ''} | {row['p2p_kwh']:.1f} | {row['main_grid_kwh']:.1f} "
             f"| {versus} | {paper_versus} "
-            f"| {_spread(row, 'mean_p2p_price', 2)} |"
+            f"| {spread(row, 'mean_p2p_price', 2)} |"
         )
     return "\n".join(lines)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from transactive.cli._io import positive_int, usage, whole_number
 
-__all__ = ["add_parser", "format_sensitivity", "format_table"]
+__all__ = ["add_parser", "format_sensitivity", "format_table", "spread"]
 
 _EPILOG = """\
 commands:
@@ -273,7 +273,8 @@ def run_paper(args: argparse.Namespace) -> int:
     return 0
 
 
-def _spread(row: dict[str, Any], key: str, digits: int) -> str:
+def spread(row: dict[str, Any], key: str, digits: int) -> str:
+    """A metric's mean over seeds with its min-max range, e.g. ``131.0 (129.7-132.3)``; the mean alone if they agree."""
     lo, hi = row[f"{key}_min"], row[f"{key}_max"]
     mean = f"{row[key]:.{digits}f}"
     if round(lo, digits) == round(hi, digits):
@@ -292,9 +293,9 @@ def format_table(table: list[dict[str, Any]], rounds: int, seeds: int, at_limit:
     lines = [f"{rounds} bidding rounds, {seeds} mechanism seed(s); means over seeds (min-max)", head]
     for row in table:
         lines.append(
-            f"{row['scenario']:<9} {_spread(row, 'producers_benefit_pct', 1):>22} "
-            f"{_spread(row, 'consumers_benefit_pct', 1):>20} {row['p2p_kwh']:>9.1f} {row['main_grid_kwh']:>14.1f} "
-            f"{_versus(row):>8} {_spread(row, 'mean_p2p_price', 2):>20}"
+            f"{row['scenario']:<9} {spread(row, 'producers_benefit_pct', 1):>22} "
+            f"{spread(row, 'consumers_benefit_pct', 1):>20} {row['p2p_kwh']:>9.1f} {row['main_grid_kwh']:>14.1f} "
+            f"{_versus(row):>8} {spread(row, 'mean_p2p_price', 2):>20}"
         )
     lines.append(
         f"paper:    Grid producers +{PAPER['grid_producers_pct']}%, consumers +{PAPER['grid_consumers_pct']}%; "
