@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from transactive.protocol.market import MarketConfig
 from transactive.protocol.replies import reply_response
 from transactive.services.quotes import quote_message, quote_model
 from transactive.services.store import GateRow
+from transactive.transport.base import ConnectionFailedError
 from transactive.transport.http import HttpTransport
 from transactive.ven import VenClient
 from transactive.vtn.app import DEFAULT_MARKET_CONTEXT
@@ -184,6 +186,37 @@ async def test_tenders_beyond_the_market_rules_are_454_and_the_year_1_is_450(vtn
         with pytest.raises(RequestRefusedError) as caught:
             await client.submit(many)
         assert (caught.value.response_code, caught.value.field) == (454, "ei:eiTender[101]")
+
+
+@pytest.mark.parametrize("intervals", [1, 10_000], ids=["small", "streamed"])
+async def test_a_request_on_a_connection_the_vtn_closed_while_the_client_was_busy_is_sent_again(
+        vtn: VtnProcess, intervals: int, caplog: pytest.LogCaptureFixture) -> None:
+    """The VTN closes a kept-alive connection after --idle-timeout (1 s here); a VEN whose event loop is busy
+    longer than that has not seen the close and reuses the connection: the request goes again on a new one."""
+    async with HttpTransport(vtn.url) as transport:
+        client = VenClient(transport, "pv-1")
+        config = await client.market_context(DEFAULT_MARKET_CONTEXT)
+        await client.register()
+        time.sleep(1.6)  # busy (not awaiting): the loop cannot see the VTN close the idle connection
+        start = config.next_open_interval(datetime.now(UTC))
+        stream = energy_stream_product(side="sell", quantities_kwh=[1.0] * intervals, prices="0.1", currency="USD",
+                                       market_context=config.market_context, dtstart=start,
+                                       interval=config.interval)
+        with caplog.at_level(logging.DEBUG, logger="transactive.transport.http"):
+            code = await _tender(client, stream)
+        assert code == (200 if intervals == 1 else 454)  # answered, not a ConnectionFailedError
+        assert "sent again on a new connection" in caplog.text
+
+
+async def test_a_connection_that_cannot_be_made_is_not_tried_again(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens on it
+    async with HttpTransport(f"http://127.0.0.1:{port}") as transport:
+        with caplog.at_level(logging.DEBUG, logger="transactive.transport.http"), \
+                pytest.raises(ConnectionFailedError, match="ClientConnectorError"):
+            await VenClient(transport, "pv-1").market_context(DEFAULT_MARKET_CONTEXT)
+    assert "sent again" not in caplog.text
 
 
 async def test_a_large_document_does_not_hold_up_other_clients(vtn: VtnProcess) -> None:

@@ -16,6 +16,11 @@ in ``timeout`` seconds → :class:`TransportTimeoutError`, a reply without an EI
 stays a :class:`~transactive.errors.ProtocolError`. A failed TLS handshake (a server certificate not
 trusted, expired or for another host; a client certificate refused) is a :class:`ConnectionFailedError`
 whose message starts with ``TLS:`` and says why (:func:`transactive.transport.tls.tls_failure`).
+
+A kept-alive connection the VTN has closed as idle (``vtn serve --idle-timeout``) can still look open to a
+client whose event loop was busy when the close arrived; a request on it fails before any reply. Such a
+request is sent once more on a new connection (:func:`stale_connection`): the VTN answers a repeated
+``requestID`` of a party with its stored reply, so a request that did reach it is not applied twice.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ import asyncio
 import contextlib
 import errno
 import io
+import logging
 import ssl
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import aiohttp
 
@@ -47,7 +55,11 @@ from transactive.transport.base import (
 )
 from transactive.transport.tls import REFUSED_AFTER_HANDSHAKE, tls_failure
 
-__all__ = ["HttpSubscription", "HttpTransport", "https_failure"]
+__all__ = ["HttpSubscription", "HttpTransport", "https_failure", "stale_connection"]
+
+log = logging.getLogger("transactive.transport.http")
+
+T = TypeVar("T")
 
 #: request bodies from this size on are streamed
 LARGE_BODY = 1024 * 1024
@@ -63,6 +75,15 @@ def https_failure(exc: BaseException, *, https: bool = True) -> str | None:
     reset = isinstance(exc, ConnectionResetError) or (isinstance(exc, OSError) and exc.errno == errno.ECONNRESET)
     closed = isinstance(exc, aiohttp.ServerDisconnectedError)
     return REFUSED_AFTER_HANDSHAKE if connected and (reset or closed) else None
+
+
+def stale_connection(exc: BaseException) -> bool:
+    """Whether a request failed the way one does on a connection the server closed before the request went
+    out: the connection dropped, reset or unwritable after it was made (not a connection that could not be
+    made, nor a timeout)."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return False
+    return isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError | aiohttp.ClientConnectionResetError)
 
 
 def _map(exc: BaseException, what: str, *, https: bool = False) -> TransportError:
@@ -121,6 +142,22 @@ class HttpTransport(Transport):
             raise TransportError(f"{what}: HTTP {status} without an EI payload ({content_type or 'no body'})")
         return decode_as(wire, body)
 
+    async def _send(self, attempt: Callable[[], Awaitable[T]], what: str) -> T:
+        """``attempt()``, once more if it failed on a stale kept-alive connection (:func:`stale_connection`);
+        aiohttp's errors mapped to the transport's."""
+        try:
+            try:
+                return await attempt()
+            except (aiohttp.ClientError, OSError) as exc:
+                if not stale_connection(exc):
+                    raise
+                log.debug("%s: %s: %s; sent again on a new connection", what, exc.__class__.__name__, exc)
+            return await attempt()
+        except (ProtocolError, TransportError):
+            raise
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            raise _map(exc, what, https=self.https) from exc
+
     async def request(self, message: Model, *, token: str | None = None, sign: RequestSigner | None = None) -> Model:
         data = encode_as(self.wire, message)
         headers = self._headers(token)
@@ -128,17 +165,16 @@ class HttpTransport(Transport):
         if sign is not None:
             headers[REQUEST_SIGNATURE] = sign(data)
         what = f"POST {self.base_url}/cts"
-        try:
+
+        async def attempt() -> Model:
             # a large body goes as a stream (aiohttp warns that raw bytes of over 1 MiB could hold up the loop)
             payload = data if len(data) < LARGE_BODY else io.BytesIO(data)
             async with self._client().post(f"{self.base_url}/cts", data=payload, headers=headers, ssl=self._ssl,
                                            timeout=aiohttp.ClientTimeout(total=self.timeout)) as response:
                 body = await response.read()
                 return self._decode(body, response.content_type, response.status, what)
-        except (ProtocolError, TransportError):
-            raise
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise _map(exc, what, https=self.https) from exc
+
+        return await self._send(attempt, what)
 
     async def poll(self, *, token: str | None, after: int | None, timeout: float,
                    party_id: str | None = None) -> tuple[int, Model | None]:
@@ -157,7 +193,8 @@ class HttpTransport(Transport):
         if party_id is not None:
             params["party"] = party_id
         what = f"GET {self.base_url}/cts/notices"
-        try:
+
+        async def attempt() -> tuple[int, tuple[bytes, WireFormat, str | None] | None]:
             async with self._client().get(f"{self.base_url}/cts/notices", params=params,
                                           headers=self._headers(token), ssl=self._ssl,
                                           timeout=aiohttp.ClientTimeout(total=timeout + self.timeout)) as response:
@@ -170,10 +207,8 @@ class HttpTransport(Transport):
                     check_reply(self._decode(body, response.content_type, response.status, what))
                     raise TransportError(f"{what}: HTTP {response.status}")
                 return seq, (body, wire, response.headers.get(NOTICE_SIGNATURE))
-        except (ProtocolError, TransportError):
-            raise
-        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
-            raise _map(exc, what, https=self.https) from exc
+
+        return await self._send(attempt, what)
 
     async def subscribe(self, party_id: str, *, token: str | None = None,
                         notice_key: PartyKey | None = None) -> HttpSubscription:
