@@ -242,6 +242,24 @@ async def test_verify_is_false_for_an_altered_record_or_receipt(backend: Backend
     assert await ledger.verify(rec, delivery) is False  # a receipt of another entry is not the anchor's
 
 
+async def test_the_anchor_read_back_from_the_audit_trail_verifies_as_its_receipt(backend: Backend) -> None:
+    """What a reader without the writer's receipt has (a dashboard, an auditor): the trail's anchor entry."""
+    rec = record(backend.currency)
+    written = await backend.ledger.anchor(rec)
+    await backend.ledger.record_delivery(rec.transaction_id, SELLER, Decimal("2.5"), MEASURED)
+    anchor, delivery = await backend.ledger.audit_trail(rec.transaction_id)
+    assert anchor.entry_hash == written.entry_hash
+    receipt = anchor.receipt(backend.ledger.capabilities().backend)
+    assert receipt is not None
+    assert (receipt.reference, receipt.sequence) == (written.reference, written.sequence)
+    assert await backend.ledger.verify(rec, receipt) is True
+    assert await backend.ledger.verify(record(backend.currency, rec.transaction_id, price=Decimal("0.13")),
+                                       receipt) is False
+    other = delivery.receipt(backend.ledger.capabilities().backend)
+    assert other is not None
+    assert await backend.ledger.verify(rec, other) is False  # the delivery entry is not the anchor
+
+
 async def test_verify_is_false_once_the_stored_anchor_is_tampered_with(own_backend: Backend) -> None:
     rec = record(own_backend.currency)
     receipt = await own_backend.ledger.anchor(rec)

@@ -359,6 +359,16 @@ async def test_the_vtn_settles_on_an_evm_ledger_signing_with_its_own_keys(tmp_pa
         await vtn.start()
         try:
             await _trade_one_interval(vtn.url, WireFormat.JSON)
+            # the dashboard verifies each anchor on the chain, from what the audit trail reads back
+            assert vtn.service is not None
+            assert vtn.oadr is not None
+            headers = {"Authorization": f"Bearer {vtn.oadr.operator_token}"}
+            async with aiohttp.ClientSession(headers=headers) as http:
+                for row in vtn.service.core.store.transactions():
+                    async with http.get(f"{vtn.url}/ui/api/transaction/{row.transaction_id}") as reply:
+                        view = await reply.json()
+                    assert (view["ledger"]["backend"], view["ledger"]["status"]) == ("evm", "verified"), view
+                    assert view["ledger"]["entries"][0]["reference"].startswith("0x")
         finally:
             await vtn.stop()
         accounts = await _audit_evm(node.url, data, set(SELLERS) | set(BUYERS))

@@ -543,7 +543,8 @@ class EvmLedger(Ledger):
                 data["value_wei"] = str(hex_quantity(tx.get("value", "0x0"), "value"))
                 data["from"], data["to"] = lower_hex(tx.get("from")), lower_hex(tx.get("to"))
             out.append(LedgerEntry(kind=item.kind, transaction_id=transaction_id, data=data, sequence=item.block,
-                                   reference=item.tx_hash, timestamp=times.get(item.block)))
+                                   reference=item.tx_hash, timestamp=times.get(item.block),
+                                   entry_hash=item.entry_hash or None))
         return out
 
     async def verify(self, record: TransactionRecord, receipt: Receipt) -> bool:

@@ -497,7 +497,7 @@ class IotaLedger(Ledger):
                 for response in page.get("data") or []:
                     if not _succeeded(response):
                         continue
-                    for entry, _hash in _entries_of(response):
+                    for entry, entry_hash in _entries_of(response):
                         if entry.get("transaction_id") != transaction_id:
                             continue
                         try:
@@ -508,7 +508,7 @@ class IotaLedger(Ledger):
                                                    data=dict(entry.get("data") or {}),
                                                    sequence=_checkpoint(response),
                                                    reference=str(response.get("digest")),
-                                                   timestamp=_timestamp(response)))
+                                                   timestamp=_timestamp(response), entry_hash=entry_hash))
                 if not page.get("hasNextPage"):
                     break
                 cursor = page.get("nextCursor")

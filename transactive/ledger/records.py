@@ -122,6 +122,15 @@ class LedgerEntry:
     reference: str | None = None
     #: when the ledger accepted it (the ledger's clock, injected)
     timestamp: datetime | None = None
+    #: SHA-256 (hex) of the entry as the ledger holds it (None for a transfer without an entry in its data)
+    entry_hash: str | None = None
+
+    def receipt(self, backend: str) -> Receipt | None:
+        """The receipt of this entry as read back from ``backend`` (what its writer got), for
+        :meth:`~transactive.ledger.interface.Ledger.verify`; None without a reference or an entry hash."""
+        if self.reference is None or self.entry_hash is None:
+            return None
+        return Receipt(backend, self.reference, self.sequence, self.entry_hash, self.timestamp)
 
 
 @dataclass(frozen=True, slots=True)

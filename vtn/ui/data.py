@@ -13,7 +13,7 @@ from typing import Any
 
 from transactive.emix import Side
 from transactive.ledger.interface import Ledger, LedgerError
-from transactive.ledger.records import EntryKind, LedgerEntry, Receipt
+from transactive.ledger.records import EntryKind, LedgerEntry
 from transactive.ledger.settlement import replay
 from transactive.services.lifecycle import TenderStatus
 from transactive.services.positions import position
@@ -148,7 +148,7 @@ def party_view(service: VtnService, party_id: str) -> dict[str, Any]:
 
 def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
     return {"sequence": entry.sequence, "timestamp": _iso(entry.timestamp), "kind": entry.kind.value,
-            "reference": entry.reference, "data": entry.data}
+            "reference": entry.reference, "entry_hash": entry.entry_hash, "data": entry.data}
 
 
 async def transaction_view(service: VtnService, row: TransactionRow) -> dict[str, Any]:
@@ -194,11 +194,11 @@ async def _audit(ledger: Ledger | None, service: VtnService, row: TransactionRow
         replayed = None
         reasons.append(f"the trail does not replay: {exc}")
     anchor = next((e for e in entries if e.kind is EntryKind.ANCHOR), None)
+    receipt = None if anchor is None else anchor.receipt(backend)
     verified = False
-    if anchor is None or anchor.reference is None:
+    if receipt is None:
         reasons.append("no anchor entry on the ledger")
     else:
-        receipt = Receipt(backend, anchor.reference, anchor.sequence, anchor.reference)
         try:
             verified = await ledger.verify(transaction_record(service.config, row), receipt)
         except LedgerError as exc:

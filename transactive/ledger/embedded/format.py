@@ -181,7 +181,7 @@ class StoredEntry:
         except ValueError:
             raise LedgerError(f"entry {self.seq}: data is not JSON") from None
         return LedgerEntry(kind, self.transaction_id, data, self.seq, self.entry_hash.hex(),
-                           datetime.fromisoformat(self.ts))
+                           datetime.fromisoformat(self.ts), self.entry_hash.hex())
 
     def receipt(self, public_key: bytes) -> Receipt:
         digest = self.entry_hash.hex()
