@@ -274,7 +274,8 @@ class VtnApp:
                                             private=opts.openadr3.webhooks_private)
         if not opts.read_only:
             await self.oa3_notifiers.start()
-        dashboard = Dashboard(self.service, operator_token=self.oadr.operator_token, oadr=self.oadr)
+        dashboard = Dashboard(self.service, operator_token=self.oadr.operator_token, oadr=self.oadr,
+                              openadr3=self.openadr3, community_dirs=opts.community_dirs)
         server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body,
                                limits=opts.limits, oadr=self.oadr, openadr3=self.openadr3, dashboard=dashboard)
         self._unlisten = self.service.listen(self.publisher.post if self.publisher is not None else self.board.post)

@@ -90,6 +90,9 @@ class VtnOptions:
     store: str | None = None
     #: share the listening port with other processes on this machine (SO_REUSEPORT; ``--workers`` sets it)
     reuse_port: bool = False
+    #: data directories of community aggregators trading in this market (``transactive community run
+    #: --data-dir``): the dashboard shows their goals, tokens and rankings (read-only)
+    community_dirs: tuple[Path, ...] = ()
 
     def market_config(self) -> MarketConfig:
         reserve, min_price, max_price = None, Decimal(0), Decimal("10")

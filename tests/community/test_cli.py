@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.community.helpers import blank_history, member
+from tests.community.helpers import sample_community
 from transactive.cli import main
-from transactive.ledger.embedded import EmbeddedLedger
-from transactive.ven.community import Community, Goal, TokenRules, token_events, write_events
 
 CONTRACT = {"members", "goal_kw", "available_kw_by_hour", "calls", "delivered_kw", "revenue", "tokens", "ranking"}
 
 
-def _community(tmp_path: Path) -> Community:
-    members = [member("ev-a", power=8.0), member("ev-b", power=4.0)]
-    c = Community("cm", Goal.SPINNING_RESERVE, members, 10.0, tmp_path / "cm", available_kw_by_hour=[12.0] * 24)
-    h = blank_history(members)
-    events = token_events("cm", h, 0, range(24), TokenRules({8: 1, 18: 2}), "d0")
-
-    async def write() -> None:
-        async with EmbeddedLedger(c.ledger_path) as ledger:
-            await write_events(ledger, events, datetime(2026, 3, 2, tzinfo=UTC), timedelta(days=1))
-
-    c.data_dir.mkdir()
-    asyncio.run(write())
-    c.add_tokens(events)
-    start = datetime(2026, 3, 2, 18, tzinfo=UTC)
-    c.record_call(start, timedelta(minutes=30), 6.0, Decimal("0.2"), {"ev-a": 4.0, "ev-b": 2.0}, 6.0)
-    c.record_call(start + timedelta(hours=1), timedelta(minutes=30), 3.0, Decimal("0.1"), {"ev-a": 3.0}, 2.0)
-    c.save()
-    return c
-
-
 def test_the_json_report_keeps_the_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    c = _community(tmp_path)
+    c = sample_community(tmp_path)
     assert main(["community", "report", "--data-dir", str(c.data_dir), "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert set(r) >= CONTRACT
@@ -57,7 +32,7 @@ def test_the_json_report_keeps_the_contract(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    c = _community(tmp_path)
+    c = sample_community(tmp_path)
     assert main(["community", "report", "--data-dir", str(c.data_dir)]) == 0
     out = capsys.readouterr().out
     assert "community cm: goal spinning-reserve 10 kW, 2 members" in out
@@ -67,7 +42,7 @@ def test_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_books_the_ledger_contradicts_are_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    c = _community(tmp_path)
+    c = sample_community(tmp_path)
     state = json.loads((c.data_dir / "community.json").read_text())
     state["tokens"]["ev-b"] = "99"
     (c.data_dir / "community.json").write_text(json.dumps(state))
@@ -155,7 +130,7 @@ def test_run_with_an_unreachable_vtn_is_exit_2(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_run_refuses_a_data_dir_of_another_community(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    c = _community(tmp_path)
+    c = sample_community(tmp_path)
     argv = ["community", "run", "--vtn", "http://127.0.0.1:9", "--name", "other", "--goal", "spinning-reserve",
             "--data-dir", str(c.data_dir)]
     assert main(argv) == 2

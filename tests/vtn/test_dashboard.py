@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,9 @@ INTERVALS = 8
 VENS = (("pv-1", "pv", "6.0", "fixed", "1"), ("home-1", "load", "3.5", "fixed", "4"),
         ("bat-1", "battery", "5.0", "aa", "8"))
 BIDDER = "bidder"
+#: a flexibility community aggregator of two small devices that sells at 0.06 or more: its calls, tokens and
+#: ranking are on the dashboard (vtn serve --community-dir)
+COMMUNITY = "campus-dr"
 
 
 def _cli(*args: str) -> list[str]:
@@ -78,6 +82,8 @@ class Market:
     tokens: dict[str, str]
     #: the market context
     name: str
+    #: the community aggregator's data directory
+    community: Path
 
 
 async def _register(url: str, party: str, key: Path | None, market: str) -> str:
@@ -106,6 +112,7 @@ async def _register(url: str, party: str, key: Path | None, market: str) -> str:
 def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     tmp = tmp_path_factory.mktemp("dashboard")
     data = tmp / "vtn"
+    community = tmp / "community"  # (made by the aggregator, after the VTN started)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -116,7 +123,8 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
         logs.append(log)
         procs.append(subprocess.Popen(_cli("vtn", "serve", "--host", "127.0.0.1", "--port", str(port),
                                            "--data-dir", str(data), "--interval-seconds", str(INTERVAL_SECONDS),
-                                           "--log-level", "WARNING"), stdout=log, stderr=subprocess.STDOUT, env=env))
+                                           "--community-dir", str(community), "--log-level", "WARNING"),
+                                      stdout=log, stderr=subprocess.STDOUT, env=env))
         deadline = time.monotonic() + 30
         while True:
             assert procs[0].poll() is None, (tmp / "vtn.log").read_text()
@@ -139,6 +147,17 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
                 "--strategy", strategy, "--seed", seed, "--intervals", str(INTERVALS), "--start", start.isoformat(),
                 "--sim-start", datetime(2026, 6, 21, 10, tzinfo=UTC).isoformat(), "--grid-prices", "0.30,0.05",
                 "--state-dir", str(tmp / "state" / name)), stdout=log, stderr=subprocess.STDOUT, env=env))
+        config = tmp / "campus.toml"
+        config.write_text('[community]\nprice = 0.06\ncritical_hours = [10, 11]\n\n'  # (one small member: the PV
+                          '[[member]]\nname = "outlet-1"\ntemplate = "t1"\npower_kw = 0.8\n'  # still trades)
+                          '[[member]]\nname = "heater-1"\ntemplate = "t4"\npower_kw = 0.4\n')
+        log = open(tmp / "community.log", "wb")  # noqa: SIM115
+        logs.append(log)
+        vens.append(subprocess.Popen(_cli(
+            "community", "run", "--vtn", url, "--name", COMMUNITY, "--goal", "flexibility", "--config", str(config),
+            "--data-dir", str(community), "--intervals", str(INTERVALS), "--start", start.isoformat(),
+            "--sim-start", datetime(2026, 6, 21, 10, tzinfo=UTC).isoformat(), "--grid-prices", "0.30,0.05",
+            "--quiet"), stdout=log, stderr=subprocess.STDOUT, env=env))
         procs.extend(vens)
         log = open(tmp / "adr-bat.log", "wb")  # noqa: SIM115  (an OpenADR 2.0b VEN: it answers events with opts)
         logs.append(log)
@@ -147,15 +166,16 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
             "--capacity-kw", "5", "--poll-seconds", "0.25", "--state-dir", str(tmp / "state" / "adr-bat")),
             stdout=log, stderr=subprocess.STDOUT, env=env))
         deadline = time.monotonic() + 120
-        for (name, *_), ven in zip(VENS, vens, strict=True):
+        for name, ven in zip([v[0] for v in VENS] + ["community"], vens, strict=True):
             ven.wait(max(1.0, deadline - time.monotonic()))
             assert ven.returncode == 0, (tmp / f"{name}.log").read_text()
         tokens = {}
         for name, *_ in VENS:
             tokens[name] = asyncio.run(_register(url, name, tmp / "state" / name / "party.key", health["market"]))
+        tokens[COMMUNITY] = asyncio.run(_register(url, COMMUNITY, community / "party.key", health["market"]))
         tokens[BIDDER] = asyncio.run(_register(url, BIDDER, None, health["market"]))
         time.sleep(3 * INTERVAL_SECONDS)  # the last deliveries settle
-        yield Market(url, data, (data / "operator.token").read_text().strip(), tokens, health["market"])
+        yield Market(url, data, (data / "operator.token").read_text().strip(), tokens, health["market"], community)
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
@@ -333,7 +353,7 @@ def test_the_operators_party_pages_match_the_api_and_the_vtn_report(market: Mark
     _sign_in(page, market, market.operator)
     page.goto(market.url + "/ui/parties")
     listed = page.locator("ul.parties a").all_text_contents()
-    assert set(listed) == {name for name, *_ in VENS} | {BIDDER}
+    assert set(listed) == {name for name, *_ in VENS} | {BIDDER, COMMUNITY}
     sold = Decimal(0)
     for name in listed:
         view = _page_matches_api(page, f"{market.url}/ui/party/{name}", f"{market.url}/ui/api/party/{name}",
@@ -401,6 +421,70 @@ def test_the_openadr_page_shows_the_operator_apis_events(market: Market, page: A
     assert not page.problems
 
 
+def test_the_community_pages_are_the_community_report(market: Market, page: Any) -> None:
+    report = json.loads(subprocess.run(_cli("community", "report", "--data-dir", str(market.community), "--json"),
+                                       capture_output=True, text=True, check=True, cwd=ROOT, timeout=60).stdout)
+    _sign_in(page, market, market.operator)
+    listed = _page_matches_api(page, market.url + "/ui/communities", market.url + "/ui/api/communities",
+                               market.operator)
+    assert [(c["community"], c["status"], c["calls"]) for c in listed["communities"]] == [
+        (COMMUNITY, "ok", report["calls"])]
+    page.click(f"a[href='/ui/community/{COMMUNITY}']")
+    view = _page_matches_api(page, market.url + f"/ui/community/{COMMUNITY}",
+                             market.url + f"/ui/api/community/{COMMUNITY}", market.operator)
+    assert {k: v for k, v in view.items() if k not in ("data_dir", "status", "reason")} == report
+    assert report["ledger_tokens_match"] is True
+    assert report["calls"] >= 1, "the community was never called"
+    assert page.locator("svg.chart rect.vol").count() == 24
+    assert page.text_content("[data-field='ranking.0']") == report["ranking"][0]
+    _shot(page, "community")
+    # the community's own token: its party page links to its community page; another community is refused
+    token = market.tokens[COMMUNITY]
+    page.goto(market.url + "/ui/logout")
+    _sign_in(page, market, token)
+    assert page.url == market.url + f"/ui/party/{COMMUNITY}"
+    page.click("#community")
+    assert page.title().startswith(f"Community {COMMUNITY}")
+    assert _get(market.url + "/ui/api/communities", token)[0] == 403
+    assert _get(market.url + "/ui/api/community/elsewhere", token)[0] == 403
+    assert _get(market.url + f"/ui/api/community/{COMMUNITY}", market.tokens["pv-1"])[0] == 403
+    assert not page.problems
+
+
+def test_the_openadr3_page_shows_the_objects_the_openadr3_api_answers(market: Market, page: Any) -> None:
+    """The market bridge publishes a program and a price event per cleared interval; a business client of the
+    OpenADR 3.1 API sees the same objects the operator's page lists."""
+    def call(method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method,
+                                         headers={**headers, "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return json.loads(reply.read())
+
+    client = call("POST", market.url + "/operator/openadr3/clients", {"role": "bl", "name": "dashboard-test"},
+                  {"Authorization": f"Bearer {market.operator}"})
+    form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": client["client_id"],
+                                   "client_secret": client["client_secret"]}).encode()
+    with urllib.request.urlopen(urllib.request.Request(market.url + "/openadr3/3.1.0/auth/token", data=form),
+                                timeout=10) as reply:
+        bl = {"Authorization": "Bearer " + json.loads(reply.read())["access_token"]}
+    programs = call("GET", market.url + "/openadr3/3.1.0/programs", None, bl)
+    assert programs, "the market bridge made no program"
+    _sign_in(page, market, market.operator)
+    view = _page_matches_api(page, market.url + "/ui/openadr3", market.url + "/ui/api/openadr3", market.operator)
+    shown = view["collections"]
+    assert [p["id"] for p in shown["programs"]["latest"]] == [p["id"] for p in programs]
+    by_id = {e["id"]: e for e in call("GET", market.url + "/openadr3/3.1.0/events?limit=50", None, bl)}
+    latest = shown["events"]["latest"]
+    assert latest, "no price event"
+    assert all(by_id[e["id"]] == e for e in latest if e["id"] in by_id)  # the API's objects, unchanged
+    if shown["events"]["total"] <= 50:
+        assert [e["id"] for e in latest] == list(by_id)
+    assert "PRICE=" in page.text_content("#live")
+    _shot(page, "openadr3")
+    assert not page.problems
+
+
 def test_a_party_sees_its_own_pages_and_not_anothers(market: Market, page: Any) -> None:
     token = market.tokens["pv-1"]
     _sign_in(page, market, token)
@@ -430,7 +514,7 @@ def test_a_party_sees_its_own_pages_and_not_anothers(market: Market, page: Any) 
     _, other = _get(market.url + "/ui/api/party/home-1", market.operator)
     assert other["transactions"]
     for path in ("/ui/party/home-1", f"/ui/transaction/{other['transactions'][0]['transaction_id']}",
-                 "/ui/parties", "/ui/openadr"):
+                 "/ui/parties", "/ui/openadr", "/ui/openadr3", "/ui/communities", f"/ui/community/{COMMUNITY}"):
         reply = page.goto(market.url + path)
         assert reply is not None, path
         assert reply.status == 403, path

@@ -6,6 +6,8 @@ refusal rules hold. (The browser test against ``vtn serve`` is test_dashboard.py
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,14 +18,17 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.community.helpers import sample_community
 from tests.scenarios import TradeOutcome, three_ven_trade
 from tests.vtn.conftest import MARKET, NOW, T, start_site
+from transactive.cli import main
 from transactive.ledger import EmbeddedLedger
 from transactive.services import ManualClock, MarketConfig, Settlement, SqliteStore, VtnCore, VtnService
 from transactive.transport.http import HttpTransport
 from transactive.vtn import NoticeBoard, create_server
 from transactive.vtn.http import create_app
 from transactive.vtn.ui import COOKIE, Dashboard, data
+from transactive.vtn.ui.communities import check_community_dirs
 
 OPERATOR = "operator-token-for-the-test"
 
@@ -182,3 +187,127 @@ async def test_the_dashboard_in_the_aiohttp_application(traded: Traded) -> None:
         assert [c["price"] for c in market["cleared"]] == ["0.17"]
     finally:
         await runner.cleanup()
+
+
+# ---- communities (vtn serve --community-dir) -------------------------------------------------------------
+
+
+@dataclass
+class WithCommunities:
+    url: str
+    dirs: dict[str, Path]
+
+
+@pytest.fixture
+async def with_communities(traded: Traded, tmp_path: Path) -> AsyncIterator[WithCommunities]:
+    """The traded market's dashboard showing three community directories: "home-1" (the home's party is a
+    community aggregator), "other", and one whose aggregator has not started yet."""
+    parent = tmp_path / "communities"
+    parent.mkdir()
+    made = [await asyncio.to_thread(sample_community, parent, name) for name in ("home-1", "other")]  # (own loop)
+    dirs = {"home-1": made[0].data_dir, "other": made[1].data_dir, "later": parent / "later"}
+    check_community_dirs(tuple(dirs.values()))
+    dashboard = Dashboard(traded.service, operator_token=OPERATOR, community_dirs=tuple(dirs.values()))
+    runner, url = await start_site(create_server(traded.service, board=NoticeBoard(), dashboard=dashboard))
+    try:
+        yield WithCommunities(url, dirs)
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_communitys_page_is_its_community_report(with_communities: WithCommunities, traded: Traded,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    data_dir = with_communities.dirs["other"]
+    assert main(["community", "report", "--data-dir", str(data_dir), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    status, view, _ = await _get(with_communities.url + "/ui/api/community/other", OPERATOR)
+    assert status == 200
+    assert view.pop("data_dir") == str(data_dir)
+    assert (view.pop("status"), view.pop("reason")) == ("ok", None)
+    assert view == report
+    assert report["ledger_tokens_match"] is True
+    assert report["token_events"] > 0
+    status, page, _ = await _get(with_communities.url + "/ui/community/other", OPERATOR)
+    assert status == 200
+    leader = report["ranking"][0]
+    assert f'<span data-field="ranking.0">{leader}</span>' in page
+    assert f'<span data-field="tokens.{leader}">{report["tokens"][leader]}</span>' in page
+    assert f'<span data-field="calls">{report["calls"]}</span>' in page
+    assert page.count("<rect class=\"vol") == 24  # a bar per hour of the day
+    assert 'class="vol critical"' in page  # hours 8 and 18
+
+
+async def test_the_communities_list_shows_each_directory(with_communities: WithCommunities) -> None:
+    status, listed, _ = await _get(with_communities.url + "/ui/api/communities", OPERATOR)
+    assert status == 200
+    rows = {r["data_dir"]: r for r in listed["communities"]}
+    assert [r["community"] for r in listed["communities"]] == ["home-1", "other", None]
+    later = rows[str(with_communities.dirs["later"])]
+    assert later["status"] == "waiting"
+    assert "no such directory" in later["reason"]
+    other = rows[str(with_communities.dirs["other"])]
+    assert (other["goal"], other["members"], other["calls"], other["leader"]) == ("spinning-reserve", 2, 2, "ev-a")
+    _, page, _ = await _get(with_communities.url + "/ui/communities", OPERATOR)
+    assert '<a href="/ui/community/other">other</a>' in page
+    assert '<span data-field="communities.2.status">waiting</span>' in page
+
+
+async def test_a_community_sees_its_own_page_only(with_communities: WithCommunities, traded: Traded) -> None:
+    home = traded.token("home-1")
+    url = with_communities.url
+    assert (await _get(url + "/ui/api/community/home-1", home))[0] == 200
+    other = await _get(url + "/ui/api/community/other", home)
+    missing = await _get(url + "/ui/api/community/nobody", home)
+    assert (other[0], missing[0]) == (403, 403)
+    assert other[1]["field"] == missing[1]["field"] == "community"  # (the same answer: no probing of names)
+    assert (await _get(url + "/ui/api/communities", home))[0] == 403
+    assert (await _get(url + "/ui/api/community/nobody", OPERATOR))[0] == 404
+    status, party, _ = await _get(url + "/ui/api/party/home-1", home)
+    assert (status, party["community"]) == (200, True)
+    _, page, _ = await _get(url + "/ui/party/home-1", home)
+    assert 'href="/ui/community/home-1"' in page
+    _, pv, _ = await _get(url + "/ui/api/party/pv-1", OPERATOR)
+    assert pv["community"] is False
+
+
+async def test_books_that_turn_unreadable_or_a_ledger_that_disagrees_are_shown_not_crashed_on(
+        with_communities: WithCommunities) -> None:
+    other = with_communities.dirs["other"]
+    state = other / "community.json"
+    books = json.loads(state.read_text())
+    books["tokens"]["ev-a"] = str(Decimal(books["tokens"]["ev-a"]) + 1)  # the books say more than the ledger
+    state.write_text(json.dumps(books))
+    status, view, _ = await _get(with_communities.url + "/ui/api/community/other", OPERATOR)
+    assert (status, view["ledger_tokens_match"]) == (200, False)
+    assert "disagrees" in view["reason"]
+    state.write_text("{")  # half written by hand
+    status, listed, _ = await _get(with_communities.url + "/ui/api/communities", OPERATOR)
+    assert status == 200
+    row = next(r for r in listed["communities"] if r["data_dir"] == str(other))
+    assert row["status"] == "unreadable"
+    assert "community.json" in row["reason"]
+    assert (await _get(with_communities.url + "/ui/api/community/other", OPERATOR))[0] == 404
+
+
+def test_community_dirs_that_cannot_be_a_communitys_are_refused_naming_the_flag(tmp_path: Path) -> None:
+    a, b = sample_community(tmp_path / "a", "cm").data_dir, sample_community(tmp_path / "b", "cm").data_dir
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("x")
+    for dirs, message in [((afile,), "not a directory"), ((busy,), "not a community data directory"),
+                          ((a, a), "given twice"), ((a, b), "community 'cm' is also in")]:
+        with pytest.raises(ValueError, match=message) as caught:
+            check_community_dirs(dirs)
+        assert str(caught.value).startswith("--community-dir ")
+    check_community_dirs((a, tmp_path / "not-yet", tmp_path / "empty"))
+
+
+def test_vtn_serve_refuses_a_bad_community_dir_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    assert main(["vtn", "serve", "--data-dir", str(tmp_path / "vtn"), "--community-dir", str(afile)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"transactive vtn serve: --community-dir {afile}: not a directory\n"
+    assert not (tmp_path / "vtn").exists()  # refused before anything was made

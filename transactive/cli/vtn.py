@@ -260,6 +260,10 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--interval-minutes", type=_positive, default=15.0, help="market interval (default 15)")
     s.add_argument("--gate-closure-minutes", type=_positive, default=5.0,
                    help="tendering closes this long before an interval starts (default 5)")
+    s.add_argument("--community-dir", type=Path, action="append", default=[], metavar="DIR",
+                   help="show the community aggregator whose data directory is DIR (transactive community run "
+                        "--data-dir) on the dashboard: its goal, calls, tokens and ranking; repeat for several "
+                        "(DIR may not exist yet: the aggregator makes it)")
     s.add_argument("--read-only", action="store_true",
                    help="start even if the start-up checks find a problem, for inspection: answer reads, refuse "
                         "writes with 503, close no gate, write nothing to DIR")
@@ -385,6 +389,7 @@ def _serve(args: argparse.Namespace) -> int:
         serve,
     )
     from transactive.vtn.limits import Limits
+    from transactive.vtn.ui.communities import check_community_dirs
 
     prog = "transactive vtn serve"
     if args.ledger == "evm" and not args.evm_url:
@@ -433,8 +438,9 @@ def _serve(args: argparse.Namespace) -> int:
                           registrations_per_minute=args.registrations_per_minute),
             max_tenders=args.max_tenders, max_stream_intervals=args.max_stream_intervals,
             horizon=timedelta(hours=args.horizon_hours), oadr=oadr, openadr3=openadr3,
-            store=args.store, reuse_port=args.reuse_port,
+            store=args.store, reuse_port=args.reuse_port, community_dirs=tuple(args.community_dir),
         )
+        check_community_dirs(options.community_dirs)
         options.market_config()
         check_store(options)
     except ValueError as exc:

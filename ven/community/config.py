@@ -110,7 +110,7 @@ def settings_from_dict(goal: Goal, data: Mapping[str, Any]) -> Settings:
     elif goal is Goal.SPINNING_RESERVE:
         values["critical_hours"] = PAPER_CRITICAL_HOURS
     if "goal_kw" not in values:
-        values["goal_kw"] = 35.0 if goal is Goal.SPINNING_RESERVE else sum(m.power_kw for m in members) / 2
+        values["goal_kw"] = 35.0 if goal is Goal.SPINNING_RESERVE else round(sum(m.power_kw for m in members) / 2, 6)
     return Settings(goal=goal, members=tuple(members), **values)
 
 

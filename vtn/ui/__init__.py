@@ -9,8 +9,14 @@ nothing is fetched from the network and nothing is built.
 ``GET /ui/party/{party}``          a party's position, bill, settlement states, open tenders and transactions
 ``GET /ui/transaction/{id}``       a transaction's audit trail on the ledger and its verification status
 ``GET /ui/openadr``                the OpenADR 2.0b events and the VENs' opts (operator)
+``GET /ui/openadr3``               the OpenADR 3.1 programs, events, VENs, resources, reports and
+                                   subscriptions (operator)
+``GET /ui/communities``            the community aggregators of ``vtn serve --community-dir`` (operator)
+``GET /ui/community/{name}``       a community's goal, expected availability, calls, tokens and ranking
+                                   (:mod:`.communities`)
 ``GET /ui/api/market``             JSON of the market overview; ``/ui/api/parties``, ``/ui/api/party/{party}``,
-                                   ``/ui/api/transaction/{id}`` and ``/ui/api/openadr`` likewise
+                                   ``/ui/api/transaction/{id}``, ``/ui/api/openadr``, ``/ui/api/openadr3``,
+                                   ``/ui/api/communities`` and ``/ui/api/community/{name}`` likewise
 ``GET|POST /ui/login``             sign in with a token (``?token=`` or the form): sets a cookie, back to /ui/
 ``GET /ui/logout``                 forget the cookie
 =================================  ==========================================================================
@@ -18,16 +24,20 @@ nothing is fetched from the network and nothing is built.
 **Who sees what.** A request carries a token as ``Authorization: Bearer TOKEN`` or in the ``transactive_ui``
 cookie that ``/ui/login`` sets (HttpOnly, SameSite=Strict, path /ui). The operator token
 (``DATA_DIR/operator.token``) sees everything. A party's token (the one its registration issued) sees the market
-overview (price levels, no party named), its own party page and its own transactions; another party's page or
-transaction, the party list and the OpenADR page are 403. No token, or one the VTN does not know: 401 (the
-sign-in page for HTML, ``{"error", "field"}`` for the API). Every page is read-only (GET and HEAD).
+overview (price levels, no party named), its own party page and its own transactions, and the community page
+of the community it is (a community aggregator trades as the party of its name); another party's page,
+transaction or community, the party and community lists and the OpenADR pages are 403. No token, or one the
+VTN does not know: 401 (the sign-in page for HTML, ``{"error", "field"}`` for the API). Every page is
+read-only (GET and HEAD).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
@@ -38,7 +48,8 @@ from transactive.services.oadr import events as oadr_events
 from transactive.services.oadr.context import OadrContext
 from transactive.services.service import VtnService
 from transactive.vtn.oadr_http import OadrOptions, event_json
-from transactive.vtn.ui import data, pages
+from transactive.vtn.openadr3_http import Oa3Options
+from transactive.vtn.ui import communities, data, pages
 from transactive.vtn.ui.pages import Viewer
 
 __all__ = ["COOKIE", "PREFIX", "Dashboard", "Viewer"]
@@ -64,10 +75,13 @@ class _Denied(Exception):
 class Dashboard:
     """The ``/ui`` routes of one VTN (see the module docstring)."""
 
-    def __init__(self, service: VtnService, *, operator_token: str | None, oadr: OadrOptions | None = None) -> None:
+    def __init__(self, service: VtnService, *, operator_token: str | None, oadr: OadrOptions | None = None,
+                 openadr3: Oa3Options | None = None, community_dirs: tuple[Path, ...] = ()) -> None:
         self.service = service
         self.operator_token = operator_token
         self.oadr = oadr
+        self.openadr3 = openadr3
+        self.community_dirs = community_dirs
         self._static: dict[str, bytes] = {}
 
     @staticmethod
@@ -147,6 +161,7 @@ class Dashboard:
         if len(parts) == 2 and parts[0] == "party":
             self._allow(viewer, parts[1])
             party = data.party_view(self.service, parts[1])
+            party["community"] = parts[1] in await self._community_names()
             return party, pages.party_page(party, viewer)
         if len(parts) == 2 and parts[0] == "transaction":
             row = self.service.core.store.transaction_by_id(parts[1])
@@ -162,7 +177,31 @@ class Dashboard:
             self._allow(viewer, None)
             events = self._events()
             return events, pages.openadr_page(events, viewer)
+        if parts == ["openadr3"]:
+            self._allow(viewer, None)
+            objects = data.openadr3_view(None if self.openadr3 is None else self.openadr3.service)
+            return objects, pages.openadr3_page(objects, viewer)
+        if parts == ["communities"]:
+            self._allow(viewer, None)
+            listed = await asyncio.to_thread(communities.communities_view, self.community_dirs)
+            return listed, pages.communities_page(listed, viewer)
+        if len(parts) == 2 and parts[0] == "community":
+            name = parts[1]
+            path = (await self._community_names()).get(name)
+            if not viewer.operator and viewer.party != name:  # (the same answer whether or not it exists)
+                raise _Denied(403, f"no community {name!r} of yours: you are signed in as party "
+                                   f"{viewer.party!r}", "community")
+            if path is None:
+                raise _Denied(404, f"no community {name!r} (see /ui/communities)", "community")
+            view = await asyncio.to_thread(communities.community_view, path)
+            return view, pages.community_page(view, viewer)
         raise _Denied(404, f"no dashboard page /ui/{'/'.join(parts)}")
+
+    async def _community_names(self) -> dict[str, Path]:
+        if not self.community_dirs:
+            return {}
+        names: dict[str, Path] = await asyncio.to_thread(communities.community_names, self.community_dirs)
+        return names
 
     def _events(self) -> list[dict[str, Any]]:
         """The latest :data:`EVENTS_SHOWN` OpenADR 2.0b events with the VENs' opts, as

@@ -16,12 +16,14 @@ from transactive.ledger.interface import Ledger, LedgerError
 from transactive.ledger.records import EntryKind, LedgerEntry
 from transactive.ledger.settlement import replay
 from transactive.services.lifecycle import TenderStatus
+from transactive.services.openadr3.service import Oa3Service
 from transactive.services.positions import position
 from transactive.services.service import VtnService
 from transactive.services.settlement import transaction_record
 from transactive.services.store import Store, TransactionRow
 
-__all__ = ["HISTORY", "TRANSACTIONS_SHOWN", "market_view", "parties_view", "party_view", "transaction_view"]
+__all__ = ["HISTORY", "OPENADR3_COLLECTIONS", "OPENADR3_SHOWN", "TRANSACTIONS_SHOWN", "market_view", "openadr3_view",
+           "parties_view", "party_view", "transaction_view"]
 
 #: the cleared intervals the market overview shows (the latest ones: a day of 15-minute intervals)
 HISTORY = 96
@@ -29,6 +31,10 @@ HISTORY = 96
 #: bill count them all)
 TRANSACTIONS_SHOWN = 500
 _ZERO = Decimal(0)
+#: the OpenADR 3.1 objects the dashboard lists per collection (the latest ones; the totals count them all)
+OPENADR3_SHOWN = 50
+#: the OpenADR 3.1 collections the dashboard lists, in its order
+OPENADR3_COLLECTIONS = ("programs", "events", "vens", "resources", "reports", "subscriptions")
 #: the mean clearing price is shown to this many places (the prices themselves as the store holds them)
 _MEAN = Decimal("0.000001")
 
@@ -210,3 +216,15 @@ async def _audit(ledger: Ledger | None, service: VtnService, row: TransactionRow
     return {"backend": backend, "entries": [_entry_json(e) for e in entries], "replayed_state": replayed,
             "anchor_verified": verified, "status": "not verified" if reasons else "verified",
             "reason": "; ".join(reasons) or None}
+
+
+def openadr3_view(service: Oa3Service | None, *, shown: int = OPENADR3_SHOWN) -> dict[str, Any]:
+    """The OpenADR 3.1 objects (the operator's view: every client's), per collection its total and the latest
+    ``shown`` objects as the OpenADR 3.1 API answers them (``GET /openadr3/3.1.0/{collection}``), newest last;
+    ``enabled`` False when the VTN serves no OpenADR 3.1."""
+    collections: dict[str, Any] = {}
+    if service is not None:
+        for name in OPENADR3_COLLECTIONS:
+            total, latest = service.latest(name, shown)
+            collections[name] = {"total": total, "latest": latest}
+    return {"enabled": service is not None, "collections": collections}

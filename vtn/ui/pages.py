@@ -11,8 +11,9 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["Viewer", "chart_svg", "denied_page", "login_page", "market_page", "openadr_page", "parties_page",
-           "party_page", "transaction_page"]
+__all__ = ["Viewer", "availability_svg", "chart_svg", "communities_page", "community_page", "denied_page",
+           "login_page", "market_page", "openadr3_page", "openadr_page", "parties_page", "party_page",
+           "transaction_page"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,8 @@ def _field(name: str, value: object, tag: str = "span") -> str:
 def _layout(title: str, body: str, *, viewer: Viewer | None, live: bool = False) -> str:
     nav = ""
     if viewer is not None and viewer.party is None:
-        nav = ('<a href="/ui/">Market</a> <a href="/ui/parties">Parties</a> <a href="/ui/openadr">OpenADR</a>')
+        nav = ('<a href="/ui/">Market</a> <a href="/ui/parties">Parties</a> <a href="/ui/openadr">OpenADR 2.0b</a> '
+               '<a href="/ui/openadr3">OpenADR 3.1</a> <a href="/ui/communities">Communities</a>')
     elif viewer is not None and viewer.party is not None:
         nav = f'<a href="/ui/">Market</a> <a href="{_href("party", viewer.party)}">My party</a>'
     who = "" if viewer is None else (
@@ -185,6 +187,9 @@ def party_page(view: dict[str, Any], viewer: Viewer) -> str:
              + "".join(f'<td>{_field(f"intervals.{i}.{k}", x[k])}</td>'
                        for k in ("bought_kwh", "sold_kwh", "net_kwh", "amount", "delivered_kwh")) + "</tr>"
              for i, x in reversed(list(enumerate(view["intervals"])))]
+    if view.get("community"):
+        facts += (f'<p>This party is a community aggregator: <a id="community" '
+                  f'href="{_href("community", view["party"])}">its goal, tokens and ranking</a>.</p>')
     body = (f'<div id="live">{facts}<h2>Settlement states</h2><ul class="states">{states or "<li>none</li>"}</ul>'
             f'<h2>Open tenders</h2>{_table(["tender", "interval", "side", "price", "kWh"], tenders)}'
             f'<h2>Position per interval</h2>'
@@ -235,3 +240,145 @@ def openadr_page(events: list[dict[str, Any]], viewer: Viewer) -> str:
                     f'<td><code>{_e(signals)}</code></td><td>{_e(answered)}</td></tr>')
     body = _table(["event", "status", "start", "modification", "targets", "signals", "opts"], rows)
     return _layout("OpenADR 2.0b events and opts", f'<div id="live">{body}</div>', viewer=viewer, live=True)
+
+
+# ---- OpenADR 3.1 -------------------------------------------------------------------------------------------
+
+
+def _payloads(obj: dict[str, Any]) -> str:
+    """An event's or report's intervals in one line: ``start +duration TYPE=values; ...``."""
+    out = []
+    for interval in obj.get("intervals") or ():
+        period = interval.get("intervalPeriod") or obj.get("intervalPeriod") or {}
+        values = " ".join(f'{p.get("type")}={",".join(str(v) for v in p.get("values") or ())}'
+                          for p in interval.get("payloads") or ())
+        when = f'{period.get("start", "")} +{period.get("duration", "")}' if period else ""
+        out.append(f"{when} {values}".strip())
+    return "; ".join(out)
+
+
+#: per collection: the columns its table shows (header, the object's key or a function of the object)
+_OA3_COLUMNS: dict[str, list[tuple[str, Any]]] = {
+    "programs": [("id", "id"), ("programName", "programName"), ("created", "createdDateTime")],
+    "events": [("id", "id"), ("programID", "programID"), ("eventName", "eventName"), ("priority", "priority"),
+               ("intervals", _payloads)],
+    "vens": [("id", "id"), ("venName", "venName"), ("clientID", "clientID"), ("created", "createdDateTime")],
+    "resources": [("id", "id"), ("resourceName", "resourceName"), ("venID", "venID")],
+    "reports": [("id", "id"), ("reportName", "reportName"), ("eventID", "eventID"), ("clientName", "clientName"),
+                ("resources", lambda o: "; ".join(f'{r.get("resourceName")}: {_payloads(r)}'
+                                                   for r in o.get("resources") or ()))],
+    "subscriptions": [("id", "id"), ("clientName", "clientName"), ("programID", "programID"),
+                      ("objects", lambda o: "; ".join(",".join(op.get("objects") or ()) + " → "
+                                                       + ",".join(op.get("operations") or ())
+                                                       for op in o.get("objectOperations") or ()))],
+}
+
+
+def openadr3_page(view: dict[str, Any], viewer: Viewer) -> str:
+    if not view["enabled"]:
+        return _layout("OpenADR 3.1 objects", '<p class="none">this VTN serves no OpenADR 3.1</p>', viewer=viewer)
+    sections = []
+    for name, columns in _OA3_COLUMNS.items():
+        part = view["collections"][name]
+        rows = []
+        for i, obj in enumerate(part["latest"]):
+            cells = []
+            for _head, key in columns:
+                if callable(key):
+                    cells.append(f"<td><code>{_e(key(obj))}</code></td>")
+                elif key not in obj:  # (an optional property the object does not have)
+                    cells.append('<td class="none">—</td>')
+                else:
+                    cells.append(f'<td>{_field(f"collections.{name}.latest.{i}.{key}", obj.get(key))}</td>')
+            rows.append(f'<tr>{"".join(cells)}</tr>')
+        shown = len(part["latest"])
+        sections.append(f'<h2>{_e(name)} <small>({shown} of {_field(f"collections.{name}.total", part["total"])}'
+                        f'{", the latest" if shown < part["total"] else ""})</small></h2>'
+                        f'{_table([h for h, _ in columns], reversed(rows))}')
+    return _layout("OpenADR 3.1 objects", f'<div id="live">{"".join(sections)}</div>', viewer=viewer, live=True)
+
+
+# ---- communities -------------------------------------------------------------------------------------------
+
+
+def communities_page(view: dict[str, Any], viewer: Viewer) -> str:
+    rows = []
+    for i, c in enumerate(view["communities"]):
+        if c["status"] != "ok":
+            rows.append(f'<tr><td class="none">{_e(c["data_dir"])}</td>'
+                        f'<td colspan="7">{_field(f"communities.{i}.status", c["status"])}: {_e(c["reason"])}</td>'
+                        '</tr>')
+            continue
+        rows.append(f'<tr><td><a href="{_href("community", c["community"])}">{_e(c["community"])}</a></td>'
+                    f'<td>{_field(f"communities.{i}.goal", c["goal"])}</td>'
+                    f'<td>{_field(f"communities.{i}.goal_kw", c["goal_kw"])}</td>'
+                    f'<td>{_field(f"communities.{i}.members", c["members"])}</td>'
+                    f'<td>{_field(f"communities.{i}.calls", c["calls"])}</td>'
+                    f'<td>{_field(f"communities.{i}.delivered_kwh", c["delivered_kwh"])}</td>'
+                    f'<td>{_field(f"communities.{i}.revenue", c["revenue"])} {_e(c["currency"])}</td>'
+                    f'<td>{_field(f"communities.{i}.leader", c["leader"])}</td></tr>')
+    heads = ["community", "goal", "goal kW", "members", "calls", "delivered kWh", "revenue", "most tokens"]
+    note = "" if view["communities"] else ('<p class="none">no community: start the VTN with --community-dir DIR, '
+                                           "the data directory of 'transactive community run'</p>")
+    return _layout("Communities", f'<div id="live">{note}{_table(heads, rows)}</div>', viewer=viewer, live=True)
+
+
+def availability_svg(hours: list[float], goal_kw: float, critical: dict[str, int]) -> str:
+    """The expected available kW per hour of the day (bars; critical hours marked) against the goal (a line)."""
+    width, height, pad = 900, 220, 36
+    top = max([*hours, goal_kw, 1e-9])
+    step = (width - 2 * pad) / 24
+    bars = []
+    for h, kw in enumerate(hours):
+        bar = (height - 2 * pad) * kw / top
+        level = critical.get(str(h))
+        cls = "vol" if level is None else "vol critical"
+        note = "" if level is None else f" (critical, level {level})"
+        bars.append(f'<rect class="{cls}" x="{pad + h * step:.1f}" y="{height - pad - bar:.1f}" '
+                    f'width="{step - 2:.1f}" height="{bar:.1f}"><title>{h:02d}:00 {kw:g} kW{_e(note)}</title></rect>'
+                    f'<text x="{pad + h * step + step / 2:.1f}" y="{height - pad + 14}" '
+                    f'text-anchor="middle">{h}</text>')
+    y = height - pad - (height - 2 * pad) * goal_kw / top
+    return (f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+            'aria-label="expected available power by hour against the goal">'
+            f'<line class="axis" x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}"/>'
+            f'{"".join(bars)}<line class="goal" x1="{pad}" y1="{y:.1f}" x2="{width - pad}" y2="{y:.1f}"/>'
+            f'<text x="4" y="{pad - 10}">{top:.4g} kW</text>'
+            f'<text x="{width - pad}" y="{y - 4:.1f}" text-anchor="end">goal {goal_kw:g} kW</text></svg>'
+            '<p class="legend"><span class="key vol"></span> expected available kW (hour of the day) '
+            '<span class="key critical"></span> critical hour <span class="key goal"></span> goal</p>')
+
+
+def community_page(view: dict[str, Any], viewer: Viewer) -> str:
+    if view["status"] != "ok":
+        body = (f'<p class="status not-verified" role="status">{_field("status", view["status"], "b")}: '
+                f'{_field("reason", view["reason"])}</p>')
+        return _layout(f"Community in {view['data_dir']}", f'<div id="live">{body}</div>', viewer=viewer, live=True)
+    cur = view["currency"]
+    match = {True: "yes", False: "no", None: "unknown"}[view["ledger_tokens_match"]]
+    why = f" — {_e(view['reason'])}" if view["reason"] else ""
+    facts = (f'<dl class="facts"><dt>community</dt><dd>{_field("community", view["community"])}</dd>'
+             f'<dt>goal</dt><dd>{_field("goal", view["goal"])} · {_field("goal_kw", view["goal_kw"])} kW '
+             'every hour</dd>'
+             f'<dt>members</dt><dd>{len(view["members"])}</dd>'
+             f'<dt>calls</dt><dd>{_field("calls", view["calls"])}</dd>'
+             f'<dt>requested</dt><dd>{_field("requested_kwh", view["requested_kwh"])} kWh</dd>'
+             f'<dt>delivered</dt><dd>{_field("delivered_kwh", view["delivered_kwh"])} kWh (mean '
+             f'{_field("delivered_kw", view["delivered_kw"])} kW while called)</dd>'
+             f'<dt>revenue</dt><dd>{_field("revenue", view["revenue"])} {_e(cur)}</dd>'
+             f'<dt>token transactions</dt><dd>{_field("token_events", view["token_events"])}</dd>'
+             f'<dt>token ledger agrees</dt><dd>{_field("ledger_tokens_match", match)}'
+             f'{why}</dd></dl>')
+    members = {m["name"]: m for m in view["members"]}
+    ranked = [f'<tr><td>{k}</td><td>{_field(f"ranking.{k - 1}", name)}</td>'
+              f'<td>{_e(members.get(name, {}).get("template"))}</td>'
+              f'<td>{_e(members.get(name, {}).get("power_kw"))}</td>'
+              f'<td>{_field(f"tokens.{name}", view["tokens"].get(name))}</td>'
+              f'<td>{_field(f"revenue_by_member.{name}", view["revenue_by_member"].get(name))}</td></tr>'
+              for k, name in enumerate(view["ranking"], 1)]
+    critical = ", ".join(f"{int(h):02d}:00 (level {lvl})" for h, lvl in view["critical_hours"].items()) or "none"
+    body = (f'<div id="live">{facts}<h2>Expected availability against the goal</h2>'
+            f'{availability_svg(view["available_kw_by_hour"], view["goal_kw"], view["critical_hours"])}'
+            f'<p>critical hours: {_e(critical)}</p><h2>Ranking by tokens</h2>'
+            f'{_table(["rank", "member", "template", "power kW", "tokens", f"revenue ({cur})"], ranked)}</div>')
+    return _layout(f"Community {view['community']}", body, viewer=viewer, live=True)

@@ -38,9 +38,10 @@ MQTT notifiers and the market bridge.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Reversible, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -242,6 +243,14 @@ class Oa3Service:
     def events_of(self, program_id: str) -> list[dict[str, Any]]:
         """The events of one program (copies; in the order they were made)."""
         return [entry.copy() for entry in self._table(COLLECTIONS["events"]).entries(program_id, indexed=True)]
+
+    def latest(self, name: str, count: int) -> tuple[int, list[dict[str, Any]]]:
+        """How many objects of the collection ``name`` there are, and copies of the latest ``count`` of them
+        (newest last): what the operator's dashboard lists, without paging through all of them."""
+        table = self._table(self._collection(name))
+        entries = table.entries()
+        newest = reversed(entries) if isinstance(entries, Reversible) else reversed(list(entries))
+        return len(table.by_id), [entry.copy() for entry in islice(newest, count)][::-1]
 
     def ven_owners(self) -> list[tuple[str, str]]:
         """``(venID, clientID)`` of every VEN object (the MQTT notifier's per-VEN copies)."""
