@@ -142,6 +142,8 @@ class VtnApp:
         self.store: Store | None = None
         self.ledger: Ledger | None = None
         self.service: VtnService | None = None
+        #: the dashboard at /ui, once started
+        self.dashboard: Dashboard | None = None
         self.identity: PartyIdentity | None = None
         self.board = NoticeBoard()
         self.scheduler: GateScheduler | None = None
@@ -274,8 +276,9 @@ class VtnApp:
                                             private=opts.openadr3.webhooks_private)
         if not opts.read_only:
             await self.oa3_notifiers.start()
-        dashboard = Dashboard(self.service, operator_token=self.oadr.operator_token, oadr=self.oadr,
-                              openadr3=self.openadr3, community_dirs=opts.community_dirs)
+        self.dashboard = dashboard = Dashboard(self.service, operator_token=self.oadr.operator_token,
+                                               oadr=self.oadr, openadr3=self.openadr3,
+                                               community_dirs=opts.community_dirs)
         server = create_server(self.service, board=self.board, health=self.health, max_body=opts.max_body,
                                limits=opts.limits, oadr=self.oadr, openadr3=self.openadr3, dashboard=dashboard)
         self._unlisten = self.service.listen(self.publisher.post if self.publisher is not None else self.board.post)
@@ -605,6 +608,9 @@ class VtnApp:
         if self.ledger is not None:
             await self.ledger.close()
             self.ledger = None
+        if self.dashboard is not None:
+            self.dashboard.close()  # (its read connection: before the store's, which may remove the WAL)
+            self.dashboard = None
         if self.store is not None:
             if self._marked and isinstance(self.store, SqliteStore):
                 try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,7 @@ from tests.vtn.conftest import MARKET, NOW, T, start_site
 from transactive.cli import main
 from transactive.ledger import EmbeddedLedger
 from transactive.services import ManualClock, MarketConfig, Settlement, SqliteStore, VtnCore, VtnService
+from transactive.services.store import Registration, StoreUnavailableError
 from transactive.transport.http import HttpTransport
 from transactive.vtn import NoticeBoard, create_server
 from transactive.vtn.http import create_app
@@ -118,6 +120,71 @@ async def test_without_a_ledger_the_audit_trail_says_so(traded: Traded) -> None:
     view = await data.transaction_view(service, row)
     assert view["ledger"]["status"] == "no ledger"
     assert view["state"] == "paid"  # (the VTN's log still says where settlement got)
+
+
+async def test_the_dashboard_reads_committed_data_on_a_connection_of_its_own_off_the_event_loop(
+        traded: Traded, monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[int] = []
+    real = data.parties_view
+
+    def parties_view(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        threads.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(data, "parties_view", parties_view)
+    store = traded.service.core.store
+    with store.transaction():  # the VTN is writing: not committed yet
+        store.add_registration(Registration("r-ghost", "ghost", "ghost-token", NOW))
+        status, during, _ = await _get(traded.url + "/ui/api/parties", OPERATOR)
+        assert status == 200
+        assert "ghost" not in during["parties"]
+    _, after, _ = await _get(traded.url + "/ui/api/parties", OPERATOR)
+    assert after["parties"] == sorted([*during["parties"], "ghost"])
+    assert threads
+    assert threading.get_ident() not in threads  # a worker thread, not the event loop's
+
+
+async def test_on_postgresql_the_dashboard_reads_committed_data_off_the_event_loop(
+        pg_url: str, config: MarketConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    from transactive.services.pg_store import PgStore
+
+    threads: list[int] = []
+    real = data.parties_view
+
+    def parties_view(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        threads.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(data, "parties_view", parties_view)
+    store = PgStore(pg_url)
+    service = VtnService(VtnCore(config, store, ManualClock(NOW)))
+    dashboard = Dashboard(service, operator_token=OPERATOR)
+    runner, url = await start_site(create_server(service, board=NoticeBoard(), dashboard=dashboard))
+    try:
+        with store.transaction():
+            store.add_registration(Registration("r-1", "pv-1", "pv-1-token", NOW))
+            _, during, _ = await _get(url + "/ui/api/parties", OPERATOR)
+        _, after, _ = await _get(url + "/ui/api/parties", OPERATOR)
+        assert (during["parties"], after["parties"]) == ([], ["pv-1"])
+        assert threads
+        assert threading.get_ident() not in threads
+    finally:
+        await runner.cleanup()
+        dashboard.close()
+        store.close()
+
+
+async def test_a_store_failing_under_the_dashboard_is_503_not_500(traded: Traded,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise StoreUnavailableError("disk I/O error")
+
+    monkeypatch.setattr(data, "parties_view", failing)
+    status, body, reply = await _get(traded.url + "/ui/api/parties", OPERATOR)
+    assert status == 503
+    assert reply.headers["Retry-After"]
+    assert "the store failed: disk I/O error" in str(body)
+    assert (await _get(traded.url + "/ui/api/market", OPERATOR))[0] == 200  # the rest goes on
 
 
 async def test_sign_in_sets_a_cookie_the_pages_accept_and_sign_out_clears_it(traded: Traded) -> None:

@@ -326,6 +326,10 @@ class PgStore(SqlRows):
     def close(self) -> None:
         self._pool.close()
 
+    def reader(self) -> PgStore:
+        """This store: a thread outside the writer's transaction reads through a pooled connection of its own."""
+        return self
+
     def _atomic(self) -> AbstractContextManager[None]:
         """The current transaction (no savepoint: the caller's block decides), or one of its own."""
         return nullcontext() if self._conn is not None else self.transaction()

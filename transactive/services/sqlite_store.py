@@ -318,6 +318,12 @@ class SqliteStore(SqlRows):
     def close(self) -> None:
         self._conn.close()
 
+    def reader(self) -> SqliteStore | None:
+        """A read-only connection of its own to the same file (WAL: readers do not wait for the writer)."""
+        if self.path == ":memory:" or self.path.startswith("file:"):
+            return None
+        return SqliteStore(self.path, read_only=True, busy_timeout=self._busy_ms / 1000)
+
     # health, shutdown marker, start-up checks
     def probe(self) -> None:
         """One small durable write (the time of the probe in ``meta``), waiting at most 0.2 s for the write

@@ -361,6 +361,13 @@ class Store(ABC):
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release the database."""
 
+    def reader(self) -> Store | None:
+        """A store to read from in worker threads, one thread at a time, while this one goes on writing: it
+        sees committed data only (this store itself when its reads already work so; a second connection
+        otherwise; the caller closes it if it is not this store). None: this store has none (a database in
+        memory), so reads go through this store, on its own thread."""
+        return None
+
 
 def url_for_messages(url: str) -> str:
     """A database URL as messages and logs show it: any password left out."""

@@ -36,9 +36,11 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, unquote
 
 from aiohttp import web
@@ -46,13 +48,18 @@ from aiohttp import web
 from transactive.protocol.errors import NotAuthorizedError
 from transactive.services.oadr import events as oadr_events
 from transactive.services.oadr.context import OadrContext
-from transactive.services.service import VtnService
+from transactive.services.service import StorageUnavailableError, VtnService
+from transactive.services.store import Store, StoreError
 from transactive.vtn.oadr_http import OadrOptions, event_json
 from transactive.vtn.openadr3_http import Oa3Options
 from transactive.vtn.ui import communities, data, pages
 from transactive.vtn.ui.pages import Viewer
 
 __all__ = ["COOKIE", "PREFIX", "Dashboard", "Viewer"]
+
+log = logging.getLogger("transactive.vtn.ui")
+
+T = TypeVar("T")
 
 PREFIX = "/ui"
 COOKIE = "transactive_ui"
@@ -82,6 +89,10 @@ class Dashboard:
         self.oadr = oadr
         self.openadr3 = openadr3
         self.community_dirs = community_dirs
+        #: the store the views read in a worker thread (:meth:`~transactive.services.store.Store.reader`)
+        self._reader: Store | None = None
+        self._reader_tried = False
+        self._reading = asyncio.Lock()
         self._static: dict[str, bytes] = {}
 
     @staticmethod
@@ -150,28 +161,56 @@ class Dashboard:
             return web.json_response(view, headers=_HEADERS, dumps=lambda v: json.dumps(v, indent=1))
         return web.Response(text=html, content_type="text/html", charset="utf-8", headers=_HEADERS)
 
+    # -- reading the store --
+
+    async def _read(self, view: Callable[[Store], T]) -> T:
+        """``view(store)``: in a worker thread on the store's reader, one view at a time (the VTN's event loop
+        goes on meanwhile), or here on the VTN's own store when it has no reader (a database in memory). A
+        failing store is EI 503, as for any request."""
+        if not self._reader_tried:
+            self._reader_tried = True
+            try:
+                self._reader = self.service.core.store.reader()
+            except StoreError as error:
+                log.warning("the dashboard reads on the event loop: no second connection to the store (%s)", error)
+        try:
+            if self._reader is None:
+                return view(self.service.core.store)
+            async with self._reading:
+                return await asyncio.to_thread(view, self._reader)
+        except StoreError as error:
+            raise StorageUnavailableError(f"the store failed: {error}", part="store") from None
+
+    def close(self) -> None:
+        """Close the reader's connection (the VTN closes its store after this)."""
+        if self._reader is not None and self._reader is not self.service.core.store:
+            self._reader.close()
+        self._reader, self._reader_tried = None, False
+
     async def _page(self, parts: list[str], viewer: Viewer) -> tuple[Any, str]:
+        service = self.service
         if parts in ([], ["market"]):
-            market = data.market_view(self.service)
+            market = await self._read(lambda store: data.market_view(service, store=store))
             return market, pages.market_page(market, viewer)
         if parts == ["parties"]:
             self._allow(viewer, None)
-            parties = data.parties_view(self.service)
+            parties = await self._read(lambda store: data.parties_view(service, store=store))
             return parties, pages.parties_page(parties, viewer)
         if len(parts) == 2 and parts[0] == "party":
             self._allow(viewer, parts[1])
-            party = data.party_view(self.service, parts[1])
+            party = await self._read(lambda store: data.party_view(service, parts[1], store=store))
             party["community"] = parts[1] in await self._community_names()
             return party, pages.party_page(party, viewer)
         if len(parts) == 2 and parts[0] == "transaction":
-            row = self.service.core.store.transaction_by_id(parts[1])
+            row = await self._read(lambda store: store.transaction_by_id(parts[1]))
             if row is None:  # (the same answer whether or not it exists, for a party: no probing of ids)
                 if not viewer.operator:
                     raise _Denied(403, f"no transaction {parts[1]!r} of yours", "transaction")
                 raise _Denied(404, f"no transaction {parts[1]!r}", "transaction")
             if not viewer.operator and viewer.party != row.party_id:
                 raise _Denied(403, f"no transaction {parts[1]!r} of yours", "transaction")
-            tx = await data.transaction_view(self.service, row)
+            facts = await self._read(lambda store: data.transaction_facts(service, row, store=store))
+            tx = await data.audited(service, row, facts)
             return tx, pages.transaction_page(tx, viewer)
         if parts == ["openadr"]:
             self._allow(viewer, None)

@@ -1,6 +1,10 @@
 """What the dashboard shows, as JSON-ready dicts: the same dicts ``GET /ui/api/...`` answers with and the
 pages render, so a number on a page is the number of the API.
 
+Each view reads ``store`` (default: the service's own): the dashboard passes the store's
+:meth:`~transactive.services.store.Store.reader` and calls the views in a worker thread, so a party with a
+year of transactions does not hold up the VTN's event loop.
+
 Quantities and prices are decimal strings (exact, as the store holds them); times ISO 8601 in UTC.
 """
 
@@ -22,8 +26,8 @@ from transactive.services.service import VtnService
 from transactive.services.settlement import transaction_record
 from transactive.services.store import Store, TransactionRow
 
-__all__ = ["HISTORY", "OPENADR3_COLLECTIONS", "OPENADR3_SHOWN", "TRANSACTIONS_SHOWN", "market_view", "openadr3_view",
-           "parties_view", "party_view", "transaction_view"]
+__all__ = ["HISTORY", "OPENADR3_COLLECTIONS", "OPENADR3_SHOWN", "TRANSACTIONS_SHOWN", "audited", "market_view",
+           "openadr3_view", "parties_view", "party_view", "transaction_facts", "transaction_view"]
 
 #: the cleared intervals the market overview shows (the latest ones: a day of 15-minute intervals)
 HISTORY = 96
@@ -51,14 +55,14 @@ def _num(value: Decimal | None) -> str | None:
     return "0" if text in ("-0", "") else text
 
 
-def _store(service: VtnService) -> Store:
-    return service.core.store
+def _store(service: VtnService, store: Store | None) -> Store:
+    return service.core.store if store is None else store
 
 
-def market_view(service: VtnService, *, history: int = HISTORY) -> dict[str, Any]:
+def market_view(service: VtnService, *, history: int = HISTORY, store: Store | None = None) -> dict[str, Any]:
     """The market overview: the order book of the open intervals (price levels: no party is named), and the
     clearing price and volume of the latest ``history`` cleared intervals, oldest first."""
-    cfg, store = service.config, _store(service)
+    cfg, store = service.config, _store(service, store)
     now = service.clock()
     book: dict[datetime, dict[str, dict[Decimal, list[Decimal]]]] = defaultdict(
         lambda: {"buy": defaultdict(list), "sell": defaultdict(list)})
@@ -100,9 +104,9 @@ def market_view(service: VtnService, *, history: int = HISTORY) -> dict[str, Any
     }
 
 
-def parties_view(service: VtnService) -> dict[str, Any]:
+def parties_view(service: VtnService, *, store: Store | None = None) -> dict[str, Any]:
     """The registered parties (the operator's list)."""
-    return {"parties": sorted(_store(service).registered_parties())}
+    return {"parties": sorted(_store(service, store).registered_parties())}
 
 
 def _state(store: Store, transaction_id: str) -> str:
@@ -110,12 +114,12 @@ def _state(store: Store, transaction_id: str) -> str:
     return steps[-1].state if steps else "agreed"
 
 
-def party_view(service: VtnService, party_id: str) -> dict[str, Any]:
+def party_view(service: VtnService, party_id: str, *, store: Store | None = None) -> dict[str, Any]:
     """A party's position over all its transactions (computed as the position facet, ``tx:eiRequestPosition``,
     answers it: totals and one line per interval), its bill (what it pays for what it bought less what it is
     paid for what it sold: positive pays, the position's ``amount``), its latest :data:`TRANSACTIONS_SHOWN`
     transactions with their settlement states (``settlement_states`` counts those), and its open tenders."""
-    store = _store(service)
+    store = _store(service, store)
     rows = sorted(store.transactions(party_id=party_id), key=lambda t: (t.interval_start, t.transaction_id))
     cost = sum((t.amount for t in rows if t.side is Side.BUY), _ZERO)
     revenue = sum((t.amount for t in rows if t.side is Side.SELL), _ZERO)
@@ -157,12 +161,18 @@ def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
             "reference": entry.reference, "entry_hash": entry.entry_hash, "data": entry.data}
 
 
-async def transaction_view(service: VtnService, row: TransactionRow) -> dict[str, Any]:
+async def transaction_view(service: VtnService, row: TransactionRow, *, store: Store | None = None
+                           ) -> dict[str, Any]:
     """A transaction, its settlement steps as the VTN logged them, and its audit trail on the ledger with the
     verification status: ``verified`` when the ledger proves the anchor is the transaction the VTN stored
     (unaltered, linked and signed: :meth:`~transactive.ledger.interface.Ledger.verify`) and replaying the trail
     gives the state the VTN logged; ``not verified`` (with the reason) otherwise; ``no ledger`` without one."""
-    store = _store(service)
+    return await audited(service, row, transaction_facts(service, row, store=store))
+
+
+def transaction_facts(service: VtnService, row: TransactionRow, *, store: Store | None = None) -> dict[str, Any]:
+    """:func:`transaction_view` without the ledger (what the store holds): ``audited`` adds it."""
+    store = _store(service, store)
     steps = [{"seq": s.seq, "event": s.event, "state": s.state, "at": _iso(s.at)}
              for s in store.settlement_steps(row.transaction_id)]
     state = _state(store, row.transaction_id)
@@ -177,9 +187,15 @@ async def transaction_view(service: VtnService, row: TransactionRow) -> dict[str
         "state": state,
         "settlement_steps": steps,
     }
+    return view
+
+
+async def audited(service: VtnService, row: TransactionRow, facts: dict[str, Any]) -> dict[str, Any]:
+    """The transaction's ``facts`` with its audit trail on the ledger (see :func:`transaction_view`)."""
+    view = dict(facts)
     settlement = service.settlement
     ledger: Ledger | None = None if settlement is None else settlement.ledger
-    view["ledger"] = await _audit(ledger, service, row, state)
+    view["ledger"] = await _audit(ledger, service, row, view["state"])
     return view
 
 
