@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from transactive.market import ReservePrices
+from transactive.market import DEFAULT_RESERVE, ReservePrices
 from transactive.protocol.market import MarketConfig
 from transactive.services.store import url_for_messages
 from transactive.transport.tls import ClientTls, ServerTls
@@ -69,8 +69,9 @@ class VtnOptions:
     parent_wait: float = PARENT_WAIT
     #: start even when the start-up checks find problems, for inspection: answer reads, refuse writes (503)
     read_only: bool = False
-    #: the main grid's (selling, buying) prices per kWh, or None: no grid, the price band is [0, 10]
-    reserve: tuple[float, float] | None = None
+    #: the main grid's (selling, buying) prices per kWh (default :data:`transactive.market.DEFAULT_RESERVE`,
+    #: as ``vtn serve``), or None: no grid, the price band is [0, 10]
+    reserve: tuple[float, float] | None = DEFAULT_RESERVE
     #: serve HTTPS with these files (None: plain HTTP)
     tls: ServerTls | None = None
     #: how to connect to an https:// parent (None: the system's trusted CAs, no client certificate)

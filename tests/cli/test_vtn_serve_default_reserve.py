@@ -13,7 +13,7 @@ import pytest
 
 from tests.vtn.conftest import start_vtn
 from transactive.cli import build_parser
-from transactive.cli._io import DEFAULT_RESERVE
+from transactive.market import DEFAULT_RESERVE
 from transactive.services import RequestRefusedError
 from transactive.transport.http import HttpTransport
 from transactive.ven import join_market
@@ -25,6 +25,16 @@ def test_the_default_reserve_is_a_retail_tariff_and_an_export_rate() -> None:
     assert parser.parse_args(["vtn", "serve", "--data-dir", "d"]).reserve == DEFAULT_RESERVE == (0.30, 0.05)
     assert parser.parse_args(["vtn", "serve", "--data-dir", "d", "--reserve", "none"]).reserve is None
     assert parser.parse_args(["vtn", "serve", "--data-dir", "d", "--reserve", "0.4,0.1"]).reserve == (0.4, 0.1)
+
+
+def test_the_library_runs_the_same_market_as_the_command_line(tmp_path: Path) -> None:
+    from transactive.vtn.app import VtnOptions
+
+    options = VtnOptions(data_dir=tmp_path)
+    assert options.reserve == DEFAULT_RESERVE
+    config = options.market_config()
+    assert (config.min_price, config.max_price) == (Decimal("0.05"), Decimal("0.3"))
+    assert VtnOptions(data_dir=tmp_path, reserve=None).market_config().max_price == Decimal("10")
 
 
 async def _market(url: str) -> tuple[object, object]:

@@ -15,7 +15,6 @@ __all__ = [
     "OneLineParser",
     "UnreadableFile",
     "event_loop_problem",
-    "DEFAULT_RESERVE",
     "event_start",
     "looks_like_json",
     "party_name",
@@ -118,9 +117,6 @@ def port_number(text: str) -> int:
     return int(text)
 
 
-#: ``vtn serve``'s main grid when --reserve is not given: it sells at 0.30 and buys at 0.05 per kWh (a typical
-#: retail tariff and export rate), so the market's band is [0.05, 0.30] and VENs price inside it
-DEFAULT_RESERVE = (0.30, 0.05)
 
 
 def reserve_prices(text: str) -> tuple[float, float] | None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from transactive.cli._io import (
-    DEFAULT_RESERVE,
     OneLineParser,
     event_loop_problem,
     party_name,
@@ -28,6 +27,7 @@ from transactive.cli._io import (
 from transactive.cli.oadr import add_event_parser, add_serve_flags, oadr_config
 from transactive.cli.openadr3 import add_client_parser, add_deliveries_parser, openadr3_config
 from transactive.cli.openadr3 import add_serve_flags as add_openadr3_flags
+from transactive.market import DEFAULT_RESERVE
 
 __all__ = ["add_parser", "run"]
 

@@ -6,6 +6,7 @@ for the order book.
 """
 
 from transactive.market.auction import (
+    DEFAULT_RESERVE,
     ClearingResult,
     Matching,
     Mechanism,
@@ -18,6 +19,7 @@ from transactive.market.cda import QUANTITY_EPSILON, CdaError, OrderBook, Trade
 from transactive.market.orders import MarketError, Orders, Side
 
 __all__ = [
+    "DEFAULT_RESERVE",
     "QUANTITY_EPSILON",
     "CdaError",
     "ClearingResult",

@@ -50,6 +50,12 @@ class Matching(StrEnum):
     FULL_OVERLAP = "full-overlap"  #: the paper's experiment mode: match min(demand, supply), prices aside
 
 
+#: the main grid of a market that is given none (``vtn serve`` without ``--reserve``, ``VtnOptions``): it sells at
+#: 0.30 and buys at 0.05 per kWh, a typical retail tariff and export rate, as ``(grid_buy, grid_sell)``; the
+#: market's price band is then [0.05, 0.30] and VENs price inside it
+DEFAULT_RESERVE = (0.30, 0.05)
+
+
 @dataclass(frozen=True, slots=True)
 class ReservePrices:
     """The main grid as buyer and seller of last resort.
