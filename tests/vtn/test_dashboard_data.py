@@ -25,7 +25,7 @@ from tests.vtn.conftest import MARKET, NOW, T, start_site
 from transactive.cli import main
 from transactive.ledger import EmbeddedLedger
 from transactive.services import ManualClock, MarketConfig, Settlement, SqliteStore, VtnCore, VtnService
-from transactive.services.store import Registration, StoreUnavailableError
+from transactive.services.store import Registration, Store, StoreUnavailableError
 from transactive.transport.http import HttpTransport
 from transactive.vtn import NoticeBoard, create_server
 from transactive.vtn.http import create_app
@@ -122,8 +122,9 @@ async def test_without_a_ledger_the_audit_trail_says_so(traded: Traded) -> None:
     assert view["state"] == "paid"  # (the VTN's log still says where settlement got)
 
 
-async def test_the_dashboard_reads_committed_data_on_a_connection_of_its_own_off_the_event_loop(
-        traded: Traded, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def read_in(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The threads the dashboard reads its party list in (filled as it does)."""
     threads: list[int] = []
     real = data.parties_view
 
@@ -132,42 +133,40 @@ async def test_the_dashboard_reads_committed_data_on_a_connection_of_its_own_off
         return real(*args, **kwargs)
 
     monkeypatch.setattr(data, "parties_view", parties_view)
-    store = traded.service.core.store
-    with store.transaction():  # the VTN is writing: not committed yet
-        store.add_registration(Registration("r-ghost", "ghost", "ghost-token", NOW))
-        status, during, _ = await _get(traded.url + "/ui/api/parties", OPERATOR)
+    return threads
+
+
+async def _parties_while_writing(url: str, store: Store, party: str) -> tuple[list[str], list[str]]:
+    """The dashboard's party list while the VTN's store holds ``party``'s registration uncommitted, and after."""
+    with store.transaction():
+        store.add_registration(Registration(f"r-{party}", party, f"{party}-token", NOW))
+        status, during, _ = await _get(url + "/ui/api/parties", OPERATOR)
         assert status == 200
-        assert "ghost" not in during["parties"]
-    _, after, _ = await _get(traded.url + "/ui/api/parties", OPERATOR)
-    assert after["parties"] == sorted([*during["parties"], "ghost"])
-    assert threads
-    assert threading.get_ident() not in threads  # a worker thread, not the event loop's
+    _, after, _ = await _get(url + "/ui/api/parties", OPERATOR)
+    return during["parties"], after["parties"]
+
+
+async def test_the_dashboard_reads_committed_data_on_a_connection_of_its_own_off_the_event_loop(
+        traded: Traded, read_in: list[int]) -> None:
+    during, after = await _parties_while_writing(traded.url, traded.service.core.store, "ghost")
+    assert "ghost" not in during
+    assert after == sorted([*during, "ghost"])
+    assert read_in
+    assert threading.get_ident() not in read_in  # a worker thread, not the event loop's
 
 
 async def test_on_postgresql_the_dashboard_reads_committed_data_off_the_event_loop(
-        pg_url: str, config: MarketConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+        pg_url: str, config: MarketConfig, read_in: list[int]) -> None:
     from transactive.services.pg_store import PgStore
 
-    threads: list[int] = []
-    real = data.parties_view
-
-    def parties_view(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        threads.append(threading.get_ident())
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(data, "parties_view", parties_view)
     store = PgStore(pg_url)
     service = VtnService(VtnCore(config, store, ManualClock(NOW)))
     dashboard = Dashboard(service, operator_token=OPERATOR)
     runner, url = await start_site(create_server(service, board=NoticeBoard(), dashboard=dashboard))
     try:
-        with store.transaction():
-            store.add_registration(Registration("r-1", "pv-1", "pv-1-token", NOW))
-            _, during, _ = await _get(url + "/ui/api/parties", OPERATOR)
-        _, after, _ = await _get(url + "/ui/api/parties", OPERATOR)
-        assert (during["parties"], after["parties"]) == ([], ["pv-1"])
-        assert threads
-        assert threading.get_ident() not in threads
+        assert await _parties_while_writing(url, store, "pv-1") == ([], ["pv-1"])
+        assert read_in
+        assert threading.get_ident() not in read_in
     finally:
         await runner.cleanup()
         dashboard.close()
