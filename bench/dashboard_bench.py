@@ -6,7 +6,7 @@ page (``GET /ui/api/party/big``, what a browser's live refresh asks every 5 s) a
 sends one CTS request (``eiRequestEiMarketContext``) on another connection: the time that request takes is
 what every VEN waits while the dashboard works.
 
-Two VTNs are measured side by side in one run:
+The VTN runs in a process of its own. Two VTNs are measured side by side (interleaved) in one run:
 
 * ``thread``: the dashboard as it is: the views read through the store's reader in a worker thread;
 * ``loop``: the same store with no reader, so the views run on the event loop (the dashboard before issue 17's
@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,12 +60,12 @@ def fill(path: Path, count: int) -> None:
     store.close()
 
 
-async def measure(path: Path, mode: str, rounds: int) -> dict[str, Any]:
-    import aiohttp
+async def serve(path: Path, mode: str) -> None:
+    """The VTN of one mode, in this process: prints its port, serves until it is terminated."""
+    import signal
+
     from aiohttp import web
 
-    from transactive.codec import encode_json
-    from transactive.ei.cts.market_context import EiRequestEiMarketContext
     from transactive.services import ManualClock, MarketConfig, SqliteStore, VtnCore, VtnService
     from transactive.vtn import NoticeBoard, create_server
     from transactive.vtn.ui import Dashboard
@@ -82,55 +83,82 @@ async def measure(path: Path, mode: str, rounds: int) -> dict[str, Any]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = runner.addresses[0][1]
-    url = f"http://127.0.0.1:{port}"
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    print(runner.addresses[0][1], flush=True)
+    await stop.wait()
+    await runner.cleanup()
+    dashboard.close()
+    store.close()
+
+
+async def measure(url: str, rounds: int) -> dict[str, Any]:
+    """``rounds`` times: the big party's page and, 20 ms into it, one CTS request on another connection."""
+    import aiohttp
+
+    from transactive.codec import encode_json
+    from transactive.ei.cts.market_context import EiRequestEiMarketContext
+
     ping = encode_json(EiRequestEiMarketContext(request_id="ping", market_contexts=(MARKET,)))
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     pages, pings = [], []
-    try:
-        async with aiohttp.ClientSession() as viewer, aiohttp.ClientSession() as ven:
-            async def page() -> float:
-                began = time.perf_counter()
-                async with viewer.get(url + "/ui/api/party/big",
-                                      headers={"Authorization": f"Bearer {OPERATOR}"}) as reply:
-                    body = await reply.json()
-                    assert reply.status == 200, body
-                    assert body["transactions_total"] > 0
-                return time.perf_counter() - began
+    async with aiohttp.ClientSession() as viewer, aiohttp.ClientSession() as ven:
+        async def page() -> float:
+            began = time.perf_counter()
+            async with viewer.get(url + "/ui/api/party/big",
+                                  headers={"Authorization": f"Bearer {OPERATOR}"}) as reply:
+                body = await reply.json()
+                assert reply.status == 200, body
+                assert body["transactions_total"] > 0
+            return time.perf_counter() - began
 
-            async def market_context() -> float:
-                await asyncio.sleep(0.02)  # the page is on its way
-                began = time.perf_counter()
-                async with ven.post(url + "/cts", data=ping, headers=headers) as reply:
-                    await reply.read()
-                    assert reply.status == 200
-                return time.perf_counter() - began
+        async def market_context() -> float:
+            await asyncio.sleep(0.02)  # the page is on its way
+            began = time.perf_counter()
+            async with ven.post(url + "/cts", data=ping, headers=headers) as reply:
+                await reply.read()
+                assert reply.status == 200
+            return time.perf_counter() - began
 
-            await page()  # (warm: the reader opened, the pages cached by SQLite)
-            for _ in range(rounds):
-                took, waited = await asyncio.gather(page(), market_context())
-                pages.append(took)
-                pings.append(waited)
-    finally:
-        await runner.cleanup()
-        dashboard.close()
-        store.close()
+        await page()  # (warm: the reader opened, the pages cached by SQLite)
+        for _ in range(rounds):
+            took, waited = await asyncio.gather(page(), market_context())
+            pages.append(took)
+            pings.append(waited)
     return {"page_median_s": round(statistics.median(pages), 4),
             "cts_during_page_median_s": round(statistics.median(pings), 4),
             "cts_during_page_max_s": round(max(pings), 4)}
+
+
+def run_mode(path: Path, mode: str, rounds: int) -> dict[str, Any]:
+    """One mode's VTN in a process of its own (the client must not share its event loop), measured."""
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(path), "--mode", mode],
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        return asyncio.run(measure(f"http://127.0.0.1:{port}", rounds))
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--transactions", type=int, default=35_040, help="transactions of the party (35,040)")
     parser.add_argument("--rounds", type=int, default=15, help="page requests per mode (default 15)")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # (the server process of one mode)
+    parser.add_argument("--mode", choices=("thread", "loop"), default="thread", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve is not None:
+        asyncio.run(serve(args.serve, args.mode))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "vtn.db"
         fill(path, args.transactions)
-        results = {}
+        results: dict[str, dict[str, list[float]]] = {}
         for mode in ("thread", "loop", "thread", "loop"):  # interleaved: a noisy machine hits both alike
-            got = asyncio.run(measure(path, mode, args.rounds // 2 + 1))
+            got = run_mode(path, mode, args.rounds // 2 + 1)
             for key, value in got.items():
                 results.setdefault(mode, {}).setdefault(key, []).append(value)
     summary = {mode: {k: statistics.median(v) if "max" not in k else max(v) for k, v in figures.items()}
