@@ -99,6 +99,7 @@ bench: install
 	$(BIN)/python bench/market_bench.py --json
 	$(BIN)/python bench/cda_bench.py --json
 	$(BIN)/python bench/paper_bench.py --json
+	$(BIN)/python bench/dashboard_bench.py
 
 clean:
 	rm -rf $(VENV) .venv-openleadr .venv-openadr3 build dist .pytest_cache .mypy_cache .ruff_cache .coverage \

@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,33 @@ async def test_without_a_ledger_the_audit_trail_says_so(traded: Traded) -> None:
     view = await data.transaction_view(service, row)
     assert view["ledger"]["status"] == "no ledger"
     assert view["state"] == "paid"  # (the VTN's log still says where settlement got)
+
+
+def test_a_long_party_page_totals_everything_and_lists_the_latest(tmp_path: Path, config: MarketConfig,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from transactive.emix import Side
+    from transactive.services.positions import position
+    from transactive.services.store import TransactionRow
+
+    monkeypatch.setattr(data, "TRANSACTIONS_SHOWN", 2)
+    store = SqliteStore(tmp_path / "vtn.db")
+    q = timedelta(minutes=15)
+    start = NOW - q * 5
+    with store.transaction():
+        store.add_transactions([TransactionRow(f"tx-{i}", "big", "market", f"t-{i}", 0, (Side.BUY, Side.SELL)[i % 2],
+                                               start + q * i, q, Decimal(i + 1), Decimal("0.2"), "USD", "0" * 64,
+                                               NOW) for i in range(5)])
+    try:
+        view = data.party_view(VtnService(VtnCore(config, store, ManualClock(NOW))), "big")
+        whole = position(store, "big", start, NOW)
+    finally:
+        store.close()
+    assert (view["transactions_total"], view["intervals_total"]) == (5, 5)
+    assert [t["transaction_id"] for t in view["transactions"]] == ["tx-3", "tx-4"]
+    assert [x["bought_kwh"] for x in view["intervals"]] == ["0", "5"]  # the lines of the latest two intervals
+    assert view["position"] == {"bought_kwh": str(whole.bought_kwh), "sold_kwh": str(whole.sold_kwh),
+                                "net_kwh": str(whole.net_kwh)}  # the totals: all five, as the position facet
+    assert Decimal(view["bill"]["net"]) == whole.amount
 
 
 @pytest.fixture

@@ -115,23 +115,25 @@ def _state(store: Store, transaction_id: str) -> str:
 
 
 def party_view(service: VtnService, party_id: str, *, store: Store | None = None) -> dict[str, Any]:
-    """A party's position over all its transactions (computed as the position facet, ``tx:eiRequestPosition``,
-    answers it: totals and one line per interval), its bill (what it pays for what it bought less what it is
-    paid for what it sold: positive pays, the position's ``amount``), its latest :data:`TRANSACTIONS_SHOWN`
-    transactions with their settlement states (``settlement_states`` counts those), and its open tenders."""
+    """A party's position over all its transactions (the totals the position facet, ``tx:eiRequestPosition``,
+    answers for a window holding them all), its bill (what it pays for what it bought less what it is paid for
+    what it sold: positive pays, the position's ``amount``), its latest :data:`TRANSACTIONS_SHOWN` transactions
+    with their settlement states (``settlement_states`` counts those) and the position facet's lines of their
+    intervals (``intervals_total`` counts every interval), and its open tenders."""
     store = _store(service, store)
     rows = sorted(store.transactions(party_id=party_id), key=lambda t: (t.interval_start, t.transaction_id))
     cost = sum((t.amount for t in rows if t.side is Side.BUY), _ZERO)
     revenue = sum((t.amount for t in rows if t.side is Side.SELL), _ZERO)
-    if rows:
-        pos = position(store, party_id, rows[0].interval_start, max(t.interval_start + t.interval_duration
-                                                                    for t in rows))
-        bought, sold, amount, lines = pos.bought_kwh, pos.sold_kwh, pos.amount, pos.intervals
-    else:
-        bought, sold, amount, lines = _ZERO, _ZERO, _ZERO, ()
+    bought = sum((t.quantity for t in rows if t.side is Side.BUY), _ZERO)
+    sold = sum((t.quantity for t in rows if t.side is Side.SELL), _ZERO)
+    shown = rows[-TRANSACTIONS_SHOWN:]
+    lines: tuple[Any, ...] = ()
+    if shown:  # (the lines of the intervals shown only: a year of them is no page to read, nor quick to make)
+        lines = position(store, party_id, shown[0].interval_start,
+                         max(t.interval_start + t.interval_duration for t in shown)).intervals
     states: dict[str, int] = defaultdict(int)
     transactions = []
-    for t in rows[-TRANSACTIONS_SHOWN:]:
+    for t in shown:
         state = _state(store, t.transaction_id)
         states[state] += 1
         transactions.append({"transaction_id": t.transaction_id, "interval_start": _iso(t.interval_start),
@@ -145,10 +147,11 @@ def party_view(service: VtnService, party_id: str, *, store: Store | None = None
         "registered": store.active_registration(party_id) is not None,
         "currency": service.config.currency,
         "position": {"bought_kwh": _num(bought), "sold_kwh": _num(sold), "net_kwh": _num(bought - sold)},
-        "bill": {"energy_bought": _num(cost), "energy_sold": _num(revenue), "net": _num(amount)},
+        "bill": {"energy_bought": _num(cost), "energy_sold": _num(revenue), "net": _num(cost - revenue)},
         "intervals": [{"interval_start": _iso(line.dtstart), "bought_kwh": _num(line.bought_kwh),
                        "sold_kwh": _num(line.sold_kwh), "net_kwh": _num(line.net_kwh), "amount": _num(line.amount),
                        "delivered_kwh": _num(line.delivered_kwh)} for line in lines],
+        "intervals_total": len({(t.interval_start, t.interval_duration) for t in rows}),
         "transactions_total": len(rows),
         "settlement_states": dict(sorted(states.items())),
         "transactions": transactions,

@@ -192,7 +192,8 @@ def party_page(view: dict[str, Any], viewer: Viewer) -> str:
                   f'href="{_href("community", view["party"])}">its goal, tokens and ranking</a>.</p>')
     body = (f'<div id="live">{facts}<h2>Settlement states</h2><ul class="states">{states or "<li>none</li>"}</ul>'
             f'<h2>Open tenders</h2>{_table(["tender", "interval", "side", "price", "kWh"], tenders)}'
-            f'<h2>Position per interval</h2>'
+            f'<h2>Position per interval <small>(the latest {len(view["intervals"])} of '
+            f'{_field("intervals_total", view["intervals_total"])})</small></h2>'
             f'{_table(["interval", "bought kWh", "sold kWh", "net kWh", f"amount ({cur})", "metered kWh"], lines)}'
             f'<h2>Transactions <small>(the latest {len(view["transactions"])} of '
             f'{_field("transactions_total", view["transactions_total"])})</small></h2>'
