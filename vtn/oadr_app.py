@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,6 +24,7 @@ from transactive.codec import decode_xml, encode_xml
 from transactive.errors import ProtocolError
 from transactive.model import Model
 from transactive.protocol.clock import Clock
+from transactive.protocol.identity import new_secret
 from transactive.protocol.oadr import DEFAULT_POLL, service_url
 from transactive.services.gate import GateResult
 from transactive.services.oadr import OadrCore, OadrSettings, Peer
@@ -76,7 +76,7 @@ def load_operator_token(data_dir: Path, *, create: bool = True) -> str | None:
         pass
     if not create:
         return None
-    token = secrets.token_urlsafe(32)
+    token = new_secret()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(token + "\n")

@@ -48,7 +48,7 @@ class Client:
     scopes: list[str]
 
     def args(self) -> list[str]:
-        return ["--client-id", self.client_id, "--client-secret", self.client_secret]
+        return [f"--client-id={self.client_id}", f"--client-secret={self.client_secret}"]  # (a value may start with -)
 
 
 @dataclass

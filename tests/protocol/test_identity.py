@@ -19,6 +19,7 @@ from transactive.protocol.identity import (
     PartyKey,
     check_party_id,
     load_or_create_identity,
+    new_secret,
     verify_notice,
     verify_request,
 )
@@ -134,3 +135,18 @@ def test_an_identity_is_kept_in_its_file_and_comes_back(tmp_path: Path) -> None:
     path.write_bytes(b"not a key")
     with pytest.raises(ValueError, match=r"party\.key: not a usable private key"):
         load_or_create_identity(path)
+
+
+def test_a_new_secret_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token or client secret follows a flag on a command line: ``--operator-token -x`` would be a flag."""
+    import secrets
+
+    drawn = iter(["-starts-like-a-flag", "Zfine-afterwards"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda nbytes: next(drawn))
+    assert new_secret() == "Zfine-afterwards"
+
+
+def test_new_secrets_are_long_and_distinct() -> None:
+    drawn = {new_secret() for _ in range(500)}
+    assert len(drawn) == 500
+    assert all(len(s) >= 43 and not s.startswith("-") for s in drawn)  # 32 bytes: 43 base64url characters

@@ -32,6 +32,7 @@ import hashlib
 import math
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,6 +54,7 @@ __all__ = [
     "PartyKey",
     "check_party_id",
     "load_or_create_identity",
+    "new_secret",
     "notice_message",
     "request_message",
     "verify_notice",
@@ -69,6 +71,17 @@ FRESHNESS = timedelta(minutes=5)
 PARTY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 #: party ids nobody may register (besides the market's own)
 RESERVED_IDS = frozenset({"*"})
+
+
+
+def new_secret(nbytes: int = 32) -> str:
+    """A random URL-safe secret of ``nbytes`` random bytes (a token, a client secret) that does not start with
+    ``-``: it follows a flag on a command line (``--operator-token SECRET``) without being taken for one."""
+    while True:
+        secret = secrets.token_urlsafe(nbytes)
+        if not secret.startswith("-"):
+            return secret
+
 
 _PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 _PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey

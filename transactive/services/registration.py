@@ -13,16 +13,15 @@ identity`: the registration request is signed, the transport checks the signatur
 Ids must read as party ids, and the market's own id and ``*`` are reserved (454 naming the field).
 
 Registering issues a **bearer token**, which in this reference implementation *is* the
-``ei:registrationID`` (256 random bits, ``secrets.token_urlsafe``): it is returned only to the registree,
-in ``eiCreatedPartyRegistration``, and every later request presents it (HTTP ``Authorization: Bearer``, an
-MQTT user property, the ``token=`` argument in process). Treat it as a secret. Cancelling a registration
-cancels the party's open tenders; the id stays bound to its key. The market context is public: it needs
-no token.
+``ei:registrationID`` (256 random bits, :func:`~transactive.protocol.identity.new_secret`): it is returned
+only to the registree, in ``eiCreatedPartyRegistration``, and every later request presents it (HTTP
+``Authorization: Bearer``, an MQTT user property, the ``token=`` argument in process). Treat it as a secret.
+Cancelling a registration cancels the party's open tenders; the id stays bound to its key. The market context
+is public: it needs no token.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
 
 from transactive.ei.cts.market_context import EiRequestEiMarketContext
@@ -37,7 +36,7 @@ from transactive.ei.cts.registration import (
 )
 from transactive.ei.ext import TxReplyEiMarketContext
 from transactive.protocol.errors import InvalidIdError, NotAuthorizedError, OutsideLimitsError
-from transactive.protocol.identity import check_party_id
+from transactive.protocol.identity import check_party_id, new_secret
 from transactive.services.context import Credentials, ServiceContext
 from transactive.services.lifecycle import TenderEvent, TenderStatus, tender_step
 from transactive.services.store import PartyKeyRow, Registration
@@ -73,7 +72,7 @@ def create_registration(ctx: ServiceContext, msg: EiCreatePartyRegistration,
         ctx.store.bind_party_key(PartyKeyRow(party, auth.proof.fingerprint, auth.proof.key.keyid, ctx.now()))
     active = ctx.store.active_registration(party)
     if active is None:
-        token = secrets.token_urlsafe(32)
+        token = new_secret()
         active = Registration(registration_id=token, party_id=party, token=token, created_at=ctx.now())
         ctx.store.add_registration(active)
     return EiCreatedPartyRegistration(response=ctx.ok(msg.request_id), registrar_party_id=ctx.config.market_party_id,

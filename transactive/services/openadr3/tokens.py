@@ -35,6 +35,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from transactive.protocol.identity import new_secret
 from transactive.services.openadr3.access import ROLE_SCOPES, Principal, Role
 from transactive.services.store import OadrObject, Store
 
@@ -133,7 +134,7 @@ class Clients:
         if not name or len(name) > 128:
             raise ValueError("name: 1 to 128 characters")
         client_id = f"{role.value}_{secrets.token_hex(8)}"
-        secret = secrets.token_urlsafe(32)
+        secret = new_secret()
         salt = secrets.token_hex(8)
         record = ClientRecord(client_id, name, role, ROLE_SCOPES[role], _now_text(self.wall), None, salt,
                               _digest(salt, secret))
